@@ -38,6 +38,8 @@ const config: HardhatUserConfig = {
     tests: { mocha: "test", solidity: "test/solidity" },
   },
   typechain: { outDir: "typechain-types" },
+  // Coverage is reported for the product's contracts only: test tokens and gas baselines are not shipped.
+  coverage: { skipFiles: ["contracts/mocks/**", "contracts/baselines/**"] },
   test: {
     solidity: { fuzz: { runs: 256 } },
   },
