@@ -250,7 +250,7 @@ describe("Deposit addresses", function () {
 
   describe("commands", function () {
     it("only the vault can command an address: a stranger's forward command moves nothing and only logs", async function () {
-      const { vault, vaultAddress, usdc, stranger, payer, addr } = await deployed(1n);
+      const { vault, vaultAddress, usdc, stranger, payer, operator, addr } = await deployed(1n);
       await usdc.mint(addr, 1_000n);
       await payer.sendTransaction({ to: addr, value: 1_000n });
       // target | value | data, exactly what the vault sends
@@ -266,8 +266,14 @@ describe("Deposit addresses", function () {
       expect(await usdc.balanceOf(addr)).to.equal(1_000n);
       expect(await ethers.provider.getBalance(addr)).to.equal(1_000n);
       // The vault itself still sweeps both.
-      await vault.connect((await load()).operator).sweep(await usdc.getAddress(), [salt(M1, 1, 1n)]);
+      await expect(vault.connect(operator).sweep(await usdc.getAddress(), [salt(M1, 1, 1n)]))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, await usdc.getAddress(), 1_000n, 10n);
+      await expect(vault.connect(operator).sweep(NATIVE, [salt(M1, 1, 1n)]))
+        .to.emit(vault, "NativeSwept")
+        .withArgs(addr, 1_000n);
       expect(await usdc.balanceOf(addr)).to.equal(0n);
+      expect(await ethers.provider.getBalance(addr)).to.equal(0n);
     });
 
     it("funds sent before deployment (token and native) are swept after, with the deploy flag", async function () {
