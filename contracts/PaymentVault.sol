@@ -224,7 +224,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * fee, so a fee-on-transfer token is credited with what actually arrived.
      *
      * Requirements: caller has `OPERATOR_ROLE`; not paused; `token` is allowlisted (`address(0)`, the native
-     * coin, too); every entry names a registered merchant and, when flagged, a valid kind.
+     * coin, too); a flagged entry names a valid kind; a group that receives anything belongs to a registered
+     * merchant (checked on the merchant's first credit in a token, when its fee rate is copied).
      *
      * Emits {DepositAddressDeployed} per flagged entry, {NativeSwept} per native-coin address swept,
      * {SweepSkipped} per failed address and {Swept} per merchant group that received anything.
