@@ -1,0 +1,95 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { GatewayConfig } from "../config.js";
+import type { Db } from "../store/db.js";
+import { purgeNonces } from "../store/nonces.js";
+import { createRequestAuthenticator } from "./auth.js";
+import { createGatewayContext } from "./context.js";
+import { ApiError, ErrorCode, toApiError } from "./errors.js";
+import { paymentRoutes } from "./routes/payment.js";
+import { userRoutes } from "./routes/user.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** set by the auth hook on every /api/mer/ route */
+    merchantId: bigint;
+    rawBody?: string;
+  }
+  interface FastifySchema {
+    /** one line for the OpenAPI document */
+    summary?: string;
+  }
+}
+
+export type BuildAppParameters = {
+  db: Db;
+  config: GatewayConfig;
+  logger?: FastifyServerOptions["logger"];
+};
+
+/**
+ * The merchant API as a Fastify instance, not listening: the caller (server.ts or a test) listens.
+ * Every /api/mer/ route is signed (see auth.ts), validated by its JSON Schema and answers in the
+ * envelope `{ code, msg, data }`.
+ */
+export async function buildApp({ db, config, logger = false }: BuildAppParameters): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  const ctx = createGatewayContext(db, config);
+  const authenticate = createRequestAuthenticator({ db, box: ctx.box, windowMs: config.authWindowMs });
+
+  // keep the body text exactly as sent: it is part of the signed string
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = body as string;
+    request.rawBody = text;
+    if (text.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(ErrorCode.InvalidJson, "The body is not valid JSON"), undefined);
+    }
+  });
+  app.decorateRequest("merchantId", 0n);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let e: ApiError;
+    if (error.validation) {
+      const where = `${error.validationContext ?? "body"}${error.validation[0]?.instancePath ?? ""}`;
+      e = new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${where} ${error.validation[0]?.message ?? error.message}`);
+    } else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      e = new ApiError(ErrorCode.PayloadTooLarge, "The body is larger than 64 KiB");
+    } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+      e = new ApiError(ErrorCode.InvalidRequest, "Send the body as JSON with Content-Type: application/json");
+    } else {
+      e = toApiError(error);
+    }
+    if (e.statusCode >= 500) request.log.error({ err: error, code: e.code }, "request failed");
+    reply.status(e.statusCode).send({ code: e.code, msg: e.shortMessage, data: null });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ code: ErrorCode.RouteNotFound, msg: `No route ${request.method} ${request.url.split("?")[0]}`, data: null });
+  });
+
+  await app.register(
+    async (mer) => {
+      mer.addHook("preValidation", async (request) => {
+        const { merchantId } = await authenticate(request);
+        request.merchantId = merchantId;
+      });
+      await mer.register(paymentRoutes(ctx));
+      await mer.register(userRoutes(ctx));
+    },
+    { prefix: "/api/mer" },
+  );
+
+  app.get("/health", { schema: { response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } } }, async () => ({ ok: true }));
+
+  const purge = setInterval(() => {
+    purgeNonces(db, config.authWindowMs).catch((err) => app.log.warn({ err }, "nonce purge failed"));
+  }, 60_000);
+  purge.unref();
+  app.addHook("onClose", async () => clearInterval(purge));
+  return app;
+}

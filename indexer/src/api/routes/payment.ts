@@ -1,0 +1,192 @@
+import { createHash } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { accessSign } from "../../crypto/signing.js";
+import { newId } from "../../domain/ids.js";
+import { formatAmount, parseAmount } from "../../domain/money.js";
+import { refundableAmount } from "../../domain/orderStateMachine.js";
+import {
+  applyPaymentEvent,
+  createPaymentOrder,
+  getPaymentOrder,
+  type PaymentOrderRecord,
+} from "../../store/paymentOrders.js";
+import { checksum, formatTime, type GatewayContext } from "../context.js";
+import { ApiError, ErrorCode } from "../errors.js";
+import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
+
+const orderSchema = {
+  type: "object",
+  required: ["payOrderId", "merchantOrderId", "state", "receiptAddress", "paymentUrl", "accessSign", "amount"],
+  properties: {
+    payOrderId: { type: "string" },
+    merchantOrderId: { type: "string" },
+    state: { type: "integer", description: "0 unpaid, 1 incomplete, 2 awaiting confirmation, 3 confirming, 4 success, -1 failed, -2 expired, -3 cancelled" },
+    chainId: { type: "integer" },
+    chainCode: { type: "string" },
+    token: { type: "string" },
+    tokenSymbol: { type: "string" },
+    decimals: { type: "integer" },
+    amount: { type: "string" },
+    amountBaseUnits: { type: "string" },
+    seenAmount: { type: "string" },
+    paidAmount: { type: "string" },
+    refundedAmount: { type: "string" },
+    refundableAmount: { type: "string" },
+    receiptAddress: { type: "string" },
+    payerAddress: nullableString,
+    accessSign: { type: "string" },
+    paymentUrl: { type: "string" },
+    notifyUrl: { type: "string" },
+    redirectionUrl: nullableString,
+    expireTime: { type: "string" },
+    expireAt: { type: "integer" },
+    createTime: { type: "string" },
+  },
+};
+
+const refSchema = {
+  type: "object",
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: { payOrderId: idString, merchantOrderId: idString },
+};
+
+export function paymentRoutes(ctx: GatewayContext) {
+  return async function (app: FastifyInstance) {
+    const present = (o: PaymentOrderRecord) => {
+      const chain = ctx.chain(o.chainId);
+      const d = o.tokenDecimals;
+      const url = new URL(ctx.config.payPageUrl);
+      url.searchParams.set("accessSign", o.accessSign);
+      url.searchParams.set("merchantOrderId", o.merchantOrderId);
+      url.searchParams.set("payOrderId", o.id);
+      url.searchParams.set("chainCode", chain.code);
+      return {
+        payOrderId: o.id,
+        merchantOrderId: o.merchantOrderId,
+        state: o.status,
+        chainId: o.chainId,
+        chainCode: chain.code,
+        token: checksum(o.tokenAddress)!,
+        tokenSymbol: o.tokenSymbol,
+        decimals: d,
+        amount: formatAmount(o.amount, d),
+        amountBaseUnits: o.amount.toString(),
+        seenAmount: formatAmount(o.seenAmount, d),
+        paidAmount: formatAmount(o.paidAmount, d),
+        refundedAmount: formatAmount(o.refundedAmount, d),
+        refundableAmount: formatAmount(refundableAmount(o), d),
+        receiptAddress: checksum(o.receiptAddress)!,
+        payerAddress: checksum(o.payerAddress),
+        accessSign: o.accessSign,
+        paymentUrl: url.toString(),
+        notifyUrl: o.notifyUrl,
+        redirectionUrl: o.redirectionUrl,
+        expireTime: formatTime(o.expiresAt),
+        expireAt: o.expiresAt.getTime(),
+        createTime: formatTime(o.createdAt),
+      };
+    };
+    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
+
+    app.post<{
+      Body: {
+        merchantOrderId: string;
+        chainId: number;
+        token: string;
+        amount: string;
+        notifyUrl: string;
+        redirectionUrl?: string;
+        expireSeconds?: number;
+      };
+    }>(
+      "/payment/createPaymentOrder",
+      {
+        schema: {
+          summary: "Create a payment order and lease it a deposit address",
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["merchantOrderId", "chainId", "token", "amount", "notifyUrl"],
+            properties: {
+              merchantOrderId: idString,
+              chainId: { type: "integer", minimum: 1 },
+              token: { type: "string", minLength: 1, maxLength: 42, description: "symbol (USDT) or token address; 0x000…0 = native coin" },
+              amount: { ...humanAmount, description: 'human amount, e.g. "12.50"' },
+              notifyUrl: httpUrl,
+              redirectionUrl: httpUrl,
+              expireSeconds: { type: "integer", minimum: 60, maximum: ctx.config.maxOrderTtlSeconds },
+            },
+          },
+          response: { 200: envelope(orderSchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const chain = ctx.chain(b.chainId);
+        const token = ctx.token(chain, b.token);
+        const amount = parseAmount(b.amount, token.decimals);
+        if (amount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "amount must be greater than zero");
+        const requestHash = createHash("sha256")
+          .update(
+            JSON.stringify([b.chainId, token.address.toLowerCase(), amount.toString(), b.notifyUrl, b.redirectionUrl ?? null, b.expireSeconds ?? null]),
+          )
+          .digest("hex");
+        const id = newId();
+        const { order } = await createPaymentOrder(ctx.db, {
+          id,
+          merchantId: request.merchantId,
+          merchantOrderId: b.merchantOrderId,
+          requestHash,
+          chainId: chain.chainId,
+          vault: chain.vault,
+          initCodeHash: chain.initCodeHash,
+          tokenAddress: token.address,
+          tokenSymbol: token.symbol,
+          tokenDecimals: token.decimals,
+          amount,
+          notifyUrl: b.notifyUrl,
+          redirectionUrl: b.redirectionUrl ?? null,
+          accessSign: accessSign(ctx.accessKey, id),
+          expiresAt: new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000),
+        });
+        return ok(present(order));
+      },
+    );
+
+    app.get<{ Querystring: { payOrderId?: string; merchantOrderId?: string } }>(
+      "/payment/detail",
+      {
+        schema: {
+          summary: "A payment order by payOrderId or merchantOrderId",
+          querystring: refSchema,
+          response: { 200: envelope(orderSchema), ...errorResponses },
+        },
+      },
+      async (request) => ok(present(await getPaymentOrder(ctx.db, request.merchantId, request.query))),
+    );
+
+    app.post<{ Body: { payOrderId?: string; merchantOrderId?: string } }>(
+      "/payment/cancel",
+      {
+        schema: {
+          summary: "Cancel an order while nothing was paid to it (state -3)",
+          body: refSchema,
+          response: { 200: envelope(orderSchema), ...errorResponses },
+        },
+      },
+      async (request) =>
+        ok(
+          present(
+            await applyPaymentEvent(ctx.db, {
+              merchantId: request.merchantId,
+              ref: request.body,
+              event: { type: "cancel" },
+              poolCooldownSeconds: ctx.config.poolCooldownSeconds,
+            }),
+          ),
+        ),
+    );
+  };
+}

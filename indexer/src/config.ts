@@ -1,0 +1,127 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { getAddress, type Address } from "viem";
+import { BaseError } from "./domain/errors.js";
+
+export type TokenConfig = {
+  symbol: string;
+  /** `0x0000000000000000000000000000000000000000` for the chain's native coin */
+  address: Address;
+  decimals: number;
+};
+
+export type ChainConfig = {
+  chainId: number;
+  /** short code used in the pay URL (`chainCode`), e.g. "eth", "polygon", "local" */
+  code: string;
+  name: string;
+  /** the PaymentVault (deposit-address factory) on this chain */
+  vault: Address;
+  confirmations: number;
+  tokens: TokenConfig[];
+};
+
+export type GatewayConfig = {
+  /** PostgreSQL server; when absent PGlite is used */
+  databaseUrl?: string;
+  /** PGlite data directory (default ./.data/pglite); "memory://" for a throwaway database */
+  pgliteDir: string;
+  /** 32 bytes: encrypts stored secrets and derives the accessSign key */
+  masterKey: Buffer;
+  /** base of the hosted payment page; the pay URL adds `?accessSign=&merchantOrderId=&payOrderId=&chainCode=` */
+  payPageUrl: string;
+  /** payment order lifetime when the request names none, and the largest it may name */
+  orderTtlSeconds: number;
+  maxOrderTtlSeconds: number;
+  /** how long a released payment address rests before another order may lease it */
+  poolCooldownSeconds: number;
+  /** how far X-PAY-TIMESTAMP may be from the server clock */
+  authWindowMs: number;
+  chains: ChainConfig[];
+  host: string;
+  port: number;
+  logLevel: string;
+};
+
+export const NATIVE_TOKEN: Address = "0x0000000000000000000000000000000000000000";
+
+export class ConfigError extends BaseError {
+  override name = "ConfigError";
+}
+
+/** The access-sign key, derived from the master key so one secret is enough. */
+export function accessKeyOf(config: Pick<GatewayConfig, "masterKey">): Buffer {
+  return createHmac("sha256", config.masterKey).update("gateway/access-sign").digest();
+}
+
+/** Completes a partial config with the defaults (used by tests and by {loadConfig}). */
+export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConfig, "masterKey" | "chains">): GatewayConfig {
+  const config: GatewayConfig = {
+    pgliteDir: "./.data/pglite",
+    payPageUrl: "http://localhost:8080/pay",
+    orderTtlSeconds: 30 * 60,
+    maxOrderTtlSeconds: 7 * 24 * 3600,
+    poolCooldownSeconds: 24 * 3600,
+    authWindowMs: 5 * 60 * 1000,
+    host: "127.0.0.1",
+    port: 8080,
+    logLevel: "info",
+    ...partial,
+  };
+  const seen = new Set<number>();
+  for (const c of config.chains) {
+    if (seen.has(c.chainId)) throw new ConfigError(`Chain ${c.chainId} is configured twice`);
+    seen.add(c.chainId);
+    c.vault = getAddress(c.vault);
+    for (const t of c.tokens) t.address = getAddress(t.address);
+  }
+  return config;
+}
+
+/**
+ * Reads the configuration: a JSON file named by GATEWAY_CONFIG (any {GatewayConfig} field but the
+ * master key), then the environment: DATABASE_URL, PGLITE_DIR, GATEWAY_MASTER_KEY (64 hex; else a key
+ * file GATEWAY_MASTER_KEY_FILE, default ./.data/master.key, created on first start), PAY_PAGE_URL, HOST,
+ * PORT, LOG_LEVEL. Without a file, one local chain (31337) with the vault from VAULT_ADDRESS.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const file = env.GATEWAY_CONFIG ? (JSON.parse(readFileSync(env.GATEWAY_CONFIG, "utf8")) as Partial<GatewayConfig>) : {};
+  const chains: ChainConfig[] = file.chains ?? [
+    {
+      chainId: 31337,
+      code: "local",
+      name: "Hardhat local",
+      vault: (env.VAULT_ADDRESS as Address | undefined) ?? NATIVE_TOKEN,
+      confirmations: 1,
+      tokens: [{ symbol: "ETH", address: NATIVE_TOKEN, decimals: 18 }],
+    },
+  ];
+  return resolveConfig({
+    ...file,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.PGLITE_DIR ? { pgliteDir: env.PGLITE_DIR } : {}),
+    ...(env.PAY_PAGE_URL ? { payPageUrl: env.PAY_PAGE_URL } : {}),
+    ...(env.HOST ? { host: env.HOST } : {}),
+    ...(env.PORT ? { port: Number(env.PORT) } : {}),
+    ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
+    masterKey: loadMasterKey(env),
+    chains,
+  });
+}
+
+function loadMasterKey(env: NodeJS.ProcessEnv): Buffer {
+  const hex = env.GATEWAY_MASTER_KEY;
+  if (hex) {
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError("GATEWAY_MASTER_KEY must be 64 hex characters (32 bytes)");
+    return Buffer.from(hex, "hex");
+  }
+  const path = env.GATEWAY_MASTER_KEY_FILE ?? "./.data/master.key";
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, randomBytes(32).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+  }
+  const key = readFileSync(path, "utf8").trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(key)) throw new ConfigError(`${path} must hold 64 hex characters`);
+  return Buffer.from(key, "hex");
+}

@@ -1,0 +1,244 @@
+import type { Address } from "viem";
+import { DepositKind, depositAddress } from "../domain/depositAddress.js";
+import { newId } from "../domain/ids.js";
+import {
+  PAYMENT_TERMINAL,
+  transitionPayment,
+  type PaymentEvent,
+  type PaymentOrderState,
+  type PaymentStatus,
+} from "../domain/orderStateMachine.js";
+import type { Db, Queryable } from "./db.js";
+import { IdempotencyConflictError, NotFoundError } from "./errors.js";
+import { insertOutboxEvent } from "./outbox.js";
+
+export type PaymentOrderRecord = PaymentOrderState & {
+  id: string;
+  merchantId: bigint;
+  merchantOrderId: string;
+  chainId: number;
+  tokenAddress: string;
+  tokenSymbol: string;
+  tokenDecimals: number;
+  receiptAddress: string | null;
+  poolIndex: bigint | null;
+  payerAddress: string | null;
+  notifyUrl: string;
+  redirectionUrl: string | null;
+  accessSign: string;
+  expiresAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
+  return {
+    id: r.id,
+    merchantId: BigInt(r.merchant_id),
+    merchantOrderId: r.merchant_order_id,
+    chainId: Number(r.chain_id),
+    tokenAddress: r.token_address,
+    tokenSymbol: r.token_symbol,
+    tokenDecimals: Number(r.token_decimals),
+    amount: BigInt(r.amount),
+    status: Number(r.status) as PaymentStatus,
+    seenAmount: BigInt(r.seen_amount),
+    paidAmount: BigInt(r.paid_amount),
+    refundedAmount: BigInt(r.refunded_amount),
+    receiptAddress: r.receipt_address,
+    poolIndex: r.pool_index == null ? null : BigInt(r.pool_index),
+    payerAddress: r.payer_address,
+    notifyUrl: r.notify_url,
+    redirectionUrl: r.redirection_url,
+    accessSign: r.access_sign,
+    expiresAt: new Date(r.expires_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+export type CreatePaymentOrderParameters = {
+  id: string;
+  merchantId: bigint;
+  merchantOrderId: string;
+  requestHash: string;
+  chainId: number;
+  vault: Address;
+  /** precomputed deposit init-code hash of the chain's vault */
+  initCodeHash: `0x${string}`;
+  tokenAddress: string;
+  tokenSymbol: string;
+  tokenDecimals: number;
+  amount: bigint;
+  notifyUrl: string;
+  redirectionUrl: string | null;
+  accessSign: string;
+  expiresAt: Date;
+};
+
+/**
+ * Creates a payment order and leases it a payment deposit address, in one transaction.
+ * Idempotent by (merchant, merchantOrderId): the same request hash returns the existing order
+ * (`created: false`); a different one throws {IdempotencyConflictError}.
+ *
+ * The lease takes a free pool row with `FOR UPDATE SKIP LOCKED` and binds it to the order in one
+ * statement, so concurrent creates never share an address; an empty pool grows by one address,
+ * numbered from a per-(merchant, chain) counter.
+ */
+export async function createPaymentOrder(
+  db: Db,
+  p: CreatePaymentOrderParameters,
+): Promise<{ order: PaymentOrderRecord; created: boolean }> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx.query(
+      `INSERT INTO payment_orders (id, merchant_id, merchant_order_id, request_hash, chain_id, token_address,
+         token_symbol, token_decimals, amount, notify_url, redirection_url, access_sign, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING
+       RETURNING id`,
+      [
+        p.id,
+        p.merchantId,
+        p.merchantOrderId,
+        p.requestHash,
+        p.chainId,
+        p.tokenAddress.toLowerCase(),
+        p.tokenSymbol,
+        p.tokenDecimals,
+        p.amount,
+        p.notifyUrl,
+        p.redirectionUrl,
+        p.accessSign,
+        p.expiresAt,
+      ],
+    );
+    if (inserted.length === 0) {
+      const [existing] = await tx.query(
+        "SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2",
+        [p.merchantId, p.merchantOrderId],
+      );
+      const order = toPaymentOrder(existing!);
+      if (existing!.request_hash !== p.requestHash) throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
+      return { order, created: false };
+    }
+
+    const [leased] = await tx.query(
+      `WITH free AS (
+         SELECT pool_index FROM address_pool
+         WHERE merchant_id = $1 AND chain_id = $2 AND order_id IS NULL AND available_at <= now()
+         ORDER BY available_at
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       ), leased AS (
+         UPDATE address_pool a SET order_id = $3, leased_at = now()
+         FROM free
+         WHERE a.merchant_id = $1 AND a.chain_id = $2 AND a.pool_index = free.pool_index
+         RETURNING a.address, a.pool_index
+       )
+       UPDATE payment_orders o SET receipt_address = leased.address, pool_index = leased.pool_index
+       FROM leased WHERE o.id = $3
+       RETURNING o.*`,
+      [p.merchantId, p.chainId, p.id],
+    );
+    if (leased) return { order: toPaymentOrder(leased), created: true };
+
+    // the pool is empty (or cooling down): grow it by one address, leased at once
+    const [counter] = await tx.query<{ idx: string }>(
+      `INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES ($1, $2, 1)
+       ON CONFLICT (merchant_id, chain_id) DO UPDATE SET next_index = address_pool_counters.next_index + 1
+       RETURNING next_index - 1 AS idx`,
+      [p.merchantId, p.chainId],
+    );
+    const poolIndex = BigInt(counter!.idx);
+    const address = depositAddress({
+      vault: p.vault,
+      merchantId: p.merchantId,
+      kind: DepositKind.Payment,
+      key: poolIndex,
+      initCodeHash: p.initCodeHash,
+    }).toLowerCase();
+    const [grown] = await tx.query(
+      `WITH ins AS (
+         INSERT INTO address_pool (merchant_id, chain_id, pool_index, address, order_id, leased_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         RETURNING address, pool_index
+       )
+       UPDATE payment_orders o SET receipt_address = ins.address, pool_index = ins.pool_index
+       FROM ins WHERE o.id = $5
+       RETURNING o.*`,
+      [p.merchantId, p.chainId, poolIndex, address, p.id],
+    );
+    return { order: toPaymentOrder(grown!), created: true };
+  });
+}
+
+export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
+
+/** A merchant's payment order by payOrderId or merchantOrderId; throws {NotFoundError}. */
+export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false) {
+  const [row] = ref.payOrderId
+    ? await db.query(`SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`, [
+        merchantId,
+        ref.payOrderId,
+      ])
+    : await db.query(
+        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${forUpdate ? " FOR UPDATE" : ""}`,
+        [merchantId, ref.merchantOrderId],
+      );
+  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+  return toPaymentOrder(row);
+}
+
+/** The webhook body of a payment order (seed 003's payload plus amounts). */
+export function paymentWebhookPayload(o: PaymentOrderRecord) {
+  return {
+    payOrderId: o.id,
+    merchantOrderId: o.merchantOrderId,
+    accessSign: o.accessSign,
+    state: o.status,
+    chainId: o.chainId,
+    token: o.tokenAddress,
+    amount: o.amount.toString(),
+    paidAmount: o.paidAmount.toString(),
+    seenAmount: o.seenAmount.toString(),
+    refundedAmount: o.refundedAmount.toString(),
+  };
+}
+
+/**
+ * Applies one state-machine event to a payment order in one transaction: locks the row, asks the state
+ * machine (which throws on an illegal move), writes the new state, the outbox event, and, when the
+ * order closes, returns its address to the pool after the cool-down.
+ */
+export async function applyPaymentEvent(
+  db: Db,
+  args: { merchantId: bigint; ref: PaymentOrderRef; event: PaymentEvent; poolCooldownSeconds: number },
+): Promise<PaymentOrderRecord> {
+  return db.transaction(async (tx) => {
+    const order = await getPaymentOrder(tx, args.merchantId, args.ref, true);
+    const { next, outbox } = transitionPayment(order, args.event);
+    const [row] = await tx.query(
+      `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [order.id, next.status, next.seenAmount, next.paidAmount, next.refundedAmount],
+    );
+    const updated = toPaymentOrder(row!);
+    if (outbox) {
+      await insertOutboxEvent(tx, {
+        id: newId(),
+        merchantId: order.merchantId,
+        aggregateKind: "payment",
+        aggregateId: order.id,
+        type: outbox.type,
+        payload: { ...paymentWebhookPayload(updated), ...outbox.payload },
+      });
+    }
+    if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
+      await tx.query(
+        `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
+        [order.id, args.poolCooldownSeconds],
+      );
+    }
+    return updated;
+  });
+}
