@@ -1,0 +1,3 @@
+import { apiSuite } from "./apiSuite.js";
+
+apiSuite("pglite");

@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
+import { USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
+
+/** The merchant API suite, run over real HTTP against one backend. */
+export function apiSuite(backend: Backend) {
+  describe(`merchant API over HTTP (${backend})`, () => {
+    let gw: TestGateway;
+    let A: TestGateway["merchants"][number];
+    let B: TestGateway["merchants"][number];
+    let seq = 0;
+    const order = (over: Record<string, unknown> = {}) => ({
+      merchantOrderId: `order-${++seq}`,
+      chainId: 31337,
+      token: "USDT",
+      amount: "12.50",
+      notifyUrl: "https://shop.example.test/notify",
+      redirectionUrl: "https://shop.example.test/done",
+      ...over,
+    });
+
+    before(async () => {
+      gw = await startGateway(backend);
+      [A, B] = gw.merchants as [typeof A, typeof B];
+    });
+    after(async () => {
+      await gw?.close();
+    });
+
+    it("createPaymentOrder leases a deposit address and returns the pay URL", async () => {
+      const req = order();
+      const res = await call(gw, A, "POST", "payment/createPaymentOrder", req);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.code, 200);
+      assert.equal(res.body.msg, "success");
+      const d = res.body.data;
+      assert.match(d.payOrderId, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+      assert.match(d.accessSign, /^[0-9A-F]{64}$/);
+      assert.equal(d.state, 0);
+      assert.equal(d.amount, "12.5");
+      assert.equal(d.amountBaseUnits, "12500000");
+      assert.equal(d.token, USDT);
+      assert.equal(d.receiptAddress, depositAddress({ vault: VAULT, merchantId: 1n, kind: DepositKind.Payment, key: 0n }));
+      const url = new URL(d.paymentUrl);
+      assert.equal(url.origin + url.pathname, "https://pay.example.test/pay");
+      assert.deepEqual([...url.searchParams.keys()], ["accessSign", "merchantOrderId", "payOrderId", "chainCode"]);
+      assert.equal(url.searchParams.get("payOrderId"), d.payOrderId);
+      assert.equal(url.searchParams.get("chainCode"), "local");
+      assert.ok(d.expireAt > Date.now() + 29 * 60_000 && d.expireAt <= Date.now() + 30 * 60_000);
+
+      const byId = await call(gw, A, "GET", "payment/detail", { payOrderId: d.payOrderId });
+      assert.equal(byId.status, 200);
+      assert.deepEqual(byId.body.data.receiptAddress, d.receiptAddress);
+      assert.equal(byId.body.data.refundableAmount, "0");
+      const byMerchantId = await call(gw, A, "GET", "payment/detail", { merchantOrderId: req.merchantOrderId });
+      assert.equal(byMerchantId.body.data.payOrderId, d.payOrderId);
+    });
+
+    it("a repeated create returns the same order; different parameters are a conflict", async () => {
+      const req = order({ token: "ETH", amount: "0.000000000000000001" });
+      const first = await call(gw, A, "POST", "payment/createPaymentOrder", req);
+      const again = await call(gw, A, "POST", "payment/createPaymentOrder", req);
+      assert.equal(again.status, 200);
+      assert.equal(again.body.data.payOrderId, first.body.data.payOrderId);
+      assert.equal(again.body.data.amountBaseUnits, "1");
+      const before = await tableCounts(gw.db);
+      const changed = await call(gw, A, "POST", "payment/createPaymentOrder", { ...req, amount: "2" });
+      assert.equal(changed.status, 409);
+      assert.equal(changed.body.code, 40901);
+      assert.match(changed.body.msg, /merchantOrderId/);
+      assert.deepEqual(await tableCounts(gw.db), before);
+    });
+
+    it("cancel closes an unpaid order, writes its webhook to the outbox and rests the address", async () => {
+      const created = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
+      const res = await call(gw, A, "POST", "payment/cancel", { payOrderId: created.payOrderId });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.data.state, -3);
+      const events = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_id = $1", [created.payOrderId]);
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.type, "payment.status_changed");
+      assert.equal(events[0]!.payload.data.state, -3);
+      assert.equal(events[0]!.payload.data.merchantOrderId, created.merchantOrderId);
+      const [pool] = await gw.db.query(
+        "SELECT order_id, available_at > now() AS resting FROM address_pool WHERE chain_id = 31337 AND address = $1",
+        [created.receiptAddress.toLowerCase()],
+      );
+      assert.equal(pool!.order_id, null);
+      assert.equal(pool!.resting, true);
+      const twice = await call(gw, A, "POST", "payment/cancel", { payOrderId: created.payOrderId });
+      assert.equal(twice.status, 409);
+      assert.equal(twice.body.code, 40902);
+
+      // once rested, the address is leased again before the pool grows
+      await gw.db.query("UPDATE address_pool SET available_at = now() - interval '1 second' WHERE address = $1", [
+        created.receiptAddress.toLowerCase(),
+      ]);
+      const next = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
+      assert.equal(next.receiptAddress, created.receiptAddress);
+    });
+
+    it("one merchant can never see or touch another's orders", async () => {
+      const created = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
+      const seen = await call(gw, B, "GET", "payment/detail", { payOrderId: created.payOrderId });
+      assert.equal(seen.status, 404);
+      assert.equal(seen.body.code, 40401);
+      const cancel = await call(gw, B, "POST", "payment/cancel", { merchantOrderId: created.merchantOrderId });
+      assert.equal(cancel.status, 404);
+      const mine = await call(gw, A, "GET", "payment/detail", { payOrderId: created.payOrderId });
+      assert.equal(mine.body.data.state, 0);
+      // the same merchantOrderId is free for another merchant
+      const other = await call(gw, B, "POST", "payment/createPaymentOrder", order({ merchantOrderId: created.merchantOrderId }));
+      assert.equal(other.status, 200);
+      assert.notEqual(other.body.data.payOrderId, created.payOrderId);
+      assert.equal(other.body.data.receiptAddress, depositAddress({ vault: VAULT, merchantId: 2n, kind: 1, key: 0n }));
+    });
+
+    it("refuses bad signatures, stale timestamps, reused nonces and other merchants' keys, changing nothing", async () => {
+      const before = await tableCounts(gw.db);
+      const cases: [string, Parameters<typeof call>[5], number][] = [
+        ["wrong signature", { sign: "ab".repeat(32) }, 40104],
+        ["signed with another merchant's secret", { secret: B.apiSecret }, 40104],
+        ["unknown key", { key: "pk_doesnotexist" }, 40102],
+        ["stale timestamp", { timestamp: String(Date.now() - 6 * 60_000) }, 40103],
+        ["future timestamp", { timestamp: String(Date.now() + 6 * 60_000) }, 40103],
+        ["timestamp in seconds", { timestamp: String(Math.floor(Date.now() / 1000)) }, 40101],
+        ["no signature", { omit: ["x-pay-sign"] }, 40101],
+        ["no key", { omit: ["x-pay-key"] }, 40101],
+      ];
+      for (const [name, o, code] of cases) {
+        const res = await call(gw, A, "POST", "payment/createPaymentOrder", order(), o);
+        assert.equal(res.status, 401, name);
+        assert.equal(res.body.code, code, `${name}: ${res.body.msg}`);
+        assert.equal(res.body.data, null);
+        assert.ok(res.body.msg.length > 10);
+      }
+      assert.deepEqual(await tableCounts(gw.db), before);
+
+      const nonce = "replayed-nonce-0001";
+      const first = await call(gw, A, "GET", "payment/detail", { merchantOrderId: "order-1" }, { nonce });
+      assert.equal(first.status, 200);
+      const replay = await call(gw, A, "GET", "payment/detail", { merchantOrderId: "order-1" }, { nonce });
+      assert.equal(replay.status, 401);
+      assert.equal(replay.body.code, 40105);
+      // the nonce belongs to the key: another merchant may use the same string
+      const otherKey = await call(gw, B, "GET", "payment/detail", { merchantOrderId: "order-1" }, { nonce });
+      assert.equal(otherKey.body.code, 40401);
+    });
+
+    it("refuses bad input on every route with a code and a message that says what to fix, changing nothing", async () => {
+      const before = await tableCounts(gw.db);
+      const bad: [string, "GET" | "POST", string, unknown, number, RegExp][] = [
+        ["missing amount", "POST", "payment/createPaymentOrder", (({ amount, ...r }) => r)(order()), 40001, /amount/],
+        ["mistyped chainId", "POST", "payment/createPaymentOrder", order({ chainId: "31337" }), 40001, /chainId/],
+        ["negative amount", "POST", "payment/createPaymentOrder", order({ amount: "-1" }), 40001, /amount/],
+        ["numeric amount", "POST", "payment/createPaymentOrder", order({ amount: 12.5 }), 40001, /amount/],
+        ["too many decimals", "POST", "payment/createPaymentOrder", order({ amount: "1.0000001" }), 40002, /6 decimals/],
+        ["zero amount", "POST", "payment/createPaymentOrder", order({ amount: "0.00" }), 40002, /greater than zero/],
+        ["unknown chain", "POST", "payment/createPaymentOrder", order({ chainId: 999 }), 40003, /31337/],
+        ["unknown token", "POST", "payment/createPaymentOrder", order({ token: "DOGE" }), 40004, /USDT/],
+        ["bad notify URL", "POST", "payment/createPaymentOrder", order({ notifyUrl: "ftp://x.example" }), 40001, /notifyUrl/],
+        ["unknown field", "POST", "payment/createPaymentOrder", order({ colour: "red" }), 40001, /additional/],
+        ["expiry too short", "POST", "payment/createPaymentOrder", order({ expireSeconds: 5 }), 40001, /expireSeconds/],
+        ["merchantOrderId too long", "POST", "payment/createPaymentOrder", order({ merchantOrderId: "x".repeat(65) }), 40001, /merchantOrderId/],
+        ["detail without a reference", "GET", "payment/detail", undefined, 40001, /querystring/],
+        ["detail with both references", "GET", "payment/detail", { payOrderId: "a", merchantOrderId: "b" }, 40001, /querystring/],
+        ["cancel of an unknown order", "POST", "payment/cancel", { payOrderId: "01NOPE" }, 40401, /01NOPE/],
+        ["user without uuid", "POST", "user/create", {}, 40001, /uuid/],
+        ["user with a bad uuid", "POST", "user/create", { uuid: "has space" }, 40001, /uuid/],
+        ["user detail with a bad userId", "GET", "user/detail", { userId: "-3" }, 40001, /userId/],
+        ["unknown user", "GET", "user/detail", { uuid: "nobody" }, 40402, /nobody/],
+      ];
+      for (const [name, method, path, payload, code, msg] of bad) {
+        const res = await call(gw, A, method, path, payload);
+        assert.equal(res.body.code, code, `${name}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.status, Math.floor(code / 100), name);
+        assert.match(res.body.msg, msg, name);
+      }
+      const notFound = await call(gw, A, "GET", "nothing/here");
+      assert.equal(notFound.body.code, 40404);
+      assert.deepEqual(await tableCounts(gw.db), before);
+    });
+
+    it("200 parallel creates lease 200 distinct addresses", async () => {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => call(gw, A, "POST", "payment/createPaymentOrder", order({ merchantOrderId: `par-${i}` }))),
+      );
+      for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+      const addresses = new Set(results.map((r) => r.body.data.receiptAddress));
+      assert.equal(addresses.size, 200);
+      const [open] = await gw.db.query<{ n: string; d: string }>(
+        "SELECT count(*)::text AS n, count(DISTINCT receipt_address)::text AS d FROM payment_orders WHERE merchant_id = 1 AND status = 0",
+      );
+      assert.equal(open!.n, open!.d, "no two open orders share an address");
+    });
+
+    it("50 identical parallel creates make one order", async () => {
+      const req = order({ merchantOrderId: "same-50" });
+      const results = await Promise.all(Array.from({ length: 50 }, () => call(gw, A, "POST", "payment/createPaymentOrder", req)));
+      for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(new Set(results.map((r) => r.body.data.payOrderId)).size, 1);
+      const rows = await gw.db.query("SELECT id FROM payment_orders WHERE merchant_id = 1 AND merchant_order_id = 'same-50'");
+      assert.equal(rows.length, 1);
+      const leases = await gw.db.query("SELECT 1 FROM address_pool WHERE order_id = $1", [rows[0]!.id]);
+      assert.equal(leases.length, 1);
+    });
+
+    it("user/create gives a fixed recharge address per chain; user/detail shows it in seed 001's shape", async () => {
+      const created = await call(gw, A, "POST", "user/create", { uuid: "2313-5f08afe6ca854e4ebf79781f351d0cb7" });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const u = created.body.data;
+      assert.deepEqual(Object.keys(u).sort(), ["createTime", "userId", "userType", "userWallet", "uuid"]);
+      assert.match(u.createTime, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      assert.equal(u.userType, 1);
+      const expected = depositAddress({ vault: VAULT, merchantId: 1n, kind: DepositKind.Recharge, key: 1n });
+      assert.deepEqual(
+        u.userWallet.map((w: any) => [w.chainId, w.walletAddress]),
+        [
+          [137, expected],
+          [31337, expected],
+        ],
+      );
+      const again = await call(gw, A, "POST", "user/create", { uuid: u.uuid });
+      assert.deepEqual(again.body.data, u);
+      const byId = await call(gw, A, "GET", "user/detail", { userId: String(u.userId) });
+      assert.deepEqual(byId.body.data, u);
+      const second = await call(gw, A, "POST", "user/create", { uuid: "user-two", userType: 2 });
+      assert.equal(
+        second.body.data.userWallet[0].walletAddress,
+        depositAddress({ vault: VAULT, merchantId: 1n, kind: DepositKind.Recharge, key: 2n }),
+      );
+      const foreign = await call(gw, B, "GET", "user/detail", { uuid: u.uuid });
+      assert.equal(foreign.body.code, 40402);
+    });
+  });
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../src/api/app.js";
+import { resolveConfig, type GatewayConfig } from "../src/config.js";
+import { createSecretBox } from "../src/crypto/secretBox.js";
+import { hmacHex, requestSigningString } from "../src/crypto/signing.js";
+import type { Db } from "../src/store/db.js";
+import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
+import { openStore } from "../src/store/open.js";
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+export const USDT = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
+
+/** Whether the PostgreSQL test server answers (1 s timeout). */
+export async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export type Backend = "pglite" | "postgres";
+
+export type TestGateway = {
+  url: string;
+  db: Db;
+  app: FastifyInstance;
+  config: GatewayConfig;
+  merchants: CreatedMerchant[];
+  close(): Promise<void>;
+};
+
+export function testConfig(): GatewayConfig {
+  return resolveConfig({
+    masterKey: randomBytes(32),
+    payPageUrl: "https://pay.example.test/pay",
+    chains: [
+      {
+        chainId: 31337,
+        code: "local",
+        name: "Hardhat",
+        vault: VAULT,
+        confirmations: 1,
+        tokens: [
+          { symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 },
+          { symbol: "USDT", address: USDT, decimals: 6 },
+        ],
+      },
+      {
+        chainId: 137,
+        code: "polygon",
+        name: "Polygon",
+        vault: VAULT,
+        confirmations: 3,
+        tokens: [{ symbol: "POL", address: "0x0000000000000000000000000000000000000000", decimals: 18 }],
+      },
+    ],
+  });
+}
+
+/** Starts the gateway over real HTTP on 127.0.0.1:0 with two merchants, on a fresh database. */
+export async function startGateway(backend: Backend): Promise<TestGateway> {
+  const config = testConfig();
+  const schema = `gw_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
+  const db =
+    backend === "pglite"
+      ? await openStore({ pgliteDir: "memory://" })
+      : await openStore({ databaseUrl: PG_URL, schema, poolSize: 20 });
+  const box = createSecretBox(config.masterKey);
+  const merchants = [
+    await createMerchant(db, box, { name: "Shop A", id: 1n }),
+    await createMerchant(db, box, { name: "Shop B", id: 2n }),
+  ];
+  const app = await buildApp({ db, config });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const addr = app.server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    db,
+    app,
+    config,
+    merchants,
+    async close() {
+      await app.close();
+      if (backend === "postgres") await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
+      await db.close();
+    },
+  };
+}
+
+export type SignOverrides = {
+  key?: string;
+  secret?: string;
+  timestamp?: string;
+  nonce?: string;
+  sign?: string;
+  omit?: string[];
+};
+
+export type ApiResponse = { status: number; body: { code: number; msg: string; data: any } };
+
+/** Sends a signed request as a merchant would. */
+export async function call(
+  gw: TestGateway,
+  merchant: CreatedMerchant,
+  method: "GET" | "POST",
+  path: string,
+  payload?: unknown,
+  o: SignOverrides = {},
+): Promise<ApiResponse> {
+  let url = `/api/mer/${path}`;
+  let body = "";
+  if (method === "GET" && payload) url += `?${new URLSearchParams(payload as Record<string, string>)}`;
+  if (method === "POST") body = JSON.stringify(payload ?? {});
+  const timestamp = o.timestamp ?? String(Date.now());
+  const nonce = o.nonce ?? randomBytes(12).toString("hex");
+  const sign = o.sign ?? hmacHex(o.secret ?? merchant.apiSecret, requestSigningString({ timestamp, nonce, method, url, body }));
+  const headers: Record<string, string> = {
+    "x-pay-key": o.key ?? merchant.apiKey,
+    "x-pay-timestamp": timestamp,
+    "x-pay-nonce": nonce,
+    "x-pay-sign": sign,
+  };
+  if (method === "POST") headers["content-type"] = "application/json";
+  for (const h of o.omit ?? []) delete headers[h];
+  const res = await fetch(gw.url + url, { method, headers, body: method === "POST" ? body : undefined });
+  return { status: res.status, body: (await res.json()) as ApiResponse["body"] };
+}
+
+/** Row counts of every table a request could change. */
+export async function tableCounts(db: Db): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of ["payment_orders", "address_pool", "users", "user_wallets", "outbox_events", "refund_orders"]) {
+    const [r] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t}`);
+    out[t] = Number(r!.n);
+  }
+  return out;
+}
