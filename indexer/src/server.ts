@@ -1,5 +1,6 @@
 import { buildApp } from "./api/app.js";
 import { loadConfig } from "./config.js";
+import { createPaymentExpiryJob } from "./jobs/expirePaymentOrders.js";
 import { openStore } from "./store/open.js";
 
 /** Entry point: `npx tsx indexer/src/server.ts` (config from the environment, see config.ts). */
@@ -10,7 +11,14 @@ const app = await buildApp({
   config,
   logger: { level: config.logLevel, redact: ["req.headers.x-pay-sign", "req.headers.authorization"] },
 });
+const expiry = createPaymentExpiryJob({
+  db,
+  poolCooldownSeconds: config.poolCooldownSeconds,
+  onError: (err) => app.log.error({ err }, "payment expiry failed"),
+});
+expiry.start();
 const close = async () => {
+  expiry.stop();
   await app.close();
   await db.close();
   process.exit(0);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
+import { createPaymentExpiryJob } from "../src/jobs/expirePaymentOrders.js";
 import { USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
 
 /** The merchant API suite, run over real HTTP against one backend. */
@@ -98,6 +99,33 @@ export function apiSuite(backend: Backend) {
       ]);
       const next = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
       assert.equal(next.receiptAddress, created.receiptAddress);
+    });
+
+    it("expiry moves unpaid orders to -2 with a webhook and rests the address; notify re-queues the same event", async () => {
+      const created = (await call(gw, A, "POST", "payment/createPaymentOrder", order({ expireSeconds: 60 }))).body.data;
+      const job = createPaymentExpiryJob({ db: gw.db, poolCooldownSeconds: 600 });
+      assert.equal(await job.runOnce(), 0, "nothing is due yet");
+      await gw.db.query("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1", [created.payOrderId]);
+      assert.equal(await job.runOnce(), 1);
+      const detail = await call(gw, A, "GET", "payment/detail", { payOrderId: created.payOrderId });
+      assert.equal(detail.body.data.state, -2);
+      const [pool] = await gw.db.query("SELECT order_id FROM address_pool WHERE address = $1", [created.receiptAddress.toLowerCase()]);
+      assert.equal(pool!.order_id, null);
+      const [event] = await gw.db.query<{ id: string }>(
+        "SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = 'payment.status_changed'",
+        [created.payOrderId],
+      );
+      await gw.db.query("UPDATE outbox_events SET delivered_at = now() WHERE id = $1", [event!.id]);
+      const notify = await call(gw, A, "POST", "payment/notify", { payOrderId: created.payOrderId });
+      assert.equal(notify.status, 200, JSON.stringify(notify.body));
+      assert.equal(notify.body.data.eventId, event!.id, "a re-send keeps the event id");
+      const [queued] = await gw.db.query("SELECT delivered_at FROM outbox_events WHERE id = $1", [event!.id]);
+      assert.equal(queued!.delivered_at, null);
+      // an order that never changed state gets a snapshot event
+      const fresh = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
+      const snap = await call(gw, A, "POST", "payment/notify", { merchantOrderId: fresh.merchantOrderId });
+      const [s] = await gw.db.query("SELECT type FROM outbox_events WHERE id = $1", [snap.body.data.eventId]);
+      assert.equal(s!.type, "payment.snapshot");
     });
 
     it("one merchant can never see or touch another's orders", async () => {

@@ -216,29 +216,87 @@ export async function applyPaymentEvent(
 ): Promise<PaymentOrderRecord> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, args.merchantId, args.ref, true);
-    const { next, outbox } = transitionPayment(order, args.event);
-    const [row] = await tx.query(
-      `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
-       WHERE id = $1 RETURNING *`,
-      [order.id, next.status, next.seenAmount, next.paidAmount, next.refundedAmount],
+    return applyToLockedOrder(tx, order, args.event, args.poolCooldownSeconds);
+  });
+}
+
+/**
+ * Moves unpaid orders past their expiry to -2 (and underpaid ones to -1), each with its webhook, and
+ * rests their addresses. Safe to run from several processes at once (`FOR UPDATE SKIP LOCKED`).
+ * @returns the orders moved
+ */
+export async function expireDuePaymentOrders(
+  db: Db,
+  { limit = 200, poolCooldownSeconds }: { limit?: number; poolCooldownSeconds: number },
+): Promise<PaymentOrderRecord[]> {
+  return db.transaction(async (tx) => {
+    const due = await tx.query(
+      `SELECT * FROM payment_orders WHERE status IN (0, 1) AND expires_at <= now()
+       ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
     );
-    const updated = toPaymentOrder(row!);
-    if (outbox) {
-      await insertOutboxEvent(tx, {
-        id: newId(),
-        merchantId: order.merchantId,
-        aggregateKind: "payment",
-        aggregateId: order.id,
-        type: outbox.type,
-        payload: { ...paymentWebhookPayload(updated), ...outbox.payload },
-      });
-    }
-    if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
-      await tx.query(
-        `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
-        [order.id, args.poolCooldownSeconds],
-      );
-    }
-    return updated;
+    const moved: PaymentOrderRecord[] = [];
+    for (const row of due) moved.push(await applyToLockedOrder(tx, toPaymentOrder(row), { type: "expire" }, poolCooldownSeconds));
+    return moved;
+  });
+}
+
+/** The write half of every payment move; `order` must be locked by the caller's transaction. */
+async function applyToLockedOrder(
+  tx: Queryable,
+  order: PaymentOrderRecord,
+  event: PaymentEvent,
+  poolCooldownSeconds: number,
+): Promise<PaymentOrderRecord> {
+  const { next, outbox } = transitionPayment(order, event);
+  const [row] = await tx.query(
+    `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
+     WHERE id = $1 RETURNING *`,
+    [order.id, next.status, next.seenAmount, next.paidAmount, next.refundedAmount],
+  );
+  const updated = toPaymentOrder(row!);
+  if (outbox) {
+    await insertOutboxEvent(tx, {
+      id: newId(),
+      merchantId: order.merchantId,
+      aggregateKind: "payment",
+      aggregateId: order.id,
+      type: outbox.type,
+      payload: { ...paymentWebhookPayload(updated), ...outbox.payload },
+    });
+  }
+  if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
+    await tx.query(
+      `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
+      [order.id, poolCooldownSeconds],
+    );
+  }
+  return updated;
+}
+
+/**
+ * Queues the order's latest webhook again under its own event id (payment/notify); if the order has
+ * never changed state, queues a snapshot event. Returns the event id.
+ */
+export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<string> {
+  return db.transaction(async (tx) => {
+    const order = await getPaymentOrder(tx, merchantId, ref);
+    const [latest] = await tx.query<{ id: string }>(
+      `UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL
+       WHERE id = (SELECT id FROM outbox_events WHERE aggregate_kind = 'payment' AND aggregate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
+       RETURNING id`,
+      [order.id],
+    );
+    if (latest) return latest.id;
+    const id = newId();
+    await insertOutboxEvent(tx, {
+      id,
+      merchantId,
+      aggregateKind: "payment",
+      aggregateId: order.id,
+      type: "payment.snapshot",
+      payload: paymentWebhookPayload(order),
+    });
+    return id;
   });
 }

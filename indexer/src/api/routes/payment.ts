@@ -8,6 +8,7 @@ import {
   applyPaymentEvent,
   createPaymentOrder,
   getPaymentOrder,
+  requeuePaymentNotification,
   type PaymentOrderRecord,
 } from "../../store/paymentOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
@@ -187,6 +188,21 @@ export function paymentRoutes(ctx: GatewayContext) {
             }),
           ),
         ),
+    );
+
+    app.post<{ Body: { payOrderId?: string; merchantOrderId?: string } }>(
+      "/payment/notify",
+      {
+        schema: {
+          summary: "Queue the order's latest webhook again (same event id)",
+          body: refSchema,
+          response: {
+            200: envelope({ type: "object", required: ["eventId"], properties: { eventId: { type: "string" } } }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => ok({ eventId: await requeuePaymentNotification(ctx.db, request.merchantId, request.body) }),
     );
   };
 }
