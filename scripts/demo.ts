@@ -53,7 +53,7 @@ const connection = await network.create("hardhatMainnet");
 const { ethers } = connection;
 const [deployer, operator, feeRecipient, merchantSigner, payer, customer] = await ethers.getSigners();
 const chainId = BigInt((await ethers.provider.getNetwork()).chainId);
-console.log(`== in-process chain ${chainId} (hardfork ${connection.networkConfig.hardfork ?? "?"})`);
+console.log(`== in-process chain ${chainId} (hardfork ${(connection.networkConfig as { hardfork?: string }).hardfork ?? "?"})`);
 
 // 1. Deploy.
 console.log("\n== 1. deploy");
