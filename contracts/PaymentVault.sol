@@ -98,6 +98,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     /// @dev Every token ever allowlisted, so {setMerchantFee} can reach every account that holds a fee copy.
     address[] private _knownTokens;
     address private _feeRecipient;
+    /// @dev Open only while {sweep} moves the native coin, for {receive}.
+    bool private transient _sweepingNative;
 
     /**
      * @param admin receives `DEFAULT_ADMIN_ROLE`, `MERCHANT_ADMIN_ROLE` and `PAUSER_ROLE`
@@ -118,11 +120,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     }
 
     /**
-     * @notice Accepts the native coin only from a deposit address during a sweep.
-     * @dev Anything else is refused rather than kept unattributed: payers pay deposit addresses.
+     * @notice Accepts the native coin only during a native-coin sweep.
+     * @dev Anything else is refused rather than kept unattributed: payers pay deposit addresses, and a
+     * payout or rescue aimed at the vault itself fails instead of stranding the coin.
      */
     receive() external payable {
-        if (!_reentrancyGuardEntered()) revert VaultDirectNativeDeposit(msg.sender);
+        if (!_sweepingNative) revert VaultDirectNativeDeposit(msg.sender);
     }
 
     // ============================================================ merchants and settings
@@ -186,7 +189,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             if (_knownTokens.length == MAX_TOKENS) revert VaultTooManyTokens(MAX_TOKENS);
             _knownTokens.push(token);
         }
-        _tokenState[token] = (allowed ? TOKEN_ALLOWED : 0) | (paused() ? TOKEN_PAUSED : 0);
+        // A token's paused bit is kept only while it is allowed: {_mirrorPause} reaches only known tokens.
+        _tokenState[token] = allowed ? TOKEN_ALLOWED | (paused() ? TOKEN_PAUSED : 0) : 0;
         emit TokenAllowed(token, allowed);
     }
 
@@ -234,6 +238,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 state = _tokenState[token];
         if (state & TOKEN_PAUSED != 0) revert EnforcedPause();
         if (state & TOKEN_ALLOWED == 0) revert VaultTokenNotAllowed(token);
+        if (token == address(0)) _sweepingNative = true;
         uint256 n = entries.length;
         uint256 balance = _selfBalance(token);
         uint256 i;
@@ -250,6 +255,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             if (balanceAfter > balance) _credit(merchantId, token, balanceAfter - balance);
             balance = balanceAfter;
         }
+        _sweepingNative = false;
     }
 
     /**
@@ -279,7 +285,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint64 merchantId = uint64(salt >> 192);
         _requireSigner(merchantId);
         if (_tokenState[token] & TOKEN_ALLOWED != 0) revert VaultTokenIsAllowed(token);
-        if (to == address(0)) revert VaultZeroAddress("to");
+        _requireRecipient(to);
         address depositAddress = _deployIfNeeded(salt);
         emit DepositTokenRescued(merchantId, depositAddress, token, to, amount);
         bool ok = token == address(0)
@@ -403,7 +409,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     function _executePayout(Merchant storage m, Payout calldata p) private {
         // validate
         if (p.deadline < block.timestamp) revert VaultPayoutExpired(p.payoutId, p.deadline, block.timestamp);
-        if (p.to == address(0)) revert VaultZeroAddress("to");
+        _requireRecipient(p.to);
         if (p.amount == 0) revert VaultZeroAmount();
         Account storage a = _accounts[p.merchantId][p.token];
         uint256 balance = a.balance;
@@ -558,6 +564,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             if (_knownTokens[i] == token) return true;
         }
         return false;
+    }
+
+    /// @dev Funds leaving the vault go to a real recipient: not nowhere, and not back into the vault unattributed.
+    function _requireRecipient(address to) private view {
+        if (to == address(0)) revert VaultZeroAddress("to");
+        if (to == address(this)) revert VaultRecipientIsVault();
     }
 
     function _requireFeeWithinCap(uint16 feeBps) private pure {

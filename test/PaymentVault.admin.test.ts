@@ -328,6 +328,23 @@ describe("PaymentVault: administration", function () {
   });
 
   describe("pause and unpause", function () {
+    it("a token removed while paused, never allowed before, sweeps as not allowed after unpause", async function () {
+      const { vault, admin, operator } = await load();
+      const never = await (await ethers.deployContract("MockERC20", ["Never", "NEV", 18])).getAddress();
+      await vault.connect(admin).pause();
+      await vault.connect(admin).setTokenAllowed(never, false);
+      await vault.connect(admin).unpause();
+      await expect(vault.connect(operator).sweep(never, []))
+        .to.be.revertedWithCustomError(vault, "VaultTokenNotAllowed")
+        .withArgs(never);
+      // Allowed while paused: paused until unpause, then sweepable.
+      await vault.connect(admin).pause();
+      await vault.connect(admin).setTokenAllowed(never, true);
+      await expect(vault.connect(operator).sweep(never, [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
+      await vault.connect(admin).unpause();
+      await expect(vault.connect(operator).sweep(never, [])).to.not.revert(ethers);
+    });
+
     it("require PAUSER_ROLE and emit Paused/Unpaused; double calls revert", async function () {
       const { vault, admin, operator } = await load();
       await expect(vault.connect(operator).pause())

@@ -216,6 +216,8 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expect(vault.payout(unknown, await sign(unknown))).to.be.revertedWithCustomError(vault, "VaultUnknownMerchant").withArgs(99n);
       const toZero = await payoutOf({ to: ZERO });
       await expect(vault.payout(toZero, await sign(toZero))).to.be.revertedWithCustomError(vault, "VaultZeroAddress").withArgs("to");
+      const toVault = await payoutOf({ to: vaultAddress });
+      await expect(vault.payout(toVault, await sign(toVault))).to.be.revertedWithCustomError(vault, "VaultRecipientIsVault");
       const zero = await payoutOf({ amount: 0n });
       await expect(vault.payout(zero, await sign(zero))).to.be.revertedWithCustomError(vault, "VaultZeroAmount");
       const tooMuch = await payoutOf({ amount: USDC_BAL + 1n });
@@ -592,6 +594,15 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await stray.mint(addr, 1_000n);
       return { ...b, stray, strayAddress: await stray.getAddress(), s, addr };
     }
+
+    it("refuses the vault itself as the rescue recipient: VaultRecipientIsVault", async function () {
+      const { vault, vaultAddress, stray, s, addr, merchant1 } = await strayToken();
+      await expect(vault.connect(merchant1).rescueDepositToken(s, stray, vaultAddress, 1n)).to.be.revertedWithCustomError(
+        vault,
+        "VaultRecipientIsVault",
+      );
+      expect(await stray.balanceOf(addr)).to.equal(1_000n);
+    });
 
     it("the merchant's signer moves a non-allowlisted token out, deploying the address if needed", async function () {
       const { vault, stray, strayAddress, s, addr, merchant1, bob } = await strayToken();

@@ -227,18 +227,18 @@ describe("PaymentVault: reentrancy", function () {
       await expectRefused(vault, stray, "ReentrancyGuardReentrantCall");
     });
 
-    it("native coin sent to the vault by a re-entering token during a sweep is accepted but credited to nobody", async function () {
-      // receive() accepts the native coin whenever the guard is entered; a token sweep measures only the token.
+    it("native coin sent to the vault by a re-entering token during a token sweep is refused", async function () {
+      // receive() is open only during a native-coin sweep; a token sweep measures only the token.
       const { vault, vaultAddress, evil, evilAddress, operator } = await load();
       const sender = await ethers.deployContract("NativeSender");
       const a = await vault.predictDepositAddress(M1, DepositKind.Payment, 1n);
       await evil.mint(a, 10n);
-      // Arm the token to have NativeSender call the vault's receive() (with zero value: it holds no coin).
+      // Arm the token to have NativeSender call the vault's receive() mid-sweep.
       await evil.arm(await sender.getAddress(), sender.interface.encodeFunctionData("sendWithGas", [vaultAddress, 100_000n]));
       await vault.connect(operator).sweep(evilAddress, [salt(M1, DepositKind.Payment, 1n)]);
-      // sendWithGas returned true: receive() accepted the call mid-sweep (outside a sweep it reverts).
-      expect(await evil.lastRevert()).to.equal(ethers.AbiCoder.defaultAbiCoder().encode(["bool"], [true]));
-      expect(await sender.sendWithGas.staticCall(vaultAddress, 100_000n)).to.equal(false);
+      // sendWithGas returned false: receive() refused the call even though the guard was entered.
+      expect(await evil.attempted()).to.equal(true);
+      expect(await evil.lastRevert()).to.equal(ethers.AbiCoder.defaultAbiCoder().encode(["bool"], [false]));
       await expectAccount(vault, M1, ethers.ZeroAddress, 0n, 0n);
       await expectAccount(vault, M1, evilAddress, IN - FEE + 10n, FEE);
     });

@@ -97,7 +97,9 @@ interface IPaymentVault {
     error VaultNativeTransferFailed(address to, uint256 amount);
     /// @dev The ERC-20 transfer failed or returned false.
     error VaultTokenTransferFailed(address token, address to, uint256 amount);
-    /// @dev Native coin sent to the vault outside a sweep: payers pay deposit addresses, never the vault.
+    /// @dev A payout or rescue names the vault itself as recipient.
+    error VaultRecipientIsVault();
+    /// @dev Native coin sent to the vault outside a native-coin sweep: payers pay deposit addresses, never the vault.
     error VaultDirectNativeDeposit(address sender);
     /// @dev Deploying a deposit address failed (it already has code: the entry should not carry the deploy flag).
     error VaultDeployFailed(uint256 salt);
