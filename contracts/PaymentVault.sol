@@ -255,7 +255,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             if (balanceAfter > balance) _credit(merchantId, token, balanceAfter - balance);
             balance = balanceAfter;
         }
-        _sweepingNative = false;
+        if (token == address(0)) _sweepingNative = false;
     }
 
     /**
