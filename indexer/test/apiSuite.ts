@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
+import { ErrorCode } from "../src/api/errors.js";
 import { createPaymentExpiryJob } from "../src/jobs/expirePaymentOrders.js";
 import { USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
 
@@ -93,8 +94,8 @@ export function apiSuite(backend: Backend) {
       assert.equal(twice.status, 409);
       assert.equal(twice.body.code, 40902);
 
-      // once rested, the address is leased again before the pool grows
-      await gw.db.query("UPDATE address_pool SET available_at = now() - interval '1 second' WHERE address = $1", [
+      // the longest-rested address is leased first (a rested one before any younger free one)
+      await gw.db.query("UPDATE address_pool SET available_at = now() - interval '1 day' WHERE address = $1", [
         created.receiptAddress.toLowerCase(),
       ]);
       const next = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
@@ -232,6 +233,28 @@ export function apiSuite(backend: Backend) {
       assert.equal(rows.length, 1);
       const leases = await gw.db.query("SELECT 1 FROM address_pool WHERE order_id = $1", [rows[0]!.id]);
       assert.equal(leases.length, 1);
+    });
+
+    it("serves an OpenAPI document with every route, its schemas and every error code", async () => {
+      const res = await fetch(`${gw.url}/api/openapi.json`);
+      assert.equal(res.status, 200);
+      const doc = (await res.json()) as any;
+      assert.equal(doc.openapi, "3.1.0");
+      const routes = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${path}`));
+      for (const r of [
+        "post /api/mer/payment/createPaymentOrder",
+        "get /api/mer/payment/detail",
+        "post /api/mer/payment/cancel",
+        "post /api/mer/payment/notify",
+        "post /api/mer/user/create",
+        "get /api/mer/user/detail",
+      ]) {
+        assert.ok(routes.includes(r), r);
+      }
+      const create = doc.paths["/api/mer/payment/createPaymentOrder"].post;
+      assert.ok(create.requestBody.content["application/json"].schema.properties.amount);
+      assert.ok(create.responses["4XX"]);
+      for (const code of Object.values(ErrorCode)) assert.ok(doc["x-error-codes"][code], `error code ${code} documented`);
     });
 
     it("user/create gives a fixed recharge address per chain; user/detail shows it in seed 001's shape", async () => {

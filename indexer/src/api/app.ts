@@ -5,6 +5,7 @@ import { purgeNonces } from "../store/nonces.js";
 import { createRequestAuthenticator } from "./auth.js";
 import { createGatewayContext } from "./context.js";
 import { ApiError, ErrorCode, toApiError } from "./errors.js";
+import { createOpenApiCollector } from "./openapi.js";
 import { paymentRoutes } from "./routes/payment.js";
 import { userRoutes } from "./routes/user.js";
 
@@ -72,6 +73,9 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
     reply.status(404).send({ code: ErrorCode.RouteNotFound, msg: `No route ${request.method} ${request.url.split("?")[0]}`, data: null });
   });
 
+  const openapi = createOpenApiCollector();
+  app.addHook("onRoute", openapi.onRoute);
+
   await app.register(
     async (mer) => {
       mer.addHook("preValidation", async (request) => {
@@ -84,6 +88,9 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
     { prefix: "/api/mer" },
   );
 
+  app.get("/api/openapi.json", { schema: { summary: "This document", response: { 200: { type: "object", additionalProperties: true } } } }, async () =>
+    openapi.document(),
+  );
   app.get("/health", { schema: { response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } } }, async () => ({ ok: true }));
 
   const purge = setInterval(() => {

@@ -74,6 +74,8 @@ export type CreatePaymentOrderParameters = {
   redirectionUrl: string | null;
   accessSign: string;
   expiresAt: Date;
+  /** pool growth batch (default {POOL_GROW_BATCH}) */
+  growBy?: number;
 };
 
 /**
@@ -82,8 +84,8 @@ export type CreatePaymentOrderParameters = {
  * (`created: false`); a different one throws {IdempotencyConflictError}.
  *
  * The lease takes a free pool row with `FOR UPDATE SKIP LOCKED` and binds it to the order in one
- * statement, so concurrent creates never share an address; an empty pool grows by one address,
- * numbered from a per-(merchant, chain) counter.
+ * statement, so concurrent creates never share an address; an empty pool grows by a batch of
+ * addresses numbered from a per-(merchant, chain) counter (keys 0, 1, 2, … with no gaps).
  */
 export async function createPaymentOrder(
   db: Db,
@@ -122,54 +124,84 @@ export async function createPaymentOrder(
       return { order, created: false };
     }
 
-    const [leased] = await tx.query(
-      `WITH free AS (
-         SELECT pool_index FROM address_pool
-         WHERE merchant_id = $1 AND chain_id = $2 AND order_id IS NULL AND available_at <= now()
-         ORDER BY available_at
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED
-       ), leased AS (
-         UPDATE address_pool a SET order_id = $3, leased_at = now()
-         FROM free
-         WHERE a.merchant_id = $1 AND a.chain_id = $2 AND a.pool_index = free.pool_index
-         RETURNING a.address, a.pool_index
-       )
-       UPDATE payment_orders o SET receipt_address = leased.address, pool_index = leased.pool_index
-       FROM leased WHERE o.id = $3
-       RETURNING o.*`,
-      [p.merchantId, p.chainId, p.id],
-    );
-    if (leased) return { order: toPaymentOrder(leased), created: true };
+    const leased = await leaseFreeAddress(tx, p);
+    if (leased) return { order: leased, created: true };
 
-    // the pool is empty (or cooling down): grow it by one address, leased at once
-    const [counter] = await tx.query<{ idx: string }>(
-      `INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES ($1, $2, 1)
-       ON CONFLICT (merchant_id, chain_id) DO UPDATE SET next_index = address_pool_counters.next_index + 1
-       RETURNING next_index - 1 AS idx`,
+    // The pool is empty or cooling down. Take the pool counter's row lock, then look again: a
+    // concurrent create may have grown the pool while we waited. Only if it is still empty, grow it by
+    // a batch: one address for this order and the rest free for the next creates.
+    await tx.query(
+      "INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
       [p.merchantId, p.chainId],
     );
-    const poolIndex = BigInt(counter!.idx);
-    const address = depositAddress({
-      vault: p.vault,
-      merchantId: p.merchantId,
-      kind: DepositKind.Payment,
-      key: poolIndex,
-      initCodeHash: p.initCodeHash,
-    }).toLowerCase();
+    const [counter] = await tx.query<{ next_index: string }>(
+      "SELECT next_index FROM address_pool_counters WHERE merchant_id = $1 AND chain_id = $2 FOR UPDATE",
+      [p.merchantId, p.chainId],
+    );
+    const retried = await leaseFreeAddress(tx, p);
+    if (retried) return { order: retried, created: true };
+
+    const first = BigInt(counter!.next_index);
+    const batch = BigInt(p.growBy ?? POOL_GROW_BATCH);
+    const indexes: string[] = [];
+    const addresses: string[] = [];
+    for (let i = first; i < first + batch; i++) {
+      indexes.push(i.toString());
+      addresses.push(
+        depositAddress({ vault: p.vault, merchantId: p.merchantId, kind: DepositKind.Payment, key: i, initCodeHash: p.initCodeHash }).toLowerCase(),
+      );
+    }
+    await tx.query("UPDATE address_pool_counters SET next_index = $3 WHERE merchant_id = $1 AND chain_id = $2", [
+      p.merchantId,
+      p.chainId,
+      first + batch,
+    ]);
     const [grown] = await tx.query(
       `WITH ins AS (
          INSERT INTO address_pool (merchant_id, chain_id, pool_index, address, order_id, leased_at)
-         VALUES ($1, $2, $3, $4, $5, now())
-         RETURNING address, pool_index
+         SELECT $1, $2, t.idx, t.addr, CASE WHEN t.idx = $3 THEN $5 END, CASE WHEN t.idx = $3 THEN now() END
+         FROM unnest($4::bigint[], $6::text[]) AS t(idx, addr)
+         RETURNING address, pool_index, order_id
        )
        UPDATE payment_orders o SET receipt_address = ins.address, pool_index = ins.pool_index
-       FROM ins WHERE o.id = $5
+       FROM ins WHERE ins.order_id = $5 AND o.id = $5
        RETURNING o.*`,
-      [p.merchantId, p.chainId, poolIndex, address, p.id],
+      [p.merchantId, p.chainId, first, indexes, p.id, addresses],
     );
     return { order: toPaymentOrder(grown!), created: true };
   });
+}
+
+/** Addresses added to a merchant's pool on one chain each time it runs dry. */
+export const POOL_GROW_BATCH = 16;
+
+/**
+ * Leases the longest-rested free address to order `p.id` and binds it to the order, in one statement.
+ * `FOR UPDATE SKIP LOCKED` makes concurrent leases pick different rows without waiting on each other.
+ */
+async function leaseFreeAddress(
+  tx: Queryable,
+  p: { merchantId: bigint; chainId: number; id: string },
+): Promise<PaymentOrderRecord | null> {
+  const [row] = await tx.query(
+    `WITH free AS (
+       SELECT pool_index FROM address_pool
+       WHERE merchant_id = $1 AND chain_id = $2 AND order_id IS NULL AND available_at <= now()
+       ORDER BY available_at
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE address_pool a SET order_id = $3, leased_at = now()
+       FROM free
+       WHERE a.merchant_id = $1 AND a.chain_id = $2 AND a.pool_index = free.pool_index
+       RETURNING a.address, a.pool_index
+     )
+     UPDATE payment_orders o SET receipt_address = leased.address, pool_index = leased.pool_index
+     FROM leased WHERE o.id = $3
+     RETURNING o.*`,
+    [p.merchantId, p.chainId, p.id],
+  );
+  return row ? toPaymentOrder(row) : null;
 }
 
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
