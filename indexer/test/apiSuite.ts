@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
 import { ErrorCode } from "../src/api/errors.js";
 import { createPaymentExpiryJob } from "../src/jobs/expirePaymentOrders.js";
+import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
 
 /** The merchant API suite, run over real HTTP against one backend. */
@@ -195,6 +196,12 @@ export function apiSuite(backend: Backend) {
         ["detail without a reference", "GET", "payment/detail", undefined, 40001, /querystring/],
         ["detail with both references", "GET", "payment/detail", { payOrderId: "a", merchantOrderId: "b" }, 40001, /querystring/],
         ["cancel of an unknown order", "POST", "payment/cancel", { payOrderId: "01NOPE" }, 40401, /01NOPE/],
+        ["refund without merchantRefundId", "POST", "refund/createRefundOrder", { payOrderId: "x", amount: "1" }, 40001, /merchantRefundId/],
+        ["refund with a negative amount", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "x", amount: "-1" }, 40001, /amount/],
+        ["refund to a bad address", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "x", amount: "1", toAddress: "0x12" }, 40001, /toAddress/],
+        ["refund naming two orders", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "x", merchantOrderId: "y", amount: "1" }, 40001, /exactly one/],
+        ["refund of an unknown order", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "nope", amount: "1" }, 40401, /nope/],
+        ["refund detail of an unknown refund", "GET", "refund/detail", { refundOrderId: "nope" }, 40403, /nope/],
         ["user without uuid", "POST", "user/create", {}, 40001, /uuid/],
         ["user with a bad uuid", "POST", "user/create", { uuid: "has space" }, 40001, /uuid/],
         ["user detail with a bad userId", "GET", "user/detail", { userId: "-3" }, 40001, /userId/],
@@ -235,6 +242,49 @@ export function apiSuite(backend: Backend) {
       assert.equal(leases.length, 1);
     });
 
+    it("refunds part or all of a paid order, several times, never more than was paid", async () => {
+      const created = (await call(gw, A, "POST", "payment/createPaymentOrder", order())).body.data;
+      const refund = (over: Record<string, unknown>) =>
+        call(gw, A, "POST", "refund/createRefundOrder", { payOrderId: created.payOrderId, amount: "5", ...over });
+      const early = await refund({ merchantRefundId: "r-early", toAddress: VAULT });
+      assert.equal(early.body.code, 40902, "an open order cannot be refunded");
+      const ref = { payOrderId: created.payOrderId };
+      for (const event of [
+        { type: "transferSeen", amount: 12_500_000n },
+        { type: "transferConfirmed", amount: 12_500_000n },
+      ] as const) {
+        await applyPaymentEvent(gw.db, { merchantId: 1n, ref, event, poolCooldownSeconds: 60 });
+      }
+      const noPayer = await refund({ merchantRefundId: "r-0" });
+      assert.equal(noPayer.body.code, 40006, noPayer.body.msg);
+      const payer = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+      await gw.db.query("UPDATE payment_orders SET payer_address = $2 WHERE id = $1", [created.payOrderId, payer.toLowerCase()]);
+
+      const r1 = await refund({ merchantRefundId: "r-1", amount: "5.00" });
+      assert.equal(r1.status, 200, JSON.stringify(r1.body));
+      assert.equal(r1.body.data.state, 0);
+      assert.equal(r1.body.data.toAddress, payer, "defaults to the payer");
+      assert.equal(r1.body.data.amountBaseUnits, "5000000");
+      const again = await refund({ merchantRefundId: "r-1", amount: "5" });
+      assert.equal(again.body.data.refundOrderId, r1.body.data.refundOrderId, "idempotent");
+      assert.equal((await refund({ merchantRefundId: "r-1", amount: "6" })).body.code, 40901);
+      const tooMuch = await refund({ merchantRefundId: "r-2", amount: "7.500001" });
+      assert.equal(tooMuch.body.code, 40902);
+      assert.match(tooMuch.body.msg, /exceeds the refundable 7500000/);
+      const r2 = await refund({ merchantRefundId: "r-2", amount: "7.5", toAddress: VAULT });
+      assert.equal(r2.status, 200);
+      assert.equal(BigInt(r2.body.data.payoutId), BigInt(r1.body.data.payoutId) + 1n, "payout ids are a per-merchant sequence");
+      const detail = (await call(gw, A, "GET", "payment/detail", ref)).body.data;
+      assert.equal(detail.refundedAmount, "12.5");
+      assert.equal(detail.refundableAmount, "0");
+      const byId = await call(gw, A, "GET", "refund/detail", { merchantRefundId: "r-2" });
+      assert.equal(byId.body.data.refundOrderId, r2.body.data.refundOrderId);
+      assert.equal((await call(gw, B, "GET", "refund/detail", { merchantRefundId: "r-2" })).body.code, 40403);
+      assert.equal((await call(gw, B, "POST", "refund/createRefundOrder", { ...ref, merchantRefundId: "x", amount: "1" })).body.code, 40401);
+      const events = await gw.db.query("SELECT type FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1");
+      assert.equal(events.length, 2, "one outbox event per refund created");
+    });
+
     it("serves an OpenAPI document with every route, its schemas and every error code", async () => {
       const res = await fetch(`${gw.url}/api/openapi.json`);
       assert.equal(res.status, 200);
@@ -246,6 +296,8 @@ export function apiSuite(backend: Backend) {
         "get /api/mer/payment/detail",
         "post /api/mer/payment/cancel",
         "post /api/mer/payment/notify",
+        "post /api/mer/refund/createRefundOrder",
+        "get /api/mer/refund/detail",
         "post /api/mer/user/create",
         "get /api/mer/user/detail",
       ]) {

@@ -7,6 +7,7 @@ import { createGatewayContext } from "./context.js";
 import { ApiError, ErrorCode, toApiError } from "./errors.js";
 import { createOpenApiCollector } from "./openapi.js";
 import { paymentRoutes } from "./routes/payment.js";
+import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
 
 declare module "fastify" {
@@ -83,6 +84,7 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
         request.merchantId = merchantId;
       });
       await mer.register(paymentRoutes(ctx));
+      await mer.register(refundRoutes(ctx));
       await mer.register(userRoutes(ctx));
     },
     { prefix: "/api/mer" },

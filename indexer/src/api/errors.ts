@@ -1,6 +1,6 @@
 import { BaseError, IllegalTransitionError, InvalidAmountError } from "../domain/errors.js";
 import { DatabaseError } from "../store/db.js";
-import { IdempotencyConflictError, NotFoundError } from "../store/errors.js";
+import { IdempotencyConflictError, NotFoundError, RefundAddressRequiredError } from "../store/errors.js";
 
 /**
  * Stable error codes of the merchant API. The first three digits are the HTTP status.
@@ -12,6 +12,7 @@ export const ErrorCode = {
   UnknownChain: 40003,
   UnknownToken: 40004,
   InvalidJson: 40005,
+  RefundAddressRequired: 40006,
   MissingAuth: 40101,
   UnknownApiKey: 40102,
   StaleTimestamp: 40103,
@@ -19,6 +20,7 @@ export const ErrorCode = {
   NonceReused: 40105,
   PaymentOrderNotFound: 40401,
   UserNotFound: 40402,
+  RefundOrderNotFound: 40403,
   RouteNotFound: 40404,
   IdempotencyConflict: 40901,
   IllegalState: 40902,
@@ -47,7 +49,7 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof InvalidAmountError) return new ApiError(ErrorCode.InvalidAmount, e.shortMessage);
   if (e instanceof NotFoundError) {
     return new ApiError(
-      e.what === "user" ? ErrorCode.UserNotFound : ErrorCode.PaymentOrderNotFound,
+      e.what === "user" ? ErrorCode.UserNotFound : e.what === "refund" ? ErrorCode.RefundOrderNotFound : ErrorCode.PaymentOrderNotFound,
       `No ${e.what === "user" ? "user" : `${e.what} order`} "${e.ref}" exists for this merchant: check the id`,
     );
   }
@@ -57,6 +59,7 @@ export function toApiError(e: unknown): ApiError {
       `${e.field} "${e.value}" already names an order with different parameters: use a new ${e.field} or repeat the original request exactly`,
     );
   }
+  if (e instanceof RefundAddressRequiredError) return new ApiError(ErrorCode.RefundAddressRequired, e.shortMessage);
   if (e instanceof IllegalTransitionError) return new ApiError(ErrorCode.IllegalState, e.message);
   if (e instanceof DatabaseError && e.retryable) {
     return new ApiError(ErrorCode.Unavailable, "The database is unavailable; retry later", { cause: e, retryable: true });

@@ -211,6 +211,15 @@ export function transitionPayout(
   };
 }
 
+/** A new refund or withdrawal order, pending the merchant's approval. */
+export function openPayout(kind: "refund" | "withdrawal", amount: bigint): Transition<PayoutOrderState> {
+  if (amount <= 0n) throw new IllegalTransitionError(kind, PayoutStatus.PendingApproval, "open", "amount must be positive");
+  return {
+    next: { status: PayoutStatus.PendingApproval, amount, txHash: null },
+    outbox: { type: `${kind}.status_changed`, payload: { from: null, status: PayoutStatus.PendingApproval, txHash: null, reason: null } },
+  };
+}
+
 /** Whether a payout in this state still holds its amount (not rejected or failed). */
 export const payoutHoldsFunds = (s: number) => s !== PayoutStatus.Rejected && s !== PayoutStatus.Failed;
 

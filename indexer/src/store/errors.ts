@@ -15,3 +15,11 @@ export class IdempotencyConflictError extends BaseError {
     super(`${field} "${value}" was already used with different parameters`);
   }
 }
+
+/** A refund needs a recipient: the payer's address is not known and the merchant named none. */
+export class RefundAddressRequiredError extends BaseError {
+  override name = "RefundAddressRequiredError";
+  constructor(readonly payOrderId: string) {
+    super(`The payer of ${payOrderId} is not known yet; name the refund's toAddress`);
+  }
+}

@@ -1,0 +1,122 @@
+import { newId } from "../domain/ids.js";
+import { openPayout, transitionPayment, type PayoutStatus } from "../domain/orderStateMachine.js";
+import type { Db, Queryable } from "./db.js";
+import { IdempotencyConflictError, NotFoundError, RefundAddressRequiredError } from "./errors.js";
+import { insertOutboxEvent } from "./outbox.js";
+import { getPaymentOrder, type PaymentOrderRef } from "./paymentOrders.js";
+
+export type RefundOrderRecord = {
+  id: string;
+  merchantId: bigint;
+  payOrderId: string;
+  merchantRefundId: string;
+  amount: bigint;
+  toAddress: string;
+  status: PayoutStatus;
+  payoutId: bigint;
+  txHash: string | null;
+  reason: string | null;
+  notifyUrl: string | null;
+  createdAt: Date;
+};
+
+const toRefund = (r: Record<string, any>): RefundOrderRecord => ({
+  id: r.id,
+  merchantId: BigInt(r.merchant_id),
+  payOrderId: r.pay_order_id,
+  merchantRefundId: r.merchant_refund_id,
+  amount: BigInt(r.amount),
+  toAddress: r.to_address,
+  status: Number(r.status) as PayoutStatus,
+  payoutId: BigInt(r.payout_id),
+  txHash: r.tx_hash,
+  reason: r.reason,
+  notifyUrl: r.notify_url,
+  createdAt: new Date(r.created_at),
+});
+
+/**
+ * Creates a refund order for part or all of a closed payment, pending the merchant's approval, in one
+ * transaction: locks the payment, reserves the amount through the state machine (never more than paid
+ * minus refunds already reserved), takes the merchant's next vault payout id, writes the refund and its
+ * outbox event. Idempotent by (merchant, merchantRefundId).
+ */
+export async function createRefundOrder(
+  db: Db,
+  p: {
+    merchantId: bigint;
+    payment: PaymentOrderRef;
+    merchantRefundId: string;
+    requestHash: string;
+    /** base units; the caller converts with the payment's token decimals */
+    amount: (decimals: number) => bigint;
+    toAddress: string | null;
+    reason: string | null;
+    notifyUrl: string | null;
+  },
+): Promise<{ refund: RefundOrderRecord; created: boolean }> {
+  return db.transaction(async (tx) => {
+    const payment = await getPaymentOrder(tx, p.merchantId, p.payment, true);
+    const [existing] = await tx.query("SELECT * FROM refund_orders WHERE merchant_id = $1 AND merchant_refund_id = $2", [
+      p.merchantId,
+      p.merchantRefundId,
+    ]);
+    if (existing) {
+      if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("merchantRefundId", p.merchantRefundId);
+      return { refund: toRefund(existing), created: false };
+    }
+    const amount = p.amount(payment.tokenDecimals);
+    const reserved = transitionPayment(payment, { type: "refundReserved", amount });
+    const to = p.toAddress ?? payment.payerAddress;
+    if (!to) throw new RefundAddressRequiredError(payment.id);
+    const opened = openPayout("refund", amount);
+    const [m] = await tx.query<{ id: string }>(
+      "UPDATE merchants SET next_payout_id = next_payout_id + 1 WHERE id = $1 RETURNING next_payout_id - 1 AS id",
+      [p.merchantId],
+    );
+    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [
+      payment.id,
+      reserved.next.refundedAmount,
+    ]);
+    const id = newId();
+    const [row] = await tx.query(
+      `INSERT INTO refund_orders (id, merchant_id, pay_order_id, merchant_refund_id, request_hash, amount, to_address,
+         status, payout_id, reason, notify_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [id, p.merchantId, payment.id, p.merchantRefundId, p.requestHash, amount, to.toLowerCase(), opened.next.status, m!.id, p.reason, p.notifyUrl],
+    );
+    const refund = toRefund(row!);
+    await insertOutboxEvent(tx, {
+      id: newId(),
+      merchantId: p.merchantId,
+      aggregateKind: "refund",
+      aggregateId: id,
+      type: opened.outbox!.type,
+      payload: { ...refundWebhookPayload(refund, payment.merchantOrderId), ...opened.outbox!.payload },
+    });
+    return { refund, created: true };
+  });
+}
+
+export function refundWebhookPayload(r: RefundOrderRecord, merchantOrderId: string) {
+  return {
+    refundOrderId: r.id,
+    merchantRefundId: r.merchantRefundId,
+    payOrderId: r.payOrderId,
+    merchantOrderId,
+    state: r.status,
+    amount: r.amount.toString(),
+    toAddress: r.toAddress,
+    payoutId: r.payoutId.toString(),
+    txHash: r.txHash,
+  };
+}
+
+/** A merchant's refund order by refundOrderId or merchantRefundId; throws {NotFoundError}. */
+export async function getRefundOrder(db: Queryable, merchantId: bigint, ref: { refundOrderId?: string; merchantRefundId?: string }) {
+  const [row] = ref.refundOrderId
+    ? await db.query("SELECT * FROM refund_orders WHERE merchant_id = $1 AND id = $2", [merchantId, ref.refundOrderId])
+    : await db.query("SELECT * FROM refund_orders WHERE merchant_id = $1 AND merchant_refund_id = $2", [merchantId, ref.merchantRefundId]);
+  if (!row) throw new NotFoundError("refund", ref.refundOrderId ?? ref.merchantRefundId ?? "");
+  return toRefund(row);
+}
