@@ -218,13 +218,15 @@ export function apiSuite(backend: Backend) {
       assert.deepEqual(await tableCounts(gw.db), before);
     });
 
-    it("200 parallel creates lease 200 distinct addresses", async () => {
+    // the issue asks for 500 on the server; PGlite (one in-process connection) runs 200 to stay fast
+    const PARALLEL = backend === "postgres" ? 500 : 200;
+    it(`${PARALLEL} parallel creates lease ${PARALLEL} distinct addresses`, async () => {
       const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => call(gw, A, "POST", "payment/createPaymentOrder", order({ merchantOrderId: `par-${i}` }))),
+        Array.from({ length: PARALLEL }, (_, i) => call(gw, A, "POST", "payment/createPaymentOrder", order({ merchantOrderId: `par-${i}` }))),
       );
       for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
       const addresses = new Set(results.map((r) => r.body.data.receiptAddress));
-      assert.equal(addresses.size, 200);
+      assert.equal(addresses.size, PARALLEL);
       const [open] = await gw.db.query<{ n: string; d: string }>(
         "SELECT count(*)::text AS n, count(DISTINCT receipt_address)::text AS d FROM payment_orders WHERE merchant_id = 1 AND status = 0",
       );
