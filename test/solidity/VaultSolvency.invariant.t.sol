@@ -11,6 +11,10 @@ import {VaultHandler} from "./handlers/VaultHandler.sol";
  * USDC-like, fee-on-transfer, USDT-with-fee tokens and the native coin, sweep random subsets, pay out by
  * vm.sign signature or by the signer, claim fees, change fees, rotate signers, change USDT's fee). After
  * every call the invariants below are checked.
+ *
+ * Runs: 64 runs x 100 calls per invariant (inline forge-config below). fail-on-revert is on: the handler
+ * only issues legitimate actions (a correctly signed payout within the balance, a sweep flagged exactly on
+ * addresses without code, ...), so any revert is itself a finding.
  */
 contract VaultSolvencyInvariantTest is StdInvariant, VaultTestBase {
     VaultHandler internal handler;
@@ -31,8 +35,8 @@ contract VaultSolvencyInvariantTest is StdInvariant, VaultTestBase {
 
     /// @notice For every token: the vault holds at least every merchant's balance plus its accrued fees,
     /// and in fact exactly what the ghosts say entered minus what left.
-    /// forge-config: default.invariant.runs = 24
-    /// forge-config: default.invariant.depth = 50
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_vaultCoversEveryMerchant() public view {
         address[4] memory tokens = handler.tokens();
@@ -55,8 +59,8 @@ contract VaultSolvencyInvariantTest is StdInvariant, VaultTestBase {
 
     /// @notice The ghost sums equal the ledger: sum of balances = credited net of fees - payouts, sum of
     /// fees = accrued - claimed; and every merchant's account equals the handler's model of it.
-    /// forge-config: default.invariant.runs = 24
-    /// forge-config: default.invariant.depth = 50
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_ghostSumsEqualLedger() public view {
         address[4] memory tokens = handler.tokens();
@@ -85,8 +89,8 @@ contract VaultSolvencyInvariantTest is StdInvariant, VaultTestBase {
 
     /// @notice No merchant's balance ever went down except by the exact amount of a payout it signed, and
     /// fees only went down through claimFees (checked by the handler around every action).
-    /// forge-config: default.invariant.runs = 24
-    /// forge-config: default.invariant.depth = 50
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_noBalanceDecreaseWithoutSignedPayout() public view {
         assertEq(handler.violations(), 0, handler.lastViolation());
