@@ -354,4 +354,37 @@ contract VaultAuthorizationTest is VaultTestBase {
         vm.expectRevert(Pausable.EnforcedPause.selector);
         vault.payoutByMerchant(p);
     }
+
+    /// @notice The native coin sent straight to the vault (outside a native sweep) is refused, from anyone,
+    /// including during a payout of native coin to a contract that tries to send it back.
+    function testFuzz_directNativeDeposit_reverts(address sender, uint96 amount) public {
+        vm.assume(sender != address(vault));
+        amount = uint96(bound(amount, 1, type(uint96).max));
+        vm.deal(sender, amount);
+        uint256 before = address(vault).balance;
+        vm.prank(sender);
+        (bool ok, bytes memory ret) = address(vault).call{value: amount}("");
+        assertFalse(ok);
+        assertEq(ret, abi.encodeWithSelector(IPaymentVault.VaultDirectNativeDeposit.selector, sender));
+        assertEq(address(vault).balance, before);
+    }
+
+    /// @notice A payout or rescue aimed at the vault itself is refused (it would strand the funds unattributed).
+    function testFuzz_payout_reverts_whenRecipientIsVault(uint256 tokenSeed, uint256 amount) public {
+        address token = _pickToken(tokenSeed);
+        amount = bound(amount, 1, _balance(M, token));
+        IPaymentVault.Payout memory p = _payout(M, token, address(vault), amount, 1);
+        bytes memory sig = _sign(signerPk, p);
+        State memory before = _state();
+        vm.expectRevert(IPaymentVault.VaultRecipientIsVault.selector);
+        vault.payout(p, sig);
+        vm.prank(signer);
+        vm.expectRevert(IPaymentVault.VaultRecipientIsVault.selector);
+        vault.payoutByMerchant(p);
+        uint256 salt = _salt(M, 9);
+        vm.prank(signer);
+        vm.expectRevert(IPaymentVault.VaultRecipientIsVault.selector);
+        vault.rescueDepositToken(salt, address(0xdead), address(vault), 1);
+        _assertNothingMoved(before, _state());
+    }
 }
