@@ -36,6 +36,8 @@ export type GatewayConfig = {
   maxOrderTtlSeconds: number;
   /** how long a released payment address rests before another order may lease it */
   poolCooldownSeconds: number;
+  /** lifetime of a payout approval: the EIP-712 `deadline` is set this far after the refund/withdrawal is created */
+  payoutDeadlineSeconds: number;
   /** how far X-PAY-TIMESTAMP may be from the server clock */
   authWindowMs: number;
   chains: ChainConfig[];
@@ -64,6 +66,7 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     maxOrderTtlSeconds: 7 * 24 * 3600,
     poolCooldownSeconds: 24 * 3600,
     authWindowMs: 5 * 60 * 1000,
+    payoutDeadlineSeconds: 3 * 24 * 3600,
     host: "127.0.0.1",
     port: 8080,
     logLevel: "info",

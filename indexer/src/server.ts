@@ -9,7 +9,7 @@ const db = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: config.
 const app = await buildApp({
   db,
   config,
-  logger: { level: config.logLevel, redact: ["req.headers.x-pay-sign", "req.headers.authorization"] },
+  logger: { level: config.logLevel, redact: ['req.headers["x-pay-sign"]', "req.headers.authorization"] },
 });
 const expiry = createPaymentExpiryJob({
   db,

@@ -4,7 +4,8 @@ import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
 import { ErrorCode } from "../src/api/errors.js";
 import { createPaymentExpiryJob } from "../src/jobs/expirePaymentOrders.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
-import { USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
+import { privateKeyToAccount } from "viem/accounts";
+import { SIGNER_KEY, USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
 
 /** The merchant API suite, run over real HTTP against one backend. */
 export function apiSuite(backend: Backend) {
@@ -202,6 +203,9 @@ export function apiSuite(backend: Backend) {
         ["refund naming two orders", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "x", merchantOrderId: "y", amount: "1" }, 40001, /exactly one/],
         ["refund of an unknown order", "POST", "refund/createRefundOrder", { merchantRefundId: "r", payOrderId: "nope", amount: "1" }, 40401, /nope/],
         ["refund detail of an unknown refund", "GET", "refund/detail", { refundOrderId: "nope" }, 40403, /nope/],
+        ["approve without a signature", "POST", "refund/approve", { refundOrderId: "x" }, 40001, /signature/],
+        ["approve with a short signature", "POST", "refund/approve", { refundOrderId: "x", signature: "0x1234" }, 40001, /signature/],
+        ["approve of an unknown refund", "POST", "refund/approve", { refundOrderId: "nope", signature: `0x${"ab".repeat(65)}` }, 40403, /nope/],
         ["user without uuid", "POST", "user/create", {}, 40001, /uuid/],
         ["user with a bad uuid", "POST", "user/create", { uuid: "has space" }, 40001, /uuid/],
         ["user detail with a bad userId", "GET", "user/detail", { userId: "-3" }, 40001, /userId/],
@@ -285,6 +289,39 @@ export function apiSuite(backend: Backend) {
       assert.equal((await call(gw, B, "POST", "refund/createRefundOrder", { ...ref, merchantRefundId: "x", amount: "1" })).body.code, 40401);
       const events = await gw.db.query("SELECT type FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1");
       assert.equal(events.length, 2, "one outbox event per refund created");
+
+      // approval: the payout signer signs the EIP-712 data the API hands out
+      const typed = (await call(gw, A, "GET", "refund/detail", { merchantRefundId: "r-1" })).body.data.payoutTypedData;
+      assert.equal(typed.domain.verifyingContract, VAULT);
+      assert.equal(typed.message.payoutId, r1.body.data.payoutId);
+      const m = typed.message;
+      const toSign = {
+        ...typed,
+        domain: { ...typed.domain, chainId: Number(typed.domain.chainId) },
+        message: { ...m, merchantId: BigInt(m.merchantId), amount: BigInt(m.amount), payoutId: BigInt(m.payoutId), deadline: BigInt(m.deadline) },
+      };
+      const wrong = await privateKeyToAccount(`0x${"11".repeat(32)}`).signTypedData(toSign);
+      const refused = await call(gw, A, "POST", "refund/approve", { merchantRefundId: "r-1", signature: wrong });
+      assert.equal(refused.body.code, 40007, refused.body.msg);
+      const signature = await privateKeyToAccount(SIGNER_KEY).signTypedData(toSign);
+      const approved = await call(gw, A, "POST", "refund/approve", { merchantRefundId: "r-1", signature });
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+      assert.equal(approved.body.data.state, 1);
+      assert.equal(approved.body.data.payoutTypedData, undefined);
+      assert.equal((await call(gw, A, "POST", "refund/approve", { merchantRefundId: "r-1", signature })).body.code, 40902);
+      assert.equal((await call(gw, A, "POST", "refund/reject", { merchantRefundId: "r-1" })).body.code, 40902);
+
+      // rejection gives the amount back to the refundable balance
+      const rejected = await call(gw, A, "POST", "refund/reject", { refundOrderId: r2.body.data.refundOrderId, reason: "duplicate" });
+      assert.equal(rejected.body.data.state, -1);
+      assert.equal(rejected.body.data.reason, "duplicate");
+      const after = (await call(gw, A, "GET", "payment/detail", ref)).body.data;
+      assert.equal(after.refundedAmount, "5");
+      assert.equal(after.refundableAmount, "7.5");
+      const types = await gw.db.query<{ n: string }>(
+        "SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1",
+      );
+      assert.equal(types[0]!.n, "4", "created x2, approved, rejected");
     });
 
     it("serves an OpenAPI document with every route, its schemas and every error code", async () => {
@@ -300,6 +337,8 @@ export function apiSuite(backend: Backend) {
         "post /api/mer/payment/notify",
         "post /api/mer/refund/createRefundOrder",
         "get /api/mer/refund/detail",
+        "post /api/mer/refund/approve",
+        "post /api/mer/refund/reject",
         "post /api/mer/user/create",
         "get /api/mer/user/detail",
       ]) {

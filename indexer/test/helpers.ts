@@ -12,6 +12,9 @@ import { openStore } from "../src/store/open.js";
 export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 export const USDT = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
+/** Merchant A's payout signer (a Hardhat test key; merchant B registers none). */
+export const SIGNER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+export const SIGNER_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 /** Whether the PostgreSQL test server answers (1 s timeout). */
 export async function postgresReachable(): Promise<boolean> {
@@ -76,7 +79,7 @@ export async function startGateway(backend: Backend): Promise<TestGateway> {
       : await openStore({ databaseUrl: PG_URL, schema, poolSize: 20 });
   const box = createSecretBox(config.masterKey);
   const merchants = [
-    await createMerchant(db, box, { name: "Shop A", id: 1n }),
+    await createMerchant(db, box, { name: "Shop A", id: 1n, payoutSigner: SIGNER_ADDRESS }),
     await createMerchant(db, box, { name: "Shop B", id: 2n }),
   ];
   const app = await buildApp({ db, config });

@@ -13,6 +13,8 @@ export const ErrorCode = {
   UnknownToken: 40004,
   InvalidJson: 40005,
   RefundAddressRequired: 40006,
+  InvalidPayoutSignature: 40007,
+  PayoutSignerMissing: 40008,
   MissingAuth: 40101,
   UnknownApiKey: 40102,
   StaleTimestamp: 40103,

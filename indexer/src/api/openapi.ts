@@ -11,6 +11,8 @@ const ERROR_TEXT: Record<number, string> = {
   [ErrorCode.UnknownToken]: "the token is not accepted on that chain",
   [ErrorCode.InvalidJson]: "the body is not valid JSON",
   [ErrorCode.RefundAddressRequired]: "the refund needs a toAddress: the payer's address is not known",
+  [ErrorCode.InvalidPayoutSignature]: "the payout signature does not recover to the merchant's payout signer",
+  [ErrorCode.PayoutSignerMissing]: "the merchant has no payout signer registered",
   [ErrorCode.MissingAuth]: "an X-PAY-* header is missing or malformed",
   [ErrorCode.UnknownApiKey]: "X-PAY-KEY names no active key",
   [ErrorCode.StaleTimestamp]: "X-PAY-TIMESTAMP is more than 5 minutes from the server clock",

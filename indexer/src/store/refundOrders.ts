@@ -1,9 +1,16 @@
 import { newId } from "../domain/ids.js";
-import { openPayout, transitionPayment, type PayoutStatus } from "../domain/orderStateMachine.js";
+import {
+  openPayout,
+  payoutHoldsFunds,
+  transitionPayment,
+  transitionPayout,
+  type PayoutEvent,
+  type PayoutStatus,
+} from "../domain/orderStateMachine.js";
 import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, NotFoundError, RefundAddressRequiredError } from "./errors.js";
 import { insertOutboxEvent } from "./outbox.js";
-import { getPaymentOrder, type PaymentOrderRef } from "./paymentOrders.js";
+import { getPaymentOrder, type PaymentOrderRecord, type PaymentOrderRef } from "./paymentOrders.js";
 
 export type RefundOrderRecord = {
   id: string;
@@ -14,6 +21,8 @@ export type RefundOrderRecord = {
   toAddress: string;
   status: PayoutStatus;
   payoutId: bigint;
+  payoutDeadline: Date;
+  payoutSignature: string | null;
   txHash: string | null;
   reason: string | null;
   notifyUrl: string | null;
@@ -29,6 +38,8 @@ const toRefund = (r: Record<string, any>): RefundOrderRecord => ({
   toAddress: r.to_address,
   status: Number(r.status) as PayoutStatus,
   payoutId: BigInt(r.payout_id),
+  payoutDeadline: new Date(r.payout_deadline),
+  payoutSignature: r.payout_signature,
   txHash: r.tx_hash,
   reason: r.reason,
   notifyUrl: r.notify_url,
@@ -53,6 +64,7 @@ export async function createRefundOrder(
     toAddress: string | null;
     reason: string | null;
     notifyUrl: string | null;
+    payoutDeadlineSeconds: number;
   },
 ): Promise<{ refund: RefundOrderRecord; created: boolean }> {
   return db.transaction(async (tx) => {
@@ -81,9 +93,23 @@ export async function createRefundOrder(
     const id = newId();
     const [row] = await tx.query(
       `INSERT INTO refund_orders (id, merchant_id, pay_order_id, merchant_refund_id, request_hash, amount, to_address,
-         status, payout_id, reason, notify_url)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-      [id, p.merchantId, payment.id, p.merchantRefundId, p.requestHash, amount, to.toLowerCase(), opened.next.status, m!.id, p.reason, p.notifyUrl],
+         status, payout_id, reason, notify_url, payout_deadline)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, date_trunc('second', now()) + make_interval(secs => $12))
+       RETURNING *`,
+      [
+        id,
+        p.merchantId,
+        payment.id,
+        p.merchantRefundId,
+        p.requestHash,
+        amount,
+        to.toLowerCase(),
+        opened.next.status,
+        m!.id,
+        p.reason,
+        p.notifyUrl,
+        p.payoutDeadlineSeconds,
+      ],
     );
     const refund = toRefund(row!);
     await insertOutboxEvent(tx, {
@@ -119,4 +145,66 @@ export async function getRefundOrder(db: Queryable, merchantId: bigint, ref: { r
     : await db.query("SELECT * FROM refund_orders WHERE merchant_id = $1 AND merchant_refund_id = $2", [merchantId, ref.merchantRefundId]);
   if (!row) throw new NotFoundError("refund", ref.refundOrderId ?? ref.merchantRefundId ?? "");
   return toRefund(row);
+}
+
+export type RefundEventContext = {
+  refund: RefundOrderRecord;
+  payment: PaymentOrderRecord;
+  merchant: { payoutSigner: string | null; payoutKeyMode: "merchant" | "gateway" };
+};
+
+/**
+ * Applies one payout-machine event to a refund in one transaction: locks the payment, then the refund;
+ * asks the state machine; lets `check` refuse (signature checks) or add the approval signature; releases
+ * the reserved amount on the payment when the refund stops holding it (rejected, failed); writes the
+ * refund and its outbox event.
+ */
+export async function applyRefundEvent(
+  db: Db,
+  args: {
+    merchantId: bigint;
+    ref: { refundOrderId?: string; merchantRefundId?: string };
+    event: PayoutEvent;
+    check?: (ctx: RefundEventContext) => Promise<{ signature?: string } | void>;
+  },
+): Promise<RefundOrderRecord> {
+  return db.transaction(async (tx) => {
+    const found = await getRefundOrder(tx, args.merchantId, args.ref);
+    const payment = await getPaymentOrder(tx, args.merchantId, { payOrderId: found.payOrderId }, true);
+    const [locked] = await tx.query("SELECT * FROM refund_orders WHERE id = $1 FOR UPDATE", [found.id]);
+    const refund = toRefund(locked!);
+    const { next, outbox } = transitionPayout("refund", refund, args.event);
+    const [m] = await tx.query("SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1", [args.merchantId]);
+    const extra = (await args.check?.({
+      refund,
+      payment,
+      merchant: { payoutSigner: m!.payout_signer, payoutKeyMode: m!.payout_key_mode },
+    })) ?? {};
+    if (payoutHoldsFunds(refund.status) && !payoutHoldsFunds(next.status)) {
+      const released = transitionPayment(payment, { type: "refundReleased", amount: refund.amount });
+      await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [
+        payment.id,
+        released.next.refundedAmount,
+      ]);
+    }
+    const reason = args.event.type === "reject" || args.event.type === "fail" ? args.event.reason : refund.reason;
+    const [row] = await tx.query(
+      `UPDATE refund_orders SET status = $2, tx_hash = $3, reason = $4, payout_signature = COALESCE($5, payout_signature),
+         updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [refund.id, next.status, next.txHash, reason, extra.signature ?? null],
+    );
+    const updated = toRefund(row!);
+    if (outbox) {
+      await insertOutboxEvent(tx, {
+        id: newId(),
+        merchantId: args.merchantId,
+        aggregateKind: "refund",
+        aggregateId: refund.id,
+        type: outbox.type,
+        payload: { ...refundWebhookPayload(updated, payment.merchantOrderId), ...outbox.payload },
+      });
+    }
+    return updated;
+  });
 }

@@ -1,0 +1,299 @@
+import type { Deposit, VaultEvent } from "../chain/decode.js";
+import { CursorMovedError } from "../chain/errors.js";
+import type { Queryable, Row } from "./db.js";
+
+/**
+ * Queries for the chain follower's tables (migrations/050_chain.sql): the cursor, the kept block window,
+ * raw deposits and vault events. Writes take a transaction's `Queryable` so a block, its rows and the
+ * cursor move commit together.
+ */
+
+export type BlockRef = { number: bigint; hash: string; parentHash: string };
+export type Cursor = { number: bigint; hash: string };
+export type ConfirmationStatus = "seen" | "confirmed";
+export type StoredDeposit = Deposit & { id: bigint; status: ConfirmationStatus };
+export type StoredVaultEvent = VaultEvent & { id: bigint; status: ConfirmationStatus };
+
+export type ChainState = { cursor: Cursor | undefined; blocks: BlockRef[]; confirmedNumber: bigint };
+
+export async function loadChainState(db: Queryable, chainId: number): Promise<ChainState> {
+  const [c] = await db.query("SELECT block_number, block_hash, confirmed_number FROM chain_cursors WHERE chain_id = $1", [chainId]);
+  const blocks = await db.query(
+    "SELECT block_number, block_hash, parent_hash FROM chain_blocks WHERE chain_id = $1 ORDER BY block_number",
+    [chainId],
+  );
+  return {
+    cursor: c ? { number: BigInt(c.block_number), hash: c.block_hash } : undefined,
+    blocks: blocks.map((b) => ({ number: BigInt(b.block_number), hash: b.block_hash, parentHash: b.parent_hash })),
+    confirmedNumber: c ? BigInt(c.confirmed_number) : -1n,
+  };
+}
+
+/** Creates the cursor at `anchor` (the block before the first one to ingest) unless one exists. */
+export async function initCursor(db: Queryable, chainId: number, anchor: BlockRef): Promise<void> {
+  await db.query(
+    "INSERT INTO chain_cursors (chain_id, block_number, block_hash, confirmed_number) VALUES ($1, $2, $3, $2) ON CONFLICT DO NOTHING",
+    [chainId, anchor.number, anchor.hash],
+  );
+  await insertBlocks(db, chainId, [anchor]);
+}
+
+/**
+ * Moves the cursor from `expected` to `next`, refusing with {CursorMovedError} if another writer moved it:
+ * the row lock also serialises two followers of one chain.
+ */
+export async function moveCursor(tx: Queryable, chainId: number, expected: Cursor, next: Cursor, head?: bigint): Promise<void> {
+  const [row] = await tx.query("SELECT block_number, block_hash FROM chain_cursors WHERE chain_id = $1 FOR UPDATE", [chainId]);
+  if (!row || BigInt(row.block_number) !== expected.number || row.block_hash !== expected.hash) {
+    throw new CursorMovedError(chainId, `${expected.number}/${expected.hash}`, row ? `${row.block_number}/${row.block_hash}` : "none");
+  }
+  await tx.query(
+    `UPDATE chain_cursors SET block_number = $2, block_hash = $3, head_number = GREATEST(head_number, COALESCE($4, head_number)),
+       updated_at = now() WHERE chain_id = $1`,
+    [chainId, next.number, next.hash, head ?? null],
+  );
+}
+
+export async function insertBlocks(tx: Queryable, chainId: number, blocks: BlockRef[]): Promise<void> {
+  if (blocks.length === 0) return;
+  await tx.query(
+    `INSERT INTO chain_blocks (chain_id, block_number, block_hash, parent_hash)
+     SELECT $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[])
+     ON CONFLICT (chain_id, block_number) DO UPDATE SET block_hash = EXCLUDED.block_hash, parent_hash = EXCLUDED.parent_hash`,
+    [chainId, blocks.map((b) => b.number.toString()), blocks.map((b) => b.hash), blocks.map((b) => b.parentHash)],
+  );
+}
+
+const DEPOSIT_COLUMNS =
+  "id, chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source, status";
+
+/** Inserts deposits, skipping any already recorded (same chain, tx hash, log index); returns the new ones. */
+export async function insertDeposits(tx: Queryable, deposits: Deposit[]): Promise<StoredDeposit[]> {
+  if (deposits.length === 0) return [];
+  const rows = await tx.query(
+    `INSERT INTO chain_deposits (chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[])
+     ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
+     RETURNING ${DEPOSIT_COLUMNS}`,
+    [
+      deposits.map((d) => d.chainId),
+      deposits.map((d) => d.blockNumber.toString()),
+      deposits.map((d) => d.blockHash),
+      deposits.map((d) => d.txHash),
+      deposits.map((d) => d.logIndex),
+      deposits.map((d) => d.token),
+      deposits.map((d) => d.from),
+      deposits.map((d) => d.to),
+      deposits.map((d) => d.amount.toString()),
+      deposits.map((d) => d.source),
+    ],
+  );
+  return rows.map(toDeposit).sort(byPosition);
+}
+
+const EVENT_COLUMNS = "id, chain_id, block_number, block_hash, tx_hash, log_index, name, args, status";
+
+export async function insertVaultEvents(tx: Queryable, events: VaultEvent[]): Promise<StoredVaultEvent[]> {
+  if (events.length === 0) return [];
+  const rows = await tx.query(
+    `INSERT INTO chain_vault_events (chain_id, block_number, block_hash, tx_hash, log_index, name, args)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::jsonb[])
+     ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
+     RETURNING ${EVENT_COLUMNS}`,
+    [
+      events.map((e) => e.chainId),
+      events.map((e) => e.blockNumber.toString()),
+      events.map((e) => e.blockHash),
+      events.map((e) => e.txHash),
+      events.map((e) => e.logIndex),
+      events.map((e) => e.name),
+      events.map((e) => JSON.stringify(e.args)),
+    ],
+  );
+  return rows.map(toVaultEvent).sort(byPosition);
+}
+
+/** Deletes every derived row above `ancestor` (deposits, vault events, kept blocks); returns what went. */
+export async function deleteAbove(
+  tx: Queryable,
+  chainId: number,
+  ancestor: bigint,
+): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }> {
+  const deposits = await tx.query(
+    `DELETE FROM chain_deposits WHERE chain_id = $1 AND block_number > $2 RETURNING ${DEPOSIT_COLUMNS}`,
+    [chainId, ancestor],
+  );
+  const events = await tx.query(
+    `DELETE FROM chain_vault_events WHERE chain_id = $1 AND block_number > $2 RETURNING ${EVENT_COLUMNS}`,
+    [chainId, ancestor],
+  );
+  await tx.query("DELETE FROM chain_blocks WHERE chain_id = $1 AND block_number > $2", [chainId, ancestor]);
+  return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
+}
+
+/** Locks and returns up to `limit` unconfirmed deposits and vault events at or below `upTo`, oldest first. */
+export async function lockConfirmable(
+  tx: Queryable,
+  chainId: number,
+  upTo: bigint,
+  limit: number,
+): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }> {
+  const deposits = await tx.query(
+    `SELECT ${DEPOSIT_COLUMNS} FROM chain_deposits WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
+     ORDER BY block_number, log_index, tx_hash LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    [chainId, upTo, limit],
+  );
+  const events = await tx.query(
+    `SELECT ${EVENT_COLUMNS} FROM chain_vault_events WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
+     ORDER BY block_number, log_index LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    [chainId, upTo, limit],
+  );
+  return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
+}
+
+export async function markConfirmed(tx: Queryable, depositIds: bigint[], eventIds: bigint[]): Promise<void> {
+  if (depositIds.length) {
+    await tx.query("UPDATE chain_deposits SET status = 'confirmed', confirmed_at = now() WHERE id = ANY($1::bigint[])", [
+      depositIds.map(String),
+    ]);
+  }
+  if (eventIds.length) {
+    await tx.query("UPDATE chain_vault_events SET status = 'confirmed', confirmed_at = now() WHERE id = ANY($1::bigint[])", [
+      eventIds.map(String),
+    ]);
+  }
+}
+
+export async function setConfirmedNumber(tx: Queryable, chainId: number, confirmed: bigint): Promise<void> {
+  await tx.query("UPDATE chain_cursors SET confirmed_number = GREATEST(confirmed_number, $2) WHERE chain_id = $1", [
+    chainId,
+    confirmed,
+  ]);
+}
+
+/** Forgets kept blocks below `below`, always keeping the newest. */
+export async function pruneBlocks(db: Queryable, chainId: number, below: bigint): Promise<void> {
+  await db.query(
+    `DELETE FROM chain_blocks WHERE chain_id = $1 AND block_number < $2
+       AND block_number < (SELECT max(block_number) FROM chain_blocks WHERE chain_id = $1)`,
+    [chainId, below],
+  );
+}
+
+export async function listDeposits(db: Queryable, chainId: number): Promise<StoredDeposit[]> {
+  const rows = await db.query(`SELECT ${DEPOSIT_COLUMNS} FROM chain_deposits WHERE chain_id = $1`, [chainId]);
+  return rows.map(toDeposit).sort(byPosition);
+}
+
+export async function listVaultEvents(db: Queryable, chainId: number): Promise<StoredVaultEvent[]> {
+  const rows = await db.query(`SELECT ${EVENT_COLUMNS} FROM chain_vault_events WHERE chain_id = $1`, [chainId]);
+  return rows.map(toVaultEvent).sort(byPosition);
+}
+
+// ------------------------------------------------------------------ watched addresses
+
+/**
+ * Where the watched set comes from: every payment address of the pool (leased or not: a deposit to an idle
+ * address is still recorded, as unattributed) and every recharge address (user_wallets).
+ * `poolCounters` and `lastWalletId` let {loadNewWatchedAddresses} fetch only what was added since.
+ */
+export type WatchedSource = { poolCounters: Map<string, bigint>; lastWalletId: bigint };
+
+const PAGE = 50_000;
+
+/** Streams every watched address of the chain to `add`, page by page (bounded memory for a million). */
+export async function loadWatchedAddresses(db: Queryable, chainId: number, add: (address: string) => void): Promise<WatchedSource> {
+  // counters first: pool rows added after this read are fetched again by the next incremental load
+  const counters = await db.query("SELECT merchant_id, next_index FROM address_pool_counters WHERE chain_id = $1", [chainId]);
+  const poolCounters = new Map(counters.map((r) => [String(r.merchant_id), BigInt(r.next_index)]));
+  for (let after = ""; ; ) {
+    const rows = await db.query<{ address: string }>(
+      "SELECT address FROM address_pool WHERE chain_id = $1 AND address > $2 ORDER BY address LIMIT $3",
+      [chainId, after, PAGE],
+    );
+    for (const r of rows) add(r.address);
+    if (rows.length < PAGE) break;
+    after = rows[rows.length - 1]!.address;
+  }
+  let lastWalletId = 0n;
+  for (;;) {
+    const rows = await db.query<{ id: string; address: string }>(
+      "SELECT id, address FROM user_wallets WHERE chain_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+      [chainId, lastWalletId, PAGE],
+    );
+    for (const r of rows) add(r.address);
+    if (rows.length) lastWalletId = BigInt(rows[rows.length - 1]!.id);
+    if (rows.length < PAGE) break;
+  }
+  return { poolCounters, lastWalletId };
+}
+
+/** How far back in user_wallets ids a refresh looks again, for ids committed out of order. */
+const WALLET_ID_LAG = 1000n;
+
+/** Addresses added since `source` was taken (pool batches by counter, wallets by id); updates `source`. */
+export async function loadNewWatchedAddresses(db: Queryable, chainId: number, source: WatchedSource): Promise<string[]> {
+  const found: string[] = [];
+  const counters = await db.query("SELECT merchant_id, next_index FROM address_pool_counters WHERE chain_id = $1", [chainId]);
+  for (const c of counters) {
+    const key = String(c.merchant_id);
+    const known = source.poolCounters.get(key) ?? 0n;
+    const next = BigInt(c.next_index);
+    if (next <= known) continue;
+    const rows = await db.query<{ address: string }>(
+      "SELECT address FROM address_pool WHERE merchant_id = $1 AND chain_id = $2 AND pool_index >= $3",
+      [c.merchant_id, chainId, known],
+    );
+    for (const r of rows) found.push(r.address);
+    source.poolCounters.set(key, next);
+  }
+  const from = source.lastWalletId > WALLET_ID_LAG ? source.lastWalletId - WALLET_ID_LAG : 0n;
+  const wallets = await db.query<{ id: string; address: string }>(
+    "SELECT id, address FROM user_wallets WHERE chain_id = $1 AND id > $2 ORDER BY id",
+    [chainId, from],
+  );
+  for (const w of wallets) {
+    found.push(w.address);
+    if (BigInt(w.id) > source.lastWalletId) source.lastWalletId = BigInt(w.id);
+  }
+  return found;
+}
+
+// ------------------------------------------------------------------ rows
+
+function toDeposit(r: Row): StoredDeposit {
+  return {
+    id: BigInt(r.id),
+    chainId: Number(r.chain_id),
+    blockNumber: BigInt(r.block_number),
+    blockHash: r.block_hash,
+    txHash: r.tx_hash,
+    logIndex: Number(r.log_index),
+    token: r.token,
+    from: r.from_address,
+    to: r.to_address,
+    amount: BigInt(r.amount),
+    source: r.source,
+    status: r.status,
+  };
+}
+
+function toVaultEvent(r: Row): StoredVaultEvent {
+  return {
+    id: BigInt(r.id),
+    chainId: Number(r.chain_id),
+    blockNumber: BigInt(r.block_number),
+    blockHash: r.block_hash,
+    txHash: r.tx_hash,
+    logIndex: Number(r.log_index),
+    name: r.name,
+    args: typeof r.args === "string" ? JSON.parse(r.args) : r.args,
+    status: r.status,
+  };
+}
+
+function byPosition(a: { blockNumber: bigint; logIndex: number; txHash: string }, b: typeof a): number {
+  if (a.blockNumber !== b.blockNumber) return a.blockNumber < b.blockNumber ? -1 : 1;
+  if (a.logIndex !== b.logIndex) return a.logIndex - b.logIndex;
+  return a.txHash < b.txHash ? -1 : a.txHash > b.txHash ? 1 : 0;
+}
