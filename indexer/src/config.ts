@@ -38,6 +38,8 @@ export type GatewayConfig = {
   poolCooldownSeconds: number;
   /** lifetime of a payout approval: the EIP-712 `deadline` is set this far after the refund/withdrawal is created */
   payoutDeadlineSeconds: number;
+  /** requests per second per API key, per process (burst: twice that) */
+  rateLimitPerSecond: number;
   /** how far X-PAY-TIMESTAMP may be from the server clock */
   authWindowMs: number;
   chains: ChainConfig[];
@@ -67,6 +69,7 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     poolCooldownSeconds: 24 * 3600,
     authWindowMs: 5 * 60 * 1000,
     payoutDeadlineSeconds: 3 * 24 * 3600,
+    rateLimitPerSecond: 500,
     host: "127.0.0.1",
     port: 8080,
     logLevel: "info",

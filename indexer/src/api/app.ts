@@ -6,6 +6,7 @@ import { createRequestAuthenticator } from "./auth.js";
 import { createGatewayContext } from "./context.js";
 import { ApiError, ErrorCode, toApiError } from "./errors.js";
 import { createOpenApiCollector } from "./openapi.js";
+import { createRateLimiter } from "./rateLimit.js";
 import { paymentRoutes } from "./routes/payment.js";
 import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
@@ -40,7 +41,12 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   const ctx = createGatewayContext(db, config);
-  const authenticate = createRequestAuthenticator({ db, box: ctx.box, windowMs: config.authWindowMs });
+  const authenticate = createRequestAuthenticator({
+    db,
+    box: ctx.box,
+    windowMs: config.authWindowMs,
+    rateLimiter: createRateLimiter({ ratePerSecond: config.rateLimitPerSecond }),
+  });
 
   // keep the body text exactly as sent: it is part of the signed string
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {

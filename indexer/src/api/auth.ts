@@ -5,6 +5,7 @@ import type { Db } from "../store/db.js";
 import { findApiKey, type ApiKeyRecord } from "../store/merchants.js";
 import { useNonce } from "../store/nonces.js";
 import { ApiError, ErrorCode } from "./errors.js";
+import type { RateLimiter } from "./rateLimit.js";
 
 export type RequestAuthenticator = (request: FastifyRequest) => Promise<{ merchantId: bigint; keyId: string }>;
 
@@ -15,6 +16,8 @@ export type CreateRequestAuthenticatorParameters = {
   windowMs: number;
   /** how long an opened API key stays cached (rotation and revocation take effect after this) */
   keyCacheMs?: number;
+  /** checked after the signature verifies, before the nonce is written */
+  rateLimiter?: RateLimiter;
   now?: () => number;
 };
 
@@ -37,6 +40,7 @@ export function createRequestAuthenticator({
   box,
   windowMs,
   keyCacheMs = 30_000,
+  rateLimiter,
   now = Date.now,
 }: CreateRequestAuthenticatorParameters): RequestAuthenticator {
   const cache = new Map<string, { record: ApiKeyRecord; until: number }>();
@@ -84,6 +88,13 @@ export function createRequestAuthenticator({
       throw new ApiError(
         ErrorCode.BadSignature,
         "X-PAY-SIGN does not match: it must be hex HMAC-SHA256 under your API secret of `timestamp\\nnonce\\nMETHOD\\npath?query\\nbody`, with the path and body exactly as sent",
+      );
+    }
+    const allowed = rateLimiter?.take(record.keyId);
+    if (allowed && !allowed.ok) {
+      throw new ApiError(
+        ErrorCode.RateLimited,
+        `Too many requests for this API key: retry after ${allowed.retryAfterMs} ms`,
       );
     }
     if (!(await useNonce(db, record.keyId, nonce!))) {

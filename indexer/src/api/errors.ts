@@ -27,6 +27,7 @@ export const ErrorCode = {
   IdempotencyConflict: 40901,
   IllegalState: 40902,
   PayloadTooLarge: 41301,
+  RateLimited: 42901,
   Internal: 50001,
   Unavailable: 50301,
 } as const;

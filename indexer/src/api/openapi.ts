@@ -25,6 +25,7 @@ const ERROR_TEXT: Record<number, string> = {
   [ErrorCode.IdempotencyConflict]: "the idempotency key (merchantOrderId, …) was used with different parameters",
   [ErrorCode.IllegalState]: "the order's state does not allow this action",
   [ErrorCode.PayloadTooLarge]: "the body is over 64 KiB",
+  [ErrorCode.RateLimited]: "too many requests for this API key (per process); retry after the time given",
   [ErrorCode.Internal]: "internal error",
   [ErrorCode.Unavailable]: "the database is unavailable; retry",
 };
