@@ -286,6 +286,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         _requireSigner(merchantId);
         if (_tokenState[token] & TOKEN_ALLOWED != 0) revert VaultTokenIsAllowed(token);
         _requireRecipient(to);
+        // A call to an account without code "succeeds": refuse it rather than report a rescue that moved nothing.
+        if (token != address(0) && token.code.length == 0) revert VaultTokenTransferFailed(token, to, amount);
         address depositAddress = _deployIfNeeded(salt);
         emit DepositTokenRescued(merchantId, depositAddress, token, to, amount);
         bool ok = token == address(0)
@@ -382,6 +384,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /// @inheritdoc IPaymentVault
     function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) external view returns (bool) {
+        // Ids too large to ever be paid ({VaultPayoutIdTooLarge}) are reported as used: none can pay.
+        if (payoutId >= type(uint40).max - PAYOUT_WINDOW) return true;
         Merchant storage m = _merchants[merchantId];
         uint256 base = m.payoutBase;
         if (payoutId < base) return true;

@@ -400,7 +400,8 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       expect(await vault.isPayoutIdUsed(M1, 961n)).to.equal(false);
       expect(await vault.isPayoutIdUsed(M1, 1000n)).to.equal(true);
       expect(await vault.isPayoutIdUsed(M1, 1001n)).to.equal(false);
-      expect(await vault.isPayoutIdUsed(M1, (1n << 255n))).to.equal(false);
+      // an id too large to ever be paid reads as used
+      expect(await vault.isPayoutIdUsed(M1, (1n << 255n))).to.equal(true);
       await expect(vault.connect(merchant1).cancelPayout(M1, 5n))
         .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
         .withArgs(M1, 5n);
@@ -423,6 +424,8 @@ describe("PaymentVault: payouts, fees and rescues", function () {
         await expect(vault.connect(merchant1).cancelPayout(M1, id))
           .to.be.revertedWithCustomError(vault, "VaultPayoutIdTooLarge")
           .withArgs(id);
+        // They can never be paid, so they are reported as used.
+        expect(await vault.isPayoutIdUsed(M1, id)).to.equal(true);
       }
       const top = PAYOUT_ID_LIMIT - 1n;
       await expect(vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: top, amount: 1n })))
@@ -676,6 +679,11 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expect(vault.connect(merchant1).rescueDepositToken(s | DEPLOY_FLAG, stray, bob, 1n))
         .to.be.revertedWithCustomError(vault, "VaultInvalidDepositKind")
         .withArgs(0x81);
+      // A "token" without code would answer the transfer with success and move nothing: refused.
+      const noCode = "0x000000000000000000000000000000000000dEaD";
+      await expect(vault.connect(merchant1).rescueDepositToken(s, noCode, bob, 5n))
+        .to.be.revertedWithCustomError(vault, "VaultTokenTransferFailed")
+        .withArgs(noCode, bob.address, 5n);
     });
 
     it("a transfer that fails (too much, false return, refused native) reverts VaultTokenTransferFailed", async function () {

@@ -199,7 +199,7 @@ interface IPaymentVault {
     /// @notice A merchant's configuration.
     function merchant(uint64 merchantId) external view returns (Merchant memory);
 
-    /// @notice Whether the merchant's payout id has been paid or cancelled.
+    /// @notice Whether the merchant's payout id can no longer be paid (paid, cancelled, passed over, or too large).
     function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) external view returns (bool);
 
     /// @notice Whether `token` may be swept.
