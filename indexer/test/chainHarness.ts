@@ -1,0 +1,336 @@
+/**
+ * Test harness for the chain follower: a `hardhat node` child on a free 127.0.0.1 port, contract
+ * deployment with viem from the Hardhat artifacts, and an RPC fault proxy.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import {
+  createPublicClient,
+  createWalletClient,
+  http as httpTransport,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import { depositAddress, depositSalt, DepositKind } from "../src/domain/depositAddress.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export type HardhatNode = { url: string; stop(): void; rpc<T = any>(method: string, params?: unknown[]): Promise<T> };
+
+/** Starts `npx hardhat node` in its own process group and waits for its RPC. */
+export async function startHardhatNode(): Promise<HardhatNode> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HARDHAT_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
+  const child: ChildProcess = spawn("npx", ["hardhat", "node", "--port", String(port)], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output = (output + d).slice(-4000)));
+  child.stderr!.on("data", (d) => (output = (output + d).slice(-4000)));
+  const rpc = async <T>(method: string, params: unknown[] = [], attempt = 1): Promise<T> => {
+    let body: { result?: T; error?: { message: string } };
+    try {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      body = (await res.json()) as typeof body;
+    } catch (e) {
+      // a kept-alive socket the node closed meanwhile: once more on a new one
+      if (attempt < 3 && child.exitCode === null) return rpc<T>(method, params, attempt + 1);
+      throw e;
+    }
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result as T;
+  };
+  const stop = () => {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await rpc("eth_chainId");
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        stop();
+        throw new Error(`hardhat node did not start on ${url}:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { url, stop, rpc };
+}
+
+type Artifact = { abi: Abi; bytecode: Hex };
+const COVERAGE_MARKER = "c0bec0bec0bec0bec0bec0bec0bec0bec0bec0be";
+
+/**
+ * The Hardhat artifact, unless a `hardhat test --coverage` run left it instrumented (too large to deploy
+ * on a plain node): then the two contracts are compiled here with the pinned solc npm package, cached in
+ * the OS temp directory by source hash.
+ */
+function artifact(rel: string): Artifact {
+  const file = path.join(ROOT, "artifacts", rel);
+  if (existsSync(file)) {
+    const a = JSON.parse(readFileSync(file, "utf8"));
+    if (!a.bytecode.includes(COVERAGE_MARKER)) return { abi: a.abi, bytecode: a.bytecode };
+  }
+  const name = path.basename(rel, ".json");
+  const compiled = compileClean();
+  const c = compiled[name];
+  if (!c) throw new Error(`no clean build of ${name}`);
+  return c;
+}
+
+let clean: Record<string, Artifact> | undefined;
+function compileClean(): Record<string, Artifact> {
+  if (clean) return clean;
+  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol"];
+  const hash = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, f.name);
+      if (f.isDirectory()) walk(p);
+      else if (f.name.endsWith(".sol")) hash.update(p).update(readFileSync(p));
+    }
+  };
+  walk(path.join(ROOT, "contracts"));
+  const cacheFile = path.join(tmpdir(), `chain-test-artifacts-${hash.digest("hex").slice(0, 16)}.json`);
+  if (existsSync(cacheFile)) return (clean = JSON.parse(readFileSync(cacheFile, "utf8")));
+  const require = createRequire(path.join(ROOT, "package.json"));
+  const solc = require("solc");
+  const input = {
+    language: "Solidity",
+    sources: Object.fromEntries(sources.map((s) => [s, { content: readFileSync(path.join(ROOT, s), "utf8") }])),
+    settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 }, outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+  };
+  const findImports = (p: string) => {
+    for (const base of [ROOT, path.join(ROOT, "node_modules")]) {
+      if (existsSync(path.join(base, p))) return { contents: readFileSync(path.join(base, p), "utf8") };
+    }
+    return { error: `not found: ${p}` };
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
+  const errors = (out.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
+  if (errors.length) throw new Error(errors.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n"));
+  clean = {};
+  for (const s of sources) {
+    for (const [name, c] of Object.entries<any>(out.contracts[s])) clean[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` };
+  }
+  writeFileSync(cacheFile + `.${process.pid}`, JSON.stringify(clean));
+  renameSync(cacheFile + `.${process.pid}`, cacheFile);
+  return clean;
+}
+
+export type Fixture = {
+  node: HardhatNode;
+  publicClient: PublicClient;
+  wallet: WalletClient;
+  accounts: Address[];
+  admin: Address;
+  payer: Address;
+  vault: Address;
+  token: Address;
+  vaultAbi: Abi;
+  tokenAbi: Abi;
+  merchantId: bigint;
+  /** payment deposit address `key` of the fixture's merchant (lowercase) */
+  paymentAddress(key: bigint): Address;
+  paymentSalt(key: bigint): bigint;
+  /** sends a transaction from `from` (default: payer), mined by automine; returns the receipt */
+  send(p: { from?: Address; to: Address; value?: bigint; data?: Hex; gas?: bigint }): Promise<{ status: string; blockNumber: bigint; transactionHash: Hex }>;
+  write(to: Address, abi: Abi, functionName: string, args: unknown[], from?: Address): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
+  mint(to: Address, amount: bigint): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
+  mine(blocks?: number): Promise<void>;
+  blockNumber(): Promise<bigint>;
+};
+
+/** Deploys the vault (merchant 1 registered, a MockERC20 "USDT" with 6 decimals allowed, native allowed). */
+export async function deployFixture(node: HardhatNode): Promise<Fixture> {
+  const publicClient = createPublicClient({ transport: httpTransport(node.url), cacheTime: 0 }) as PublicClient;
+  const wallet = createWalletClient({ transport: httpTransport(node.url) });
+  const accounts = (await node.rpc<Address[]>("eth_accounts")).slice(0, 6);
+  const [admin, payer] = accounts as [Address, Address];
+
+  const receipt = async (hash: Hex) => {
+    const r = await node.rpc<{ status: string; blockNumber: string; contractAddress: Address | null; transactionHash: Hex } | null>("eth_getTransactionReceipt", [hash]);
+    if (!r) throw new Error(`no receipt for ${hash}: is automine on?`);
+    return r;
+  };
+  const deploy = async (rel: string, args: unknown[]) => {
+    const { abi, bytecode } = artifact(rel);
+    const hash = await wallet.deployContract({ abi, bytecode, args, account: admin, chain: null });
+    const r = await receipt(hash);
+    if (r.status !== "0x1" || !r.contractAddress) throw new Error(`deploy of ${rel} failed`);
+    return { address: r.contractAddress, abi };
+  };
+  const vault = await deploy("contracts/PaymentVault.sol/PaymentVault.json", [admin, admin, admin]);
+  const token = await deploy("contracts/mocks/MockERC20.sol/MockERC20.json", ["Tether USD", "USDT", 6]);
+
+  const write = async (to: Address, abi: Abi, functionName: string, args: unknown[], from: Address = admin) => {
+    const hash = await wallet.writeContract({ address: to, abi, functionName, args, account: from, chain: null });
+    const r = await receipt(hash);
+    if (r.status !== "0x1") throw new Error(`${functionName} reverted`);
+    return { blockNumber: BigInt(r.blockNumber), transactionHash: r.transactionHash };
+  };
+  const merchantId = 1n;
+  await write(vault.address, vault.abi, "registerMerchant", [merchantId, admin, 100]);
+  await write(vault.address, vault.abi, "setTokenAllowed", [token.address, true]);
+  await write(vault.address, vault.abi, "setTokenAllowed", ["0x0000000000000000000000000000000000000000", true]);
+
+  return {
+    node,
+    publicClient,
+    wallet,
+    accounts,
+    admin,
+    payer,
+    vault: vault.address,
+    token: token.address,
+    vaultAbi: vault.abi,
+    tokenAbi: token.abi,
+    merchantId,
+    paymentAddress: (key) =>
+      depositAddress({ vault: vault.address, merchantId, kind: DepositKind.Payment, key }).toLowerCase() as Address,
+    paymentSalt: (key) => depositSalt(merchantId, DepositKind.Payment, key),
+    async send({ from = payer, to, value, data, gas }) {
+      let hash: Hex;
+      if (gas !== undefined) {
+        // may fail on purpose: hardhat answers a failing transaction with an error under automine, so mine by hand
+        await node.rpc("evm_setAutomine", [false]);
+        try {
+          const hex = (n?: bigint) => (n === undefined ? undefined : `0x${n.toString(16)}`);
+          hash = await node.rpc<Hex>("eth_sendTransaction", [{ from, to, value: hex(value), data, gas: hex(gas) }]);
+          await node.rpc("evm_mine");
+        } finally {
+          await node.rpc("evm_setAutomine", [true]);
+        }
+      } else {
+        hash = await wallet.sendTransaction({ account: from, to, value, data, chain: null });
+      }
+      const r = await receipt(hash);
+      return { status: r.status, blockNumber: BigInt(r.blockNumber), transactionHash: r.transactionHash };
+    },
+    write,
+    mint: (to, amount) => write(token.address, token.abi, "mint", [to, amount]),
+    async mine(blocks = 1) {
+      await node.rpc("hardhat_mine", [`0x${blocks.toString(16)}`]);
+    },
+    async blockNumber() {
+      return BigInt(await node.rpc<string>("eth_blockNumber"));
+    },
+  };
+}
+
+export type FaultProxy = {
+  url: string;
+  /** requests seen, and faults injected by kind */
+  stats: { requests: number; failed: number; delayed: number; dropped: number; tooLarge: number; hung: number };
+  close(): Promise<void>;
+};
+
+export type FaultOptions = {
+  /** share answered with HTTP 500/502/503/429 */
+  failRate?: number;
+  /** share delayed by up to `maxDelayMs` */
+  delayRate?: number;
+  maxDelayMs?: number;
+  /** share whose connection is destroyed without an answer */
+  dropRate?: number;
+  /** share never answered (the client's timeout must fire) */
+  hangRate?: number;
+  /** eth_getLogs ranges wider than this are refused like a provider's "more than 10000 results" */
+  maxLogRange?: number;
+  /** deterministic faults */
+  seed?: number;
+};
+
+/** A tiny HTTP proxy on 127.0.0.1 that fails, delays, drops or hangs a share of JSON-RPC requests. */
+export async function startFaultProxy(target: string, o: FaultOptions): Promise<FaultProxy> {
+  let s = o.seed ?? 1;
+  const random = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s / 2 ** 32);
+  const stats = { requests: 0, failed: 0, delayed: 0, dropped: 0, tooLarge: 0, hung: 0 };
+  const hung = new Set<http.ServerResponse>();
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString();
+    stats.requests++;
+    const r = random();
+    let edge = o.failRate ?? 0;
+    if (r < edge) {
+      stats.failed++;
+      const status = [500, 502, 503, 429][Math.floor(random() * 4)]!;
+      res.writeHead(status, { "content-type": "text/plain" }).end("injected failure");
+      return;
+    }
+    if (r < (edge += o.dropRate ?? 0)) {
+      stats.dropped++;
+      req.socket.destroy();
+      return;
+    }
+    if (r < (edge += o.hangRate ?? 0)) {
+      stats.hung++;
+      hung.add(res);
+      return;
+    }
+    if (r < (edge += o.delayRate ?? 0)) {
+      stats.delayed++;
+      await new Promise((done) => setTimeout(done, random() * (o.maxDelayMs ?? 200)));
+    }
+    if (o.maxLogRange !== undefined) {
+      const parsed = JSON.parse(body);
+      const one = Array.isArray(parsed) ? undefined : parsed;
+      const f = one?.method === "eth_getLogs" ? one.params?.[0] : undefined;
+      if (f?.fromBlock && f?.toBlock && BigInt(f.toBlock) - BigInt(f.fromBlock) + 1n > BigInt(o.maxLogRange)) {
+        stats.tooLarge++;
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({ jsonrpc: "2.0", id: one.id, error: { code: -32005, message: "query returned more than 10000 results" } }),
+        );
+        return;
+      }
+    }
+    try {
+      const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const text = await upstream.text();
+      res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hung) res.socket?.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
