@@ -339,6 +339,10 @@ export function apiSuite(backend: Backend) {
         "get /api/mer/refund/detail",
         "post /api/mer/refund/approve",
         "post /api/mer/refund/reject",
+        "post /api/mer/withdraw/apply",
+        "get /api/mer/withdraw/detail",
+        "post /api/mer/withdraw/approve",
+        "post /api/mer/withdraw/reject",
         "post /api/mer/user/create",
         "get /api/mer/user/detail",
       ]) {
@@ -376,6 +380,50 @@ export function apiSuite(backend: Backend) {
       );
       const foreign = await call(gw, B, "GET", "user/detail", { uuid: u.uuid });
       assert.equal(foreign.body.code, 40402);
+    });
+
+    it("withdrawals: apply (idempotent), approve with the payout signer, reject", async () => {
+      await call(gw, A, "POST", "user/create", { uuid: "wd-user" });
+      const apply = (over: Record<string, unknown> = {}) =>
+        call(gw, A, "POST", "withdraw/apply", {
+          merchantWithdrawId: "w-1",
+          uuid: "wd-user",
+          chainId: 31337,
+          token: "USDT",
+          amount: "1.5",
+          toAddress: VAULT,
+          ...over,
+        });
+      const w1 = await apply();
+      assert.equal(w1.status, 200, JSON.stringify(w1.body));
+      assert.equal(w1.body.data.state, 0);
+      assert.equal(w1.body.data.amountBaseUnits, "1500000");
+      assert.equal(w1.body.data.payoutTypedData.message.kind, 1, "withdrawal payout kind");
+      const byUserId = await apply({ uuid: undefined, userId: String(w1.body.data.userId) });
+      assert.equal(byUserId.body.data.withdrawOrderId, w1.body.data.withdrawOrderId, "same request by userId is the same withdrawal");
+      assert.equal((await apply({ amount: "2" })).body.code, 40901);
+      assert.equal((await apply({ merchantWithdrawId: "w-x", uuid: "ghost" })).body.code, 40402);
+      assert.equal((await apply({ merchantWithdrawId: "w-x", uuid: undefined })).body.code, 40001);
+      assert.equal((await apply({ merchantWithdrawId: "w-x", chainId: 5 })).body.code, 40003);
+      assert.equal((await apply({ merchantWithdrawId: "w-x", toAddress: "0xnope" })).body.code, 40001);
+      assert.equal((await call(gw, B, "GET", "withdraw/detail", { merchantWithdrawId: "w-1" })).body.code, 40405);
+
+      const typed = (await call(gw, A, "GET", "withdraw/detail", { merchantWithdrawId: "w-1" })).body.data.payoutTypedData;
+      const m = typed.message;
+      const signature = await privateKeyToAccount(SIGNER_KEY).signTypedData({
+        ...typed,
+        message: { ...m, merchantId: BigInt(m.merchantId), amount: BigInt(m.amount), payoutId: BigInt(m.payoutId), deadline: BigInt(m.deadline) },
+      });
+      const approved = await call(gw, A, "POST", "withdraw/approve", { merchantWithdrawId: "w-1", signature });
+      assert.equal(approved.body.data.state, 1, JSON.stringify(approved.body));
+      const w2 = await apply({ merchantWithdrawId: "w-2" });
+      assert.equal(BigInt(w2.body.data.payoutId), BigInt(w1.body.data.payoutId) + 1n);
+      const wrongSig = await call(gw, A, "POST", "withdraw/approve", { merchantWithdrawId: "w-2", signature });
+      assert.equal(wrongSig.body.code, 40007, "a signature over another payout does not approve this one");
+      const rejected = await call(gw, A, "POST", "withdraw/reject", { merchantWithdrawId: "w-2", reason: "kyc" });
+      assert.equal(rejected.body.data.state, -1);
+      const events = await gw.db.query("SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND merchant_id = 1");
+      assert.equal(events.length, 4, "applied x2, approved, rejected");
     });
   });
 }

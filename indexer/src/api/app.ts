@@ -10,6 +10,7 @@ import { createRateLimiter } from "./rateLimit.js";
 import { paymentRoutes } from "./routes/payment.js";
 import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
+import { withdrawRoutes } from "./routes/withdraw.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -92,6 +93,7 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
       await mer.register(paymentRoutes(ctx));
       await mer.register(refundRoutes(ctx));
       await mer.register(userRoutes(ctx));
+      await mer.register(withdrawRoutes(ctx));
     },
     { prefix: "/api/mer" },
   );

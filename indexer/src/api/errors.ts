@@ -23,6 +23,7 @@ export const ErrorCode = {
   PaymentOrderNotFound: 40401,
   UserNotFound: 40402,
   RefundOrderNotFound: 40403,
+  WithdrawalOrderNotFound: 40405,
   RouteNotFound: 40404,
   IdempotencyConflict: 40901,
   IllegalState: 40902,
@@ -52,7 +53,13 @@ export function toApiError(e: unknown): ApiError {
   if (e instanceof InvalidAmountError) return new ApiError(ErrorCode.InvalidAmount, e.shortMessage);
   if (e instanceof NotFoundError) {
     return new ApiError(
-      e.what === "user" ? ErrorCode.UserNotFound : e.what === "refund" ? ErrorCode.RefundOrderNotFound : ErrorCode.PaymentOrderNotFound,
+      e.what === "user"
+        ? ErrorCode.UserNotFound
+        : e.what === "refund"
+          ? ErrorCode.RefundOrderNotFound
+          : e.what === "withdrawal"
+            ? ErrorCode.WithdrawalOrderNotFound
+            : ErrorCode.PaymentOrderNotFound,
       `No ${e.what === "user" ? "user" : `${e.what} order`} "${e.ref}" exists for this merchant: check the id`,
     );
   }
@@ -64,6 +71,9 @@ export function toApiError(e: unknown): ApiError {
   }
   if (e instanceof RefundAddressRequiredError) return new ApiError(ErrorCode.RefundAddressRequired, e.shortMessage);
   if (e instanceof IllegalTransitionError) return new ApiError(ErrorCode.IllegalState, e.message);
+  if (e instanceof DatabaseError && e.sqlState === "23505") {
+    return new ApiError(ErrorCode.IdempotencyConflict, "A concurrent request created the same object id; repeat the request to get it");
+  }
   if (e instanceof DatabaseError && e.retryable) {
     return new ApiError(ErrorCode.Unavailable, "The database is unavailable; retry later", { cause: e, retryable: true });
   }

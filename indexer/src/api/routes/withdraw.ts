@@ -1,0 +1,235 @@
+import { createHash } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { recoverTypedDataAddress, type Address, type Hex } from "viem";
+import { formatAmount, parseAmount } from "../../domain/money.js";
+import { PayoutStatus } from "../../domain/orderStateMachine.js";
+import { PayoutKind, payoutTypedData } from "../../domain/payoutTypedData.js";
+import { getUser } from "../../store/users.js";
+import {
+  applyWithdrawalEvent,
+  createWithdrawalOrder,
+  getWithdrawalOrder,
+  type WithdrawalOrderRecord,
+} from "../../store/withdrawalOrders.js";
+import { checksum, formatTime, type GatewayContext } from "../context.js";
+import { ApiError, ErrorCode } from "../errors.js";
+import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
+
+const withdrawalSchema = {
+  type: "object",
+  required: ["withdrawOrderId", "merchantWithdrawId", "userId", "state", "amount", "toAddress", "payoutId"],
+  properties: {
+    withdrawOrderId: { type: "string" },
+    merchantWithdrawId: { type: "string" },
+    userId: { type: "integer" },
+    state: { type: "integer", description: "0 pending approval, 1 approved, 2 broadcast, 3 success, -1 rejected, -2 failed" },
+    chainId: { type: "integer" },
+    token: { type: "string" },
+    tokenSymbol: { type: "string" },
+    amount: { type: "string" },
+    amountBaseUnits: { type: "string" },
+    toAddress: { type: "string" },
+    payoutId: { type: "string" },
+    payoutDeadline: { type: "integer" },
+    payoutTypedData: { type: "object", additionalProperties: true },
+    txHash: nullableString,
+    reason: nullableString,
+    notifyUrl: nullableString,
+    createTime: { type: "string" },
+  },
+};
+const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
+const ref = { withdrawOrderId: idString, merchantWithdrawId: idString };
+
+export function withdrawRoutes(ctx: GatewayContext) {
+  return async function (app: FastifyInstance) {
+    const typedData = (w: WithdrawalOrderRecord) => {
+      const chain = ctx.chain(w.chainId);
+      return payoutTypedData({
+        chainId: chain.chainId,
+        vault: chain.vault,
+        payout: {
+          merchantId: w.merchantId,
+          kind: PayoutKind.Withdrawal,
+          token: checksum(w.tokenAddress) as Address,
+          to: checksum(w.toAddress) as Address,
+          amount: w.amount,
+          payoutId: w.payoutId,
+          deadline: BigInt(Math.floor(w.payoutDeadline.getTime() / 1000)),
+        },
+      });
+    };
+    const jsonSafe = (v: unknown) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x)));
+    const present = (w: WithdrawalOrderRecord) => {
+      const chain = ctx.chain(w.chainId);
+      const token = ctx.token(chain, w.tokenAddress);
+      return {
+        withdrawOrderId: w.id,
+        merchantWithdrawId: w.merchantWithdrawId,
+        userId: Number(w.userId),
+        state: w.status,
+        chainId: w.chainId,
+        token: checksum(w.tokenAddress)!,
+        tokenSymbol: token.symbol,
+        amount: formatAmount(w.amount, token.decimals),
+        amountBaseUnits: w.amount.toString(),
+        toAddress: checksum(w.toAddress)!,
+        payoutId: w.payoutId.toString(),
+        payoutDeadline: Math.floor(w.payoutDeadline.getTime() / 1000),
+        ...(w.status === PayoutStatus.PendingApproval ? { payoutTypedData: jsonSafe(typedData(w)) } : {}),
+        txHash: w.txHash,
+        reason: w.reason,
+        notifyUrl: w.notifyUrl,
+        createTime: formatTime(w.createdAt),
+      };
+    };
+    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
+    const refOf = (b: { withdrawOrderId?: string; merchantWithdrawId?: string }) => {
+      if ((b.withdrawOrderId === undefined) === (b.merchantWithdrawId === undefined)) {
+        throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give exactly one of withdrawOrderId and merchantWithdrawId");
+      }
+      return b.withdrawOrderId ? { withdrawOrderId: b.withdrawOrderId } : { merchantWithdrawId: b.merchantWithdrawId };
+    };
+
+    app.post<{
+      Body: {
+        merchantWithdrawId: string;
+        uuid?: string;
+        userId?: string;
+        chainId: number;
+        token: string;
+        amount: string;
+        toAddress: string;
+        notifyUrl?: string;
+      };
+    }>(
+      "/withdraw/apply",
+      {
+        schema: {
+          summary: "Record a user's withdrawal, pending the merchant's approval (idempotent by merchantWithdrawId)",
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["merchantWithdrawId", "chainId", "token", "amount", "toAddress"],
+            properties: {
+              merchantWithdrawId: idString,
+              uuid: idString,
+              userId: { type: "string", pattern: "^[1-9][0-9]{0,17}$" },
+              chainId: { type: "integer", minimum: 1 },
+              token: { type: "string", minLength: 1, maxLength: 42 },
+              amount: humanAmount,
+              toAddress: address,
+              notifyUrl: httpUrl,
+            },
+          },
+          response: { 200: envelope(withdrawalSchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        if ((b.uuid === undefined) === (b.userId === undefined)) {
+          throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give exactly one of uuid and userId");
+        }
+        const chain = ctx.chain(b.chainId);
+        const token = ctx.token(chain, b.token);
+        const amount = parseAmount(b.amount, token.decimals);
+        if (amount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "amount must be greater than zero");
+        const user = b.uuid ? { uuid: b.uuid } : { userId: b.userId };
+        // resolve the user first so the hash names it the same way whichever reference was sent
+        const { userId } = await getUser(ctx.db, request.merchantId, user);
+        const requestHash = createHash("sha256")
+          .update(JSON.stringify([userId.toString(), b.chainId, token.address.toLowerCase(), amount.toString(), b.toAddress.toLowerCase(), b.notifyUrl ?? null]))
+          .digest("hex");
+        const { withdrawal } = await createWithdrawalOrder(ctx.db, {
+          merchantId: request.merchantId,
+          user: { userId: userId.toString() },
+          merchantWithdrawId: b.merchantWithdrawId,
+          requestHash,
+          chainId: chain.chainId,
+          tokenAddress: token.address,
+          amount,
+          toAddress: b.toAddress,
+          notifyUrl: b.notifyUrl ?? null,
+          payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
+        });
+        return ok(present(withdrawal));
+      },
+    );
+
+    app.get<{ Querystring: { withdrawOrderId?: string; merchantWithdrawId?: string } }>(
+      "/withdraw/detail",
+      {
+        schema: {
+          summary: "A withdrawal by withdrawOrderId or merchantWithdrawId",
+          querystring: { type: "object", additionalProperties: false, minProperties: 1, maxProperties: 1, properties: ref },
+          response: { 200: envelope(withdrawalSchema), ...errorResponses },
+        },
+      },
+      async (request) => ok(present(await getWithdrawalOrder(ctx.db, request.merchantId, request.query))),
+    );
+
+    app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; signature: string } }>(
+      "/withdraw/approve",
+      {
+        schema: {
+          summary: "Approve a pending withdrawal with the payout signer's EIP-712 signature over payoutTypedData",
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["signature"],
+            properties: { ...ref, signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" } },
+          },
+          response: { 200: envelope(withdrawalSchema), ...errorResponses },
+        },
+      },
+      async (request) =>
+        ok(
+          present(
+            await applyWithdrawalEvent(ctx.db, {
+              merchantId: request.merchantId,
+              ref: refOf(request.body),
+              event: { type: "approve" },
+              async check({ withdrawal, merchant }) {
+                if (!merchant.payoutSigner) {
+                  throw new ApiError(ErrorCode.PayoutSignerMissing, "The merchant has no payout signer: register one before approving payouts");
+                }
+                if (withdrawal.payoutDeadline.getTime() <= Date.now()) {
+                  throw new ApiError(ErrorCode.IllegalState, "The withdrawal's payout deadline has passed: reject it and apply again");
+                }
+                const signature = request.body.signature as Hex;
+                const signer = await recoverTypedDataAddress({ ...typedData(withdrawal), signature }).catch(() => null);
+                if (signer?.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
+                  throw new ApiError(
+                    ErrorCode.InvalidPayoutSignature,
+                    `The signature recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner)}: sign payoutTypedData from withdraw/detail with that key`,
+                  );
+                }
+                return { signature };
+              },
+            }),
+          ),
+        ),
+    );
+
+    app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; reason?: string } }>(
+      "/withdraw/reject",
+      {
+        schema: {
+          summary: "Reject a pending withdrawal",
+          body: { type: "object", additionalProperties: false, properties: { ...ref, reason: { type: "string", maxLength: 256 } } },
+          response: { 200: envelope(withdrawalSchema), ...errorResponses },
+        },
+      },
+      async (request) =>
+        ok(
+          present(
+            await applyWithdrawalEvent(ctx.db, {
+              merchantId: request.merchantId,
+              ref: refOf(request.body),
+              event: { type: "reject", reason: request.body.reason ?? "rejected by the merchant" },
+            }),
+          ),
+        ),
+    );
+  };
+}
