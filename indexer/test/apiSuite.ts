@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
 import { ErrorCode } from "../src/api/errors.js";
 import { createPaymentExpiryJob } from "../src/jobs/expirePaymentOrders.js";
+import { newId } from "../src/domain/ids.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { SIGNER_KEY, USDT, VAULT, call, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
@@ -343,6 +344,9 @@ export function apiSuite(backend: Backend) {
         "get /api/mer/withdraw/detail",
         "post /api/mer/withdraw/approve",
         "post /api/mer/withdraw/reject",
+        "get /api/mer/recharge/list",
+        "get /api/mer/recharge/detail",
+        "post /api/mer/recharge/notify",
         "post /api/mer/user/create",
         "get /api/mer/user/detail",
       ]) {
@@ -424,6 +428,43 @@ export function apiSuite(backend: Backend) {
       assert.equal(rejected.body.data.state, -1);
       const events = await gw.db.query("SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND merchant_id = 1");
       assert.equal(events.length, 4, "applied x2, approved, rejected");
+    });
+
+    it("recharge/list pages newest first with filters; detail and notify; other merchants see nothing", async () => {
+      const user = (await call(gw, A, "POST", "user/create", { uuid: "rc-user" })).body.data;
+      const wallet = user.userWallet.find((w: any) => w.chainId === 31337).walletAddress.toLowerCase();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = newId(Date.now() + i);
+        ids.push(id);
+        await gw.db.query(
+          `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address,
+             to_address, tx_hash, log_index, block_number, block_hash)
+           VALUES ($1, 1, $2, 31337, $3, $4, $5, $6, $7, $8, 0, $9, $10)`,
+          [id, user.userId, USDT.toLowerCase(), 1_000_000 * (i + 1), i % 2 ? 4 : 2, VAULT.toLowerCase(), wallet, `0x${String(i).padStart(64, "0")}`, 100 + i, `0x${"b".repeat(64)}`],
+        );
+      }
+      const p1 = await call(gw, A, "GET", "recharge/list", { limit: "2" });
+      assert.equal(p1.status, 200, JSON.stringify(p1.body));
+      assert.deepEqual(p1.body.data.list.map((r: any) => r.rechargeOrderId), [ids[4], ids[3]]);
+      assert.equal(p1.body.data.list[0].amount, "5");
+      assert.equal(p1.body.data.list[0].uuid, "rc-user");
+      const p2 = await call(gw, A, "GET", "recharge/list", { limit: "2", cursor: p1.body.data.nextCursor });
+      assert.deepEqual(p2.body.data.list.map((r: any) => r.rechargeOrderId), [ids[2], ids[1]]);
+      const p3 = await call(gw, A, "GET", "recharge/list", { limit: "2", cursor: p2.body.data.nextCursor });
+      assert.deepEqual(p3.body.data.list.map((r: any) => r.rechargeOrderId), [ids[0]]);
+      assert.equal(p3.body.data.nextCursor, null);
+      const done = await call(gw, A, "GET", "recharge/list", { state: "4", uuid: "rc-user" });
+      assert.deepEqual(done.body.data.list.map((r: any) => r.rechargeOrderId), [ids[3], ids[1]]);
+      assert.equal((await call(gw, A, "GET", "recharge/list", { limit: "0" })).body.code, 40001);
+      assert.equal((await call(gw, A, "GET", "recharge/list", { state: "9" })).body.code, 40001);
+      const detail = await call(gw, A, "GET", "recharge/detail", { rechargeOrderId: ids[2]! });
+      assert.equal(detail.body.data.toAddress, user.userWallet[0].walletAddress);
+      assert.equal((await call(gw, B, "GET", "recharge/detail", { rechargeOrderId: ids[2]! })).body.code, 40406);
+      assert.deepEqual((await call(gw, B, "GET", "recharge/list", {})).body.data, { list: [], nextCursor: null });
+      const notify = await call(gw, A, "POST", "recharge/notify", { rechargeOrderId: ids[2] });
+      const [e] = await gw.db.query("SELECT type FROM outbox_events WHERE id = $1", [notify.body.data.eventId]);
+      assert.equal(e!.type, "recharge.snapshot");
     });
   });
 }

@@ -121,7 +121,8 @@ export async function call(
 ): Promise<ApiResponse> {
   let url = `/api/mer/${path}`;
   let body = "";
-  if (method === "GET" && payload) url += `?${new URLSearchParams(payload as Record<string, string>)}`;
+  const query = method === "GET" && payload ? new URLSearchParams(payload as Record<string, string>).toString() : "";
+  if (query) url += `?${query}`;
   if (method === "POST") body = JSON.stringify(payload ?? {});
   const timestamp = o.timestamp ?? String(Date.now());
   const nonce = o.nonce ?? randomBytes(12).toString("hex");

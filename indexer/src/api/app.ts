@@ -8,6 +8,7 @@ import { ApiError, ErrorCode, toApiError } from "./errors.js";
 import { createOpenApiCollector } from "./openapi.js";
 import { createRateLimiter } from "./rateLimit.js";
 import { paymentRoutes } from "./routes/payment.js";
+import { rechargeRoutes } from "./routes/recharge.js";
 import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
 import { withdrawRoutes } from "./routes/withdraw.js";
@@ -92,6 +93,7 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
       });
       await mer.register(paymentRoutes(ctx));
       await mer.register(refundRoutes(ctx));
+      await mer.register(rechargeRoutes(ctx));
       await mer.register(userRoutes(ctx));
       await mer.register(withdrawRoutes(ctx));
     },

@@ -24,6 +24,7 @@ export const ErrorCode = {
   UserNotFound: 40402,
   RefundOrderNotFound: 40403,
   WithdrawalOrderNotFound: 40405,
+  RechargeOrderNotFound: 40406,
   RouteNotFound: 40404,
   IdempotencyConflict: 40901,
   IllegalState: 40902,
@@ -59,7 +60,9 @@ export function toApiError(e: unknown): ApiError {
           ? ErrorCode.RefundOrderNotFound
           : e.what === "withdrawal"
             ? ErrorCode.WithdrawalOrderNotFound
-            : ErrorCode.PaymentOrderNotFound,
+            : e.what === "recharge"
+              ? ErrorCode.RechargeOrderNotFound
+              : ErrorCode.PaymentOrderNotFound,
       `No ${e.what === "user" ? "user" : `${e.what} order`} "${e.ref}" exists for this merchant: check the id`,
     );
   }

@@ -22,6 +22,7 @@ const ERROR_TEXT: Record<number, string> = {
   [ErrorCode.UserNotFound]: "no such user for this merchant",
   [ErrorCode.RefundOrderNotFound]: "no such refund order for this merchant",
   [ErrorCode.WithdrawalOrderNotFound]: "no such withdrawal order for this merchant",
+  [ErrorCode.RechargeOrderNotFound]: "no such recharge order for this merchant",
   [ErrorCode.RouteNotFound]: "no such route",
   [ErrorCode.IdempotencyConflict]: "the idempotency key (merchantOrderId, …) was used with different parameters",
   [ErrorCode.IllegalState]: "the order's state does not allow this action",

@@ -17,3 +17,19 @@ export async function insertOutboxEvent(tx: Queryable, e: NewOutboxEvent): Promi
     [e.id, e.merchantId, e.aggregateKind, e.aggregateId, e.type, JSON.stringify({ eventId: e.id, type: e.type, data: e.payload })],
   );
 }
+
+/** Marks the aggregate's latest event undelivered and due now; returns its id, or null if it has none. */
+export async function requeueLatestEvent(
+  tx: Queryable,
+  kind: NewOutboxEvent["aggregateKind"],
+  aggregateId: string,
+): Promise<string | null> {
+  const [row] = await tx.query<{ id: string }>(
+    `UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL
+     WHERE id = (SELECT id FROM outbox_events WHERE aggregate_kind = $1 AND aggregate_id = $2
+                 ORDER BY created_at DESC, id DESC LIMIT 1)
+     RETURNING id`,
+    [kind, aggregateId],
+  );
+  return row?.id ?? null;
+}
