@@ -323,6 +323,12 @@ export function apiSuite(backend: Backend) {
         "SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1",
       );
       assert.equal(types[0]!.n, "4", "created x2, approved, rejected");
+      const [latest] = await gw.db.query<{ id: string }>(
+        "SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        [r2.body.data.refundOrderId],
+      );
+      const notify = await call(gw, A, "POST", "refund/notify", { merchantRefundId: "r-2" });
+      assert.equal(notify.body.data.eventId, latest!.id, "refund/notify re-queues the latest event under its id");
     });
 
     it("serves an OpenAPI document with every route, its schemas and every error code", async () => {
@@ -340,6 +346,8 @@ export function apiSuite(backend: Backend) {
         "get /api/mer/refund/detail",
         "post /api/mer/refund/approve",
         "post /api/mer/refund/reject",
+        "post /api/mer/refund/notify",
+        "post /api/mer/withdraw/notify",
         "post /api/mer/withdraw/apply",
         "get /api/mer/withdraw/detail",
         "post /api/mer/withdraw/approve",
@@ -428,6 +436,10 @@ export function apiSuite(backend: Backend) {
       assert.equal(rejected.body.data.state, -1);
       const events = await gw.db.query("SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND merchant_id = 1");
       assert.equal(events.length, 4, "applied x2, approved, rejected");
+      const notify = await call(gw, A, "POST", "withdraw/notify", { withdrawOrderId: w2.body.data.withdrawOrderId });
+      const [ev] = await gw.db.query("SELECT aggregate_id, delivered_at FROM outbox_events WHERE id = $1", [notify.body.data.eventId]);
+      assert.equal(ev!.aggregate_id, w2.body.data.withdrawOrderId);
+      assert.equal((await call(gw, B, "POST", "withdraw/notify", { merchantWithdrawId: "w-2" })).body.code, 40405);
     });
 
     it("recharge/list pages newest first with filters; detail and notify; other merchants see nothing", async () => {

@@ -10,7 +10,7 @@ import {
 } from "../domain/orderStateMachine.js";
 import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
-import { insertOutboxEvent } from "./outbox.js";
+import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -313,13 +313,8 @@ async function applyToLockedOrder(
 export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<string> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, merchantId, ref);
-    const [latest] = await tx.query<{ id: string }>(
-      `UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL
-       WHERE id = (SELECT id FROM outbox_events WHERE aggregate_kind = 'payment' AND aggregate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)
-       RETURNING id`,
-      [order.id],
-    );
-    if (latest) return latest.id;
+    const latest = await requeueLatestEvent(tx, "payment", order.id);
+    if (latest) return latest;
     const id = newId();
     await insertOutboxEvent(tx, {
       id,

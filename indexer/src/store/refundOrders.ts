@@ -9,7 +9,7 @@ import {
 } from "../domain/orderStateMachine.js";
 import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, NotFoundError, RefundAddressRequiredError } from "./errors.js";
-import { insertOutboxEvent } from "./outbox.js";
+import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
 import { getPaymentOrder, type PaymentOrderRecord, type PaymentOrderRef } from "./paymentOrders.js";
 
 export type RefundOrderRecord = {
@@ -206,5 +206,15 @@ export async function applyRefundEvent(
       });
     }
     return updated;
+  });
+}
+
+/** refund/notify: queue the latest webhook again under its id (every refund has one from its creation). */
+export async function requeueRefundNotification(db: Db, merchantId: bigint, ref: { refundOrderId?: string; merchantRefundId?: string }): Promise<string> {
+  return db.transaction(async (tx) => {
+    const o = await getRefundOrder(tx, merchantId, ref);
+    const id = await requeueLatestEvent(tx, "refund", o.id);
+    if (!id) throw new NotFoundError("refund", o.id);
+    return id;
   });
 }

@@ -2,7 +2,7 @@ import { newId } from "../domain/ids.js";
 import { openPayout, transitionPayout, type PayoutEvent, type PayoutStatus } from "../domain/orderStateMachine.js";
 import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
-import { insertOutboxEvent } from "./outbox.js";
+import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
 import { getUser } from "./users.js";
 
 export type WithdrawalOrderRecord = {
@@ -186,5 +186,15 @@ export async function applyWithdrawalEvent(
       });
     }
     return updated;
+  });
+}
+
+/** withdrawal/notify: queue the latest webhook again under its id (every withdrawal has one from its creation). */
+export async function requeueWithdrawalNotification(db: Db, merchantId: bigint, ref: { withdrawOrderId?: string; merchantWithdrawId?: string }): Promise<string> {
+  return db.transaction(async (tx) => {
+    const o = await getWithdrawalOrder(tx, merchantId, ref);
+    const id = await requeueLatestEvent(tx, "withdrawal", o.id);
+    if (!id) throw new NotFoundError("withdrawal", o.id);
+    return id;
   });
 }

@@ -5,7 +5,13 @@ import { formatAmount, parseAmount } from "../../domain/money.js";
 import { PayoutStatus } from "../../domain/orderStateMachine.js";
 import { PayoutKind, payoutTypedData } from "../../domain/payoutTypedData.js";
 import { getPaymentOrder, type PaymentOrderRecord } from "../../store/paymentOrders.js";
-import { applyRefundEvent, createRefundOrder, getRefundOrder, type RefundOrderRecord } from "../../store/refundOrders.js";
+import {
+  applyRefundEvent,
+  createRefundOrder,
+  getRefundOrder,
+  requeueRefundNotification,
+  type RefundOrderRecord,
+} from "../../store/refundOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
@@ -232,6 +238,21 @@ export function refundRoutes(ctx: GatewayContext) {
         const order = await getPaymentOrder(ctx.db, request.merchantId, { payOrderId: refund.payOrderId });
         return ok(present(refund, order));
       },
+    );
+
+    app.post<{ Body: { refundOrderId?: string; merchantRefundId?: string } }>(
+      "/refund/notify",
+      {
+        schema: {
+          summary: "Queue the refund's latest webhook again (same event id)",
+          body: oneRefundRef({}),
+          response: {
+            200: envelope({ type: "object", required: ["eventId"], properties: { eventId: { type: "string" } } }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => ok({ eventId: await requeueRefundNotification(ctx.db, request.merchantId, refOf(request.body)) }),
     );
   };
 }

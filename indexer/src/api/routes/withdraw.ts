@@ -9,6 +9,7 @@ import {
   applyWithdrawalEvent,
   createWithdrawalOrder,
   getWithdrawalOrder,
+  requeueWithdrawalNotification,
   type WithdrawalOrderRecord,
 } from "../../store/withdrawalOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
@@ -230,6 +231,21 @@ export function withdrawRoutes(ctx: GatewayContext) {
             }),
           ),
         ),
+    );
+
+    app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string } }>(
+      "/withdraw/notify",
+      {
+        schema: {
+          summary: "Queue the withdrawal's latest webhook again (same event id)",
+          body: { type: "object", additionalProperties: false, properties: ref },
+          response: {
+            200: envelope({ type: "object", required: ["eventId"], properties: { eventId: { type: "string" } } }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => ok({ eventId: await requeueWithdrawalNotification(ctx.db, request.merchantId, refOf(request.body)) }),
     );
   };
 }
