@@ -478,5 +478,35 @@ export function apiSuite(backend: Backend) {
       const [e] = await gw.db.query("SELECT type FROM outbox_events WHERE id = $1", [notify.body.data.eventId]);
       assert.equal(e!.type, "recharge.snapshot");
     });
+
+    it("parallel refunds never exceed what was paid; parallel user creates make one user", async () => {
+      const created = (await call(gw, A, "POST", "payment/createPaymentOrder", order({ amount: "12.5" }))).body.data;
+      const ref = { payOrderId: created.payOrderId };
+      for (const event of [
+        { type: "transferSeen", amount: 12_500_000n },
+        { type: "transferConfirmed", amount: 12_500_000n },
+      ] as const) {
+        await applyPaymentEvent(gw.db, { merchantId: 1n, ref, event, poolCooldownSeconds: 60 });
+      }
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          call(gw, A, "POST", "refund/createRefundOrder", { ...ref, merchantRefundId: `par-r-${i}`, amount: "1", toAddress: VAULT }),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 200);
+      assert.equal(ok.length, 12, "12 refunds of 1 fit in 12.5");
+      for (const r of results.filter((r) => r.status !== 200)) assert.equal(r.body.code, 40902);
+      assert.equal(new Set(ok.map((r) => r.body.data.payoutId)).size, 12, "distinct payout ids");
+      const [row] = await gw.db.query("SELECT refunded_amount, paid_amount FROM payment_orders WHERE id = $1", [created.payOrderId]);
+      assert.equal(row!.refunded_amount, "12000000");
+      const [sum] = await gw.db.query("SELECT sum(amount)::text AS s FROM refund_orders WHERE pay_order_id = $1", [created.payOrderId]);
+      assert.equal(sum!.s, "12000000", "paid = refunded + refundable holds in the rows");
+
+      const users = await Promise.all(Array.from({ length: 30 }, () => call(gw, A, "POST", "user/create", { uuid: "par-user" })));
+      for (const u of users) assert.equal(u.status, 200, JSON.stringify(u.body));
+      assert.equal(new Set(users.map((u) => u.body.data.userId)).size, 1);
+      const [n] = await gw.db.query("SELECT count(*)::text AS n FROM users WHERE merchant_id = 1 AND uuid = 'par-user'");
+      assert.equal(n!.n, "1");
+    });
   });
 }
