@@ -92,7 +92,10 @@ export function createWatchedSet(initialCapacity = 1024): WatchedSet {
       const at = offsetOf(address);
       if (at < 0 || !parse(address, at)) throw new TypeError(`Not a 20-byte hex address: "${address}"`);
       if (find() >= 0) return false;
-      if (size === capacity) grow();
+      if (size === capacity) {
+        grow(); // rehashing reuses the scratch buffer: parse the address again
+        parse(address, at);
+      }
       const slot = ~find();
       keys.set(scratch, size * 20);
       table[slot] = ++size;

@@ -1,0 +1,154 @@
+/** Chain follower pieces without a node: watched set, hand decoding, RPC error classification, retry. */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { decodeEventLog, encodeAbiParameters, encodeEventTopics, getAddress, parseAbi, type Hex } from "viem";
+import { HttpRequestError, RpcRequestError, TimeoutError } from "viem";
+import { InternalRpcError, InvalidParamsRpcError, LimitExceededRpcError } from "viem";
+import { VAULT_EVENTS_ABI, addressToTopic, decodeNativeLog, decodeTransfer, decodeVaultEvent, TRANSFER_TOPIC } from "../src/chain/decode.js";
+import { collectLogs, createSpec } from "../src/chain/collect.js";
+import { createLocalChain } from "../src/chain/realtime.js";
+import { withRetry } from "../src/chain/retry.js";
+import { isRangeError, isRetryableRpcFailure, suggestedRange, type RawLog } from "../src/chain/rpc.js";
+import { createWatchedSet } from "../src/chain/watchedSet.js";
+
+const hex = (n: number) => `0x${randomBytes(n).toString("hex")}`;
+const ERC20 = parseAbi(["event Transfer(address indexed from, address indexed to, uint256 value)"]);
+
+function log(p: Partial<RawLog> & Pick<RawLog, "address" | "topics">): RawLog {
+  return { data: "0x", blockNumber: "0x10", blockHash: hex(32), transactionHash: hex(32), logIndex: "0x3", ...p };
+}
+
+describe("watched set", () => {
+  it("agrees with a Set<string> on 50,000 random addresses, in any case and from topics", () => {
+    const w = createWatchedSet(4);
+    const ref = new Set<string>();
+    for (let i = 0; i < 50_000; i++) {
+      const a = hex(20);
+      ref.add(a);
+      assert.equal(w.add(i % 2 ? getAddress(a) : a), true);
+    }
+    // vanity addresses with long zero prefixes must not collide into one bucket chain
+    for (let i = 1; i <= 1000; i++) {
+      const a = `0x${"0".repeat(30)}${i.toString(16).padStart(10, "0")}`;
+      ref.add(a);
+      w.add(a);
+    }
+    assert.equal(w.size, ref.size);
+    assert.equal(w.add([...ref][7]!.toUpperCase().replace("0X", "0x")), false, "already there");
+    for (const a of ref) {
+      assert.ok(w.has(a) && w.has(a.slice(2)) && w.hasTopic(addressToTopic(a)));
+    }
+    for (let i = 0; i < 50_000; i++) assert.equal(w.has(hex(20)), false);
+    assert.equal(w.has("0x1234"), false);
+    assert.equal(w.has("0x" + "zz".repeat(20)), false);
+    assert.equal(w.hasTopic("0x" + "00".repeat(32)), false);
+    assert.throws(() => w.add("0xabc"), TypeError);
+    assert.deepEqual(new Set(w.values()), ref);
+  });
+});
+
+describe("log decoding by hand", () => {
+  const token = hex(20);
+  const from = hex(20);
+  const to = hex(20);
+
+  it("decodes a Transfer like viem does, lowercase", () => {
+    const topics = encodeEventTopics({ abi: ERC20, eventName: "Transfer", args: { from: from as Hex, to: to as Hex } }) as string[];
+    const data = encodeAbiParameters([{ type: "uint256" }], [2n ** 255n + 5n]);
+    const d = decodeTransfer(1, log({ address: token, topics, data }))!;
+    const v = decodeEventLog({ abi: ERC20, topics: topics as [Hex], data });
+    assert.equal(d.from, v.args.from.toLowerCase());
+    assert.equal(d.to, v.args.to.toLowerCase());
+    assert.equal(d.amount, v.args.value);
+    assert.equal(d.logIndex, 3);
+    assert.equal(d.blockNumber, 16n);
+    assert.equal(d.source, "erc20");
+    assert.equal(decodeTransfer(1, log({ address: token, topics: [...topics, hex(32)], data: "0x" })), undefined, "ERC-721");
+    assert.equal(decodeTransfer(1, log({ address: token, topics, data: encodeAbiParameters([{ type: "uint256" }], [0n]) })), undefined);
+  });
+
+  it("decodes the deposit address LOG3 and the vault's events", () => {
+    const vault = hex(20);
+    const d = decodeNativeLog(1, log({ address: to, topics: [addressToTopic(vault), addressToTopic(from), `0x${(10n ** 18n).toString(16).padStart(64, "0")}`] }))!;
+    assert.deepEqual([d.to, d.from, d.amount, d.token, d.source], [to, from, 10n ** 18n, "0x0000000000000000000000000000000000000000", "native_log"]);
+    const topics = encodeEventTopics({ abi: VAULT_EVENTS_ABI, eventName: "Swept", args: { merchantId: 7n, token: getAddress(token) } }) as string[];
+    const e = decodeVaultEvent(1, log({ address: vault, topics, data: encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [1000n, 10n]) }))!;
+    assert.deepEqual(e.args, { merchantId: "7", token, amount: "1000", fee: "10" });
+    assert.equal(decodeVaultEvent(1, log({ address: vault, topics: [hex(32)] })), undefined);
+  });
+
+  it("keeps only deposits to watched addresses from allow-listed tokens, deposit-address receipts and vault events", () => {
+    const vault = hex(20);
+    const otherToken = hex(20);
+    const watchedAddr = hex(20);
+    const watched = createWatchedSet();
+    watched.add(watchedAddr);
+    const spec = createSpec({ chainId: 1, vault, tokens: [{ address: token }, { address: "0x0000000000000000000000000000000000000000" }] });
+    const value = encodeAbiParameters([{ type: "uint256" }], [5n]);
+    const t = (addr: string, recipient: string) => log({ address: addr, topics: [TRANSFER_TOPIC, addressToTopic(from), addressToTopic(recipient)], data: value });
+    const r = collectLogs(spec, watched, [
+      t(token, watchedAddr), // kept
+      t(token, hex(20)), // not watched
+      t(otherToken, watchedAddr), // token not allowed
+      log({ address: watchedAddr, topics: [addressToTopic(vault), addressToTopic(from), addressToTopic("0x" + "00".repeat(19) + "07")] }), // kept
+      log({ address: hex(20), topics: [addressToTopic(vault), addressToTopic(from), addressToTopic("0x" + "00".repeat(19) + "07")] }), // forged receipt
+      { ...t(token, watchedAddr), removed: true },
+    ]);
+    assert.deepEqual(r.deposits.map((d) => d.source), ["erc20", "native_log"]);
+    assert.equal(r.logCount, 6);
+  });
+});
+
+describe("RPC error classification", () => {
+  const url = "http://rpc.test";
+  it("treats network failures, timeouts, 429 and 5xx as retryable and bad requests as not", () => {
+    assert.ok(isRetryableRpcFailure(new HttpRequestError({ url, status: 503 })));
+    assert.ok(isRetryableRpcFailure(new HttpRequestError({ url, status: 429 })));
+    assert.ok(isRetryableRpcFailure(new HttpRequestError({ url, cause: new TypeError("fetch failed") })));
+    assert.ok(isRetryableRpcFailure(new TimeoutError({ body: {}, url })));
+    assert.ok(isRetryableRpcFailure(new InternalRpcError(new Error("x"))));
+    assert.ok(!isRetryableRpcFailure(new InvalidParamsRpcError(new Error("bad block tag"))));
+    assert.ok(!isRetryableRpcFailure(new HttpRequestError({ url, status: 401 })));
+  });
+
+  it("recognises a refused getLogs range and the range the provider suggests", () => {
+    const e = (message: string, code = -32005) => new RpcRequestError({ body: {}, url, error: { code, message } });
+    assert.ok(isRangeError(new LimitExceededRpcError(e("query returned more than 10000 results"))));
+    assert.ok(isRangeError(e("Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range", -32602)));
+    assert.ok(isRangeError(e("block range is too wide", -32000)));
+    assert.ok(!isRangeError(e("execution reverted", 3)));
+    assert.equal(suggestedRange(e("Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range")), 2000n);
+    assert.equal(suggestedRange(e("query returned more than 10000 results. Try with this block range [0x10, 0x1f].")), 16n);
+    assert.equal(suggestedRange(e("too many results")), undefined);
+  });
+
+  it("retries with backoff until success, and not what is not retryable", async () => {
+    let n = 0;
+    const delays: number[] = [];
+    const v = await withRetry(async () => (++n < 4 ? Promise.reject(new Error("flaky")) : "ok"), () => true, {
+      baseDelayMs: 1,
+      onRetry: (i) => delays.push(i.delayMs),
+    });
+    assert.equal(v, "ok");
+    assert.equal(delays.length, 3);
+    let m = 0;
+    await assert.rejects(withRetry(async () => (m++, Promise.reject(new Error("fatal"))), () => false), /fatal/);
+    assert.equal(m, 1);
+  });
+});
+
+describe("local chain window", () => {
+  it("pushes, truncates to an ancestor and prunes but keeps the tip", () => {
+    const b = (n: bigint) => ({ number: n, hash: `0x${n}`, parentHash: `0x${n - 1n}` });
+    const c = createLocalChain([b(5n)]);
+    for (let n = 6n; n <= 10n; n++) c.push(b(n));
+    assert.throws(() => c.push(b(10n)));
+    c.truncate(8n);
+    assert.equal(c.tip().number, 8n);
+    assert.equal(c.get(9n), undefined);
+    c.prune(100n);
+    assert.equal(c.length, 1);
+    assert.equal(c.first().number, 8n);
+  });
+});
