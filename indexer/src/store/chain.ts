@@ -1,6 +1,6 @@
 import type { Deposit, VaultEvent } from "../chain/decode.js";
 import { CursorMovedError } from "../chain/errors.js";
-import type { Queryable, Row } from "./db.js";
+import type { Db, Queryable, Row } from "./db.js";
 
 /**
  * Queries for the chain follower's tables (migrations/050_chain.sql): the cursor, the kept block window,
@@ -201,35 +201,38 @@ export type WatchedSource = { poolCounters: Map<string, bigint>; lastWalletId: b
 
 const PAGE = 50_000;
 
-/** Streams every watched address of the chain to `add`, page by page (bounded memory for a million). */
-export async function loadWatchedAddresses(db: Queryable, chainId: number, add: (address: string) => void): Promise<WatchedSource> {
+/**
+ * Streams every watched address of the chain to `add`, through server-side cursors in pages of 50,000
+ * (one sequential scan per table, bounded memory for a million addresses).
+ */
+export async function loadWatchedAddresses(db: Db, chainId: number, add: (address: string) => void): Promise<WatchedSource> {
+  if (!Number.isSafeInteger(chainId)) throw new TypeError(`chain id ${chainId} is not an integer`);
   // counters first: pool rows added after this read are fetched again by the next incremental load
   const counters = await db.query("SELECT merchant_id, next_index FROM address_pool_counters WHERE chain_id = $1", [chainId]);
   const poolCounters = new Map(counters.map((r) => [String(r.merchant_id), BigInt(r.next_index)]));
-  for (let after = ""; ; ) {
-    const rows = await db.query<{ address: string }>(
-      "SELECT address FROM address_pool WHERE chain_id = $1 AND address > $2 ORDER BY address LIMIT $3",
-      [chainId, after, PAGE],
-    );
-    for (const r of rows) add(r.address);
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1]!.address;
-  }
   let lastWalletId = 0n;
-  for (;;) {
-    const rows = await db.query<{ id: string; address: string }>(
-      "SELECT id, address FROM user_wallets WHERE chain_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-      [chainId, lastWalletId, PAGE],
-    );
-    for (const r of rows) add(r.address);
-    if (rows.length) lastWalletId = BigInt(rows[rows.length - 1]!.id);
-    if (rows.length < PAGE) break;
-  }
+  await db.transaction(async (tx) => {
+    await tx.query(`DECLARE watched_pool NO SCROLL CURSOR FOR SELECT address FROM address_pool WHERE chain_id = ${chainId}`);
+    for (;;) {
+      const rows = await tx.query<{ address: string }>(`FETCH ${PAGE} FROM watched_pool`);
+      for (const r of rows) add(r.address);
+      if (rows.length < PAGE) break;
+    }
+    await tx.query(`DECLARE watched_wallets NO SCROLL CURSOR FOR SELECT id, address FROM user_wallets WHERE chain_id = ${chainId}`);
+    for (;;) {
+      const rows = await tx.query<{ id: string; address: string }>(`FETCH ${PAGE} FROM watched_wallets`);
+      for (const r of rows) {
+        add(r.address);
+        if (BigInt(r.id) > lastWalletId) lastWalletId = BigInt(r.id);
+      }
+      if (rows.length < PAGE) break;
+    }
+  });
   return { poolCounters, lastWalletId };
 }
 
 /** How far back in user_wallets ids a refresh looks again, for ids committed out of order. */
-const WALLET_ID_LAG = 1000n;
+const WALLET_ID_LAG = 200n;
 
 /** Addresses added since `source` was taken (pool batches by counter, wallets by id); updates `source`. */
 export async function loadNewWatchedAddresses(db: Queryable, chainId: number, source: WatchedSource): Promise<string[]> {
