@@ -91,10 +91,16 @@ async function catchUp(f: ChainFollower) {
 describe("historical backfill and RPC faults", () => {
   let clean: ChainFollower;
   let faulty: ChainFollower;
+  const confirmedTimes = new Map<string, number>();
+  const hooks = {
+    async onConfirmed(_tx: unknown, e: { deposits: { txHash: string; logIndex: number }[] }) {
+      for (const d of e.deposits) confirmedTimes.set(`${d.txHash}:${d.logIndex}`, (confirmedTimes.get(`${d.txHash}:${d.logIndex}`) ?? 0) + 1);
+    },
+  };
 
   it("backfills ~3,000 blocks in 25-block chunks with progress, recording every watched deposit once", async () => {
     const progress: Progress[] = [];
-    clean = follower(cleanDb, node.url, { chunk: { initial: 25, max: 25 }, onProgress: (p) => progress.push(p), progressIntervalMs: 0 });
+    clean = follower(cleanDb, node.url, { hooks, chunk: { initial: 25, max: 25 }, onProgress: (p) => progress.push(p), progressIntervalMs: 0 });
     await clean.init();
     const head = await fx.blockNumber();
     assert.ok(head >= 3000n, `history has ${head} blocks`);
@@ -145,6 +151,10 @@ describe("historical backfill and RPC faults", () => {
     assert.deepEqual(await state(faultyDb), s);
     assert.ok(!s.deposits.some((d) => d.amount === 999n), "orphan rolled back");
     assert.ok(s.deposits.some((d) => d.amount === 1000n && d.status === "confirmed"));
+    // every confirmed row was reported exactly once, whether backfilled (written at depth) or seen in realtime
+    const confirmedRows = s.deposits.filter((d) => d.status === "confirmed").map((d) => `${d.txHash}:${d.logIndex}`);
+    assert.deepEqual([...confirmedTimes.keys()].sort(), confirmedRows.sort());
+    assert.ok([...confirmedTimes.values()].every((n) => n === 1));
     console.log(`fault proxy: ${JSON.stringify(proxy.stats)}`);
   });
 });

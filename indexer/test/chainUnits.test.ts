@@ -58,9 +58,9 @@ describe("log decoding by hand", () => {
     const data = encodeAbiParameters([{ type: "uint256" }], [2n ** 255n + 5n]);
     const d = decodeTransfer(1, log({ address: token, topics, data }))!;
     const v = decodeEventLog({ abi: ERC20, topics: topics as [Hex], data });
-    assert.equal(d.from, v.args.from.toLowerCase());
-    assert.equal(d.to, v.args.to.toLowerCase());
-    assert.equal(d.amount, v.args.value);
+    assert.equal(d.from, v.args!.from.toLowerCase());
+    assert.equal(d.to, v.args!.to.toLowerCase());
+    assert.equal(d.amount, v.args!.value);
     assert.equal(d.logIndex, 3);
     assert.equal(d.blockNumber, 16n);
     assert.equal(d.source, "erc20");

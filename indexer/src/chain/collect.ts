@@ -60,8 +60,11 @@ export function collectLogs(spec: ChainSpec, watched: WatchedSet, logs: RawLog[]
   const tokens = new Set(spec.tokens);
   for (const log of logs) {
     if (log.removed) continue;
-    const topic0 = log.topics[0]?.toLowerCase();
-    const emitter = log.address.toLowerCase();
+    // nodes send lowercase hex; lowercase only what does not match as sent
+    let topic0 = log.topics[0];
+    if (topic0 !== TRANSFER_TOPIC && topic0 !== vaultTopic) topic0 = topic0?.toLowerCase();
+    let emitter = log.address;
+    if (!tokens.has(emitter)) emitter = emitter.toLowerCase();
     if (topic0 === TRANSFER_TOPIC && tokens.has(emitter)) {
       if (log.topics.length === 3 && watched.hasTopic(log.topics[2]!)) {
         const d = decodeTransfer(spec.chainId, log);

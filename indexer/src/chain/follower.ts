@@ -9,8 +9,7 @@ import {
   loadChainState,
   loadNewWatchedAddresses,
   loadWatchedAddresses,
-  lockConfirmable,
-  markConfirmed,
+  confirmUpTo,
   moveCursor,
   pruneBlocks,
   setConfirmedNumber,
@@ -69,7 +68,7 @@ export type CreateChainFollowerParameters = {
   /** more confirmed blocks behind than this -> historical sync (default 32) */
   catchUpThreshold?: number;
   chunk?: ChunkSizing;
-  /** rows confirmed per transaction (default 500) */
+  /** rows confirmed per transaction (default 5,000) */
   confirmBatch?: number;
   hooks?: ChainFollowerHooks;
   logger?: ChainLogger;
@@ -115,7 +114,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     pollIntervalMs = 2_000,
     keepBlocks = 64,
     catchUpThreshold = 32,
-    confirmBatch = 500,
+    confirmBatch = 5_000,
     hooks = {},
     logger = silentLogger,
   } = args;
@@ -192,15 +191,23 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     return added;
   }
 
-  /** Writes one block or historical chunk: rows, block, cursor, hook, in one transaction. */
-  async function applyBlock(block: BlockRef, collected: Collected, head: bigint): Promise<number> {
+  /**
+   * Writes one block or historical chunk: rows, block, cursor, hooks, in one transaction. A historical chunk
+   * lies at or below the confirmation boundary already: its rows are written confirmed and reported as seen
+   * and confirmed in the same transaction (no second pass over them).
+   */
+  async function applyBlock(block: BlockRef, collected: Collected, head: bigint, atDepth = false): Promise<number> {
     const tip = local!.tip();
+    const status = atDepth ? "confirmed" : "seen";
     const inserted = await db.transaction(async (tx) => {
       await moveCursor(tx, chainId, tip, block, head);
       await insertBlocks(tx, chainId, [block]);
-      const deposits = await insertDeposits(tx, collected.deposits);
-      const vaultEvents = await insertVaultEvents(tx, collected.vaultEvents);
-      if (deposits.length || vaultEvents.length) await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
+      const deposits = await insertDeposits(tx, collected.deposits, status);
+      const vaultEvents = await insertVaultEvents(tx, collected.vaultEvents, status);
+      if (deposits.length || vaultEvents.length) {
+        await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
+        if (atDepth) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
+      }
       return deposits.length;
     });
     local!.push(block);
@@ -236,18 +243,12 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
 
   /** Reports every row at or below `boundary` as confirmed, exactly once, batch by batch. */
   async function confirm(boundary: bigint) {
-    if (boundary <= confirmed) return;
+    // no shortcut on `boundary <= confirmed`: rows seen by realtime below a boundary that a catch-up moved
+    // past are still unconfirmed, and the pass over the partial 'seen' index is cheap when there are none
     for (;;) {
       const n = await db.transaction(async (tx) => {
-        const { deposits, vaultEvents } = await lockConfirmable(tx, chainId, boundary, confirmBatch);
-        if (deposits.length || vaultEvents.length) {
-          await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
-          await markConfirmed(
-            tx,
-            deposits.map((d) => d.id),
-            vaultEvents.map((e) => e.id),
-          );
-        }
+        const { deposits, vaultEvents } = await confirmUpTo(tx, chainId, boundary, confirmBatch);
+        if (deposits.length || vaultEvents.length) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
         const more = Math.max(deposits.length, vaultEvents.length);
         if (more < confirmBatch) await setConfirmedNumber(tx, chainId, boundary);
         return more;
@@ -281,7 +282,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     }
     if (target - local!.tip().number > BigInt(catchUpThreshold)) {
       await historical.sync(local!.tip().number + 1n, target, async (c) => {
-        result.deposits += await applyBlock(c.last, c, head);
+        result.deposits += await applyBlock(c.last, c, head, true);
         result.blocks += Number(c.toBlock - c.fromBlock + 1n);
       });
     }

@@ -1,7 +1,7 @@
 import { collectLogs, collectNativeTransactions, fetchLogs, mapLimit, type ChainSpec, type Collected } from "./collect.js";
 import { LogRangeTooLargeError, RpcCallError } from "./errors.js";
 import type { ChainLogger } from "./logger.js";
-import type { RawBlock, RawTransaction, Rpc } from "./rpc.js";
+import type { RawBlock, RawLog, RawTransaction, Rpc } from "./rpc.js";
 import type { WatchedSet } from "./watchedSet.js";
 import type { BlockRef } from "../store/chain.js";
 
@@ -48,6 +48,8 @@ export type HistoricalSyncParameters = {
   chunk?: ChunkSizing;
   /** parallel block fetches for the native scan (default 16) */
   blockConcurrency?: number;
+  /** chunks fetched ahead of the one being written (default 2) */
+  prefetch?: number;
   logger?: ChainLogger;
   /** called at most every `progressIntervalMs` (default 2,000) */
   onProgress?: (p: Progress) => void;
@@ -68,6 +70,7 @@ export function createHistoricalSync({
   watched,
   chunk = {},
   blockConcurrency = 16,
+  prefetch = 2,
   logger,
   onProgress,
   progressIntervalMs = 2_000,
@@ -81,46 +84,51 @@ export function createHistoricalSync({
   /** After a refusal, growth stops at the size that was then accepted (Ponder-style memory of the RPC's limit). */
   let cap = max;
 
-  /** Fetches `from..` with the current size, shrinking on refusals; returns the chunk actually done. */
-  async function fetchChunk(from: bigint, target: bigint): Promise<HistoricalChunk> {
-    for (;;) {
-      const to = bigMin(target, from + BigInt(size) - 1n);
-      const started = performance.now();
-      let logs;
-      try {
-        // logs first: a refused range then costs no block fetches
-        logs = await fetchLogs(rpc, spec, { fromBlock: from, toBlock: to });
-      } catch (e) {
-        if (!(e instanceof LogRangeTooLargeError)) throw e;
-        const span = Number(to - from + 1n);
-        if (span <= min) throw new RpcCallError(spec.chainId, "eth_getLogs", `even ${span} block(s) are too large a range`, { cause: e, retryable: false });
-        const suggested = e.suggestedBlocks !== undefined ? Number(e.suggestedBlocks) : undefined;
-        size = clamp(suggested !== undefined && suggested < span ? suggested : Math.floor(span / 2), min, max);
-        cap = size;
-        logger?.debug?.({ msg: "getLogs range refused, shrinking", chain_id: spec.chainId, from: String(from), to: String(to), chunk: size });
-        continue;
-      }
-      const blocks = spec.native ? await fetchBlocks(from, to) : [await rpc.block(to, false)];
-      const collected = collectLogs(spec, watched, logs);
-      if (spec.native) {
-        collected.deposits.push(...(await collectNativeTransactions(rpc, spec, watched, blocks as RawBlock<RawTransaction>[])));
-      }
-      const lastBlock = blocks[blocks.length - 1]!;
-      if (BigInt(lastBlock.number) !== to) {
-        throw new RpcCallError(spec.chainId, "eth_getBlockByNumber", `asked for block ${to}, got ${BigInt(lastBlock.number)}`, {
-          retryable: false,
-        });
-      }
-      const elapsed = performance.now() - started;
-      if (elapsed < targetMs && to - from + 1n === BigInt(size)) size = clamp(size * 2, min, cap);
-      else if (elapsed > targetMs * 4) size = clamp(Math.floor(size / 2), min, max);
-      return {
-        ...collected,
-        fromBlock: from,
-        toBlock: to,
-        last: { number: to, hash: lastBlock.hash.toLowerCase(), parentHash: lastBlock.parentHash.toLowerCase() },
-      };
+  /** The logs of `from..to`, split into smaller ranges while the RPC refuses them as too large. */
+  async function logsOf(from: bigint, to: bigint): Promise<RawLog[]> {
+    try {
+      return await fetchLogs(rpc, spec, { fromBlock: from, toBlock: to });
+    } catch (e) {
+      if (!(e instanceof LogRangeTooLargeError)) throw e;
+      const span = Number(to - from + 1n);
+      if (span <= min) throw new RpcCallError(spec.chainId, "eth_getLogs", `even ${span} block(s) are too large a range`, { cause: e, retryable: false });
+      const suggested = e.suggestedBlocks !== undefined ? Number(e.suggestedBlocks) : undefined;
+      const part = clamp(suggested !== undefined && suggested < span ? suggested : Math.floor(span / 2), min, max);
+      size = Math.min(size, part);
+      cap = Math.min(cap, part);
+      logger?.debug?.({ msg: "getLogs range refused, splitting", chain_id: spec.chainId, from: String(from), to: String(to), chunk: part });
+      const out: RawLog[] = [];
+      for (let f = from; f <= to; f += BigInt(part)) out.push(...(await logsOf(f, bigMin(to, f + BigInt(part) - 1n))));
+      return out;
     }
+  }
+
+  /** Fetches exactly `from..to` (a range fixed when the fetch starts, so prefetched ranges never leave gaps). */
+  async function fetchChunk(from: bigint, to: bigint): Promise<HistoricalChunk> {
+    const started = performance.now();
+    const [logs, blocks] = await Promise.all([
+      logsOf(from, to),
+      spec.native ? fetchBlocks(from, to) : rpc.block(to, false).then((b) => [b]),
+    ]);
+    const collected = collectLogs(spec, watched, logs);
+    if (spec.native) {
+      collected.deposits.push(...(await collectNativeTransactions(rpc, spec, watched, blocks as RawBlock<RawTransaction>[])));
+    }
+    const lastBlock = blocks[blocks.length - 1]!;
+    if (BigInt(lastBlock.number) !== to) {
+      throw new RpcCallError(spec.chainId, "eth_getBlockByNumber", `asked for block ${to}, got ${BigInt(lastBlock.number)}`, {
+        retryable: false,
+      });
+    }
+    const elapsed = performance.now() - started;
+    if (elapsed < targetMs && to - from + 1n >= BigInt(size)) size = clamp(size * 2, min, cap);
+    else if (elapsed > targetMs * 4) size = clamp(Math.floor(size / 2), min, max);
+    return {
+      ...collected,
+      fromBlock: from,
+      toBlock: to,
+      last: { number: to, hash: lastBlock.hash.toLowerCase(), parentHash: lastBlock.parentHash.toLowerCase() },
+    };
   }
 
   function fetchBlocks(from: bigint, to: bigint): Promise<RawBlock<RawTransaction>[]> {
@@ -138,18 +146,30 @@ export function createHistoricalSync({
       const started = performance.now();
       let logs = 0;
       let lastReport = started;
-      let from = fromBlock;
+      let next = fromBlock;
       let pending: Promise<void> = Promise.resolve();
-      while (from <= toBlock) {
+      // up to `prefetch` chunk fetches in flight: the node serves one while this thread parses another
+      const inflight: Promise<HistoricalChunk>[] = [];
+      const dispatch = () => {
+        while (inflight.length < prefetch && next <= toBlock) {
+          const to = bigMin(toBlock, next + BigInt(size) - 1n);
+          const p = fetchChunk(next, to);
+          p.catch(() => {}); // surfaced when its turn comes
+          inflight.push(p);
+          next = to + 1n;
+        }
+      };
+      dispatch();
+      while (inflight.length) {
         if (signal?.aborted) break;
-        const c = await fetchChunk(from, toBlock);
+        const c = await inflight.shift()!;
+        dispatch();
         await pending; // the previous chunk's write, so chunks land in order
         pending = onChunk(c);
         pending.catch(() => {}); // surfaced by the await above or below
         logs += c.logCount;
-        from = c.toBlock + 1n;
         const now = performance.now();
-        if (now - lastReport >= progressIntervalMs || from > toBlock) {
+        if (now - lastReport >= progressIntervalMs || c.toBlock >= toBlock) {
           lastReport = now;
           const seconds = (now - started) / 1000;
           const done = Number(c.toBlock - fromBlock + 1n);

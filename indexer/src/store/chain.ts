@@ -67,12 +67,17 @@ export async function insertBlocks(tx: Queryable, chainId: number, blocks: Block
 const DEPOSIT_COLUMNS =
   "id, chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source, status";
 
-/** Inserts deposits, skipping any already recorded (same chain, tx hash, log index); returns the new ones. */
-export async function insertDeposits(tx: Queryable, deposits: Deposit[]): Promise<StoredDeposit[]> {
+/**
+ * Inserts deposits, skipping any already recorded (same chain, tx hash, log index); returns the new ones.
+ * `status` 'confirmed' is for rows already at the required depth when written (historical sync): the caller
+ * reports them as seen and confirmed in the same transaction.
+ */
+export async function insertDeposits(tx: Queryable, deposits: Deposit[], status: ConfirmationStatus = "seen"): Promise<StoredDeposit[]> {
   if (deposits.length === 0) return [];
   const rows = await tx.query(
-    `INSERT INTO chain_deposits (chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[])
+    `INSERT INTO chain_deposits (chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source, status, confirmed_at)
+     SELECT *, $11::text, CASE WHEN $11::text = 'confirmed' THEN now() END
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[])
      ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
      RETURNING ${DEPOSIT_COLUMNS}`,
     [
@@ -86,6 +91,7 @@ export async function insertDeposits(tx: Queryable, deposits: Deposit[]): Promis
       deposits.map((d) => d.to),
       deposits.map((d) => d.amount.toString()),
       deposits.map((d) => d.source),
+      status,
     ],
   );
   return rows.map(toDeposit).sort(byPosition);
@@ -93,11 +99,12 @@ export async function insertDeposits(tx: Queryable, deposits: Deposit[]): Promis
 
 const EVENT_COLUMNS = "id, chain_id, block_number, block_hash, tx_hash, log_index, name, args, status";
 
-export async function insertVaultEvents(tx: Queryable, events: VaultEvent[]): Promise<StoredVaultEvent[]> {
+export async function insertVaultEvents(tx: Queryable, events: VaultEvent[], status: ConfirmationStatus = "seen"): Promise<StoredVaultEvent[]> {
   if (events.length === 0) return [];
   const rows = await tx.query(
-    `INSERT INTO chain_vault_events (chain_id, block_number, block_hash, tx_hash, log_index, name, args)
-     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::jsonb[])
+    `INSERT INTO chain_vault_events (chain_id, block_number, block_hash, tx_hash, log_index, name, args, status, confirmed_at)
+     SELECT *, $8::text, CASE WHEN $8::text = 'confirmed' THEN now() END
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::jsonb[])
      ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
      RETURNING ${EVENT_COLUMNS}`,
     [
@@ -108,6 +115,7 @@ export async function insertVaultEvents(tx: Queryable, events: VaultEvent[]): Pr
       events.map((e) => e.logIndex),
       events.map((e) => e.name),
       events.map((e) => JSON.stringify(e.args)),
+      status,
     ],
   );
   return rows.map(toVaultEvent).sort(byPosition);
@@ -131,37 +139,32 @@ export async function deleteAbove(
   return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
 }
 
-/** Locks and returns up to `limit` unconfirmed deposits and vault events at or below `upTo`, oldest first. */
-export async function lockConfirmable(
+/**
+ * Marks up to `limit` unconfirmed deposits and up to `limit` vault events at or below `upTo` as confirmed,
+ * oldest first, and returns them (one statement each; rows another transaction holds are skipped).
+ * Run it in the transaction that tells the order logic, so each row is reported exactly once.
+ */
+export async function confirmUpTo(
   tx: Queryable,
   chainId: number,
   upTo: bigint,
   limit: number,
 ): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }> {
   const deposits = await tx.query(
-    `SELECT ${DEPOSIT_COLUMNS} FROM chain_deposits WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
-     ORDER BY block_number, log_index, tx_hash LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    `UPDATE chain_deposits SET status = 'confirmed', confirmed_at = now()
+     WHERE id IN (SELECT id FROM chain_deposits WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
+                  ORDER BY block_number, log_index, tx_hash LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING ${DEPOSIT_COLUMNS}`,
     [chainId, upTo, limit],
   );
   const events = await tx.query(
-    `SELECT ${EVENT_COLUMNS} FROM chain_vault_events WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
-     ORDER BY block_number, log_index LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    `UPDATE chain_vault_events SET status = 'confirmed', confirmed_at = now()
+     WHERE id IN (SELECT id FROM chain_vault_events WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
+                  ORDER BY block_number, log_index LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING ${EVENT_COLUMNS}`,
     [chainId, upTo, limit],
   );
   return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
-}
-
-export async function markConfirmed(tx: Queryable, depositIds: bigint[], eventIds: bigint[]): Promise<void> {
-  if (depositIds.length) {
-    await tx.query("UPDATE chain_deposits SET status = 'confirmed', confirmed_at = now() WHERE id = ANY($1::bigint[])", [
-      depositIds.map(String),
-    ]);
-  }
-  if (eventIds.length) {
-    await tx.query("UPDATE chain_vault_events SET status = 'confirmed', confirmed_at = now() WHERE id = ANY($1::bigint[])", [
-      eventIds.map(String),
-    ]);
-  }
 }
 
 export async function setConfirmedNumber(tx: Queryable, chainId: number, confirmed: bigint): Promise<void> {
