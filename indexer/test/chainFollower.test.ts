@@ -294,6 +294,31 @@ describe("chain follower on hardhat node", () => {
     assert.deepEqual(rec.confirmed.map((d) => d.amount), [1n, 2n, 3n, 4n]);
   });
 
+  it("waits for the RPC's finalized block when configured so (hardhat: finalized = latest)", async () => {
+    const db = await freshDb();
+    const A = fx.paymentAddress(70n);
+    const { hooks, rec } = recorder();
+    const f = createChainFollower({
+      db,
+      chain: {
+        chainId: 31337,
+        rpcUrl: node.url,
+        vault: fx.vault,
+        tokens: [{ address: fx.token }],
+        confirmations: 12,
+        finality: "finalized",
+        startBlock: (await fx.blockNumber()) + 1n,
+      },
+      hooks,
+    });
+    await f.init();
+    f.watch([A]);
+    const m = await fx.mint(A, 5n);
+    const r = await f.tick();
+    assert.equal(r.confirmed, m.blockNumber, "the finalized block, not head - 12 + 1");
+    assert.deepEqual(rec.confirmed.map((d) => d.amount), [5n]);
+  });
+
   it("runs as a loop: run() polls, stop() ends it", async () => {
     const db = await freshDb();
     const A = fx.paymentAddress(60n) as Address;
