@@ -12,11 +12,11 @@ import type { BlockRef } from "../store/chain.js";
  * accepts its native coin. The next chunk is fetched while the previous one is written.
  */
 export type ChunkSizing = {
-  /** first chunk, in blocks (default 500) */
+  /** first chunk, in blocks (default 100) */
   initial?: number;
   /** smallest chunk (default 1) */
   min?: number;
-  /** largest chunk (default 10,000) */
+  /** largest chunk (default 10,000 blocks; 200 when blocks are scanned for native transfers, which holds whole blocks in memory) */
   max?: number;
   /** a chunk faster than this grows, one slower than 4x this shrinks (default 1,000 ms) */
   targetMs?: number;
@@ -77,9 +77,9 @@ export function createHistoricalSync({
   signal,
 }: HistoricalSyncParameters): HistoricalSync {
   const min = Math.max(1, chunk.min ?? 1);
-  const max = Math.max(min, chunk.max ?? 10_000);
+  const max = Math.max(min, chunk.max ?? (spec.native ? 200 : 10_000));
   const targetMs = chunk.targetMs ?? 1_000;
-  let size = clamp(chunk.initial ?? 500, min, max);
+  let size = clamp(chunk.initial ?? 100, min, max);
 
   /** After a refusal, growth stops at the size that was then accepted (Ponder-style memory of the RPC's limit). */
   let cap = max;
