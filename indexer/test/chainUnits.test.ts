@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { decodeEventLog, encodeAbiParameters, encodeEventTopics, getAddress, parseAbi, type Hex } from "viem";
+import { existsSync, readFileSync } from "node:fs";
+import { decodeEventLog, encodeAbiParameters, encodeEventTopics, getAddress, parseAbi, toEventSelector, type AbiEvent, type Hex } from "viem";
 import { HttpRequestError, RpcRequestError, TimeoutError } from "viem";
 import { InternalRpcError, InvalidParamsRpcError, LimitExceededRpcError } from "viem";
-import { VAULT_EVENTS_ABI, addressToTopic, decodeNativeLog, decodeTransfer, decodeVaultEvent, TRANSFER_TOPIC } from "../src/chain/decode.js";
+import { VAULT_EVENTS_ABI, VAULT_EVENT_TOPICS, addressToTopic, decodeNativeLog, decodeTransfer, decodeVaultEvent, TRANSFER_TOPIC } from "../src/chain/decode.js";
 import { collectLogs, createSpec } from "../src/chain/collect.js";
 import { createLocalChain } from "../src/chain/realtime.js";
 import { withRetry } from "../src/chain/retry.js";
@@ -97,6 +98,16 @@ describe("log decoding by hand", () => {
     ]);
     assert.deepEqual(r.deposits.map((d) => d.source), ["erc20", "native_log"]);
     assert.equal(r.logCount, 6);
+  });
+});
+
+describe("vault event ABI", () => {
+  it("matches every event IPaymentVault declares (the compiled interface), selector for selector", (t) => {
+    const file = new URL("../../artifacts/contracts/interfaces/IPaymentVault.sol/IPaymentVault.json", import.meta.url);
+    if (!existsSync(file)) return t.skip("no compiled IPaymentVault (run `npx hardhat build`)");
+    const abi = JSON.parse(readFileSync(file, "utf8")).abi as AbiEvent[];
+    const declared = abi.filter((e) => e.type === "event").map((e) => toEventSelector(e)).sort();
+    assert.deepEqual(declared, [...VAULT_EVENT_TOPICS].sort());
   });
 });
 
