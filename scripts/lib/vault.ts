@@ -3,6 +3,7 @@
  * EIP-712 Payout type the merchant signs.
  */
 import { getCreate2Address, toBeHex } from "ethers";
+import { PAYOUT_TYPES as GATEWAY_PAYOUT_TYPES } from "../../indexer/src/domain/payoutTypedData.js";
 
 /** `IPaymentVault.DepositKind`. */
 export const DepositKind = { Payment: 1, Recharge: 2 } as const;
@@ -26,17 +27,8 @@ export function depositAddress(vault: string, initCodeHash: string, salt: bigint
   return getCreate2Address(vault, toBeHex(salt, 32), initCodeHash);
 }
 
-export const PAYOUT_TYPES = {
-  Payout: [
-    { name: "merchantId", type: "uint64" },
-    { name: "kind", type: "uint8" },
-    { name: "token", type: "address" },
-    { name: "to", type: "address" },
-    { name: "amount", type: "uint256" },
-    { name: "payoutId", type: "uint256" },
-    { name: "deadline", type: "uint64" },
-  ],
-};
+/** The vault's EIP-712 Payout type, from the gateway's one definition (a mutable copy, as ethers wants). */
+export const PAYOUT_TYPES = { Payout: [...GATEWAY_PAYOUT_TYPES.Payout] };
 
 export interface PayoutStruct {
   merchantId: bigint;

@@ -9,6 +9,7 @@ import { ethers as ethersLib } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { IPaymentVault, MockERC20, PaymentVault } from "../../typechain-types/index.js";
+import { PAYOUT_TYPES as GATEWAY_PAYOUT_TYPES } from "../../indexer/src/domain/payoutTypedData.js";
 
 export const ZERO = ethersLib.ZeroAddress;
 /** The native coin, wherever the vault expects a token. */
@@ -70,17 +71,8 @@ export function feeOf(amount: bigint, feeBps: bigint): bigint {
   return (amount * feeBps) / 10_000n;
 }
 
-export const PAYOUT_TYPES = {
-  Payout: [
-    { name: "merchantId", type: "uint64" },
-    { name: "kind", type: "uint8" },
-    { name: "token", type: "address" },
-    { name: "to", type: "address" },
-    { name: "amount", type: "uint256" },
-    { name: "payoutId", type: "uint256" },
-    { name: "deadline", type: "uint64" },
-  ],
-};
+/** The vault's EIP-712 Payout type, from the gateway's one definition (a mutable copy, as ethers wants). */
+export const PAYOUT_TYPES = { Payout: [...GATEWAY_PAYOUT_TYPES.Payout] };
 
 export type Payout = {
   merchantId: bigint;
