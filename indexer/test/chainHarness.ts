@@ -334,3 +334,42 @@ export async function startFaultProxy(target: string, o: FaultOptions): Promise<
       }),
   };
 }
+
+/**
+ * Test tooling for throughput runs: `hardhat_setCode` installs 69 bytes of hand-written EVM code at `address`
+ * that, called with calldata `n ‖ base` (two 32-byte words), emits `n` ERC-20 `Transfer(caller, base + i, 1)`
+ * LOG3s for i = n..1 in a loop (~1,820 gas a log). No contract source is involved: it only stands in for a
+ * token that emits many transfers per transaction, so 100,000 logs take seconds to mine.
+ */
+const EMITTER_RUNTIME =
+  "0x" +
+  "602035" + // PUSH1 0x20 CALLDATALOAD        [base]
+  "600035" + // PUSH1 0 CALLDATALOAD           [n, base]
+  "6001600052" + // mem[0] = 1 (the amount)
+  "5b" + // 0x0b JUMPDEST loop
+  "8015610043" + // DUP1 ISZERO PUSH2 end
+  "57" + // JUMPI
+  "818101" + // DUP2 DUP2 ADD                  [to = base + n, n, base]
+  "33" + // CALLER                             [from, to, n, base]
+  "7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef" + // PUSH32 Transfer
+  "60206000" + // PUSH1 32 PUSH1 0            [0, 32, topic0, from, to, n, base]
+  "a3" + // LOG3
+  "60019003" + // n - 1
+  "600b56" + // JUMP loop
+  "5b00"; // 0x43 end: STOP
+
+export async function installTransferEmitter(node: HardhatNode, address: string): Promise<void> {
+  await node.rpc("hardhat_setCode", [address, EMITTER_RUNTIME]);
+}
+
+/** Sends one transaction that emits `n` Transfers to `base + n` … `base + 1` (addresses as uint160); returns its hash. */
+export function emitTransfers(node: HardhatNode, p: { emitter: string; from: string; n: number; base: bigint }): Promise<string> {
+  const word = (v: bigint) => v.toString(16).padStart(64, "0");
+  const data = `0x${word(BigInt(p.n))}${word(p.base)}`;
+  return node.rpc<string>("eth_sendTransaction", [{ from: p.from, to: p.emitter, data, gas: `0x${(p.n * 2_000 + 100_000).toString(16)}` }]);
+}
+
+/** `base + i` as a lowercase address. */
+export function addressAt(base: bigint, i: number): string {
+  return `0x${(base + BigInt(i)).toString(16).padStart(40, "0")}`;
+}
