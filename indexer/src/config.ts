@@ -20,6 +20,16 @@ export type ChainConfig = {
   vault: Address;
   confirmations: number;
   tokens: TokenConfig[];
+  /** JSON-RPC endpoint the follower and the money movers use (required by `npm start`, not by the API alone) */
+  rpcUrl?: string;
+  /** optional WebSocket endpoint: new heads wake the follower at once instead of at the next poll */
+  wsUrl?: string;
+  /** "depth" counts `confirmations` (default); "finalized" waits for the RPC's finalized block */
+  finality?: "depth" | "finalized";
+  /** first block to index on a fresh database (default: the vault's deployment block, else the head) */
+  startBlock?: number;
+  /** a `deployments/<chainId>.json` written by scripts/deploy.ts: supplies `vault` and `startBlock` */
+  deployment?: string;
 };
 
 export type GatewayConfig = {
@@ -46,7 +56,12 @@ export type GatewayConfig = {
   host: string;
   port: number;
   logLevel: string;
-};
+  /**
+   * 0x-hex private key of the operator: relays sweeps and merchant-signed payouts (it holds the vault's
+   * OPERATOR role, never merchant funds). From OPERATOR_PRIVATE_KEY or OPERATOR_KEY_FILE; never in the file.
+   */
+  operatorKey?: `0x${string}`;
+}
 
 export const NATIVE_TOKEN: Address = "0x0000000000000000000000000000000000000000";
 
@@ -79,10 +94,27 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
   for (const c of config.chains) {
     if (seen.has(c.chainId)) throw new ConfigError(`Chain ${c.chainId} is configured twice`);
     seen.add(c.chainId);
+    if (c.deployment) applyDeployment(c);
+    if (!c.vault) throw new ConfigError(`Chain ${c.chainId} needs "vault" or "deployment" (a deployments/<chainId>.json file)`);
     c.vault = getAddress(c.vault);
     for (const t of c.tokens) t.address = getAddress(t.address);
   }
   return config;
+}
+
+/** Takes the vault address and deployment block from a file written by scripts/deploy.ts. */
+function applyDeployment(c: ChainConfig): void {
+  let d: { chainId?: number; vault?: string; blockNumber?: number };
+  try {
+    d = JSON.parse(readFileSync(c.deployment!, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`Chain ${c.chainId}: cannot read deployment file ${c.deployment}: ${(e as Error).message}`);
+  }
+  if (d.chainId !== undefined && Number(d.chainId) !== c.chainId) {
+    throw new ConfigError(`Chain ${c.chainId}: deployment file ${c.deployment} is for chain ${d.chainId}`);
+  }
+  c.vault ??= d.vault as Address;
+  c.startBlock ??= d.blockNumber;
 }
 
 /**
@@ -111,9 +143,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     ...(env.HOST ? { host: env.HOST } : {}),
     ...(env.PORT ? { port: Number(env.PORT) } : {}),
     ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
+    ...loadOperatorKey(env),
     masterKey: loadMasterKey(env),
     chains,
   });
+}
+
+function loadOperatorKey(env: NodeJS.ProcessEnv): { operatorKey?: `0x${string}` } {
+  const raw = env.OPERATOR_PRIVATE_KEY ?? (env.OPERATOR_KEY_FILE ? readFileSync(env.OPERATOR_KEY_FILE, "utf8").trim() : undefined);
+  if (raw === undefined) return {};
+  const hex = raw.startsWith("0x") ? raw : `0x${raw}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError("OPERATOR_PRIVATE_KEY must be 32 bytes of hex (64 characters, 0x optional)");
+  return { operatorKey: hex as `0x${string}` };
 }
 
 function loadMasterKey(env: NodeJS.ProcessEnv): Buffer {
