@@ -1,18 +1,14 @@
-import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { accessSign } from "../../crypto/signing.js";
-import { newId } from "../../domain/ids.js";
-import { formatAmount, parseAmount } from "../../domain/money.js";
+import { formatAmount } from "../../domain/money.js";
 import { refundableAmount } from "../../domain/orderStateMachine.js";
 import {
   applyPaymentEvent,
-  createPaymentOrder,
   getPaymentOrder,
   requeuePaymentNotification,
   type PaymentOrderRecord,
 } from "../../store/paymentOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
+import { createPaymentOrderFor, paymentUrlOf } from "../paymentOrderService.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
 
 const orderSchema = {
@@ -58,11 +54,6 @@ export function paymentRoutes(ctx: GatewayContext) {
     const present = (o: PaymentOrderRecord) => {
       const chain = ctx.chain(o.chainId);
       const d = o.tokenDecimals;
-      const url = new URL(ctx.config.payPageUrl);
-      url.searchParams.set("accessSign", o.accessSign);
-      url.searchParams.set("merchantOrderId", o.merchantOrderId);
-      url.searchParams.set("payOrderId", o.id);
-      url.searchParams.set("chainCode", chain.code);
       return {
         payOrderId: o.id,
         merchantOrderId: o.merchantOrderId,
@@ -81,7 +72,7 @@ export function paymentRoutes(ctx: GatewayContext) {
         receiptAddress: checksum(o.receiptAddress)!,
         payerAddress: checksum(o.payerAddress),
         accessSign: o.accessSign,
-        paymentUrl: url.toString(),
+        paymentUrl: paymentUrlOf(ctx, o),
         notifyUrl: o.notifyUrl,
         redirectionUrl: o.redirectionUrl,
         expireTime: formatTime(o.expiresAt),
@@ -124,34 +115,7 @@ export function paymentRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const b = request.body;
-        const chain = ctx.chain(b.chainId);
-        const token = ctx.token(chain, b.token);
-        const amount = parseAmount(b.amount, token.decimals);
-        if (amount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "amount must be greater than zero");
-        const requestHash = createHash("sha256")
-          .update(
-            JSON.stringify([b.chainId, token.address.toLowerCase(), amount.toString(), b.notifyUrl, b.redirectionUrl ?? null, b.expireSeconds ?? null]),
-          )
-          .digest("hex");
-        const id = newId();
-        const { order } = await createPaymentOrder(ctx.db, {
-          id,
-          merchantId: request.merchantId,
-          merchantOrderId: b.merchantOrderId,
-          requestHash,
-          chainId: chain.chainId,
-          vault: chain.vault,
-          initCodeHash: chain.initCodeHash,
-          tokenAddress: token.address,
-          tokenSymbol: token.symbol,
-          tokenDecimals: token.decimals,
-          amount,
-          notifyUrl: b.notifyUrl,
-          redirectionUrl: b.redirectionUrl ?? null,
-          accessSign: accessSign(ctx.accessKey, id),
-          expiresAt: new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000),
-        });
+        const { order } = await createPaymentOrderFor(ctx, request.merchantId, request.body);
         return ok(present(order));
       },
     );
