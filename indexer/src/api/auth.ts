@@ -3,11 +3,53 @@ import { requestSigningString, hmacHex, signaturesEqual } from "../crypto/signin
 import type { SecretBox } from "../crypto/secretBox.js";
 import type { Db } from "../store/db.js";
 import { findApiKey, type ApiKeyRecord } from "../store/merchants.js";
-import { useNonce } from "../store/nonces.js";
+import { useNonce, type RequestNonce } from "../store/nonces.js";
 import { ApiError, ErrorCode } from "./errors.js";
 import type { RateLimiter } from "./rateLimit.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * The route records the request nonce in its own database call (one round trip instead of two): it
+     * reads it with {foldedNonceOf} and calls {markNonceUsed} on success; a nonce the handler did not
+     * record is recorded after the response ({recordUnusedNonce}). The route must refuse a reused nonce
+     * with 40105 like the hook does.
+     */
+    foldNonce?: boolean;
+  }
+}
+
 export type RequestAuthenticator = (request: FastifyRequest) => Promise<{ merchantId: bigint; keyId: string }>;
+
+/** The 40105 answer, for the hook and for `foldNonce` routes alike. */
+export const nonceReusedError = () =>
+  new ApiError(ErrorCode.NonceReused, "X-PAY-NONCE was already used with this key: send a new random nonce with every request");
+
+const folded = new WeakMap<FastifyRequest, RequestNonce>();
+
+/** The verified request's nonce, left to the handler by a `foldNonce` route (undefined on other routes). */
+export function foldedNonceOf(request: FastifyRequest): RequestNonce | undefined {
+  return folded.get(request);
+}
+
+/** Call when the handler's database call recorded the nonce (it succeeded): the fallback skips it. */
+export function markNonceUsed(request: FastifyRequest): void {
+  folded.delete(request);
+}
+
+/**
+ * An `onResponse` hook for `foldNonce` routes: records the nonce of a request whose handler did not
+ * record it (a validation error, an unknown chain, a failed call), so that request cannot be replayed
+ * either. On the error paths where the call did record it this is a harmless `ON CONFLICT DO NOTHING`.
+ */
+export function recordUnusedNonce(db: Db) {
+  return async (request: FastifyRequest) => {
+    const n = folded.get(request);
+    if (!n) return;
+    folded.delete(request);
+    await useNonce(db, n.keyId, n.nonce).catch((err) => request.log.warn({ err }, "nonce write failed"));
+  };
+}
 
 export type CreateRequestAuthenticatorParameters = {
   db: Db;
@@ -33,7 +75,8 @@ const header = (r: FastifyRequest, name: string) => {
  * Checks a signed merchant request (DESIGN.md): headers present and well formed, timestamp within the
  * window, API key known and active, X-PAY-SIGN = hex HMAC-SHA256(secret, `timestamp\nnonce\nMETHOD\npath?query\nbody`)
  * compared in constant time, and the nonce unused by this key. The nonce is recorded only after the
- * signature verifies, so nobody can burn a merchant's nonces.
+ * signature verifies, so nobody can burn a merchant's nonces; on a `foldNonce` route the handler records
+ * it in the same statement as its work (see {foldedNonceOf}).
  */
 export function createRequestAuthenticator({
   db,
@@ -97,8 +140,10 @@ export function createRequestAuthenticator({
         `Too many requests for this API key: retry after ${allowed.retryAfterMs} ms`,
       );
     }
-    if (!(await useNonce(db, record.keyId, nonce!))) {
-      throw new ApiError(ErrorCode.NonceReused, "X-PAY-NONCE was already used with this key: send a new random nonce with every request");
+    if (request.routeOptions.config?.foldNonce) {
+      folded.set(request, { keyId: record.keyId, nonce: nonce! });
+    } else if (!(await useNonce(db, record.keyId, nonce!))) {
+      throw nonceReusedError();
     }
     return { merchantId: record.merchantId, keyId: record.keyId };
   };

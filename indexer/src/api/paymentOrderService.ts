@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { accessSign } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
 import { parseAmount } from "../domain/money.js";
+import type { RequestNonce } from "../store/nonces.js";
 import { createPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
 import type { GatewayContext } from "./context.js";
 import { ApiError, ErrorCode } from "./errors.js";
@@ -29,6 +30,8 @@ export async function createPaymentOrderFor(
   ctx: GatewayContext,
   merchantId: bigint,
   b: PaymentOrderRequest,
+  /** a signed API request's nonce, recorded in the same database call (see api/auth.ts `foldNonce`) */
+  nonce?: RequestNonce,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   const chain = ctx.chain(b.chainId);
   const token = ctx.token(chain, b.token);
@@ -54,6 +57,7 @@ export async function createPaymentOrderFor(
     redirectionUrl: b.redirectionUrl ?? null,
     accessSign: accessSign(ctx.accessKey, id),
     expiresAt: new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000),
+    nonce,
   });
 }
 

@@ -1,4 +1,16 @@
+import { BaseError } from "../domain/errors.js";
 import type { Queryable } from "./db.js";
+
+/** A signed request's nonce, scoped to the API key that signed it. */
+export type RequestNonce = { keyId: string; nonce: string };
+
+/** The API key already used this nonce within the window (a replay); nothing was written. */
+export class NonceReusedError extends BaseError {
+  override name = "NonceReusedError";
+  constructor() {
+    super("nonce already used with this API key");
+  }
+}
 
 /**
  * Records a request nonce for an API key. Returns false if the key already used it (a replay).

@@ -8,8 +8,10 @@ import {
   type PaymentOrderState,
   type PaymentStatus,
 } from "../domain/orderStateMachine.js";
-import type { Db, Queryable } from "./db.js";
+import { BaseError } from "../domain/errors.js";
+import { DatabaseError, type Db, type Queryable, type Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
+import { NonceReusedError, type RequestNonce } from "./nonces.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
@@ -76,29 +78,49 @@ export type CreatePaymentOrderParameters = {
   expiresAt: Date;
   /** pool growth batch (default {POOL_GROW_BATCH}) */
   growBy?: number;
+  /**
+   * The signed request's nonce, when the caller left it to this call (api/auth.ts `foldNonce`): it is
+   * recorded in the same statement, and a reused one throws {NonceReusedError} with nothing written.
+   */
+  nonce?: RequestNonce;
 };
 
+/** Addresses added to a merchant's pool on one chain each time it runs dry. */
+export const POOL_GROW_BATCH = 16;
+
+/** SQLSTATE raised by `create_payment_order` (migration 003) when the pool has no free address. */
+const POOL_EMPTY = "GW001";
+/** Growth attempts before giving up (each loses only to a concurrent grower, which frees addresses). */
+const MAX_GROW_ATTEMPTS = 8;
+
+const CREATE_SQL = `SELECT outcome, (o).* FROM create_payment_order($1, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9,
+  $10::smallint, $11::numeric, $12, $13, $14, $15::timestamptz, $16::bigint, $17::text[])`;
+
 /**
- * Creates a payment order and leases it a payment deposit address, in one transaction.
- * Idempotent by (merchant, merchantOrderId): the same request hash returns the existing order
- * (`created: false`); a different one throws {IdempotencyConflictError}.
+ * Creates a payment order and leases it a payment deposit address, in one database call (the PL/pgSQL
+ * function `create_payment_order`, migration 003): nonce (if given), idempotency, lease and order insert
+ * are one statement, hence one transaction and one round trip. Idempotent by (merchant, merchantOrderId):
+ * the same request hash returns the existing order (`created: false`); a different one throws
+ * {IdempotencyConflictError} (the nonce stays used).
  *
- * The lease takes a free pool row with `FOR UPDATE SKIP LOCKED` and binds it to the order in one
- * statement, so concurrent creates never share an address; an empty pool grows by a batch of
- * addresses numbered from a per-(merchant, chain) counter (keys 0, 1, 2, … with no gaps).
+ * The lease takes the longest-rested free pool row with `FOR UPDATE SKIP LOCKED`, so concurrent creates
+ * never share an address. When the pool is empty the function rolls back and reports the counter's next
+ * index; this computes a batch of deposit addresses from there (keys 0, 1, 2, … with no gaps, CREATE2
+ * needs keccak, so TypeScript computes them) and calls again, and the function grows the pool under the
+ * counter's row lock. Growth is one call in {POOL_GROW_BATCH} per merchant and chain.
  */
 export async function createPaymentOrder(
   db: Db,
   p: CreatePaymentOrderParameters,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
-  return db.transaction(async (tx) => {
-    const inserted = await tx.query(
-      `INSERT INTO payment_orders (id, merchant_id, merchant_order_id, request_hash, chain_id, token_address,
-         token_symbol, token_decimals, amount, notify_url, redirection_url, access_sign, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING
-       RETURNING id`,
-      [
+  let growFrom: bigint | null = null;
+  let growAddresses: string[] | null = null;
+  for (let attempt = 0; ; attempt++) {
+    let row: Row | undefined;
+    try {
+      [row] = await db.query(CREATE_SQL, [
+        p.nonce?.keyId ?? null,
+        p.nonce?.nonce ?? null,
         p.id,
         p.merchantId,
         p.merchantOrderId,
@@ -112,96 +134,47 @@ export async function createPaymentOrder(
         p.redirectionUrl,
         p.accessSign,
         p.expiresAt,
-      ],
-    );
-    if (inserted.length === 0) {
-      const [existing] = await tx.query(
-        "SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2",
-        [p.merchantId, p.merchantOrderId],
-      );
-      const order = toPaymentOrder(existing!);
-      if (existing!.request_hash !== p.requestHash) throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
-      return { order, created: false };
+        growFrom,
+        growAddresses,
+      ]);
+    } catch (e) {
+      const next = poolEmptyAt(e);
+      if (next === null || attempt >= MAX_GROW_ATTEMPTS) throw e;
+      growFrom = next;
+      growAddresses = poolBatch(p, next, BigInt(p.growBy ?? POOL_GROW_BATCH));
+      continue;
     }
-
-    const leased = await leaseFreeAddress(tx, p);
-    if (leased) return { order: leased, created: true };
-
-    // The pool is empty or cooling down. Take the pool counter's row lock, then look again: a
-    // concurrent create may have grown the pool while we waited. Only if it is still empty, grow it by
-    // a batch: one address for this order and the rest free for the next creates.
-    await tx.query(
-      "INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-      [p.merchantId, p.chainId],
-    );
-    const [counter] = await tx.query<{ next_index: string }>(
-      "SELECT next_index FROM address_pool_counters WHERE merchant_id = $1 AND chain_id = $2 FOR UPDATE",
-      [p.merchantId, p.chainId],
-    );
-    const retried = await leaseFreeAddress(tx, p);
-    if (retried) return { order: retried, created: true };
-
-    const first = BigInt(counter!.next_index);
-    const batch = BigInt(p.growBy ?? POOL_GROW_BATCH);
-    const indexes: string[] = [];
-    const addresses: string[] = [];
-    for (let i = first; i < first + batch; i++) {
-      indexes.push(i.toString());
-      addresses.push(
-        depositAddress({ vault: p.vault, merchantId: p.merchantId, kind: DepositKind.Payment, key: i, initCodeHash: p.initCodeHash }).toLowerCase(),
-      );
+    switch (row!.outcome) {
+      case "created":
+        return { order: toPaymentOrder(row!), created: true };
+      case "existing":
+        return { order: toPaymentOrder(row!), created: false };
+      case "conflict":
+        throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
+      case "nonce_reused":
+        throw new NonceReusedError();
+      default:
+        throw new BaseError(`create_payment_order answered "${row!.outcome}"`);
     }
-    await tx.query("UPDATE address_pool_counters SET next_index = $3 WHERE merchant_id = $1 AND chain_id = $2", [
-      p.merchantId,
-      p.chainId,
-      first + batch,
-    ]);
-    const [grown] = await tx.query(
-      `WITH ins AS (
-         INSERT INTO address_pool (merchant_id, chain_id, pool_index, address, order_id, leased_at)
-         SELECT $1, $2, t.idx, t.addr, CASE WHEN t.idx = $3 THEN $5 END, CASE WHEN t.idx = $3 THEN now() END
-         FROM unnest($4::bigint[], $6::text[]) AS t(idx, addr)
-         RETURNING address, pool_index, order_id
-       )
-       UPDATE payment_orders o SET receipt_address = ins.address, pool_index = ins.pool_index
-       FROM ins WHERE ins.order_id = $5 AND o.id = $5
-       RETURNING o.*`,
-      [p.merchantId, p.chainId, first, indexes, p.id, addresses],
-    );
-    return { order: toPaymentOrder(grown!), created: true };
-  });
+  }
 }
 
-/** Addresses added to a merchant's pool on one chain each time it runs dry. */
-export const POOL_GROW_BATCH = 16;
+/** The counter index reported by a GW001 'payment address pool empty at index N' error, else null. */
+function poolEmptyAt(e: unknown): bigint | null {
+  if (!(e instanceof DatabaseError) || e.sqlState !== POOL_EMPTY) return null;
+  const m = /at index (\d+)/.exec(e.message);
+  return m ? BigInt(m[1]!) : null;
+}
 
-/**
- * Leases the longest-rested free address to order `p.id` and binds it to the order, in one statement.
- * `FOR UPDATE SKIP LOCKED` makes concurrent leases pick different rows without waiting on each other.
- */
-async function leaseFreeAddress(
-  tx: Queryable,
-  p: { merchantId: bigint; chainId: number; id: string },
-): Promise<PaymentOrderRecord | null> {
-  const [row] = await tx.query(
-    `WITH free AS (
-       SELECT pool_index FROM address_pool
-       WHERE merchant_id = $1 AND chain_id = $2 AND order_id IS NULL AND available_at <= now()
-       ORDER BY available_at
-       LIMIT 1
-       FOR UPDATE SKIP LOCKED
-     ), leased AS (
-       UPDATE address_pool a SET order_id = $3, leased_at = now()
-       FROM free
-       WHERE a.merchant_id = $1 AND a.chain_id = $2 AND a.pool_index = free.pool_index
-       RETURNING a.address, a.pool_index
-     )
-     UPDATE payment_orders o SET receipt_address = leased.address, pool_index = leased.pool_index
-     FROM leased WHERE o.id = $3
-     RETURNING o.*`,
-    [p.merchantId, p.chainId, p.id],
-  );
-  return row ? toPaymentOrder(row) : null;
+/** Payment deposit addresses for pool keys `first` .. `first + size - 1`, lowercase. */
+function poolBatch(p: Pick<CreatePaymentOrderParameters, "vault" | "merchantId" | "initCodeHash">, first: bigint, size: bigint) {
+  const addresses: string[] = [];
+  for (let i = first; i < first + size; i++) {
+    addresses.push(
+      depositAddress({ vault: p.vault, merchantId: p.merchantId, kind: DepositKind.Payment, key: i, initCodeHash: p.initCodeHash }).toLowerCase(),
+    );
+  }
+  return addresses;
 }
 
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
@@ -219,6 +192,21 @@ export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: Pa
       );
   if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
   return toPaymentOrder(row);
+}
+
+/**
+ * `getPaymentOrder` for a signed read whose nonce was left to this call: records the nonce and reads
+ * the order in one statement (`payment_order_detail`, migration 003; that transaction writes only the
+ * nonce and commits asynchronously, see indexer/README.md). Throws {NonceReusedError} or {NotFoundError}.
+ */
+export async function getPaymentOrderOnce(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
+  const [row] = await db.query(
+    "SELECT outcome, (o).* FROM payment_order_detail($1, $2, $3::bigint, $4, $5)",
+    [nonce.keyId, nonce.nonce, merchantId, ref.payOrderId ?? null, ref.payOrderId ? null : (ref.merchantOrderId ?? null)],
+  );
+  if (row!.outcome === "nonce_reused") throw new NonceReusedError();
+  if (row!.outcome !== "found") throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+  return toPaymentOrder(row!);
 }
 
 /** The webhook body of a payment order (seed 003's payload plus amounts). */

@@ -4,9 +4,12 @@ import { refundableAmount } from "../../domain/orderStateMachine.js";
 import {
   applyPaymentEvent,
   getPaymentOrder,
+  getPaymentOrderOnce,
   requeuePaymentNotification,
   type PaymentOrderRecord,
 } from "../../store/paymentOrders.js";
+import { NonceReusedError } from "../../store/nonces.js";
+import { foldedNonceOf, markNonceUsed, nonceReusedError, recordUnusedNonce } from "../auth.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { createPaymentOrderFor, paymentUrlOf } from "../paymentOrderService.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
@@ -49,6 +52,10 @@ const refSchema = {
   properties: { payOrderId: idString, merchantOrderId: idString },
 };
 
+const refuseReplay = (e: unknown): never => {
+  throw e instanceof NonceReusedError ? nonceReusedError() : e;
+};
+
 export function paymentRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
     const present = (o: PaymentOrderRecord) => {
@@ -82,6 +89,9 @@ export function paymentRoutes(ctx: GatewayContext) {
     };
     const ok = (data: unknown) => ({ code: 200, msg: "success", data });
 
+    // create and detail record the request nonce in their one database call (api/auth.ts foldNonce)
+    app.addHook("onResponse", recordUnusedNonce(ctx.db));
+
     app.post<{
       Body: {
         merchantOrderId: string;
@@ -95,6 +105,7 @@ export function paymentRoutes(ctx: GatewayContext) {
     }>(
       "/payment/createPaymentOrder",
       {
+        config: { foldNonce: true },
         schema: {
           summary: "Create a payment order and lease it a deposit address",
           body: {
@@ -115,7 +126,8 @@ export function paymentRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const { order } = await createPaymentOrderFor(ctx, request.merchantId, request.body);
+        const { order } = await createPaymentOrderFor(ctx, request.merchantId, request.body, foldedNonceOf(request)).catch(refuseReplay);
+        markNonceUsed(request);
         return ok(present(order));
       },
     );
@@ -123,13 +135,21 @@ export function paymentRoutes(ctx: GatewayContext) {
     app.get<{ Querystring: { payOrderId?: string; merchantOrderId?: string } }>(
       "/payment/detail",
       {
+        config: { foldNonce: true },
         schema: {
           summary: "A payment order by payOrderId or merchantOrderId",
           querystring: refSchema,
           response: { 200: envelope(orderSchema), ...errorResponses },
         },
       },
-      async (request) => ok(present(await getPaymentOrder(ctx.db, request.merchantId, request.query))),
+      async (request) => {
+        const nonce = foldedNonceOf(request);
+        const order = nonce
+          ? await getPaymentOrderOnce(ctx.db, request.merchantId, request.query, nonce).catch(refuseReplay)
+          : await getPaymentOrder(ctx.db, request.merchantId, request.query);
+        markNonceUsed(request);
+        return ok(present(order));
+      },
     );
 
     app.post<{ Body: { payOrderId?: string; merchantOrderId?: string } }>(
