@@ -7,6 +7,7 @@ import { createGatewayContext } from "./context.js";
 import { ApiError, ErrorCode, toApiError } from "./errors.js";
 import { createOpenApiCollector } from "./openapi.js";
 import { createRateLimiter } from "./rateLimit.js";
+import { billRoutes } from "./routes/bill.js";
 import { paymentRoutes } from "./routes/payment.js";
 import { rechargeRoutes } from "./routes/recharge.js";
 import { refundRoutes } from "./routes/refund.js";
@@ -96,6 +97,7 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
       await mer.register(rechargeRoutes(ctx));
       await mer.register(userRoutes(ctx));
       await mer.register(withdrawRoutes(ctx));
+      await mer.register(billRoutes(ctx));
     },
     { prefix: "/api/mer" },
   );

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from "fastify";
+import { buildStatement, parsePeriodBound, statementToCsv, statementToJson } from "../../store/statements.js";
+import type { GatewayContext } from "../context.js";
+import { ApiError, ErrorCode } from "../errors.js";
+import { envelope, errorResponses } from "../schemas.js";
+
+/** Longest period one request may ask for: a year and a bit (bigger exports: the `bill` CLI). */
+const MAX_PERIOD_DAYS = 400;
+
+const bound = { type: "string", minLength: 10, maxLength: 35, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+(Z|[+-][0-9:]+)?)?$" };
+const money = { type: ["string", "null"] };
+const lineSchema = {
+  type: "object",
+  required: ["kind", "id", "chainId", "token", "amount", "amountBaseUnits", "time"],
+  properties: {
+    kind: { type: "string", enum: ["payment", "refund", "recharge", "withdrawal", "settlement", "fee"] },
+    id: { type: "string" },
+    merchantRef: { type: ["string", "null"] },
+    relatedId: { type: ["string", "null"], description: "refunds: the payOrderId" },
+    chainId: { type: "integer" },
+    token: { type: "string" },
+    tokenSymbol: { type: "string" },
+    state: { type: ["integer", "null"] },
+    amount: { type: "string" },
+    amountBaseUnits: { type: "string" },
+    paidAmount: money,
+    paidBaseUnits: money,
+    fee: money,
+    feeBaseUnits: money,
+    counterparty: { type: ["string", "null"] },
+    txHash: { type: ["string", "null"] },
+    time: { type: "string" },
+  },
+};
+const totalFields = ["received", "recharged", "refunded", "refundsPending", "withdrawn", "withdrawalsPending", "settled", "fees", "net"];
+const totalSchema = {
+  type: "object",
+  properties: {
+    chainId: { type: "integer" },
+    token: { type: "string" },
+    tokenSymbol: { type: "string" },
+    decimals: { type: "integer" },
+    ...Object.fromEntries(totalFields.flatMap((f) => [[f, { type: "string" }], [`${f}BaseUnits`, { type: "string" }]])),
+  },
+};
+const statementSchema = {
+  type: "object",
+  required: ["merchantId", "from", "to", "lines", "totals"],
+  properties: {
+    merchantId: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
+    generatedAt: { type: "string" },
+    feeBps: { type: "integer" },
+    feeSource: { type: "string", enum: ["sweep_ledger", "vault_events", "fee_bps"] },
+    lines: { type: "array", items: lineSchema },
+    totals: { type: "array", items: totalSchema },
+  },
+};
+
+export function billRoutes(ctx: GatewayContext) {
+  return async function (app: FastifyInstance) {
+    const tokens = (chainId: number, address: string) => ctx.chains.find((c) => c.chainId === chainId)?.tokens.find((t) => t.address.toLowerCase() === address);
+
+    app.get<{ Querystring: { from: string; to: string; format?: "json" | "csv" } }>(
+      "/bill",
+      {
+        schema: {
+          summary:
+            "The merchant's statement for [from, to): payments, refunds, recharges, withdrawals, settlements and fees, with totals per token (format=csv answers text/csv)",
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            required: ["from", "to"],
+            properties: {
+              from: { ...bound, description: "YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC), inclusive" },
+              to: { ...bound, description: "exclusive; a date alone means the end of that day" },
+              format: { type: "string", enum: ["json", "csv"], description: "default json" },
+            },
+          },
+          response: { 200: envelope(statementSchema), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const q = request.query;
+        const from = parsePeriodBound(q.from, "from");
+        const to = parsePeriodBound(q.to, "to");
+        if (!from || !to) {
+          throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${!from ? "from" : "to"} must be a date YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC)`);
+        }
+        if (to <= from) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: to must be after from");
+        if (to.getTime() - from.getTime() > MAX_PERIOD_DAYS * 86_400_000) {
+          throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: the period is longer than ${MAX_PERIOD_DAYS} days; ask for shorter periods`);
+        }
+        const statement = await buildStatement(ctx.db, { merchantId: request.merchantId, from, to, tokens });
+        if (q.format === "csv") {
+          const name = `statement-${request.merchantId}-${q.from.slice(0, 10)}-${q.to.slice(0, 10)}.csv`;
+          return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="${name}"`).send(statementToCsv(statement));
+        }
+        return { code: 200, msg: "success", data: statementToJson(statement) };
+      },
+    );
+  };
+}
