@@ -373,3 +373,21 @@ export function emitTransfers(node: HardhatNode, p: { emitter: string; from: str
 export function addressAt(base: bigint, i: number): string {
   return `0x${(base + BigInt(i)).toString(16).padStart(40, "0")}`;
 }
+
+/** The PostgreSQL test server (same default as helpers.ts, without importing the API). */
+export const CHAIN_PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** Whether the PostgreSQL test server answers (1 s timeout). */
+export async function chainPostgresReachable(): Promise<boolean> {
+  const { default: pg } = await import("pg");
+  const c = new pg.Client({ connectionString: CHAIN_PG_URL, connectionTimeoutMillis: 1000 });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}

@@ -70,3 +70,11 @@ export class CursorMovedError extends BaseError {
     super(`Cursor of chain ${chainId} is at ${actual}, this follower expected ${expected}`, { retryable: true });
   }
 }
+
+/** This process lost the chain's leadership (its lock connection dropped): it stops writing. */
+export class LeadershipLostError extends BaseError {
+  override name = "LeadershipLostError";
+  constructor(readonly chainId: number) {
+    super(`Chain ${chainId}: follower leadership lost, not writing`, { retryable: true });
+  }
+}

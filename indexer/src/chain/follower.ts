@@ -25,6 +25,9 @@ import { silentLogger, type ChainLogger } from "./logger.js";
 import { createLocalChain, createRealtimeSync, type LocalChain, type RealtimeSync } from "./realtime.js";
 import { sleep } from "./retry.js";
 import { createRpc, type CreateRpcParameters, type Rpc } from "./rpc.js";
+import { LeadershipLostError } from "./errors.js";
+import { createHeadSubscription } from "./heads.js";
+import type { FollowerLeadership } from "./leadership.js";
 import { createWatchedSet, type WatchedSet } from "./watchedSet.js";
 
 export type FollowerChainConfig = {
@@ -40,6 +43,8 @@ export type FollowerChainConfig = {
   finality?: "depth" | "finalized";
   /** first block to ingest when the chain has no cursor yet (default: the confirmed head at first start) */
   startBlock?: bigint;
+  /** a WebSocket endpoint of the same node: `newHeads` wakes run() at once instead of at the next poll */
+  wsUrl?: string;
 };
 
 /** What the follower tells the order logic. Each hook runs inside the transaction that writes the rows it names. */
@@ -77,6 +82,8 @@ export type CreateChainFollowerParameters = {
   progressIntervalMs?: number;
   /** a watched set to fill (default: a new one) */
   watched?: WatchedSet;
+  /** leader election across processes ({createFollowerLeadership}): run() ingests only while it leads */
+  leadership?: FollowerLeadership;
 };
 
 export type TickResult = {
@@ -103,13 +110,12 @@ export type ChainFollower = {
   watch(addresses: Iterable<string>): number;
   /** Loads addresses added to the store since the last load; returns how many were new. */
   refreshWatched(): Promise<number>;
-  /** last ingested block and confirmation boundary */
-  status(): { tip: bigint; confirmed: bigint };
+  /** last ingested block and confirmation boundary; `leading`: run() holds the chain's leadership (always, without election) */
+  status(): { tip: bigint; confirmed: bigint; leading: boolean };
 };
 
 export function createChainFollower(args: CreateChainFollowerParameters): ChainFollower {
   const {
-    db,
     chain,
     pollIntervalMs = 2_000,
     keepBlocks = 64,
@@ -120,6 +126,19 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
   } = args;
   const chainId = chain.chainId;
   const abort = new AbortController();
+  // while run() leads, every write transaction first checks the lease (the cursor check fences the rest)
+  let lease: AbortSignal | undefined;
+  let leading = false;
+  const db: Db = {
+    ...args.db,
+    kind: args.db.kind,
+    query: args.db.query.bind(args.db),
+    close: args.db.close.bind(args.db),
+    transaction(fn) {
+      if (lease?.aborted) return Promise.reject(new LeadershipLostError(chainId));
+      return args.db.transaction(fn);
+    },
+  };
   const rpc =
     args.rpc ??
     createRpc({
@@ -303,23 +322,54 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
   }
 
   async function loop() {
-    await init();
+    const heads = chain.wsUrl ? createHeadSubscription({ url: chain.wsUrl, chainId, logger }) : undefined;
+    try {
+      for (;;) {
+        const held = args.leadership ? await args.leadership.acquire(abort.signal) : undefined;
+        if (abort.signal.aborted) {
+          await held?.release();
+          break;
+        }
+        lease = held?.lost;
+        leading = true;
+        try {
+          await follow(heads, held?.lost);
+        } finally {
+          leading = false;
+          await held?.release();
+        }
+        if (abort.signal.aborted || !held) break;
+        // deposed: another process leads now; wait for the lock again and reload the window from the store then
+        local = undefined;
+      }
+    } finally {
+      lease = undefined;
+      heads?.close();
+    }
+  }
+
+  /** init() once, then tick() every poll interval (or at once on a new head) until stopped or deposed. */
+  async function follow(heads: ReturnType<typeof createHeadSubscription> | undefined, lost: AbortSignal | undefined) {
+    const stop = lost ? AbortSignal.any([abort.signal, lost]) : abort.signal;
+    const pause = (ms: number) => (heads ? heads.wait(ms, stop).then(() => {}) : sleep(ms, stop));
+    if (!source) await init();
     let failures = 0;
-    while (!abort.signal.aborted) {
+    while (!stop.aborted) {
       try {
         await tick();
         failures = 0;
       } catch (e) {
-        if (abort.signal.aborted) break;
+        if (stop.aborted) break;
         const retryable = e instanceof BaseError && e.retryable;
         logger[retryable ? "warn" : "error"]({ msg: "follower tick failed", chain_id: chainId, retryable, error: (e as Error).message });
         if (!retryable) throw e;
         failures++;
         local = undefined; // reload the window from the store: the failed write may have been rolled back
-        await sleep(Math.min(30_000, pollIntervalMs * 2 ** Math.min(failures, 5)), abort.signal);
+        // backoff: not cut short by a head, a failing RPC or store is not helped by asking sooner
+        await sleep(Math.min(30_000, pollIntervalMs * 2 ** Math.min(failures, 5)), stop);
         continue;
       }
-      await sleep(pollIntervalMs, abort.signal);
+      await pause(pollIntervalMs);
     }
   }
 
@@ -344,7 +394,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     },
     refreshWatched,
     status() {
-      return { tip: local?.tip().number ?? -1n, confirmed };
+      return { tip: local?.tip().number ?? -1n, confirmed, leading: leading && !lease?.aborted };
     },
   };
 }
