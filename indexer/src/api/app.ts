@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import type { GatewayConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import { purgeNonces } from "../store/nonces.js";
+import { payPageRoutes } from "../web/payPageRoutes.js";
 import { createRequestAuthenticator } from "./auth.js";
 import { createGatewayContext } from "./context.js";
 import { ApiError, ErrorCode, toApiError } from "./errors.js";
@@ -9,6 +10,7 @@ import { createOpenApiCollector } from "./openapi.js";
 import { createRateLimiter } from "./rateLimit.js";
 import { billRoutes } from "./routes/bill.js";
 import { paymentRoutes } from "./routes/payment.js";
+import { qrcodeRoutes } from "./routes/qrcode.js";
 import { rechargeRoutes } from "./routes/recharge.js";
 import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
@@ -97,10 +99,14 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
       await mer.register(rechargeRoutes(ctx));
       await mer.register(userRoutes(ctx));
       await mer.register(withdrawRoutes(ctx));
+      await mer.register(qrcodeRoutes(ctx));
       await mer.register(billRoutes(ctx));
     },
     { prefix: "/api/mer" },
   );
+
+  // the hosted payment page and the static merchant QR pages (public, at the path of config.payPageUrl)
+  await app.register(payPageRoutes(ctx));
 
   app.get("/api/openapi.json", { schema: { summary: "This document", response: { 200: { type: "object", additionalProperties: true } } } }, async () =>
     openapi.document(),

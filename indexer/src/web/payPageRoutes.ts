@@ -1,0 +1,198 @@
+import { readFileSync } from "node:fs";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { GatewayContext } from "../api/context.js";
+import { checksum } from "../api/context.js";
+import { toApiError } from "../api/errors.js";
+import { createPaymentOrderFor, paymentUrlOf } from "../api/paymentOrderService.js";
+import { createRateLimiter } from "../api/rateLimit.js";
+import { NATIVE_TOKEN } from "../config.js";
+import { accessSign, signaturesEqual } from "../crypto/signing.js";
+import { newId } from "../domain/ids.js";
+import { formatAmount, parseAmount } from "../domain/money.js";
+import { findMerchantQr } from "../store/merchantQr.js";
+import { PAGE_HEADERS } from "./html.js";
+import { invalidPage, messagePage, payPage, qrAmountPage } from "./pages.js";
+import { paymentUri } from "./paymentUri.js";
+import { payStatusOf, payStatusSchema } from "./payStatus.js";
+import { qrSvg } from "./qrSvg.js";
+import { findPaymentOrderById, merchantName } from "./readModel.js";
+
+// read once at start: the page's only script and stylesheet (served from our origin, so the CSP needs no inline code)
+const ASSETS: Record<string, { type: string; body: string }> = {
+  "pay.js": { type: "text/javascript; charset=utf-8", body: readFileSync(new URL("./assets/pay.js", import.meta.url), "utf8") },
+  "pay.css": { type: "text/css; charset=utf-8", body: readFileSync(new URL("./assets/pay.css", import.meta.url), "utf8") },
+};
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const QR_CODE = /^[A-Za-z0-9_-]{22}$/;
+
+type PayQuery = { accessSign?: string; payOrderId?: string; merchantOrderId?: string; chainCode?: string };
+
+/**
+ * The hosted payment page, served under the path of `config.payPageUrl` (default /pay):
+ * - `GET /pay?accessSign=&merchantOrderId=&payOrderId=&chainCode=`: the order's page (seed 003's URL)
+ * - `GET /pay/status?payOrderId=&accessSign=`: the JSON the page polls
+ * - `GET /pay/m/<code>` and `POST /pay/m/<code>`: a static merchant QR (seed 004): the payer types an
+ *   amount, which becomes an ordinary payment order, then goes to that order's page
+ * - `GET /pay/assets/pay.js|pay.css`
+ * A link whose accessSign does not check out answers 404 "link invalid", the same as an unknown order.
+ */
+export function payPageRoutes(ctx: GatewayContext) {
+  const base = new URL(ctx.config.payPageUrl).pathname.replace(/\/+$/, "") || "/pay";
+  const assetBase = `${base}/assets`;
+  // order creation from a public page leases addresses: a few per minute per payer and code
+  const qrLimiter = createRateLimiter({ ratePerSecond: 0.2, burst: 10 });
+
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.status(status).headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(body);
+
+  /** The order the query names, only if its accessSign (and any other parameter given) checks out. */
+  async function authorised(q: PayQuery) {
+    const id = q.payOrderId ?? "";
+    const sign = q.accessSign ?? "";
+    if (!ULID.test(id) || !signaturesEqual(accessSign(ctx.accessKey, id), sign)) return null;
+    const o = await findPaymentOrderById(ctx.db, id);
+    if (!o) return null;
+    if (q.merchantOrderId !== undefined && q.merchantOrderId !== o.merchantOrderId) return null;
+    if (q.chainCode !== undefined && q.chainCode !== ctx.chain(o.chainId).code) return null;
+    return o;
+  }
+
+  return async function (app: FastifyInstance) {
+    app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 4096 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+
+    app.get<{ Params: { name: string } }>(`${assetBase}/:name`, async (request, reply) => {
+      const a = ASSETS[request.params.name];
+      if (!a) return html(reply, 404, messagePage(assetBase, "Not found", "No such file."));
+      return reply.headers({ "x-content-type-options": "nosniff", "cache-control": "public, max-age=300" }).type(a.type).send(a.body);
+    });
+
+    app.get<{ Querystring: PayQuery }>(base, async (request, reply) => {
+      const o = await authorised(request.query);
+      if (!o || !o.receiptAddress) return html(reply, 404, invalidPage(assetBase));
+      const chain = ctx.chain(o.chainId);
+      const token = checksum(o.tokenAddress)!;
+      const receipt = checksum(o.receiptAddress)!;
+      const uri = paymentUri({ chainId: o.chainId, token, receipt, amount: o.amount });
+      const statusUrl = `${base}/status?${new URLSearchParams({ payOrderId: o.id, accessSign: o.accessSign })}`;
+      return html(
+        reply,
+        200,
+        payPage({
+          assetBase,
+          statusUrl,
+          merchantName: o.merchantName,
+          payOrderId: o.id,
+          merchantOrderId: o.merchantOrderId,
+          accessSign: o.accessSign,
+          chainId: o.chainId,
+          networkName: chain.name,
+          token,
+          tokenSymbol: o.tokenSymbol,
+          native: o.tokenAddress.toLowerCase() === NATIVE_TOKEN,
+          decimals: o.tokenDecimals,
+          amount: formatAmount(o.amount, o.tokenDecimals),
+          amountBaseUnits: o.amount.toString(),
+          receipt,
+          paymentUri: uri,
+          qrSvg: await qrSvg(uri),
+          expireAt: o.expiresAt.getTime(),
+        }),
+      );
+    });
+
+    app.get<{ Querystring: PayQuery }>(
+      `${base}/status`,
+      {
+        schema: {
+          summary: "Public: the payment page's live status of one order (needs the order's accessSign)",
+          querystring: {
+            type: "object",
+            required: ["payOrderId", "accessSign"],
+            properties: { payOrderId: { type: "string", maxLength: 64 }, accessSign: { type: "string", maxLength: 128 } },
+          },
+          response: { 200: payStatusSchema },
+        },
+      },
+      async (request, reply) => {
+        const o = await authorised({ payOrderId: request.query.payOrderId, accessSign: request.query.accessSign });
+        reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
+        if (!o) return reply.status(404).send({ code: 40401, msg: "Link invalid: check the payment link", data: null });
+        return payStatusOf(ctx, o);
+      },
+    );
+
+    async function qrPage(code: string) {
+      if (!QR_CODE.test(code)) return null;
+      const qr = await findMerchantQr(ctx.db, code);
+      if (!qr) return null;
+      const chain = ctx.chain(qr.chainId);
+      return { qr, chain, name: await merchantName(ctx.db, qr.merchantId) };
+    }
+    const amountView = (p: NonNullable<Awaited<ReturnType<typeof qrPage>>>, code: string) => ({
+      assetBase,
+      action: `${base}/m/${code}`,
+      merchantName: p.name,
+      label: p.qr.label,
+      networkName: p.chain.name,
+      tokenSymbol: p.qr.tokenSymbol,
+      decimals: p.qr.tokenDecimals,
+      maxAmount: p.qr.maxAmount === null ? null : formatAmount(p.qr.maxAmount, p.qr.tokenDecimals),
+      // one order per rendered form: a double submit finds the same order instead of making a second one
+      ref: newId(),
+    });
+
+    app.get<{ Params: { code: string } }>(`${base}/m/:code`, async (request, reply) => {
+      const p = await qrPage(request.params.code);
+      if (!p) return html(reply, 404, invalidPage(assetBase));
+      return html(reply, 200, qrAmountPage(amountView(p, request.params.code)));
+    });
+
+    app.post<{ Params: { code: string }; Body: Record<string, string> | undefined }>(`${base}/m/:code`, async (request, reply) => {
+      const code = request.params.code;
+      const p = await qrPage(code);
+      if (!p) return html(reply, 404, invalidPage(assetBase));
+      const typed = typeof request.body?.amount === "string" ? request.body.amount.trim() : "";
+      const ref = typeof request.body?.ref === "string" ? request.body.ref : "";
+      const again = (status: number, error: string) => html(reply, status, qrAmountPage({ ...amountView(p, code), amount: typed.slice(0, 100), error }));
+      if (!ULID.test(ref)) return again(400, "The form expired: enter the amount again.");
+      const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol);
+      if (error) return again(400, error);
+      if (!qrLimiter.take(`${request.ip}|${code}`).ok) return again(429, "Too many payments started from this device: wait a minute and try again.");
+      try {
+        const { order } = await createPaymentOrderFor(ctx, p.qr.merchantId, {
+          merchantOrderId: `qr:${code}:${ref}`,
+          chainId: p.qr.chainId,
+          token: p.qr.tokenAddress,
+          amount: typed,
+          notifyUrl: p.qr.notifyUrl,
+          ...(p.qr.redirectionUrl ? { redirectionUrl: p.qr.redirectionUrl } : {}),
+        });
+        return reply.headers(PAGE_HEADERS).redirect(paymentUrlOf(ctx, order), 303);
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.statusCode === 409) return again(409, "This form was already used for another amount: enter the amount again.");
+        if (e.statusCode >= 500) request.log.error({ err, code: e.code }, "merchant QR order failed");
+        return again(e.statusCode, e.statusCode >= 500 ? "The payment could not be started: try again." : e.shortMessage);
+      }
+    });
+  };
+}
+
+/** Strict check of a typed amount: digits, at most `decimals` after the dot, above zero, at most `max`. */
+export function checkAmount(typed: string, decimals: number, max: bigint | null, symbol: string): string | null {
+  if (!/^(0|[1-9][0-9]{0,70})(\.[0-9]+)?$/.test(typed)) return `Enter the amount as digits with an optional dot, for example 12.50`;
+  const frac = typed.split(".")[1] ?? "";
+  if (frac.length > decimals) return `${symbol} has ${decimals} decimals: use at most ${decimals} digits after the dot`;
+  let value: bigint;
+  try {
+    value = parseAmount(typed, decimals);
+  } catch {
+    return "The amount is too large";
+  }
+  if (value === 0n) return "The amount must be greater than zero";
+  if (max !== null && value > max) return `The amount is above the maximum of ${formatAmount(max, decimals)} ${symbol}`;
+  return null;
+}

@@ -1,0 +1,36 @@
+import type { Queryable } from "../store/db.js";
+import { toPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
+
+/**
+ * Read-only queries of the public pages. The pages find an order by payOrderId alone (the accessSign,
+ * checked before any query, stands in for the merchant's credentials), so they cannot use the
+ * merchant-scoped getPaymentOrder.
+ */
+export async function findPaymentOrderById(db: Queryable, payOrderId: string): Promise<(PaymentOrderRecord & { merchantName: string }) | null> {
+  const [row] = await db.query(
+    "SELECT o.*, m.name AS merchant_name FROM payment_orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.id = $1",
+    [payOrderId],
+  );
+  return row ? { ...toPaymentOrder(row), merchantName: row.merchant_name } : null;
+}
+
+export async function merchantName(db: Queryable, merchantId: bigint): Promise<string> {
+  const [row] = await db.query<{ name: string }>("SELECT name FROM merchants WHERE id = $1", [merchantId]);
+  return row?.name ?? "";
+}
+
+/**
+ * Depth of the newest transfer to the order's address that the follower has seen but not yet confirmed
+ * (chain_deposits, written by src/chain/): `tip - block + 1`, or null when there is none.
+ */
+export async function pendingDepositDepth(db: Queryable, o: PaymentOrderRecord): Promise<number | null> {
+  if (!o.receiptAddress) return null;
+  const [row] = await db.query<{ depth: string | null }>(
+    `SELECT (c.block_number - max(d.block_number) + 1)::text AS depth
+     FROM chain_deposits d JOIN chain_cursors c ON c.chain_id = d.chain_id
+     WHERE d.chain_id = $1 AND d.to_address = $2 AND d.token = $3 AND d.status = 'seen' AND d.created_at >= $4
+     GROUP BY c.block_number`,
+    [o.chainId, o.receiptAddress.toLowerCase(), o.tokenAddress.toLowerCase(), o.createdAt],
+  );
+  return row?.depth == null ? null : Math.max(0, Number(row.depth));
+}
