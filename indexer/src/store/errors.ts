@@ -3,7 +3,7 @@ import { BaseError } from "../domain/errors.js";
 /** The object does not exist for this merchant (another merchant's object is reported the same way). */
 export class NotFoundError extends BaseError {
   override name = "NotFoundError";
-  constructor(readonly what: "payment" | "refund" | "user" | "withdrawal" | "recharge", readonly ref: string) {
+  constructor(readonly what: "payment" | "refund" | "user" | "withdrawal" | "recharge" | "settlement", readonly ref: string) {
     super(`${what} ${ref} not found`);
   }
 }

@@ -3,7 +3,7 @@ import type { Queryable } from "./db.js";
 export type NewOutboxEvent = {
   id: string;
   merchantId: bigint;
-  aggregateKind: "payment" | "refund" | "withdrawal" | "recharge";
+  aggregateKind: "payment" | "refund" | "withdrawal" | "recharge" | "settlement";
   aggregateId: string;
   type: string;
   payload: Record<string, unknown>;

@@ -1,20 +1,13 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { recoverTypedDataAddress, type Address, type Hex } from "viem";
 import { formatAmount, parseAmount } from "../../domain/money.js";
 import { PayoutStatus } from "../../domain/orderStateMachine.js";
-import { PayoutKind, payoutTypedData } from "../../domain/payoutTypedData.js";
-import { getPaymentOrder, type PaymentOrderRecord } from "../../store/paymentOrders.js";
-import {
-  applyRefundEvent,
-  createRefundOrder,
-  getRefundOrder,
-  requeueRefundNotification,
-  type RefundOrderRecord,
-} from "../../store/refundOrders.js";
+import { approvePayout, rejectPayout, requeuePayoutNotification, type PayoutOrderRecord } from "../../store/payoutOrders.js";
+import { createRefundOrder, getRefundOrder, refundRef as toRefundRef } from "../../store/refundOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
+import { createPayoutApproval } from "./payoutApproval.js";
 
 const refundSchema = {
   type: "object",
@@ -54,35 +47,14 @@ const address = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
 
 export function refundRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const typedData = (r: RefundOrderRecord, o: PaymentOrderRecord) => {
-      const chain = ctx.chain(o.chainId);
-      return payoutTypedData({
-        chainId: chain.chainId,
-        vault: chain.vault,
-        payout: {
-          merchantId: r.merchantId,
-          kind: PayoutKind.Refund,
-          token: checksum(o.tokenAddress) as Address,
-          to: checksum(r.toAddress) as Address,
-          amount: r.amount,
-          payoutId: r.payoutId,
-          deadline: BigInt(Math.floor(r.payoutDeadline.getTime() / 1000)),
-        },
-      });
-    };
-    const jsonSafe = (v: unknown) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x)));
-    const present = (r: RefundOrderRecord, o: PaymentOrderRecord) => ({
-      ...presentBase(r, o.merchantOrderId, o.tokenDecimals),
-      payoutDeadline: Math.floor(r.payoutDeadline.getTime() / 1000),
-      ...(r.status === PayoutStatus.PendingApproval ? { payoutTypedData: jsonSafe(typedData(r, o)) } : {}),
-    });
-    const presentBase = (r: RefundOrderRecord, merchantOrderId: string, decimals: number) => ({
+    const approval = createPayoutApproval(ctx);
+    const present = (r: PayoutOrderRecord) => ({
       refundOrderId: r.id,
-      merchantRefundId: r.merchantRefundId,
-      payOrderId: r.payOrderId,
-      merchantOrderId,
+      merchantRefundId: r.merchantRef,
+      payOrderId: r.payOrderId!,
+      merchantOrderId: r.merchantOrderId!,
       state: r.status,
-      amount: formatAmount(r.amount, decimals),
+      amount: formatAmount(r.amount, r.tokenDecimals!),
       amountBaseUnits: r.amount.toString(),
       toAddress: checksum(r.toAddress)!,
       payoutId: r.payoutId.toString(),
@@ -90,6 +62,8 @@ export function refundRoutes(ctx: GatewayContext) {
       reason: r.reason,
       notifyUrl: r.notifyUrl,
       createTime: formatTime(r.createdAt),
+      payoutDeadline: Math.floor(r.payoutDeadline.getTime() / 1000),
+      ...(r.status === PayoutStatus.PendingApproval ? { payoutTypedData: approval.typedDataJson(r) } : {}),
     });
     const ok = (data: unknown) => ({ code: 200, msg: "success", data });
 
@@ -149,8 +123,7 @@ export function refundRoutes(ctx: GatewayContext) {
           notifyUrl: b.notifyUrl ?? null,
           payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
         });
-        const order = await getPaymentOrder(ctx.db, request.merchantId, { payOrderId: refund.payOrderId });
-        return ok(present(refund, order));
+        return ok(present(refund));
       },
     );
 
@@ -170,9 +143,7 @@ export function refundRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const refund = await getRefundOrder(ctx.db, request.merchantId, request.query);
-        const order = await getPaymentOrder(ctx.db, request.merchantId, { payOrderId: refund.payOrderId });
-        return ok(present(refund, order));
+        return ok(present(await getRefundOrder(ctx.db, request.merchantId, request.query)));
       },
     );
 
@@ -180,7 +151,7 @@ export function refundRoutes(ctx: GatewayContext) {
       if ((b.refundOrderId === undefined) === (b.merchantRefundId === undefined)) {
         throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give exactly one of refundOrderId and merchantRefundId");
       }
-      return b.refundOrderId ? { refundOrderId: b.refundOrderId } : { merchantRefundId: b.merchantRefundId };
+      return toRefundRef(b);
     };
 
     app.post<{ Body: { refundOrderId?: string; merchantRefundId?: string; signature: string } }>(
@@ -193,30 +164,13 @@ export function refundRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const refund = await applyRefundEvent(ctx.db, {
+        const refund = await approvePayout(ctx.db, {
+          kind: "refund",
           merchantId: request.merchantId,
           ref: refOf(request.body),
-          event: { type: "approve" },
-          async check({ refund, payment, merchant }) {
-            if (!merchant.payoutSigner) {
-              throw new ApiError(ErrorCode.PayoutSignerMissing, "The merchant has no payout signer: register one (createMerchant --signer) before approving payouts");
-            }
-            if (refund.payoutDeadline.getTime() <= Date.now()) {
-              throw new ApiError(ErrorCode.IllegalState, "The refund's payout deadline has passed: reject it and create a new refund");
-            }
-            const signature = request.body.signature as Hex;
-            const signer = await recoverTypedDataAddress({ ...typedData(refund, payment), signature }).catch(() => null);
-            if (signer?.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
-              throw new ApiError(
-                ErrorCode.InvalidPayoutSignature,
-                `The signature recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner)}: sign payoutTypedData from refund/detail with that key`,
-              );
-            }
-            return { signature };
-          },
+          authorize: approval.authorize(request.body.signature, "refund/detail", "refund"),
         });
-        const order = await getPaymentOrder(ctx.db, request.merchantId, { payOrderId: refund.payOrderId });
-        return ok(present(refund, order));
+        return ok(present(refund));
       },
     );
 
@@ -230,13 +184,13 @@ export function refundRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const refund = await applyRefundEvent(ctx.db, {
+        const refund = await rejectPayout(ctx.db, {
+          kind: "refund",
           merchantId: request.merchantId,
           ref: refOf(request.body),
-          event: { type: "reject", reason: request.body.reason ?? "rejected by the merchant" },
+          reason: request.body.reason ?? "rejected by the merchant",
         });
-        const order = await getPaymentOrder(ctx.db, request.merchantId, { payOrderId: refund.payOrderId });
-        return ok(present(refund, order));
+        return ok(present(refund));
       },
     );
 
@@ -252,7 +206,7 @@ export function refundRoutes(ctx: GatewayContext) {
           },
         },
       },
-      async (request) => ok({ eventId: await requeueRefundNotification(ctx.db, request.merchantId, refOf(request.body)) }),
+      async (request) => ok({ eventId: await requeuePayoutNotification(ctx.db, "refund", request.merchantId, refOf(request.body)) }),
     );
   };
 }

@@ -1,20 +1,14 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { recoverTypedDataAddress, type Address, type Hex } from "viem";
 import { formatAmount, parseAmount } from "../../domain/money.js";
 import { PayoutStatus } from "../../domain/orderStateMachine.js";
-import { PayoutKind, payoutTypedData } from "../../domain/payoutTypedData.js";
+import { approvePayout, getPayoutOrder, rejectPayout, requeuePayoutNotification, type PayoutOrderRecord } from "../../store/payoutOrders.js";
 import { getUser } from "../../store/users.js";
-import {
-  applyWithdrawalEvent,
-  createWithdrawalOrder,
-  getWithdrawalOrder,
-  requeueWithdrawalNotification,
-  type WithdrawalOrderRecord,
-} from "../../store/withdrawalOrders.js";
+import { createWithdrawalOrder, withdrawalRef } from "../../store/withdrawalOrders.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
+import { createPayoutApproval } from "./payoutApproval.js";
 
 const withdrawalSchema = {
   type: "object",
@@ -44,30 +38,14 @@ const ref = { withdrawOrderId: idString, merchantWithdrawId: idString };
 
 export function withdrawRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const typedData = (w: WithdrawalOrderRecord) => {
-      const chain = ctx.chain(w.chainId);
-      return payoutTypedData({
-        chainId: chain.chainId,
-        vault: chain.vault,
-        payout: {
-          merchantId: w.merchantId,
-          kind: PayoutKind.Withdrawal,
-          token: checksum(w.tokenAddress) as Address,
-          to: checksum(w.toAddress) as Address,
-          amount: w.amount,
-          payoutId: w.payoutId,
-          deadline: BigInt(Math.floor(w.payoutDeadline.getTime() / 1000)),
-        },
-      });
-    };
-    const jsonSafe = (v: unknown) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x)));
-    const present = (w: WithdrawalOrderRecord) => {
+    const approval = createPayoutApproval(ctx);
+    const present = (w: PayoutOrderRecord) => {
       const chain = ctx.chain(w.chainId);
       const token = ctx.token(chain, w.tokenAddress);
       return {
         withdrawOrderId: w.id,
-        merchantWithdrawId: w.merchantWithdrawId,
-        userId: Number(w.userId),
+        merchantWithdrawId: w.merchantRef,
+        userId: Number(w.userId!),
         state: w.status,
         chainId: w.chainId,
         token: checksum(w.tokenAddress)!,
@@ -77,7 +55,7 @@ export function withdrawRoutes(ctx: GatewayContext) {
         toAddress: checksum(w.toAddress)!,
         payoutId: w.payoutId.toString(),
         payoutDeadline: Math.floor(w.payoutDeadline.getTime() / 1000),
-        ...(w.status === PayoutStatus.PendingApproval ? { payoutTypedData: jsonSafe(typedData(w)) } : {}),
+        ...(w.status === PayoutStatus.PendingApproval ? { payoutTypedData: approval.typedDataJson(w) } : {}),
         txHash: w.txHash,
         reason: w.reason,
         notifyUrl: w.notifyUrl,
@@ -89,7 +67,7 @@ export function withdrawRoutes(ctx: GatewayContext) {
       if ((b.withdrawOrderId === undefined) === (b.merchantWithdrawId === undefined)) {
         throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give exactly one of withdrawOrderId and merchantWithdrawId");
       }
-      return b.withdrawOrderId ? { withdrawOrderId: b.withdrawOrderId } : { merchantWithdrawId: b.merchantWithdrawId };
+      return withdrawalRef(b);
     };
 
     app.post<{
@@ -166,7 +144,7 @@ export function withdrawRoutes(ctx: GatewayContext) {
           response: { 200: envelope(withdrawalSchema), ...errorResponses },
         },
       },
-      async (request) => ok(present(await getWithdrawalOrder(ctx.db, request.merchantId, request.query))),
+      async (request) => ok(present(await getPayoutOrder(ctx.db, "withdrawal", request.merchantId, withdrawalRef(request.query)))),
     );
 
     app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; signature: string } }>(
@@ -186,27 +164,11 @@ export function withdrawRoutes(ctx: GatewayContext) {
       async (request) =>
         ok(
           present(
-            await applyWithdrawalEvent(ctx.db, {
+            await approvePayout(ctx.db, {
+              kind: "withdrawal",
               merchantId: request.merchantId,
               ref: refOf(request.body),
-              event: { type: "approve" },
-              async check({ withdrawal, merchant }) {
-                if (!merchant.payoutSigner) {
-                  throw new ApiError(ErrorCode.PayoutSignerMissing, "The merchant has no payout signer: register one before approving payouts");
-                }
-                if (withdrawal.payoutDeadline.getTime() <= Date.now()) {
-                  throw new ApiError(ErrorCode.IllegalState, "The withdrawal's payout deadline has passed: reject it and apply again");
-                }
-                const signature = request.body.signature as Hex;
-                const signer = await recoverTypedDataAddress({ ...typedData(withdrawal), signature }).catch(() => null);
-                if (signer?.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
-                  throw new ApiError(
-                    ErrorCode.InvalidPayoutSignature,
-                    `The signature recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner)}: sign payoutTypedData from withdraw/detail with that key`,
-                  );
-                }
-                return { signature };
-              },
+              authorize: approval.authorize(request.body.signature, "withdraw/detail", "withdrawal"),
             }),
           ),
         ),
@@ -224,10 +186,11 @@ export function withdrawRoutes(ctx: GatewayContext) {
       async (request) =>
         ok(
           present(
-            await applyWithdrawalEvent(ctx.db, {
+            await rejectPayout(ctx.db, {
+              kind: "withdrawal",
               merchantId: request.merchantId,
               ref: refOf(request.body),
-              event: { type: "reject", reason: request.body.reason ?? "rejected by the merchant" },
+              reason: request.body.reason ?? "rejected by the merchant",
             }),
           ),
         ),
@@ -245,7 +208,7 @@ export function withdrawRoutes(ctx: GatewayContext) {
           },
         },
       },
-      async (request) => ok({ eventId: await requeueWithdrawalNotification(ctx.db, request.merchantId, refOf(request.body)) }),
+      async (request) => ok({ eventId: await requeuePayoutNotification(ctx.db, "withdrawal", request.merchantId, refOf(request.body)) }),
     );
   };
 }
