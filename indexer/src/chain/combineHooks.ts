@@ -16,5 +16,8 @@ export function combineHooks(...parts: ChainFollowerHooks[]): ChainFollowerHooks
     async onReorg(tx, e) {
       for (const p of parts) await p.onReorg?.(tx, e);
     },
+    async onBlock(tx, e) {
+      for (const p of parts) await p.onBlock?.(tx, e);
+    },
   };
 }

@@ -58,6 +58,12 @@ export type ChainFollowerHooks = {
   ): Promise<void>;
   /** Rows that reached the required depth: each exactly once (marked confirmed in the same transaction). */
   onConfirmed?(tx: Queryable, e: { chainId: number; deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }): Promise<void>;
+  /**
+   * After every block or historical chunk is written, in its transaction (after onSeen/onConfirmed): the new
+   * tip, and the confirmation boundary it implies (rows at or below it are reported confirmed next), so the
+   * order logic can show "confirming" (a block on top, not yet at depth) without a query per deposit.
+   */
+  onBlock?(tx: Queryable, e: { chainId: number; tip: bigint; confirmed: bigint }): Promise<void>;
 };
 
 export type CreateChainFollowerParameters = {
@@ -227,6 +233,9 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
         await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
         if (atDepth) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
       }
+      // depth mode: the boundary this tip implies; finalized mode: the last known one (a lower bound)
+      const boundary = atDepth ? block.number : finality.mode === "depth" ? block.number - BigInt(finality.confirmations) + 1n : confirmed;
+      await hooks.onBlock?.(tx, { chainId, tip: block.number, confirmed: boundary });
       return deposits.length;
     });
     local!.push(block);

@@ -40,7 +40,7 @@ export const RechargeStatus = {
   AwaitingConfirmation: 2,
   Confirming: 3,
   Success: 4,
-  Dropped: -1, // the transfer left the chain in a reorg
+  Dropped: -1, // the transfer left the chain in a reorg (back to 2 only if the same transfer is mined again)
 } as const;
 export type RechargeStatus = (typeof RechargeStatus)[keyof typeof RechargeStatus];
 
@@ -74,6 +74,8 @@ export type PaymentEvent =
   | { type: "transferSeen"; amount: bigint }
   | { type: "transferConfirmed"; amount: bigint }
   | { type: "transferRemoved"; amount: bigint }
+  /** a transfer of another token (or the native coin on a token order) to the order's address: shown, not counted */
+  | { type: "unmatchedTransfer"; change: "seen" | "removed"; token: string; amount: bigint }
   | { type: "confirming" }
   | { type: "expire" }
   | { type: "cancel" }
@@ -134,15 +136,27 @@ export function transitionPayment(order: PaymentOrderState, event: PaymentEvent)
       positive(event.amount);
       const seenAmount = order.seenAmount - event.amount;
       if (seenAmount < order.paidAmount) illegal("a confirmed transfer cannot be removed");
-      if (!isOpenPayment(order.status)) return { next: { ...order, seenAmount }, outbox: null };
+      // the merchant is told either way: by the status change, or (status kept) that the transfer went
+      const removed: OutboxEvent = { type: "payment.transfer_removed", payload: { status: order.status, amount: event.amount.toString(), reason: "reorg" } };
+      if (!isOpenPayment(order.status)) return { next: { ...order, seenAmount }, outbox: removed };
       const status =
         seenAmount === 0n
           ? PaymentStatus.Unpaid
           : seenAmount < order.amount
             ? PaymentStatus.Incomplete
             : order.status;
-      return changed({ ...order, seenAmount, status }, { reason: "reorg" });
+      const t = changed({ ...order, seenAmount, status }, { reason: "reorg" });
+      return t.outbox ? t : { next: t.next, outbox: removed };
     }
+    case "unmatchedTransfer":
+      positive(event.amount);
+      return {
+        next: order,
+        outbox: {
+          type: event.change === "seen" ? "payment.unmatched_transfer" : "payment.unmatched_transfer_removed",
+          payload: { status: order.status, token: event.token, amount: event.amount.toString() },
+        },
+      };
     case "confirming":
       if (order.status !== PaymentStatus.AwaitingConfirmation) illegal();
       return changed({ ...order, status: PaymentStatus.Confirming });
@@ -226,12 +240,14 @@ export const payoutHoldsFunds = (s: number) => s !== PayoutStatus.Rejected && s 
 // ------------------------------------------------------------------ recharge
 
 export type RechargeOrderState = { status: RechargeStatus; amount: bigint };
-export type RechargeEvent = { type: "confirming" } | { type: "confirm" } | { type: "drop" };
+/** `reincluded`: a transfer dropped by a reorg was mined again (same chain, tx hash and log index) on the new branch. */
+export type RechargeEvent = { type: "confirming" } | { type: "confirm" } | { type: "drop" } | { type: "reincluded" };
 
 const RECHARGE_MOVES: Record<RechargeEvent["type"], Partial<Record<RechargeStatus, RechargeStatus>>> = {
   confirming: { 2: 3 },
   confirm: { 2: 4, 3: 4 },
   drop: { 2: -1, 3: -1 },
+  reincluded: { [-1]: 2 },
 };
 
 export function transitionRecharge(order: RechargeOrderState, event: RechargeEvent): Transition<RechargeOrderState> {
