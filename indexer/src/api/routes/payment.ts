@@ -8,6 +8,7 @@ import {
   requeuePaymentNotification,
   type PaymentOrderRecord,
 } from "../../store/paymentOrders.js";
+import { paymentTransfersDetail, paymentTransfersProperties } from "../../store/ingest.js";
 import { NonceReusedError } from "../../store/nonces.js";
 import { foldedNonceOf, markNonceUsed, nonceReusedError, recordUnusedNonce } from "../auth.js";
 import { checksum, formatTime, type GatewayContext } from "../context.js";
@@ -41,6 +42,7 @@ const orderSchema = {
     expireTime: { type: "string" },
     expireAt: { type: "integer" },
     createTime: { type: "string" },
+    ...paymentTransfersProperties, // payment/detail only
   },
 };
 
@@ -148,7 +150,7 @@ export function paymentRoutes(ctx: GatewayContext) {
           ? await getPaymentOrderOnce(ctx.db, request.merchantId, request.query, nonce).catch(refuseReplay)
           : await getPaymentOrder(ctx.db, request.merchantId, request.query);
         markNonceUsed(request);
-        return ok(present(order));
+        return ok({ ...present(order), ...(await paymentTransfersDetail(ctx.db, order)) });
       },
     );
 
