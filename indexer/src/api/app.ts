@@ -14,6 +14,7 @@ import { qrcodeRoutes } from "./routes/qrcode.js";
 import { rechargeRoutes } from "./routes/recharge.js";
 import { refundRoutes } from "./routes/refund.js";
 import { userRoutes } from "./routes/user.js";
+import { webhookRoutes } from "./routes/webhook.js";
 import { withdrawRoutes } from "./routes/withdraw.js";
 
 declare module "fastify" {
@@ -99,6 +100,7 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
       await mer.register(rechargeRoutes(ctx));
       await mer.register(userRoutes(ctx));
       await mer.register(withdrawRoutes(ctx));
+      await mer.register(webhookRoutes(ctx));
       await mer.register(qrcodeRoutes(ctx));
       await mer.register(billRoutes(ctx));
     },
