@@ -61,6 +61,12 @@ export type GatewayConfig = {
    * OPERATOR role, never merchant funds). From OPERATOR_PRIVATE_KEY or OPERATOR_KEY_FILE; never in the file.
    */
   operatorKey?: `0x${string}`;
+  /**
+   * Deliver webhooks to notify URLs that resolve to loopback, private, link-local, CGNAT, multicast or
+   * unspecified addresses (default false: such targets are refused, so a merchant cannot aim the gateway
+   * at its own network). Tests and the local demo set it.
+   */
+  allowPrivateWebhookTargets?: boolean;
 }
 
 export const NATIVE_TOKEN: Address = "0x0000000000000000000000000000000000000000";
@@ -121,7 +127,7 @@ function applyDeployment(c: ChainConfig): void {
  * Reads the configuration: a JSON file named by GATEWAY_CONFIG (any {GatewayConfig} field but the
  * master key), then the environment: DATABASE_URL, PGLITE_DIR, GATEWAY_MASTER_KEY (64 hex; else a key
  * file GATEWAY_MASTER_KEY_FILE, default ./.data/master.key, created on first start), PAY_PAGE_URL, HOST,
- * PORT, LOG_LEVEL. Without a file, one local chain (31337) with the vault from VAULT_ADDRESS.
+ * PORT, LOG_LEVEL, ALLOW_PRIVATE_WEBHOOK_TARGETS=1. Without a file, one local chain (31337) with the vault from VAULT_ADDRESS.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const file = env.GATEWAY_CONFIG ? (JSON.parse(readFileSync(env.GATEWAY_CONFIG, "utf8")) as Partial<GatewayConfig>) : {};
@@ -143,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     ...(env.HOST ? { host: env.HOST } : {}),
     ...(env.PORT ? { port: Number(env.PORT) } : {}),
     ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
+    ...(env.ALLOW_PRIVATE_WEBHOOK_TARGETS === "1" ? { allowPrivateWebhookTargets: true } : {}),
     ...loadOperatorKey(env),
     masterKey: loadMasterKey(env),
     chains,
