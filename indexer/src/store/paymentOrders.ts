@@ -76,7 +76,7 @@ export type CreatePaymentOrderParameters = {
   redirectionUrl: string | null;
   accessSign: string;
   expiresAt: Date;
-  /** pool growth batch (default {POOL_GROW_BATCH}) */
+  /** pool growth batch (default {growthBatch} of the pool size) */
   growBy?: number;
   /**
    * The signed request's nonce, when the caller left it to this call (api/auth.ts `foldNonce`): it is
@@ -85,8 +85,19 @@ export type CreatePaymentOrderParameters = {
   nonce?: RequestNonce;
 };
 
-/** Addresses added to a merchant's pool on one chain each time it runs dry. */
+/** Addresses added to a merchant's pool on one chain each time it runs dry (at least). */
 export const POOL_GROW_BATCH = 16;
+
+/**
+ * How many addresses to add to a pool of `size`: {POOL_GROW_BATCH}, or a quarter of the pool once that
+ * is more (at most 1024). A busy merchant's pool then grows in a few dozen steps instead of one step per
+ * 16 orders, each of which makes every concurrent create wait on the counter's row lock; a pool never
+ * holds more than a quarter more addresses than it ever needed at once.
+ */
+export function growthBatch(size: bigint): bigint {
+  const quarter = size / 4n;
+  return quarter < BigInt(POOL_GROW_BATCH) ? BigInt(POOL_GROW_BATCH) : quarter > 1024n ? 1024n : quarter;
+}
 
 /** SQLSTATE raised by `create_payment_order` (migration 003) when the pool has no free address. */
 const POOL_EMPTY = "GW001";
@@ -107,7 +118,7 @@ const CREATE_SQL = `SELECT outcome, (o).* FROM create_payment_order($1, $2, $3, 
  * never share an address. When the pool is empty the function rolls back and reports the counter's next
  * index; this computes a batch of deposit addresses from there (keys 0, 1, 2, … with no gaps, CREATE2
  * needs keccak, so TypeScript computes them) and calls again, and the function grows the pool under the
- * counter's row lock. Growth is one call in {POOL_GROW_BATCH} per merchant and chain.
+ * counter's row lock. Growth is rare: batches of {growthBatch} per merchant and chain.
  */
 export async function createPaymentOrder(
   db: Db,
@@ -141,7 +152,7 @@ export async function createPaymentOrder(
       const next = poolEmptyAt(e);
       if (next === null || attempt >= MAX_GROW_ATTEMPTS) throw e;
       growFrom = next;
-      growAddresses = poolBatch(p, next, BigInt(p.growBy ?? POOL_GROW_BATCH));
+      growAddresses = poolBatch(p, next, p.growBy ? BigInt(p.growBy) : growthBatch(next));
       continue;
     }
     switch (row!.outcome) {

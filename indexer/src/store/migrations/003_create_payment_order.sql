@@ -2,8 +2,8 @@
 -- or PostgreSQL, set the pace). Called from src/store/paymentOrders.ts; semantics documented there and in
 -- indexer/README.md ("Performance").
 
--- Records the request nonce, creates the order idempotently and leases it the longest-rested free payment
--- address, in the caller's one statement (so one transaction).
+-- Records the request nonce, leases the longest-rested free payment address and creates the order with it,
+-- idempotently, in the caller's one statement (so one transaction).
 -- outcome: 'created' | 'existing' (same merchantOrderId and request hash) | 'conflict' (same id, other
 -- parameters; nothing written but the nonce) | 'nonce_reused' (nothing written).
 -- An empty pool raises SQLSTATE GW001 'payment address pool empty at index N' and rolls everything back;
@@ -31,34 +31,22 @@ BEGIN
     END IF;
   END IF;
 
-  -- a competing insert of the same (merchant, merchantOrderId) makes this wait for it to commit; each
-  -- PL/pgSQL statement takes a new snapshot under READ COMMITTED, so the SELECT below sees the winner
-  INSERT INTO payment_orders (id, merchant_id, merchant_order_id, request_hash, chain_id, token_address,
-    token_symbol, token_decimals, amount, notify_url, redirection_url, access_sign, expires_at)
-  VALUES (p_id, p_merchant_id, p_merchant_order_id, p_request_hash, p_chain_id, p_token_address,
-    p_token_symbol, p_token_decimals, p_amount, p_notify_url, p_redirection_url, p_access_sign, p_expires_at)
-  ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING;
-  IF NOT FOUND THEN
-    SELECT * INTO o FROM payment_orders WHERE merchant_id = p_merchant_id AND merchant_order_id = p_merchant_order_id;
-    outcome := CASE WHEN o.request_hash = p_request_hash THEN 'existing' ELSE 'conflict' END;
-    RETURN;
-  END IF;
-
-  -- lease; if the pool looks empty, take the counter's row lock and look once more: a concurrent create
-  -- may have grown the pool while we waited for the lock
+  -- Lease first, then insert the order with its address: one write per row instead of an insert and an
+  -- update of the order. A repeated merchantOrderId then gives the address back (below); that is the rare
+  -- path. If the pool looks empty, take the counter's row lock and look once more: a concurrent create may
+  -- have grown the pool while we waited for the lock.
   FOR attempt IN 1..2 LOOP
-    -- FOR UPDATE SKIP LOCKED: concurrent leases pick different rows without waiting on each other;
-    -- the scan walks the partial index address_pool_free in available_at order (longest rested first)
-    WITH free AS (
-      SELECT pool_index FROM address_pool
-      WHERE merchant_id = p_merchant_id AND chain_id = p_chain_id AND order_id IS NULL AND available_at <= now()
-      ORDER BY available_at
-      LIMIT 1
-      FOR UPDATE SKIP LOCKED
-    )
+    -- FOR UPDATE SKIP LOCKED: concurrent leases pick different rows without waiting on each other; the
+    -- scan walks the partial index address_pool_free in available_at order (longest rested first). The
+    -- pick is a scalar subquery (one InitPlan, then a primary-key lookup), not a join: joined, the
+    -- planner may scan every row of the merchant's pool by primary key and probe the pick for each.
     UPDATE address_pool a SET order_id = p_id, leased_at = now()
-    FROM free
-    WHERE a.merchant_id = p_merchant_id AND a.chain_id = p_chain_id AND a.pool_index = free.pool_index
+    WHERE a.merchant_id = p_merchant_id AND a.chain_id = p_chain_id AND a.pool_index = (
+      SELECT f.pool_index FROM address_pool f
+      WHERE f.merchant_id = p_merchant_id AND f.chain_id = p_chain_id AND f.order_id IS NULL AND f.available_at <= now()
+      ORDER BY f.available_at
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED)
     RETURNING a.pool_index, a.address INTO v_index, v_address;
     EXIT WHEN v_index IS NOT NULL OR attempt = 2;
     INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES (p_merchant_id, p_chain_id, 0)
@@ -68,6 +56,12 @@ BEGIN
   END LOOP;
 
   IF v_index IS NULL THEN
+    -- a repeat of a committed create needs no address: answer it without growing the pool
+    SELECT * INTO o FROM payment_orders WHERE merchant_id = p_merchant_id AND merchant_order_id = p_merchant_order_id;
+    IF FOUND THEN
+      outcome := CASE WHEN o.request_hash = p_request_hash THEN 'existing' ELSE 'conflict' END;
+      RETURN;
+    END IF;
     IF p_grow_from IS DISTINCT FROM v_next OR coalesce(cardinality(p_grow_addresses), 0) = 0 THEN
       RAISE EXCEPTION 'payment address pool empty at index %', v_next USING ERRCODE = 'GW001';
     END IF;
@@ -82,8 +76,26 @@ BEGIN
     v_address := p_grow_addresses[1];
   END IF;
 
-  UPDATE payment_orders SET receipt_address = v_address, pool_index = v_index WHERE id = p_id RETURNING * INTO o;
-  outcome := 'created';
+  -- a competing insert of the same (merchant, merchantOrderId) makes this wait for it to commit; each
+  -- PL/pgSQL statement takes a new snapshot under READ COMMITTED, so the SELECT below sees the winner
+  INSERT INTO payment_orders (id, merchant_id, merchant_order_id, request_hash, chain_id, token_address,
+    token_symbol, token_decimals, amount, notify_url, redirection_url, access_sign, expires_at,
+    receipt_address, pool_index)
+  VALUES (p_id, p_merchant_id, p_merchant_order_id, p_request_hash, p_chain_id, p_token_address,
+    p_token_symbol, p_token_decimals, p_amount, p_notify_url, p_redirection_url, p_access_sign, p_expires_at,
+    v_address, v_index)
+  ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING
+  RETURNING * INTO o;
+  IF FOUND THEN
+    outcome := 'created';
+    RETURN;
+  END IF;
+  -- a repeat: give the address back as it was (free, same rest time; the lease never committed), and
+  -- answer with the existing order
+  UPDATE address_pool SET order_id = NULL, leased_at = NULL
+  WHERE merchant_id = p_merchant_id AND chain_id = p_chain_id AND pool_index = v_index;
+  SELECT * INTO o FROM payment_orders WHERE merchant_id = p_merchant_id AND merchant_order_id = p_merchant_order_id;
+  outcome := CASE WHEN o.request_hash = p_request_hash THEN 'existing' ELSE 'conflict' END;
 END;
 $$;
 
