@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { createPayClient, PayApiError, signWebhook, verifyWebhook, WebhookVerificationError, type PayClient } from "../../sdk/src/index.js";
+import { createMerchantServer } from "../../sdk/examples/merchant-server.js";
+import { createSecretBox } from "../src/crypto/secretBox.js";
+import { createOutboxWorker } from "../src/notify/index.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { USDT, startGateway, type TestGateway } from "./helpers.js";
 
@@ -20,6 +23,7 @@ describe("merchant SDK", () => {
     await gw?.close();
   });
 
+  const order_ = (id: string, notifyUrl: string) => ({ merchantOrderId: id, chainId: 31337, token: "USDT", amount: "2", notifyUrl });
   const order = (id: string, over: Record<string, unknown> = {}) => ({
     merchantOrderId: id,
     chainId: 31337,
@@ -114,6 +118,82 @@ describe("merchant SDK", () => {
     assert.equal(w.userId, user.userId);
     assert.equal((await sdk.withdraw.detail({ merchantWithdrawId: "sdk-w1" })).withdrawOrderId, w.withdrawOrderId);
     await assert.rejects(sdk.user.detail({ uuid: "nobody" }), (e: unknown) => e instanceof PayApiError && e.code === 40402);
+  });
+
+  /** whether the gateway in this tree registers a route (routes still being built by others are skipped) */
+  const hasRoute = async (path: string) => {
+    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    return `/api/mer/${path}` in doc.paths;
+  };
+
+  it("qrcode/create and webhook/attempts", async () => {
+    const qr = await sdk.qrcode.create({ label: "Counter 1", chainId: 31337, token: "USDT", notifyUrl: "https://shop.example.test/qr", maxAmount: "100" });
+    assert.match(qr.url, /\/m\//);
+    assert.match(qr.qrSvg, /^<svg/);
+    assert.equal(qr.maxAmount, "100");
+    assert.equal((await sdk.qrcode.create({ label: "Counter 1", chainId: 31337, token: "USDT", notifyUrl: "https://shop.example.test/qr", maxAmount: "100" })).code, qr.code, "idempotent by label");
+    const log = await sdk.webhook.attempts({ payOrderId: (await sdk.payment.detail({ merchantOrderId: "sdk-1" })).payOrderId });
+    assert.ok(log.events.length >= 1, "the cancel wrote a webhook event");
+  });
+
+  it("settlement apply, detail, reject", async (t) => {
+    if (!(await hasRoute("settlement/apply"))) return t.skip("settlement routes are not registered in this tree yet");
+    const s = await sdk.settlement.apply({ merchantSettlementId: "sdk-s1", chainId: 31337, token: "USDT", amount: "7", toAddress: PAYER });
+    assert.equal(s.state, 0);
+    assert.equal(s.amountBaseUnits, "7000000");
+    assert.equal((await sdk.settlement.detail({ merchantSettlementId: "sdk-s1" })).settlementOrderId, s.settlementOrderId);
+    assert.equal((await sdk.settlement.reject({ settlementOrderId: s.settlementOrderId })).state, -1);
+  });
+
+  it("merchant settings read and update", async (t) => {
+    if (!(await hasRoute("merchant/settings"))) return t.skip("merchant settings routes are not registered in this tree yet");
+    const settings = await sdk.merchant.settings();
+    assert.equal(settings.merchantId, "1");
+    assert.ok(settings.webhookSecretHint.startsWith("whsec_"));
+    assert.equal((await sdk.merchant.updateSettings({ rechargeNotifyUrl: "https://shop.example.test/recharge" })).rechargeNotifyUrl, "https://shop.example.test/recharge");
+  });
+
+  it("the example merchant server creates orders and verifies webhooks delivered by the gateway's notifier", async () => {
+    const A = gw.merchants[0]!;
+    let publicUrl = "";
+    const shop = createMerchantServer({ client: sdk, webhookSecret: A.webhookSecret, publicUrl: "http://127.0.0.1:0" });
+    await new Promise<void>((r) => shop.server.listen(0, "127.0.0.1", r));
+    publicUrl = `http://127.0.0.1:${(shop.server.address() as { port: number }).port}`;
+    const worker = createOutboxWorker({ db: gw.db, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, retryScheduleMs: [20], pollIntervalMs: 5 });
+    try {
+      // the shop's notifyUrl must reach it: create the order through the SDK with the real address
+      const order = await sdk.payment.create(order_("shop-1", `${publicUrl}/webhooks/pay`));
+      shop.orders.set("shop-1", { orderId: "shop-1", payOrderId: order.payOrderId, paymentUrl: order.paymentUrl, state: 0, events: [] });
+      const viaShop = await fetch(`${publicUrl}/checkout`, { method: "POST", body: JSON.stringify({ orderId: "shop-2", amount: "1.5" }) });
+      assert.equal(viaShop.status, 200);
+      assert.match(((await viaShop.json()) as { paymentUrl: string }).paymentUrl, /payOrderId=/);
+      const bad = await fetch(`${publicUrl}/checkout`, { method: "POST", body: JSON.stringify({ orderId: "shop-3", amount: "1.0000001" }) });
+      assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { code: number }).code, 40002);
+
+      await sdk.payment.cancel({ payOrderId: order.payOrderId });
+      for (let i = 0; i < 100 && !shop.orders.get("shop-1")!.events.length; i++) {
+        await worker.runOnce();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(shop.refused.length, 0, shop.refused.join("; "));
+      assert.deepEqual(shop.orders.get("shop-1")!.events.length, 1, "one verified webhook");
+      assert.equal(shop.orders.get("shop-1")!.state, -3);
+      const log = await sdk.webhook.attempts({ payOrderId: order.payOrderId });
+      assert.ok(log.attempts.some((a) => a.httpStatus === 200), JSON.stringify(log));
+
+      // a forged delivery is refused with 400
+      const forged = await fetch(`${publicUrl}/webhooks/pay`, {
+        method: "POST",
+        headers: { ...signWebhook({ secret: "whsec_" + Buffer.alloc(32, 1).toString("base64"), id: "evt_x", body: "{}" }) },
+        body: "{}",
+      });
+      assert.equal(forged.status, 400);
+      assert.equal(shop.refused.length, 1);
+    } finally {
+      await worker.stop();
+      await new Promise((r) => shop.server.close(r));
+    }
   });
 
   describe("verifyWebhook", () => {

@@ -5,6 +5,15 @@ import type {
   Bill,
   BillParams,
   CreatePaymentOrderParams,
+  CreateQrCodeParams,
+  MerchantQrCode,
+  MerchantSettings,
+  MerchantSettingsUpdate,
+  SettlementApplyParams,
+  SettlementOrder,
+  SettlementRef,
+  WebhookAttemptsParams,
+  WebhookLog,
   CreateRefundOrderParams,
   CreateUserParams,
   EventIdResult,
@@ -68,6 +77,28 @@ export type PayClient = {
     approve(p: WithdrawRef & ApproveParams): Promise<WithdrawOrder>;
     reject(p: WithdrawRef & RejectParams): Promise<WithdrawOrder>;
     notify(ref: WithdrawRef): Promise<EventIdResult>;
+  };
+  settlement: {
+    /** settle part of the merchant's vault balance to its own address (pending approval) */
+    apply(p: SettlementApplyParams): Promise<SettlementOrder>;
+    detail(ref: SettlementRef): Promise<SettlementOrder>;
+    approve(p: SettlementRef & ApproveParams): Promise<SettlementOrder>;
+    reject(p: SettlementRef & RejectParams): Promise<SettlementOrder>;
+    notify(ref: SettlementRef): Promise<EventIdResult>;
+  };
+  merchant: {
+    settings(): Promise<MerchantSettings>;
+    updateSettings(p: MerchantSettingsUpdate): Promise<MerchantSettings>;
+    /** the new whsec_… is shown once, here */
+    rotateWebhookSecret(): Promise<{ webhookSecret: string }>;
+  };
+  qrcode: {
+    /** a static merchant QR: a permanent payment link where the payer types the amount */
+    create(p: CreateQrCodeParams): Promise<MerchantQrCode>;
+  };
+  webhook: {
+    /** the webhook events of one event or order and every delivery attempt */
+    attempts(p: WebhookAttemptsParams): Promise<WebhookLog>;
   };
   bill: {
     /** the statement as JSON */
@@ -147,6 +178,20 @@ export function createPayClient(o: PayClientOptions): PayClient {
       reject: post("withdraw/reject"),
       notify: post("withdraw/notify"),
     },
+    settlement: {
+      apply: post("settlement/apply"),
+      detail: get("settlement/detail"),
+      approve: post("settlement/approve"),
+      reject: post("settlement/reject"),
+      notify: post("settlement/notify"),
+    },
+    merchant: {
+      settings: () => send("GET", "merchant/settings") as Promise<MerchantSettings>,
+      updateSettings: post("merchant/settings/update"),
+      rotateWebhookSecret: () => send("POST", "merchant/webhookSecret/rotate", {}) as Promise<{ webhookSecret: string }>,
+    },
+    qrcode: { create: post("qrcode/create") },
+    webhook: { attempts: get("webhook/attempts") },
     bill: {
       json: (p) => send("GET", "bill", { ...p, format: "json" }) as Promise<Bill>,
       csv: (p) => send("GET", "bill", { ...p, format: "csv" }, true) as Promise<string>,

@@ -64,6 +64,28 @@ export type PaymentOrder = {
   expireTime: string;
   expireAt: number;
   createTime: string;
+  /** payment/detail only: every transfer recorded against the order (late, removed and other-token ones included) */
+  transfers?: PaymentTransfer[];
+  lateAmount?: string;
+  lateAmountBaseUnits?: string;
+  overpaidAmount?: string;
+  overpaidAmountBaseUnits?: string;
+};
+
+export type PaymentTransfer = {
+  txHash: string;
+  /** -1: a native transfer seen only as a transaction */
+  logIndex: number;
+  blockNumber: string;
+  from: string;
+  token: string;
+  /** human amount in the order's token; null for another token */
+  amount: string | null;
+  amountBaseUnits: string;
+  confirmations: number;
+  status: "seen" | "confirmed" | "removed";
+  late: boolean;
+  tokenMatches: boolean;
 };
 
 export type EventIdResult = { eventId: string };
@@ -102,10 +124,14 @@ export type RefundOrder = {
   payoutDeadline: number;
   /** only while pending approval */
   payoutTypedData?: PayoutTypedData;
+  approvedBy?: ApprovedBy;
   createTime: string;
 };
 
-export type ApproveParams = { signature: string };
+/** `signature`: the payout signer's EIP-712 signature over payoutTypedData; omit it when payoutKeyMode is gateway */
+export type ApproveParams = { signature?: string };
+/** who signed the approval; null until approved */
+export type ApprovedBy = "merchant" | "gateway" | null;
 export type RejectParams = { reason?: string };
 
 export type CreateUserParams = { uuid: string; userType?: number };
@@ -171,10 +197,121 @@ export type WithdrawOrder = {
   payoutId: string;
   payoutDeadline: number;
   payoutTypedData?: PayoutTypedData;
+  approvedBy?: ApprovedBy;
   txHash: string | null;
   reason: string | null;
   notifyUrl: string | null;
   createTime: string;
+};
+
+export type SettlementRef =
+  | { settlementOrderId: string; merchantSettlementId?: never }
+  | { merchantSettlementId: string; settlementOrderId?: never };
+
+export type SettlementApplyParams = {
+  merchantSettlementId: string;
+  chainId: number;
+  token: string;
+  amount: string;
+  /** the merchant's own address */
+  toAddress: string;
+  notifyUrl?: string;
+};
+
+export type SettlementOrder = {
+  settlementOrderId: string;
+  merchantSettlementId: string;
+  state: number;
+  chainId: number;
+  token: string;
+  tokenSymbol: string;
+  amount: string;
+  amountBaseUnits: string;
+  toAddress: string;
+  payoutId: string;
+  payoutDeadline: number;
+  payoutTypedData?: PayoutTypedData;
+  approvedBy?: ApprovedBy;
+  txHash: string | null;
+  reason: string | null;
+  notifyUrl: string | null;
+  createTime: string;
+};
+
+export type MerchantSettings = {
+  merchantId: string;
+  name: string;
+  feeBps: number;
+  payoutSigner: string | null;
+  payoutKeyMode: "merchant" | "gateway";
+  gatewayKeyPresent?: boolean;
+  rechargeNotifyUrl: string | null;
+  /** whsec_… and the last 4 characters, never the secret */
+  webhookSecretHint: string;
+  createTime?: string;
+};
+/** `rechargeNotifyUrl: null` clears it */
+export type MerchantSettingsUpdate = { name?: string; rechargeNotifyUrl?: string | null };
+
+export type CreateQrCodeParams = {
+  /** the counter's name, unique per merchant: repeating a create returns the same code */
+  label: string;
+  chainId: number;
+  token: string;
+  notifyUrl: string;
+  redirectionUrl?: string;
+  /** largest amount a payer may type (human units) */
+  maxAmount?: string;
+};
+export type MerchantQrCode = {
+  code: string;
+  label: string;
+  chainId: number;
+  chainCode: string;
+  token: string;
+  tokenSymbol: string;
+  decimals: number;
+  maxAmount: string | null;
+  notifyUrl: string;
+  redirectionUrl: string | null;
+  /** the permanent payment link */
+  url: string;
+  /** SVG QR code of url */
+  qrSvg: string;
+  createTime: string;
+};
+
+/** Exactly one of the parameters. */
+export type WebhookAttemptsParams =
+  | { eventId: string }
+  | { payOrderId: string }
+  | { refundOrderId: string }
+  | { withdrawOrderId: string }
+  | { rechargeOrderId: string };
+export type WebhookLog = {
+  events: {
+    eventId: string;
+    type: string;
+    orderKind: string;
+    orderId: string;
+    /** delivered, pending (retrying) or dead (retries exhausted; re-send with …/notify) */
+    status: string;
+    attempts: number;
+    nextAttemptTime?: string | null;
+    deliveredTime?: string | null;
+    lastError?: string | null;
+  }[];
+  attempts: {
+    eventId: string;
+    eventType: string;
+    attemptNo: number;
+    url?: string | null;
+    /** null when no answer came */
+    httpStatus?: number | null;
+    error?: string | null;
+    durationMs: number;
+    attemptTime: string;
+  }[];
 };
 
 export type BillParams = {
@@ -184,13 +321,31 @@ export type BillParams = {
   to: string;
 };
 
-export type BillTokenTotal = {
+type Totals<F extends string> = { [K in F]: string } & { [K in `${F}BaseUnits`]: string };
+/** Per (chain, token); `net` = received + recharged - fees - refunded - withdrawn - settled (may be negative). */
+export type BillTokenTotal = { chainId: number; token: string; tokenSymbol: string; decimals: number } & Totals<
+  "received" | "recharged" | "refunded" | "refundsPending" | "withdrawn" | "withdrawalsPending" | "settled" | "fees" | "net"
+>;
+
+export type BillLine = {
+  kind: "payment" | "refund" | "recharge" | "withdrawal" | "settlement" | "fee";
+  id: string;
+  merchantRef: string | null;
+  /** refunds: the payOrderId */
+  relatedId: string | null;
   chainId: number;
   token: string;
   tokenSymbol: string;
-  decimals: number;
-  /** every amount twice: base units and human */
-  [field: string]: string | number;
+  state: number | null;
+  amount: string;
+  amountBaseUnits: string;
+  paidAmount: string | null;
+  paidBaseUnits: string | null;
+  fee: string | null;
+  feeBaseUnits: string | null;
+  counterparty: string | null;
+  txHash: string | null;
+  time: string;
 };
 
 export type Bill = {
@@ -198,24 +353,11 @@ export type Bill = {
   from: string;
   to: string;
   generatedAt: string;
-  feeSource: string;
+  feeBps: number;
+  /** sweep_ledger, vault_events (the vault's Swept fees) or fee_bps (an estimate before any sweep) */
+  feeSource: "sweep_ledger" | "vault_events" | "fee_bps";
   lines: BillLine[];
   totals: BillTokenTotal[];
-};
-
-export type BillLine = {
-  kind: "payment" | "refund" | "recharge" | "withdrawal" | "settlement" | "fee";
-  id: string;
-  merchantRef: string | null;
-  chainId: number;
-  token: string;
-  tokenSymbol: string;
-  state: number | string;
-  amount: string;
-  amountBaseUnits: string;
-  time: string;
-  txHash: string | null;
-  [field: string]: unknown;
 };
 
 /** A webhook body: `{ eventId, type, data }` (eventId = X-PAY-EVENT-ID, the same across retries). */
