@@ -74,8 +74,8 @@ export type WebhookTarget = { url: string | null; webhookSecretSealed: Buffer };
 
 /**
  * Where an event goes: the order's notify URL (payments; refunds fall back to their payment's URL,
- * withdrawals to the merchant's recharge callback URL, recharges always use that one) and the merchant's
- * sealed webhook secret.
+ * withdrawals and settlements to the merchant's recharge callback URL, recharges always use that one)
+ * and the merchant's sealed webhook secret.
  */
 export async function findWebhookTarget(db: Queryable, e: { merchantId: bigint; aggregateKind: string; aggregateId: string }): Promise<WebhookTarget | null> {
   // each variant names the order by `$2::text`; `m` is the merchant row of the outer query
@@ -84,7 +84,7 @@ export async function findWebhookTarget(db: Queryable, e: { merchantId: bigint; 
     refund: `SELECT COALESCE(r.notify_url, p.notify_url) FROM refund_orders r JOIN payment_orders p ON p.id = r.pay_order_id
              WHERE r.id = $2::text AND r.merchant_id = m.id`,
     withdrawal: "SELECT COALESCE(w.notify_url, m.recharge_notify_url) FROM withdrawal_orders w WHERE w.id = $2::text AND w.merchant_id = m.id",
-    settlement: "SELECT notify_url FROM settlement_orders WHERE id = $2::text AND merchant_id = m.id",
+    settlement: "SELECT COALESCE(s.notify_url, m.recharge_notify_url) FROM settlement_orders s WHERE s.id = $2::text AND s.merchant_id = m.id",
     recharge: "SELECT m.recharge_notify_url WHERE $2::text IS NOT NULL",
   };
   const pick = urlSql[e.aggregateKind];

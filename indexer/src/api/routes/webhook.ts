@@ -11,7 +11,7 @@ const eventSchema = {
   properties: {
     eventId: { type: "string" },
     type: { type: "string" },
-    orderKind: { type: "string", description: "payment, refund, withdrawal or recharge" },
+    orderKind: { type: "string", description: "payment, refund, withdrawal, recharge or settlement" },
     orderId: { type: "string" },
     status: { type: "string", description: "delivered, pending (retrying) or dead (retries exhausted; re-send with …/notify)" },
     attempts: { type: "integer" },
@@ -35,12 +35,20 @@ const attemptSchema = {
   },
 };
 
-type Query = { eventId?: string; payOrderId?: string; refundOrderId?: string; withdrawOrderId?: string; rechargeOrderId?: string };
+type Query = {
+  eventId?: string;
+  payOrderId?: string;
+  refundOrderId?: string;
+  withdrawOrderId?: string;
+  rechargeOrderId?: string;
+  settlementOrderId?: string;
+};
 const KIND: Record<Exclude<keyof Query, "eventId">, string> = {
   payOrderId: "payment",
   refundOrderId: "refund",
   withdrawOrderId: "withdrawal",
   rechargeOrderId: "recharge",
+  settlementOrderId: "settlement",
 };
 
 /** GET /webhook/attempts: the webhook events of one event id or one order, and every delivery attempt. */
@@ -56,7 +64,14 @@ export function webhookRoutes(ctx: GatewayContext) {
             additionalProperties: false,
             minProperties: 1,
             maxProperties: 1,
-            properties: { eventId: idString, payOrderId: idString, refundOrderId: idString, withdrawOrderId: idString, rechargeOrderId: idString },
+            properties: {
+              eventId: idString,
+              payOrderId: idString,
+              refundOrderId: idString,
+              withdrawOrderId: idString,
+              rechargeOrderId: idString,
+              settlementOrderId: idString,
+            },
           },
           response: {
             200: envelope({
@@ -70,7 +85,7 @@ export function webhookRoutes(ctx: GatewayContext) {
       },
       async (request) => {
         const [[name, value]] = Object.entries(request.query) as [[keyof Query, string]];
-        if (!value) throw new ApiError(ErrorCode.InvalidRequest, "Give exactly one of eventId, payOrderId, refundOrderId, withdrawOrderId, rechargeOrderId");
+        if (!value) throw new ApiError(ErrorCode.InvalidRequest, "Give exactly one of eventId, payOrderId, refundOrderId, withdrawOrderId, rechargeOrderId, settlementOrderId");
         const q: WebhookLogQuery =
           name === "eventId"
             ? { merchantId: request.merchantId, eventId: value }

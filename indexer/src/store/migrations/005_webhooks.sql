@@ -16,6 +16,10 @@ ALTER TABLE outbox_events ADD COLUMN dead_at TIMESTAMPTZ;
 ALTER TABLE outbox_events ADD COLUMN last_error TEXT;
 
 CREATE INDEX outbox_events_aggregate_open ON outbox_events (aggregate_kind, aggregate_id, seq) WHERE delivered_at IS NULL;
+-- the claim's scan: live events only (the predicate is the claim query's own text, so the planner uses it;
+-- dead events drop out of it and cost the poll nothing)
+CREATE INDEX outbox_events_live ON outbox_events (next_attempt_at, seq)
+  WHERE (delivered_at IS NULL AND (dead_at IS NULL OR next_attempt_at > dead_at));
 
 -- every delivery attempt, success or not
 CREATE TABLE webhook_attempts (
