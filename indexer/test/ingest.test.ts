@@ -14,7 +14,9 @@ import { resolveConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { transitionPayment, transitionRecharge } from "../src/domain/orderStateMachine.js";
 import { createMonotonicIds, createOrderHooks } from "../src/ingest/index.js";
-import type { Db } from "../src/store/db.js";
+import type { Deposit } from "../src/chain/decode.js";
+import { insertDeposits } from "../src/store/chain.js";
+import type { Db, Queryable } from "../src/store/db.js";
 import { listUnattributedDeposits } from "../src/store/ingest.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
@@ -351,6 +353,67 @@ function suite(backend: "pglite" | "postgres") {
       assert.deepEqual([s.status, s.paid], [4, 10n * USD]);
       d = await detail(o.id);
       assert.deepEqual(d.transfers.map((t: { status: string }) => t.status), ["removed", "confirmed"]);
+    });
+
+    it("batches are set-based: 2,000 payments and 5,000 unattributed deposits in a fixed number of queries", async () => {
+      const N = 2_000;
+      const chainId = 999; // a chain of its own: the rows are written straight to the hooks, not mined
+      const token = fx.token.toLowerCase();
+      const hex = (i: number, width: number) => "0x" + i.toString(16).padStart(width, "0");
+      const orderId = (i: number) => `BATCH${String(i).padStart(21, "0")}`;
+      await db.query(
+        `INSERT INTO payment_orders (id, merchant_id, merchant_order_id, request_hash, chain_id, token_address, token_symbol, token_decimals,
+           amount, notify_url, access_sign, expires_at, receipt_address, pool_index)
+         SELECT 'BATCH' || lpad(i::text, 21, '0'), $1, 'batch-' || i, 'h', $2, $3, 'USDT', 6, 100, 'https://shop.example.test/n', 's',
+           now() + interval '1 hour', '0x' || lpad(to_hex(i), 40, '0'), i
+         FROM generate_series(1, $4::int) i`,
+        [fx.merchantId, chainId, token, N],
+      );
+      await db.query(
+        `INSERT INTO address_pool (merchant_id, chain_id, pool_index, address, order_id, leased_at)
+         SELECT $1, $2, i, '0x' || lpad(to_hex(i), 40, '0'), 'BATCH' || lpad(i::text, 21, '0'), now() FROM generate_series(1, $3::int) i`,
+        [fx.merchantId, chainId, N],
+      );
+      const deposit = (i: number, to: string): Deposit => ({
+        chainId,
+        blockNumber: 10n,
+        blockHash: hex(10, 64),
+        txHash: hex(i, 64),
+        logIndex: 0,
+        token,
+        from: hex(0xbeef, 40),
+        to,
+        amount: 100n,
+        source: "erc20",
+      });
+      // written as the follower writes them (the hooks get rows of chain_deposits)
+      const paying = await insertDeposits(db, Array.from({ length: N }, (_, k) => deposit(k + 1, hex(k + 1, 40))));
+      const stray = await insertDeposits(db, Array.from({ length: 5_000 }, (_, k) => deposit(1_000_000 + k, hex(0xf00000 + k, 40))));
+      const h = hooks();
+      const run = async (fn: (tx: Queryable) => Promise<void>) => {
+        let queries = 0;
+        const t0 = performance.now();
+        await db.transaction((tx) => fn({ query: (sql, p) => (queries++, tx.query(sql, p)) }));
+        return { queries, ms: Math.round(performance.now() - t0) };
+      };
+      const seen = await run((tx) => h.onSeen!(tx, { chainId, deposits: paying, vaultEvents: [] }));
+      const confirmed = await run((tx) => h.onConfirmed!(tx, { chainId, deposits: paying, vaultEvents: [] }));
+      const unattributed = await run((tx) => h.onSeen!(tx, { chainId, deposits: stray, vaultEvents: [] }));
+      const again = await run((tx) => h.onSeen!(tx, { chainId, deposits: paying, vaultEvents: [] }));
+      console.log(`[${backend}] ${N} payments seen ${seen.ms} ms/${seen.queries} queries, confirmed ${confirmed.ms} ms/${confirmed.queries} queries; 5000 unattributed ${unattributed.ms} ms/${unattributed.queries} queries`);
+      assert.ok(seen.queries <= 6 && confirmed.queries <= 7 && unattributed.queries <= 2, JSON.stringify({ seen, confirmed, unattributed }));
+      const [counts] = await db.query(
+        `SELECT count(*) FILTER (WHERE status = 4)::int AS paid, count(*)::int AS n, sum(paid_amount)::text AS total
+         FROM payment_orders WHERE chain_id = $1`,
+        [chainId],
+      );
+      assert.deepEqual([counts!.paid, counts!.n, counts!.total], [N, N, String(100 * N)]);
+      const [ev] = await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id LIKE 'BATCH%'");
+      assert.equal(ev!.n, 2 * N, "0 -> 2 and 2 -> 4, once each");
+      assert.equal(again.queries, 4, "a repeated batch is recognised (no order write, no event)");
+      const [un] = await db.query("SELECT count(*)::int AS n FROM unattributed_deposits WHERE chain_id = $1", [chainId]);
+      assert.equal(un!.n, 5_000);
+      assert.equal(orderId(1), "BATCH000000000000000000001");
     });
 
     it("a follower restarted after a failed write counts nothing twice", async () => {

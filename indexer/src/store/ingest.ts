@@ -37,16 +37,17 @@ const keyArrays = (ds: readonly DepositKey[]) => [ds.map((d) => d.txHash), ds.ma
  * Finds the payment order of each deposit: the order the address is leased to, else (address back in the
  * pool) the order that last leased it. Deposits to an address of no order and no user wallet are written
  * to `unattributed_deposits` by the same statement. Returns the attributed ones by index into `deposits`.
+ * The deposits must be rows of chain_deposits written in this transaction (the follower's onSeen rows).
  */
 export async function attributeDeposits(
   tx: Queryable,
   chainId: number,
   deposits: readonly StoredDeposit[],
 ): Promise<{ index: number; orderId: string }[]> {
+  // by chain_deposits id (the rows are in this transaction already): a few bytes a row to send, not ~250
   const rows = await tx.query<{ i: string; order_id: string }>(
     `WITH d AS (
-       SELECT * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::bigint[])
-         WITH ORDINALITY AS d(tx_hash, log_index, to_address, token, from_address, amount, block_number, i)
+       SELECT c.*, x.i FROM unnest($2::bigint[]) WITH ORDINALITY AS x(id, i) JOIN chain_deposits c ON c.id = x.id
      ), a AS (
        SELECT d.*, ap.merchant_id, COALESCE(ap.order_id, lo.id) AS order_id,
               EXISTS (SELECT 1 FROM user_wallets w WHERE w.chain_id = $1 AND w.address = d.to_address) AS is_wallet
@@ -61,22 +62,11 @@ export async function attributeDeposits(
        INSERT INTO unattributed_deposits (chain_id, tx_hash, log_index, merchant_id, token, from_address, to_address, amount, block_number)
        SELECT $1, tx_hash, log_index, merchant_id, token, from_address, to_address, amount, block_number
        FROM a WHERE order_id IS NULL AND NOT is_wallet
-       ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE
-         SET status = 'seen', block_number = EXCLUDED.block_number, updated_at = now()
-         WHERE unattributed_deposits.status = 'removed'
+       ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
        RETURNING 1
      )
      SELECT i, order_id FROM a WHERE order_id IS NOT NULL`,
-    [
-      chainId,
-      deposits.map((d) => d.txHash),
-      deposits.map((d) => d.logIndex),
-      deposits.map((d) => d.to),
-      deposits.map((d) => d.token),
-      deposits.map((d) => d.from),
-      deposits.map((d) => d.amount.toString()),
-      deposits.map((d) => d.blockNumber.toString()),
-    ],
+    [chainId, deposits.map((d) => d.id.toString())],
   );
   return rows.map((r) => ({ index: Number(r.i) - 1, orderId: r.order_id }));
 }
@@ -122,8 +112,9 @@ export async function insertPaymentTransfers(tx: Queryable, transfers: readonly 
 }
 
 /**
- * Moves the transfers (and unattributed deposits) with these keys from 'seen' to `to`, in one statement;
- * rows already there are left alone. Returns the payment transfers moved now, in chain order.
+ * Moves the payment transfers with these keys from 'seen' to `to`, in one statement (rows already there
+ * are left alone); a reorg ('removed') also deletes the keys' unattributed deposits, as the follower
+ * deletes their chain_deposits rows. Returns the payment transfers moved now, in chain order.
  */
 export async function markTransfers(
   tx: Queryable,
@@ -133,12 +124,12 @@ export async function markTransfers(
 ): Promise<PaymentTransfer[]> {
   if (keys.length === 0) return [];
   const rows = await tx.query(
-    `WITH d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(tx_hash, log_index)),
-     un AS (
-       UPDATE unattributed_deposits u SET status = $4, updated_at = now() FROM d
-       WHERE u.chain_id = $1 AND u.tx_hash = d.tx_hash AND u.log_index = d.log_index AND u.status = 'seen'
-       RETURNING 1
-     )
+    `WITH d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(tx_hash, log_index))${
+       to === "removed"
+         ? `, un AS (DELETE FROM unattributed_deposits u USING d
+              WHERE u.chain_id = $1 AND u.tx_hash = d.tx_hash AND u.log_index = d.log_index RETURNING 1)`
+         : ""
+     }
      UPDATE payment_transfers t SET status = $4, updated_at = now() FROM d
      WHERE t.chain_id = $1 AND t.tx_hash = d.tx_hash AND t.log_index = d.log_index AND t.status = 'seen'
      RETURNING t.*`,
@@ -214,14 +205,15 @@ export async function lockConfirmingPaymentOrders(
 
 export type RechargeMatch = { index: number; userId: bigint; merchantId: bigint; uuid: string };
 
-/** The deposits (by index) that went to a user's recharge address, with the user. */
+/** The deposits (by index; rows of chain_deposits in this transaction) that went to a user's recharge address, with the user. */
 export async function matchRechargeDeposits(tx: Queryable, chainId: number, deposits: readonly StoredDeposit[]): Promise<RechargeMatch[]> {
   const rows = await tx.query(
-    `SELECT d.i, u.id AS user_id, u.merchant_id, u.uuid
-     FROM unnest($2::text[]) WITH ORDINALITY AS d(to_address, i)
-     JOIN user_wallets w ON w.chain_id = $1 AND w.address = d.to_address
+    `SELECT x.i, u.id AS user_id, u.merchant_id, u.uuid
+     FROM unnest($2::bigint[]) WITH ORDINALITY AS x(id, i)
+     JOIN chain_deposits c ON c.id = x.id
+     JOIN user_wallets w ON w.chain_id = $1 AND w.address = c.to_address
      JOIN users u ON u.id = w.user_id`,
-    [chainId, deposits.map((d) => d.to)],
+    [chainId, deposits.map((d) => d.id.toString())],
   );
   return rows.map((r) => ({ index: Number(r.i) - 1, userId: BigInt(r.user_id), merchantId: BigInt(r.merchant_id), uuid: r.uuid }));
 }
@@ -379,11 +371,13 @@ export async function paymentTransfersOf(
   return { transfers, lateAmount: late, overpaidAmount: over > 0n ? over : 0n, unmatchedAmount: unmatched };
 }
 
-/** Unattributed deposits to one address (or all of a chain), newest first. */
+/** Unattributed deposits to one address (or all of a chain), newest first, with their confirmation status. */
 export async function listUnattributedDeposits(db: Queryable, chainId: number, toAddress?: string) {
   const rows = await db.query(
-    `SELECT * FROM unattributed_deposits WHERE chain_id = $1 AND ($2::text IS NULL OR to_address = $2)
-     ORDER BY block_number DESC, log_index DESC LIMIT 1000`,
+    `SELECT u.*, COALESCE(c.status, 'seen') AS status FROM unattributed_deposits u
+     LEFT JOIN chain_deposits c ON c.chain_id = u.chain_id AND c.tx_hash = u.tx_hash AND c.log_index = u.log_index
+     WHERE u.chain_id = $1 AND ($2::text IS NULL OR u.to_address = $2)
+     ORDER BY u.block_number DESC, u.log_index DESC LIMIT 1000`,
     [chainId, toAddress?.toLowerCase() ?? null],
   );
   return rows.map((r) => ({
@@ -395,7 +389,7 @@ export async function listUnattributedDeposits(db: Queryable, chainId: number, t
     to: r.to_address as string,
     amount: BigInt(r.amount),
     blockNumber: BigInt(r.block_number),
-    status: r.status as TransferStatus,
+    status: r.status as "seen" | "confirmed",
   }));
 }
 

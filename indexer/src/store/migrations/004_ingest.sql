@@ -1,6 +1,6 @@
 -- Deposits turned into orders (src/ingest/): every deposit's link to its payment order, and the deposits
--- that belong to no order. Keys are the follower's (chain_id, tx_hash, log_index); a row removed by a reorg
--- is kept as 'removed' (and revived if the same transfer is mined again), so nothing is lost or counted twice.
+-- that belong to no order. Keys are the follower's (chain_id, tx_hash, log_index); a transfer removed by a
+-- reorg is kept as 'removed' (revived if the same transfer is mined again), so nothing is lost or counted twice.
 
 -- a deposit to a payment address, recorded against the order that leased the address (or last leased it)
 CREATE TABLE payment_transfers (
@@ -25,7 +25,9 @@ CREATE INDEX payment_transfers_order ON payment_transfers (pay_order_id, block_n
 -- the per-block "confirming" pass looks only at unconfirmed transfers
 CREATE INDEX payment_transfers_unconfirmed ON payment_transfers (chain_id, block_number) WHERE status = 'seen';
 
--- a deposit to a watched address with no order ever (an idle pool address, or an address watched in-process)
+-- a deposit to a watched address with no order ever (an idle pool address, or an address watched in-process).
+-- Written once when seen, deleted with its chain_deposits row by a reorg; its confirmation status is
+-- chain_deposits.status (no second write per deposit: these are most of the follower's rows).
 CREATE TABLE unattributed_deposits (
   chain_id      BIGINT NOT NULL,
   tx_hash       TEXT NOT NULL,
@@ -36,13 +38,10 @@ CREATE TABLE unattributed_deposits (
   to_address    TEXT NOT NULL,
   amount        NUMERIC(78,0) NOT NULL CHECK (amount > 0),
   block_number  BIGINT NOT NULL,
-  status        TEXT NOT NULL DEFAULT 'seen' CHECK (status IN ('seen', 'confirmed', 'removed')),
   created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (chain_id, tx_hash, log_index)
 );
 CREATE INDEX unattributed_deposits_to ON unattributed_deposits (chain_id, to_address);
-CREATE INDEX unattributed_deposits_merchant ON unattributed_deposits (merchant_id, created_at) WHERE merchant_id IS NOT NULL;
 
 -- the per-block "confirming" pass over recharges not yet at depth
 CREATE INDEX recharge_orders_unconfirmed ON recharge_orders (chain_id, block_number) WHERE status IN (2, 3);
