@@ -32,6 +32,9 @@ export const ErrorCode = {
   RateLimited: 42901,
   Internal: 50001,
   Unavailable: 50301,
+  // added with settlements and gateway-held payout keys (append only)
+  SettlementOrderNotFound: 40407,
+  SignatureNotExpected: 40009,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -62,7 +65,9 @@ export function toApiError(e: unknown): ApiError {
             ? ErrorCode.WithdrawalOrderNotFound
             : e.what === "recharge"
               ? ErrorCode.RechargeOrderNotFound
-              : ErrorCode.PaymentOrderNotFound,
+              : e.what === "settlement"
+                ? ErrorCode.SettlementOrderNotFound
+                : ErrorCode.PaymentOrderNotFound,
       `No ${e.what === "user" ? "user" : `${e.what} order`} "${e.ref}" exists for this merchant: check the id`,
     );
   }

@@ -30,6 +30,8 @@ const ERROR_TEXT: Record<number, string> = {
   [ErrorCode.RateLimited]: "too many requests for this API key (per process); retry after the time given",
   [ErrorCode.Internal]: "internal error",
   [ErrorCode.Unavailable]: "the database is unavailable; retry",
+  [ErrorCode.SettlementOrderNotFound]: "no such settlement order for this merchant",
+  [ErrorCode.SignatureNotExpected]: "the gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
 };
 
 const DESCRIPTION = `Merchant API of the EVM payment gateway.
@@ -43,7 +45,10 @@ with HTTP status = first three digits of the code.
 
 Payment order states: 0 unpaid, 1 incomplete (less than due seen), 2 awaiting confirmation, 3 confirming, 4 success,
 -1 failed, -2 expired, -3 cancelled. Refund/withdrawal states: 0 pending approval, 1 approved, 2 broadcast, 3 success,
--1 rejected, -2 failed. Recharge states: 2 awaiting confirmation, 3 confirming, 4 success, -1 dropped (reorg).
+-1 rejected, -2 failed (settlements too). Recharge states: 2 awaiting confirmation, 3 confirming, 4 success, -1 dropped (reorg).
+Payout approval (refund/approve, withdraw/approve, settlement/approve): a merchant with payoutKeyMode "merchant" sends
+the payout signer's EIP-712 signature over payoutTypedData from the detail route; with payoutKeyMode "gateway" it sends
+none and the gateway signs with the key it holds (merchant/settings shows the mode; details show approvedBy).
 Amounts: human decimal strings in the token's units ("12.5"), and *BaseUnits as integer strings.
 
 Error codes:

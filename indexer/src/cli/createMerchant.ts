@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { isAddress } from "viem";
+import { getAddress, isAddress } from "viem";
 import { loadConfig } from "../config.js";
 import { createSecretBox } from "../crypto/secretBox.js";
 import { createMerchant } from "../store/merchants.js";
@@ -7,7 +7,9 @@ import { openStore } from "../store/open.js";
 
 /**
  * Creates a merchant and prints its API key, API secret and webhook secret as JSON: the only time the
- * secrets are shown (they are stored sealed under the master key).
+ * secrets are shown (they are stored sealed under the master key). With `--payout-key-mode gateway` the
+ * gateway generates and keeps the payout signer key (sealed, never printed) and prints its address as
+ * `payoutSigner`: register that address as the merchant's signer in the vault.
  *
  *   npx tsx indexer/src/cli/createMerchant.ts --name "Shop" [--id 7] [--fee-bps 50] [--signer 0x…]
  *     [--payout-key-mode merchant|gateway] [--recharge-url https://…]
@@ -33,6 +35,7 @@ if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10000) fail("--fee-bps m
 if (values.signer !== undefined && !isAddress(values.signer)) fail("--signer must be a 0x address");
 const mode = values["payout-key-mode"] ?? "merchant";
 if (mode !== "merchant" && mode !== "gateway") fail("--payout-key-mode must be merchant or gateway");
+if (mode === "gateway" && values.signer !== undefined) fail("--signer cannot be given with --payout-key-mode gateway: the gateway makes the signer key");
 
 const config = loadConfig();
 const db = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
@@ -46,7 +49,18 @@ try {
     rechargeNotifyUrl: values["recharge-url"] ?? null,
   });
   process.stdout.write(
-    JSON.stringify({ merchantId: m.merchantId.toString(), apiKey: m.apiKey, apiSecret: m.apiSecret, webhookSecret: m.webhookSecret }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        merchantId: m.merchantId.toString(),
+        apiKey: m.apiKey,
+        apiSecret: m.apiSecret,
+        webhookSecret: m.webhookSecret,
+        payoutKeyMode: m.payoutKeyMode,
+        payoutSigner: m.payoutSigner ? getAddress(m.payoutSigner) : null,
+      },
+      null,
+      2,
+    ) + "\n",
   );
 } finally {
   await db.close();

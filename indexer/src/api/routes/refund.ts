@@ -7,7 +7,7 @@ import { createRefundOrder, getRefundOrder, refundRef as toRefundRef } from "../
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
-import { createPayoutApproval } from "./payoutApproval.js";
+import { approvedByField, createPayoutApproval, payoutSignatureField } from "./payoutApproval.js";
 
 const refundSchema = {
   type: "object",
@@ -23,6 +23,7 @@ const refundSchema = {
     toAddress: { type: "string" },
     payoutId: { type: "string", description: "the vault payout id this refund will be paid under" },
     txHash: nullableString,
+    approvedBy: approvedByField,
     reason: nullableString,
     notifyUrl: nullableString,
     payoutDeadline: { type: "integer", description: "unix seconds: the payout must execute before it" },
@@ -59,6 +60,7 @@ export function refundRoutes(ctx: GatewayContext) {
       toAddress: checksum(r.toAddress)!,
       payoutId: r.payoutId.toString(),
       txHash: r.txHash,
+      approvedBy: r.approvedBy,
       reason: r.reason,
       notifyUrl: r.notifyUrl,
       createTime: formatTime(r.createdAt),
@@ -154,20 +156,22 @@ export function refundRoutes(ctx: GatewayContext) {
       return toRefundRef(b);
     };
 
-    app.post<{ Body: { refundOrderId?: string; merchantRefundId?: string; signature: string } }>(
+    app.post<{ Body: { refundOrderId?: string; merchantRefundId?: string; signature?: string } }>(
       "/refund/approve",
       {
         schema: {
-          summary: "Approve a pending refund with the payout signer's EIP-712 signature over payoutTypedData",
-          body: oneRefundRef({ signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" } }, ["signature"]),
+          summary: "Approve a pending refund: with the payout signer's EIP-712 signature over payoutTypedData, or none when the gateway holds the payout key",
+          body: oneRefundRef({ signature: payoutSignatureField }),
           response: { 200: envelope(refundSchema), ...errorResponses },
         },
       },
       async (request) => {
+        const ref = refOf(request.body);
+        await approval.requireSignature(request, request.body.signature);
         const refund = await approvePayout(ctx.db, {
           kind: "refund",
           merchantId: request.merchantId,
-          ref: refOf(request.body),
+          ref,
           authorize: approval.authorize(request.body.signature, "refund/detail", "refund"),
         });
         return ok(present(refund));

@@ -8,7 +8,7 @@ import { createWithdrawalOrder, withdrawalRef } from "../../store/withdrawalOrde
 import { checksum, formatTime, type GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
-import { createPayoutApproval } from "./payoutApproval.js";
+import { approvedByField, createPayoutApproval, payoutSignatureField } from "./payoutApproval.js";
 
 const withdrawalSchema = {
   type: "object",
@@ -28,6 +28,7 @@ const withdrawalSchema = {
     payoutDeadline: { type: "integer" },
     payoutTypedData: { type: "object", additionalProperties: true },
     txHash: nullableString,
+    approvedBy: approvedByField,
     reason: nullableString,
     notifyUrl: nullableString,
     createTime: { type: "string" },
@@ -57,6 +58,7 @@ export function withdrawRoutes(ctx: GatewayContext) {
         payoutDeadline: Math.floor(w.payoutDeadline.getTime() / 1000),
         ...(w.status === PayoutStatus.PendingApproval ? { payoutTypedData: approval.typedDataJson(w) } : {}),
         txHash: w.txHash,
+        approvedBy: w.approvedBy,
         reason: w.reason,
         notifyUrl: w.notifyUrl,
         createTime: formatTime(w.createdAt),
@@ -147,31 +149,30 @@ export function withdrawRoutes(ctx: GatewayContext) {
       async (request) => ok(present(await getPayoutOrder(ctx.db, "withdrawal", request.merchantId, withdrawalRef(request.query)))),
     );
 
-    app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; signature: string } }>(
+    app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; signature?: string } }>(
       "/withdraw/approve",
       {
         schema: {
-          summary: "Approve a pending withdrawal with the payout signer's EIP-712 signature over payoutTypedData",
+          summary: "Approve a pending withdrawal: with the payout signer's EIP-712 signature over payoutTypedData, or none when the gateway holds the payout key",
           body: {
             type: "object",
             additionalProperties: false,
-            required: ["signature"],
-            properties: { ...ref, signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" } },
+            properties: { ...ref, signature: payoutSignatureField },
           },
           response: { 200: envelope(withdrawalSchema), ...errorResponses },
         },
       },
-      async (request) =>
-        ok(
-          present(
-            await approvePayout(ctx.db, {
-              kind: "withdrawal",
-              merchantId: request.merchantId,
-              ref: refOf(request.body),
-              authorize: approval.authorize(request.body.signature, "withdraw/detail", "withdrawal"),
-            }),
-          ),
-        ),
+      async (request) => {
+        const ref = refOf(request.body);
+        await approval.requireSignature(request, request.body.signature);
+        const withdrawal = await approvePayout(ctx.db, {
+          kind: "withdrawal",
+          merchantId: request.merchantId,
+          ref,
+          authorize: approval.authorize(request.body.signature, "withdraw/detail", "withdrawal"),
+        });
+        return ok(present(withdrawal));
+      },
     );
 
     app.post<{ Body: { withdrawOrderId?: string; merchantWithdrawId?: string; reason?: string } }>(
