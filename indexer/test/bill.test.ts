@@ -12,7 +12,7 @@ import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { csvField, parsePeriodBound } from "../src/store/statements.js";
-import { USDT, call, startGateway, type TestGateway } from "./helpers.js";
+import { PG_URL, USDT, call, postgresReachable, startGateway, type Backend, type TestGateway } from "./helpers.js";
 
 const PAYER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const today = new Date().toISOString().slice(0, 10);
@@ -38,12 +38,13 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-describe("statement (bill)", () => {
+function billSuite(backend: Backend) {
+describe(`statement (bill) on ${backend}`, () => {
   let gw: TestGateway;
   let sdk: PayClient;
 
   before(async () => {
-    gw = await startGateway("pglite");
+    gw = await startGateway(backend);
     const A = gw.merchants[0]!;
     sdk = createPayClient({ baseUrl: gw.url, apiKey: A.apiKey, apiSecret: A.apiSecret });
     await gw.db.query("UPDATE merchants SET fee_bps = 100 WHERE id = 1");
@@ -139,7 +140,7 @@ describe("statement (bill)", () => {
     assert.equal(parsePeriodBound("31/12/2026", "from"), null);
   });
 
-  it("the bill CLI writes the same statement as CSV and JSON", async () => {
+  it("the bill CLI writes the same statement as CSV and JSON", { skip: backend !== "pglite" && "the CLI is tested once, on PGlite" }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "gw-bill-"));
     try {
       const env = { ...process.env, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
@@ -162,3 +163,8 @@ describe("statement (bill)", () => {
     }
   });
 });
+}
+
+billSuite("pglite");
+if (await postgresReachable()) billSuite("postgres");
+else console.log(`# NOTICE: PostgreSQL not reachable at ${PG_URL}: the statement tests ran on PGlite only`);
