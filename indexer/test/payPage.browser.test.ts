@@ -162,7 +162,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
       }
     });
     await page.addInitScript(() => {
-      const w = window as unknown as { __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>; ethereum: unknown };
+      const w = globalThis as unknown as { __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>; ethereum: unknown };
       w.ethereum = {
         isTestWallet: true,
         async request({ method, params }: { method: string; params?: unknown[] }) {
@@ -179,6 +179,16 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
 
   const local = (paymentUrl: string) => paymentUrl; // the config's payPageUrl is the gateway itself
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  /** Polls an element's text from the test side (the page's CSP refuses Playwright's string evaluation). */
+  const waitText = async (page: Page, selector: string, re: RegExp, timeoutMs: number) => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const text = (await page.textContent(selector)) ?? "";
+      if (re.test(text)) return text;
+      if (Date.now() > end) throw new Error(`${selector} never matched ${re}: last "${text}"`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   const waitState = (page: Page, state: number) =>
     page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 30_000 });
 
@@ -196,7 +206,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await shot(page, "01-unpaid");
 
     await page.click("#pay-wallet");
-    await page.waitForFunction(() => /^Sent: 0x/.test(document.getElementById("wallet-msg")!.textContent ?? ""), undefined, { timeout: 20_000 });
+    await waitText(page, "#wallet-msg", /^Sent: 0x/, 20_000);
     assert.deepEqual(calls.slice(0, 4), ["eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain", "eth_sendTransaction"]);
     const balance = await fx.publicClient.readContract({ address: fx.token, abi: fx.tokenAbi, functionName: "balanceOf", args: [o.receiptAddress] });
     assert.equal(balance, 12_500_000n, "the page encoded transfer(receipt, 12.5 USDT)");
@@ -205,7 +215,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await shot(page, "02-seen");
     await fx.mine(1);
     await waitState(page, 3);
-    await page.waitForFunction(() => /\(2\/3\)/.test(document.getElementById("status-detail")!.textContent ?? ""), undefined, { timeout: 10_000 });
+    await waitText(page, "#status-detail", /\(2\/3\)/, 10_000);
     await shot(page, "03-confirming");
     await fx.mine(1);
     await waitState(page, 4);
@@ -250,6 +260,10 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await waitState(page, 1);
     assert.match((await page.textContent("#status-detail"))!, /Received 4 USDT\. Still missing 6 USDT\./);
     await shot(page, "06-underpaid");
+    await page.reload();
+    await waitState(page, 1);
+    assert.equal(await page.textContent("#send-amount"), "6 USDT");
+    assert.match((await page.getAttribute("#uri", "href"))!, /uint256=6000000$/, "the QR asks for what is missing");
 
     const expired = await createOrder({ expireSeconds: 60 });
     await db.query("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1", [expired.payOrderId]);

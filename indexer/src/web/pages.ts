@@ -15,6 +15,9 @@ export type PayPageView = {
   decimals: number;
   amount: string;
   amountBaseUnits: string;
+  /** still to send when the page was rendered (the QR code's amount): less than amount once part arrived */
+  due: string;
+  dueBaseUnits: string;
   receipt: string;
   paymentUri: string;
   qrSvg: string;
@@ -34,6 +37,7 @@ export function payPage(v: PayPageView): string {
     symbol: v.tokenSymbol,
     decimals: v.decimals,
     amount: v.amountBaseUnits,
+    "due-rendered": v.dueBaseUnits,
     receipt: v.receipt,
     "expire-at": v.expireAt,
   };
@@ -60,9 +64,10 @@ export function payPage(v: PayPageView): string {
   <section class="timer">Time left: <span id="countdown">--:--</span></section>
   <section class="qr" id="qr" aria-label="QR code for wallet apps">${v.qrSvg}</section>
   <section class="address">
-    <label for="receipt">Send exactly <b>${e(v.amount)} ${e(v.tokenSymbol)}</b> to</label>
+    <label for="receipt">Send exactly <b id="send-amount">${e(v.due)} ${e(v.tokenSymbol)}</b> to</label>
     <div class="row"><code id="receipt">${e(v.receipt)}</code><button type="button" id="copy">Copy</button></div>
-    <a class="uri" href="${e(v.paymentUri)}">Open in a wallet app</a>
+    <a class="uri" id="uri" href="${e(v.paymentUri)}">Open in a wallet app</a>
+    <p class="hint hidden" id="qr-stale">The amount still due changed: reload the page for a new QR code.</p>
   </section>
   <section class="wallet">
     <button type="button" id="pay-wallet" class="primary">Pay with browser wallet</button>

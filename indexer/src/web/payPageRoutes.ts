@@ -75,7 +75,9 @@ export function payPageRoutes(ctx: GatewayContext) {
       const chain = ctx.chain(o.chainId);
       const token = checksum(o.tokenAddress)!;
       const receipt = checksum(o.receiptAddress)!;
-      const uri = paymentUri({ chainId: o.chainId, token, receipt, amount: o.amount });
+      // the QR asks for what is still due: the rest of an underpaid order, else the whole amount
+      const due = o.seenAmount > 0n && o.seenAmount < o.amount ? o.amount - o.seenAmount : o.amount;
+      const uri = paymentUri({ chainId: o.chainId, token, receipt, amount: due });
       const statusUrl = `${base}/status?${new URLSearchParams({ payOrderId: o.id, accessSign: o.accessSign })}`;
       return html(
         reply,
@@ -95,6 +97,8 @@ export function payPageRoutes(ctx: GatewayContext) {
           decimals: o.tokenDecimals,
           amount: formatAmount(o.amount, o.tokenDecimals),
           amountBaseUnits: o.amount.toString(),
+          due: formatAmount(due, o.tokenDecimals),
+          dueBaseUnits: due.toString(),
           receipt,
           paymentUri: uri,
           qrSvg: await qrSvg(uri),

@@ -43,6 +43,15 @@
     var open = !terminal[String(s.state)];
     $("pay-wallet").disabled = !open || s.state >= 2 || !window.ethereum;
     root.classList.toggle("closed", !open);
+    // enough arrived: nothing more to send, so no QR or wallet button that could make a second payment
+    root.classList.toggle("paid", s.state === 2 || s.state === 3);
+    if (open && s.state < 2) {
+      setText("send-amount", s.display.dueAmount + " " + d.symbol);
+      var stale = s.dueAmount !== d.dueRendered;
+      $("qr").classList.toggle("hidden", stale);
+      $("uri").classList.toggle("hidden", stale);
+      $("qr-stale").classList.toggle("hidden", !stale);
+    }
     if (s.state === 4 && s.redirectUrl && !redirecting && /^https?:\/\//.test(s.redirectUrl)) {
       redirecting = true;
       setTimeout(function () { window.location.assign(s.redirectUrl); }, 3000);
