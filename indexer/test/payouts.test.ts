@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { getAddress, recoverTypedDataAddress, verifyTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -396,6 +401,25 @@ function payoutSuite(backend: Backend) {
     });
   });
 }
+
+describe("createMerchant CLI with a gateway-held payout key", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-payout-cli-"));
+  const env = { ...process.env, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
+  const cli = (args: string[]) =>
+    promisify(execFile)(process.execPath, ["--import", "tsx", "indexer/src/cli/createMerchant.ts", ...args], { env, cwd: process.cwd() });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints the signer address to register, never the key; refuses a signer of its own", async () => {
+    const { stdout, stderr } = await cli(["--name", "Gateway Shop", "--id", "9", "--payout-key-mode", "gateway"]);
+    const m = JSON.parse(stdout);
+    assert.equal(m.payoutKeyMode, "gateway");
+    assert.equal(m.payoutSigner, getAddress(m.payoutSigner));
+    assert.deepEqual(Object.keys(m).sort(), ["apiKey", "apiSecret", "merchantId", "payoutKeyMode", "payoutSigner", "webhookSecret"]);
+    assert.ok(!/[0-9a-f]{64}(?![0-9a-f])/i.test(stdout.replace(m.apiSecret, "")), "no 32-byte hex key in the output");
+    assert.equal(stderr, "");
+    await assert.rejects(cli(["--name", "X", "--payout-key-mode", "gateway", "--signer", OWN]), /cannot be given with --payout-key-mode gateway/);
+  });
+});
 
 payoutSuite("pglite");
 if (await postgresReachable()) {

@@ -71,7 +71,13 @@ export function createPayoutApproval(ctx: GatewayContext) {
         throw new ApiError(ErrorCode.IllegalState, `The ${noun}'s payout deadline has passed: reject it and create a new one`);
       }
       if (merchant.payoutKeyMode === "gateway") {
-        const account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
+        let account: ReturnType<typeof privateKeyToAccount>;
+        try {
+          account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
+        } catch {
+          // no cause attached: an error about the key must never carry (and log) the key
+          throw new ApiError(ErrorCode.Internal, "The gateway-held payout key could not be opened: ask the operator to check the master key");
+        }
         if (account.address.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
           // the registered signer was changed by hand: signing would give a payout the vault refuses
           throw new ApiError(
