@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,10 +11,10 @@ import { hmacHex } from "../src/crypto/signing.js";
 import { newId } from "../src/domain/ids.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "../src/notify/backoff.js";
 import { blockedReason, checkNotifyUrl, createOutboxWorker, WebhookTargetRefusedError, type CreateOutboxWorkerParameters } from "../src/notify/index.js";
-import { createDb, type Db } from "../src/store/db.js";
+import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
-import { insertOutboxEvent, requeueLatestEvent } from "../src/store/outbox.js";
+import { insertOutboxEvent, requeueLatestEvent, type NewOutboxEvent } from "../src/store/outbox.js";
 import { claimDueEvents, listWebhookLog } from "../src/store/webhooks.js";
 import { call, PG_URL, postgresReachable, startGateway, USDT, type Backend } from "./helpers.js";
 
@@ -26,6 +27,7 @@ async function startReceiver(secret: string, port = 0) {
   const received: Reception[] = [];
   const problems: string[] = [];
   let respond: (id: string, n: number) => number = () => 200;
+  let delayMs = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
@@ -43,7 +45,7 @@ async function startReceiver(secret: string, port = 0) {
       const id = h["x-pay-event-id"]!;
       const status = respond(id, received.filter((r) => r.id === id).length);
       received.push({ id, status, at: Date.now(), body: JSON.parse(body) });
-      res.writeHead(status, { "content-type": "text/plain" }).end("ok");
+      setTimeout(() => res.writeHead(status, { "content-type": "text/plain" }).end("ok"), delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -56,6 +58,9 @@ async function startReceiver(secret: string, port = 0) {
     delivered: () => received.filter((r) => r.status >= 200 && r.status < 300),
     setRespond(f: typeof respond) {
       respond = f;
+    },
+    setDelay(ms: number) {
+      delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -86,13 +91,14 @@ function notifySuite(backend: Backend) {
   describe(`webhook notifier (${backend})`, () => {
     let db: Db;
     let box: SecretBox;
+    let masterKey: Buffer;
     let m: CreatedMerchant;
     let schema = "";
     let orderSeq = 0;
     const workers: { stop(): Promise<void> }[] = [];
 
     before(async () => {
-      const masterKey = randomBytes(32);
+      masterKey = randomBytes(32);
       box = createSecretBox(masterKey);
       schema = `notify_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
       db = backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 10 });
@@ -123,7 +129,7 @@ function notifySuite(backend: Backend) {
       );
       return id;
     }
-    async function event(aggregateId: string, type = "payment.status", kind: "payment" | "recharge" = "payment"): Promise<string> {
+    async function event(aggregateId: string, type = "payment.status", kind: NewOutboxEvent["aggregateKind"] = "payment"): Promise<string> {
       const id = newId();
       await db.transaction((tx) =>
         insertOutboxEvent(tx, { id, merchantId: m.merchantId, aggregateKind: kind, aggregateId, type, payload: { payOrderId: aggregateId, n: orderSeq } }),
@@ -378,43 +384,161 @@ function notifySuite(backend: Backend) {
       }
     });
 
+    it("keeps a re-send that arrives while the attempt is in flight, and times out a silent endpoint", async () => {
+      const rx = await startReceiver(m.webhookSecret);
+      try {
+        rx.setDelay(150);
+        const o = await order(rx.url);
+        const id = await event(o);
+        const w = worker({ timeoutMs: 1000 });
+        const round = w.runOnce();
+        await waitFor("in flight", () => rx.received.length === 1);
+        await db.transaction((tx) => requeueLatestEvent(tx, "payment", o));
+        await round;
+        assert.equal((await eventRow(id)).delivered_at, null, "the re-send is still due");
+        rx.setDelay(0);
+        assert.equal(await w.runOnce(), 1);
+        assert.deepEqual(rx.delivered().map((r) => r.id), [id, id]);
+
+        rx.setDelay(2000);
+        const slow = await event(await order(rx.url));
+        const quick = worker({ timeoutMs: 100, retryScheduleMs: [10_000] });
+        const t0 = Date.now();
+        await quick.runOnce();
+        assert.ok(Date.now() - t0 < 1000, "the attempt ended at its timeout");
+        const [a] = (await listWebhookLog(db, { merchantId: m.merchantId, eventId: slow })).attempts;
+        assert.match(a!.error!, /no complete answer within 100 ms/);
+        assert.equal(a!.httpStatus, null);
+      } finally {
+        await rx.close();
+      }
+    });
+
+    it("settlement and withdrawal events use their notify URL, or else the merchant's callback URL", async () => {
+      const rx = await startReceiver(m.webhookSecret);
+      try {
+        await db.query("UPDATE merchants SET recharge_notify_url = $1 WHERE id = $2", [`${rx.url}?merchant`, m.merchantId]);
+        const sid = newId();
+        await db.query(
+          `INSERT INTO settlement_orders (id, merchant_id, merchant_settlement_id, request_hash, chain_id, token_address, amount, to_address,
+             payout_id, payout_deadline, notify_url)
+           VALUES ($1, $2, $1, 'h', 31337, $3, 5, $3, 9001, now() + interval '1 day', $4)`,
+          [sid, m.merchantId, USDT.toLowerCase(), `${rx.url}?settlement`],
+        );
+        const e1 = await event(sid, "settlement.status_changed", "settlement");
+        const e2 = await event("W-none", "withdrawal.status_changed", "withdrawal");
+        await worker().runOnce();
+        const log1 = await listWebhookLog(db, { merchantId: m.merchantId, eventId: e1 });
+        assert.equal(log1.attempts[0]!.url, `${rx.url}?settlement`);
+        assert.equal(log1.attempts[0]!.httpStatus, 200);
+        const log2 = await listWebhookLog(db, { merchantId: m.merchantId, eventId: e2 });
+        assert.match(log2.attempts[0]!.error!, /no withdrawal order W-none/, "an event of an unknown order is logged and dead");
+        assert.equal(log2.events[0]!.status, "dead");
+      } finally {
+        await rx.close();
+      }
+    });
+
     if (backend === "postgres") {
-      it("two workers (separate pools, as two processes) on one PostgreSQL deliver each event exactly once", async () => {
+      /** A worker in its own process on the test schema; prints its metrics on SIGTERM. */
+      const spawnWorker = (leaseMs: number) => {
+        const code = `
+          const src = ${JSON.stringify(new URL("../src/", import.meta.url).pathname)};
+          const { createDb } = await import(src + "store/db.ts");
+          const { createSecretBox } = await import(src + "crypto/secretBox.ts");
+          const { createOutboxWorker } = await import(src + "notify/outboxWorker.ts");
+          const db = await createDb({ databaseUrl: process.env.PG_URL, schema: process.env.SCHEMA, poolSize: 4 });
+          const w = createOutboxWorker({ db, box: createSecretBox(Buffer.from(process.env.MASTER_KEY, "hex")), allowPrivateTargets: true,
+            batchSize: 8, pollIntervalMs: 2, leaseMs: ${leaseMs}, timeoutMs: 2000, retryScheduleMs: [20] });
+          w.start();
+          process.on("SIGTERM", async () => { await w.stop(); process.stdout.write(JSON.stringify(await w.metrics()) + "\\n"); await db.close(); process.exit(0); });
+          process.stdout.write("ready\\n");`;
+        const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+          env: { ...process.env, PG_URL, SCHEMA: schema, MASTER_KEY: masterKey.toString("hex") },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout!.on("data", (c) => (out += c));
+        const exited = new Promise<void>((r) => child.on("exit", () => r()));
+        return {
+          child,
+          ready: () => waitFor("worker process ready", () => out.includes("ready"), 30_000),
+          async stop(): Promise<{ deliveredTotal: number }> {
+            child.kill("SIGTERM");
+            await exited;
+            return JSON.parse(out.trim().split("\n").at(-1)!);
+          },
+          kill: async () => {
+            child.kill("SIGKILL");
+            await exited;
+          },
+        };
+      };
+      async function manyEvents(url: string, nOrders: number, perOrder: number) {
+        const orders: string[] = [];
+        for (let i = 0; i < nOrders; i++) orders.push(await order(url));
+        const ids: string[] = [];
+        for (let k = 0; k < perOrder; k++) for (const o of orders) ids.push(await event(o, `payment.s${k}`));
+        return { orders, ids };
+      }
+
+      it("two worker processes on one PostgreSQL deliver each event exactly once, in order per order", async () => {
         const rx = await startReceiver(m.webhookSecret);
-        const db2 = await createDb({ databaseUrl: PG_URL, schema, poolSize: 10 });
+        const a = spawnWorker(40_000);
+        const b = spawnWorker(40_000);
         try {
-          // a little latency so that both workers' rounds overlap
-          rx.setRespond(() => 200);
-          const orders: string[] = [];
-          for (let i = 0; i < 30; i++) orders.push(await order(rx.url));
-          const ids: string[] = [];
-          for (let k = 0; k < 10; k++) for (const o of orders) ids.push(await event(o, `payment.s${k}`));
-          const w1 = worker({ batchSize: 8, pollIntervalMs: 2 });
-          const w2 = createOutboxWorker({ db: db2, box, allowPrivateTargets: true, batchSize: 8, pollIntervalMs: 2, retryScheduleMs: [20] });
-          workers.push(w2);
-          w1.start();
-          w2.start();
-          await waitFor("all delivered", () => new Set(rx.delivered().map((r) => r.id)).size === ids.length, 30_000);
+          await Promise.all([a.ready(), b.ready()]);
+          rx.setDelay(2); // both processes' rounds overlap
+          const { orders, ids } = await manyEvents(rx.url, 30, 10);
+          await waitFor("all delivered", () => new Set(rx.delivered().map((r) => r.id)).size === ids.length, 60_000);
           await sleep(100);
-          await w1.stop();
-          await w2.stop();
-          const counts = new Map<string, number>();
-          for (const r of rx.received) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
-          assert.equal(rx.received.length, ids.length, "receptions");
-          assert.ok([...counts.values()].every((n) => n === 1));
-          const [a] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_attempts WHERE event_id = ANY($1)", [ids]);
-          assert.equal(a!.n, ids.length);
-          const m1 = await w1.metrics();
-          const m2 = await w2.metrics();
-          assert.equal(m1.deliveredTotal + m2.deliveredTotal, ids.length);
-          assert.ok(m1.deliveredTotal > 0 && m2.deliveredTotal > 0, `both worked: ${m1.deliveredTotal} + ${m2.deliveredTotal}`);
+          const [ma, mb] = await Promise.all([a.stop(), b.stop()]);
+          assert.equal(rx.received.length, ids.length, "receptions: one per event");
+          assert.equal(ma.deliveredTotal + mb.deliveredTotal, ids.length);
+          assert.ok(ma.deliveredTotal > 0 && mb.deliveredTotal > 0, `both worked: ${ma.deliveredTotal} + ${mb.deliveredTotal}`);
+          const [n] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_attempts WHERE event_id = ANY($1)", [ids]);
+          assert.equal(n!.n, ids.length, "one logged attempt per event");
           for (const o of orders) {
             const got = rx.received.filter((r) => r.body.data.payOrderId === o).map((r) => r.body.type);
             assert.deepEqual(got, Array.from({ length: 10 }, (_, k) => `payment.s${k}`));
           }
         } finally {
+          await a.kill().catch(() => {});
+          await b.kill().catch(() => {});
           await rx.close();
-          await db2.close();
+        }
+      });
+
+      it("a worker process killed with SIGKILL mid-delivery: the other takes over its claims after the lease, nothing is lost", async () => {
+        const rx = await startReceiver(m.webhookSecret);
+        const a = spawnWorker(400);
+        const b = spawnWorker(400);
+        try {
+          await Promise.all([a.ready(), b.ready()]);
+          rx.setDelay(20);
+          const { ids } = await manyEvents(rx.url, 20, 5);
+          await waitFor("some delivered", () => rx.received.length >= 20, 30_000);
+          await a.kill();
+          await waitFor("all delivered", async () => {
+            const [r] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1) AND delivered_at IS NOT NULL", [ids]);
+            return r!.n === ids.length;
+          }, 60_000);
+          await b.stop();
+          const counts = new Map<string, number>();
+          for (const r of rx.received) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
+          assert.equal(counts.size, ids.length, "every event received");
+          const twice = [...counts.values()].filter((c) => c > 1).length;
+          assert.ok(twice <= 8, `only the killed worker's in-flight batch (<= 8) may be received twice: ${twice}`);
+          // the ledger shows one 2xx attempt per event, each with its own attempt number
+          const rows = await db.query<{ event_id: string; attempt_no: number }>(
+            "SELECT event_id, attempt_no FROM webhook_attempts WHERE event_id = ANY($1) AND http_status = 200",
+            [ids],
+          );
+          assert.equal(rows.length, ids.length);
+        } finally {
+          await a.kill().catch(() => {});
+          await b.kill().catch(() => {});
+          await rx.close();
         }
       });
     }

@@ -81,8 +81,8 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
   async function attempt(e: ClaimedEvent): Promise<void> {
     const target = await findWebhookTarget(db, e);
     let outcome: AttemptOutcome;
-    if (!target?.url) {
-      const why = !target
+    if (!target?.orderFound || !target.url) {
+      const why = !target?.orderFound
         ? `no ${e.aggregateKind} order ${e.aggregateId} of merchant ${e.merchantId} to take a notify URL from`
         : e.aggregateKind !== "payment" && e.aggregateKind !== "refund"
           ? "the merchant has no recharge callback URL (merchants.recharge_notify_url) and the order names none"

@@ -70,31 +70,38 @@ export async function claimDueEvents(db: Db, p: { limit: number; leaseMs: number
   }));
 }
 
-export type WebhookTarget = { url: string | null; webhookSecretSealed: Buffer };
+export type WebhookTarget = {
+  /** false when the event's order does not exist (for this merchant) */
+  orderFound: boolean;
+  url: string | null;
+  webhookSecretSealed: Buffer;
+};
+
+// where each kind's notify URL is: the order's own column, else a fallback (`o` = the order, `m` = the merchant)
+const TARGETS: Record<string, { table: string | null; url: string }> = {
+  payment: { table: "payment_orders", url: "o.notify_url" },
+  refund: { table: "refund_orders", url: "COALESCE(o.notify_url, (SELECT p.notify_url FROM payment_orders p WHERE p.id = o.pay_order_id))" },
+  withdrawal: { table: "withdrawal_orders", url: "COALESCE(o.notify_url, m.recharge_notify_url)" },
+  settlement: { table: "settlement_orders", url: "COALESCE(o.notify_url, m.recharge_notify_url)" },
+  // recharge events may be snapshots of orders the follower wrote; the URL is the merchant's in any case
+  recharge: { table: null, url: "m.recharge_notify_url" },
+};
 
 /**
  * Where an event goes: the order's notify URL (payments; refunds fall back to their payment's URL,
  * withdrawals and settlements to the merchant's recharge callback URL, recharges always use that one)
- * and the merchant's sealed webhook secret.
+ * and the merchant's sealed webhook secret. Null when the merchant or the kind is unknown.
  */
 export async function findWebhookTarget(db: Queryable, e: { merchantId: bigint; aggregateKind: string; aggregateId: string }): Promise<WebhookTarget | null> {
-  // each variant names the order by `$2::text`; `m` is the merchant row of the outer query
-  const urlSql: Record<string, string> = {
-    payment: "SELECT notify_url FROM payment_orders WHERE id = $2::text AND merchant_id = m.id",
-    refund: `SELECT COALESCE(r.notify_url, p.notify_url) FROM refund_orders r JOIN payment_orders p ON p.id = r.pay_order_id
-             WHERE r.id = $2::text AND r.merchant_id = m.id`,
-    withdrawal: "SELECT COALESCE(w.notify_url, m.recharge_notify_url) FROM withdrawal_orders w WHERE w.id = $2::text AND w.merchant_id = m.id",
-    settlement: "SELECT COALESCE(s.notify_url, m.recharge_notify_url) FROM settlement_orders s WHERE s.id = $2::text AND s.merchant_id = m.id",
-    recharge: "SELECT m.recharge_notify_url WHERE $2::text IS NOT NULL",
-  };
-  const pick = urlSql[e.aggregateKind];
-  if (!pick) return null;
-  const [row] = await db.query<{ url: string | null; secret: Uint8Array }>(
-    `SELECT (${pick}) AS url, m.webhook_secret_enc AS secret FROM merchants m WHERE m.id = $1`,
-    [e.merchantId, e.aggregateId],
-  );
+  const t = TARGETS[e.aggregateKind];
+  if (!t) return null;
+  const sql = t.table
+    ? `SELECT ${t.url} AS url, o.id IS NOT NULL AS found, m.webhook_secret_enc AS secret
+       FROM merchants m LEFT JOIN ${t.table} o ON o.id = $2 AND o.merchant_id = m.id WHERE m.id = $1`
+    : `SELECT ${t.url} AS url, $2::text IS NOT NULL AS found, m.webhook_secret_enc AS secret FROM merchants m WHERE m.id = $1`;
+  const [row] = await db.query<{ url: string | null; found: boolean; secret: Uint8Array }>(sql, [e.merchantId, e.aggregateId]);
   if (!row) return null;
-  return { url: row.url, webhookSecretSealed: Buffer.from(row.secret) };
+  return { orderFound: row.found, url: row.url, webhookSecretSealed: Buffer.from(row.secret) };
 }
 
 export type AttemptOutcome = {
