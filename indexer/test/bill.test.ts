@@ -129,6 +129,13 @@ describe(`statement (bill) on ${backend}`, () => {
     assert.equal(res.body.code, 40001);
   });
 
+  it("is in the OpenAPI document with its JSON and CSV answers", async () => {
+    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as any;
+    const op = doc.paths["/api/mer/bill"].get;
+    assert.deepEqual(Object.keys(op.responses["200"].content).sort(), ["application/json", "text/csv"]);
+    assert.deepEqual(op.parameters.map((p: { name: string }) => p.name), ["from", "to", "format"]);
+  });
+
   it("escapes CSV fields and parses period bounds", () => {
     assert.equal(csvField('a,"b"\nc'), '"a,""b""\nc"');
     assert.equal(csvField("=cmd()"), "'=cmd()");

@@ -84,6 +84,10 @@ export function createOpenApiCollector() {
             content: { "application/json": { schema: s } },
           };
         }
+        // other media types the route answers with (bill: text/csv), as plain text
+        for (const type of (schema.produces as string[] | undefined) ?? []) {
+          if (op.responses["200"]) op.responses["200"].content[type] = { schema: { type: "string" } };
+        }
         (paths[route.url] ??= {})[method.toLowerCase()] = op;
       }
     },

@@ -4,6 +4,13 @@ import type { GatewayContext } from "../context.js";
 import { ApiError, ErrorCode } from "../errors.js";
 import { envelope, errorResponses } from "../schemas.js";
 
+declare module "fastify" {
+  interface FastifySchema {
+    /** media types the route answers with besides JSON, for the OpenAPI document */
+    produces?: string[];
+  }
+}
+
 /** Longest period one request may ask for: a year and a bit (bigger exports: the `bill` CLI). */
 const MAX_PERIOD_DAYS = 400;
 
@@ -79,6 +86,7 @@ export function billRoutes(ctx: GatewayContext) {
             },
           },
           response: { 200: envelope(statementSchema), ...errorResponses },
+          produces: ["text/csv"],
         },
       },
       async (request, reply) => {
