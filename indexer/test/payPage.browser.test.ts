@@ -29,7 +29,9 @@ const DEPTH = 3;
 // a variable, so a tree without src/ingest/ still loads this file (the cases that need it skip)
 const INGEST = "../src/ingest/index.js";
 const ZERO = "0x0000000000000000000000000000000000000000";
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the payment page browser test`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the payment page browser test`;
 
 describe("payment page in chromium, paid from an injected wallet against a hardhat node", { skip, timeout: 240_000 }, () => {
   let node: HardhatNode;
@@ -84,25 +86,46 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     try {
       ({ createOrderHooks } = await import(INGEST));
     } catch (e) {
-      noIngest = `src/ingest/ (createOrderHooks) cannot be loaded (${(e as Error).message.split("\n")[0]}): the pay-to-success runs need the real follower`;
+      noIngest = `src/ingest/ (createOrderHooks) cannot be loaded (${
+        (e as Error).message.split("\n")[0]
+      }): the pay-to-success runs need the real follower`;
     }
-    if (createOrderHooks) follower = createChainFollower({
-      db,
-      chain: { chainId: 31337, rpcUrl: node.url, vault: fx.vault, tokens: [{ address: fx.token }, { address: ZERO }], confirmations: DEPTH, startBlock: await fx.blockNumber() },
-      hooks: createOrderHooks({ poolCooldownSeconds: config.poolCooldownSeconds }),
-      pollIntervalMs: 200,
-    });
+    if (createOrderHooks)
+      follower = createChainFollower({
+        db,
+        chain: {
+          chainId: 31337,
+          rpcUrl: node.url,
+          vault: fx.vault,
+          tokens: [{ address: fx.token }, { address: ZERO }],
+          confirmations: DEPTH,
+          startBlock: await fx.blockNumber(),
+        },
+        hooks: createOrderHooks({ poolCooldownSeconds: config.poolCooldownSeconds }),
+        pollIntervalMs: 200,
+      });
     following = follower?.run();
     following?.catch(() => {});
 
-    shop = http.createServer((req, res) => res.writeHead(200, { "content-type": "text/html" }).end(`<h1>Thanks from the shop</h1><p>${req.url}</p>`));
+    shop = http.createServer((req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end(`<h1>Thanks from the shop</h1><p>${req.url}</p>`)
+    );
     await new Promise<void>((r) => shop.listen(0, "127.0.0.1", r));
     shopUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
 
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -131,7 +154,12 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
 
   /** A phone-sized page with an EIP-1193 wallet that starts on chain 1 and forwards to the hardhat node. */
   const walletPage = async (): Promise<{ page: Page; calls: string[] }> => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 1,
+      isMobile: true,
+      hasTouch: true,
+    });
     const page = await context.newPage();
     const calls: string[] = [];
     page.on("console", (m) => {
@@ -162,7 +190,10 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
       }
     });
     await page.addInitScript(() => {
-      const w = globalThis as unknown as { __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>; ethereum: unknown };
+      const w = globalThis as unknown as {
+        __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>;
+        ethereum: unknown;
+      };
       w.ethereum = {
         isTestWallet: true,
         async request({ method, params }: { method: string; params?: unknown[] }) {
@@ -189,8 +220,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  const waitState = (page: Page, state: number) =>
-    page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 30_000 });
+  const waitState = (page: Page, state: number) => page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 30_000 });
 
   it("pays a USDT order from the page: seen, confirming with a count, success, then the redirect", async (t) => {
     if (noIngest) return t.skip(noIngest);
@@ -208,7 +238,12 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await page.click("#pay-wallet");
     await waitText(page, "#wallet-msg", /^Sent: 0x/, 20_000);
     assert.deepEqual(calls.slice(0, 4), ["eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain", "eth_sendTransaction"]);
-    const balance = await fx.publicClient.readContract({ address: fx.token, abi: fx.tokenAbi, functionName: "balanceOf", args: [o.receiptAddress] });
+    const balance = await fx.publicClient.readContract({
+      address: fx.token,
+      abi: fx.tokenAbi,
+      functionName: "balanceOf",
+      args: [o.receiptAddress],
+    });
     assert.equal(balance, 12_500_000n, "the page encoded transfer(receipt, 12.5 USDT)");
 
     await waitState(page, 2);
@@ -253,7 +288,12 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await fx.write(fx.token, fx.tokenAbi, "transfer", [under.receiptAddress, 4_000_000n], fx.payer);
     if (noIngest) {
       // no follower: record the transfer the way the deposit hooks would
-      await applyPaymentEvent(db, { merchantId: merchant.merchantId, ref: { payOrderId: under.payOrderId }, event: { type: "transferSeen", amount: 4_000_000n }, poolCooldownSeconds: 60 });
+      await applyPaymentEvent(db, {
+        merchantId: merchant.merchantId,
+        ref: { payOrderId: under.payOrderId },
+        event: { type: "transferSeen", amount: 4_000_000n },
+        poolCooldownSeconds: 60,
+      });
     }
     const { page } = await walletPage();
     await page.goto(local(under.paymentUrl));
@@ -292,7 +332,15 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
   });
 
   it("a static merchant QR: the payer types an amount and lands on a new order's page", async () => {
-    const qr = (await call(gw, merchant, "POST", "qrcode/create", { label: "Till 2", chainId: 31337, token: "USDT", notifyUrl: `${shopUrl}/qr`, maxAmount: "500" })).body.data;
+    const qr = (
+      await call(gw, merchant, "POST", "qrcode/create", {
+        label: "Till 2",
+        chainId: 31337,
+        token: "USDT",
+        notifyUrl: `${shopUrl}/qr`,
+        maxAmount: "500",
+      })
+    ).body.data;
     const { page } = await walletPage();
     await page.goto(qr.url);
     await shot(page, "10-qr-amount");

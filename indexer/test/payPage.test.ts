@@ -10,197 +10,220 @@ import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { paymentUri } from "../src/web/paymentUri.js";
 import { checkAmount } from "../src/web/payPageRoutes.js";
-import { USDT, call, startGateway, tableCounts, type TestGateway } from "./helpers.js";
+import { PG_URL, USDT, call, postgresReachable, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
 
-describe("hosted payment page (pglite)", () => {
-  let gw: TestGateway;
-  let A: CreatedMerchant;
-  let evil: CreatedMerchant;
-  let seq = 0;
-  const create = async (m: CreatedMerchant, over: Record<string, unknown> = {}) => {
-    const res = await call(gw, m, "POST", "payment/createPaymentOrder", {
-      merchantOrderId: `page-${++seq}`,
-      chainId: 31337,
-      token: "USDT",
-      amount: "12.5",
-      notifyUrl: "https://shop.example.test/notify",
-      redirectionUrl: "https://shop.example.test/done?x=1",
-      ...over,
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return res.body.data;
-  };
-  const local = (paymentUrl: string) => {
-    const u = new URL(paymentUrl);
-    return `${gw.url}${u.pathname}${u.search}`;
-  };
-  const get = (url: string) => fetch(url, { redirect: "manual" });
+const pg = await postgresReachable();
+for (const backend of ["pglite", "postgres"] as Backend[]) {
+  describe(
+    `hosted payment page (${backend})`,
+    { skip: backend === "postgres" && !pg ? `PostgreSQL not reachable at ${PG_URL}` : false },
+    () => {
+      let gw: TestGateway;
+      let A: CreatedMerchant;
+      let evil: CreatedMerchant;
+      let seq = 0;
+      const create = async (m: CreatedMerchant, over: Record<string, unknown> = {}) => {
+        const res = await call(gw, m, "POST", "payment/createPaymentOrder", {
+          merchantOrderId: `page-${++seq}`,
+          chainId: 31337,
+          token: "USDT",
+          amount: "12.5",
+          notifyUrl: "https://shop.example.test/notify",
+          redirectionUrl: "https://shop.example.test/done?x=1",
+          ...over,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        return res.body.data;
+      };
+      const local = (paymentUrl: string) => {
+        const u = new URL(paymentUrl);
+        return `${gw.url}${u.pathname}${u.search}`;
+      };
+      const get = (url: string) => fetch(url, { redirect: "manual" });
 
-  before(async () => {
-    gw = await startGateway("pglite");
-    A = gw.merchants[0]!;
-    evil = await createMerchant(gw.db, createSecretBox(gw.config.masterKey), { name: `<script>alert("x")</script>&Co` });
-  });
-  after(async () => {
-    await gw?.close();
-  });
-
-  it("shows amount, token, network, address, EIP-681 QR and strict headers for a valid link", async () => {
-    const o = await create(A);
-    const res = await get(local(o.paymentUrl));
-    assert.equal(res.status, 200);
-    const csp = res.headers.get("content-security-policy")!;
-    assert.match(csp, /default-src 'none'/);
-    assert.match(csp, /script-src 'self'(;|$)/);
-    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
-    const html = await res.text();
-    assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
-    assert.match(html, /id="amount">12\.5</);
-    assert.match(html, /class="symbol">USDT</);
-    assert.match(html, /<strong id="network">Hardhat<\/strong>/);
-    assert.ok(html.includes(`<code id="receipt">${o.receiptAddress}</code>`));
-    assert.match(html, /<svg[^>]*viewBox/);
-    const uri = `ethereum:${USDT}@31337/transfer?address=${o.receiptAddress}&uint256=12500000`;
-    assert.ok(html.includes(`href="${uri.replace(/&/g, "&amp;")}"`), "the wallet link is the EIP-681 URI");
-    assert.doesNotMatch(html, /<script>(?!<\/script>)/, "no inline script");
-    assert.equal(paymentUri({ chainId: 1, token: "0x0000000000000000000000000000000000000000", receipt: "0xabc", amount: 5n }), "ethereum:0xabc@1?value=5");
-  });
-
-  it("a wrong, missing or mismatched accessSign shows nothing of the order (404 link invalid)", async () => {
-    const o = await create(A);
-    const u = new URL(local(o.paymentUrl));
-    const variants: string[] = [];
-    const flip = (s: string) => (s[0] === "A" ? "B" : "A") + s.slice(1);
-    for (const [k, v] of [
-      ["accessSign", flip(o.accessSign)],
-      ["accessSign", ""],
-      ["accessSign", "<x>"],
-      ["merchantOrderId", "other"],
-      ["chainCode", "polygon"],
-      ["payOrderId", "01ARZ3NDEKTSV4RRFFQ69G5FAV"],
-    ]) {
-      const w = new URL(u);
-      w.searchParams.set(k!, v!);
-      variants.push(w.toString());
-    }
-    const noSign = new URL(u);
-    noSign.searchParams.delete("accessSign");
-    variants.push(noSign.toString());
-    for (const url of variants) {
-      const res = await get(url);
-      assert.equal(res.status, 404, url);
-      const html = await res.text();
-      assert.match(html, /Link invalid/);
-      for (const secret of [o.receiptAddress, o.merchantOrderId, "12.5", "Shop A"]) assert.ok(!html.includes(secret), `${url} leaks ${secret}`);
-    }
-    const status = await get(`${gw.url}/pay/status?payOrderId=${o.payOrderId}&accessSign=${flip(o.accessSign)}`);
-    assert.equal(status.status, 404);
-    assert.ok(!(await status.text()).includes(o.receiptAddress));
-  });
-
-  it("the status endpoint reports unpaid, underpaid with what is missing, and success with the redirect", async () => {
-    const o = await create(A);
-    const statusUrl = `${gw.url}/pay/status?payOrderId=${o.payOrderId}&accessSign=${o.accessSign}`;
-    let s = (await (await get(statusUrl)).json()) as any;
-    assert.equal(s.state, 0);
-    assert.equal(s.dueAmount, "12500000");
-    assert.equal(s.redirectUrl, null);
-    assert.equal(s.expireAt, o.expireAt);
-    assert.equal(Object.hasOwn(s, "notifyUrl"), false, "only what the page needs");
-    const move = (event: any) => applyPaymentEvent(gw.db, { merchantId: A.merchantId, ref: { payOrderId: o.payOrderId }, event, poolCooldownSeconds: 60 });
-    await move({ type: "transferSeen", amount: 2_500_000n });
-    s = await (await get(statusUrl)).json();
-    assert.equal(s.state, 1);
-    assert.equal(s.display.seenAmount, "2.5");
-    assert.equal(s.display.dueAmount, "10");
-    await move({ type: "transferSeen", amount: 10_000_000n });
-    await move({ type: "transferConfirmed", amount: 12_500_000n });
-    s = await (await get(statusUrl)).json();
-    assert.equal(s.state, 4);
-    const r = new URL(s.redirectUrl);
-    assert.equal(r.origin + r.pathname, "https://shop.example.test/done");
-    assert.equal(r.searchParams.get("x"), "1");
-    assert.equal(r.searchParams.get("payOrderId"), o.payOrderId);
-    assert.equal(r.searchParams.get("accessSign"), null);
-  });
-
-  it("escapes everything it interpolates", async () => {
-    const o = await create(evil, { merchantOrderId: "a<b>&\"c'" .replace(/[^A-Za-z0-9_.:-]/g, "_") });
-    const html = await (await get(local(o.paymentUrl))).text();
-    assert.ok(!html.includes(`<script>alert`));
-    assert.ok(html.includes("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;Co"));
-  });
-
-  it("serves its script and stylesheet from its own origin", async () => {
-    const js = await get(`${gw.url}/pay/assets/pay.js`);
-    assert.equal(js.status, 200);
-    assert.match(js.headers.get("content-type")!, /javascript/);
-    assert.match(await js.text(), /eth_requestAccounts/);
-    assert.equal((await get(`${gw.url}/pay/assets/nope.js`)).status, 404);
-  });
-
-  it("a static merchant QR makes a payment order from a typed amount and redirects to its page", async () => {
-    const res = await call(gw, A, "POST", "qrcode/create", {
-      label: "Counter 1",
-      chainId: 31337,
-      token: "USDT",
-      notifyUrl: "https://shop.example.test/qr-notify",
-      maxAmount: "1000",
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    const qr = res.body.data;
-    assert.match(qr.code, /^[A-Za-z0-9_-]{22}$/);
-    assert.equal(qr.url, `https://pay.example.test/pay/m/${qr.code}`);
-    assert.match(qr.qrSvg, /^<svg/);
-    const again = await call(gw, A, "POST", "qrcode/create", { label: "Counter 1", chainId: 31337, token: "USDT", notifyUrl: "https://shop.example.test/qr-notify", maxAmount: "1000" });
-    assert.equal(again.body.data.code, qr.code, "same label and parameters: same code");
-    const conflict = await call(gw, A, "POST", "qrcode/create", { label: "Counter 1", chainId: 31337, token: "ETH", notifyUrl: "https://shop.example.test/qr-notify" });
-    assert.equal(conflict.status, 409);
-
-    const link = `${gw.url}/pay/m/${qr.code}`;
-    const form = await (await get(link)).text();
-    assert.match(form, /Counter 1/);
-    const ref = /name="ref" value="([0-9A-Z]{26})"/.exec(form)![1]!;
-    const post = (amount: string, r = ref) =>
-      fetch(link, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ amount, ref: r }).toString(),
+      before(async () => {
+        gw = await startGateway(backend);
+        A = gw.merchants[0]!;
+        evil = await createMerchant(gw.db, createSecretBox(gw.config.masterKey), { name: `<script>alert("x")</script>&Co` });
       });
-    const before = await tableCounts(gw.db);
-    for (const bad of ["0", "-1", "1.1234567", "1e3", "1000.000001", "abc", "", " 1 2", "00.5", "1001"]) {
-      const r = await post(bad);
-      assert.equal(r.status, 400, bad);
-      assert.match(await r.text(), /class="error"/);
+      after(async () => {
+        await gw?.close();
+      });
+
+      it("shows amount, token, network, address, EIP-681 QR and strict headers for a valid link", async () => {
+        const o = await create(A);
+        const res = await get(local(o.paymentUrl));
+        assert.equal(res.status, 200);
+        const csp = res.headers.get("content-security-policy")!;
+        assert.match(csp, /default-src 'none'/);
+        assert.match(csp, /script-src 'self'(;|$)/);
+        assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+        assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+        const html = await res.text();
+        assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
+        assert.match(html, /id="amount">12\.5</);
+        assert.match(html, /class="symbol">USDT</);
+        assert.match(html, /<strong id="network">Hardhat<\/strong>/);
+        assert.ok(html.includes(`<code id="receipt">${o.receiptAddress}</code>`));
+        assert.match(html, /<svg[^>]*viewBox/);
+        const uri = `ethereum:${USDT}@31337/transfer?address=${o.receiptAddress}&uint256=12500000`;
+        assert.ok(html.includes(`href="${uri.replace(/&/g, "&amp;")}"`), "the wallet link is the EIP-681 URI");
+        assert.doesNotMatch(html, /<script>(?!<\/script>)/, "no inline script");
+        assert.equal(
+          paymentUri({ chainId: 1, token: "0x0000000000000000000000000000000000000000", receipt: "0xabc", amount: 5n }),
+          "ethereum:0xabc@1?value=5"
+        );
+      });
+
+      it("a wrong, missing or mismatched accessSign shows nothing of the order (404 link invalid)", async () => {
+        const o = await create(A);
+        const u = new URL(local(o.paymentUrl));
+        const variants: string[] = [];
+        const flip = (s: string) => (s[0] === "A" ? "B" : "A") + s.slice(1);
+        for (const [k, v] of [
+          ["accessSign", flip(o.accessSign)],
+          ["accessSign", ""],
+          ["accessSign", "<x>"],
+          ["merchantOrderId", "other"],
+          ["chainCode", "polygon"],
+          ["payOrderId", "01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+        ]) {
+          const w = new URL(u);
+          w.searchParams.set(k!, v!);
+          variants.push(w.toString());
+        }
+        const noSign = new URL(u);
+        noSign.searchParams.delete("accessSign");
+        variants.push(noSign.toString());
+        for (const url of variants) {
+          const res = await get(url);
+          assert.equal(res.status, 404, url);
+          const html = await res.text();
+          assert.match(html, /Link invalid/);
+          for (const secret of [o.receiptAddress, o.merchantOrderId, "12.5", "Shop A"])
+            assert.ok(!html.includes(secret), `${url} leaks ${secret}`);
+        }
+        const status = await get(`${gw.url}/pay/status?payOrderId=${o.payOrderId}&accessSign=${flip(o.accessSign)}`);
+        assert.equal(status.status, 404);
+        assert.ok(!(await status.text()).includes(o.receiptAddress));
+      });
+
+      it("the status endpoint reports unpaid, underpaid with what is missing, and success with the redirect", async () => {
+        const o = await create(A);
+        const statusUrl = `${gw.url}/pay/status?payOrderId=${o.payOrderId}&accessSign=${o.accessSign}`;
+        let s = (await (await get(statusUrl)).json()) as any;
+        assert.equal(s.state, 0);
+        assert.equal(s.dueAmount, "12500000");
+        assert.equal(s.redirectUrl, null);
+        assert.equal(s.expireAt, o.expireAt);
+        assert.equal(Object.hasOwn(s, "notifyUrl"), false, "only what the page needs");
+        const move = (event: any) =>
+          applyPaymentEvent(gw.db, { merchantId: A.merchantId, ref: { payOrderId: o.payOrderId }, event, poolCooldownSeconds: 60 });
+        await move({ type: "transferSeen", amount: 2_500_000n });
+        s = await (await get(statusUrl)).json();
+        assert.equal(s.state, 1);
+        assert.equal(s.display.seenAmount, "2.5");
+        assert.equal(s.display.dueAmount, "10");
+        await move({ type: "transferSeen", amount: 10_000_000n });
+        await move({ type: "transferConfirmed", amount: 12_500_000n });
+        s = await (await get(statusUrl)).json();
+        assert.equal(s.state, 4);
+        const r = new URL(s.redirectUrl);
+        assert.equal(r.origin + r.pathname, "https://shop.example.test/done");
+        assert.equal(r.searchParams.get("x"), "1");
+        assert.equal(r.searchParams.get("payOrderId"), o.payOrderId);
+        assert.equal(r.searchParams.get("accessSign"), null);
+      });
+
+      it("escapes everything it interpolates", async () => {
+        const o = await create(evil, { merchantOrderId: "a<b>&\"c'".replace(/[^A-Za-z0-9_.:-]/g, "_") });
+        const html = await (await get(local(o.paymentUrl))).text();
+        assert.ok(!html.includes(`<script>alert`));
+        assert.ok(html.includes("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;Co"));
+      });
+
+      it("serves its script and stylesheet from its own origin", async () => {
+        const js = await get(`${gw.url}/pay/assets/pay.js`);
+        assert.equal(js.status, 200);
+        assert.match(js.headers.get("content-type")!, /javascript/);
+        assert.match(await js.text(), /eth_requestAccounts/);
+        assert.equal((await get(`${gw.url}/pay/assets/nope.js`)).status, 404);
+      });
+
+      it("a static merchant QR makes a payment order from a typed amount and redirects to its page", async () => {
+        const res = await call(gw, A, "POST", "qrcode/create", {
+          label: "Counter 1",
+          chainId: 31337,
+          token: "USDT",
+          notifyUrl: "https://shop.example.test/qr-notify",
+          maxAmount: "1000",
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const qr = res.body.data;
+        assert.match(qr.code, /^[A-Za-z0-9_-]{22}$/);
+        assert.equal(qr.url, `https://pay.example.test/pay/m/${qr.code}`);
+        assert.match(qr.qrSvg, /^<svg/);
+        const again = await call(gw, A, "POST", "qrcode/create", {
+          label: "Counter 1",
+          chainId: 31337,
+          token: "USDT",
+          notifyUrl: "https://shop.example.test/qr-notify",
+          maxAmount: "1000",
+        });
+        assert.equal(again.body.data.code, qr.code, "same label and parameters: same code");
+        const conflict = await call(gw, A, "POST", "qrcode/create", {
+          label: "Counter 1",
+          chainId: 31337,
+          token: "ETH",
+          notifyUrl: "https://shop.example.test/qr-notify",
+        });
+        assert.equal(conflict.status, 409);
+
+        const link = `${gw.url}/pay/m/${qr.code}`;
+        const form = await (await get(link)).text();
+        assert.match(form, /Counter 1/);
+        const ref = /name="ref" value="([0-9A-Z]{26})"/.exec(form)![1]!;
+        const post = (amount: string, r = ref) =>
+          fetch(link, {
+            method: "POST",
+            redirect: "manual",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ amount, ref: r }).toString(),
+          });
+        const before = await tableCounts(gw.db);
+        for (const bad of ["0", "-1", "1.1234567", "1e3", "1000.000001", "abc", "", " 1 2", "00.5", "1001"]) {
+          const r = await post(bad);
+          assert.equal(r.status, 400, bad);
+          assert.match(await r.text(), /class="error"/);
+        }
+        assert.deepEqual(await tableCounts(gw.db), before, "bad amounts change no row");
+        assert.equal((await post("5", "not-a-ref")).status, 400);
+
+        const ok = await post("7.25");
+        assert.equal(ok.status, 303);
+        const pay = new URL(ok.headers.get("location")!);
+        assert.equal(pay.origin + pay.pathname, "https://pay.example.test/pay");
+        const payOrderId = pay.searchParams.get("payOrderId")!;
+        const detail = await call(gw, A, "GET", "payment/detail", { payOrderId });
+        assert.equal(detail.body.data.amount, "7.25");
+        assert.equal(detail.body.data.notifyUrl, "https://shop.example.test/qr-notify");
+        assert.equal(detail.body.data.merchantOrderId, `qr:${qr.code}:${ref}`);
+        const page = await get(`${gw.url}${pay.pathname}${pay.search}`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /id="amount">7\.25</);
+        // a double submit of the same form finds the same order
+        const twice = await post("7.25");
+        assert.equal(new URL(twice.headers.get("location")!).searchParams.get("payOrderId"), payOrderId);
+        assert.equal((await get(`${gw.url}/pay/m/AAAAAAAAAAAAAAAAAAAAAA`)).status, 404);
+      });
+
+      it("checkAmount is strict about decimals, zero and the maximum", () => {
+        assert.equal(checkAmount("1.5", 6, null, "USDT"), null);
+        assert.match(checkAmount("1.0000001", 6, null, "USDT")!, /6 decimals/);
+        assert.match(checkAmount("0.000", 6, null, "USDT")!, /greater than zero/);
+        assert.match(checkAmount("2", 0, 1n, "X")!, /maximum of 1 X/);
+        assert.match(checkAmount("+1", 6, null, "USDT")!, /digits/);
+      });
     }
-    assert.deepEqual(await tableCounts(gw.db), before, "bad amounts change no row");
-    assert.equal((await post("5", "not-a-ref")).status, 400);
-
-    const ok = await post("7.25");
-    assert.equal(ok.status, 303);
-    const pay = new URL(ok.headers.get("location")!);
-    assert.equal(pay.origin + pay.pathname, "https://pay.example.test/pay");
-    const payOrderId = pay.searchParams.get("payOrderId")!;
-    const detail = await call(gw, A, "GET", "payment/detail", { payOrderId });
-    assert.equal(detail.body.data.amount, "7.25");
-    assert.equal(detail.body.data.notifyUrl, "https://shop.example.test/qr-notify");
-    assert.equal(detail.body.data.merchantOrderId, `qr:${qr.code}:${ref}`);
-    const page = await get(`${gw.url}${pay.pathname}${pay.search}`);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /id="amount">7\.25</);
-    // a double submit of the same form finds the same order
-    const twice = await post("7.25");
-    assert.equal(new URL(twice.headers.get("location")!).searchParams.get("payOrderId"), payOrderId);
-    assert.equal((await get(`${gw.url}/pay/m/AAAAAAAAAAAAAAAAAAAAAA`)).status, 404);
-  });
-
-  it("checkAmount is strict about decimals, zero and the maximum", () => {
-    assert.equal(checkAmount("1.5", 6, null, "USDT"), null);
-    assert.match(checkAmount("1.0000001", 6, null, "USDT")!, /6 decimals/);
-    assert.match(checkAmount("0.000", 6, null, "USDT")!, /greater than zero/);
-    assert.match(checkAmount("2", 0, 1n, "X")!, /maximum of 1 X/);
-    assert.match(checkAmount("+1", 6, null, "USDT")!, /digits/);
-  });
-});
+  );
+}

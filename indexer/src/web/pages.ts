@@ -55,7 +55,9 @@ export function payPage(v: PayPageView): string {
   </header>
   <section class="amount">
     <span class="value" id="amount">${e(v.amount)}</span> <span class="symbol">${e(v.tokenSymbol)}</span>
-    <p class="network">on <strong id="network">${e(v.networkName)}</strong> (chain ${e(v.chainId)})${v.native ? "" : ` · token <code class="token">${e(v.token)}</code>`}</p>
+    <p class="network">on <strong id="network">${e(v.networkName)}</strong> (chain ${e(v.chainId)})${
+      v.native ? "" : ` · token <code class="token">${e(v.token)}</code>`
+    }</p>
   </section>
   <section id="status" class="status" data-state="0" role="status" aria-live="polite">
     <strong id="status-title">Waiting for payment</strong>

@@ -103,7 +103,7 @@ export function payPageRoutes(ctx: GatewayContext) {
           paymentUri: uri,
           qrSvg: await qrSvg(uri),
           expireAt: o.expiresAt.getTime(),
-        }),
+        })
       );
     });
 
@@ -125,7 +125,7 @@ export function payPageRoutes(ctx: GatewayContext) {
         reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
         if (!o) return reply.status(404).send({ code: 40401, msg: "Link invalid: check the payment link", data: null });
         return payStatusOf(ctx, o);
-      },
+      }
     );
 
     async function qrPage(code: string) {
@@ -160,11 +160,13 @@ export function payPageRoutes(ctx: GatewayContext) {
       if (!p) return html(reply, 404, invalidPage(assetBase));
       const typed = typeof request.body?.amount === "string" ? request.body.amount.trim() : "";
       const ref = typeof request.body?.ref === "string" ? request.body.ref : "";
-      const again = (status: number, error: string) => html(reply, status, qrAmountPage({ ...amountView(p, code), amount: typed.slice(0, 100), error }));
+      const again = (status: number, error: string) =>
+        html(reply, status, qrAmountPage({ ...amountView(p, code), amount: typed.slice(0, 100), error }));
       if (!ULID.test(ref)) return again(400, "The form expired: enter the amount again.");
       const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol);
       if (error) return again(400, error);
-      if (!qrLimiter.take(`${request.ip}|${code}`).ok) return again(429, "Too many payments started from this device: wait a minute and try again.");
+      if (!qrLimiter.take(`${request.ip}|${code}`).ok)
+        return again(429, "Too many payments started from this device: wait a minute and try again.");
       try {
         const { order } = await createPaymentOrderFor(ctx, p.qr.merchantId, {
           merchantOrderId: `qr:${code}:${ref}`,

@@ -35,7 +35,12 @@ export const payStatusSchema = {
     dueAmount: { type: "string" },
     display: {
       type: "object",
-      properties: { amount: { type: "string" }, seenAmount: { type: "string" }, paidAmount: { type: "string" }, dueAmount: { type: "string" } },
+      properties: {
+        amount: { type: "string" },
+        seenAmount: { type: "string" },
+        paidAmount: { type: "string" },
+        dueAmount: { type: "string" },
+      },
     },
     confirmations: { type: ["integer", "null"] },
     requiredConfirmations: { type: ["integer", "null"] },
@@ -57,7 +62,12 @@ export async function payStatusOf(ctx: GatewayContext, o: PaymentOrderRecord): P
     seenAmount: o.seenAmount.toString(),
     paidAmount: o.paidAmount.toString(),
     dueAmount: due.toString(),
-    display: { amount: formatAmount(o.amount, d), seenAmount: formatAmount(o.seenAmount, d), paidAmount: formatAmount(o.paidAmount, d), dueAmount: formatAmount(due, d) },
+    display: {
+      amount: formatAmount(o.amount, d),
+      seenAmount: formatAmount(o.seenAmount, d),
+      paidAmount: formatAmount(o.paidAmount, d),
+      dueAmount: formatAmount(due, d),
+    },
     confirmations,
     requiredConfirmations: chain.finality === "finalized" ? null : chain.confirmations,
     expireAt: o.expiresAt.getTime(),

@@ -6,10 +6,13 @@ import { toPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.
  * checked before any query, stands in for the merchant's credentials), so they cannot use the
  * merchant-scoped getPaymentOrder.
  */
-export async function findPaymentOrderById(db: Queryable, payOrderId: string): Promise<(PaymentOrderRecord & { merchantName: string }) | null> {
+export async function findPaymentOrderById(
+  db: Queryable,
+  payOrderId: string
+): Promise<(PaymentOrderRecord & { merchantName: string }) | null> {
   const [row] = await db.query(
     "SELECT o.*, m.name AS merchant_name FROM payment_orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.id = $1",
-    [payOrderId],
+    [payOrderId]
   );
   return row ? { ...toPaymentOrder(row), merchantName: row.merchant_name } : null;
 }
@@ -30,7 +33,7 @@ export async function pendingDepositDepth(db: Queryable, o: PaymentOrderRecord):
      FROM chain_deposits d JOIN chain_cursors c ON c.chain_id = d.chain_id
      WHERE d.chain_id = $1 AND d.to_address = $2 AND d.token = $3 AND d.status = 'seen' AND d.created_at >= $4
      GROUP BY c.block_number`,
-    [o.chainId, o.receiptAddress.toLowerCase(), o.tokenAddress.toLowerCase(), o.createdAt],
+    [o.chainId, o.receiptAddress.toLowerCase(), o.tokenAddress.toLowerCase(), o.createdAt]
   );
   return row?.depth == null ? null : Math.max(0, Number(row.depth));
 }

@@ -64,7 +64,12 @@ export function qrcodeRoutes(ctx: GatewayContext) {
             additionalProperties: false,
             required: ["label", "chainId", "token", "notifyUrl"],
             properties: {
-              label: { type: "string", minLength: 1, maxLength: 80, description: "the counter's name, unique per merchant; repeating a create returns the same code" },
+              label: {
+                type: "string",
+                minLength: 1,
+                maxLength: 80,
+                description: "the counter's name, unique per merchant; repeating a create returns the same code",
+              },
               chainId: { type: "integer", minimum: 1 },
               token: { type: "string", minLength: 1, maxLength: 42, description: "symbol or token address; 0x000…0 = native coin" },
               notifyUrl: httpUrl,
@@ -82,7 +87,9 @@ export function qrcodeRoutes(ctx: GatewayContext) {
         const maxAmount = b.maxAmount === undefined ? null : parseAmount(b.maxAmount, token.decimals);
         if (maxAmount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "maxAmount must be greater than zero");
         const requestHash = createHash("sha256")
-          .update(JSON.stringify([b.chainId, token.address.toLowerCase(), b.notifyUrl, b.redirectionUrl ?? null, maxAmount?.toString() ?? null]))
+          .update(
+            JSON.stringify([b.chainId, token.address.toLowerCase(), b.notifyUrl, b.redirectionUrl ?? null, maxAmount?.toString() ?? null])
+          )
           .digest("hex");
         const { qr } = await createMerchantQr(ctx.db, {
           code: randomBytes(16).toString("base64url"),
@@ -98,7 +105,7 @@ export function qrcodeRoutes(ctx: GatewayContext) {
           requestHash,
         });
         return { code: 200, msg: "success", data: await present(qr) };
-      },
+      }
     );
   };
 }

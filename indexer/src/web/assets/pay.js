@@ -7,29 +7,50 @@
   var d = root.dataset;
   var chainId = Number(d.chainId);
   var native = d.native === "1";
-  var terminal = { "4": 1, "-1": 1, "-2": 1, "-3": 1 };
+  var terminal = { 4: 1, "-1": 1, "-2": 1, "-3": 1 };
   var last = null;
   var clockSkew = 0;
   var redirecting = false;
-  var $ = function (id) { return document.getElementById(id); };
-  var setText = function (id, text) { $(id).textContent = text; };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
+  var setText = function (id, text) {
+    $(id).textContent = text;
+  };
 
   // ---------------------------------------------------------------- status
   function describe(s) {
     var sym = " " + d.symbol;
     switch (s.state) {
-      case 0: return ["Waiting for payment", "Send " + s.display.amount + sym + " to the address below."];
-      case 1: return ["Underpaid", "Received " + s.display.seenAmount + sym + ". Still missing " + s.display.dueAmount + sym + "."];
+      case 0:
+        return ["Waiting for payment", "Send " + s.display.amount + sym + " to the address below."];
+      case 1:
+        return ["Underpaid", "Received " + s.display.seenAmount + sym + ". Still missing " + s.display.dueAmount + sym + "."];
       case 2:
       case 3: {
-        var c = s.confirmations == null ? "" : s.requiredConfirmations == null ? " (" + s.confirmations + " blocks)" : " (" + Math.min(s.confirmations, s.requiredConfirmations) + "/" + s.requiredConfirmations + ")";
+        var c =
+          s.confirmations == null
+            ? ""
+            : s.requiredConfirmations == null
+            ? " (" + s.confirmations + " blocks)"
+            : " (" + Math.min(s.confirmations, s.requiredConfirmations) + "/" + s.requiredConfirmations + ")";
         return [s.state === 2 ? "Payment seen" : "Confirming", "Waiting for the network to confirm" + c + "."];
       }
-      case 4: return ["Payment successful", s.redirectUrl ? "Returning to the shop in 3 seconds\u2026" : "Thank you. You may close this page."];
-      case -1: return ["Payment failed", s.seenAmount !== "0" ? "Only " + s.display.seenAmount + sym + " arrived before the order closed. Contact the shop." : "Contact the shop."];
-      case -2: return ["Expired", "This order expired. Do not send anything; ask the shop for a new link."];
-      case -3: return ["Cancelled", "The shop cancelled this order. Do not send anything."];
-      default: return ["Unknown state", String(s.state)];
+      case 4:
+        return ["Payment successful", s.redirectUrl ? "Returning to the shop in 3 seconds\u2026" : "Thank you. You may close this page."];
+      case -1:
+        return [
+          "Payment failed",
+          s.seenAmount !== "0"
+            ? "Only " + s.display.seenAmount + sym + " arrived before the order closed. Contact the shop."
+            : "Contact the shop.",
+        ];
+      case -2:
+        return ["Expired", "This order expired. Do not send anything; ask the shop for a new link."];
+      case -3:
+        return ["Cancelled", "The shop cancelled this order. Do not send anything."];
+      default:
+        return ["Unknown state", String(s.state)];
     }
   }
 
@@ -54,29 +75,48 @@
     }
     if (s.state === 4 && s.redirectUrl && !redirecting && /^https?:\/\//.test(s.redirectUrl)) {
       redirecting = true;
-      setTimeout(function () { window.location.assign(s.redirectUrl); }, 3000);
+      setTimeout(function () {
+        window.location.assign(s.redirectUrl);
+      }, 3000);
     }
   }
 
   function poll() {
     fetch(d.statusUrl, { cache: "no-store", headers: { accept: "application/json" } })
-      .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
-      .then(function (s) { render(s); if (!terminal[String(s.state)]) setTimeout(poll, 1500); })
-      .catch(function () { setTimeout(poll, 4000); });
+      .then(function (r) {
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      })
+      .then(function (s) {
+        render(s);
+        if (!terminal[String(s.state)]) setTimeout(poll, 1500);
+      })
+      .catch(function () {
+        setTimeout(poll, 4000);
+      });
   }
 
   // ---------------------------------------------------------------- countdown
   function tick() {
     var left = Math.max(0, Math.floor((Number(d.expireAt) - (Date.now() + clockSkew)) / 1000));
-    var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), sec = left % 60;
-    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var h = Math.floor(left / 3600),
+      m = Math.floor((left % 3600) / 60),
+      sec = left % 60;
+    var two = function (n) {
+      return (n < 10 ? "0" : "") + n;
+    };
     setText("countdown", last && terminal[String(last.state)] ? "--:--" : (h ? h + ":" : "") + two(m) + ":" + two(sec));
   }
 
   // ---------------------------------------------------------------- copy
   $("copy").addEventListener("click", function () {
     var addr = d.receipt;
-    var done = function () { setText("copy", "Copied"); setTimeout(function () { setText("copy", "Copy"); }, 1500); };
+    var done = function () {
+      setText("copy", "Copied");
+      setTimeout(function () {
+        setText("copy", "Copy");
+      }, 1500);
+    };
     if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(addr).then(done, select);
     else select();
     function select() {
@@ -89,12 +129,20 @@
   });
 
   // ---------------------------------------------------------------- wallet (EIP-1193)
-  function hex(n) { return "0x" + BigInt(n).toString(16); }
-  function word(h) { return h.replace(/^0x/, "").toLowerCase().padStart(64, "0"); }
+  function hex(n) {
+    return "0x" + BigInt(n).toString(16);
+  }
+  function word(h) {
+    return h.replace(/^0x/, "").toLowerCase().padStart(64, "0");
+  }
   // transfer(address,uint256) = 0xa9059cbb
-  function transferData(to, amount) { return "0xa9059cbb" + word(to) + word(BigInt(amount).toString(16)); }
+  function transferData(to, amount) {
+    return "0xa9059cbb" + word(to) + word(BigInt(amount).toString(16));
+  }
 
-  function walletMessage(text) { setText("wallet-msg", text); }
+  function walletMessage(text) {
+    setText("wallet-msg", text);
+  }
 
   async function payWithWallet() {
     var eth = window.ethereum;
@@ -129,7 +177,9 @@
       button.disabled = false;
     }
   }
-  $("pay-wallet").addEventListener("click", function () { payWithWallet(); });
+  $("pay-wallet").addEventListener("click", function () {
+    payWithWallet();
+  });
   if (!window.ethereum) walletMessage("No browser wallet found: scan the QR code with a wallet app, or copy the address.");
 
   tick();
