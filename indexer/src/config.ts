@@ -9,6 +9,8 @@ export type TokenConfig = {
   /** `0x0000000000000000000000000000000000000000` for the chain's native coin */
   address: Address;
   decimals: number;
+  /** wei per base unit of the token (decimal string): lets the sweeper weigh gas against a token's value */
+  priceWei?: string;
 };
 
 export type ChainConfig = {
@@ -61,6 +63,8 @@ export type GatewayConfig = {
    * OPERATOR role, never merchant funds). From OPERATOR_PRIVATE_KEY or OPERATOR_KEY_FILE; never in the file.
    */
   operatorKey?: `0x${string}`;
+  /** a sweep may cost at most this share of the value it moves, basis points (default 500 = 5%) */
+  sweepMaxGasShareBps?: number;
   /**
    * Deliver webhooks to notify URLs that resolve to loopback, private, link-local, CGNAT, multicast or
    * unspecified addresses (default false: such targets are refused, so a merchant cannot aim the gateway

@@ -1,28 +1,20 @@
-import { buildApp } from "./api/app.js";
 import { loadConfig } from "./config.js";
-import { createPaymentExpiryJob } from "./jobs/expirePaymentOrders.js";
-import { openStore } from "./store/open.js";
+import { startGateway } from "./runtime/gateway.js";
 
-/** Entry point: `npx tsx indexer/src/server.ts` (config from the environment, see config.ts). */
+/**
+ * `npm start`: the whole gateway in one process (config from GATEWAY_CONFIG and the environment, see
+ * config.ts and config/gateway.example.json). SIGINT/SIGTERM stop it cleanly: the followers finish their
+ * block, the notifier its round, then the API and the store close.
+ */
 const config = loadConfig();
-const db = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
-const app = await buildApp({
-  db,
-  config,
-  logger: { level: config.logLevel, redact: ['req.headers["x-pay-sign"]', "req.headers.authorization"] },
-});
-const expiry = createPaymentExpiryJob({
-  db,
-  poolCooldownSeconds: config.poolCooldownSeconds,
-  onError: (err) => app.log.error({ err }, "payment expiry failed"),
-});
-expiry.start();
-const close = async () => {
-  expiry.stop();
-  await app.close();
-  await db.close();
+const gateway = await startGateway({ config });
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  gateway.app.log.info({ msg: "stopping", signal });
+  await gateway.stop();
   process.exit(0);
 };
-process.once("SIGINT", close);
-process.once("SIGTERM", close);
-await app.listen({ host: config.host, port: config.port });
+process.once("SIGINT", () => void stop("SIGINT"));
+process.once("SIGTERM", () => void stop("SIGTERM"));

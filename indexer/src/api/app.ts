@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { GatewayConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import { purgeNonces } from "../store/nonces.js";
@@ -34,7 +34,11 @@ declare module "fastify" {
 export type BuildAppParameters = {
   db: Db;
   config: GatewayConfig;
-  logger?: FastifyServerOptions["logger"];
+  logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
+  /** the full service's health (store, followers); default: always ok */
+  health?: () => Promise<{ ok: boolean }>;
+  /** Prometheus text for `GET /metrics`; without it the route is absent */
+  metrics?: () => Promise<string>;
 };
 
 /**
@@ -42,9 +46,11 @@ export type BuildAppParameters = {
  * Every /api/mer/ route is signed (see auth.ts), validated by its JSON Schema and answers in the
  * envelope `{ code, msg, data }`.
  */
-export async function buildApp({ db, config, logger = false }: BuildAppParameters): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger = false, health, metrics }: BuildAppParameters): Promise<FastifyInstance> {
+  const isInstance = typeof logger === "object" && logger !== null && typeof (logger as FastifyBaseLogger).child === "function";
   const app = Fastify({
-    logger,
+    // Fastify 5 takes a ready pino instance as `loggerInstance`, options as `logger`
+    ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as FastifyServerOptions["logger"] }),
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
@@ -117,7 +123,19 @@ export async function buildApp({ db, config, logger = false }: BuildAppParameter
   app.get("/api/openapi.json", { schema: { summary: "This document", response: { 200: { type: "object", additionalProperties: true } } } }, async () =>
     openapi.document(),
   );
-  app.get("/health", { schema: { response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } } }, async () => ({ ok: true }));
+  app.get(
+    "/health",
+    { schema: { summary: "Liveness and, in the full service, each part's health", response: { 200: { type: "object", additionalProperties: true }, 503: { type: "object", additionalProperties: true } } } },
+    async (_request, reply) => {
+      const h = health ? await health() : { ok: true };
+      return reply.status(h.ok ? 200 : 503).send(h);
+    },
+  );
+  if (metrics) {
+    app.get("/metrics", { schema: { summary: "Prometheus metrics" } }, async (_request, reply) =>
+      reply.type("text/plain; version=0.0.4").send(await metrics()),
+    );
+  }
 
   const purge = setInterval(() => {
     purgeNonces(db, config.authWindowMs).catch((err) => app.log.warn({ err }, "nonce purge failed"));

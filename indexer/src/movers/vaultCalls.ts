@@ -1,0 +1,40 @@
+import { decodeErrorResult, parseAbi, type Hex } from "viem";
+
+/** The vault functions and errors the money movers use (IPaymentVault). */
+export const VAULT_CALLS_ABI = parseAbi([
+  "function sweep(address token, uint256[] entries)",
+  "function payout((uint64 merchantId, uint8 kind, address token, address to, uint256 amount, uint256 payoutId, uint64 deadline) p, bytes signature)",
+  "function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) view returns (bool)",
+  "function accountOf(uint64 merchantId, address token) view returns (uint256 balance, uint256 feesAccrued)",
+  "error VaultInsufficientBalance(uint64 merchantId, address token, uint256 balance, uint256 requested)",
+  "error VaultPayoutExpired(uint256 payoutId, uint64 deadline, uint256 nowTimestamp)",
+  "error VaultPayoutIdUsed(uint64 merchantId, uint256 payoutId)",
+  "error VaultPayoutIdTooLarge(uint256 payoutId)",
+  "error VaultInvalidSignature(uint64 merchantId)",
+  "error VaultNotMerchantSigner(uint64 merchantId, address caller)",
+  "error VaultUnknownMerchant(uint64 merchantId)",
+  "error VaultTokenNotAllowed(address token)",
+  "error VaultNativeTransferFailed(address to, uint256 amount)",
+  "error VaultTokenTransferFailed(address token, address to, uint256 amount)",
+  "error VaultRecipientIsVault()",
+  "error EnforcedPause()",
+]);
+
+export const ERC20_BALANCE_ABI = parseAbi(["function balanceOf(address) view returns (uint256)"]);
+
+/** `PaymentVault.DEPLOY_FLAG`: set on a sweep entry whose address has no code yet. */
+export const DEPLOY_FLAG = 1n << 191n;
+
+/** The vault error's name in a failed call (viem error chain), or undefined when it is not one of ours. */
+export function vaultErrorName(e: unknown): string | undefined {
+  for (let cur: any = e; cur; cur = cur.cause) {
+    if (cur.data?.errorName) return cur.data.errorName;
+    const data: Hex | undefined = typeof cur.data === "string" ? cur.data : typeof cur.data?.data === "string" ? cur.data.data : undefined;
+    if (data && data.length >= 10) {
+      try {
+        return decodeErrorResult({ abi: VAULT_CALLS_ABI, data }).errorName;
+      } catch {}
+    }
+  }
+  return undefined;
+}
