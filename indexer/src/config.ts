@@ -46,6 +46,8 @@ export type GatewayConfig = {
   /** payment order lifetime when the request names none, and the largest it may name */
   orderTtlSeconds: number;
   maxOrderTtlSeconds: number;
+  /** the shortest lifetime a request may name (default 60 s; the demo shortens it to show expiry) */
+  minOrderTtlSeconds: number;
   /** how long a released payment address rests before another order may lease it */
   poolCooldownSeconds: number;
   /** lifetime of a payout approval: the EIP-712 `deadline` is set this far after the refund/withdrawal is created */
@@ -91,6 +93,7 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     payPageUrl: "http://localhost:8080/pay",
     orderTtlSeconds: 30 * 60,
     maxOrderTtlSeconds: 7 * 24 * 3600,
+    minOrderTtlSeconds: 60,
     poolCooldownSeconds: 24 * 3600,
     authWindowMs: 5 * 60 * 1000,
     payoutDeadlineSeconds: 3 * 24 * 3600,

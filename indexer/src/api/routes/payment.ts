@@ -121,7 +121,7 @@ export function paymentRoutes(ctx: GatewayContext) {
               amount: { ...humanAmount, description: 'human amount, e.g. "12.50"' },
               notifyUrl: httpUrl,
               redirectionUrl: httpUrl,
-              expireSeconds: { type: "integer", minimum: 60, maximum: ctx.config.maxOrderTtlSeconds },
+              expireSeconds: { type: "integer", minimum: ctx.config.minOrderTtlSeconds, maximum: ctx.config.maxOrderTtlSeconds },
             },
           },
           response: { 200: envelope(orderSchema), ...errorResponses },
