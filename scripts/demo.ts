@@ -1,168 +1,355 @@
 /**
- * `npm run demo`: the end-to-end walk-through on an in-process chain (cancun):
- * deploy the vault (deterministically, as scripts/deploy.ts does) and a mock USDT, register a merchant,
- * allowlist USDT and the native coin, derive a deposit address off-chain, pay it in USDT and in ETH, sweep
- * both, refund part of the payment with a merchant-signed payout relayed by the operator, then print the
- * addresses, a timeline and the gas table (scripts/lib/gas.ts on a second fresh chain).
- * Exits 0 only if every check held.
+ * `npm run demo`: the whole product on embedded defaults, with no configuration.
+ *
+ * Starts an in-process chain (Hardhat's EDR, served as JSON-RPC on 127.0.0.1), deploys the vault and a
+ * USDT-style token (no return value), starts the gateway on PGlite (API, chain follower, notifier, sweeper,
+ * payout executor, expiry), creates a merchant with a sample merchant server that verifies every webhook,
+ * and runs the seeds' flows through the merchant SDK: payments in USDT and ETH, a partial payment topped
+ * up, an expired order paid late, a cancelled order, two partial refunds paid on chain, a user's recharge
+ * address with two deposits, a withdrawal, the sweeps, a settlement, a statement and a reconciliation.
+ * Prints a timeline and a summary table; exits 0 only if every check held.
  */
-import { formatEther, formatUnits, parseEther, parseUnits } from "ethers";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseEther, parseUnits } from "ethers";
 import { network } from "hardhat";
+import { createPublicClient, formatUnits, http, type Address, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { createMerchantServer } from "../sdk/examples/merchant-server.js";
+import { createPayClient, type PayClient, type PayoutTypedData } from "../sdk/src/index.js";
+import { resolveConfig } from "../indexer/src/config.js";
+import { createSecretBox } from "../indexer/src/crypto/secretBox.js";
+import { collectReconciliation, compareReconciliation, formatMismatches } from "../indexer/src/jobs/reconcile.js";
+import { startGateway } from "../indexer/src/runtime/gateway.js";
+import { createMerchant } from "../indexer/src/store/merchants.js";
 import { deployVault } from "./lib/deploy.js";
-import { formatGasTable, measureGas } from "./lib/gas.js";
-import {
-  DEPLOY_FLAG,
-  DepositKind,
-  NATIVE,
-  PAYOUT_TYPES,
-  PayoutKind,
-  depositAddress,
-  depositSalt,
-  signPayout,
-} from "./lib/vault.js";
+import { startRpcBridge } from "./lib/rpcBridge.js";
+import { NATIVE } from "./lib/vault.js";
 
+const started = performance.now();
+const elapsed = () => ((performance.now() - started) / 1000).toFixed(1).padStart(5);
 const failures: string[] = [];
-const timeline: string[] = [];
 let checks = 0;
 function check(what: string, ok: boolean, detail = "") {
   checks++;
   if (!ok) failures.push(`${what}${detail ? ` (${detail})` : ""}`);
-  console.log(`  ${ok ? "ok  " : "FAIL"} ${what}${detail && !ok ? ` — ${detail}` : ""}`);
+  console.log(`  ${elapsed()}s ${ok ? "ok  " : "FAIL"} ${what}${detail && !ok ? ` — ${detail}` : ""}`);
 }
-async function step(what: string, txPromise: Promise<any>) {
-  const tx = await txPromise;
-  const receipt = await tx.wait();
-  timeline.push(`block ${String(receipt.blockNumber).padStart(3)}  ${what.padEnd(58)} ${receipt.gasUsed.toLocaleString("en-US").padStart(9)} gas`);
-  console.log(`- ${what} (tx ${receipt.hash.slice(0, 10)}…, ${receipt.gasUsed} gas)`);
-  return receipt;
-}
-async function reverts(p: Promise<any>, errorName: string, iface: any): Promise<boolean> {
-  try {
-    await (await p).wait();
-    return false;
-  } catch (e: any) {
-    const data = e?.data ?? e?.error?.data ?? e?.info?.error?.data;
-    try {
-      if (data && iface.parseError(data)?.name === errorName) return true;
-    } catch {}
-    return String(e?.message ?? e).includes(errorName);
+const say = (line: string) => console.log(`  ${elapsed()}s ${line}`);
+const section = (title: string) => console.log(`\n== ${title}`);
+
+async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await read();
+    if (done(last)) return last;
+    if (Date.now() > deadline) {
+      failures.push(`timed out waiting for ${what}`);
+      console.log(`  ${elapsed()}s FAIL timed out waiting for ${what}: ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).slice(0, 300)}`);
+      return last;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The API hands out typed data with integers as strings; the signer wants them as numbers. */
+function typedDataForSigning(t: PayoutTypedData) {
+  const fields = t.types[t.primaryType]!;
+  const message: Record<string, unknown> = {};
+  for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
+  return {
+    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
+    types: { [t.primaryType]: fields },
+    primaryType: t.primaryType,
+    message,
+  } as any;
+}
+
+// ------------------------------------------------------------------ chain
+section("1. chain and contracts");
 const connection = await network.create("hardhatMainnet");
 const { ethers } = connection;
-const [deployer, operator, feeRecipient, merchantSigner, payer, customer] = await ethers.getSigners();
-const chainId = BigInt((await ethers.provider.getNetwork()).chainId);
-console.log(`== in-process chain ${chainId} (hardfork ${(connection.networkConfig as { hardfork?: string }).hardfork ?? "?"})`);
+const [deployer, operator, feeRecipient, merchantSigner, payer, customer, treasury] = await ethers.getSigners();
+const MNEMONIC = "test test test test test test test test test test test junk";
+const keyOf = (index: number): Hex => {
+  const account = mnemonicToAccount(MNEMONIC, { addressIndex: index });
+  return `0x${Buffer.from(account.getHdKey().privateKey!).toString("hex")}`;
+};
+const operatorKey = keyOf(1);
+const merchantSignerAccount = mnemonicToAccount(MNEMONIC, { addressIndex: 3 });
+check("operator and merchant signer keys match the chain's accounts", mnemonicToAccount(MNEMONIC, { addressIndex: 1 }).address === operator.address && merchantSignerAccount.address === merchantSigner.address);
+const bridge = await startRpcBridge(connection.provider as any);
+say(`in-process chain 31337 served at ${bridge.url}`);
+// a block every 250 ms, as on a real chain (transactions are also mined as they arrive)
+const miner = setInterval(() => void connection.provider.request({ method: "evm_mine", params: [] }).catch(() => {}), 250);
 
-// 1. Deploy.
-console.log("\n== 1. deploy");
-const deployed = await deployVault(
-  ethers,
-  deployer,
-  { admin: deployer.address, operator: operator.address, feeRecipient: feeRecipient.address },
-  (l) => console.log(`  ${l}`),
-);
-const deployGas = deployed.txHash ? (await ethers.provider.getTransactionReceipt(deployed.txHash))!.gasUsed : 0n;
-timeline.push(`block ${String(deployed.blockNumber).padStart(3)}  ${"deploy PaymentVault through the CREATE2 proxy".padEnd(58)} ${deployGas.toLocaleString("en-US").padStart(9)} gas`);
-check("vault deployed through the CREATE2 proxy", deployed.method === "create2-proxy" && (await ethers.provider.getCode(deployed.vault)) !== "0x");
+const deployed = await deployVault(ethers, deployer, { admin: deployer.address, operator: operator.address, feeRecipient: feeRecipient.address });
 const vault = await ethers.getContractAt("PaymentVault", deployed.vault, deployer);
-const vaultAddress = deployed.vault;
 const usdt = await ethers.deployContract("MockTetherToken");
 await usdt.waitForDeployment();
-const usdtAddress = await usdt.getAddress();
-await step("USDT: fee parameters 0/0 as on mainnet", usdt.setParams(0, 0));
-
-// 2. Merchant and allowlist.
-console.log("\n== 2. merchant and allowlist");
+const usdtAddress = (await usdt.getAddress()) as Address;
+await (await usdt.setParams(0, 0)).wait();
 const MERCHANT = 42n;
-const FEE_BPS = 100; // 1%
-await step(`register merchant ${MERCHANT} (signer ${merchantSigner.address.slice(0, 8)}…, fee 1%)`, vault.registerMerchant(MERCHANT, merchantSigner.address, FEE_BPS));
-await step("allowlist mock USDT", vault.setTokenAllowed(usdtAddress, true));
-await step("allowlist the native coin", vault.setTokenAllowed(NATIVE, true));
-check("merchant registered with its signer", (await vault.merchant(MERCHANT)).signer === merchantSigner.address);
-check("USDT and native allowlisted", (await vault.isTokenAllowed(usdtAddress)) && (await vault.isTokenAllowed(NATIVE)));
+await (await vault.registerMerchant(MERCHANT, merchantSigner.address, 100)).wait();
+await (await vault.setTokenAllowed(usdtAddress, true)).wait();
+await (await vault.setTokenAllowed(NATIVE, true)).wait();
+await (await usdt.mint(payer.address, parseUnits("1000", 6))).wait();
+say(`PaymentVault ${deployed.vault} (block ${deployed.blockNumber}), USDT-style token ${usdtAddress}, merchant ${MERCHANT} registered (fee 1%)`);
 
-// 3. Deposit address, derived off-chain.
-console.log("\n== 3. deposit address");
-const ORDER_KEY = 1001n;
-const salt = depositSalt(MERCHANT, DepositKind.Payment, ORDER_KEY);
-const initCodeHash: string = await vault.DEPOSIT_INIT_CODE_HASH();
-const deposit = depositAddress(vaultAddress, initCodeHash, salt);
-check("off-chain deposit address = vault.predictDepositAddress", deposit === (await vault.predictDepositAddress(MERCHANT, DepositKind.Payment, ORDER_KEY)));
-check("deposit address has no code before its first sweep", (await ethers.provider.getCode(deposit)) === "0x");
-console.log(`  merchant ${MERCHANT}, order key ${ORDER_KEY} -> ${deposit}`);
+// ------------------------------------------------------------------ gateway
+section("2. gateway on PGlite");
+const dataDir = mkdtempSync(path.join(tmpdir(), "evm-pay-demo-"));
+const port = await freePort();
+const config = resolveConfig({
+  masterKey: randomBytes(32),
+  pgliteDir: path.join(dataDir, "pglite"),
+  host: "127.0.0.1",
+  port,
+  payPageUrl: `http://127.0.0.1:${port}/pay`,
+  logLevel: "warn",
+  operatorKey,
+  allowPrivateWebhookTargets: true, // the sample merchant server listens on 127.0.0.1
+  minOrderTtlSeconds: 3,
+  poolCooldownSeconds: 2,
+  chains: [
+    {
+      chainId: 31337,
+      code: "local",
+      name: "Hardhat (in-process)",
+      vault: deployed.vault as Address,
+      confirmations: 2,
+      rpcUrl: bridge.url,
+      startBlock: Number(deployed.blockNumber),
+      tokens: [
+        { symbol: "USDT", address: usdtAddress, decimals: 6, priceWei: "333333333" }, // 1 ETH = 3,000 USDT
+        { symbol: "ETH", address: NATIVE as Address, decimals: 18 },
+      ],
+    },
+  ],
+});
+const gateway = await startGateway({ config, pollIntervalMs: 100, retryScheduleMs: [250, 500, 1_000, 2_000], moverIntervalMs: 400, expiryIntervalMs: 500 });
+say(`gateway at ${gateway.url} (PGlite in ${dataDir})`);
 
-// 4. Payer pays it.
-console.log("\n== 4. payments");
-const USDT_PAID = parseUnits("100", 6);
-const ETH_PAID = parseEther("0.5");
-await step("mint 1,000 USDT to the payer", usdt.mint(payer.address, parseUnits("1000", 6)));
-await step("payer sends 100 USDT to the deposit address", usdt.connect(payer).transfer(deposit, USDT_PAID));
-await step("payer sends 0.5 ETH to the deposit address (no code yet)", payer.sendTransaction({ to: deposit, value: ETH_PAID }));
-check("deposit address holds 100 USDT", (await usdt.balanceOf(deposit)) === USDT_PAID);
-check("deposit address holds 0.5 ETH", (await ethers.provider.getBalance(deposit)) === ETH_PAID);
+const shopPort = await freePort();
+const shopUrl = `http://127.0.0.1:${shopPort}`;
+const created = await createMerchant(gateway.db, createSecretBox(config.masterKey), {
+  id: MERCHANT,
+  name: "Demo Shop",
+  feeBps: 100,
+  payoutSigner: merchantSigner.address,
+  payoutKeyMode: "merchant",
+  rechargeNotifyUrl: `${shopUrl}/webhooks/pay`,
+});
+const client: PayClient = createPayClient({ baseUrl: gateway.url!, apiKey: created.apiKey, apiSecret: created.apiSecret });
+const shop = createMerchantServer({ client, webhookSecret: created.webhookSecret, publicUrl: shopUrl, chainId: 31337 });
+await new Promise<void>((r) => shop.server.listen(shopPort, "127.0.0.1", r));
+say(`merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, webhook secret whsec_…); sample merchant server at ${shopUrl}`);
+const notifyUrl = `${shopUrl}/webhooks/pay`;
+const health = await (await fetch(`${gateway.url}/health`)).json();
+check("gateway health: store and follower up", health.ok === true && health.chains?.[0]?.running === true, JSON.stringify(health));
 
-// 5. Sweep.
-console.log("\n== 5. sweeps");
-const asOperator = vault.connect(operator);
-const r1 = await step("operator sweeps USDT (deploys the deposit address)", asOperator.sweep(usdtAddress, [salt | DEPLOY_FLAG]));
-const r2 = await step("operator sweeps ETH", asOperator.sweep(NATIVE, [salt]));
-const eventNames = (r: any) => r.logs.map((l: any) => { try { return vault.interface.parseLog(l)?.name; } catch { return undefined; } }).filter(Boolean);
-check("USDT sweep emitted DepositAddressDeployed and Swept", eventNames(r1).includes("DepositAddressDeployed") && eventNames(r1).includes("Swept"));
-check("ETH sweep emitted NativeSwept and Swept", eventNames(r2).includes("NativeSwept") && eventNames(r2).includes("Swept"));
-check("deposit address now has the deposit code", (await ethers.provider.getCode(deposit)).length === 2 + 67 * 2);
-check("deposit address emptied", (await usdt.balanceOf(deposit)) === 0n && (await ethers.provider.getBalance(deposit)) === 0n);
-check("vault holds the 100 USDT and 0.5 ETH", (await usdt.balanceOf(vaultAddress)) === USDT_PAID && (await ethers.provider.getBalance(vaultAddress)) === ETH_PAID);
-const [usdtBal, usdtFee] = await vault.accountOf(MERCHANT, usdtAddress);
-const [ethBal, ethFee] = await vault.accountOf(MERCHANT, NATIVE);
-check("merchant credited 99 USDT + 1 USDT fee", usdtBal === parseUnits("99", 6) && usdtFee === parseUnits("1", 6), `${usdtBal}/${usdtFee}`);
-check("merchant credited 0.495 ETH + 0.005 ETH fee", ethBal === parseEther("0.495") && ethFee === parseEther("0.005"), `${ethBal}/${ethFee}`);
+const summary: { what: string; kind: string; state: string; amount: string; detail: string }[] = [];
+const detail = (payOrderId: string) => client.payment.detail({ payOrderId });
+const events = (type: string, pred: (d: any) => boolean = () => true) => shop.received.filter((e) => e.type === type && pred(e.data));
+const usdtUnits = (a: string) => parseUnits(a, 6);
 
-// 6. Refund with the merchant's signature, relayed by the operator.
-console.log("\n== 6. refund");
-const REFUND = parseUnits("30", 6);
-const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 3600n;
-const payout = { merchantId: MERCHANT, kind: PayoutKind.Refund, token: usdtAddress, to: customer.address, amount: REFUND, payoutId: 1n, deadline };
-const signature = await signPayout(merchantSigner, chainId, vaultAddress, payout);
-check("EIP-712 digest matches vault.hashPayout", ethers.TypedDataEncoder.hash({ name: "PaymentVault", version: "1", chainId, verifyingContract: vaultAddress }, PAYOUT_TYPES, payout) === (await vault.hashPayout(payout)));
-const customerBefore: bigint = await usdt.balanceOf(customer.address);
-await step("merchant signs refund #1 (30 USDT), operator relays it", asOperator.payout(payout, signature));
-check("customer received 30 USDT", (await usdt.balanceOf(customer.address)) - customerBefore === REFUND);
-check("merchant USDT balance now 69", (await vault.accountOf(MERCHANT, usdtAddress))[0] === parseUnits("69", 6));
-check("payout id 1 marked used", await vault.isPayoutIdUsed(MERCHANT, 1n));
-check("replaying the signed refund reverts (VaultPayoutIdUsed)", await reverts(asOperator.payout(payout, signature), "VaultPayoutIdUsed", vault.interface));
-const forged = await signPayout(customer, chainId, vaultAddress, { ...payout, payoutId: 2n });
-check("a refund signed by someone else reverts (VaultInvalidSignature)", await reverts(asOperator.payout({ ...payout, payoutId: 2n }, forged), "VaultInvalidSignature", vault.interface));
+// ------------------------------------------------------------------ payments
+section("3. payments");
+const p1 = await client.payment.create({ merchantOrderId: "A-1001", chainId: 31337, token: "USDT", amount: "25.00", notifyUrl, redirectionUrl: `${shopUrl}/thanks` });
+say(`order A-1001: 25.00 USDT to ${p1.receiptAddress}, pay page ${p1.paymentUrl.slice(0, 60)}…`);
+const page = await fetch(p1.paymentUrl);
+check("hosted payment page served for the order", page.status === 200 && (await page.text()).includes(p1.receiptAddress.slice(2, 10)));
+await (await usdt.connect(payer).transfer(p1.receiptAddress, usdtUnits("25"))).wait();
+say("payer sent 25 USDT (a token that returns nothing, like USDT)");
+const d1 = await waitFor("A-1001 success", () => detail(p1.payOrderId), (d) => d.state === 4);
+check("A-1001 reached success (4) after 2 confirmations", d1.state === 4 && d1.paidAmount === "25");
+check("payer recorded for refunds", d1.payerAddress?.toLowerCase() === payer.address.toLowerCase());
 
-// 7. Report.
-console.log("\n== addresses");
-const rows: [string, string][] = [
-  ["PaymentVault", vaultAddress],
-  ["mock USDT", usdtAddress],
-  ["admin (deployer)", deployer.address],
-  ["operator", operator.address],
-  ["fee recipient", feeRecipient.address],
-  [`merchant ${MERCHANT} signer`, merchantSigner.address],
-  ["payer", payer.address],
-  ["customer (refund)", customer.address],
-  [`deposit address (order ${ORDER_KEY})`, deposit],
-];
-for (const [k, v] of rows) console.log(`  ${k.padEnd(28)} ${v}`);
-console.log(`  DEPOSIT_INIT_CODE_HASH       ${initCodeHash}`);
-console.log(`  merchant ${MERCHANT} ledger: ${formatUnits((await vault.accountOf(MERCHANT, usdtAddress))[0], 6)} USDT, ${formatEther(ethBal)} ETH (fees ${formatUnits(usdtFee, 6)} USDT, ${formatEther(ethFee)} ETH)`);
+const p2 = await client.payment.create({ merchantOrderId: "A-1002", chainId: 31337, token: "ETH", amount: "0.05", notifyUrl });
+await (await payer.sendTransaction({ to: p2.receiptAddress, value: parseEther("0.05") })).wait();
+say("payer sent 0.05 ETH from a plain wallet transfer");
+const d2 = await waitFor("A-1002 success", () => detail(p2.payOrderId), (d) => d.state === 4);
+check("A-1002 (native coin) reached success", d2.state === 4);
 
-console.log("\n== timeline");
-for (const line of timeline) console.log(`  ${line}`);
+const p3 = await client.payment.create({ merchantOrderId: "A-1003", chainId: 31337, token: "USDT", amount: "10.00", notifyUrl });
+await (await usdt.connect(payer).transfer(p3.receiptAddress, usdtUnits("4"))).wait();
+const d3a = await waitFor("A-1003 incomplete", () => detail(p3.payOrderId), (d) => d.state === 1);
+check("A-1003 underpaid 4 of 10: incomplete (1)", d3a.state === 1 && d3a.seenAmount === "4");
+await (await usdt.connect(payer).transfer(p3.receiptAddress, usdtUnits("6"))).wait();
+const d3 = await waitFor("A-1003 success", () => detail(p3.payOrderId), (d) => d.state === 4);
+check("A-1003 topped up with 6: success", d3.state === 4 && d3.paidAmount === "10");
+
+const p4 = await client.payment.create({ merchantOrderId: "A-1004", chainId: 31337, token: "USDT", amount: "5.00", notifyUrl, expireSeconds: 3 });
+const d4a = await waitFor("A-1004 expired", () => detail(p4.payOrderId), (d) => d.state === -2, 15_000);
+check("A-1004 unpaid past its expiry: expired (-2)", d4a.state === -2);
+await (await usdt.connect(payer).transfer(p4.receiptAddress, usdtUnits("5"))).wait();
+const d4 = await waitFor("A-1004 late payment recorded", () => detail(p4.payOrderId), (d) => (d.transfers ?? []).some((t: any) => t.late) && d.lateAmount === "5");
+check("A-1004 late payment of 5 USDT recorded and shown, order stays expired", d4.state === -2 && d4.lateAmount === "5");
+
+const p5 = await client.payment.create({ merchantOrderId: "A-1005", chainId: 31337, token: "USDT", amount: "7.00", notifyUrl });
+const d5 = await client.payment.cancel({ payOrderId: p5.payOrderId });
+check("A-1005 cancelled (-3) while unpaid", d5.state === -3);
+for (const [o, d] of [
+  [p1, d1],
+  [p2, d2],
+  [p3, d3],
+  [p4, d4],
+  [p5, d5],
+] as const) {
+  summary.push({ what: o.merchantOrderId, kind: "payment", state: String(d.state), amount: `${d.amount} ${d.tokenSymbol}`, detail: `paid ${d.paidAmount}${d.lateAmount && d.lateAmount !== "0" ? `, late ${d.lateAmount}` : ""}` });
+}
+
+// ------------------------------------------------------------------ sweeps
+section("4. sweeps into the vault");
+const account = async (token: string) => {
+  const [balance, fee] = await vault.accountOf(MERCHANT, token);
+  return { balance: BigInt(balance), fee: BigInt(fee) };
+};
+const usdtAccount = await waitFor("USDT swept (35 USDT)", () => account(usdtAddress), (a) => a.balance + a.fee === usdtUnits("35"));
+check("sweeper moved the 25 + 10 USDT paid into the vault: merchant credited 34.65, fee 0.35", usdtAccount.balance === usdtUnits("34.65") && usdtAccount.fee === usdtUnits("0.35"), `${usdtAccount.balance}/${usdtAccount.fee}`);
+const lateHeld = await gateway.db.query(
+  `SELECT 1 FROM chain_deposits d JOIN sweep_items i USING (chain_id, tx_hash, log_index) WHERE d.to_address = $1 AND i.sweep_id IS NOT NULL`,
+  [p4.receiptAddress.toLowerCase()],
+);
+check("the late 5 USDT waits: sweeping it alone would cost more gas than 5% of its value", lateHeld.length === 0);
+const ethAccount = await waitFor("ETH swept", () => account(NATIVE), (a) => a.balance + a.fee === parseEther("0.05"));
+check("native payment swept: 0.0495 ETH credited, 0.0005 fee", ethAccount.balance === parseEther("0.0495"));
+const sweepRows = await waitFor(
+  "sweeps confirmed",
+  () => gateway.db.query<{ token: string; status: string; credited: string | null; fee: string | null; tx_hash: string | null }>("SELECT token, status, credited, fee, tx_hash FROM sweeps ORDER BY created_at"),
+  (rows) => rows.length >= 2 && rows.every((r) => r.status === "confirmed"),
+);
+check("every sweep confirmed from the vault's Swept events", sweepRows.length >= 2 && sweepRows.every((r) => r.status === "confirmed"));
+
+// ------------------------------------------------------------------ refunds
+section("5. two partial refunds of A-1001, approved and paid on chain");
+const payerBefore = BigInt(await usdt.balanceOf(payer.address));
+const refunds = [];
+for (const [id, amount] of [
+  ["R-1", "5.00"],
+  ["R-2", "7.50"],
+] as const) {
+  const r = await client.refund.create({ payOrderId: p1.payOrderId, merchantRefundId: id, amount, reason: "customer request" });
+  const signature = await merchantSignerAccount.signTypedData(typedDataForSigning(r.payoutTypedData!));
+  await client.refund.approve({ refundOrderId: r.refundOrderId, signature });
+  say(`refund ${id} of ${amount} USDT created (payout id ${r.payoutId}), signed by the merchant's payout key, approved`);
+  refunds.push(r);
+}
+for (const r of refunds) {
+  const done = await waitFor(`refund ${r.merchantRefundId} success`, () => client.refund.detail({ refundOrderId: r.refundOrderId }), (d) => d.state === 3);
+  check(`refund ${r.merchantRefundId} paid on chain and confirmed (3)`, done.state === 3 && !!done.txHash);
+  summary.push({ what: r.merchantRefundId, kind: "refund", state: String(done.state), amount: `${done.amount} USDT`, detail: `tx ${done.txHash?.slice(0, 10)}…` });
+}
+check("payer received 12.50 USDT back", BigInt(await usdt.balanceOf(payer.address)) - payerBefore === usdtUnits("12.5"));
+const afterRefunds = await detail(p1.payOrderId);
+check("A-1001 shows refunded 12.5, refundable 12.5", afterRefunds.refundedAmount === "12.5" && afterRefunds.refundableAmount === "12.5");
+let refused = false;
+try {
+  await client.refund.create({ payOrderId: p1.payOrderId, merchantRefundId: "R-3", amount: "13.00" });
+} catch {
+  refused = true;
+}
+check("a third refund above what is refundable is refused", refused);
+
+// ------------------------------------------------------------------ recharge
+section("6. a user's fixed recharge address, two deposits");
+const user = await client.user.create({ uuid: "user-7" });
+const rechargeAddress = user.userWallet[0]!.walletAddress;
+say(`user-7 recharge address ${rechargeAddress}`);
+await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("3"))).wait();
+await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("4"))).wait();
+const recharges = await waitFor("two recharges at success", () => client.recharge.list({ uuid: "user-7" }), (p) => p.list.length === 2 && p.list.every((r) => r.state === 4));
+check("two recharge orders reached success (4)", recharges.list.length === 2 && recharges.list.every((r) => r.state === 4));
+for (const r of recharges.list) summary.push({ what: r.rechargeOrderId.slice(0, 12), kind: "recharge", state: String(r.state), amount: `${r.amount} ${r.tokenSymbol}`, detail: "user-7" });
+const afterRecharges = await waitFor("recharges swept", () => account(usdtAddress), (a) => a.balance + a.fee === usdtUnits("47") - usdtUnits("12.5"));
+check("the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)", afterRecharges.balance + afterRecharges.fee === usdtUnits("34.5"));
+
+// ------------------------------------------------------------------ withdrawal
+section("7. withdrawal for user-7");
+const customerBefore = BigInt(await usdt.balanceOf(customer.address));
+const w = await client.withdraw.apply({ merchantWithdrawId: "W-1", uuid: "user-7", chainId: 31337, token: "USDT", amount: "2.00", toAddress: customer.address });
+await client.withdraw.approve({ withdrawOrderId: w.withdrawOrderId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(w.payoutTypedData!)) });
+const wDone = await waitFor("withdrawal success", () => client.withdraw.detail({ withdrawOrderId: w.withdrawOrderId }), (d) => d.state === 3);
+check("withdrawal W-1 paid and confirmed (3)", wDone.state === 3 && BigInt(await usdt.balanceOf(customer.address)) - customerBefore === usdtUnits("2"));
+summary.push({ what: "W-1", kind: "withdrawal", state: String(wDone.state), amount: `${wDone.amount} USDT`, detail: `to ${customer.address.slice(0, 10)}…` });
+
+// ------------------------------------------------------------------ settlement
+section("8. merchant settlement");
+const treasuryBefore = await ethers.provider.getBalance(treasury.address);
+const s = await client.settlement.apply({ merchantSettlementId: "S-1", chainId: 31337, token: "ETH", amount: "0.04", toAddress: treasury.address });
+await client.settlement.approve({ settlementOrderId: s.settlementOrderId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(s.payoutTypedData!)) });
+const sDone = await waitFor("settlement success", () => client.settlement.detail({ settlementOrderId: s.settlementOrderId }), (d) => d.state === 3);
+check("settlement S-1 of 0.04 ETH paid to the merchant's treasury", sDone.state === 3 && (await ethers.provider.getBalance(treasury.address)) - treasuryBefore === parseEther("0.04"));
+summary.push({ what: "S-1", kind: "settlement", state: String(sDone.state), amount: `${sDone.amount} ETH`, detail: `to ${treasury.address.slice(0, 10)}…` });
+
+// ------------------------------------------------------------------ webhooks
+section("9. webhooks");
+await waitFor("every webhook delivered", () => gateway.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL"), (r) => r[0]!.n === "0", 15_000);
+const successFor = (payOrderId: string) => events("payment.status_changed", (d) => d.payOrderId === payOrderId && d.state === 4).length === 1;
+check("each paid order's success webhook arrived once, verified (X-PAY-SIGN)", [p1, p2, p3].every((o) => successFor(o.payOrderId)));
+check("the late payment was notified", events("payment.late_transfer", (d) => d.payOrderId === p4.payOrderId).length >= 1);
+check("refund, withdrawal and settlement success webhooks arrived", events("refund.status_changed", (d) => d.state === 3).length === 2 && events("withdrawal.status_changed", (d) => d.state === 3).length === 1 && events("settlement.status_changed", (d) => d.state === 3).length === 1);
+check("recharge success webhooks arrived at the recharge callback URL", events("recharge.status_changed", (d) => d.state === 4).length === 2);
+check("no webhook failed verification at the merchant", shop.refused.length === 0, shop.refused.join("; "));
+say(`${shop.received.length} webhooks received and verified`);
+
+// ------------------------------------------------------------------ statement and reconciliation
+section("10. statement and reconciliation");
+const today = new Date();
+const from = new Date(today.getTime() - 86_400_000).toISOString().slice(0, 10);
+const to = new Date(today.getTime() + 86_400_000).toISOString().slice(0, 10);
+const bill: any = await client.bill.json({ from, to } as any);
+const csv = await client.bill.csv({ from, to } as any);
+check("statement lists the payments, refunds, recharges, withdrawal and settlement", JSON.stringify(bill).includes("A-1001") && JSON.stringify(bill).includes("R-2") && csv.split("\n").length > 8);
+const publicClient = createPublicClient({ transport: http(bridge.url) });
+// reconcile at a block where every operator transaction is confirmed
+const headNow = await publicClient.getBlockNumber();
+await waitFor("follower past the last payout", async () => (await gateway.health()).chains[0]!, (c) => BigInt(c.confirmed) >= headNow);
+const input = await collectReconciliation({ db: gateway.db, client: publicClient as any, chainId: 31337, vault: deployed.vault as Address, tokens: [usdtAddress, NATIVE] });
+const mismatches = compareReconciliation(input);
+if (mismatches.length) console.log(formatMismatches(mismatches));
+check("reconciliation of the gateway's ledger against the chain is clean", mismatches.length === 0, `${mismatches.length} mismatches`);
+
+// ------------------------------------------------------------------ report
+const gasRows = await gateway.db.query<{ purpose: string; tx_hash: string }>("SELECT purpose, tx_hash FROM operator_txs WHERE status = 'mined' ORDER BY sent_at");
+let sweepGas = 0n;
+let payoutGas = 0n;
+for (const r of gasRows) {
+  const receipt = await publicClient.getTransactionReceipt({ hash: r.tx_hash as Hex });
+  if (r.purpose === "sweep") sweepGas += receipt.gasUsed;
+  else payoutGas += receipt.gasUsed;
+}
+const fees = await gateway.db.query<{ token: string; fee: string }>("SELECT token, sum(fee)::text AS fee FROM sweeps WHERE status = 'confirmed' GROUP BY token");
+section("summary");
+console.log(`  ${"order".padEnd(14)} ${"kind".padEnd(11)} ${"state".padStart(5)}  ${"amount".padEnd(14)} detail`);
+for (const r of summary) console.log(`  ${r.what.padEnd(14)} ${r.kind.padEnd(11)} ${r.state.padStart(5)}  ${r.amount.padEnd(14)} ${r.detail}`);
+const symbolOf = (t: string) => (t === NATIVE ? ["ETH", 18] : ["USDT", 6]) as [string, number];
+console.log(`\n  platform fees: ${fees.map((f) => `${formatUnits(BigInt(f.fee), symbolOf(f.token)[1])} ${symbolOf(f.token)[0]}`).join(", ")}`);
+console.log(`  vault balance of merchant ${MERCHANT}: ${formatUnits((await account(usdtAddress)).balance, 6)} USDT, ${formatUnits((await account(NATIVE)).balance, 18)} ETH`);
+console.log(`  operator gas: ${gasRows.filter((r) => r.purpose === "sweep").length} sweeps ${sweepGas.toLocaleString("en-US")} gas, ${gasRows.filter((r) => r.purpose === "payout").length} payouts ${payoutGas.toLocaleString("en-US")} gas`);
+console.log(`  webhooks: ${shop.received.length} delivered and verified; total time ${elapsed().trim()} s`);
+
+clearInterval(miner);
+await gateway.stop();
+await new Promise<void>((r) => shop.server.close(() => r()));
+await bridge.close();
 await connection.close();
-
-console.log("\n== gas (fresh in-process chain)");
-const benchConnection = await network.create("hardhatMainnet");
-const report = await measureGas(benchConnection, (l) => console.log(`  ${l}`));
-await benchConnection.close();
-console.log("");
-console.log(formatGasTable(report));
-check("every gas target met", report.allTargetsMet, Object.entries(report.targets).filter(([, t]) => !t.met).map(([k]) => k).join(", "));
+rmSync(dataDir, { recursive: true, force: true });
 
 console.log("");
 if (failures.length > 0) {

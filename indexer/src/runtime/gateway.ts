@@ -40,6 +40,8 @@ export type StartGatewayParameters = {
   retryScheduleMs?: readonly number[];
   /** how often the movers look for work (default 5,000 ms) */
   moverIntervalMs?: number;
+  /** how often due orders are expired (default 5,000 ms) */
+  expiryIntervalMs?: number;
 };
 
 export type Gateway = {
@@ -117,6 +119,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     ? createPaymentExpiryJob({
         db,
         poolCooldownSeconds: config.poolCooldownSeconds,
+        intervalMs: args.expiryIntervalMs,
         onError: (err) => logger.error({ err }, "payment expiry failed"),
       })
     : undefined;
