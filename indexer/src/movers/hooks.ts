@@ -9,7 +9,7 @@ export type MoverHooksParameters = {
  * The follower's side of the money movers, in the block's transaction, for vault events at the required
  * depth: `PayoutExecuted` moves its refund, withdrawal or settlement to success (never earlier: a payout
  * seen but reorganised away was never reported), and `Swept` / `SweepSkipped` close the sweep that sent
- * them with what the vault credited (the merchants' amounts after fee, and the fee).
+ * them with what the vault credited (what arrived less the fee, and the fee).
  */
 export function createMoverHooks({ logger }: MoverHooksParameters = {}): ChainFollowerHooks {
   return {
@@ -21,7 +21,8 @@ export function createMoverHooks({ logger }: MoverHooksParameters = {}): ChainFo
             logger?.warn({ msg: "vault paid a payout the gateway did not expect", chain_id: chainId, outcome: r.outcome, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, tx_hash: ev.txHash });
           }
         } else if (ev.name === "Swept" || ev.name === "SweepSkipped") {
-          const credited = ev.name === "Swept" ? String(ev.args.amount) : "0";
+          // Swept.amount is what arrived; the merchant is credited that less the fee
+          const credited = ev.name === "Swept" ? (BigInt(ev.args.amount as string) - BigInt(ev.args.fee as string)).toString() : "0";
           const fee = ev.name === "Swept" ? String(ev.args.fee) : "0";
           await tx.query(
             `UPDATE sweeps s SET status = 'confirmed', tx_hash = $2, confirmed_at = coalesce(s.confirmed_at, now()),

@@ -212,6 +212,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     stops.unshift(() => f.stop());
   }
 
+  let stopped = false;
   return {
     app,
     db,
@@ -222,6 +223,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     metrics,
     health,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       for (const s of stops) await s();
       if (ownsDb) await db.close();
     },

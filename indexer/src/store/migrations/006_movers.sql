@@ -30,7 +30,7 @@ CREATE TABLE sweeps (
   estimated_gas  NUMERIC(78,0) NOT NULL,
   status         TEXT NOT NULL DEFAULT 'broadcast' CHECK (status IN ('broadcast', 'confirmed', 'dropped')),
   tx_hash        TEXT,                                       -- the mined transaction (set when confirmed)
-  credited       NUMERIC(78,0),                              -- sum of Swept.amount (merchants' credit, fee deducted)
+  credited       NUMERIC(78,0),                              -- merchants' credit: sum of Swept.amount (what arrived) less Swept.fee
   fee            NUMERIC(78,0),                              -- sum of Swept.fee
   skipped        INT,                                        -- SweepSkipped events (addresses whose transfer failed)
   created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
