@@ -115,6 +115,8 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
   return config;
 }
 
+const SECRET_ENV = { masterKey: "GATEWAY_MASTER_KEY", operatorKey: "OPERATOR_PRIVATE_KEY", databaseUrl: "DATABASE_URL" } as const;
+
 /** Takes the vault address and deployment block from a file written by scripts/deploy.ts. */
 function applyDeployment(c: ChainConfig): void {
   let d: { chainId?: number; vault?: string; blockNumber?: number };
@@ -138,6 +140,11 @@ function applyDeployment(c: ChainConfig): void {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const file = env.GATEWAY_CONFIG ? (JSON.parse(readFileSync(env.GATEWAY_CONFIG, "utf8")) as Partial<GatewayConfig>) : {};
+  for (const secret of ["masterKey", "operatorKey", "databaseUrl"] as const) {
+    if (secret in file) {
+      throw new ConfigError(`${env.GATEWAY_CONFIG}: "${secret}" is a secret and does not belong in the config file; set ${SECRET_ENV[secret]} instead`);
+    }
+  }
   const chains: ChainConfig[] = file.chains ?? [
     {
       chainId: 31337,
