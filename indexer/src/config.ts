@@ -65,6 +65,14 @@ export type GatewayConfig = {
    * OPERATOR role, never merchant funds). From OPERATOR_PRIVATE_KEY or OPERATOR_KEY_FILE; never in the file.
    */
   operatorKey?: `0x${string}`;
+  /** webhook delays after each failed attempt, ms (default: 15 s, 30 s, 3 min, 5 min, 10 min, … about two days) */
+  webhookRetryScheduleMs?: number[];
+  /** per webhook attempt (default 10 s) */
+  webhookTimeoutMs?: number;
+  /** how long a claimed webhook is hidden from other workers, so a crashed worker's claim expires (default timeout + 30 s) */
+  webhookLeaseMs?: number;
+  /** head polling of the followers, ms (default 2,000) */
+  pollIntervalMs?: number;
   /** a sweep may cost at most this share of the value it moves, basis points (default 500 = 5%) */
   sweepMaxGasShareBps?: number;
   /**

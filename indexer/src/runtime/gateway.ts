@@ -86,7 +86,9 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
         box,
         logger: logger.child({ part: "notifier" }),
         allowPrivateTargets: config.allowPrivateWebhookTargets,
-        retryScheduleMs: args.retryScheduleMs,
+        retryScheduleMs: args.retryScheduleMs ?? config.webhookRetryScheduleMs,
+        timeoutMs: config.webhookTimeoutMs,
+        leaseMs: config.webhookLeaseMs,
       })
     : undefined;
 
@@ -107,7 +109,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
           chain: followerChainOf(chain),
           hooks: combineHooks(...hooks),
           logger: logger.child({ part: "follower" }),
-          pollIntervalMs: args.pollIntervalMs,
+          pollIntervalMs: args.pollIntervalMs ?? config.pollIntervalMs,
           leadership: createFollowerLeadership({ chainId: chain.chainId, db, databaseUrl: config.databaseUrl, logger: logger.child({ part: "leader" }) }),
           onProgress: (p) => logger.info({ msg: "backfill progress", chain_id: chain.chainId, ...p }),
         }),
