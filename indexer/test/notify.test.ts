@@ -226,6 +226,27 @@ function notifySuite(backend: Backend) {
       }
     });
 
+    it("a rotated webhook secret signs the very next delivery", async () => {
+      const fresh = "whsec_" + randomBytes(32).toString("base64");
+      const oldRx = await startReceiver(m.webhookSecret);
+      const newRx = await startReceiver(fresh);
+      try {
+        const w = worker();
+        await event(await order(oldRx.url));
+        await w.runOnce();
+        await db.query("UPDATE merchants SET webhook_secret_enc = $2 WHERE id = $1", [m.merchantId, box.seal(fresh)]);
+        await event(await order(newRx.url));
+        await w.runOnce();
+        assert.equal(oldRx.received.length, 1);
+        assert.equal(newRx.received.length, 1);
+        assert.deepEqual([...oldRx.problems, ...newRx.problems], []);
+      } finally {
+        await db.query("UPDATE merchants SET webhook_secret_enc = $2 WHERE id = $1", [m.merchantId, box.seal(m.webhookSecret)]);
+        await oldRx.close();
+        await newRx.close();
+      }
+    });
+
     it("recharge events go to the merchant's recharge callback URL", async () => {
       const rx = await startReceiver(m.webhookSecret);
       try {

@@ -70,11 +70,14 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
   const counters = { deliveredTotal: 0, failedAttemptsTotal: 0, deadTotal: 0, refusedTotal: 0 };
   const keys = new Map<string, { key: Buffer; until: number }>();
 
-  const keyOf = (merchantId: bigint, sealed: Buffer) => {
-    const cached = keys.get(merchantId.toString());
+  // keyed by the sealed bytes, so a rotated secret (merchant webhookSecret/rotate) is used at once
+  const keyOf = (sealed: Buffer) => {
+    const id = sealed.toString("base64");
+    const cached = keys.get(id);
     if (cached && cached.until > Date.now()) return cached.key;
     const key = webhookKey(box.open(sealed));
-    keys.set(merchantId.toString(), { key, until: Date.now() + SECRET_CACHE_MS });
+    if (keys.size > 10_000) keys.clear();
+    keys.set(id, { key, until: Date.now() + SECRET_CACHE_MS });
     return key;
   };
 
@@ -92,7 +95,7 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
       const body = JSON.stringify(e.payload);
       let r: DeliveryResult;
       try {
-        const key = keyOf(e.merchantId, target.webhookSecretSealed);
+        const key = keyOf(target.webhookSecretSealed);
         const headers = webhookHeaders({ key, eventId: e.id, timestamp: Math.floor(Date.now() / 1000), body });
         r = await deliverer.deliver({ url: target.url, headers, body });
       } catch (err) {
