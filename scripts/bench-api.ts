@@ -70,7 +70,8 @@ const pgVersion = (await db.query<{ server_version: string }>("SHOW server_versi
 
 // --- the gateway process -----------------------------------------------------------------------------
 const server = fork(path.join(import.meta.dirname, "lib", "apiBenchServer.ts"), [], {
-  execArgv: ["--import", "tsx"],
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the gateway process
+  execArgv: ["--import", "tsx", ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])],
   env: {
     ...process.env,
     BENCH_MASTER_KEY: masterKey.toString("hex"),

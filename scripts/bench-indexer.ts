@@ -229,7 +229,7 @@ async function followerRun(
   }
 }
 
-type RssReport = { watched: number; rssMb: number; heapMb: number; arrayBuffersMb: number; loadMs: number; ingestedBlocks: number };
+type RssReport = { watched: number; rssMb: number; rssMbBeforeLoad: number; heapMb: number; heapTotalMb: number; arrayBuffersMb: number; loadMs: number; ingestedBlocks: number };
 
 /** Seeds 1,000,000 pool addresses, then runs the follower in a child process and reads its memory. */
 async function rssRun(url: string, fromBlock: bigint, say: (s: string) => void): Promise<RssReport> {
@@ -267,6 +267,8 @@ async function rssChild(schema: string, url: string, fromBlock: bigint) {
     catchUpThreshold: 0,
     chunk: { initial: 2, max: 2 },
   });
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().rss;
   const t0 = performance.now();
   await f.init();
   const loadMs = performance.now() - t0;
@@ -276,7 +278,16 @@ async function rssChild(schema: string, url: string, fromBlock: bigint) {
   const m = process.memoryUsage();
   const mb = (x: number) => Math.round((x / 2 ** 20) * 10) / 10;
   console.log(
-    JSON.stringify({ watched: f.watched.size, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), arrayBuffersMb: mb(m.arrayBuffers), loadMs: Math.round(loadMs), ingestedBlocks: r.blocks }),
+    JSON.stringify({
+      watched: f.watched.size,
+      rssMb: mb(m.rss),
+      rssMbBeforeLoad: mb(before),
+      heapMb: mb(m.heapUsed),
+      heapTotalMb: mb(m.heapTotal),
+      arrayBuffersMb: mb(m.arrayBuffers),
+      loadMs: Math.round(loadMs),
+      ingestedBlocks: r.blocks,
+    }),
   );
   await f.stop();
   await db.close();

@@ -93,6 +93,23 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
     assert.equal((await call(g2, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-409" })).body.code, 40105);
   });
 
+  it("the same nonce sent many times at once, to both gateways, passes exactly once (reads and creates)", async () => {
+    const [g1, g2] = gws as [TestGateway, TestGateway];
+    const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("burst-0"));
+    const ref = { payOrderId: created.body.data.payOrderId };
+    const reads = await Promise.all(Array.from({ length: 30 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", ref, { nonce: "burst-read-nonce" })));
+    assert.deepEqual(reads.map((r) => r.body.code).sort(), [200, ...Array(29).fill(40105)].sort());
+    const creates = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "payment/createPaymentOrder", order(`burst-${i + 1}`), { nonce: "burst-create-nonce" })),
+    );
+    assert.deepEqual(creates.map((r) => r.body.code).sort(), [200, ...Array(29).fill(40105)].sort());
+    const [n] = await dbs[0]!.query("SELECT count(*)::int AS n FROM payment_orders WHERE merchant_order_id LIKE 'burst-%'");
+    assert.equal(n!.n, 2, "burst-0 and the one create that passed");
+    // and many different requests at once all pass (they share statements)
+    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", ref)));
+    assert.ok(many.every((r) => r.status === 200 && r.body.data.payOrderId === ref.payOrderId));
+  });
+
   it("a repeated create gives its lease back: the address stays free with its rest time", async () => {
     const [g1, g2] = gws as [TestGateway, TestGateway];
     const req = order("rep-1");

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { getAddress, recoverTypedDataAddress, verifyTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { buildApp } from "../src/api/app.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { PAYOUT_TYPES } from "../src/domain/payoutTypedData.js";
 import type { Db } from "../src/store/db.js";
@@ -378,6 +379,50 @@ function payoutSuite(backend: Backend) {
         assert.equal(res.body.data, null, name);
       }
       assert.deepEqual(await snapshot(gw.db), before);
+    });
+
+    it("concurrency: one settlement per merchantSettlementId, distinct payout ids, one approval wins", async () => {
+      const same = await Promise.all(Array.from({ length: 20 }, () => settle(A, { merchantSettlementId: "par-same", amount: "2" })));
+      for (const r of same) assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(new Set(same.map((r) => r.body.data.settlementOrderId)).size, 1);
+      const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(C, { merchantSettlementId: `par-${i}`, amount: "1" })));
+      for (const r of distinct) assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(new Set(distinct.map((r) => r.body.data.payoutId)).size, 20, "distinct payout ids");
+      const [dup] = await gw.db.query(
+        `SELECT count(*)::text AS n FROM (SELECT payout_id FROM refund_orders WHERE merchant_id = 3 UNION ALL
+           SELECT payout_id FROM withdrawal_orders WHERE merchant_id = 3 UNION ALL SELECT payout_id FROM settlement_orders WHERE merchant_id = 3) x
+         GROUP BY payout_id HAVING count(*) > 1`,
+      );
+      assert.equal(dup, undefined, "no payout id used twice across the kinds");
+      const id = distinct[0]!.body.data.settlementOrderId;
+      const approvals = await Promise.all(Array.from({ length: 8 }, () => call(gw, C, "POST", "settlement/approve", { settlementOrderId: id })));
+      assert.equal(approvals.filter((r) => r.status === 200).length, 1);
+      for (const r of approvals.filter((r) => r.status !== 200)) assert.equal(r.body.code, 40902);
+      const [n] = await gw.db.query("SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_id = $1", [id]);
+      assert.equal(n!.n, "2", "created and approved: one event each");
+    });
+
+    it("logs carry neither the gateway-held key nor a rotated webhook secret", async () => {
+      const lines: string[] = [];
+      const stream = { write: (l: string) => void lines.push(l) };
+      const app = await buildApp({ db: gw.db, config: gw.config, logger: { level: "trace", stream } as any });
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        const local = { ...gw, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+        const s = (await call(local, C, "POST", "settlement/apply", { merchantSettlementId: "log-1", chainId: 31337, token: "ETH", amount: "1", toAddress: OWN }))
+          .body.data;
+        assert.equal((await call(local, C, "POST", "settlement/approve", { settlementOrderId: s.settlementOrderId })).body.data.approvedBy, "gateway");
+        const secret = (await call(local, C, "POST", "merchant/webhookSecret/rotate", {})).body.data.webhookSecret;
+        C = { ...C, webhookSecret: secret };
+        const [m] = await gw.db.query("SELECT payout_key_enc FROM merchants WHERE id = 3");
+        const key = createSecretBox(gw.config.masterKey).open(Buffer.from(m!.payout_key_enc));
+        const log = lines.join("");
+        assert.ok(lines.length >= 6, "the requests were logged");
+        assert.ok(!log.includes(key.slice(2)), "no payout key in the logs");
+        assert.ok(!log.includes(secret.slice(6)), "no webhook secret in the logs");
+      } finally {
+        await app.close();
+      }
     });
 
     it("the OpenAPI document lists the new routes and error codes", async () => {

@@ -76,11 +76,17 @@ export function createPaymentDepositHooks({ poolCooldownSeconds, nextId }: Payme
   }
 
   const transferOf = (t: { txHash: string; logIndex: number; amount: bigint }) => ({ txHash: t.txHash, logIndex: t.logIndex, amount: t.amount });
+  // Deposits that onSeen found to be no payment (unattributed, or a recharge address), by transaction: a
+  // backfill chunk reports its rows seen and confirmed in one transaction, and those need no second lookup.
+  const notMine = new WeakMap<Queryable, Set<bigint>>();
 
   return {
     async onSeen(tx, { chainId, deposits }) {
       if (deposits.length === 0) return;
       const attributed = await attributeDeposits(tx, chainId, deposits);
+      const others = new Set(deposits.map((d) => d.id));
+      for (const a of attributed) others.delete(deposits[a.index]!.id);
+      notMine.set(tx, others);
       if (attributed.length === 0) return;
       const orders = await lockPaymentOrders(
         tx,
@@ -137,9 +143,11 @@ export function createPaymentDepositHooks({ poolCooldownSeconds, nextId }: Payme
       );
     },
 
-    async onConfirmed(tx, { chainId, deposits }) {
+    async onConfirmed(tx, e) {
+      const skip = notMine.get(tx);
+      const deposits = skip ? e.deposits.filter((d) => !skip.has(d.id)) : e.deposits;
       if (deposits.length === 0) return;
-      const moved = (await markTransfers(tx, chainId, deposits, "confirmed")).filter((t) => t.kind === "payment");
+      const moved = (await markTransfers(tx, e.chainId, deposits, "confirmed")).filter((t) => t.kind === "payment");
       if (moved.length === 0) return;
       const orders = await lockPaymentOrders(
         tx,

@@ -50,10 +50,16 @@ export function createRechargeDepositHooks({ nextId }: RechargeDepositHooksParam
     await insertOutboxEvents(tx, events);
   }
 
+  // deposits onSeen found to be no recharge, by transaction (a backfill chunk confirms them in the same one)
+  const notMine = new WeakMap<Queryable, Set<bigint>>();
+
   return {
     async onSeen(tx, { chainId, deposits }) {
       if (deposits.length === 0) return;
       const matches = await matchRechargeDeposits(tx, chainId, deposits);
+      const others = new Set(deposits.map((d) => d.id));
+      for (const m of matches) others.delete(deposits[m.index]!.id);
+      notMine.set(tx, others);
       if (matches.length === 0) return;
       const opened = matches.map(({ index, userId, merchantId, uuid }) => {
         const d = deposits[index]!;
@@ -106,9 +112,11 @@ export function createRechargeDepositHooks({ nextId }: RechargeDepositHooksParam
       if (due.length) await move(tx, due, { type: "confirming" }, (r) => ({ confirmations: Number(tip - r.blockNumber + 1n) }));
     },
 
-    async onConfirmed(tx, { chainId, deposits }) {
+    async onConfirmed(tx, e) {
+      const skip = notMine.get(tx);
+      const deposits = skip ? e.deposits.filter((d) => !skip.has(d.id)) : e.deposits;
       if (deposits.length === 0) return;
-      const due = await lockRechargesByKeys(tx, chainId, deposits, [RechargeStatus.AwaitingConfirmation, RechargeStatus.Confirming]);
+      const due = await lockRechargesByKeys(tx, e.chainId, deposits, [RechargeStatus.AwaitingConfirmation, RechargeStatus.Confirming]);
       if (due.length) await move(tx, due, { type: "confirm" });
     },
 

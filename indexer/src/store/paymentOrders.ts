@@ -9,7 +9,8 @@ import {
   type PaymentStatus,
 } from "../domain/orderStateMachine.js";
 import { BaseError } from "../domain/errors.js";
-import { DatabaseError, type Db, type Queryable, type Row } from "./db.js";
+import { createBatcher, type Batcher } from "./batcher.js";
+import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { NonceReusedError, type RequestNonce } from "./nonces.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
@@ -99,24 +100,28 @@ export function growthBatch(size: bigint): bigint {
   return quarter < BigInt(POOL_GROW_BATCH) ? BigInt(POOL_GROW_BATCH) : quarter > 1024n ? 1024n : quarter;
 }
 
-/** SQLSTATE raised by `create_payment_order` (migration 003) when the pool has no free address. */
-const POOL_EMPTY = "GW001";
 /** Growth attempts before giving up (each loses only to a concurrent grower, which frees addresses). */
 const MAX_GROW_ATTEMPTS = 8;
 
-const CREATE_SQL = `SELECT outcome, (o).* FROM create_payment_order($1, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9,
+const CREATE_SQL = `SELECT outcome, next_index, (o).* FROM create_payment_order($1, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9,
   $10::smallint, $11::numeric, $12, $13, $14, $15::timestamptz, $16::bigint, $17::text[])`;
+const CREATE_BATCH_SQL = `SELECT i, outcome, next_index, (o).* FROM create_payment_orders($1::text[], $2::text[], $3::text[],
+  $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::smallint[], $11::numeric[], $12::text[],
+  $13::text[], $14::text[], $15::timestamptz[]) ORDER BY i`;
+
+type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
 
 /**
  * Creates a payment order and leases it a payment deposit address, in one database call (the PL/pgSQL
  * function `create_payment_order`, migration 003): nonce (if given), idempotency, lease and order insert
- * are one statement, hence one transaction and one round trip. Idempotent by (merchant, merchantOrderId):
- * the same request hash returns the existing order (`created: false`); a different one throws
- * {IdempotencyConflictError} (the nonce stays used).
+ * are one statement, hence one transaction and one round trip. Concurrent creates on one {Db} go
+ * together in one call (`create_payment_orders`, see batcher.ts), so under load a round trip and a commit
+ * serve many. Idempotent by (merchant, merchantOrderId): the same request hash returns the existing order
+ * (`created: false`); a different one throws {IdempotencyConflictError} (the nonce stays used).
  *
  * The lease takes the longest-rested free pool row with `FOR UPDATE SKIP LOCKED`, so concurrent creates
- * never share an address. When the pool is empty the function rolls back and reports the counter's next
- * index; this computes a batch of deposit addresses from there (keys 0, 1, 2, … with no gaps, CREATE2
+ * never share an address. When the pool is empty the function writes nothing and reports the counter's
+ * next index; this computes a batch of deposit addresses from there (keys 0, 1, 2, … with no gaps; CREATE2
  * needs keccak, so TypeScript computes them) and calls again, and the function grows the pool under the
  * counter's row lock. Growth is rare: batches of {growthBatch} per merchant and chain.
  */
@@ -124,57 +129,103 @@ export async function createPaymentOrder(
   db: Db,
   p: CreatePaymentOrderParameters,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
-  let growFrom: bigint | null = null;
-  let growAddresses: string[] | null = null;
-  for (let attempt = 0; ; attempt++) {
-    let row: Row | undefined;
-    try {
-      [row] = await db.query(CREATE_SQL, [
-        p.nonce?.keyId ?? null,
-        p.nonce?.nonce ?? null,
-        p.id,
-        p.merchantId,
-        p.merchantOrderId,
-        p.requestHash,
-        p.chainId,
-        p.tokenAddress.toLowerCase(),
-        p.tokenSymbol,
-        p.tokenDecimals,
-        p.amount,
-        p.notifyUrl,
-        p.redirectionUrl,
-        p.accessSign,
-        p.expiresAt,
-        growFrom,
-        growAddresses,
-      ]);
-    } catch (e) {
-      const next = poolEmptyAt(e);
-      if (next === null || attempt >= MAX_GROW_ATTEMPTS) throw e;
-      growFrom = next;
-      growAddresses = poolBatch(p, next, p.growBy ? BigInt(p.growBy) : growthBatch(next));
-      continue;
-    }
-    switch (row!.outcome) {
-      case "created":
-        return { order: toPaymentOrder(row!), created: true };
-      case "existing":
-        return { order: toPaymentOrder(row!), created: false };
-      case "conflict":
-        throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
-      case "nonce_reused":
-        throw new NonceReusedError();
-      default:
-        throw new BaseError(`create_payment_order answered "${row!.outcome}"`);
-    }
+  let r = await createBatcherOf(db).run(p);
+  for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
+    if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
+    const addresses = poolBatch(p, r.next!, p.growBy ? BigInt(p.growBy) : growthBatch(r.next!));
+    r = await createOne(db, p, r.next, addresses);
+  }
+  switch (r.outcome) {
+    case "created":
+      return { order: toPaymentOrder(r.row), created: true };
+    case "existing":
+      return { order: toPaymentOrder(r.row), created: false };
+    case "conflict":
+      throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
+    case "nonce_reused":
+      throw new NonceReusedError();
+    default:
+      throw new BaseError(`create_payment_order answered "${r.outcome}"`);
   }
 }
 
-/** The counter index reported by a GW001 'payment address pool empty at index N' error, else null. */
-function poolEmptyAt(e: unknown): bigint | null {
-  if (!(e instanceof DatabaseError) || e.sqlState !== POOL_EMPTY) return null;
-  const m = /at index (\d+)/.exec(e.message);
-  return m ? BigInt(m[1]!) : null;
+async function createOne(db: Queryable, p: CreatePaymentOrderParameters, growFrom: bigint | null, growAddresses: string[] | null): Promise<CreateOutcome> {
+  const [row] = await db.query(CREATE_SQL, [
+    p.nonce?.keyId ?? null,
+    p.nonce?.nonce ?? null,
+    p.id,
+    p.merchantId,
+    p.merchantOrderId,
+    p.requestHash,
+    p.chainId,
+    p.tokenAddress.toLowerCase(),
+    p.tokenSymbol,
+    p.tokenDecimals,
+    p.amount,
+    p.notifyUrl,
+    p.redirectionUrl,
+    p.accessSign,
+    p.expiresAt,
+    growFrom,
+    growAddresses,
+  ]);
+  return { outcome: row!.outcome, next: row!.next_index == null ? null : BigInt(row!.next_index), row: row! };
+}
+
+const createBatchers = new WeakMap<Db, Batcher<CreatePaymentOrderParameters, CreateOutcome>>();
+
+function createBatcherOf(db: Db) {
+  let b = createBatchers.get(db);
+  if (!b) {
+    b = createBatcher<CreatePaymentOrderParameters, CreateOutcome>({ runBatch: (items) => createMany(db, items) });
+    createBatchers.set(db, b);
+  }
+  return b;
+}
+
+/** One statement for many creates; if it fails (a deadlock between batches, say), each item alone. */
+async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
+  const one = (p: CreatePaymentOrderParameters) => createOne(db, p, null, null).catch((e: Error) => e);
+  if (items.length === 1) return [await one(items[0]!)];
+  // a nonce twice in one batch: the first goes to the database, the others are replays
+  const seen = new Set<string>();
+  const replay = items.map((p) => {
+    if (!p.nonce) return false;
+    const k = `${p.nonce.keyId}\n${p.nonce.nonce}`;
+    if (seen.has(k)) return true;
+    seen.add(k);
+    return false;
+  });
+  const send = items.filter((_, i) => !replay[i]);
+  const col = <T>(f: (p: CreatePaymentOrderParameters) => T) => send.map(f);
+  let rows: Row[];
+  try {
+    rows = await db.query(CREATE_BATCH_SQL, [
+      col((p) => p.nonce?.keyId ?? null),
+      col((p) => p.nonce?.nonce ?? null),
+      col((p) => p.id),
+      col((p) => p.merchantId.toString()),
+      col((p) => p.merchantOrderId),
+      col((p) => p.requestHash),
+      col((p) => String(p.chainId)),
+      col((p) => p.tokenAddress.toLowerCase()),
+      col((p) => p.tokenSymbol),
+      col((p) => String(p.tokenDecimals)),
+      col((p) => p.amount.toString()),
+      col((p) => p.notifyUrl),
+      col((p) => p.redirectionUrl),
+      col((p) => p.accessSign),
+      col((p) => p.expiresAt.toISOString()),
+    ]);
+  } catch {
+    return Promise.all(items.map((p, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p))));
+  }
+  let k = 0;
+  return items.map((_, i) => {
+    if (replay[i]) return { outcome: "nonce_reused", next: null, row: {} };
+    const row = rows[k++]!;
+    return { outcome: row.outcome, next: row.next_index == null ? null : BigInt(row.next_index), row };
+  });
 }
 
 /** Payment deposit addresses for pool keys `first` .. `first + size - 1`, lowercase. */
@@ -207,17 +258,50 @@ export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: Pa
 
 /**
  * `getPaymentOrder` for a signed read whose nonce was left to this call: records the nonce and reads
- * the order in one statement (`payment_order_detail`, migration 003; that transaction writes only the
- * nonce and commits asynchronously, see indexer/README.md). Throws {NonceReusedError} or {NotFoundError}.
+ * the order in one statement (`payment_order_details`, migration 003; that transaction writes only nonces
+ * and commits asynchronously, see indexer/README.md). Concurrent reads on one {Db} go in one statement
+ * (batcher.ts). Throws {NonceReusedError} (the order is not read) or {NotFoundError}.
  */
-export async function getPaymentOrderOnce(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
-  const [row] = await db.query(
-    "SELECT outcome, (o).* FROM payment_order_detail($1, $2, $3::bigint, $4, $5)",
-    [nonce.keyId, nonce.nonce, merchantId, ref.payOrderId ?? null, ref.payOrderId ? null : (ref.merchantOrderId ?? null)],
+export async function getPaymentOrderOnce(db: Db, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
+  let b = detailBatchers.get(db);
+  if (!b) {
+    b = createBatcher<DetailRequest, Row | null | "nonce_reused">({ runBatch: (items) => readMany(db, items) });
+    detailBatchers.set(db, b);
+  }
+  const row = await b.run({ merchantId, ref, nonce });
+  if (row === "nonce_reused") throw new NonceReusedError();
+  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+  return toPaymentOrder(row);
+}
+
+type DetailRequest = { merchantId: bigint; ref: PaymentOrderRef; nonce: RequestNonce };
+const detailBatchers = new WeakMap<Db, Batcher<DetailRequest, Row | null | "nonce_reused">>();
+
+async function readMany(db: Db, items: DetailRequest[]): Promise<(Row | null | "nonce_reused")[]> {
+  // a nonce twice in one batch: the first goes to the database, the others are replays
+  const seen = new Set<string>();
+  const replay = items.map(({ nonce }) => {
+    const k = `${nonce.keyId}\n${nonce.nonce}`;
+    return seen.has(k) || !seen.add(k);
+  });
+  const send = items.filter((_, i) => !replay[i]);
+  const rows = await db.query(
+    "SELECT fresh, (o).* FROM payment_order_details($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) ORDER BY i",
+    [
+      send.map((r) => r.nonce.keyId),
+      send.map((r) => r.nonce.nonce),
+      send.map((r) => r.merchantId.toString()),
+      send.map((r) => r.ref.payOrderId ?? null),
+      send.map((r) => (r.ref.payOrderId ? null : (r.ref.merchantOrderId ?? null))),
+    ],
   );
-  if (row!.outcome === "nonce_reused") throw new NonceReusedError();
-  if (row!.outcome !== "found") throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
-  return toPaymentOrder(row!);
+  let k = 0;
+  return items.map((_, i) => {
+    if (replay[i]) return "nonce_reused";
+    const row = rows[k++]!;
+    if (!row.fresh) return "nonce_reused";
+    return row.id == null ? null : row;
+  });
 }
 
 /** The webhook body of a payment order (seed 003's payload plus amounts). */
