@@ -9,7 +9,8 @@ import { depositInitCodeHash } from "../src/domain/depositAddress.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
-import { createPaymentOrder, growthBatch } from "../src/store/paymentOrders.js";
+import { growthBatch } from "../src/store/addressPool.js";
+import { createPaymentOrder } from "../src/store/paymentOrders.js";
 import { PG_URL, USDT, VAULT, call, postgresReachable, testConfig, type TestGateway } from "./helpers.js";
 
 const reachable = await postgresReachable();

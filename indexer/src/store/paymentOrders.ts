@@ -1,5 +1,4 @@
 import type { Address } from "viem";
-import { DepositKind, depositAddress } from "../domain/depositAddress.js";
 import { newId } from "../domain/ids.js";
 import {
   PAYMENT_TERMINAL,
@@ -9,6 +8,7 @@ import {
   type PaymentStatus,
 } from "../domain/orderStateMachine.js";
 import { BaseError } from "../domain/errors.js";
+import { growPaymentPool, topUpPaymentPool } from "./addressPool.js";
 import { createBatcher, type Batcher } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
@@ -86,20 +86,6 @@ export type CreatePaymentOrderParameters = {
   nonce?: RequestNonce;
 };
 
-/** Addresses added to a merchant's pool on one chain each time it runs dry (at least). */
-export const POOL_GROW_BATCH = 16;
-
-/**
- * How many addresses to add to a pool of `size`: {POOL_GROW_BATCH}, or a quarter of the pool once that
- * is more (at most 1024). A busy merchant's pool then grows in a few dozen steps instead of one step per
- * 16 orders, each of which makes every concurrent create wait on the counter's row lock; a pool never
- * holds more than a quarter more addresses than it ever needed at once.
- */
-export function growthBatch(size: bigint): bigint {
-  const quarter = size / 4n;
-  return quarter < BigInt(POOL_GROW_BATCH) ? BigInt(POOL_GROW_BATCH) : quarter > 1024n ? 1024n : quarter;
-}
-
 /** Growth attempts before giving up (each loses only to a concurrent grower, which frees addresses). */
 const MAX_GROW_ATTEMPTS = 8;
 
@@ -121,23 +107,34 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  *
  * The lease takes the longest-rested free pool row with `FOR UPDATE SKIP LOCKED`, so concurrent creates
  * never share an address. When the pool is empty the function writes nothing and reports the counter's
- * next index; this computes a batch of deposit addresses from there (keys 0, 1, 2, … with no gaps; CREATE2
- * needs keccak, so TypeScript computes them) and calls again, and the function grows the pool under the
- * counter's row lock. Growth is rare: batches of {growthBatch} per merchant and chain.
+ * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again. A
+ * lease near the top of the pool tops it up in the background, so a busy merchant's creates rarely wait.
  */
 export async function createPaymentOrder(
   db: Db,
-  p: CreatePaymentOrderParameters,
+  p: CreatePaymentOrderParameters
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   let r = await createBatcherOf(db).run(p);
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
-    if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
-    const addresses = poolBatch(p, r.next!, p.growBy ? BigInt(p.growBy) : growthBatch(r.next!));
-    r = await createOne(db, p, r.next, addresses);
+    if (attempt >= MAX_GROW_ATTEMPTS)
+      throw new BaseError(
+        "payment address pool: growth kept losing to concurrent creates",
+        { retryable: true }
+      );
+    await growPaymentPool(
+      db,
+      p,
+      r.next!,
+      p.growBy ? BigInt(p.growBy) : undefined
+    );
+    r = await createBatcherOf(db).run(p);
   }
   switch (r.outcome) {
-    case "created":
-      return { order: toPaymentOrder(r.row), created: true };
+    case "created": {
+      const order = toPaymentOrder(r.row);
+      if (order.poolIndex !== null) topUpPaymentPool(db, p, order.poolIndex);
+      return { order, created: true };
+    }
     case "existing":
       return { order: toPaymentOrder(r.row), created: false };
     case "conflict":
@@ -149,7 +146,10 @@ export async function createPaymentOrder(
   }
 }
 
-async function createOne(db: Queryable, p: CreatePaymentOrderParameters, growFrom: bigint | null, growAddresses: string[] | null): Promise<CreateOutcome> {
+async function createOne(
+  db: Queryable,
+  p: CreatePaymentOrderParameters
+): Promise<CreateOutcome> {
   const [row] = await db.query(CREATE_SQL, [
     p.nonce?.keyId ?? null,
     p.nonce?.nonce ?? null,
@@ -166,26 +166,39 @@ async function createOne(db: Queryable, p: CreatePaymentOrderParameters, growFro
     p.redirectionUrl,
     p.accessSign,
     p.expiresAt,
-    growFrom,
-    growAddresses,
+    null, // growth goes through grow_address_pool (addressPool.ts), not through a create
+    null,
   ]);
-  return { outcome: row!.outcome, next: row!.next_index == null ? null : BigInt(row!.next_index), row: row! };
+  return {
+    outcome: row!.outcome,
+    next: row!.next_index == null ? null : BigInt(row!.next_index),
+    row: row!,
+  };
 }
 
-const createBatchers = new WeakMap<Db, Batcher<CreatePaymentOrderParameters, CreateOutcome>>();
+const createBatchers = new WeakMap<
+  Db,
+  Batcher<CreatePaymentOrderParameters, CreateOutcome>
+>();
 
 function createBatcherOf(db: Db) {
   let b = createBatchers.get(db);
   if (!b) {
-    b = createBatcher<CreatePaymentOrderParameters, CreateOutcome>({ runBatch: (items) => createMany(db, items) });
+    b = createBatcher<CreatePaymentOrderParameters, CreateOutcome>({
+      runBatch: (items) => createMany(db, items),
+    });
     createBatchers.set(db, b);
   }
   return b;
 }
 
 /** One statement for many creates; if it fails (a deadlock between batches, say), each item alone. */
-async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
-  const one = (p: CreatePaymentOrderParameters) => createOne(db, p, null, null).catch((e: Error) => e);
+async function createMany(
+  db: Db,
+  items: CreatePaymentOrderParameters[]
+): Promise<(CreateOutcome | Error)[]> {
+  const one = (p: CreatePaymentOrderParameters) =>
+    createOne(db, p).catch((e: Error) => e);
   if (items.length === 1) return [await one(items[0]!)];
   // a nonce twice in one batch: the first goes to the database, the others are replays
   const seen = new Set<string>();
@@ -218,41 +231,51 @@ async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promis
       col((p) => p.expiresAt.toISOString()),
     ]);
   } catch {
-    return Promise.all(items.map((p, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p))));
+    return Promise.all(
+      items.map((p, i) =>
+        replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p)
+      )
+    );
   }
   let k = 0;
   return items.map((_, i) => {
     if (replay[i]) return { outcome: "nonce_reused", next: null, row: {} };
     const row = rows[k++]!;
-    return { outcome: row.outcome, next: row.next_index == null ? null : BigInt(row.next_index), row };
+    return {
+      outcome: row.outcome,
+      next: row.next_index == null ? null : BigInt(row.next_index),
+      row,
+    };
   });
-}
-
-/** Payment deposit addresses for pool keys `first` .. `first + size - 1`, lowercase. */
-function poolBatch(p: Pick<CreatePaymentOrderParameters, "vault" | "merchantId" | "initCodeHash">, first: bigint, size: bigint) {
-  const addresses: string[] = [];
-  for (let i = first; i < first + size; i++) {
-    addresses.push(
-      depositAddress({ vault: p.vault, merchantId: p.merchantId, kind: DepositKind.Payment, key: i, initCodeHash: p.initCodeHash }).toLowerCase(),
-    );
-  }
-  return addresses;
 }
 
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
 
 /** A merchant's payment order by payOrderId or merchantOrderId; throws {NotFoundError}. */
-export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false) {
+export async function getPaymentOrder(
+  db: Queryable,
+  merchantId: bigint,
+  ref: PaymentOrderRef,
+  forUpdate = false
+) {
   const [row] = ref.payOrderId
-    ? await db.query(`SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`, [
-        merchantId,
-        ref.payOrderId,
-      ])
+    ? await db.query(
+        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${
+          forUpdate ? " FOR UPDATE" : ""
+        }`,
+        [merchantId, ref.payOrderId]
+      )
     : await db.query(
-        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${forUpdate ? " FOR UPDATE" : ""}`,
-        [merchantId, ref.merchantOrderId],
+        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${
+          forUpdate ? " FOR UPDATE" : ""
+        }`,
+        [merchantId, ref.merchantOrderId]
       );
-  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+  if (!row)
+    throw new NotFoundError(
+      "payment",
+      ref.payOrderId ?? ref.merchantOrderId ?? ""
+    );
   return toPaymentOrder(row);
 }
 
@@ -262,22 +285,43 @@ export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: Pa
  * and commits asynchronously, see indexer/README.md). Concurrent reads on one {Db} go in one statement
  * (batcher.ts). Throws {NonceReusedError} (the order is not read) or {NotFoundError}.
  */
-export async function getPaymentOrderOnce(db: Db, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
+export async function getPaymentOrderOnce(
+  db: Db,
+  merchantId: bigint,
+  ref: PaymentOrderRef,
+  nonce: RequestNonce
+) {
   let b = detailBatchers.get(db);
   if (!b) {
-    b = createBatcher<DetailRequest, Row | null | "nonce_reused">({ runBatch: (items) => readMany(db, items) });
+    b = createBatcher<DetailRequest, Row | null | "nonce_reused">({
+      runBatch: (items) => readMany(db, items),
+    });
     detailBatchers.set(db, b);
   }
   const row = await b.run({ merchantId, ref, nonce });
   if (row === "nonce_reused") throw new NonceReusedError();
-  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+  if (!row)
+    throw new NotFoundError(
+      "payment",
+      ref.payOrderId ?? ref.merchantOrderId ?? ""
+    );
   return toPaymentOrder(row);
 }
 
-type DetailRequest = { merchantId: bigint; ref: PaymentOrderRef; nonce: RequestNonce };
-const detailBatchers = new WeakMap<Db, Batcher<DetailRequest, Row | null | "nonce_reused">>();
+type DetailRequest = {
+  merchantId: bigint;
+  ref: PaymentOrderRef;
+  nonce: RequestNonce;
+};
+const detailBatchers = new WeakMap<
+  Db,
+  Batcher<DetailRequest, Row | null | "nonce_reused">
+>();
 
-async function readMany(db: Db, items: DetailRequest[]): Promise<(Row | null | "nonce_reused")[]> {
+async function readMany(
+  db: Db,
+  items: DetailRequest[]
+): Promise<(Row | null | "nonce_reused")[]> {
   // a nonce twice in one batch: the first goes to the database, the others are replays
   const seen = new Set<string>();
   const replay = items.map(({ nonce }) => {
@@ -292,8 +336,10 @@ async function readMany(db: Db, items: DetailRequest[]): Promise<(Row | null | "
       send.map((r) => r.nonce.nonce),
       send.map((r) => r.merchantId.toString()),
       send.map((r) => r.ref.payOrderId ?? null),
-      send.map((r) => (r.ref.payOrderId ? null : (r.ref.merchantOrderId ?? null))),
-    ],
+      send.map((r) =>
+        r.ref.payOrderId ? null : r.ref.merchantOrderId ?? null
+      ),
+    ]
   );
   let k = 0;
   return items.map((_, i) => {
@@ -327,7 +373,12 @@ export function paymentWebhookPayload(o: PaymentOrderRecord) {
  */
 export async function applyPaymentEvent(
   db: Db,
-  args: { merchantId: bigint; ref: PaymentOrderRef; event: PaymentEvent; poolCooldownSeconds: number },
+  args: {
+    merchantId: bigint;
+    ref: PaymentOrderRef;
+    event: PaymentEvent;
+    poolCooldownSeconds: number;
+  }
 ): Promise<PaymentOrderRecord> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, args.merchantId, args.ref, true);
@@ -342,16 +393,27 @@ export async function applyPaymentEvent(
  */
 export async function expireDuePaymentOrders(
   db: Db,
-  { limit = 200, poolCooldownSeconds }: { limit?: number; poolCooldownSeconds: number },
+  {
+    limit = 200,
+    poolCooldownSeconds,
+  }: { limit?: number; poolCooldownSeconds: number }
 ): Promise<PaymentOrderRecord[]> {
   return db.transaction(async (tx) => {
     const due = await tx.query(
       `SELECT * FROM payment_orders WHERE status IN (0, 1) AND expires_at <= now()
        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
+      [limit]
     );
     const moved: PaymentOrderRecord[] = [];
-    for (const row of due) moved.push(await applyToLockedOrder(tx, toPaymentOrder(row), { type: "expire" }, poolCooldownSeconds));
+    for (const row of due)
+      moved.push(
+        await applyToLockedOrder(
+          tx,
+          toPaymentOrder(row),
+          { type: "expire" },
+          poolCooldownSeconds
+        )
+      );
     return moved;
   });
 }
@@ -361,13 +423,19 @@ async function applyToLockedOrder(
   tx: Queryable,
   order: PaymentOrderRecord,
   event: PaymentEvent,
-  poolCooldownSeconds: number,
+  poolCooldownSeconds: number
 ): Promise<PaymentOrderRecord> {
   const { next, outbox } = transitionPayment(order, event);
   const [row] = await tx.query(
     `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
      WHERE id = $1 RETURNING *`,
-    [order.id, next.status, next.seenAmount, next.paidAmount, next.refundedAmount],
+    [
+      order.id,
+      next.status,
+      next.seenAmount,
+      next.paidAmount,
+      next.refundedAmount,
+    ]
   );
   const updated = toPaymentOrder(row!);
   if (outbox) {
@@ -380,10 +448,13 @@ async function applyToLockedOrder(
       payload: { ...paymentWebhookPayload(updated), ...outbox.payload },
     });
   }
-  if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
+  if (
+    !PAYMENT_TERMINAL.includes(order.status) &&
+    PAYMENT_TERMINAL.includes(next.status)
+  ) {
     await tx.query(
       `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
-      [order.id, poolCooldownSeconds],
+      [order.id, poolCooldownSeconds]
     );
   }
   return updated;
@@ -393,7 +464,11 @@ async function applyToLockedOrder(
  * Queues the order's latest webhook again under its own event id (payment/notify); if the order has
  * never changed state, queues a snapshot event. Returns the event id.
  */
-export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<string> {
+export async function requeuePaymentNotification(
+  db: Db,
+  merchantId: bigint,
+  ref: PaymentOrderRef
+): Promise<string> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, merchantId, ref);
     const latest = await requeueLatestEvent(tx, "payment", order.id);
