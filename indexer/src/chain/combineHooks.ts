@@ -19,5 +19,8 @@ export function combineHooks(...parts: ChainFollowerHooks[]): ChainFollowerHooks
     async onBlock(tx, e) {
       for (const p of parts) await p.onBlock?.(tx, e);
     },
+    afterCommit(e) {
+      for (const p of parts) p.afterCommit?.(e);
+    },
   };
 }

@@ -64,6 +64,12 @@ export type ChainFollowerHooks = {
    * order logic can show "confirming" (a block on top, not yet at depth) without a query per deposit.
    */
   onBlock?(tx: Queryable, e: { chainId: number; tip: bigint; confirmed: bigint }): Promise<void>;
+  /**
+   * After each of the follower's transactions commits (outside it): what the hooks wrote is now visible to
+   * other connections, so a part that reads it (the webhook notifier) can look at once instead of at its
+   * next poll. Must not throw.
+   */
+  afterCommit?(e: { chainId: number }): void;
 };
 
 export type CreateChainFollowerParameters = {
@@ -142,7 +148,10 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     close: args.db.close.bind(args.db),
     transaction(fn) {
       if (lease?.aborted) return Promise.reject(new LeadershipLostError(chainId));
-      return args.db.transaction(fn);
+      return args.db.transaction(fn).then((r) => {
+        hooks.afterCommit?.({ chainId });
+        return r;
+      });
     },
   };
   const rpc =

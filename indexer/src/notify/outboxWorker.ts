@@ -148,6 +148,8 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
   let running = false;
   let loop: Promise<void> | null = null;
   let wakeUp: (() => void) | null = null;
+  // a wake() during a round (events committed while it ran): the next round starts without a pause
+  let woken = false;
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
@@ -167,9 +169,10 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
         let failures = 0;
         while (running) {
           try {
+            woken = false;
             const n = await runOnce();
             failures = 0;
-            if (n >= batchSize) continue;
+            if (n >= batchSize || woken) continue;
           } catch (err) {
             failures++;
             log.warn({ err, failures }, "webhook round failed (database?); retrying");
@@ -187,6 +190,7 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
     },
     runOnce,
     wake() {
+      woken = true;
       wakeUp?.();
     },
     async metrics() {

@@ -102,7 +102,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     for (const chain of config.chains.filter((c) => c.rpcUrl)) {
       const hooks: ChainFollowerHooks[] = [createOrderHooks({ poolCooldownSeconds: config.poolCooldownSeconds })];
       if (movers) hooks.push(movers.hooksFor(chain.chainId));
-      if (notifier) hooks.push({ onConfirmed: async () => notifier.wake(), onSeen: async () => notifier.wake() });
+      // the block's webhooks are in the outbox once its transaction commits: deliver them now, not at the next poll
+      if (notifier) hooks.push({ afterCommit: () => notifier.wake() });
       followers.push(
         createChainFollower({
           db,
