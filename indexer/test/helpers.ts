@@ -70,8 +70,8 @@ export function testConfig(): GatewayConfig {
 }
 
 /** Starts the gateway over real HTTP on 127.0.0.1:0 with two merchants, on a fresh database. */
-export async function startGateway(backend: Backend): Promise<TestGateway> {
-  const config = testConfig();
+export async function startGateway(backend: Backend, overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
+  const config = { ...testConfig(), ...overrides };
   const schema = `gw_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
   const db =
     backend === "pglite"

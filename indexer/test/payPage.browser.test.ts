@@ -58,6 +58,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     config = resolveConfig({
       masterKey: randomBytes(32),
       payPageUrl: `http://127.0.0.1:${port}/pay`,
+      allowPrivateWebhookTargets: true, // the test's shop listens on 127.0.0.1
       chains: [
         {
           chainId: 31337,

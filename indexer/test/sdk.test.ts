@@ -15,7 +15,7 @@ describe("merchant SDK", () => {
   const PAYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
   before(async () => {
-    gw = await startGateway("pglite");
+    gw = await startGateway("pglite", { allowPrivateWebhookTargets: true }); // the example merchant server listens on 127.0.0.1
     const A = gw.merchants[0]!;
     sdk = createPayClient({ baseUrl: gw.url, apiKey: A.apiKey, apiSecret: A.apiSecret });
   });

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { GatewayConfig } from "../config.js";
 import type { Db } from "../store/db.js";
+import { checkNotifyUrl, WebhookTargetRefusedError } from "../notify/urlGuard.js";
 import { purgeNonces } from "../store/nonces.js";
 import { payPageRoutes } from "../web/payPageRoutes.js";
 import { createRequestAuthenticator } from "./auth.js";
@@ -103,6 +104,8 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
         const { merchantId } = await authenticate(request);
         request.merchantId = merchantId;
       });
+      // a notify URL aimed at the gateway's own network is refused when it is given, not only at delivery
+      mer.addHook("preHandler", async (request) => refuseUnsafeNotifyUrls(request.body, config.allowPrivateWebhookTargets ?? false));
       await mer.register(paymentRoutes(ctx));
       await mer.register(refundRoutes(ctx));
       await mer.register(rechargeRoutes(ctx));
@@ -143,4 +146,21 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
   purge.unref();
   app.addHook("onClose", async () => clearInterval(purge));
   return app;
+}
+
+/** The body fields that name a webhook target. */
+const NOTIFY_URL_FIELDS = ["notifyUrl", "rechargeNotifyUrl"] as const;
+
+async function refuseUnsafeNotifyUrls(body: unknown, allowPrivate: boolean) {
+  if (typeof body !== "object" || body === null) return;
+  for (const field of NOTIFY_URL_FIELDS) {
+    const url = (body as Record<string, unknown>)[field];
+    if (typeof url !== "string") continue;
+    try {
+      await checkNotifyUrl(url, { allowPrivate, resolve: false });
+    } catch (e) {
+      if (e instanceof WebhookTargetRefusedError) throw new ApiError(ErrorCode.NotifyUrlRefused, `${field}: ${e.shortMessage}`);
+      throw e;
+    }
+  }
 }

@@ -35,6 +35,8 @@ export const ErrorCode = {
   // added with settlements and gateway-held payout keys (append only)
   SettlementOrderNotFound: 40407,
   SignatureNotExpected: 40009,
+  // added with the create-time notify URL check (append only)
+  NotifyUrlRefused: 40010,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -32,6 +32,7 @@ const ERROR_TEXT: Record<number, string> = {
   [ErrorCode.Unavailable]: "the database is unavailable; retry",
   [ErrorCode.SettlementOrderNotFound]: "no such settlement order for this merchant",
   [ErrorCode.SignatureNotExpected]: "the gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
+  [ErrorCode.NotifyUrlRefused]: "a notify URL names a loopback, private or link-local host (refused unless the operator sets allowPrivateWebhookTargets)",
 };
 
 const DESCRIPTION = `Merchant API of the EVM payment gateway.

@@ -138,12 +138,14 @@ export function checkLiteralHost(hostname: string): void {
 }
 
 /**
- * Checks a notify URL before it is stored (order creation): http(s) only, no credentials, and a host whose
- * DNS answers are all public unless `allowPrivate`. Throws {@link WebhookTargetRefusedError} (not
+ * Checks a notify URL before it is stored (order creation): http(s) only, no credentials, and, unless
+ * `allowPrivate`, a public host: a literal IP must be public, `localhost` names are refused, and with
+ * `resolve` (default true) every DNS answer must be public. Throws {@link WebhookTargetRefusedError} (not
  * retryable) with a message for the merchant; a failed DNS lookup throws a retryable one. Delivery checks
- * again at connection time, so this is an early answer, not the guard itself.
+ * again at connection time, so this is an early answer, not the guard itself: the API checks without DNS
+ * (no lookup on the create path; a name re-pointed later would pass a lookup now anyway).
  */
-export async function checkNotifyUrl(url: string, { allowPrivate = false }: { allowPrivate?: boolean } = {}): Promise<void> {
+export async function checkNotifyUrl(url: string, { allowPrivate = false, resolve = true }: { allowPrivate?: boolean; resolve?: boolean } = {}): Promise<void> {
   let u: URL;
   try {
     u = new URL(url);
@@ -155,6 +157,11 @@ export async function checkNotifyUrl(url: string, { allowPrivate = false }: { al
   if (allowPrivate) return;
   checkLiteralHost(u.hostname);
   if (isIP(u.hostname.replace(/^\[|\]$/g, ""))) return;
+  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) {
+    throw new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" is loopback: use a public host (or set allowPrivateWebhookTargets on a test gateway)`);
+  }
+  if (!resolve) return;
   await new Promise<void>((resolve, reject) =>
     guardedLookup(u.hostname, {}, (err) => {
       if (!err) return resolve();
