@@ -1,5 +1,5 @@
 /**
- * Crash safety of the whole service: `indexer/src/server.ts` runs as a child process on PostgreSQL and a
+ * Crash safety of the whole service (and the whole path from order to a verified success webhook): `indexer/src/server.ts` runs as a child process on PostgreSQL and a
  * `hardhat node`, and is killed with SIGKILL at random moments while payers pay a dozen orders, then
  * restarted, many times. At the end every order is paid exactly once (no lost and no duplicated
  * transition), and the merchant has received every webhook, each under one stable event id however many
@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { Webhook } from "standardwebhooks";
 import { createPayClient, verifyWebhook, type PayClient } from "../../sdk/src/index.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { createMerchant } from "../src/store/merchants.js";
@@ -75,7 +76,14 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
         try {
-          const e = verifyWebhook<{ payOrderId: string; state: number }>({ secret: m.webhookSecret, headers: req.headers, body: Buffer.concat(chunks) });
+          // both signatures of every delivery: X-PAY-SIGN (the SDK prefers it) and Standard Webhooks (the library)
+          const body = Buffer.concat(chunks);
+          new Webhook(m.webhookSecret).verify(body.toString("utf8"), {
+            "webhook-id": String(req.headers["webhook-id"]),
+            "webhook-timestamp": String(req.headers["webhook-timestamp"]),
+            "webhook-signature": String(req.headers["webhook-signature"]),
+          });
+          const e = verifyWebhook<{ payOrderId: string; state: number }>({ secret: m.webhookSecret, headers: req.headers, body });
           received.push({ eventId: e.eventId, type: e.type, payOrderId: e.data.payOrderId, state: e.data.state });
           res.writeHead(200).end("ok");
         } catch {
