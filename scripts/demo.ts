@@ -160,7 +160,7 @@ const shop = createMerchantServer({ client, webhookSecret: created.webhookSecret
 await new Promise<void>((r) => shop.server.listen(shopPort, "127.0.0.1", r));
 say(`merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, webhook secret whsec_…); sample merchant server at ${shopUrl}`);
 const notifyUrl = `${shopUrl}/webhooks/pay`;
-const health = await (await fetch(`${gateway.url}/health`)).json();
+const health = (await (await fetch(`${gateway.url}/health`)).json()) as { ok: boolean; chains?: { running: boolean }[] };
 check("gateway health: store and follower up", health.ok === true && health.chains?.[0]?.running === true, JSON.stringify(health));
 
 const summary: { what: string; kind: string; state: string; amount: string; detail: string }[] = [];
