@@ -374,7 +374,7 @@ export function addressAt(base: bigint, i: number): string {
   return `0x${(base + BigInt(i)).toString(16).padStart(40, "0")}`;
 }
 
-/** The PostgreSQL test server (same default as helpers.ts, without importing the API). */
+/** The PostgreSQL test server (TEST_DATABASE_URL; helpers.ts re-exports it as PG_URL). */
 export const CHAIN_PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** Whether the PostgreSQL test server answers (1 s timeout). */

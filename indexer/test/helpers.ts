@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/api/app.js";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
@@ -8,8 +7,9 @@ import { hmacHex, requestSigningString } from "../src/crypto/signing.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
+import { CHAIN_PG_URL, chainPostgresReachable } from "./chainHarness.js";
 
-export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const PG_URL = CHAIN_PG_URL;
 export const VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 export const USDT = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
 /** Merchant A's payout signer (a Hardhat test key; merchant B registers none). */
@@ -17,18 +17,7 @@ export const SIGNER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f
 export const SIGNER_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 /** Whether the PostgreSQL test server answers (1 s timeout). */
-export async function postgresReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
-  try {
-    await c.connect();
-    await c.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+export const postgresReachable = chainPostgresReachable;
 
 export type Backend = "pglite" | "postgres";
 

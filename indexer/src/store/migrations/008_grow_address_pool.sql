@@ -1,6 +1,8 @@
--- Pool growth on its own, apart from any create (src/store/paymentOrders.ts `growPaymentPool`): one
+-- Pool growth on its own, apart from any create (src/store/addressPool.ts): one
 -- process computes a batch of deposit addresses (CREATE2, in TypeScript) while concurrent creates go on
--- leasing, and tops the pool up before it runs dry.
+-- leasing, and tops the pool up before it runs dry. The service no longer passes create_payment_order's
+-- p_grow_from / p_grow_addresses (migration 003; kept so an applied migration never changes): it calls
+-- create_payment_order with NULLs and grows through this function.
 --
 -- Adds p_addresses as pool keys p_from, p_from + 1, … if the counter still reads p_from (under its row
 -- lock, so two growers never add the same keys); returns the counter after the call either way.
