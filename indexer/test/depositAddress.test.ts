@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DepositKind, depositAddress, depositInitCode, depositInitCodeHash, depositSalt } from "../src/domain/depositAddress.js";
+import { DepositKind, depositAddress, depositAddressesLower, depositInitCode, depositInitCodeHash, depositSalt } from "../src/domain/depositAddress.js";
 
 // Vectors read from the compiled PaymentVault (predictDepositAddress / DEPOSIT_INIT_CODE_HASH) deployed by
 // the first account of a fresh Hardhat network.
@@ -22,7 +22,16 @@ describe("deposit addresses", () => {
     ];
     for (const [merchantId, kind, key, expected] of vectors) {
       assert.equal(depositAddress({ vault: VAULT, merchantId, kind, key }), expected);
+      assert.deepEqual(depositAddressesLower({ vault: VAULT, merchantId, kind, first: key, count: 1 }), [expected.toLowerCase()], "the pool's batch path");
     }
+  });
+
+  it("the pool's batch path equals one-by-one derivation over a run of keys, and checks every key", () => {
+    const batch = depositAddressesLower({ vault: VAULT, merchantId: 9n, kind: DepositKind.Payment, first: 250n, count: 300 });
+    for (let i = 0; i < 300; i++) {
+      assert.equal(batch[i], depositAddress({ vault: VAULT, merchantId: 9n, kind: DepositKind.Payment, key: 250n + BigInt(i) }).toLowerCase());
+    }
+    assert.throws(() => depositAddressesLower({ vault: VAULT, merchantId: 1n, kind: DepositKind.Payment, first: (1n << 184n) - 1n, count: 2 }), /184 bits/);
   });
 
   it("salt packs merchant << 192 | kind << 184 | key and refuses what the vault refuses", () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -13,13 +13,31 @@ export function newId(now: number = Date.now()): string {
     out = CROCKFORD[t % 32] + out;
     t = Math.floor(t / 32);
   }
-  const r = randomBytes(10);
-  let bits = 0n;
-  for (const b of r) bits = (bits << 8n) | BigInt(b);
-  let rnd = "";
-  for (let i = 0; i < 16; i++) {
-    rnd = CROCKFORD[Number(bits & 31n)] + rnd;
-    bits >>= 5n;
+  // 80 random bits = 16 characters of 5 bits: two 40-bit halves, each exact in a double
+  const r = randomChunk(10);
+  for (let half = 0; half < 2; half++) {
+    let v = 0;
+    for (let i = 0; i < 5; i++) v = v * 256 + r[half * 5 + i]!;
+    let chars = "";
+    for (let i = 0; i < 8; i++) {
+      chars = CROCKFORD[v % 32] + chars;
+      v = Math.floor(v / 32);
+    }
+    out += chars;
   }
-  return out + rnd;
+  return out;
+}
+
+// one system call per 4 KiB of randomness instead of one per id (ids are made on every create)
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function randomChunk(n: number): Buffer {
+  if (used + n > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  // a copy, so that a caller never sees bytes another id uses
+  const chunk = Buffer.from(pool.subarray(used, used + n));
+  used += n;
+  return chunk;
 }

@@ -1,11 +1,11 @@
 import type { Address } from "viem";
-import { DepositKind, depositAddress } from "../domain/depositAddress.js";
+import { DepositKind, depositAddressesLower } from "../domain/depositAddress.js";
 import type { Db } from "./db.js";
 
 /**
  * Growth of a merchant's payment-address pool on one chain (keys 0, 1, 2, … with no gaps; table
  * `address_pool`, counter `address_pool_counters`). Creates lease from the pool in SQL; this module adds
- * addresses to it. Deposit addresses are CREATE2 results, so TypeScript computes them (about 20 µs each),
+ * addresses to it. Deposit addresses are CREATE2 results, so TypeScript computes them (about 15 µs each),
  * in slices that yield to the event loop, so a growth never stalls the requests in flight.
  *
  * One growth at a time per database handle and pool: creates that find the pool empty wait for the one
@@ -125,24 +125,13 @@ function track(s: PoolState, work: () => Promise<void>): Promise<void> {
 }
 
 /** Payment deposit addresses for pool keys `first` .. `first + size - 1`, lowercase. */
-export async function poolAddresses(
-  pool: Omit<PoolRef, "chainId">,
-  first: bigint,
-  size: bigint
-): Promise<string[]> {
+export async function poolAddresses(pool: Omit<PoolRef, "chainId">, first: bigint, size: bigint): Promise<string[]> {
   const addresses: string[] = [];
-  for (let i = first; i < first + size; i++) {
-    addresses.push(
-      depositAddress({
-        vault: pool.vault,
-        merchantId: pool.merchantId,
-        kind: DepositKind.Payment,
-        key: i,
-        initCodeHash: pool.initCodeHash,
-      }).toLowerCase()
-    );
-    // about 1.5 ms of hashing per slice, then let the requests in flight go on
-    if ((i - first) % 64n === 63n) await new Promise((r) => setImmediate(r));
+  // slices of 64 (about 1 ms of hashing), then let the requests in flight go on
+  for (let from = first; from < first + size; from += 64n) {
+    const count = Number(first + size - from < 64n ? first + size - from : 64n);
+    addresses.push(...depositAddressesLower({ vault: pool.vault, merchantId: pool.merchantId, kind: DepositKind.Payment, first: from, count, initCodeHash: pool.initCodeHash }));
+    if (from + 64n < first + size) await new Promise((r) => setImmediate(r));
   }
   return addresses;
 }
