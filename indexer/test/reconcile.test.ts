@@ -2,8 +2,8 @@
  * Reconciliation against a real `hardhat node`: the vault is deployed, a deposit address is paid in
  * USDT and ETH, swept, a withdrawal is paid out and fees are claimed; the chain follower fills
  * chain_vault_events and chain_deposits; the gateway's rows are written as the order modules would.
- * Clean books reconcile to nothing (CLI exit 0); a tampered row or an unrecorded payout is reported
- * (CLI exit 1).
+ * Clean books reconcile to nothing (CLI exit 0); a tampered row, native coin the follower could not
+ * see, or an unrecorded payout is reported (CLI exit 1).
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -181,6 +181,26 @@ describe("reconcile on hardhat node", () => {
       await db.query("UPDATE chain_deposits SET amount = amount - 3 WHERE token = $1 AND amount = 503", [fx.token.toLowerCase()]);
     }
     assert.deepEqual(compareReconciliation(await input()), [], "restored");
+  });
+
+  it("native coin at a handed-out address that the follower could not see (an internal transfer) is reported", async () => {
+    // a recharge address with no recorded deposit; a contract's internal transfer leaves no log, so give
+    // the address its balance the way such a transfer would: without a transaction to it
+    const C = fx.paymentAddress(77n);
+    await db.query("INSERT INTO user_wallets (user_id, chain_id, address) VALUES ($1, 31337, $2)", [userId, C]);
+    await node.rpc("hardhat_setBalance", [C, "0x5"]);
+    await node.rpc("evm_mine");
+    await sync();
+    try {
+      const m = compareReconciliation(await input());
+      assert.deepEqual(m.map((x) => [x.check, x.token, x.gateway, x.chain]), [["deposits", ZERO, "7", "12"]], formatMismatches(m));
+      assert.match(m[0]!.detail, /a deposit was not recorded/);
+    } finally {
+      await node.rpc("hardhat_setBalance", [C, "0x0"]);
+      await node.rpc("evm_mine");
+      await sync();
+    }
+    assert.deepEqual(compareReconciliation(await input()), [], "clean again once the address is empty");
   });
 
   it("an on-chain payout the gateway did not record is reported, and the CLI exits 1 with the table", async () => {

@@ -284,6 +284,23 @@ export async function collectReconciliation(args: {
       if (!seenHolding.has(id)) seenHolding.add(id), holdings.push({ key: k(r.merchant_id, t), address: r.address, token: t });
     }
   }
+  // native coin sent by a contract (an internal transfer) leaves no log at an address without code, so the
+  // follower cannot record it: read the native balance of every address that was handed out for the
+  // native coin (native payment orders' addresses, users' recharge addresses) even with nothing recorded,
+  // and a payment the follower missed shows as "deposits: ... a deposit was not recorded"
+  if (tokens.includes(NATIVE)) {
+    const handedOut = await db.query<{ merchant_id: string; address: string }>(
+      `SELECT DISTINCT merchant_id::text AS merchant_id, receipt_address AS address FROM payment_orders
+        WHERE chain_id = $1 AND token_address = $2 AND receipt_address IS NOT NULL
+       UNION
+       SELECT u.merchant_id::text, w.address FROM user_wallets w JOIN users u ON u.id = w.user_id WHERE w.chain_id = $1`,
+      [chainId, NATIVE],
+    );
+    for (const r of handedOut) {
+      const id = `${r.address}:${NATIVE}`;
+      if (wanted(r.merchant_id) && !seenHolding.has(id)) seenHolding.add(id), holdings.push({ key: k(r.merchant_id, NATIVE), address: r.address, token: NATIVE });
+    }
+  }
   await mapLimit(holdings, 8, async (h) => {
     const v =
       h.token === NATIVE
