@@ -391,3 +391,44 @@ export async function chainPostgresReachable(): Promise<boolean> {
     await c.end().catch(() => {});
   }
 }
+
+/** The fixture's chain as a gateway config entry (chain 31337, its vault and USDT, from the current block on). */
+export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number; wsUrl?: string }) {
+  return {
+    chainId: 31337,
+    code: "local",
+    name: "hardhat node",
+    vault: fx.vault,
+    rpcUrl: fx.node.url,
+    ...(o.wsUrl ? { wsUrl: o.wsUrl } : {}),
+    confirmations: o.confirmations,
+    startBlock: Number(await fx.blockNumber()),
+    tokens: [{ symbol: "USDT", address: fx.token, decimals: 6 }],
+  };
+}
+
+/**
+ * The whole gateway (`indexer/src/server.ts`, as `npm start` runs it) as a child process with the given
+ * config file, database and master key; resolves once its /health answers on `port` (within `timeoutMs`).
+ */
+export async function spawnGatewayServer(p: {
+  configFile: string;
+  databaseUrl: string;
+  masterKeyHex: string;
+  port: number;
+  logLevel: string;
+  timeoutMs: number;
+}) {
+  const child = spawn(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, GATEWAY_CONFIG: p.configFile, DATABASE_URL: p.databaseUrl, GATEWAY_MASTER_KEY: p.masterKeyHex, LOG_LEVEL: p.logLevel },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < p.timeoutMs / 100; i++) {
+    if (await fetch(`http://127.0.0.1:${p.port}/health`).then((r) => r.ok, () => false)) return child;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`the gateway did not come up on port ${p.port}`);
+}

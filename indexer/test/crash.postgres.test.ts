@@ -6,7 +6,7 @@
  * times it was delivered.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -20,9 +20,18 @@ import { createSecretBox } from "../src/crypto/secretBox.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import type { Db } from "../src/store/db.js";
-import { CHAIN_PG_URL, chainPostgresReachable, deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import {
+  CHAIN_PG_URL,
+  chainPostgresReachable,
+  deployFixture,
+  fixtureChainConfig,
+  freePort,
+  spawnGatewayServer,
+  startHardhatNode,
+  type Fixture,
+  type HardhatNode,
+} from "./chainHarness.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const reachable = await chainPostgresReachable();
 if (!reachable) console.log("NOTICE: PostgreSQL at 127.0.0.1:5432 is not reachable: the crash test was skipped");
 
@@ -44,17 +53,7 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
   const rand = () => ((random = (Math.imul(random, 1103515245) + 12345) >>> 0), random / 2 ** 32);
 
   async function startChild() {
-    child = spawn(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, GATEWAY_CONFIG: configFile, DATABASE_URL: dbUrl, GATEWAY_MASTER_KEY: masterKey, LOG_LEVEL: "error" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    for (let i = 0; i < 200; i++) {
-      const up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error("the gateway did not come up");
+    child = await spawnGatewayServer({ configFile, databaseUrl: dbUrl, masterKeyHex: masterKey, port, logLevel: "error", timeoutMs: 20_000 });
   }
   function kill() {
     child?.kill("SIGKILL");
@@ -105,18 +104,7 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
         webhookTimeoutMs: 1_000,
         webhookLeaseMs: 1_500,
         pollIntervalMs: 100,
-        chains: [
-          {
-            chainId: 31337,
-            code: "local",
-            name: "hardhat node",
-            vault: fx.vault,
-            rpcUrl: node.url,
-            confirmations: 2,
-            startBlock: Number(await fx.blockNumber()),
-            tokens: [{ symbol: "USDT", address: fx.token, decimals: 6 }],
-          },
-        ],
+        chains: [await fixtureChainConfig(fx, { confirmations: 2 })],
       }),
     );
     client = createPayClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: m.apiKey, apiSecret: m.apiSecret });

@@ -6,7 +6,7 @@
  * is mined (just before `evm_mine` is sent) to the moment the merchant server has the success webhook
  * (state 4) verified.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -18,9 +18,8 @@ import { createPayClient, verifyWebhook } from "../../sdk/src/index.js";
 import { createSecretBox } from "../../indexer/src/crypto/secretBox.js";
 import { createMerchant } from "../../indexer/src/store/merchants.js";
 import { openStore } from "../../indexer/src/store/open.js";
-import { deployFixture, freePort, type HardhatNode } from "../../indexer/test/chainHarness.js";
+import { deployFixture, fixtureChainConfig, freePort, spawnGatewayServer, type HardhatNode } from "../../indexer/test/chainHarness.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const CONFIRMATIONS = 3;
 
 export type WebhookLatencyReport = {
@@ -84,32 +83,11 @@ export async function webhookLatencyRun(
         logLevel: "warn",
         allowPrivateWebhookTargets: true,
         pollIntervalMs: 1_000,
-        chains: [
-          {
-            chainId: 31337,
-            code: "local",
-            name: "hardhat node",
-            vault: fx.vault,
-            rpcUrl: node.url,
-            wsUrl,
-            confirmations: CONFIRMATIONS,
-            startBlock: Number(await fx.blockNumber()),
-            tokens: [{ symbol: "USDT", address: fx.token, decimals: 6 }],
-          },
-        ],
+        chains: [await fixtureChainConfig(fx, { confirmations: CONFIRMATIONS, wsUrl })],
       }),
     );
-    child = spawn(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, GATEWAY_CONFIG: configFile, DATABASE_URL: dbUrl, GATEWAY_MASTER_KEY: masterKey.toString("hex"), LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    child = await spawnGatewayServer({ configFile, databaseUrl: dbUrl, masterKeyHex: masterKey.toString("hex"), port, logLevel: "warn", timeoutMs: 30_000 });
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
-      if (i > 300) throw new Error("the gateway did not come up for the webhook latency run");
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const client = createPayClient({ baseUrl: base, apiKey: m.apiKey, apiSecret: m.apiSecret });
     await fx.mint(fx.payer, 10n ** 15n);
 

@@ -1,4 +1,4 @@
-import { concatHex, getContractAddress, hexToBytes, keccak256, type Address, type Hex } from "viem";
+import { concatHex, getAddress, hexToBytes, keccak256, type Address, type Hex } from "viem";
 import { InvalidDepositKeyError } from "./errors.js";
 
 /** The two kinds of deposit address (IPaymentVault.DepositKind). */
@@ -47,19 +47,13 @@ export type DepositAddressParameters = {
 
 /** The CREATE2 address PaymentVault.predictDepositAddress returns, checksummed. */
 export function depositAddress({ vault, merchantId, kind, key, initCodeHash }: DepositAddressParameters): Address {
-  const salt = depositSalt(merchantId, kind, key);
-  return getContractAddress({
-    opcode: "CREATE2",
-    from: vault,
-    salt: `0x${salt.toString(16).padStart(64, "0")}`,
-    bytecodeHash: initCodeHash ?? depositInitCodeHash(vault),
-  });
+  return getAddress(depositAddressesLower({ vault, merchantId, kind, first: key, count: 1, initCodeHash })[0]!);
 }
 
 /**
  * Many consecutive deposit addresses, lowercase (as the store keeps them): keys `first` .. `first + count
- * - 1`. The same CREATE2 as {depositAddress}, hashed from one reused 85-byte buffer (0xff ‖ vault ‖ salt ‖
- * init-code hash) with only the key bytes rewritten, and without the checksum's second hash: a pool
+ * - 1`. CREATE2: the last 20 bytes of keccak256(0xff ‖ vault ‖ salt ‖ init-code hash), hashed from one
+ * reused 85-byte buffer with only the salt rewritten, and without the checksum's second hash: a pool
  * grows by up to 1,024 addresses at a time on the request path's event loop.
  */
 export function depositAddressesLower(p: { vault: Address; merchantId: bigint; kind: DepositKind; first: bigint; count: number; initCodeHash?: Hex }): string[] {

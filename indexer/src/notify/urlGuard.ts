@@ -162,9 +162,9 @@ export async function checkNotifyUrl(url: string, { allowPrivate = false, resolv
     throw new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" is loopback: use a public host (or set allowPrivateWebhookTargets on a test gateway)`);
   }
   if (!resolve) return;
-  await new Promise<void>((resolve, reject) =>
+  await new Promise<void>((ok, reject) =>
     guardedLookup(u.hostname, {}, (err) => {
-      if (!err) return resolve();
+      if (!err) return ok();
       if (err instanceof WebhookTargetRefusedError) return reject(err);
       reject(new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" does not resolve (${err.code ?? err.message})`, { retryable: true }));
     }),

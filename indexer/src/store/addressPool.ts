@@ -29,11 +29,7 @@ export const POOL_GROW_BATCH = 16;
  */
 export function growthBatch(size: bigint): bigint {
   const quarter = size / 4n;
-  return quarter < BigInt(POOL_GROW_BATCH)
-    ? BigInt(POOL_GROW_BATCH)
-    : quarter > 1024n
-    ? 1024n
-    : quarter;
+  return quarter < BigInt(POOL_GROW_BATCH) ? BigInt(POOL_GROW_BATCH) : quarter > 1024n ? 1024n : quarter;
 }
 
 /** per pool: the growth in progress, the counter last seen, the creates waiting for addresses */
@@ -73,45 +69,31 @@ export async function growPaymentPool(db: Db, pool: PoolRef, from: bigint, size?
  * process knows of, and the pool has fewer free rested addresses than half a batch, grows it in the
  * background. Returned addresses count as free, so a quiet merchant's pool does not creep upwards.
  */
-export function topUpPaymentPool(
-  db: Db,
-  pool: PoolRef,
-  leasedIndex: bigint
-): void {
+export function topUpPaymentPool(db: Db, pool: PoolRef, leasedIndex: bigint): void {
   const s = stateOf(db, pool);
-  if (
-    s.growing ||
-    s.next === undefined ||
-    leasedIndex < s.next - growthBatch(s.next) / 2n
-  )
-    return;
+  if (s.growing || s.next === undefined || leasedIndex < s.next - growthBatch(s.next) / 2n) return;
   track(s, async () => {
     const [row] = await db.query<{ next: string | null; free: string }>(
       `SELECT (SELECT next_index FROM address_pool_counters WHERE merchant_id = $1 AND chain_id = $2) AS next,
               (SELECT count(*) FROM address_pool WHERE merchant_id = $1 AND chain_id = $2 AND order_id IS NULL AND available_at <= now()) AS free`,
-      [pool.merchantId, pool.chainId]
+      [pool.merchantId, pool.chainId],
     );
     const next = row?.next == null ? 0n : BigInt(row.next);
     s.next = next;
-    if (BigInt(row!.free) < growthBatch(next) / 2n)
-      await addBatch(db, pool, s, next, growthBatch(next));
+    if (BigInt(row!.free) < growthBatch(next) / 2n) await addBatch(db, pool, s, next, growthBatch(next));
   }).catch(() => {
     // a top-up is only ahead of time: if it fails, the next create that finds the pool empty grows it
   });
 }
 
-async function addBatch(
-  db: Db,
-  pool: PoolRef,
-  s: PoolState,
-  from: bigint,
-  size: bigint
-) {
+async function addBatch(db: Db, pool: PoolRef, s: PoolState, from: bigint, size: bigint) {
   const addresses = await poolAddresses(pool, from, size);
-  const [row] = await db.query<{ next: string }>(
-    "SELECT grow_address_pool($1::bigint, $2::bigint, $3::bigint, $4::text[]) AS next",
-    [pool.merchantId, pool.chainId, from, addresses]
-  );
+  const [row] = await db.query<{ next: string }>("SELECT grow_address_pool($1::bigint, $2::bigint, $3::bigint, $4::text[]) AS next", [
+    pool.merchantId,
+    pool.chainId,
+    from,
+    addresses,
+  ]);
   s.next = BigInt(row!.next);
 }
 
@@ -130,7 +112,16 @@ export async function poolAddresses(pool: Omit<PoolRef, "chainId">, first: bigin
   // slices of 64 (about 1 ms of hashing), then let the requests in flight go on
   for (let from = first; from < first + size; from += 64n) {
     const count = Number(first + size - from < 64n ? first + size - from : 64n);
-    addresses.push(...depositAddressesLower({ vault: pool.vault, merchantId: pool.merchantId, kind: DepositKind.Payment, first: from, count, initCodeHash: pool.initCodeHash }));
+    addresses.push(
+      ...depositAddressesLower({
+        vault: pool.vault,
+        merchantId: pool.merchantId,
+        kind: DepositKind.Payment,
+        first: from,
+        count,
+        initCodeHash: pool.initCodeHash,
+      }),
+    );
     if (from + 64n < first + size) await new Promise((r) => setImmediate(r));
   }
   return addresses;

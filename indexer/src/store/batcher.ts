@@ -54,3 +54,16 @@ export function createBatcher<I, O>({ runBatch, maxInFlight = 4, maxBatch = 64 }
     },
   };
 }
+
+/**
+ * One batcher per key object (a database handle, say), made on first use and dropped with the key: the
+ * calls that may share a statement are the ones on the same connection pool.
+ */
+export function batcherPerKey<K extends object, I, O>(runBatch: (key: K, items: I[]) => Promise<(O | Error)[]>): (key: K) => Batcher<I, O> {
+  const made = new WeakMap<K, Batcher<I, O>>();
+  return (key) => {
+    let b = made.get(key);
+    if (!b) made.set(key, (b = createBatcher<I, O>({ runBatch: (items) => runBatch(key, items) })));
+    return b;
+  };
+}

@@ -9,7 +9,7 @@ import {
 } from "../domain/orderStateMachine.js";
 import { BaseError } from "../domain/errors.js";
 import { growPaymentPool, topUpPaymentPool } from "./addressPool.js";
-import { createBatcher, type Batcher } from "./batcher.js";
+import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { NonceReusedError, type RequestNonce } from "./nonces.js";
@@ -112,21 +112,13 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  */
 export async function createPaymentOrder(
   db: Db,
-  p: CreatePaymentOrderParameters
+  p: CreatePaymentOrderParameters,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   let r = await createBatcherOf(db).run(p);
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
     if (attempt >= MAX_GROW_ATTEMPTS)
-      throw new BaseError(
-        "payment address pool: growth kept losing to concurrent creates",
-        { retryable: true }
-      );
-    await growPaymentPool(
-      db,
-      p,
-      r.next!,
-      p.growBy ? BigInt(p.growBy) : undefined
-    );
+      throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
+    await growPaymentPool(db, p, r.next!, p.growBy ? BigInt(p.growBy) : undefined);
     r = await createBatcherOf(db).run(p);
   }
   switch (r.outcome) {
@@ -146,10 +138,7 @@ export async function createPaymentOrder(
   }
 }
 
-async function createOne(
-  db: Queryable,
-  p: CreatePaymentOrderParameters
-): Promise<CreateOutcome> {
+async function createOne(db: Queryable, p: CreatePaymentOrderParameters): Promise<CreateOutcome> {
   const [row] = await db.query(CREATE_SQL, [
     p.nonce?.keyId ?? null,
     p.nonce?.nonce ?? null,
@@ -169,46 +158,32 @@ async function createOne(
     null, // growth goes through grow_address_pool (addressPool.ts), not through a create
     null,
   ]);
-  return {
-    outcome: row!.outcome,
-    next: row!.next_index == null ? null : BigInt(row!.next_index),
-    row: row!,
-  };
+  return toCreateOutcome(row!);
 }
 
-const createBatchers = new WeakMap<
-  Db,
-  Batcher<CreatePaymentOrderParameters, CreateOutcome>
->();
+const toCreateOutcome = (row: Row): CreateOutcome => ({
+  outcome: row.outcome,
+  next: row.next_index == null ? null : BigInt(row.next_index),
+  row,
+});
 
-function createBatcherOf(db: Db) {
-  let b = createBatchers.get(db);
-  if (!b) {
-    b = createBatcher<CreatePaymentOrderParameters, CreateOutcome>({
-      runBatch: (items) => createMany(db, items),
-    });
-    createBatchers.set(db, b);
-  }
-  return b;
+/** Per item of a batch: whether its nonce came earlier in the same batch (the first goes to the database, the others are replays). */
+function replayedInBatch(nonces: (RequestNonce | undefined)[]): boolean[] {
+  const seen = new Set<string>();
+  return nonces.map((n) => {
+    if (!n) return false;
+    const k = `${n.keyId}\n${n.nonce}`;
+    return seen.has(k) || !seen.add(k);
+  });
 }
+
+const createBatcherOf = batcherPerKey<Db, CreatePaymentOrderParameters, CreateOutcome>(createMany);
 
 /** One statement for many creates; if it fails (a deadlock between batches, say), each item alone. */
-async function createMany(
-  db: Db,
-  items: CreatePaymentOrderParameters[]
-): Promise<(CreateOutcome | Error)[]> {
-  const one = (p: CreatePaymentOrderParameters) =>
-    createOne(db, p).catch((e: Error) => e);
+async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
+  const one = (p: CreatePaymentOrderParameters) => createOne(db, p).catch((e: Error) => e);
   if (items.length === 1) return [await one(items[0]!)];
-  // a nonce twice in one batch: the first goes to the database, the others are replays
-  const seen = new Set<string>();
-  const replay = items.map((p) => {
-    if (!p.nonce) return false;
-    const k = `${p.nonce.keyId}\n${p.nonce.nonce}`;
-    if (seen.has(k)) return true;
-    seen.add(k);
-    return false;
-  });
+  const replay = replayedInBatch(items.map((p) => p.nonce));
   const send = items.filter((_, i) => !replay[i]);
   const col = <T>(f: (p: CreatePaymentOrderParameters) => T) => send.map(f);
   let rows: Row[];
@@ -231,51 +206,26 @@ async function createMany(
       col((p) => p.expiresAt.toISOString()),
     ]);
   } catch {
-    return Promise.all(
-      items.map((p, i) =>
-        replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p)
-      )
-    );
+    return Promise.all(items.map((p, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p))));
   }
   let k = 0;
-  return items.map((_, i) => {
-    if (replay[i]) return { outcome: "nonce_reused", next: null, row: {} };
-    const row = rows[k++]!;
-    return {
-      outcome: row.outcome,
-      next: row.next_index == null ? null : BigInt(row.next_index),
-      row,
-    };
-  });
+  return items.map((_, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : toCreateOutcome(rows[k++]!)));
 }
 
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
 
 /** A merchant's payment order by payOrderId or merchantOrderId; throws {NotFoundError}. */
-export async function getPaymentOrder(
-  db: Queryable,
-  merchantId: bigint,
-  ref: PaymentOrderRef,
-  forUpdate = false
-) {
+export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false) {
   const [row] = ref.payOrderId
-    ? await db.query(
-        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${
-          forUpdate ? " FOR UPDATE" : ""
-        }`,
-        [merchantId, ref.payOrderId]
-      )
+    ? await db.query(`SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`, [
+        merchantId,
+        ref.payOrderId,
+      ])
     : await db.query(
-        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${
-          forUpdate ? " FOR UPDATE" : ""
-        }`,
-        [merchantId, ref.merchantOrderId]
+        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${forUpdate ? " FOR UPDATE" : ""}`,
+        [merchantId, ref.merchantOrderId],
       );
-  if (!row)
-    throw new NotFoundError(
-      "payment",
-      ref.payOrderId ?? ref.merchantOrderId ?? ""
-    );
+  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
   return toPaymentOrder(row);
 }
 
@@ -285,26 +235,10 @@ export async function getPaymentOrder(
  * and commits asynchronously, see indexer/README.md). Concurrent reads on one {Db} go in one statement
  * (batcher.ts). Throws {NonceReusedError} (the order is not read) or {NotFoundError}.
  */
-export async function getPaymentOrderOnce(
-  db: Db,
-  merchantId: bigint,
-  ref: PaymentOrderRef,
-  nonce: RequestNonce
-) {
-  let b = detailBatchers.get(db);
-  if (!b) {
-    b = createBatcher<DetailRequest, Row | null | "nonce_reused">({
-      runBatch: (items) => readMany(db, items),
-    });
-    detailBatchers.set(db, b);
-  }
-  const row = await b.run({ merchantId, ref, nonce });
+export async function getPaymentOrderOnce(db: Db, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
+  const row = await detailBatcherOf(db).run({ merchantId, ref, nonce });
   if (row === "nonce_reused") throw new NonceReusedError();
-  if (!row)
-    throw new NotFoundError(
-      "payment",
-      ref.payOrderId ?? ref.merchantOrderId ?? ""
-    );
+  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
   return toPaymentOrder(row);
 }
 
@@ -313,21 +247,10 @@ type DetailRequest = {
   ref: PaymentOrderRef;
   nonce: RequestNonce;
 };
-const detailBatchers = new WeakMap<
-  Db,
-  Batcher<DetailRequest, Row | null | "nonce_reused">
->();
+const detailBatcherOf = batcherPerKey<Db, DetailRequest, Row | null | "nonce_reused">(readMany);
 
-async function readMany(
-  db: Db,
-  items: DetailRequest[]
-): Promise<(Row | null | "nonce_reused")[]> {
-  // a nonce twice in one batch: the first goes to the database, the others are replays
-  const seen = new Set<string>();
-  const replay = items.map(({ nonce }) => {
-    const k = `${nonce.keyId}\n${nonce.nonce}`;
-    return seen.has(k) || !seen.add(k);
-  });
+async function readMany(db: Db, items: DetailRequest[]): Promise<(Row | null | "nonce_reused")[]> {
+  const replay = replayedInBatch(items.map((r) => r.nonce));
   const send = items.filter((_, i) => !replay[i]);
   const rows = await db.query(
     "SELECT fresh, (o).* FROM payment_order_details($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) ORDER BY i",
@@ -336,10 +259,8 @@ async function readMany(
       send.map((r) => r.nonce.nonce),
       send.map((r) => r.merchantId.toString()),
       send.map((r) => r.ref.payOrderId ?? null),
-      send.map((r) =>
-        r.ref.payOrderId ? null : r.ref.merchantOrderId ?? null
-      ),
-    ]
+      send.map((r) => (r.ref.payOrderId ? null : r.ref.merchantOrderId ?? null)),
+    ],
   );
   let k = 0;
   return items.map((_, i) => {
@@ -373,12 +294,7 @@ export function paymentWebhookPayload(o: PaymentOrderRecord) {
  */
 export async function applyPaymentEvent(
   db: Db,
-  args: {
-    merchantId: bigint;
-    ref: PaymentOrderRef;
-    event: PaymentEvent;
-    poolCooldownSeconds: number;
-  }
+  args: { merchantId: bigint; ref: PaymentOrderRef; event: PaymentEvent; poolCooldownSeconds: number },
 ): Promise<PaymentOrderRecord> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, args.merchantId, args.ref, true);
@@ -393,27 +309,16 @@ export async function applyPaymentEvent(
  */
 export async function expireDuePaymentOrders(
   db: Db,
-  {
-    limit = 200,
-    poolCooldownSeconds,
-  }: { limit?: number; poolCooldownSeconds: number }
+  { limit = 200, poolCooldownSeconds }: { limit?: number; poolCooldownSeconds: number },
 ): Promise<PaymentOrderRecord[]> {
   return db.transaction(async (tx) => {
     const due = await tx.query(
       `SELECT * FROM payment_orders WHERE status IN (0, 1) AND expires_at <= now()
        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit]
+      [limit],
     );
     const moved: PaymentOrderRecord[] = [];
-    for (const row of due)
-      moved.push(
-        await applyToLockedOrder(
-          tx,
-          toPaymentOrder(row),
-          { type: "expire" },
-          poolCooldownSeconds
-        )
-      );
+    for (const row of due) moved.push(await applyToLockedOrder(tx, toPaymentOrder(row), { type: "expire" }, poolCooldownSeconds));
     return moved;
   });
 }
@@ -423,19 +328,13 @@ async function applyToLockedOrder(
   tx: Queryable,
   order: PaymentOrderRecord,
   event: PaymentEvent,
-  poolCooldownSeconds: number
+  poolCooldownSeconds: number,
 ): Promise<PaymentOrderRecord> {
   const { next, outbox } = transitionPayment(order, event);
   const [row] = await tx.query(
     `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
      WHERE id = $1 RETURNING *`,
-    [
-      order.id,
-      next.status,
-      next.seenAmount,
-      next.paidAmount,
-      next.refundedAmount,
-    ]
+    [order.id, next.status, next.seenAmount, next.paidAmount, next.refundedAmount],
   );
   const updated = toPaymentOrder(row!);
   if (outbox) {
@@ -448,13 +347,10 @@ async function applyToLockedOrder(
       payload: { ...paymentWebhookPayload(updated), ...outbox.payload },
     });
   }
-  if (
-    !PAYMENT_TERMINAL.includes(order.status) &&
-    PAYMENT_TERMINAL.includes(next.status)
-  ) {
+  if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
     await tx.query(
       `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
-      [order.id, poolCooldownSeconds]
+      [order.id, poolCooldownSeconds],
     );
   }
   return updated;
@@ -464,11 +360,7 @@ async function applyToLockedOrder(
  * Queues the order's latest webhook again under its own event id (payment/notify); if the order has
  * never changed state, queues a snapshot event. Returns the event id.
  */
-export async function requeuePaymentNotification(
-  db: Db,
-  merchantId: bigint,
-  ref: PaymentOrderRef
-): Promise<string> {
+export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<string> {
   return db.transaction(async (tx) => {
     const order = await getPaymentOrder(tx, merchantId, ref);
     const latest = await requeueLatestEvent(tx, "payment", order.id);
