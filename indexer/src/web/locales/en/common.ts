@@ -1,0 +1,7 @@
+/** Strings every page shares. */
+export const common = {
+  language: "Language",
+  close: "Close",
+  copy: "Copy",
+  copied: "Copied",
+};

@@ -1,0 +1,4 @@
+/** English: the reference catalog. Every page's strings, one file per page. */
+import { common } from "./common.js";
+
+export const en = { common };
