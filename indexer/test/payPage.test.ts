@@ -63,7 +63,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
         assert.match(html, /id="amount">12\.5</);
         assert.match(html, /class="symbol">USDT</);
-        assert.match(html, /<strong id="network">Hardhat<\/strong>/);
+        assert.match(html, /id="network">Hardhat \(chain 31337\)</);
         assert.ok(html.includes(`<code id="receipt">${o.receiptAddress}</code>`));
         assert.match(html, /<svg[^>]*viewBox/);
         const uri = `ethereum:${USDT}@31337/transfer?address=${o.receiptAddress}&uint256=12500000`;
