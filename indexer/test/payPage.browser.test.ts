@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import http from "node:http";
 import path from "node:path";
@@ -60,6 +60,8 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
   const cspErrors: string[] = [];
 
   before(async () => {
+    // only this run's pictures: a state that is gone must not leave an old one behind
+    rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
     shop = http.createServer((req, res) => {
       const explorer = /^\/explorer\/tx\/(0x[0-9a-f]{64})$/.exec(req.url ?? "");
