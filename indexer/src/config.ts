@@ -3,12 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { getAddress, type Address } from "viem";
 import { BaseError } from "./domain/errors.js";
+import { parseChainPricing, type ChainPricingConfig } from "./pricing/config.js";
 
 export type TokenConfig = {
   symbol: string;
   /** `0x0000000000000000000000000000000000000000` for the chain's native coin */
   address: Address;
   decimals: number;
+  /** the token's full name shown to payers beside its symbol, e.g. "Tether USD" */
+  name?: string;
   /** wei per base unit of the token (decimal string): lets the sweeper weigh gas against a token's value */
   priceWei?: string;
 };
@@ -32,6 +35,10 @@ export type ChainConfig = {
   startBlock?: number;
   /** a `deployments/<chainId>.json` written by scripts/deploy.ts: supplies `vault` and `startBlock` */
   deployment?: string;
+  /** block explorer base URL: the payment page links a transaction to `<explorerUrl>/tx/<hash>` */
+  explorerUrl?: string;
+  /** price feeds for fiat-priced orders (src/pricing/config.ts) */
+  pricing?: ChainPricingConfig;
 };
 
 export type GatewayConfig = {
@@ -119,6 +126,16 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     if (!c.vault) throw new ConfigError(`Chain ${c.chainId} needs "vault" or "deployment" (a deployments/<chainId>.json file)`);
     c.vault = getAddress(c.vault);
     for (const t of c.tokens) t.address = getAddress(t.address);
+    if (c.explorerUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(c.explorerUrl))
+      throw new ConfigError(`Chain ${c.chainId}: "explorerUrl" must be an http(s) URL such as https://etherscan.io`);
+    if (c.explorerUrl) c.explorerUrl = c.explorerUrl.replace(/\/+$/, "");
+    if (c.pricing !== undefined) {
+      try {
+        c.pricing = parseChainPricing(c.pricing, c);
+      } catch (e) {
+        throw new ConfigError((e as Error).message);
+      }
+    }
   }
   return config;
 }

@@ -92,7 +92,7 @@ const COVERAGE_MARKER = "c0bec0bec0bec0bec0bec0bec0bec0bec0bec0be";
  * on a plain node): then the two contracts are compiled here with the pinned solc npm package, cached in
  * the OS temp directory by source hash.
  */
-function artifact(rel: string): Artifact {
+export function artifact(rel: string): Artifact {
   const file = path.join(ROOT, "artifacts", rel);
   if (existsSync(file)) {
     const a = JSON.parse(readFileSync(file, "utf8"));
@@ -108,7 +108,7 @@ function artifact(rel: string): Artifact {
 let clean: Record<string, Artifact> | undefined;
 function compileClean(): Record<string, Artifact> {
   if (clean) return clean;
-  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol"];
+  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol", "contracts/mocks/MockAggregatorV3.sol"];
   const hash = createHash("sha256");
   const walk = (dir: string) => {
     for (const f of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

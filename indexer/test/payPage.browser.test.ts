@@ -2,12 +2,15 @@
  * The hosted payment page in a real browser: Debian's chromium driven by playwright-core, a `hardhat node`
  * child with the vault and a USDT-style token, the gateway app on 127.0.0.1 and the real chain follower
  * with the deposit hooks (src/ingest/) moving the orders. An EIP-1193 provider injected into the page
- * forwards to the node with one of its unlocked accounts as the payer. Screenshots of every state go to
- * test-results/pay-page/.
+ * forwards to the node with one of its unlocked accounts as the payer; another page has two wallets announced
+ * by EIP-6963 instead. Every state is checked with axe-core (injected through the DevTools protocol, so the
+ * page's CSP stays as it is) and photographed at phone and desktop size into test-results/pay-page/, in
+ * English and Simplified Chinese, light and dark.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import http from "node:http";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,6 +27,12 @@ import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNo
 import { call, type TestGateway } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
+const ICON = `data:image/svg+xml;base64,${Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="11" fill="#7b61ff"/></svg>'
+).toString("base64")}`;
 const SHOTS = path.resolve(import.meta.dirname, "../../test-results/pay-page");
 const DEPTH = 3;
 // a variable, so a tree without src/ingest/ still loads this file (the cases that need it skip)
@@ -51,7 +60,17 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
   const cspErrors: string[] = [];
 
   before(async () => {
+    // only this run's pictures: a state that is gone must not leave an old one behind
+    rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
+    shop = http.createServer((req, res) => {
+      const explorer = /^\/explorer\/tx\/(0x[0-9a-f]{64})$/.exec(req.url ?? "");
+      res
+        .writeHead(200, { "content-type": "text/html" })
+        .end(explorer ? `<h1>Explorer</h1><p id="tx">${explorer[1]}</p>` : `<h1>Thanks from the shop</h1><p>${req.url}</p>`);
+    });
+    await new Promise<void>((r) => shop.listen(0, "127.0.0.1", r));
+    shopUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
     node = await startHardhatNode();
     fx = await deployFixture(node);
     const port = await freePort();
@@ -67,9 +86,10 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
           vault: fx.vault,
           confirmations: DEPTH,
           rpcUrl: node.url,
+          explorerUrl: `${shopUrl}/explorer`,
           tokens: [
             { symbol: "ETH", address: ZERO, decimals: 18 },
-            { symbol: "USDT", address: fx.token, decimals: 6 },
+            { symbol: "USDT", address: fx.token, decimals: 6, name: "Tether USD" },
           ],
         },
       ],
@@ -107,12 +127,6 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
       });
     following = follower?.run();
     following?.catch(() => {});
-
-    shop = http.createServer((req, res) =>
-      res.writeHead(200, { "content-type": "text/html" }).end(`<h1>Thanks from the shop</h1><p>${req.url}</p>`)
-    );
-    await new Promise<void>((r) => shop.listen(0, "127.0.0.1", r));
-    shopUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
 
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
@@ -153,64 +167,121 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     return res.body.data as { payOrderId: string; paymentUrl: string; receiptAddress: string; accessSign: string; merchantOrderId: string };
   };
 
-  /** A phone-sized page with an EIP-1193 wallet that starts on chain 1 and forwards to the hardhat node. */
-  const walletPage = async (): Promise<{ page: Page; calls: string[] }> => {
+  type Wallets = "injected" | "eip6963" | "none";
+  type WalletCall = { wallet: string; method: string; result?: unknown };
+
+  /**
+   * A phone-sized page. Wallets: `injected` puts an EIP-1193 `window.ethereum` in it; `eip6963` announces two
+   * (Alpha and Beta) by EIP-6963 and no window.ethereum; `none` has no wallet. Every wallet starts on chain 1
+   * and forwards to the hardhat node with the fixture's payer as its account.
+   */
+  const walletPage = async (
+    o: { wallets?: Wallets; locale?: string; colorScheme?: "light" | "dark" } = {}
+  ): Promise<{ page: Page; calls: string[]; log: WalletCall[] }> => {
     const context = await browser.newContext({
-      viewport: { width: 390, height: 844 },
+      viewport: PHONE,
       deviceScaleFactor: 1,
       isMobile: true,
       hasTouch: true,
+      locale: o.locale ?? "en-US",
+      colorScheme: o.colorScheme ?? "light",
     });
     const page = await context.newPage();
     const calls: string[] = [];
+    const log: WalletCall[] = [];
     page.on("console", (m) => {
       if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) cspErrors.push(m.text());
     });
     page.on("pageerror", (e) => cspErrors.push(`page error: ${e.message}`));
-    let walletChain = "0x1";
-    await page.exposeFunction("__walletRpc", async (method: string, params: unknown[]) => {
+    const walletChain: Record<string, string> = {};
+    await page.exposeFunction("__walletRpc", async (wallet: string, method: string, params: unknown[]) => {
       calls.push(method);
+      const entry: WalletCall = { wallet, method };
+      log.push(entry);
+      const chain = walletChain[wallet] ?? "0x1";
       switch (method) {
         case "eth_requestAccounts":
         case "eth_accounts":
           return { result: [fx.payer] };
         case "eth_chainId":
-          return { result: walletChain };
+          return { result: chain };
         case "wallet_switchEthereumChain": {
           const wanted = (params[0] as { chainId: string }).chainId;
           if (wanted !== "0x7a69") return { error: { code: 4902, message: `unknown chain ${wanted}` } };
-          walletChain = wanted;
+          walletChain[wallet] = wanted;
           return { result: null };
         }
         default:
           try {
-            return { result: await node.rpc(method, params) };
+            entry.result = await node.rpc(method, params);
+            return { result: entry.result };
           } catch (e) {
             return { error: { code: -32000, message: (e as Error).message } };
           }
       }
     });
-    await page.addInitScript(() => {
-      const w = globalThis as unknown as {
-        __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>;
-        ethereum: unknown;
-      };
-      w.ethereum = {
-        isTestWallet: true,
-        async request({ method, params }: { method: string; params?: unknown[] }) {
-          const r = await w.__walletRpc(method, params ?? []);
-          if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
-          return r.result;
-        },
-        on() {},
-        removeListener() {},
-      };
-    });
-    return { page, calls };
+    // plain JS source: a function would be compiled by tsx, whose name helpers do not exist in the page
+    await page.addInitScript({ content: walletScript(o.wallets ?? "injected") });
+    return { page, calls, log };
   };
 
+  /** The init script that installs the page's wallets (see {walletPage}). */
+  const walletScript = (wallets: Wallets) => `(() => {
+    const provider = (id) => ({
+      isTestWallet: true,
+      async request({ method, params }) {
+        const r = await window.__walletRpc(id, method, params || []);
+        if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
+        return r.result;
+      },
+      on() {},
+      removeListener() {},
+    });
+    const wallets = ${JSON.stringify(wallets)};
+    if (wallets === "injected") window.ethereum = provider("injected");
+    if (wallets === "eip6963") {
+      const announced = ["Alpha", "Beta"].map((name, i) => ({
+        info: { uuid: "00000000-0000-4000-8000-00000000000" + (i + 1), name: name + " Wallet", icon: ${JSON.stringify(ICON)}, rdns: "test." + name.toLowerCase() },
+        provider: provider(name.toLowerCase()),
+      }));
+      const announce = () => {
+        for (const detail of announced) window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze(detail) }));
+      };
+      window.addEventListener("eip6963:requestProvider", announce);
+      announce();
+    }
+  })();`;
+
+  /** axe-core's violations on the page as it is now, run through the DevTools protocol (the page's CSP forbids eval). */
+  const axeViolations = async (page: Page) => {
+    const cdp = await page.context().newCDPSession(page);
+    try {
+      const expression = `${AXE};axe.run(document, { resultTypes: ["violations"] }).then((r) => JSON.stringify(r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").replace(/\\s+/g, " ")) }))))`;
+      const r = (await cdp.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true })) as {
+        result: { value?: string };
+        exceptionDetails?: { text: string; exception?: { description?: string } };
+      };
+      if (r.exceptionDetails) throw new Error(`axe failed: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+      return JSON.parse(r.result.value!) as { id: string; impact: string; help: string; nodes: string[] }[];
+    } finally {
+      await cdp.detach();
+    }
+  };
+  const checked: string[] = [];
+  /** A state of a page: axe-core must find nothing, and it is photographed at phone and desktop size. */
+  const state = async (page: Page, name: string) => {
+    assert.deepEqual(await axeViolations(page), [], `${name}: axe-core violations`);
+    checked.push(name);
+    await page.setViewportSize(DESKTOP);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
+  };
+  /** The text a person sees (hidden elements left out). */
+  const visibleText = (page: Page) => page.innerText("main");
+
   const local = (paymentUrl: string) => paymentUrl; // the config's payPageUrl is the gateway itself
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   /** Polls an element's text from the test side (the page's CSP refuses Playwright's string evaluation). */
   const waitText = async (page: Page, selector: string, re: RegExp, timeoutMs: number) => {
     const end = Date.now() + timeoutMs;
@@ -223,22 +294,29 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
   };
   const waitState = (page: Page, state: number) => page.waitForSelector(`#status[data-state="${state}"]`, { timeout: 30_000 });
 
-  it("pays a USDT order from the page: seen, confirming with a count, success, then the redirect", async (t) => {
+  it("pays a USDT order from the page: seen, confirming with a count, success with a receipt, then the redirect", async (t) => {
     if (noIngest) return t.skip(noIngest);
     const o = await createOrder();
     await fx.mint(fx.payer, 100_000_000n);
-    const { page, calls } = await walletPage();
+    const { page, calls, log } = await walletPage();
     await page.goto(local(o.paymentUrl));
     await waitState(page, 0);
+    assert.equal(await page.getAttribute("html", "lang"), "en");
+    assert.equal(await page.textContent("h1"), "Payment to Corner Coffee");
     assert.equal(await page.textContent("#amount"), "12.5");
+    assert.equal(await page.textContent("#token-name"), "USDT · Tether USD");
+    assert.equal(await page.textContent("#network"), "Hardhat local (chain 31337)");
     assert.equal(await page.textContent("#receipt"), o.receiptAddress);
+    assert.match((await page.textContent("#network-warning"))!, /^Send only USDT on Hardhat local\./);
     assert.match((await page.textContent("#countdown"))!, /^(29|30):\d\d$/);
     assert.ok(await page.isVisible("#qr svg"));
-    await shot(page, "01-unpaid");
+    assert.equal(await page.isVisible("#back"), false, "no way out of an open order but paying");
+    await state(page, "01-unpaid");
 
     await page.click("#pay-wallet");
-    await waitText(page, "#wallet-msg", /^Sent: 0x/, 20_000);
+    await waitText(page, "#wallet-msg, #status-title", /^(Sent\.|Payment seen)/, 20_000);
     assert.deepEqual(calls.slice(0, 4), ["eth_requestAccounts", "eth_chainId", "wallet_switchEthereumChain", "eth_sendTransaction"]);
+    const txHash = log.find((c) => c.method === "eth_sendTransaction")!.result as string;
     const balance = await fx.publicClient.readContract({
       address: fx.token,
       abi: fx.tokenAbi,
@@ -248,31 +326,47 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     assert.equal(balance, 12_500_000n, "the page encoded transfer(receipt, 12.5 USDT)");
 
     await waitState(page, 2);
-    await shot(page, "02-seen");
+    await page.waitForSelector(`#tx-list a[href="${shopUrl}/explorer/tx/${txHash}"]`, { timeout: 10_000 });
+    await state(page, "02-seen");
     await fx.mine(1);
     await waitState(page, 3);
     await waitText(page, "#status-detail", /\(2\/3\)/, 10_000);
-    await shot(page, "03-confirming");
+    // nothing left to do but wait: no QR, address, wallet button or hint about them
+    const confirming = await visibleText(page);
+    assert.doesNotMatch(confirming, /scan|QR|wallet|Send exactly|Time left/i);
+    assert.match(confirming, new RegExp(`${txHash}[\\s\\S]*seen, 12\\.5 USDT`));
+    await state(page, "03-confirming");
     await fx.mine(1);
     await waitState(page, 4);
     assert.match((await page.textContent("#status-detail"))!, /Returning to the shop in 3 seconds/);
-    await shot(page, "04-success");
+    // the receipt: amount, time, the transaction linked to the explorer; and the link back
+    assert.equal(await page.textContent("#receipt-amount"), "12.5 USDT");
+    assert.match((await page.textContent("#receipt-time"))!, /\d{4}/);
+    assert.equal(await page.getAttribute("#receipt-tx a", "href"), `${shopUrl}/explorer/tx/${txHash}`);
+    const back = new URL((await page.getAttribute("#back-link", "href"))!);
+    assert.equal(back.origin + back.pathname, `${shopUrl}/done`);
+    assert.equal(back.searchParams.get("state"), "4");
+    await state(page, "04-success");
     const t0 = Date.now();
     await page.waitForURL((u) => u.pathname === "/done", { timeout: 15_000 });
-    assert.ok(Date.now() - t0 >= 1_500, "the redirect waits a visible moment");
+    assert.ok(Date.now() - t0 >= 1_000, "the redirect waits a visible moment");
     const landed = new URL(page.url());
     assert.equal(landed.searchParams.get("payOrderId"), o.payOrderId);
     assert.equal(landed.searchParams.get("state"), "4");
-    await shot(page, "05-redirected");
+    await page.screenshot({ path: path.join(SHOTS, "05-redirected-phone.png"), fullPage: true });
     await page.context().close();
   });
 
-  it("a native-coin order paid from the wallet reaches success", async (t) => {
+  it("a native-coin order paid from the wallet reaches success, in dark mode", async (t) => {
     if (noIngest) return t.skip(noIngest);
     const o = await createOrder({ token: "ETH", amount: "0.25", redirectionUrl: undefined });
-    const { page } = await walletPage();
+    const { page } = await walletPage({ colorScheme: "dark" });
     await page.goto(local(o.paymentUrl));
     await waitState(page, 0);
+    assert.equal(await page.textContent("#token-name"), "ETH · native coin of Hardhat local");
+    const bg = await page.$eval("body", (b) => (globalThis as any).getComputedStyle(b).backgroundColor);
+    assert.equal(bg, "rgb(14, 17, 22)", "dark colours when the system prefers them");
+    await state(page, "12-dark-unpaid-eth");
     await page.click("#pay-wallet");
     await waitState(page, 2);
     await fx.mine(DEPTH);
@@ -280,10 +374,36 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     const balance = await fx.publicClient.getBalance({ address: o.receiptAddress as `0x${string}` });
     assert.equal(balance, 250_000_000_000_000_000n);
     assert.match((await page.textContent("#status-detail"))!, /close this page/);
+    assert.equal(await page.textContent("#receipt-amount"), "0.25 ETH");
+    assert.equal(await page.isVisible("#back"), false, "no shop link when the merchant named none");
+    await state(page, "13-dark-success-eth");
     await page.context().close();
   });
 
-  it("underpaid shows what is missing; expired, cancelled and an invalid link show their pages", async () => {
+  it("two wallets announced by EIP-6963: the payer picks one and only that one is asked", async (t) => {
+    if (noIngest) return t.skip(noIngest);
+    const o = await createOrder({ amount: "3" });
+    await fx.mint(fx.payer, 3_000_000n);
+    const { page, log } = await walletPage({ wallets: "eip6963" });
+    await page.goto(local(o.paymentUrl));
+    await waitState(page, 0);
+    assert.equal(await page.isDisabled("#pay-wallet"), false, "discovered wallets enable the button without window.ethereum");
+    await page.click("#pay-wallet");
+    await page.waitForSelector("#wallet-picker:not(.hidden)");
+    assert.deepEqual(await page.$$eval("#wallet-list button", (bs) => bs.map((b) => b.textContent)), ["Alpha Wallet", "Beta Wallet"]);
+    assert.equal(await page.$$eval("#wallet-list img", (is) => is.length), 2);
+    await state(page, "14-wallet-picker");
+    assert.equal(log.length, 0, "no wallet is asked before the payer picks one");
+    await page.click('#wallet-list button[data-rdns="test.beta"]');
+    await waitState(page, 2);
+    assert.ok(log.length >= 4);
+    assert.deepEqual([...new Set(log.map((c) => c.wallet))], ["beta"]);
+    await fx.mine(DEPTH);
+    await waitState(page, 4);
+    await page.context().close();
+  });
+
+  it("underpaid shows what is missing; failed, expired, cancelled and an invalid link show their pages with a way back", async () => {
     const under = await createOrder({ amount: "10" });
     await fx.mint(fx.payer, 4_000_000n);
     await fx.write(fx.token, fx.tokenAbi, "transfer", [under.receiptAddress, 4_000_000n], fx.payer);
@@ -300,11 +420,21 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await page.goto(local(under.paymentUrl));
     await waitState(page, 1);
     assert.match((await page.textContent("#status-detail"))!, /Received 4 USDT\. Still missing 6 USDT\./);
-    await shot(page, "06-underpaid");
     await page.reload();
     await waitState(page, 1);
     assert.equal(await page.textContent("#send-amount"), "6 USDT");
     assert.match((await page.getAttribute("#uri", "href"))!, /uint256=6000000$/, "the QR asks for what is missing");
+    await state(page, "06-underpaid");
+
+    // the underpaid order runs out of time: failed, with what arrived and the way back
+    await db.query("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1", [under.payOrderId]);
+    await expireDuePaymentOrders(db, { poolCooldownSeconds: 60 });
+    await page.goto(local(under.paymentUrl));
+    await waitState(page, -1);
+    assert.match((await page.textContent("#status-detail"))!, /Only 4 USDT arrived/);
+    assert.equal(new URL((await page.getAttribute("#back-link", "href"))!).searchParams.get("state"), "-1");
+    assert.ok(await page.isVisible("#back-link"));
+    await state(page, "07-failed");
 
     const expired = await createOrder({ expireSeconds: 60 });
     await db.query("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1", [expired.payOrderId]);
@@ -312,15 +442,21 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await page.goto(local(expired.paymentUrl));
     await waitState(page, -2);
     assert.equal(await page.textContent("#status-title"), "Expired");
-    assert.equal(await page.isDisabled("#pay-wallet"), true);
-    await shot(page, "07-expired");
+    assert.equal(await page.isVisible("#pay-wallet"), false);
+    assert.equal(await page.isVisible("#qr"), false);
+    assert.ok(await page.isVisible("#back-link"));
+    assert.equal(new URL((await page.getAttribute("#back-link", "href"))!).origin, shopUrl);
+    await state(page, "08-expired");
 
     const cancelled = await createOrder();
     assert.equal((await call(gw, merchant, "POST", "payment/cancel", { payOrderId: cancelled.payOrderId })).status, 200);
     await page.goto(local(cancelled.paymentUrl));
     await waitState(page, -3);
     assert.equal(await page.textContent("#status-title"), "Cancelled");
-    await shot(page, "08-cancelled");
+    assert.equal(new URL((await page.getAttribute("#back-link", "href"))!).searchParams.get("state"), "-3");
+    await state(page, "09-cancelled");
+    await page.click("#back-link");
+    await page.waitForURL((u) => u.pathname === "/done");
 
     const bad = new URL(cancelled.paymentUrl);
     bad.searchParams.set("accessSign", "0".repeat(64));
@@ -328,7 +464,43 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     assert.equal(res!.status(), 404);
     assert.match((await page.textContent("h1"))!, /Link invalid/);
     assert.equal(await page.$("#receipt"), null);
-    await shot(page, "09-invalid-link");
+    await state(page, "10-invalid-link");
+    await page.context().close();
+  });
+
+  it("Simplified Chinese from Accept-Language, a language switch, and no wallet", async () => {
+    const o = await createOrder({ amount: "8.8" });
+    const { page } = await walletPage({ wallets: "none", locale: "zh-CN" });
+    await page.goto(local(o.paymentUrl));
+    await waitState(page, 0);
+    assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+    assert.equal(await page.textContent("h1"), "向 Corner Coffee 付款");
+    assert.equal(await page.textContent("#status-title"), "等待付款");
+    assert.equal(await page.textContent("#status-detail"), "请向下方地址发送 8.8 USDT。");
+    assert.match((await page.textContent("#network-warning"))!, /^只能通过 Hardhat local 发送 USDT/);
+    assert.match((await page.textContent("#wallet-msg"))!, /未检测到浏览器钱包/);
+    assert.equal(await page.isDisabled("#pay-wallet"), true);
+    assert.equal(await page.getAttribute('.lang a[aria-current="page"]', "lang"), "zh-CN");
+    await state(page, "15-zh-CN-unpaid-no-wallet");
+
+    // dark and Chinese together, on a closed order
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.equal((await call(gw, merchant, "POST", "payment/cancel", { payOrderId: o.payOrderId })).status, 200);
+    await page.reload();
+    await waitState(page, -3);
+    assert.equal(await page.textContent("#status-title"), "已取消");
+    assert.equal(await page.textContent("#back-link"), "返回 Corner Coffee");
+    await state(page, "16-zh-CN-dark-cancelled");
+
+    // the switch: English, remembered for the next page
+    await page.click('.lang a[lang="en"]');
+    await waitState(page, -3);
+    assert.equal(await page.getAttribute("html", "lang"), "en");
+    assert.equal(await page.textContent("#status-title"), "Cancelled");
+    const other = await createOrder();
+    await page.goto(local(other.paymentUrl));
+    await waitState(page, 0);
+    assert.equal(await page.textContent("#status-title"), "Waiting for payment", "the choice outlives the link");
     await page.context().close();
   });
 
@@ -344,20 +516,22 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     ).body.data;
     const { page } = await walletPage();
     await page.goto(qr.url);
-    await shot(page, "10-qr-amount");
+    await state(page, "17-qr-amount");
     await page.fill("#amount", "600");
     await page.click("#continue");
     assert.match((await page.textContent("#error"))!, /above the maximum of 500 USDT/);
+    await state(page, "18-qr-amount-error");
     await page.fill("#amount", "3.75");
     await page.click("#continue");
     await waitState(page, 0);
     assert.equal(await page.textContent("#amount"), "3.75");
     assert.equal(new URL(page.url()).pathname, "/pay");
-    await shot(page, "11-qr-order");
+    await state(page, "19-qr-order");
     await page.context().close();
   });
 
-  it("no page met a CSP refusal or a script error", () => {
+  it("no page met a CSP refusal or a script error, and axe-core checked every state", () => {
     assert.deepEqual(cspErrors, []);
+    if (!noIngest) assert.ok(checked.length >= 17, `states checked: ${checked.join(", ")}`);
   });
 });

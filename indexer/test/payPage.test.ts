@@ -8,6 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
+import { readFileSync } from "node:fs";
+import { messagesFor, translator } from "../src/web/i18n.js";
 import { paymentUri } from "../src/web/paymentUri.js";
 import { checkAmount } from "../src/web/payPageRoutes.js";
 import { PG_URL, USDT, call, postgresReachable, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
@@ -63,7 +65,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
         assert.match(html, /id="amount">12\.5</);
         assert.match(html, /class="symbol">USDT</);
-        assert.match(html, /<strong id="network">Hardhat<\/strong>/);
+        assert.match(html, /id="network">Hardhat \(chain 31337\)</);
         assert.ok(html.includes(`<code id="receipt">${o.receiptAddress}</code>`));
         assert.match(html, /<svg[^>]*viewBox/);
         const uri = `ethereum:${USDT}@31337/transfer?address=${o.receiptAddress}&uint256=12500000`;
@@ -217,7 +219,90 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.equal((await get(`${gw.url}/pay/m/AAAAAAAAAAAAAAAAAAAAAA`)).status, 404);
       });
 
+      it("speaks the payer's language: Accept-Language, then ?lang= remembered in a cookie, with a switch", async () => {
+        const o = await create(A);
+        const zh = await fetch(local(o.paymentUrl), { headers: { "accept-language": "zh-CN,zh;q=0.9,en;q=0.8" } });
+        const html = await zh.text();
+        assert.match(html, /<html lang="zh-CN">/);
+        assert.match(html, /<h1 class="merchant">向 Shop A 付款<\/h1>/);
+        assert.match(html, /<title>向 Shop A 支付 12\.5 USDT<\/title>/);
+        assert.match(html, /只能通过 Hardhat 发送 USDT/);
+        assert.equal(zh.headers.get("set-cookie"), null, "a header alone sets no cookie");
+        // the switch links the same order in each language, the current one marked
+        const links = [...html.matchAll(/<a href="([^"]+)" lang="([^"]+)" hreflang="[^"]+"( aria-current="page")?>/g)];
+        assert.deepEqual(links.map((m) => [m[2], Boolean(m[3])]), [["en", false], ["zh-CN", true]]);
+        const en = new URL(links[0]![1]!.replace(/&amp;/g, "&"), gw.url);
+        assert.equal(en.searchParams.get("payOrderId"), o.payOrderId);
+        assert.equal(en.searchParams.get("lang"), "en");
+        const chosen = await fetch(en, { headers: { "accept-language": "zh-CN" } });
+        assert.match(await chosen.text(), /<html lang="en">/);
+        const cookie = chosen.headers.get("set-cookie")!;
+        assert.match(cookie, /^pay_lang=en; Path=\/pay; Max-Age=31536000; SameSite=Lax$/);
+        const remembered = await fetch(local(o.paymentUrl), { headers: { "accept-language": "zh-CN", cookie: "pay_lang=en" } });
+        assert.match(await remembered.text(), /<h1 class="merchant">Payment to Shop A<\/h1>/);
+        // the script's strings and the first status travel as JSON in data- attributes, in the same language
+        const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+        const data = (name: string) => JSON.parse(unescape(new RegExp(`data-${name}="([^"]*)"`).exec(html)![1]!));
+        assert.equal(data("messages").stateUnpaid, "等待付款");
+        assert.equal(data("messages").copy, "复制");
+        assert.equal(data("status").state, 0);
+        // an invalid link in Chinese, echoing nothing of the link in its switch
+        const bad = await fetch(`${gw.url}/pay?payOrderId=${o.payOrderId}&accessSign=00&lang=zh-CN`);
+        const badHtml = await bad.text();
+        assert.equal(bad.status, 404);
+        assert.match(badHtml, /<h1>链接无效<\/h1>/);
+        assert.ok(!badHtml.includes(o.payOrderId));
+      });
+
+      it("every catalog has every pay string, and every string the script asks for exists", () => {
+        const en = messagesFor("en", "pay");
+        const zh = messagesFor("zh-CN", "pay");
+        assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+        for (const [k, v] of Object.entries(zh)) assert.notEqual(v, en[k as keyof typeof en], `zh-CN.pay.${k} is not translated`);
+        const js = readFileSync(new URL("../src/web/assets/pay.js", import.meta.url), "utf8");
+        const keys = new Set([...js.matchAll(/\bt\("(\w+)"/g)].map((m) => m[1]!));
+        for (const m of js.matchAll(/"(state\w+)"/g)) keys.add(m[1]!);
+        assert.ok(keys.size > 30, `found ${keys.size} keys in pay.js`);
+        const known = { ...messagesFor("en", "common"), ...en };
+        for (const k of keys) assert.ok(k in known, `pay.js asks for "${k}", which no catalog has`);
+      });
+
+      it("the status shows a way back on closed orders and the transfers seen", async () => {
+        const o = await create(A);
+        const statusUrl = `${gw.url}/pay/status?payOrderId=${o.payOrderId}&accessSign=${o.accessSign}`;
+        let s = (await (await get(statusUrl)).json()) as any;
+        assert.equal(s.shopUrl, null, "an open order has no way back but paying");
+        assert.deepEqual(s.transfers, []);
+        const tx = `0x${"ab".repeat(32)}`;
+        await gw.db.query(
+          `INSERT INTO payment_transfers (chain_id, tx_hash, log_index, pay_order_id, token, from_address, to_address, amount, block_number, kind, late)
+           VALUES (31337, $1, 0, $2, $3, '0x1111111111111111111111111111111111111111', $4, 2500000, 7, 'payment', false)`,
+          [tx, o.payOrderId, USDT.toLowerCase(), o.receiptAddress.toLowerCase()]
+        );
+        await applyPaymentEvent(gw.db, {
+          merchantId: A.merchantId,
+          ref: { payOrderId: o.payOrderId },
+          event: { type: "transferSeen", amount: 2_500_000n },
+          poolCooldownSeconds: 60,
+        });
+        s = await (await get(statusUrl)).json();
+        assert.deepEqual(
+          s.transfers.map((t: any) => [t.txHash, t.amount, t.kind, t.status, t.late]),
+          [[tx, "2.5", "payment", "seen", false]]
+        );
+        const c = await create(A);
+        assert.equal((await call(gw, A, "POST", "payment/cancel", { payOrderId: c.payOrderId })).status, 200);
+        s = await (await get(`${gw.url}/pay/status?payOrderId=${c.payOrderId}&accessSign=${c.accessSign}`)).json();
+        assert.equal(s.state, -3);
+        assert.equal(s.redirectUrl, null, "only success redirects by itself");
+        const back = new URL(s.shopUrl);
+        assert.equal(back.origin + back.pathname, "https://shop.example.test/done");
+        assert.equal(back.searchParams.get("state"), "-3");
+        assert.equal(typeof s.closedAt, "number");
+      });
+
       it("checkAmount is strict about decimals, zero and the maximum", () => {
+        assert.match(checkAmount("1.0000001", 6, null, "USDT", translator("zh-CN", "pay"))!, /USDT 有 6 位小数/);
         assert.equal(checkAmount("1.5", 6, null, "USDT"), null);
         assert.match(checkAmount("1.0000001", 6, null, "USDT")!, /6 decimals/);
         assert.match(checkAmount("0.000", 6, null, "USDT")!, /greater than zero/);

@@ -18,12 +18,19 @@ export const PAGE_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
 };
 
-export type LayoutParameters = { title: string; assetBase: string; body: string; scripts?: boolean };
+export type LayoutParameters = {
+  title: string;
+  assetBase: string;
+  body: string;
+  scripts?: boolean;
+  /** the page's language (BCP 47), default "en" */
+  lang?: string;
+};
 
 /** The shared page shell: viewport meta for phones, our stylesheet, optionally our script. */
-export function layout({ title, assetBase, body, scripts = false }: LayoutParameters): string {
+export function layout({ title, assetBase, body, scripts = false, lang = "en" }: LayoutParameters): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,6 +1,18 @@
 import { escapeHtml as e, layout } from "./html.js";
+import type { Locale, Translate } from "./i18n.js";
+import type { PayStatus } from "./payStatus.js";
 
-export type PayPageView = {
+/** A page's language and the links of its language switch. */
+export type PageLanguage = {
+  locale: Locale;
+  t: Translate<"pay">;
+  /** every supported language with the current URL in it (the current one marked) */
+  switchLinks: { locale: Locale; name: string; href: string; current: boolean }[];
+  /** the translated "Language" label of the switch */
+  switchLabel: string;
+};
+
+export type PayPageView = PageLanguage & {
   assetBase: string;
   statusUrl: string;
   merchantName: string;
@@ -11,6 +23,8 @@ export type PayPageView = {
   networkName: string;
   token: string;
   tokenSymbol: string;
+  /** the token's full name when configured ("Tether USD") */
+  tokenName?: string;
   native: boolean;
   decimals: number;
   amount: string;
@@ -22,10 +36,46 @@ export type PayPageView = {
   paymentUri: string;
   qrSvg: string;
   expireAt: number;
+  /** the chain's block explorer base URL (transactions link to `<explorerUrl>/tx/<hash>`) */
+  explorerUrl?: string;
+  /** the status when the page was rendered: the script shows it at once, then polls */
+  status: PayStatus;
+  /** the script's strings in the page's language */
+  messages: Record<string, string>;
 };
 
-/** The hosted payment page. Order data goes to the script through escaped data- attributes. */
+/** A translated message with HTML pieces put in its `{placeholders}` (the message itself is escaped). */
+function withHtml(message: string, pieces: Record<string, string>): string {
+  return e(message).replace(/\{(\w+)\}/g, (whole, name: string) => pieces[name] ?? whole);
+}
+
+const OPEN_STATES = new Set([0, 1, 2, 3]);
+
+/** The state's title key (the script keeps it current; rendered here so the page never shows a stale one). */
+export function stateTitleKey(state: number) {
+  const keys = {
+    0: "stateUnpaid",
+    1: "stateUnderpaid",
+    2: "stateSeen",
+    3: "stateConfirming",
+    4: "stateSuccess",
+    [-1]: "stateFailed",
+    [-2]: "stateExpired",
+    [-3]: "stateCancelled",
+  } as const;
+  return keys[state as keyof typeof keys] ?? "stateUnknown";
+}
+
+function languageSwitch(l: PageLanguage): string {
+  const links = l.switchLinks
+    .map((s) => `<a href="${e(s.href)}" lang="${e(s.locale)}" hreflang="${e(s.locale)}"${s.current ? ' aria-current="page"' : ""}>${e(s.name)}</a>`)
+    .join("");
+  return `<nav class="lang" aria-label="${e(l.switchLabel)}">${links}</nav>`;
+}
+
+/** The hosted payment page. Order data and the script's strings go to the script through escaped data- attributes. */
 export function payPage(v: PayPageView): string {
+  const { t } = v;
   const data = {
     "status-url": v.statusUrl,
     "pay-order-id": v.payOrderId,
@@ -40,60 +90,96 @@ export function payPage(v: PayPageView): string {
     "due-rendered": v.dueBaseUnits,
     receipt: v.receipt,
     "expire-at": v.expireAt,
+    explorer: v.explorerUrl ?? "",
+    locale: v.locale,
+    messages: JSON.stringify(v.messages),
+    status: JSON.stringify(v.status),
   };
   const attrs = Object.entries(data)
     .map(([k, val]) => `data-${k}="${e(val)}"`)
     .join(" ");
+  const state = v.status.state;
+  const classes = ["card", OPEN_STATES.has(state) ? "" : "closed", state === 2 || state === 3 ? "paid" : ""].filter(Boolean).join(" ");
+  const tokenLine = v.native
+    ? `${e(v.tokenSymbol)} · ${e(t("nativeCoin", { network: v.networkName }))}`
+    : `${e(v.tokenSymbol)}${v.tokenName ? ` · ${e(v.tokenName)}` : ""}`;
   return layout({
-    title: `Pay ${v.amount} ${v.tokenSymbol} to ${v.merchantName}`,
+    title: t("pageTitle", { amount: v.amount, symbol: v.tokenSymbol, merchant: v.merchantName }),
     assetBase: v.assetBase,
     scripts: true,
-    body: `<main class="card" id="pay" ${attrs}>
+    lang: v.locale,
+    body: `<main class="${classes}" id="pay" ${attrs}>
   <header>
-    <p class="merchant">${e(v.merchantName)}</p>
-    <p class="order">Order <span>${e(v.merchantOrderId)}</span></p>
+    <h1 class="merchant">${e(t("heading", { merchant: v.merchantName }))}</h1>
+    ${languageSwitch(v)}
   </header>
+  <p class="order">${withHtml(t("order", { id: "{id}" }), { id: `<span>${e(v.merchantOrderId)}</span>` })}</p>
   <section class="amount">
-    <span class="value" id="amount">${e(v.amount)}</span> <span class="symbol">${e(v.tokenSymbol)}</span>
-    <p class="network">on <strong id="network">${e(v.networkName)}</strong> (chain ${e(v.chainId)})${
-      v.native ? "" : ` · token <code class="token">${e(v.token)}</code>`
-    }</p>
+    <p class="total"><span class="value" id="amount">${e(v.amount)}</span> <span class="symbol">${e(v.tokenSymbol)}</span></p>
+    <dl class="facts">
+      <dt>${e(t("token"))}</dt><dd id="token-name">${tokenLine}</dd>
+      <dt>${e(t("network"))}</dt><dd id="network">${e(t("networkValue", { network: v.networkName, chainId: v.chainId }))}</dd>
+      ${v.native ? "" : `<dt>${e(t("contract"))}</dt><dd><code class="token">${e(v.token)}</code></dd>`}
+    </dl>
   </section>
-  <section id="status" class="status" data-state="0" role="status" aria-live="polite">
-    <strong id="status-title">Waiting for payment</strong>
+  <section id="status" class="status" data-state="${e(state)}" role="status" aria-live="polite">
+    <strong id="status-title">${e(t(stateTitleKey(state)))}</strong>
     <span id="status-detail"></span>
   </section>
-  <section class="timer">Time left: <span id="countdown">--:--</span></section>
-  <section class="qr" id="qr" aria-label="QR code for wallet apps">${v.qrSvg}</section>
+  <p class="timer">${e(t("timeLeft"))} <span id="countdown">--:--</span></p>
+  <section class="qr" id="qr" aria-label="${e(t("qrLabel"))}">${v.qrSvg}</section>
   <section class="address">
-    <label for="receipt">Send exactly <b id="send-amount">${e(v.due)} ${e(v.tokenSymbol)}</b> to</label>
-    <div class="row"><code id="receipt">${e(v.receipt)}</code><button type="button" id="copy">Copy</button></div>
-    <a class="uri" id="uri" href="${e(v.paymentUri)}">Open in a wallet app</a>
-    <p class="hint hidden" id="qr-stale">The amount still due changed: reload the page for a new QR code.</p>
+    <p class="send" id="send-label">${withHtml(t("sendExactly", { amount: "{amount}" }), {
+      amount: `<b id="send-amount">${e(v.due)} ${e(v.tokenSymbol)}</b>`,
+    })}</p>
+    <div class="row"><code id="receipt">${e(v.receipt)}</code><button type="button" id="copy">${e(
+      v.messages.copy ?? "Copy"
+    )}</button></div>
+    <p class="warning" id="network-warning">${e(t("networkWarning", { symbol: v.tokenSymbol, network: v.networkName }))}</p>
+    <a class="uri" id="uri" href="${e(v.paymentUri)}">${e(t("openInWallet"))}</a>
+    <p class="hint hidden" id="qr-stale">${e(t("qrStale"))}</p>
   </section>
   <section class="wallet">
-    <button type="button" id="pay-wallet" class="primary">Pay with browser wallet</button>
-    <p id="wallet-msg" class="hint"></p>
+    <button type="button" id="pay-wallet" class="primary">${e(t("payWithWallet"))}</button>
+    <div id="wallet-picker" class="picker hidden" role="group" aria-labelledby="picker-title">
+      <p id="picker-title">${e(t("chooseWallet"))}</p>
+      <ul id="wallet-list"></ul>
+    </div>
+    <p id="wallet-msg" class="hint" aria-live="polite"></p>
   </section>
-  <footer>Payment ${e(v.payOrderId)}</footer>
+  <section id="txs" class="txs hidden" aria-labelledby="txs-title">
+    <h2 id="txs-title">${e(t("transactions"))}</h2>
+    <ul id="tx-list"></ul>
+  </section>
+  <section id="receipt-card" class="receipt hidden" aria-labelledby="receipt-title">
+    <h2 id="receipt-title">${e(t("receipt"))}</h2>
+    <dl>
+      <dt>${e(t("receiptAmount"))}</dt><dd id="receipt-amount"></dd>
+      <dt>${e(t("receiptTime"))}</dt><dd id="receipt-time"></dd>
+      <dt>${e(t("receiptTx"))}</dt><dd id="receipt-tx"></dd>
+    </dl>
+  </section>
+  <p class="back hidden" id="back"><a id="back-link" href="#">${e(t("backToShop", { merchant: v.merchantName }))}</a></p>
+  <footer>${e(t("footer", { id: v.payOrderId }))}</footer>
 </main>`,
   });
 }
 
 /** Any link that does not check out: nothing of any order is shown. */
-export function invalidPage(assetBase: string): string {
-  return messagePage(assetBase, "Link invalid", "This payment link is not valid. Ask the shop for a new one.");
+export function invalidPage(assetBase: string, l: PageLanguage): string {
+  return messagePage(assetBase, l.t("linkInvalidTitle"), l.t("linkInvalidText"), l);
 }
 
-export function messagePage(assetBase: string, title: string, text: string): string {
+export function messagePage(assetBase: string, title: string, text: string, l?: PageLanguage): string {
   return layout({
     title,
     assetBase,
-    body: `<main class="card message"><h1>${e(title)}</h1><p>${e(text)}</p></main>`,
+    lang: l?.locale,
+    body: `<main class="card message">${l ? languageSwitch(l) : ""}<h1>${e(title)}</h1><p>${e(text)}</p></main>`,
   });
 }
 
-export type QrAmountView = {
+export type QrAmountView = PageLanguage & {
   assetBase: string;
   action: string;
   merchantName: string;
@@ -109,23 +195,31 @@ export type QrAmountView = {
 
 /** The static merchant QR's page: the payer types the amount. Works without script (a plain form post). */
 export function qrAmountPage(v: QrAmountView): string {
+  const { t } = v;
   const step = v.decimals === 0 ? "1" : `0.${"0".repeat(v.decimals - 1)}1`;
+  const hint = v.maxAmount
+    ? t("decimalsMaxHint", { decimals: v.decimals, max: v.maxAmount, symbol: v.tokenSymbol })
+    : t("decimalsHint", { decimals: v.decimals });
   return layout({
-    title: `Pay ${v.merchantName}`,
+    title: t("qrTitle", { merchant: v.merchantName }),
     assetBase: v.assetBase,
+    lang: v.locale,
     body: `<main class="card">
   <header>
-    <p class="merchant">${e(v.merchantName)}</p>
-    <p class="order">${e(v.label)}</p>
+    <h1 class="merchant">${e(t("qrTitle", { merchant: v.merchantName }))}</h1>
+    ${languageSwitch(v)}
   </header>
+  <p class="order">${e(v.label)}</p>
   <form method="post" action="${e(v.action)}" class="amount-form" novalidate>
-    <label for="amount">Amount in ${e(v.tokenSymbol)} on ${e(v.networkName)}</label>
-    <input id="amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required
+    <label for="amount">${e(t("amountIn", { symbol: v.tokenSymbol, network: v.networkName }))}</label>
+    <input id="amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required aria-describedby="amount-hint${
+      v.error ? " error" : ""
+    }"
       pattern="[0-9]+([.][0-9]{1,${e(v.decimals)}})?" placeholder="0.00" value="${e(v.amount ?? "")}" data-step="${e(step)}">
     <input type="hidden" name="ref" value="${e(v.ref)}">
-    <p class="hint">Up to ${e(v.decimals)} decimals${v.maxAmount ? `, at most ${e(v.maxAmount)} ${e(v.tokenSymbol)}` : ""}.</p>
+    <p class="hint" id="amount-hint">${e(hint)}</p>
     ${v.error ? `<p class="error" id="error" role="alert">${e(v.error)}</p>` : ""}
-    <button type="submit" class="primary" id="continue">Continue to payment</button>
+    <button type="submit" class="primary" id="continue">${e(t("continue"))}</button>
   </form>
 </main>`,
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../api/context.js";
 import { checksum } from "../api/context.js";
 import { toApiError } from "../api/errors.js";
@@ -11,7 +11,8 @@ import { newId } from "../domain/ids.js";
 import { formatAmount, parseAmount } from "../domain/money.js";
 import { findMerchantQr } from "../store/merchantQr.js";
 import { PAGE_HEADERS } from "./html.js";
-import { invalidPage, messagePage, payPage, qrAmountPage } from "./pages.js";
+import { LOCALE_NAMES, LOCALES, messagesFor, negotiateLocale, translator, type Locale, type Translate } from "./i18n.js";
+import { invalidPage, messagePage, payPage, qrAmountPage, type PageLanguage } from "./pages.js";
 import { paymentUri } from "./paymentUri.js";
 import { payStatusOf, payStatusSchema } from "./payStatus.js";
 import { qrSvg } from "./qrSvg.js";
@@ -26,7 +27,10 @@ const ASSETS: Record<string, { type: string; body: string }> = {
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const QR_CODE = /^[A-Za-z0-9_-]{22}$/;
 
-type PayQuery = { accessSign?: string; payOrderId?: string; merchantOrderId?: string; chainCode?: string };
+type PayQuery = { accessSign?: string; payOrderId?: string; merchantOrderId?: string; chainCode?: string; lang?: string };
+
+/** The payer's language choice, kept a year so the pages that follow (a merchant QR's order page) keep it. */
+const LANG_COOKIE = "pay_lang";
 
 /**
  * The hosted payment page, served under the path of `config.payPageUrl` (default /pay):
@@ -36,6 +40,8 @@ type PayQuery = { accessSign?: string; payOrderId?: string; merchantOrderId?: st
  *   amount, which becomes an ordinary payment order, then goes to that order's page
  * - `GET /pay/assets/pay.js|pay.css`
  * A link whose accessSign does not check out answers 404 "link invalid", the same as an unknown order.
+ * Every page speaks the payer's language: `?lang=` (remembered in a cookie), else the cookie, else
+ * `Accept-Language`; each page links the other languages.
  */
 export function payPageRoutes(ctx: GatewayContext) {
   const base = new URL(ctx.config.payPageUrl).pathname.replace(/\/+$/, "") || "/pay";
@@ -45,6 +51,27 @@ export function payPageRoutes(ctx: GatewayContext) {
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.status(status).headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(body);
+
+  /** The request's language, its translator and the language switch's links (the same URL with `lang=`). */
+  function languageOf(request: FastifyRequest, reply: FastifyReply): PageLanguage {
+    const lang = (request.query as PayQuery | undefined)?.lang;
+    const chosen = typeof lang === "string" ? lang : undefined;
+    const cookie = /(?:^|;\s*)pay_lang=([^;]*)/.exec(request.headers.cookie ?? "")?.[1];
+    const locale = negotiateLocale(request.headers["accept-language"], chosen ?? cookie);
+    if (chosen && chosen === locale)
+      reply.header("set-cookie", `${LANG_COOKIE}=${locale}; Path=${base}; Max-Age=31536000; SameSite=Lax`);
+    const url = new URL(request.url, "http://page.invalid");
+    const switchLinks = LOCALES.map((l: Locale) => {
+      url.searchParams.set("lang", l);
+      return { locale: l, name: LOCALE_NAMES[l], href: `${url.pathname}${url.search}`, current: l === locale };
+    });
+    return { locale, t: translator(locale, "pay"), switchLinks, switchLabel: translator(locale, "common")("language") };
+  }
+  /** The same language for a page that must not echo the link it was given (an invalid link): the switch keeps only `lang`. */
+  const bare = (l: PageLanguage): PageLanguage => ({
+    ...l,
+    switchLinks: l.switchLinks.map((s) => ({ ...s, href: `${s.href.split("?")[0]}?lang=${encodeURIComponent(s.locale)}` })),
+  });
 
   /** The order the query names, only if its accessSign (and any other parameter given) checks out. */
   async function authorised(q: PayQuery) {
@@ -65,13 +92,17 @@ export function payPageRoutes(ctx: GatewayContext) {
 
     app.get<{ Params: { name: string } }>(`${assetBase}/:name`, async (request, reply) => {
       const a = ASSETS[request.params.name];
-      if (!a) return html(reply, 404, messagePage(assetBase, "Not found", "No such file."));
+      if (!a) {
+        const l = languageOf(request, reply);
+        return html(reply, 404, messagePage(assetBase, l.t("notFoundTitle"), l.t("notFoundText"), bare(l)));
+      }
       return reply.headers({ "x-content-type-options": "nosniff", "cache-control": "public, max-age=300" }).type(a.type).send(a.body);
     });
 
     app.get<{ Querystring: PayQuery }>(base, async (request, reply) => {
+      const language = languageOf(request, reply);
       const o = await authorised(request.query);
-      if (!o || !o.receiptAddress) return html(reply, 404, invalidPage(assetBase));
+      if (!o || !o.receiptAddress) return html(reply, 404, invalidPage(assetBase, bare(language)));
       const chain = ctx.chain(o.chainId);
       const token = checksum(o.tokenAddress)!;
       const receipt = checksum(o.receiptAddress)!;
@@ -79,10 +110,16 @@ export function payPageRoutes(ctx: GatewayContext) {
       const due = o.seenAmount > 0n && o.seenAmount < o.amount ? o.amount - o.seenAmount : o.amount;
       const uri = paymentUri({ chainId: o.chainId, token, receipt, amount: due });
       const statusUrl = `${base}/status?${new URLSearchParams({ payOrderId: o.id, accessSign: o.accessSign })}`;
+      const tokenConfig = chain.tokens.find((t) => t.address.toLowerCase() === o.tokenAddress.toLowerCase());
       return html(
         reply,
         200,
         payPage({
+          ...language,
+          messages: { ...messagesFor(language.locale, "common"), ...messagesFor(language.locale, "pay") },
+          status: await payStatusOf(ctx, o),
+          explorerUrl: chain.explorerUrl,
+          tokenName: tokenConfig?.name,
           assetBase,
           statusUrl,
           merchantName: o.merchantName,
@@ -135,7 +172,8 @@ export function payPageRoutes(ctx: GatewayContext) {
       const chain = ctx.chain(qr.chainId);
       return { qr, chain, name: await merchantName(ctx.db, qr.merchantId) };
     }
-    const amountView = (p: NonNullable<Awaited<ReturnType<typeof qrPage>>>, code: string) => ({
+    const amountView = (p: NonNullable<Awaited<ReturnType<typeof qrPage>>>, code: string, language: PageLanguage) => ({
+      ...language,
       assetBase,
       action: `${base}/m/${code}`,
       merchantName: p.name,
@@ -148,25 +186,27 @@ export function payPageRoutes(ctx: GatewayContext) {
       ref: newId(),
     });
 
-    app.get<{ Params: { code: string } }>(`${base}/m/:code`, async (request, reply) => {
+    app.get<{ Params: { code: string }; Querystring: PayQuery }>(`${base}/m/:code`, async (request, reply) => {
+      const language = languageOf(request, reply);
       const p = await qrPage(request.params.code);
-      if (!p) return html(reply, 404, invalidPage(assetBase));
-      return html(reply, 200, qrAmountPage(amountView(p, request.params.code)));
+      if (!p) return html(reply, 404, invalidPage(assetBase, bare(language)));
+      return html(reply, 200, qrAmountPage(amountView(p, request.params.code, language)));
     });
 
-    app.post<{ Params: { code: string }; Body: Record<string, string> | undefined }>(`${base}/m/:code`, async (request, reply) => {
+    app.post<{ Params: { code: string }; Querystring: PayQuery; Body: Record<string, string> | undefined }>(`${base}/m/:code`, async (request, reply) => {
       const code = request.params.code;
+      const language = languageOf(request, reply);
+      const { t } = language;
       const p = await qrPage(code);
-      if (!p) return html(reply, 404, invalidPage(assetBase));
+      if (!p) return html(reply, 404, invalidPage(assetBase, bare(language)));
       const typed = typeof request.body?.amount === "string" ? request.body.amount.trim() : "";
       const ref = typeof request.body?.ref === "string" ? request.body.ref : "";
       const again = (status: number, error: string) =>
-        html(reply, status, qrAmountPage({ ...amountView(p, code), amount: typed.slice(0, 100), error }));
-      if (!ULID.test(ref)) return again(400, "The form expired: enter the amount again.");
-      const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol);
+        html(reply, status, qrAmountPage({ ...amountView(p, code, language), amount: typed.slice(0, 100), error }));
+      if (!ULID.test(ref)) return again(400, t("formExpired"));
+      const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol, t);
       if (error) return again(400, error);
-      if (!qrLimiter.take(`${request.ip}|${code}`).ok)
-        return again(429, "Too many payments started from this device: wait a minute and try again.");
+      if (!qrLimiter.take(`${request.ip}|${code}`).ok) return again(429, t("tooManyPayments"));
       try {
         const { order } = await createPaymentOrderFor(ctx, p.qr.merchantId, {
           merchantOrderId: `qr:${code}:${ref}`,
@@ -179,26 +219,32 @@ export function payPageRoutes(ctx: GatewayContext) {
         return reply.headers(PAGE_HEADERS).redirect(paymentUrlOf(ctx, order), 303);
       } catch (err) {
         const e = toApiError(err);
-        if (e.statusCode === 409) return again(409, "This form was already used for another amount: enter the amount again.");
+        if (e.statusCode === 409) return again(409, t("formUsed"));
         if (e.statusCode >= 500) request.log.error({ err, code: e.code }, "merchant QR order failed");
-        return again(e.statusCode, e.statusCode >= 500 ? "The payment could not be started: try again." : e.shortMessage);
+        return again(e.statusCode, e.statusCode >= 500 ? t("couldNotStart") : e.shortMessage);
       }
     });
   };
 }
 
 /** Strict check of a typed amount: digits, at most `decimals` after the dot, above zero, at most `max`. */
-export function checkAmount(typed: string, decimals: number, max: bigint | null, symbol: string): string | null {
-  if (!/^(0|[1-9][0-9]{0,70})(\.[0-9]+)?$/.test(typed)) return `Enter the amount as digits with an optional dot, for example 12.50`;
+export function checkAmount(
+  typed: string,
+  decimals: number,
+  max: bigint | null,
+  symbol: string,
+  t: Translate<"pay"> = translator("en", "pay")
+): string | null {
+  if (!/^(0|[1-9][0-9]{0,70})(\.[0-9]+)?$/.test(typed)) return t("amountFormat");
   const frac = typed.split(".")[1] ?? "";
-  if (frac.length > decimals) return `${symbol} has ${decimals} decimals: use at most ${decimals} digits after the dot`;
+  if (frac.length > decimals) return t("amountDecimals", { symbol, decimals });
   let value: bigint;
   try {
     value = parseAmount(typed, decimals);
   } catch {
-    return "The amount is too large";
+    return t("amountTooLarge");
   }
-  if (value === 0n) return "The amount must be greater than zero";
-  if (max !== null && value > max) return `The amount is above the maximum of ${formatAmount(max, decimals)} ${symbol}`;
+  if (value === 0n) return t("amountZero");
+  if (max !== null && value > max) return t("amountAboveMax", { max: formatAmount(max, decimals), symbol });
   return null;
 }

@@ -2,7 +2,7 @@ import type { GatewayContext } from "../api/context.js";
 import { formatAmount } from "../domain/money.js";
 import { PaymentStatus } from "../domain/orderStateMachine.js";
 import type { PaymentOrderRecord } from "../store/paymentOrders.js";
-import { pendingDepositDepth } from "./readModel.js";
+import { paymentTransfersOf, pendingDepositDepth } from "./readModel.js";
 
 /** What the payment page polls: only what the payer needs to see, nothing of the merchant's side. */
 export type PayStatus = {
@@ -20,8 +20,14 @@ export type PayStatus = {
   requiredConfirmations: number | null;
   expireAt: number;
   serverTime: number;
-  /** only once the order succeeded and the merchant named one */
+  /** only once the order succeeded and the merchant named one: the page goes there after a moment */
   redirectUrl: string | null;
+  /** on every closed state (success, failed, expired, cancelled) when the merchant named one: a link back */
+  shopUrl: string | null;
+  /** when the order closed (unix ms), null while open */
+  closedAt: number | null;
+  /** the transfers seen for the order (amounts human, in the order's token; another token's in base units) */
+  transfers: { txHash: string; amount: string; kind: "payment" | "wrong_token"; status: "seen" | "confirmed"; late: boolean; at: number }[];
 };
 
 export const payStatusSchema = {
@@ -47,6 +53,22 @@ export const payStatusSchema = {
     expireAt: { type: "integer" },
     serverTime: { type: "integer" },
     redirectUrl: { type: ["string", "null"] },
+    shopUrl: { type: ["string", "null"] },
+    closedAt: { type: ["integer", "null"] },
+    transfers: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          txHash: { type: "string" },
+          amount: { type: "string" },
+          kind: { type: "string" },
+          status: { type: "string" },
+          late: { type: "boolean" },
+          at: { type: "integer" },
+        },
+      },
+    },
   },
 };
 
@@ -55,7 +77,10 @@ export async function payStatusOf(ctx: GatewayContext, o: PaymentOrderRecord): P
   const due = o.amount > o.seenAmount ? o.amount - o.seenAmount : 0n;
   const d = o.tokenDecimals;
   const open = o.status >= PaymentStatus.Unpaid && o.status <= PaymentStatus.Confirming;
-  const confirmations = open && o.seenAmount > 0n ? await pendingDepositDepth(ctx.db, o) : null;
+  const [confirmations, transfers] = await Promise.all([
+    open && o.seenAmount > 0n ? pendingDepositDepth(ctx.db, o) : null,
+    paymentTransfersOf(ctx.db, o.id),
+  ]);
   return {
     state: o.status,
     amount: o.amount.toString(),
@@ -73,6 +98,16 @@ export async function payStatusOf(ctx: GatewayContext, o: PaymentOrderRecord): P
     expireAt: o.expiresAt.getTime(),
     serverTime: Date.now(),
     redirectUrl: o.status === PaymentStatus.Success ? redirectUrlOf(o) : null,
+    shopUrl: open ? null : redirectUrlOf(o),
+    closedAt: open ? null : o.updatedAt.getTime(),
+    transfers: transfers.map((t) => ({
+      txHash: t.txHash,
+      amount: t.kind === "payment" ? formatAmount(t.amount, d) : t.amount.toString(),
+      kind: t.kind,
+      status: t.status,
+      late: t.late,
+      at: t.at.getTime(),
+    })),
   };
 }
 

@@ -37,3 +37,24 @@ export async function pendingDepositDepth(db: Queryable, o: PaymentOrderRecord):
   );
   return row?.depth == null ? null : Math.max(0, Number(row.depth));
 }
+
+export type PageTransfer = {
+  txHash: string;
+  amount: bigint;
+  /** the order's token (counted) or another token sent to the address (shown, not counted) */
+  kind: "payment" | "wrong_token";
+  status: "seen" | "confirmed";
+  /** arrived after the order closed */
+  late: boolean;
+  at: Date;
+};
+
+/** The transfers recorded against an order (src/ingest/), oldest first; those a reorg removed are left out. */
+export async function paymentTransfersOf(db: Queryable, payOrderId: string): Promise<PageTransfer[]> {
+  const rows = await db.query(
+    `SELECT tx_hash, amount::text, kind, status, late, created_at FROM payment_transfers
+     WHERE pay_order_id = $1 AND status <> 'removed' ORDER BY block_number, log_index LIMIT 20`,
+    [payOrderId]
+  );
+  return rows.map((r) => ({ txHash: r.tx_hash, amount: BigInt(r.amount), kind: r.kind, status: r.status, late: r.late, at: new Date(r.created_at) }));
+}
