@@ -6,7 +6,6 @@ import { IllegalTransitionError } from "../domain/errors.js";
 import { purgeConsoleSessions } from "../store/consoleSessions.js";
 import { countPendingPayouts } from "../store/consoleQueries.js";
 import { NotFoundError } from "../store/errors.js";
-import { PAGE_HEADERS } from "../web/html.js";
 import { matchLocale, messagesFor, negotiateLocale, translator, type Locale } from "../web/i18n.js";
 import { createConsoleContext, type ConsoleContext, type ConsoleParameters } from "./context.js";
 import { approvalRoutes } from "./routes/approvals.js";
@@ -14,7 +13,7 @@ import { authRoutes } from "./routes/auth.js";
 import { orderRoutes } from "./routes/orders.js";
 import { overviewRoutes } from "./routes/overview.js";
 import { settingsRoutes } from "./routes/settings.js";
-import { ConsoleError, LANG_COOKIE, checkWrite, loadUser, type ConsoleUser } from "./session.js";
+import { CONSOLE_HEADERS, ConsoleError, LANG_COOKIE, checkWrite, loadUser, type ConsoleUser } from "./session.js";
 import { errorPage, type T, type ViewContext } from "./views/layout.js";
 
 declare module "fastify" {
@@ -64,7 +63,7 @@ export function consolePlugin(ctx: ConsoleContext) {
     app.decorateRequest("consoleLocale", "en");
 
     const t = (request: FastifyRequest) => translator(request.consoleLocale, "console");
-    const html = (reply: FastifyReply, status: number, body: string) => reply.status(status).headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(body);
+    const html = (reply: FastifyReply, status: number, body: string) => reply.status(status).headers(CONSOLE_HEADERS).type("text/html; charset=utf-8").send(body);
     const kit: ConsoleRouteKit = {
       ctx,
       t,
@@ -89,7 +88,7 @@ export function consolePlugin(ctx: ConsoleContext) {
           flash,
         };
       },
-      done: (reply, path, key, hash = "") => reply.headers(PAGE_HEADERS).redirect(`${ctx.base}${path}${path.includes("?") ? "&" : "?"}done=${key}${hash}`, 303),
+      done: (reply, path, key, hash = "") => reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}${path}${path.includes("?") ? "&" : "?"}done=${key}${hash}`, 303),
     };
 
     app.addHook("onRequest", async (request, reply) => {
@@ -105,7 +104,7 @@ export function consolePlugin(ctx: ConsoleContext) {
       if (PUBLIC.some((re) => re.test(path))) return;
       request.consoleUser = await loadUser(ctx, request);
       if (!request.consoleUser) {
-        if (request.method === "GET") return reply.headers(PAGE_HEADERS).redirect(`${ctx.base}/signin`, 303);
+        if (request.method === "GET") return reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/signin`, 303);
         throw new ConsoleError(401, "error.signIn");
       }
       if (request.method !== "GET" && request.method !== "HEAD") checkWrite(ctx, request, request.consoleUser.session.csrfToken);
@@ -147,7 +146,7 @@ export function consolePlugin(ctx: ConsoleContext) {
       return html(reply, 404, errorPage(v, 404, v.t("error.notFound")));
     });
 
-    app.get("/", async (request, reply) => reply.headers(PAGE_HEADERS).redirect(`${ctx.base}/overview`, 303));
+    app.get("/", async (request, reply) => reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/overview`, 303));
 
     app.get<{ Params: { name: string } }>("/assets/:name", async (request, reply) => {
       const a = ASSETS[request.params.name];

@@ -9,6 +9,7 @@ import {
   type ConsoleSessionRecord,
 } from "../store/consoleSessions.js";
 import { consoleMerchantsOf, roleAllows, type ConsoleRole } from "../store/members.js";
+import { PAGE_HEADERS } from "../web/html.js";
 import type { ConsoleContext } from "./context.js";
 
 /**
@@ -25,6 +26,13 @@ export const LANG_COOKIE = "console_lang";
 export const SESSION_TTL_SECONDS = 12 * 3600;
 /** a session unused this long ends */
 export const SESSION_IDLE_SECONDS = 2 * 3600;
+
+/**
+ * The payment page's headers (its CSP among them), but `same-origin` referrers: with `no-referrer` a browser
+ * sends `Origin: null` on form posts, and the console checks the Origin of every write. Console URLs carry
+ * no secret, and links leaving the console are `rel="noreferrer"`.
+ */
+export const CONSOLE_HEADERS: Record<string, string> = { ...PAGE_HEADERS, "referrer-policy": "same-origin" };
 
 export const newToken = () => randomBytes(32).toString("base64url");
 export const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
@@ -117,14 +125,23 @@ const equal = (a: string, b: string) => {
  * and it must carry the expected token (form field `_csrf` or header `x-csrf-token`).
  */
 export function checkWrite(ctx: ConsoleContext, request: FastifyRequest, expectedToken: string): void {
-  const origin = request.headers.origin;
-  if (origin !== undefined && origin !== ctx.origin) throw new ConsoleError(403, "error.origin", { origin: ctx.origin });
-  const site = request.headers["sec-fetch-site"];
-  if (origin === undefined && site !== undefined && site !== "same-origin") throw new ConsoleError(403, "error.origin", { origin: ctx.origin });
+  checkOrigin(ctx, request);
   const header = request.headers["x-csrf-token"];
   const body = request.body as Record<string, unknown> | undefined;
   const sent = typeof header === "string" ? header : typeof body?._csrf === "string" ? body._csrf : "";
   if (!sent || !equal(sent, expectedToken)) throw new ConsoleError(403, "error.csrf");
+}
+
+/**
+ * The request comes from the console's origin: its Origin header names it, or (a browser that sends
+ * `Origin: null` or none) Sec-Fetch-Site, which page scripts cannot set, says same-origin. Clients that send
+ * neither (not a browser) pass here and still need the token.
+ */
+export function checkOrigin(ctx: ConsoleContext, request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  const site = request.headers["sec-fetch-site"];
+  const ok = origin === undefined || origin === "null" ? site === undefined || site === "same-origin" : origin === ctx.origin;
+  if (!ok) throw new ConsoleError(403, "error.origin", { origin: ctx.origin });
 }
 
 /** The sign-in pages' CSRF token: derived from the browser cookie, so only a page we served to that browser has it. */

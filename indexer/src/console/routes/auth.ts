@@ -3,11 +3,12 @@ import { isAddress, type Address, type Hex } from "viem";
 import { hashMessage } from "viem";
 import { consumeSigninNonce, insertSigninNonce, revokeConsoleSession, revokeConsoleSessionsOf, updateConsoleSession } from "../../store/consoleSessions.js";
 import { consoleMerchantsOf } from "../../store/members.js";
-import { PAGE_HEADERS } from "../../web/html.js";
 import type { ConsoleRouteKit } from "../plugin.js";
 import {
   BROWSER_COOKIE,
+  CONSOLE_HEADERS,
   ConsoleError,
+  checkOrigin,
   SESSION_COOKIE,
   cookieOptions,
   loadUser,
@@ -39,8 +40,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
 
   /** The sign-in posts: from our origin, from a browser holding our cookie, with the token our page gave it. */
   const browserOf = (request: FastifyRequest): string => {
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== ctx.origin) throw new ConsoleError(403, "error.origin", { origin: ctx.origin });
+    checkOrigin(ctx, request);
     const browser = request.cookies[BROWSER_COOKIE];
     const token = request.headers["x-csrf-token"];
     if (!browser || typeof token !== "string" || token !== signinToken(ctx, browser)) throw new ConsoleError(403, "signin.reload");
@@ -49,7 +49,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
 
   return async function (app: FastifyInstance) {
     app.get("/signin", async (request, reply) => {
-      if (await loadUser(ctx, request)) return reply.headers(PAGE_HEADERS).redirect(`${ctx.base}/overview`, 303);
+      if (await loadUser(ctx, request)) return reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/overview`, 303);
       let browser = request.cookies[BROWSER_COOKIE];
       if (!browser || !/^[A-Za-z0-9_-]{43}$/.test(browser)) {
         browser = newToken();
@@ -133,7 +133,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
       const user = kit.user(request);
       await revokeConsoleSession(ctx.db, user.session.tokenHash);
       reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
-      return reply.headers(PAGE_HEADERS).redirect(`${ctx.base}/signin?done=signedOut`, 303);
+      return reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/signin?done=signedOut`, 303);
     });
 
     app.post("/signout-everywhere", async (request, reply) => {
@@ -141,7 +141,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
       const n = await revokeConsoleSessionsOf(ctx.db, user.address);
       request.log.info({ address: user.address, sessions: n }, "console signed out everywhere");
       reply.clearCookie(SESSION_COOKIE, cookieOptions(ctx));
-      return reply.headers(PAGE_HEADERS).redirect(`${ctx.base}/signin?done=signedOutEverywhere`, 303);
+      return reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/signin?done=signedOutEverywhere`, 303);
     });
 
     app.post<{ Body: { merchantId?: string } }>("/session/merchant", async (request, reply) => {

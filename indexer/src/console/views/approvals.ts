@@ -66,7 +66,7 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     .join("");
 
   const table = d.pending.length
-    ? `<div class="table-wrap"><table id="approvals"><caption class="visually-hidden">${e(t("approvals.title"))}</caption>
+    ? `<div class="table-wrap" tabindex="0"><table id="approvals"><caption class="visually-hidden">${e(t("approvals.title"))}</caption>
   <thead><tr><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col">${e(t("field.recipient"))}</th><th scope="col">${e(t("field.chain"))}</th><th scope="col" class="num">${e(t("detail.payoutId"))}</th><th scope="col">${e(t("detail.deadline"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${rows}</tbody></table></div>`
     : `<p id="approvals-empty">${e(t("approvals.none"))}</p>`;

@@ -69,7 +69,7 @@ export function page(v: ViewContext, p: { title: string; nav?: NavItem; body: st
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${user ? `<meta name="csrf-token" content="${e(user.session.csrfToken)}">` : ""}
 <title>${e(p.title)} · ${e(t("brand"))}</title>
 <link rel="stylesheet" href="${e(ctx.base)}/assets/console.css">
@@ -83,8 +83,8 @@ ${user ? `<meta name="csrf-token" content="${e(user.session.csrfToken)}">` : ""}
   ${who}
   ${languages}
 </header>
-${sandbox}
 <main id="main"${p.wide ? ' class="wide"' : ""}>
+${sandbox}
 <h1>${e(p.title)}</h1>
 ${(p.flash ?? v.flash) ? `<p class="flash" role="status">${e(p.flash ?? v.flash)}</p>` : ""}
 ${p.body}

@@ -117,10 +117,10 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
   const callbacks = `<section aria-labelledby="h-callbacks">
   <h2 id="h-callbacks">${e(t("detail.callbacks"))}</h2>
   ${resend}
-  <div class="table-wrap"><table id="webhook-events"><caption>${e(t("detail.events"))}</caption>
+  <div class="table-wrap" tabindex="0"><table id="webhook-events"><caption>${e(t("detail.events"))}</caption>
     <thead><tr><th scope="col">${e(t("detail.eventId"))}</th><th scope="col">${e(t("detail.eventType"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col" class="num">${e(t("detail.attempts"))}</th><th scope="col">${e(t("detail.when"))}</th><th scope="col">${e(t("detail.lastError"))}</th></tr></thead>
     <tbody>${events || `<tr><td colspan="6">${e(t("detail.noCallbacks"))}</td></tr>`}</tbody></table></div>
-  <div class="table-wrap"><table id="webhook-attempts"><caption>${e(t("detail.attemptLog"))}</caption>
+  <div class="table-wrap" tabindex="0"><table id="webhook-attempts"><caption>${e(t("detail.attemptLog"))}</caption>
     <thead><tr><th scope="col">${e(t("detail.when"))}</th><th scope="col">${e(t("detail.eventType"))}</th><th scope="col">${e(t("detail.http"))}</th><th scope="col">${e(t("detail.error"))}</th><th scope="col" class="num">${e(t("detail.duration"))}</th><th scope="col">${e(t("detail.url"))}</th></tr></thead>
     <tbody>${attempts || `<tr><td colspan="6">${e(t("detail.noAttempts"))}</td></tr>`}</tbody></table></div>
 </section>`;
@@ -158,7 +158,7 @@ function transfersSection(v: ViewContext, o: Extract<ConsoleOrder, { kind: "paym
   ].filter(Boolean);
   return `<section aria-labelledby="h-transfers"><h2 id="h-transfers">${e(t("detail.transfers"))}</h2>
   ${notes.length ? `<p class="warning">${notes.map(e).join(" ")}</p>` : ""}
-  <div class="table-wrap"><table id="transfers"><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col">${e(t("field.from"))}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(t("detail.block"))}</th><th scope="col" class="num">${e(t("detail.confirmations"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("detail.notes"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table id="transfers"><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col">${e(t("field.from"))}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(t("detail.block"))}</th><th scope="col" class="num">${e(t("detail.confirmations"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("detail.notes"))}</th></tr></thead>
   <tbody>${rows || `<tr><td colspan="7">${e(t("detail.noTransfers"))}</td></tr>`}</tbody></table></div>
 </section>`;
 }
@@ -209,7 +209,7 @@ function payoutChainSection(v: ViewContext, p: PayoutOrderRecord, d: OrderDetail
     : "";
   return `<section aria-labelledby="h-chain"><h2 id="h-chain">${e(t("detail.onChain"))}</h2>
   ${executed}
-  <div class="table-wrap"><table><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col" class="num">${e(t("detail.nonce"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("detail.sent"))}</th><th scope="col">${e(t("detail.settled"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col" class="num">${e(t("detail.nonce"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("detail.sent"))}</th><th scope="col">${e(t("detail.settled"))}</th></tr></thead>
   <tbody>${txs || `<tr><td colspan="5">${e(t("detail.noTransactions"))}</td></tr>`}</tbody></table></div>
 </section>`;
 }

@@ -68,7 +68,7 @@ export function ordersPage(v: ViewContext, p: { query: ParsedOrdersQuery; rows: 
 </tr>`;
     })
     .join("");
-  const table = `<div class="table-wrap"><table class="orders">
+  const table = `<div class="table-wrap" tabindex="0"><table class="orders">
   <caption class="visually-hidden">${e(kindName(v, kind))}</caption>
   <thead><tr><th scope="col">${e(t("field.id"))}</th><th scope="col">${e(t(kind === "recharge" ? "field.user" : "field.merchantRef"))}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(counterpartyHead)}</th><th scope="col">${e(t("field.created"))}</th></tr></thead>
   <tbody>${rows || `<tr><td colspan="7">${e(t("orders.none"))}</td></tr>`}</tbody>

@@ -107,7 +107,7 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
 </div>
 <section aria-labelledby="h-vault">
   <h2 id="h-vault">${e(t("overview.vault"))}</h2>
-  <div class="table-wrap"><table>
+  <div class="table-wrap" tabindex="0"><table>
     <thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(t("overview.balance"))}</th><th scope="col" class="num">${e(t("overview.fees"))}</th></tr></thead>
     <tbody>${vaultRows || `<tr><td colspan="4">${e(t("overview.noChains"))}</td></tr>`}</tbody>
   </table></div>
@@ -116,7 +116,7 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
 <section aria-labelledby="h-volume">
   <h2 id="h-volume">${e(t("overview.volume"))}</h2>
   ${periodLinks}
-  <div class="table-wrap"><table>
+  <div class="table-wrap" tabindex="0"><table>
     <thead><tr><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(t("overview.today"))}</th><th scope="col" class="num">${e(t("overview.periodTotal", { days: d.days }))}</th><th scope="col" class="num">${e(t("overview.transfers"))}</th></tr></thead>
     <tbody>${volumeRows.map((r) => r.row).join("") || `<tr><td colspan="4">${e(t("overview.noVolume"))}</td></tr>`}</tbody>
   </table></div>

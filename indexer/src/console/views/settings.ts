@@ -53,7 +53,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     )
     .join("");
   const apiKeys = `<section id="api-keys" aria-labelledby="h-keys"><h2 id="h-keys">${e(t("settings.apiKeys"))}</h2>
-  <div class="table-wrap"><table><thead><tr><th scope="col">${e(t("settings.keyId"))}</th><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("field.created"))}</th><th scope="col">${e(t("settings.lastUsed"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.keyId"))}</th><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("field.created"))}</th><th scope="col">${e(t("settings.lastUsed"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${keyRows}</tbody></table></div>
   ${err("api-keys")}
   ${admin ? post("/settings/api-keys", `<div class="field"><label for="key-label">${e(t("settings.label"))}</label><input id="key-label" name="label" maxlength="80" value="${e(f.label ?? "")}"></div><button type="submit" id="create-key">${e(t("settings.createKey"))}</button>`, "row-form") : `<p class="hint">${e(t("settings.adminOnly"))}</p>`}
@@ -81,7 +81,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   const roleOptions = CONSOLE_ROLES.map((r) => `<option value="${r}"${(f.role ?? "viewer") === r ? " selected" : ""}>${e(t(`role.${r}`))}</option>`).join("");
   const members = `<section id="members" aria-labelledby="h-members"><h2 id="h-members">${e(t("settings.members"))}</h2>
   <p class="hint">${e(t("settings.rolesHint"))}</p>
-  <div class="table-wrap"><table><thead><tr><th scope="col">${e(t("settings.address"))}</th><th scope="col">${e(t("settings.role"))}</th><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("settings.addedBy"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.address"))}</th><th scope="col">${e(t("settings.role"))}</th><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("settings.addedBy"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${memberRows || `<tr><td colspan="5">${e(t("settings.noMembers"))}</td></tr>`}</tbody></table></div>
   ${err("members")}
   ${admin ? post("/settings/members", `<div class="field"><label for="member-address">${e(t("settings.address"))}</label><input id="member-address" name="address" required maxlength="42" spellcheck="false" autocomplete="off" value="${e(f.address ?? "")}"></div>
@@ -97,7 +97,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     )
     .join("");
   const chains = `<section id="chains" aria-labelledby="h-chains"><h2 id="h-chains">${e(t("settings.chains"))}</h2>
-  <div class="table-wrap"><table><thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("settings.coins"))}</th><th scope="col" class="num">${e(t("settings.confirmations"))}</th><th scope="col">${e(t("settings.vault"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("settings.coins"))}</th><th scope="col" class="num">${e(t("settings.confirmations"))}</th><th scope="col">${e(t("settings.vault"))}</th></tr></thead>
   <tbody>${chainRows}</tbody></table></div>
   <p class="hint">${e(t("settings.chainsHint"))}</p>
 </section>`;
@@ -117,7 +117,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     .join("");
   const qr = `<section id="qr" aria-labelledby="h-qr"><h2 id="h-qr">${e(t("settings.qr"))}</h2>
   <p class="hint">${e(t("settings.qrHint"))}</p>
-  <div class="table-wrap"><table><thead><tr><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("field.coin"))}</th><th scope="col" class="num">${e(t("settings.maxAmount"))}</th><th scope="col" class="num">${e(t("settings.qrOrders"))}</th><th scope="col">${e(t("settings.link"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
+  <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("field.coin"))}</th><th scope="col" class="num">${e(t("settings.maxAmount"))}</th><th scope="col" class="num">${e(t("settings.qrOrders"))}</th><th scope="col">${e(t("settings.link"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${qrRows || `<tr><td colspan="6">${e(t("settings.noQr"))}</td></tr>`}</tbody></table></div>
   ${err("qr")}
   ${operator && coinOptions ? post("/settings/qr", `<div class="field"><label for="qr-label">${e(t("settings.label"))}</label><input id="qr-label" name="label" required maxlength="80" value="${e(f.qrLabel ?? "")}"></div>
