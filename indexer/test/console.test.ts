@@ -321,6 +321,35 @@ describe("merchant console over HTTP", { timeout: 120_000 }, () => {
     assert.equal(BigInt(p!.refunded_amount), 1_250_000_000_000_000_000n, "only the approved refund stays reserved");
   });
 
+  it("a merchant whose payout key the gateway holds: its admin approves without a wallet signature, the gateway signs", async () => {
+    const box = createSecretBox(config.masterKey);
+    const g = await createMerchant(db, box, { name: "Shop G", id: 3n, payoutKeyMode: "gateway" });
+    const admin = privateKeyToAccount(generatePrivateKey());
+    await upsertConsoleMember(db, { merchantId: 3n, address: admin.address, role: "admin", addedBy: null });
+    const pay = await paidPayment(db, { merchantId: 3n, ref: "g-1", chainId: 137, vault: VAULT, token: ZERO, symbol: "POL", decimals: 18, amount: 10n ** 18n, payer: stranger.address });
+    const c = client();
+    assert.equal((await c.signIn(admin)).status, 200);
+    const detail = await c.request("GET", `/console/orders/payment/${pay.id}`);
+    const ref = /name="ref" value="([^"]+)"/.exec(detail.text)![1]!;
+    const made = await c.post(`/console/orders/payment/${pay.id}/refund`, { amount: "1", toAddress: "", reason: "", ref });
+    const refundId = /\/console\/orders\/refund\/([^?]+)/.exec(made.location!)![1]!;
+    const queue = await c.request("GET", "/console/approvals");
+    assert.match(queue.text, /The gateway holds this merchant(&#39;|')s payout key/);
+    const withSignature = await c.request("POST", "/console/approvals/approve", {
+      json: { items: [{ kind: "refund", id: refundId }], signature: `0x${"11".repeat(65)}` },
+      headers: { "x-csrf-token": await c.csrf() },
+    });
+    assert.equal(withSignature.status, 400);
+    const ok = await c.post("/console/approvals/approve", { kind: "refund", id: refundId });
+    assert.equal(ok.status, 303, ok.text);
+    const approved = await getPayoutOrder(db, "refund", 3n, { id: refundId });
+    assert.equal(approved.status, 1);
+    assert.equal(approved.approvedBy, "gateway");
+    const typed = approvalTypedData(createConsoleContext({ db, config }), approved);
+    const { recoverTypedDataAddress } = await import("viem");
+    assert.equal((await recoverTypedDataAddress({ ...typed, signature: approved.payoutSignature as Hex })).toLowerCase(), g.payoutSigner!.toLowerCase());
+  });
+
   it("a viewer reads but is refused every write that needs a higher role", async () => {
     const pay = await paidPayment(db, { merchantId: 1n, ref: "viewer-case", chainId: 137, vault: VAULT, token: ZERO, symbol: "POL", decimals: 18, amount: 10n ** 18n, payer: stranger.address });
     const c = client();

@@ -19,7 +19,8 @@ export function stateKey(kind: ConsoleOrderKind, status: number) {
   return `state.${group}.${status}` as const;
 }
 
-export const stateName = (t: T, kind: ConsoleOrderKind, status: number) => t(stateKey(kind, status) as Parameters<T>[0]);
+/** A state's name; an unknown code shows as the number. */
+export const stateName = (t: T, kind: ConsoleOrderKind, status: number): string => t(stateKey(kind, status) as Parameters<T>[0]) ?? String(status);
 
 /** What a list row, a CSV line and the approval queue show of any order. */
 export type OrderSummary = {

@@ -181,12 +181,18 @@ export async function listOrderTimeline(
     "SELECT id, type, payload, created_at FROM outbox_events WHERE merchant_id = $1 AND aggregate_kind = $2 AND aggregate_id = $3 ORDER BY seq",
     [merchantId, kind, id],
   );
+  // a state is a small integer; anything else under `from` (the follower's events also name the transfer's
+  // sender there) is not one, and the state before is then the previous move's
+  const state = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && Math.abs(v) < 10 ? v : typeof v === "string" && /^-?\d$/.test(v) ? Number(v) : null);
+  let last: number | null = null;
   return rows.map((r) => {
     const payload = typeof r.payload === "string" ? JSON.parse(r.payload) : r.payload;
     const data = (payload?.data ?? {}) as Record<string, unknown>;
-    const num = (v: unknown) => (v === undefined || v === null || v === "" ? null : Number(v));
     const moved = typeof r.type === "string" && r.type.endsWith(".status_changed");
-    return { eventId: r.id, type: r.type, from: moved ? num(data.from) : null, to: moved ? num(data.status) : null, at: new Date(r.created_at), data };
+    const to = moved ? state(data.status) : null;
+    const from = moved ? (state(data.from) ?? last) : null;
+    if (to !== null) last = to;
+    return { eventId: r.id, type: r.type, from, to, at: new Date(r.created_at), data };
   });
 }
 

@@ -4,7 +4,6 @@ import { escapeHtml as e } from "../../web/html.js";
 import { checksummed, time } from "../format.js";
 import { amountText, summarize } from "../orders.js";
 import { csrfField, page, type ViewContext } from "./layout.js";
-import { kindName } from "./orders.js";
 
 export type ApprovalsData = {
   pending: { order: PayoutOrderRecord; typedData: string }[];
@@ -47,7 +46,7 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
           ? `<form method="post" action="${e(ctx.base)}/approvals/approve" class="inline">${user ? csrfField(user) : ""}<input type="hidden" name="kind" value="${order.kind}"><input type="hidden" name="id" value="${e(order.id)}"><button type="submit" class="primary"${mayApprove ? "" : " disabled"}>${e(t("approvals.approve"))}</button></form>`
           : `<button type="button" class="primary" data-approve${mayApprove && d.signer ? "" : " disabled"}>${e(t("approvals.approve"))}</button>`;
       return `<tr id="o-${e(order.id)}" data-kind="${order.kind}" data-id="${e(order.id)}" data-typed="${e(typedData)}" data-to="${e(to)}" data-amount="${e(amount)}" data-chain="${e(chain)}" data-payout-id="${order.payoutId}" data-signer="${e(d.signer ? checksummed(d.signer) : "")}">
-  <td>${e(kindName(v, order.kind))}</td>
+  <td>${e(t(`one.${order.kind}`))}</td>
   <td><a href="${e(ctx.base)}/orders/${order.kind}/${e(encodeURIComponent(order.id))}">${e(order.merchantRef)}</a></td>
   <td class="num amount">${e(amount)}</td>
   <td><code class="to">${e(to)}</code></td>

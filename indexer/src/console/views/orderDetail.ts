@@ -92,7 +92,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
         .map(
           (x) =>
             `<li>${time(x.at)} <span class="event-type">${e(x.type)}</span> ${
-              x.to !== null ? `${x.from !== null && !Number.isNaN(x.from) ? `${e(stateName(t, o.kind, x.from))} → ` : ""}<strong>${e(stateName(t, o.kind, x.to))}</strong>` : ""
+              x.to !== null ? `${x.from !== null ? `${e(stateName(t, o.kind, x.from))} → ` : ""}<strong>${e(stateName(t, o.kind, x.to))}</strong>` : ""
             }${typeof x.data.amount === "string" && x.type.endsWith("late_transfer") ? ` ${money(BigInt(x.data.amount))}` : ""}</li>`,
         )
         .join("")}</ol>`
@@ -126,7 +126,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
 </section>`;
 
   return page(v, {
-    title: t("detail.title", { kind: kindName(v, o.kind), id: s.merchantRef || s.id }),
+    title: t("detail.title", { kind: t(`one.${o.kind}`), id: s.merchantRef || s.id }),
     nav: "orders",
     flash: v.flash,
     body: `<p><a href="${e(ctx.base)}/orders?kind=${o.kind}">${e(t("detail.back", { kind: kindName(v, o.kind) }))}</a></p>

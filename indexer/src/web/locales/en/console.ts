@@ -76,6 +76,11 @@ export const consoleMessages = {
   "kind.recharge": "Recharges",
   "kind.withdrawal": "Withdrawals",
   "kind.settlement": "Settlements",
+  "one.payment": "Payment",
+  "one.refund": "Refund",
+  "one.recharge": "Recharge",
+  "one.withdrawal": "Withdrawal",
+  "one.settlement": "Settlement",
 
   "state.payment.0": "Unpaid",
   "state.payment.1": "Underpaid",

@@ -78,6 +78,11 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "kind.recharge": "充值",
   "kind.withdrawal": "提现",
   "kind.settlement": "结算",
+  "one.payment": "支付",
+  "one.refund": "退款",
+  "one.recharge": "充值",
+  "one.withdrawal": "提现",
+  "one.settlement": "结算",
 
   "state.payment.0": "未支付",
   "state.payment.1": "支付不足",
