@@ -24,7 +24,7 @@ import { openStore } from "../src/store/open.js";
 import { getPayoutOrder } from "../src/store/payoutOrders.js";
 import { ConsoleClient, paidPayment } from "./consoleHarness.js";
 import { freePort } from "./chainHarness.js";
-import { SIGNER_KEY, USDT, VAULT } from "./helpers.js";
+import { PG_URL, postgresReachable, SIGNER_KEY, USDT, VAULT } from "./helpers.js";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const signer = privateKeyToAccount(SIGNER_KEY as Hex);
@@ -33,13 +33,17 @@ const approver = privateKeyToAccount(generatePrivateKey());
 const stranger = privateKeyToAccount(generatePrivateKey());
 const signerB = privateKeyToAccount(generatePrivateKey());
 
-describe("merchant console over HTTP", { timeout: 120_000 }, () => {
+const pg = await postgresReachable();
+if (!pg) console.log(`# NOTICE: PostgreSQL not reachable at ${PG_URL}: the console's server tests were skipped (PGlite ran)`);
+
+for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as const)) describe(`merchant console over HTTP (${backend})`, { timeout: 120_000 }, () => {
   let db: Db;
   let app: FastifyInstance;
   let config: GatewayConfig;
   let base: string;
   let a: CreatedMerchant;
   let b: CreatedMerchant;
+  let schema: string;
   const client = () => new ConsoleClient(base);
 
   before(async () => {
@@ -54,7 +58,8 @@ describe("merchant console over HTTP", { timeout: 120_000 }, () => {
         { chainId: 137, code: "polygon", name: "Polygon", vault: VAULT, confirmations: 3, tokens: [{ symbol: "POL", address: ZERO, decimals: 18 }] },
       ],
     });
-    db = await openStore({ pgliteDir: "memory://" });
+    schema = `console_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
+    db = backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 10 });
     const box = createSecretBox(config.masterKey);
     a = await createMerchant(db, box, { name: "Shop A", id: 1n, payoutSigner: signer.address });
     b = await createMerchant(db, box, { name: "Shop B", id: 2n, payoutSigner: signerB.address });
@@ -67,6 +72,7 @@ describe("merchant console over HTTP", { timeout: 120_000 }, () => {
 
   after(async () => {
     await app?.close();
+    if (backend === "postgres") await db?.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
     await db?.close();
   });
 
