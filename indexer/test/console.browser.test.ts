@@ -35,11 +35,14 @@ const SHOTS = path.join(ROOT, "test-results/console");
 const MNEMONIC = "test test test test test test test test test test test junk";
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
-const keyOf = (i: number) => `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
+const keyOf = (i: number) =>
+  `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
 const admin = privateKeyToAccount(keyOf(0));
 const viewer = privateKeyToAccount(generatePrivateKey());
 const contractOwner = privateKeyToAccount(generatePrivateKey());
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the console browser test`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the console browser test`;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
@@ -47,7 +50,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   for (;;) {
     const v = await read();
     if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -76,7 +80,11 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     mkdirSync(SHOTS, { recursive: true });
     node = await startHardhatNode();
     fx = await deployFixture(node);
-    assert.equal(admin.address.toLowerCase(), fx.admin.toLowerCase(), "the fixture's admin (the merchant's signer in the vault) is mnemonic account 0");
+    assert.equal(
+      admin.address.toLowerCase(),
+      fx.admin.toLowerCase(),
+      "the fixture's admin (the merchant's signer in the vault) is mnemonic account 0"
+    );
     shop = http.createServer(async (req, res) => {
       for await (const _ of req);
       const id = String(req.headers["x-pay-event-id"] ?? req.headers["webhook-id"] ?? "");
@@ -116,19 +124,43 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     });
     db = await openStore({ pgliteDir: "memory://" });
     const box = createSecretBox(config.masterKey);
-    await createMerchant(db, box, { id: fx.merchantId, name: "Corner Coffee", feeBps: 100, payoutSigner: fx.admin, rechargeNotifyUrl: `${shopUrl}/recharge` });
+    await createMerchant(db, box, {
+      id: fx.merchantId,
+      name: "Corner Coffee",
+      feeBps: 100,
+      payoutSigner: fx.admin,
+      rechargeNotifyUrl: `${shopUrl}/recharge`,
+    });
     await createMerchant(db, box, { id: 2n, name: "Other Shop", payoutSigner: privateKeyToAccount(generatePrivateKey()).address });
-    await upsertConsoleMember(db, { merchantId: fx.merchantId, address: viewer.address, role: "viewer", label: "Bookkeeper", addedBy: null });
+    await upsertConsoleMember(db, {
+      merchantId: fx.merchantId,
+      address: viewer.address,
+      role: "viewer",
+      label: "Bookkeeper",
+      addedBy: null,
+    });
 
     // an ERC-1271 contract wallet (a one-owner Safe, in effect) as a member
-    const artifact = JSON.parse(readFileSync(path.join(ROOT, "artifacts/contracts/mocks/TestWallets.sol/ERC1271Wallet.json"), "utf8")) as { abi: Abi; bytecode: Hex };
+    const artifact = JSON.parse(readFileSync(path.join(ROOT, "artifacts/contracts/mocks/TestWallets.sol/ERC1271Wallet.json"), "utf8")) as {
+      abi: Abi;
+      bytecode: Hex;
+    };
     const data = encodeDeployData({ abi: artifact.abi, bytecode: artifact.bytecode, args: [contractOwner.address] });
     const hash = await node.rpc<Hex>("eth_sendTransaction", [{ from: fx.admin, data }]);
     const receipt = await node.rpc<{ contractAddress: Address }>("eth_getTransactionReceipt", [hash]);
     contractWallet = receipt.contractAddress;
     await upsertConsoleMember(db, { merchantId: fx.merchantId, address: contractWallet, role: "viewer", label: "Safe", addedBy: null });
 
-    otherMerchantOrder = await paidPayment(db, { merchantId: 2n, ref: "other-secret", chainId: 31337, vault: fx.vault, token: fx.token, symbol: "USDT", decimals: 6, amount: 1_000_000n });
+    otherMerchantOrder = await paidPayment(db, {
+      merchantId: 2n,
+      ref: "other-secret",
+      chainId: 31337,
+      vault: fx.vault,
+      token: fx.token,
+      symbol: "USDT",
+      decimals: 6,
+      amount: 1_000_000n,
+    });
 
     gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 300, retryScheduleMs: [300] });
     // blocks keep coming, as on a real chain
@@ -137,7 +169,16 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -203,7 +244,10 @@ describe("merchant console in chromium, with an injected wallet against a hardha
       }
     });
     await page.addInitScript(() => {
-      const g = globalThis as unknown as { __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>; ethereum: unknown };
+      const g = globalThis as unknown as {
+        __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>;
+        ethereum: unknown;
+      };
       g.ethereum = {
         isTestWallet: true,
         async request({ method, params }: { method: string; params?: unknown[] }) {
@@ -221,10 +265,13 @@ describe("merchant console in chromium, with an injected wallet against a hardha
   /** axe-core on the page as it is (WCAG 2 A/AA rules); violations are collected and asserted at the end. */
   async function axe(page: Page, name: string) {
     await page.evaluate(axeSource);
-    const result = (await page.evaluate(`axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`)) as {
+    const result = (await page.evaluate(
+      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`
+    )) as {
       violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
     };
-    for (const v of result.violations) axeViolations.push(`${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    for (const v of result.violations)
+      axeViolations.push(`${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   }
 
   /** Screenshots at phone and desktop size, each checked by axe. */
@@ -292,17 +339,32 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     });
     await fx.mint(fx.payer, 100_000_000n);
     const transfer = await fx.write(fx.token, fx.tokenAbi, "transfer", [order.receiptAddress, 10_000_000n], fx.payer);
-    paid = await until("payment success", async () => (await db.query("SELECT * FROM payment_orders WHERE id = $1", [order.id]))[0]!, (r) => Number(r.status) === 4).then(
-      () => ({ ...order, status: 4 }) as PaymentOrderRecord,
-    );
+    paid = await until(
+      "payment success",
+      async () => (await db.query("SELECT * FROM payment_orders WHERE id = $1", [order.id]))[0]!,
+      (r) => Number(r.status) === 4
+    ).then(() => ({ ...order, status: 4 } as PaymentOrderRecord));
     // swept into the vault, so a refund has a balance to pay from
     await until(
       "vault credit",
-      async () => (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] })) as [bigint, bigint],
-      ([b]) => b === 9_900_000n,
+      async () =>
+        (await fx.publicClient.readContract({
+          address: fx.vault,
+          abi: fx.vaultAbi,
+          functionName: "accountOf",
+          args: [fx.merchantId, fx.token],
+        })) as [bigint, bigint],
+      ([b]) => b === 9_900_000n
     );
     // every event answered 500 once, then acknowledged on the retry
-    await until("success webhook delivered", async () => (await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND delivered_at IS NULL", [order.id]))[0]!.n, (n) => n === 0);
+    await until(
+      "success webhook delivered",
+      async () =>
+        (
+          await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND delivered_at IS NULL", [order.id])
+        )[0]!.n,
+      (n) => n === 0
+    );
 
     const { page, context } = await walletPage(eoaWallet(admin));
     await signIn(page);
@@ -333,10 +395,14 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     await page.click("#resend");
     await page.waitForURL(/done=resent/);
     assert.match((await page.textContent(".flash"))!, /queued again/);
-    await until("re-sent delivery", async () => {
-      await page.reload();
-      return page.locator("#webhook-attempts tbody tr").count();
-    }, (n) => n > before);
+    await until(
+      "re-sent delivery",
+      async () => {
+        await page.reload();
+        return page.locator("#webhook-attempts tbody tr").count();
+      },
+      (n) => n > before
+    );
     await context.close();
   });
 
@@ -364,13 +430,28 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     assert.equal((await page.textContent("#dlg-to"))!.toLowerCase(), fx.payer.toLowerCase(), "the refund goes to the payer");
     assert.equal(await page.textContent("#dlg-amount"), "4 USDT");
     await shoot(page, "07-approve-dialog");
-    const payerBefore = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
+    const payerBefore = (await fx.publicClient.readContract({
+      address: fx.token,
+      abi: ERC20,
+      functionName: "balanceOf",
+      args: [fx.payer],
+    })) as bigint;
     await page.click("#dlg-sign");
     await page.waitForURL(/\/console\/approvals\?done=approved$/, { timeout: 20_000 });
     assert.ok(calls.includes("eth_signTypedData_v4"));
     // the payout executor sends it; the follower sees PayoutExecuted at depth and marks it paid
-    await until("refund paid", async () => Number((await db.query("SELECT status FROM refund_orders WHERE id = $1", [refundId]))[0]!.status), (s) => s === 3, 60_000);
-    const payerAfter = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
+    await until(
+      "refund paid",
+      async () => Number((await db.query("SELECT status FROM refund_orders WHERE id = $1", [refundId]))[0]!.status),
+      (s) => s === 3,
+      60_000
+    );
+    const payerAfter = (await fx.publicClient.readContract({
+      address: fx.token,
+      abi: ERC20,
+      functionName: "balanceOf",
+      args: [fx.payer],
+    })) as bigint;
     assert.equal(payerAfter - payerBefore, 4_000_000n, "4 USDT reached the payer on chain");
     await page.goto(`${base}/console/orders/refund/${refundId}`);
     assert.match((await page.textContent(".facts"))!, /Paid out/);
@@ -455,7 +536,10 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     await context.close();
 
     // a contract wallet: the owner signs the message's hash, the console asks the contract (isValidSignature) over the RPC
-    const safe = await walletPage({ account: contractWallet, signMessage: async (raw) => contractOwner.sign({ hash: hashMessage({ raw }) }) });
+    const safe = await walletPage({
+      account: contractWallet,
+      signMessage: async (raw) => contractOwner.sign({ hash: hashMessage({ raw }) }),
+    });
     await signIn(safe.page);
     assert.match((await safe.page.textContent(".who"))!, /Viewer/);
     await safe.context.close();
@@ -467,9 +551,16 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     const forged = await walletPage({ account: admin.address, signMessage: (raw) => impostor.signMessage({ message: { raw } }) });
     await forged.page.goto(`${base}/console/signin`);
     await forged.page.click("#signin");
-    await until("refusal shown", async () => (await forged.page.textContent("#signin-msg")) ?? "", (s) => /not from the address/.test(s));
+    await until(
+      "refusal shown",
+      async () => (await forged.page.textContent("#signin-msg")) ?? "",
+      (s) => /not from the address/.test(s)
+    );
     assert.match(forged.page.url(), /\/console\/signin$/);
-    assert.equal((await forged.context.cookies()).some((c) => c.name === "console_session"), false);
+    assert.equal(
+      (await forged.context.cookies()).some((c) => c.name === "console_session"),
+      false
+    );
     await shoot(forged.page, "14-signin-refused");
     await forged.context.close();
 
@@ -484,7 +575,10 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     });
     await signIn(page);
     assert.ok(captured && token);
-    const replay = await page.request.post(`${base}/console/signin/verify`, { data: captured, headers: { "x-csrf-token": token, origin: base } });
+    const replay = await page.request.post(`${base}/console/signin/verify`, {
+      data: captured,
+      headers: { "x-csrf-token": token, origin: base },
+    });
     assert.equal(replay.status(), 401);
     assert.match((await replay.json()).error, /already used/);
 

@@ -21,7 +21,7 @@ export class ConsoleClient {
   async request(
     method: "GET" | "POST",
     path: string,
-    o: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
+    o: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}
   ): Promise<ConsoleResponse> {
     const headers: Record<string, string> = { ...o.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -94,7 +94,17 @@ export class ConsoleClient {
 /** A payment order of `merchantId`, paid and confirmed in full (as the chain follower would record it). */
 export async function paidPayment(
   db: Db,
-  p: { merchantId: bigint; ref: string; chainId: number; vault: Address; token: string; symbol: string; decimals: number; amount: bigint; payer?: string },
+  p: {
+    merchantId: bigint;
+    ref: string;
+    chainId: number;
+    vault: Address;
+    token: string;
+    symbol: string;
+    decimals: number;
+    amount: bigint;
+    payer?: string;
+  }
 ): Promise<PaymentOrderRecord> {
   const { order } = await createPaymentOrder(db, {
     id: newId(),

@@ -53,7 +53,7 @@ export async function approveFromConsole(
   ctx: ConsoleContext,
   user: ConsoleUser,
   items: readonly ApprovalItem[],
-  signature: Hex | undefined,
+  signature: Hex | undefined
 ): Promise<PayoutOrderRecord[]> {
   if (items.length === 0) throw new ConsoleError(400, "approve.none");
   if (items.length > 1) throw new ConsoleError(400, "approve.batchUnavailable");
@@ -65,7 +65,7 @@ export async function approveFromConsole(
   if (order.payoutDeadline.getTime() <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
   const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
     "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [user.merchantId],
+    [user.merchantId]
   );
   const signer = m?.payout_signer ?? null;
   if (!signer) throw new ConsoleError(409, "approve.noSigner");
@@ -102,7 +102,8 @@ export async function approveFromConsole(
         // no cause attached: an error about the key must never carry (and log) the key
         throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
       }
-      if (account.address.toLowerCase() !== signer.toLowerCase()) throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
+      if (account.address.toLowerCase() !== signer.toLowerCase())
+        throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
       return { signature: await account.signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" };
     },
   });

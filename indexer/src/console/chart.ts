@@ -22,7 +22,9 @@ export function barChart(p: { id: string; title: string; description: string; po
       const h = height(pt.value);
       const x = i * slot + (slot - bar) / 2;
       const y = H - bottom - h;
-      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${Math.max(h, pt.value > 0n ? 1 : 0).toFixed(1)}" fill="#2563eb"><title>${e(pt.label)}: ${e(pt.text)}</title></rect>`;
+      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${Math.max(h, pt.value > 0n ? 1 : 0).toFixed(
+        1
+      )}" fill="#2563eb"><title>${e(pt.label)}: ${e(pt.text)}</title></rect>`;
     })
     .join("");
   const first = p.points[0]?.label ?? "";

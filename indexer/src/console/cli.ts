@@ -41,15 +41,21 @@ try {
     const removed = await removeConsoleMember(db, merchantId, values.address!);
     if (!removed) fail(`${values.address} is not a member of merchant ${values.merchant}`);
   } else if (!values.list) {
-    await upsertConsoleMember(db, { merchantId, address: values.address!, role: values.role as (typeof CONSOLE_ROLES)[number], label: values.label ?? null, addedBy: null });
+    await upsertConsoleMember(db, {
+      merchantId,
+      address: values.address!,
+      role: values.role as (typeof CONSOLE_ROLES)[number],
+      label: values.label ?? null,
+      addedBy: null,
+    });
   }
   const members = await listConsoleMembers(db, merchantId);
   process.stdout.write(
     JSON.stringify(
       members.map((x) => ({ address: x.address, role: x.role, label: x.label, payoutSigner: x.signer })),
       null,
-      2,
-    ) + "\n",
+      2
+    ) + "\n"
   );
   process.stdout.write(`sign in at ${new URL(config.payPageUrl).origin}/console with one of these addresses' wallets\n`);
 } finally {

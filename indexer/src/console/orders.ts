@@ -20,7 +20,8 @@ export function stateKey(kind: ConsoleOrderKind, status: number) {
 }
 
 /** A state's name; an unknown code shows as the number. */
-export const stateName = (t: T, kind: ConsoleOrderKind, status: number): string => t(stateKey(kind, status) as Parameters<T>[0]) ?? String(status);
+export const stateName = (t: T, kind: ConsoleOrderKind, status: number): string =>
+  t(stateKey(kind, status) as Parameters<T>[0]) ?? String(status);
 
 /** What a list row, a CSV line and the approval queue show of any order. */
 export type OrderSummary = {

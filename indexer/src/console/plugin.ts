@@ -63,7 +63,8 @@ export function consolePlugin(ctx: ConsoleContext) {
     app.decorateRequest("consoleLocale", "en");
 
     const t = (request: FastifyRequest) => translator(request.consoleLocale, "console");
-    const html = (reply: FastifyReply, status: number, body: string) => reply.status(status).headers(CONSOLE_HEADERS).type("text/html; charset=utf-8").send(body);
+    const html = (reply: FastifyReply, status: number, body: string) =>
+      reply.status(status).headers(CONSOLE_HEADERS).type("text/html; charset=utf-8").send(body);
     const kit: ConsoleRouteKit = {
       ctx,
       t,
@@ -77,7 +78,8 @@ export function consolePlugin(ctx: ConsoleContext) {
         const pending = user ? await countPendingPayouts(ctx.db, user.merchantId, user.chainIds) : undefined;
         const done = (request.query as Record<string, unknown> | undefined)?.done;
         const messages = messagesFor(request.consoleLocale, "console") as Record<string, string>;
-        const flash = typeof done === "string" && /^[a-zA-Z]{1,40}$/.test(done) && messages[`done.${done}`] ? messages[`done.${done}`] : undefined;
+        const flash =
+          typeof done === "string" && /^[a-zA-Z]{1,40}$/.test(done) && messages[`done.${done}`] ? messages[`done.${done}`] : undefined;
         return {
           ctx,
           t: t(request),
@@ -88,13 +90,15 @@ export function consolePlugin(ctx: ConsoleContext) {
           flash,
         };
       },
-      done: (reply, path, key, hash = "") => reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}${path}${path.includes("?") ? "&" : "?"}done=${key}${hash}`, 303),
+      done: (reply, path, key, hash = "") =>
+        reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}${path}${path.includes("?") ? "&" : "?"}done=${key}${hash}`, 303),
     };
 
     app.addHook("onRequest", async (request, reply) => {
       const q = request.query as Record<string, unknown>;
       const asked = typeof q?.lang === "string" ? matchLocale(q.lang) : undefined;
-      if (asked) reply.setCookie(LANG_COOKIE, asked, { path: ctx.base, secure: true, sameSite: "strict", httpOnly: true, maxAge: 365 * 86400 });
+      if (asked)
+        reply.setCookie(LANG_COOKIE, asked, { path: ctx.base, secure: true, sameSite: "strict", httpOnly: true, maxAge: 365 * 86400 });
       request.consoleLocale = negotiateLocale(request.headers["accept-language"], asked ?? request.cookies[LANG_COOKIE]);
     });
 
@@ -127,7 +131,13 @@ export function consolePlugin(ctx: ConsoleContext) {
       } else if (error.statusCode === 429) {
         status = 429;
         message = tr("error.rateLimited");
-      } else if (error.validation || error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.statusCode === 400 || error.statusCode === 413 || error.statusCode === 415) {
+      } else if (
+        error.validation ||
+        error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ||
+        error.statusCode === 400 ||
+        error.statusCode === 413 ||
+        error.statusCode === 415
+      ) {
         status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
         message = tr("error.badRequest");
       } else {
@@ -135,12 +145,22 @@ export function consolePlugin(ctx: ConsoleContext) {
         message = tr("error.internal");
         request.log.error({ err: error }, "console request failed");
       }
-      if (wantsJson(request)) return reply.status(status).headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" }).send({ error: message });
-      return html(reply, status, errorPage(await kit.view(request).catch(() => ({ ctx, t: tr, locale: request.consoleLocale, url: request.url, user: null })), status, message));
+      if (wantsJson(request))
+        return reply.status(status).headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" }).send({ error: message });
+      return html(
+        reply,
+        status,
+        errorPage(
+          await kit.view(request).catch(() => ({ ctx, t: tr, locale: request.consoleLocale, url: request.url, user: null })),
+          status,
+          message
+        )
+      );
     });
 
     app.setNotFoundHandler(async (request, reply) => {
-      if (!request.consoleUser && !PUBLIC.some((re) => re.test(request.url.slice(ctx.base.length)))) request.consoleUser = await loadUser(ctx, request);
+      if (!request.consoleUser && !PUBLIC.some((re) => re.test(request.url.slice(ctx.base.length))))
+        request.consoleUser = await loadUser(ctx, request);
       const v = await kit.view(request);
       if (wantsJson(request)) return reply.status(404).send({ error: v.t("error.notFound") });
       return html(reply, 404, errorPage(v, 404, v.t("error.notFound")));
@@ -160,7 +180,10 @@ export function consolePlugin(ctx: ConsoleContext) {
     await app.register(approvalRoutes(kit));
     await app.register(settingsRoutes(kit));
 
-    const purge = setInterval(() => purgeConsoleSessions(ctx.db).catch((err) => app.log.warn({ err }, "console session purge failed")), 10 * 60_000);
+    const purge = setInterval(
+      () => purgeConsoleSessions(ctx.db).catch((err) => app.log.warn({ err }, "console session purge failed")),
+      10 * 60_000
+    );
     purge.unref();
     app.addHook("onClose", async () => clearInterval(purge));
   };

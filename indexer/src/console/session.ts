@@ -40,11 +40,7 @@ export const sha256 = (v: string) => createHash("sha256").update(v).digest("hex"
 /** A request the console refuses, with the catalog key of what the person should read. */
 export class ConsoleError extends BaseError {
   override name = "ConsoleError";
-  constructor(
-    readonly status: number,
-    readonly key: string,
-    readonly params: Record<string, string | number> = {},
-  ) {
+  constructor(readonly status: number, readonly key: string, readonly params: Record<string, string | number> = {}) {
     super(`${status} ${key}`);
   }
 }
@@ -106,7 +102,13 @@ export async function loadUser(ctx: ConsoleContext, request: FastifyRequest): Pr
 /** Starts a session for `address` at `merchantId` and sets its cookie. */
 export async function startSession(ctx: ConsoleContext, reply: FastifyReply, address: string, merchantId: bigint): Promise<void> {
   const token = newToken();
-  await createConsoleSession(ctx.db, { tokenHash: sha256(token), address, merchantId, csrfToken: newToken(), ttlSeconds: SESSION_TTL_SECONDS });
+  await createConsoleSession(ctx.db, {
+    tokenHash: sha256(token),
+    address,
+    merchantId,
+    csrfToken: newToken(),
+    ttlSeconds: SESSION_TTL_SECONDS,
+  });
   reply.setCookie(SESSION_COOKIE, token, cookieOptions(ctx, SESSION_TTL_SECONDS));
 }
 

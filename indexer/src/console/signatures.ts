@@ -16,7 +16,7 @@ export type SignatureCheck =
  */
 export async function checkSignature(
   ctx: ConsoleContext,
-  p: { chainId: number; address: string; hash: Hex; signature: Hex },
+  p: { chainId: number; address: string; hash: Hex; signature: Hex }
 ): Promise<SignatureCheck> {
   const address = getAddress(p.address);
   let recovered: Address | null = null;
@@ -29,7 +29,9 @@ export async function checkSignature(
   const client = ctx.client(p.chainId);
   if (!client) return { ok: false, reason: "no_rpc", recovered };
   try {
-    return (await verifyHash(client, { address, hash: p.hash, signature: p.signature })) ? { ok: true, by: "erc1271" } : { ok: false, reason: "mismatch", recovered };
+    return (await verifyHash(client, { address, hash: p.hash, signature: p.signature }))
+      ? { ok: true, by: "erc1271" }
+      : { ok: false, reason: "mismatch", recovered };
   } catch {
     return { ok: false, reason: "rpc_failed", recovered };
   }

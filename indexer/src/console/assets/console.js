@@ -10,7 +10,8 @@
       return {};
     }
   })();
-  const t = (key, params) => (messages[key] || key).replace(/\{(\w+)\}/g, (whole, name) => (params && name in params ? String(params[name]) : whole));
+  const t = (key, params) =>
+    (messages[key] || key).replace(/\{(\w+)\}/g, (whole, name) => (params && name in params ? String(params[name]) : whole));
   const csrf = $('meta[name="csrf-token"]')?.content || "";
 
   /** The injected EIP-1193 wallet, or an error the person can act on. */
@@ -94,11 +95,16 @@
         const accounts = await provider.request({ method: "eth_requestAccounts" });
         const account = accounts && accounts[0];
         const signer = row.dataset.signer;
-        if (!account || account.toLowerCase() !== signer.toLowerCase()) throw new Error(t("js.wrongAccount", { signer, account: account || "—" }));
+        if (!account || account.toLowerCase() !== signer.toLowerCase())
+          throw new Error(t("js.wrongAccount", { signer, account: account || "—" }));
         dlgMsg.textContent = t("js.signPayout");
         const signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, row.dataset.typed] });
         dlgMsg.textContent = t("js.checking");
-        await postJson(approveBox.dataset.approveUrl, { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature }, csrf);
+        await postJson(
+          approveBox.dataset.approveUrl,
+          { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature },
+          csrf
+        );
         window.location.assign(window.location.pathname + "?done=approved");
       } catch (e) {
         dlgMsg.textContent = walletError(e);
@@ -122,7 +128,7 @@
       } catch {
         b.textContent = t("js.copyFailed");
       }
-    }),
+    })
   );
   $("#print")?.addEventListener("click", () => window.print());
 })();

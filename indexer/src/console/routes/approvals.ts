@@ -26,9 +26,10 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       const user = kit.user(request);
       const [pending, [m], vaults] = await Promise.all([
         listPendingPayouts(ctx.db, user.merchantId, user.chainIds),
-        ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>("SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1", [
-          user.merchantId,
-        ]),
+        ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
+          "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
+          [user.merchantId]
+        ),
         readVaults(ctx, user.merchantId, user.chainIds),
       ]);
       const signer = m?.payout_signer ?? null;
@@ -44,7 +45,7 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
           signer,
           vaultSignerMismatch,
           keyMode: m?.payout_key_mode ?? "merchant",
-        }),
+        })
       );
     });
 
@@ -59,9 +60,14 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       });
       const signature = typeof b.signature === "string" && b.signature !== "" ? (b.signature as Hex) : undefined;
       const approved = await approveFromConsole(ctx, user, items, signature);
-      request.log.info({ merchantId: user.merchantId.toString(), approved: approved.map((o) => o.id), by: user.address }, "console payout approved");
+      request.log.info(
+        { merchantId: user.merchantId.toString(), approved: approved.map((o) => o.id), by: user.address },
+        "console payout approved"
+      );
       if ((request.headers["content-type"] ?? "").includes("application/json")) {
-        return reply.headers({ "cache-control": "no-store" }).send({ approved: approved.map((o) => ({ kind: o.kind, id: o.id, state: o.status })) });
+        return reply
+          .headers({ "cache-control": "no-store" })
+          .send({ approved: approved.map((o) => ({ kind: o.kind, id: o.id, state: o.status })) });
       }
       return kit.done(reply, "/approvals", "approved");
     });
@@ -72,7 +78,8 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       const { kind, id } = request.params;
       const reason = String(request.body?.reason ?? "").trim();
       if (!reason || reason.length > 256) throw new ConsoleError(400, "approvals.reasonNeeded");
-      if (!isPayoutKind(kind) || !(await findConsoleOrder(ctx.db, kind, user.merchantId, id, user.chainIds))) throw new ConsoleError(404, "error.notFound");
+      if (!isPayoutKind(kind) || !(await findConsoleOrder(ctx.db, kind, user.merchantId, id, user.chainIds)))
+        throw new ConsoleError(404, "error.notFound");
       await rejectPayout(ctx.db, { kind, merchantId: user.merchantId, ref: { id }, reason });
       request.log.info({ merchantId: user.merchantId.toString(), kind, id, by: user.address }, "console payout rejected");
       return kit.done(reply, "/approvals", "rejected");

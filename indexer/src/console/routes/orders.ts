@@ -33,7 +33,22 @@ import { ordersPage } from "../views/orders.js";
 const PAGE_SIZE = 50;
 /** the most rows one CSV export holds (a bigger export: narrow the filters or use the `bill` statement) */
 const CSV_MAX_ROWS = 100_000;
-const CSV_COLUMNS = ["kind", "id", "merchantRef", "state", "stateName", "chainId", "token", "tokenSymbol", "amount", "amountBaseUnits", "paidBaseUnits", "counterparty", "txHash", "createdAt"];
+const CSV_COLUMNS = [
+  "kind",
+  "id",
+  "merchantRef",
+  "state",
+  "stateName",
+  "chainId",
+  "token",
+  "tokenSymbol",
+  "amount",
+  "amountBaseUnits",
+  "paidBaseUnits",
+  "counterparty",
+  "txHash",
+  "createdAt",
+];
 
 type OrderParams = { kind: string; id: string };
 
@@ -55,7 +70,13 @@ export function orderRoutes(kit: ConsoleRouteKit) {
     return found;
   };
 
-  const detail = async (request: FastifyRequest, reply: FastifyReply, o: ConsoleOrder, status = 200, refundForm?: OrderDetailData["refundForm"]) => {
+  const detail = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: ConsoleOrder,
+    status = 200,
+    refundForm?: OrderDetailData["refundForm"]
+  ) => {
     const user = kit.user(request);
     const [timeline, webhooks] = await Promise.all([
       listOrderTimeline(ctx.db, user.merchantId, o.kind, o.order.id),
@@ -63,7 +84,10 @@ export function orderRoutes(kit: ConsoleRouteKit) {
     ]);
     const d: OrderDetailData = { order: o, timeline, webhooks, refundForm };
     if (o.kind === "payment") {
-      [d.transfers, d.refunds] = await Promise.all([paymentTransfersOf(ctx.db, o.order), listRefundsOfPayment(ctx.db, user.merchantId, o.order.id)]);
+      [d.transfers, d.refunds] = await Promise.all([
+        paymentTransfersOf(ctx.db, o.order),
+        listRefundsOfPayment(ctx.db, user.merchantId, o.order.id),
+      ]);
       d.refundRef = newId();
     } else if (o.kind !== "recharge") {
       [d.transactions, d.executed] = await Promise.all([
@@ -95,9 +119,24 @@ export function orderRoutes(kit: ConsoleRouteKit) {
           const s = summarize(ctx, o);
           const amount = amountText(s, s.amount).split(" ")[0];
           lines.push(
-            [s.kind, s.id, s.merchantRef, s.status, stateName(t, s.kind, s.status), s.chainId, s.token, s.symbol, amount, s.amount, s.paid ?? "", s.counterparty ?? "", s.txHash ?? "", utcText(s.createdAt)]
+            [
+              s.kind,
+              s.id,
+              s.merchantRef,
+              s.status,
+              stateName(t, s.kind, s.status),
+              s.chainId,
+              s.token,
+              s.symbol,
+              amount,
+              s.amount,
+              s.paid ?? "",
+              s.counterparty ?? "",
+              s.txHash ?? "",
+              utcText(s.createdAt),
+            ]
               .map(csvField)
-              .join(","),
+              .join(",")
           );
         }
         n += page.list.length;
@@ -106,7 +145,11 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       }
       const name = `${q.kind}-orders-${user.merchantId}-${new Date().toISOString().slice(0, 10)}.csv`;
       return reply
-        .headers({ "cache-control": "no-store", "x-content-type-options": "nosniff", "content-disposition": `attachment; filename="${name}"` })
+        .headers({
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+          "content-disposition": `attachment; filename="${name}"`,
+        })
         .type("text/csv; charset=utf-8")
         .send(lines.join("\r\n") + "\r\n");
     });
@@ -137,7 +180,17 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       const p = o.order;
       const t = kit.t(request);
       const b = request.body ?? {};
-      const form = { amount: String(b.amount ?? "").trim().slice(0, 100), toAddress: String(b.toAddress ?? "").trim().slice(0, 64), reason: String(b.reason ?? "").trim().slice(0, 256) };
+      const form = {
+        amount: String(b.amount ?? "")
+          .trim()
+          .slice(0, 100),
+        toAddress: String(b.toAddress ?? "")
+          .trim()
+          .slice(0, 64),
+        reason: String(b.reason ?? "")
+          .trim()
+          .slice(0, 256),
+      };
       const refuse = (message: string) => detail(request, reply, o, 400, { ...form, error: message });
       const ref = String(b.ref ?? "");
       if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(ref)) return refuse(t("refund.expired"));
@@ -150,9 +203,12 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       }
       if (amount === 0n) return refuse(t("refund.badAmount", { decimals: p.tokenDecimals }));
       const refundable = p.paidAmount - p.refundedAmount;
-      if (amount > refundable) return refuse(t("refund.tooMuch", { amount: `${formatAmount(refundable, p.tokenDecimals)} ${p.tokenSymbol}` }));
+      if (amount > refundable)
+        return refuse(t("refund.tooMuch", { amount: `${formatAmount(refundable, p.tokenDecimals)} ${p.tokenSymbol}` }));
       if (form.toAddress && !isAddress(form.toAddress, { strict: false })) return refuse(t("refund.badAddress"));
-      const requestHash = createHash("sha256").update(JSON.stringify([p.id, amount.toString(), form.toAddress.toLowerCase() || null, form.reason || null])).digest("hex");
+      const requestHash = createHash("sha256")
+        .update(JSON.stringify([p.id, amount.toString(), form.toAddress.toLowerCase() || null, form.reason || null]))
+        .digest("hex");
       try {
         const { refund } = await createRefundOrder(ctx.db, {
           merchantId: user.merchantId,

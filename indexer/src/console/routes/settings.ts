@@ -40,11 +40,21 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       listMerchantQrCodes(ctx.db, user.merchantId, user.chainIds),
     ]);
     const v = await kit.view(request);
-    return kit.html(reply, status, settingsPage(v, { merchant, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra }));
+    return kit.html(
+      reply,
+      status,
+      settingsPage(v, { merchant, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra })
+    );
   };
   const refuse = (request: FastifyRequest, reply: FastifyReply, section: string, message: string, form: Form) =>
-    render(request, reply, 400, { error: { section, message }, form: Object.fromEntries(Object.entries(form).map(([k, x]) => [k, String(x ?? "").slice(0, 2048)])) });
-  const text = (v: unknown, max: number) => String(v ?? "").trim().slice(0, max);
+    render(request, reply, 400, {
+      error: { section, message },
+      form: Object.fromEntries(Object.entries(form).map(([k, x]) => [k, String(x ?? "").slice(0, 2048)])),
+    });
+  const text = (v: unknown, max: number) =>
+    String(v ?? "")
+      .trim()
+      .slice(0, max);
 
   /** A webhook URL the merchant gives: http(s), and not aimed at the gateway's own network (unless allowed). */
   const urlProblem = async (request: FastifyRequest, url: string, webhook = true): Promise<string | null> => {
@@ -101,7 +111,12 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       const t = kit.t(request);
       const secret = await rotateWebhookSecret(ctx.db, ctx.box, user.merchantId);
       request.log.info({ merchantId: user.merchantId.toString(), by: user.address }, "console webhook secret rotated");
-      return render(request, reply, 200, { reveal: { title: t("settings.secretRotated"), fields: [{ label: t("settings.webhookSecret"), value: secret, id: "new-webhook-secret" }] } });
+      return render(request, reply, 200, {
+        reveal: {
+          title: t("settings.secretRotated"),
+          fields: [{ label: t("settings.webhookSecret"), value: secret, id: "new-webhook-secret" }],
+        },
+      });
     });
 
     app.post<{ Body: Form }>("/settings/callbacks", async (request, reply) => {
@@ -130,7 +145,8 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       // your own role and the payout signer's are not yours to change here (no locking yourself out)
       if (address === user.address) return refuse(request, reply, "members", t("settings.notYourself"), form);
       const members = await listConsoleMembers(ctx.db, user.merchantId);
-      if (members.some((m) => m.signer && m.address === address)) return refuse(request, reply, "members", t("settings.memberIsSigner"), form);
+      if (members.some((m) => m.signer && m.address === address))
+        return refuse(request, reply, "members", t("settings.memberIsSigner"), form);
       try {
         await upsertConsoleMember(ctx.db, { merchantId: user.merchantId, address, role, label, addedBy: user.address });
       } catch (e) {
@@ -156,14 +172,21 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       requireRole(user, "operator");
       const t = kit.t(request);
       const b = request.body ?? {};
-      const form = { qrLabel: text(b.label, 80), coin: text(b.coin, 60), notifyUrl: text(b.notifyUrl, 2048), redirectionUrl: text(b.redirectionUrl, 2048), maxAmount: text(b.maxAmount, 80) };
+      const form = {
+        qrLabel: text(b.label, 80),
+        coin: text(b.coin, 60),
+        notifyUrl: text(b.notifyUrl, 2048),
+        redirectionUrl: text(b.redirectionUrl, 2048),
+        maxAmount: text(b.maxAmount, 80),
+      };
       const fail = (message: string) => refuse(request, reply, "qr", message, form);
       if (!form.qrLabel) return fail(t("settings.labelNeeded"));
       const m = /^(\d+):(0x[0-9a-f]{40})$/.exec(form.coin);
       const chain = m ? ctx.chain(Number(m[1])) : undefined;
       const token = chain && user.chainIds.includes(chain.chainId) ? ctx.token(chain.chainId, m![2]!) : undefined;
       if (!chain || !token) return fail(t("settings.badCoin"));
-      const problem = (await urlProblem(request, form.notifyUrl)) ?? (form.redirectionUrl ? await urlProblem(request, form.redirectionUrl, false) : null);
+      const problem =
+        (await urlProblem(request, form.notifyUrl)) ?? (form.redirectionUrl ? await urlProblem(request, form.redirectionUrl, false) : null);
       if (problem) return fail(problem);
       let maxAmount: bigint | null = null;
       if (form.maxAmount) {
@@ -177,7 +200,15 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       }
       // the same request hash as the API's qrcode/create, so a label made in either place is the same code
       const requestHash = createHash("sha256")
-        .update(JSON.stringify([chain.chainId, token.address.toLowerCase(), form.notifyUrl, form.redirectionUrl || null, maxAmount?.toString() ?? null]))
+        .update(
+          JSON.stringify([
+            chain.chainId,
+            token.address.toLowerCase(),
+            form.notifyUrl,
+            form.redirectionUrl || null,
+            maxAmount?.toString() ?? null,
+          ])
+        )
         .digest("hex");
       try {
         const { qr, created } = await createMerchantQr(ctx.db, {
@@ -217,7 +248,13 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       return kit.html(
         reply,
         200,
-        qrPrintPage(v, { label: q.label, merchant: user.merchantName, coin: `${q.tokenSymbol} · ${ctx.chain(q.chainId)?.name ?? q.chainId}`, url, svg: await qrSvg(url) }),
+        qrPrintPage(v, {
+          label: q.label,
+          merchant: user.merchantName,
+          coin: `${q.tokenSymbol} · ${ctx.chain(q.chainId)?.name ?? q.chainId}`,
+          url,
+          svg: await qrSvg(url),
+        })
       );
     });
 
@@ -229,7 +266,8 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       const to = parsePeriodBound(text(q.to, 35), "to");
       const form = { from: text(q.from, 35), to: text(q.to, 35) };
       if (!from || !to || to <= from) return refuse(request, reply, "statement", t("settings.badPeriod"), form);
-      if (to.getTime() - from.getTime() > MAX_STATEMENT_DAYS * 86_400_000) return refuse(request, reply, "statement", t("settings.periodTooLong", { days: MAX_STATEMENT_DAYS }), form);
+      if (to.getTime() - from.getTime() > MAX_STATEMENT_DAYS * 86_400_000)
+        return refuse(request, reply, "statement", t("settings.periodTooLong", { days: MAX_STATEMENT_DAYS }), form);
       const statement = await buildStatement(ctx.db, {
         merchantId: user.merchantId,
         from,
@@ -242,9 +280,15 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       const name = `statement-${user.merchantId}-${form.from}-${form.to}`;
       reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
       if (q.format === "json") {
-        return reply.header("content-disposition", `attachment; filename="${name}.json"`).type("application/json; charset=utf-8").send(JSON.stringify(statementToJson(statement), null, 2));
+        return reply
+          .header("content-disposition", `attachment; filename="${name}.json"`)
+          .type("application/json; charset=utf-8")
+          .send(JSON.stringify(statementToJson(statement), null, 2));
       }
-      return reply.header("content-disposition", `attachment; filename="${name}.csv"`).type("text/csv; charset=utf-8").send(statementToCsv(statement));
+      return reply
+        .header("content-disposition", `attachment; filename="${name}.csv"`)
+        .type("text/csv; charset=utf-8")
+        .send(statementToCsv(statement));
     });
 
     app.post<{ Body: Form }>("/settings/sandbox", async (request, reply) => {

@@ -43,7 +43,9 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
     const max = [...s.byDay.values()].reduce((a, b) => (b > a ? b : a), 0n);
     const chainName = ctx.chain(s.chainId)?.name ?? String(s.chainId);
     return {
-      row: `<tr><th scope="row">${e(tk.symbol)} <span class="muted">${e(chainName)}</span></th><td class="num">${e(fmt(s.byDay.get(today) ?? 0n))}</td><td class="num">${e(fmt(total))}</td><td class="num">${s.count}</td></tr>`,
+      row: `<tr><th scope="row">${e(tk.symbol)} <span class="muted">${e(chainName)}</span></th><td class="num">${e(
+        fmt(s.byDay.get(today) ?? 0n)
+      )}</td><td class="num">${e(fmt(total))}</td><td class="num">${s.count}</td></tr>`,
       chart: `<figure class="chart-box">${barChart({
         id: `chart-${i}`,
         title: t("overview.chartTitle", { token: tk.symbol, chain: chainName, days: d.days }),
@@ -57,18 +59,24 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   const periodLinks = `<ul class="tabs" aria-label="${e(t("overview.period"))}">${PERIODS.map((p) =>
     p === d.days
       ? `<li><span aria-current="true">${e(t("overview.days", { days: p }))}</span></li>`
-      : `<li><a href="${e(ctx.base)}/overview?days=${p}">${e(t("overview.days", { days: p }))}</a></li>`,
+      : `<li><a href="${e(ctx.base)}/overview?days=${p}">${e(t("overview.days", { days: p }))}</a></li>`
   ).join("")}</ul>`;
 
   const vaultRows = d.vaults
     .map((c) => {
       if (c.error) {
-        return `<tr><th scope="row">${e(c.name)}</th><td colspan="3">${e(t(c.error === "no_rpc" ? "overview.noRpc" : "overview.rpcFailed"))}</td></tr>`;
+        return `<tr><th scope="row">${e(c.name)}</th><td colspan="3">${e(
+          t(c.error === "no_rpc" ? "overview.noRpc" : "overview.rpcFailed")
+        )}</td></tr>`;
       }
       return c.tokens
         .map(
           (x, i) =>
-            `<tr>${i === 0 ? `<th scope="rowgroup" rowspan="${c.tokens.length}">${e(c.name)}</th>` : ""}<td>${e(x.token.symbol)}</td><td class="num">${e(formatAmount(x.balance, x.token.decimals))}</td><td class="num">${e(formatAmount(x.fees, x.token.decimals))}</td></tr>`,
+            `<tr>${i === 0 ? `<th scope="rowgroup" rowspan="${c.tokens.length}">${e(c.name)}</th>` : ""}<td>${e(
+              x.token.symbol
+            )}</td><td class="num">${e(formatAmount(x.balance, x.token.decimals))}</td><td class="num">${e(
+              formatAmount(x.fees, x.token.decimals)
+            )}</td></tr>`
         )
         .join("");
     })
@@ -79,10 +87,15 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
     d.doctor === null
       ? `<p class="muted">${e(t(d.doctorError ? "overview.doctorFailed" : "overview.doctorMissing"))}</p>`
       : d.doctor.length === 0
-        ? `<p>${e(t("overview.doctorClean"))}</p>`
-        : `<ul class="findings">${d.doctor
-            .map((f) => `<li class="finding ${e(f.severity)}"><strong>${e(t(`doctor.${f.severity}`))}</strong> ${e(f.message)}${f.fix ? `<br><span class="muted">${e(f.fix)}</span>` : ""}</li>`)
-            .join("")}</ul>`;
+      ? `<p>${e(t("overview.doctorClean"))}</p>`
+      : `<ul class="findings">${d.doctor
+          .map(
+            (f) =>
+              `<li class="finding ${e(f.severity)}"><strong>${e(t(`doctor.${f.severity}`))}</strong> ${e(f.message)}${
+                f.fix ? `<br><span class="muted">${e(f.fix)}</span>` : ""
+              }</li>`
+          )
+          .join("")}</ul>`;
 
   return page(v, {
     title: t("overview.title"),
@@ -91,7 +104,9 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
 <section class="card" aria-labelledby="h-pending">
   <h2 id="h-pending">${e(t("overview.pending"))}</h2>
   <p class="big">${pendingTotal}</p>
-  <p>${e(t("overview.pendingDetail", { refunds: d.pending.refund, withdrawals: d.pending.withdrawal, settlements: d.pending.settlement }))}</p>
+  <p>${e(
+    t("overview.pendingDetail", { refunds: d.pending.refund, withdrawals: d.pending.withdrawal, settlements: d.pending.settlement })
+  )}</p>
   <p><a href="${e(ctx.base)}/approvals">${e(t("overview.toApprovals"))}</a></p>
 </section>
 <section class="card" aria-labelledby="h-webhooks">
@@ -108,7 +123,9 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
 <section aria-labelledby="h-vault">
   <h2 id="h-vault">${e(t("overview.vault"))}</h2>
   <div class="table-wrap" tabindex="0"><table>
-    <thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(t("overview.balance"))}</th><th scope="col" class="num">${e(t("overview.fees"))}</th></tr></thead>
+    <thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(
+      t("overview.balance")
+    )}</th><th scope="col" class="num">${e(t("overview.fees"))}</th></tr></thead>
     <tbody>${vaultRows || `<tr><td colspan="4">${e(t("overview.noChains"))}</td></tr>`}</tbody>
   </table></div>
   <p class="hint">${e(t("overview.vaultHint"))}</p>
@@ -117,7 +134,11 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   <h2 id="h-volume">${e(t("overview.volume"))}</h2>
   ${periodLinks}
   <div class="table-wrap" tabindex="0"><table>
-    <thead><tr><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(t("overview.today"))}</th><th scope="col" class="num">${e(t("overview.periodTotal", { days: d.days }))}</th><th scope="col" class="num">${e(t("overview.transfers"))}</th></tr></thead>
+    <thead><tr><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(
+      t("overview.today")
+    )}</th><th scope="col" class="num">${e(t("overview.periodTotal", { days: d.days }))}</th><th scope="col" class="num">${e(
+      t("overview.transfers")
+    )}</th></tr></thead>
     <tbody>${volumeRows.map((r) => r.row).join("") || `<tr><td colspan="4">${e(t("overview.noVolume"))}</td></tr>`}</tbody>
   </table></div>
   <div class="charts">${volumeRows.map((r) => r.chart).join("")}</div>

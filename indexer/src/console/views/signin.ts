@@ -10,14 +10,20 @@ import { page, type ViewContext } from "./layout.js";
 export function signinPage(v: ViewContext, p: { token: string; wrongHost: boolean; insecure: boolean; reason?: string }): string {
   const { ctx, t } = v;
   const warn = [
-    p.wrongHost ? `<p class="warning" role="note">${e(t("signin.wrongHost", { url: `${ctx.origin}${ctx.base}` }))} <a href="${e(`${ctx.origin}${ctx.base}/signin`)}">${e(`${ctx.origin}${ctx.base}`)}</a></p>` : "",
+    p.wrongHost
+      ? `<p class="warning" role="note">${e(t("signin.wrongHost", { url: `${ctx.origin}${ctx.base}` }))} <a href="${e(
+          `${ctx.origin}${ctx.base}/signin`
+        )}">${e(`${ctx.origin}${ctx.base}`)}</a></p>`
+      : "",
     p.insecure ? `<p class="warning" role="note">${e(t("signin.insecure"))}</p>` : "",
     p.reason ? `<p class="warning" role="note">${e(p.reason)}</p>` : "",
   ].join("");
   return page(v, {
     title: t("signin.title"),
     body: `${warn}
-<section class="card signin" id="signin-box" data-nonce-url="${e(ctx.base)}/signin/nonce" data-verify-url="${e(ctx.base)}/signin/verify" data-token="${e(p.token)}">
+<section class="card signin" id="signin-box" data-nonce-url="${e(ctx.base)}/signin/nonce" data-verify-url="${e(
+      ctx.base
+    )}/signin/verify" data-token="${e(p.token)}">
   <p>${e(t("signin.intro"))}</p>
   <p>${e(t("signin.who"))}</p>
   <button type="button" id="signin" class="primary">${e(t("signin.button"))}</button>
@@ -25,4 +31,3 @@ export function signinPage(v: ViewContext, p: { token: string; wrongHost: boolea
 </section>`,
   });
 }
-

@@ -28,7 +28,8 @@ export const consoleMessages = {
   "signin.who": "Your wallet signs a message naming this console and a one-time code. Signing moves no funds and costs nothing.",
   "signin.button": "Sign in with wallet",
   "signin.wrongHost": "This page was opened at another address than the console's public one ({url}); sign in there:",
-  "signin.insecure": "This console is served over plain http to a non-local address: browsers will not keep the session cookie. Serve it over https.",
+  "signin.insecure":
+    "This console is served over plain http to a non-local address: browsers will not keep the session cookie. Serve it over https.",
   "signin.reload": "The sign-in page expired: reload it and try again.",
   "signin.noAccess": "{address} may not open any merchant's console. Ask the merchant's admin to add it as a member.",
   "signin.bad.malformed": "The signed message is not a valid sign-in message: reload the page and sign again.",
@@ -238,9 +239,11 @@ export const consoleMessages = {
   "approvals.youAreSigner": "(your wallet)",
   "approvals.noSigner": "This merchant has no payout signer: ask the operator to register one.",
   "approvals.gatewaySigns": "The gateway holds this merchant's payout key: approving signs with it.",
-  "approvals.vaultSignerDiffers": "The vault on {chain} holds another signer ({signer}): payouts signed by the registered signer will be refused there. Ask the operator.",
+  "approvals.vaultSignerDiffers":
+    "The vault on {chain} holds another signer ({signer}): payouts signed by the registered signer will be refused there. Ask the operator.",
   "approvals.roleNeeded": "Your role can look at the queue; approving and rejecting need an approver.",
-  "approvals.explain": "Approving asks your wallet to sign the payout (recipient, amount, token, payout id, deadline) as EIP-712 typed data. The gateway then sends it to the vault, which checks the signature.",
+  "approvals.explain":
+    "Approving asks your wallet to sign the payout (recipient, amount, token, payout id, deadline) as EIP-712 typed data. The gateway then sends it to the vault, which checks the signature.",
   "approvals.none": "Nothing awaits approval.",
   "approvals.approve": "Approve…",
   "approvals.reject": "Reject",
@@ -291,13 +294,15 @@ export const consoleMessages = {
   "settings.secretRotated": "New webhook secret",
   "settings.webhookSecret": "Webhook secret",
   "settings.callbackUrls": "Callback URLs",
-  "settings.callbackHint": "Payments and refunds call the URL given with each order. Recharges, and withdrawals and settlements without their own URL, call this one.",
+  "settings.callbackHint":
+    "Payments and refunds call the URL given with each order. Recharges, and withdrawals and settlements without their own URL, call this one.",
   "settings.rechargeUrl": "Recharge, withdrawal and settlement callback URL",
   "settings.save": "Save",
   "settings.badUrl": "Enter a full http or https URL.",
   "settings.privateUrl": "The gateway will not call this address: {reason}",
   "settings.members": "Members and roles",
-  "settings.rolesHint": "Viewers read everything; operators also create refunds, re-send callbacks and manage QR codes; approvers also approve and reject payouts; admins also manage API keys, the webhook secret, callback URLs and members. The payout signer is always an admin.",
+  "settings.rolesHint":
+    "Viewers read everything; operators also create refunds, re-send callbacks and manage QR codes; approvers also approve and reject payouts; admins also manage API keys, the webhook secret, callback URLs and members. The payout signer is always an admin.",
   "settings.address": "Address",
   "settings.role": "Role",
   "settings.addedBy": "Added by",

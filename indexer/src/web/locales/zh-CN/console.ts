@@ -242,7 +242,8 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "approvals.gatewaySigns": "网关托管该商户的出款密钥：批准时由网关签名。",
   "approvals.vaultSignerDiffers": "{chain} 上的金库登记的是另一个签名人（{signer}）：由当前签名人签名的出款会在那里被拒绝。请联系运营方。",
   "approvals.roleNeeded": "您的角色可以查看队列；批准和拒绝需要审批人角色。",
-  "approvals.explain": "批准时，钱包会以 EIP-712 结构化数据签署该出款（收款地址、金额、代币、出款编号、截止时间）。随后网关把它发送给金库，由金库验证签名。",
+  "approvals.explain":
+    "批准时，钱包会以 EIP-712 结构化数据签署该出款（收款地址、金额、代币、出款编号、截止时间）。随后网关把它发送给金库，由金库验证签名。",
   "approvals.none": "没有待审批的出款。",
   "approvals.approve": "批准…",
   "approvals.reject": "拒绝",
@@ -299,7 +300,8 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "settings.badUrl": "请输入完整的 http 或 https 地址。",
   "settings.privateUrl": "网关不会调用该地址：{reason}",
   "settings.members": "成员与角色",
-  "settings.rolesHint": "查看者可查看全部内容；操作员还可以创建退款、重发回调和管理二维码；审批人还可以批准和拒绝出款；管理员还可以管理 API 密钥、Webhook 密钥、回调地址和成员。出款签名人始终是管理员。",
+  "settings.rolesHint":
+    "查看者可查看全部内容；操作员还可以创建退款、重发回调和管理二维码；审批人还可以批准和拒绝出款；管理员还可以管理 API 密钥、Webhook 密钥、回调地址和成员。出款签名人始终是管理员。",
   "settings.address": "地址",
   "settings.role": "角色",
   "settings.addedBy": "添加人",
