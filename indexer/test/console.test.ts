@@ -19,7 +19,7 @@ import { createSecretBox } from "../src/crypto/secretBox.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { upsertConsoleMember } from "../src/store/members.js";
-import { useNonce } from "../src/store/nonces.js";
+import { purgeNonces, useNonce } from "../src/store/nonces.js";
 import { openStore } from "../src/store/open.js";
 import { getPayoutOrder } from "../src/store/payoutOrders.js";
 import { ConsoleClient, paidPayment } from "./consoleHarness.js";
@@ -501,10 +501,15 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       const settings = await c.request("GET", "/console/settings");
       assert.match(settings.text, new RegExp(`${key}</code></td><td>checkout server`));
       assert.doesNotMatch(settings.text, new RegExp(secret), "the secret is never shown again");
-      // a signed request records a nonce: the key's last use follows
+      // a signed request records a nonce; when the API purges it, the key's last use is kept
       await useNonce(db, key, "n-1");
-      const [row] = await db.query("SELECT last_used_at FROM merchant_api_keys WHERE key_id = $1", [key]);
-      assert.ok(row!.last_used_at, "last_used_at set by the nonce trigger");
+      await db.query("UPDATE api_nonces SET seen_at = now() - interval '1 hour' WHERE key_id = $1", [key]);
+      assert.equal(await purgeNonces(db, 5 * 60_000), 1);
+      const [row] = await db.query(
+        "SELECT last_used_at, (last_used_at < now() - interval '59 minutes') AS old FROM merchant_api_keys WHERE key_id = $1",
+        [key],
+      );
+      assert.ok(row!.last_used_at && row!.old, "last_used_at is the purged nonce's time");
       const revoked = await c.post(`/console/settings/api-keys/${key}/revoke`);
       assert.equal(revoked.status, 303);
       const [after] = await db.query("SELECT active FROM merchant_api_keys WHERE key_id = $1", [key]);

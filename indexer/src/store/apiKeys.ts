@@ -4,7 +4,8 @@ import { rotateApiKey } from "./merchants.js";
 
 /**
  * A merchant's API keys as the console lists them: never the secret (it is shown once, when made).
- * `lastUsedAt` is kept by a trigger on the signed requests' nonces (migration 070), to the minute.
+ * `lastUsedAt` comes from the signed requests' nonces when the API purges them (a trigger, migration 070), so
+ * it lags by up to twice the API's timestamp window plus a minute; `touchApiKey` records a use at once.
  */
 export type ApiKeyInfo = {
   keyId: string;
@@ -54,7 +55,7 @@ export async function revokeApiKey(db: Queryable, merchantId: bigint, keyId: str
   return rows.length === 1;
 }
 
-/** Records a use of a key now (for a caller that does not record nonces; the trigger covers those that do). */
+/** Records a use of a key now, at most one write a minute (for an auth path that keeps no nonces, or wants it exact). */
 export async function touchApiKey(db: Queryable, keyId: string): Promise<void> {
   await db.query(
     "UPDATE merchant_api_keys SET last_used_at = now() WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",

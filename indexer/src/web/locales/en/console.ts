@@ -278,7 +278,7 @@ export const consoleMessages = {
   "settings.keyId": "API key",
   "settings.apiSecret": "API secret",
   "settings.label": "Label",
-  "settings.lastUsed": "Last used (UTC)",
+  "settings.lastUsed": "Last used (UTC, within minutes)",
   "settings.never": "never",
   "settings.active": "Active",
   "settings.revoked": "Revoked",

@@ -278,7 +278,7 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "settings.keyId": "API Key",
   "settings.apiSecret": "API Secret",
   "settings.label": "标签",
-  "settings.lastUsed": "最近使用（UTC）",
+  "settings.lastUsed": "最近使用（UTC，误差在几分钟内）",
   "settings.never": "从未",
   "settings.active": "有效",
   "settings.revoked": "已吊销",
