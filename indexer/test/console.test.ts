@@ -22,6 +22,7 @@ import { upsertConsoleMember } from "../src/store/members.js";
 import { purgeNonces, useNonce } from "../src/store/nonces.js";
 import { openStore } from "../src/store/open.js";
 import { getPayoutOrder } from "../src/store/payoutOrders.js";
+import { createSettlementOrder } from "../src/store/settlementOrders.js";
 import { ConsoleClient, paidPayment } from "./consoleHarness.js";
 import { freePort } from "./chainHarness.js";
 import { PG_URL, postgresReachable, SIGNER_KEY, USDT, VAULT } from "./helpers.js";
@@ -419,6 +420,38 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(BigInt(p!.refunded_amount), 1_250_000_000_000_000_000n, "only the approved refund stays reserved");
     });
 
+    it("a settlement awaits approval with the others, shows in its own list and is approved with a Payout of kind 2", async () => {
+      const { settlement } = await createSettlementOrder(db, {
+        merchantId: 1n,
+        merchantSettlementId: "settle-1",
+        requestHash: "settle-1",
+        chainId: 137,
+        tokenAddress: ZERO,
+        amount: 7n * 10n ** 17n,
+        toAddress: signer.address,
+        notifyUrl: null,
+        payoutDeadlineSeconds: 3600,
+      });
+      const c = client();
+      await c.signIn(signer);
+      const list = await c.request("GET", "/console/orders?kind=settlement&state=0");
+      assert.match(list.text, /settle-1/);
+      assert.match(list.text, /0\.7 POL/);
+      const queue = await c.request("GET", "/console/approvals");
+      assert.match(queue.text, new RegExp(`id="o-${settlement.id}" data-kind="settlement"`));
+      const typed = approvalTypedData(createConsoleContext({ db, config }), settlement);
+      assert.equal(typed.message.kind, 2);
+      const ok = await c.request("POST", "/console/approvals/approve", {
+        json: { items: [{ kind: "settlement", id: settlement.id }], signature: await signer.signTypedData(typed) },
+        headers: { "x-csrf-token": await c.csrf() },
+      });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal((await getPayoutOrder(db, "settlement", 1n, { id: settlement.id })).status, 1);
+      const detail = await c.request("GET", `/console/orders/settlement/${settlement.id}`);
+      assert.match(detail.text, /Approved/);
+      assert.match(detail.text, /settlement\.status_changed/);
+    });
+
     it("a merchant whose payout key the gateway holds: its admin approves without a wallet signature, the gateway signs", async () => {
       const box = createSecretBox(config.masterKey);
       const g = await createMerchant(db, box, { name: "Shop G", id: 3n, payoutKeyMode: "gateway" });
@@ -507,7 +540,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(await purgeNonces(db, 5 * 60_000), 1);
       const [row] = await db.query(
         "SELECT last_used_at, (last_used_at < now() - interval '59 minutes') AS old FROM merchant_api_keys WHERE key_id = $1",
-        [key],
+        [key]
       );
       assert.ok(row!.last_used_at && row!.old, "last_used_at is the purged nonce's time");
       const revoked = await c.post(`/console/settings/api-keys/${key}/revoke`);

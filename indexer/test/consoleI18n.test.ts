@@ -30,11 +30,13 @@ describe("console catalogs", () => {
     const files = ["", "routes"].flatMap((d) =>
       readdirSync(path.join(CONSOLE_DIR, d))
         .filter((f) => f.endsWith(".ts"))
-        .map((f) => path.join(CONSOLE_DIR, d, f)),
+        .map((f) => path.join(CONSOLE_DIR, d, f))
     );
     for (const f of files) {
-      for (const [, key] of readFileSync(f, "utf8").matchAll(/ConsoleError\(\d{3}, "([a-zA-Z.]+)"/g)) assert.ok(en[key!], `${path.basename(f)} raises ${key}`);
+      for (const [, key] of readFileSync(f, "utf8").matchAll(/ConsoleError\(\d{3}, "([a-zA-Z.]+)"/g))
+        assert.ok(en[key!], `${path.basename(f)} raises ${key}`);
     }
-    for (const reason of ["malformed", "domain", "uri", "chain", "expired", "issued_at", "nonce", "signature", "rpc"]) assert.ok(en[`signin.bad.${reason}`]);
+    for (const reason of ["malformed", "domain", "uri", "chain", "expired", "issued_at", "nonce", "signature", "rpc"])
+      assert.ok(en[`signin.bad.${reason}`]);
   });
 });
