@@ -166,7 +166,7 @@ export function consolePlugin(ctx: ConsoleContext) {
       return html(reply, 404, errorPage(v, 404, v.t("error.notFound")));
     });
 
-    app.get("/", async (request, reply) => reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/overview`, 303));
+    app.get("/", async (_request, reply) => reply.headers(CONSOLE_HEADERS).redirect(`${ctx.base}/overview`, 303));
 
     app.get<{ Params: { name: string } }>("/assets/:name", async (request, reply) => {
       const a = ASSETS[request.params.name];

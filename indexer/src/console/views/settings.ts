@@ -30,7 +30,6 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     d.error?.section === section ? `<p class="error" role="alert" id="error-${section}">${e(d.error.message)}</p>` : "";
   const post = (path: string, body: string, cls = "") =>
     `<form method="post" action="${e(ctx.base)}${path}"${cls ? ` class="${cls}"` : ""}>${csrfField(u)}${body}</form>`;
-  const disabled = (ok: boolean) => (ok ? "" : " disabled");
 
   const reveal = d.reveal
     ? `<section class="card reveal" aria-labelledby="h-reveal" id="reveal"><h2 id="h-reveal">${e(d.reveal.title)}</h2>
