@@ -4,6 +4,7 @@ import { buildApp } from "../api/app.js";
 import { createFollowerLeadership } from "../chain/leadership.js";
 import { combineHooks } from "../chain/combineHooks.js";
 import { createChainFollower, type ChainFollower, type ChainFollowerHooks } from "../chain/follower.js";
+import { mountConsole } from "../console/plugin.js";
 import type { ChainConfig, GatewayConfig } from "../config.js";
 import { createSecretBox } from "../crypto/secretBox.js";
 import { createOrderHooks } from "../ingest/index.js";
@@ -184,6 +185,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     health,
     metrics: () => metrics.render(),
   });
+  // the merchant console at /console: same app, same store; a re-send wakes the notifier
+  await mountConsole(app, { db, config, wakeNotifier: () => notifier?.wake() });
 
   // start in dependency order: the API first (merchants can create orders), then the workers
   let url: string | undefined;

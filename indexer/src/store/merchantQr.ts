@@ -16,7 +16,7 @@ export type MerchantQrRecord = {
   createdAt: Date;
 };
 
-function toMerchantQr(r: Record<string, any>): MerchantQrRecord {
+export function toMerchantQr(r: Record<string, any>): MerchantQrRecord {
   return {
     code: r.code,
     merchantId: BigInt(r.merchant_id),
@@ -67,8 +67,8 @@ export async function createMerchantQr(db: Db, p: CreateMerchantQrParameters): P
   });
 }
 
-/** A QR code by its public code, or null. */
+/** A QR code by its public code, or null (also when the merchant disabled it: its link then shows "link invalid"). */
 export async function findMerchantQr(db: Queryable, code: string): Promise<MerchantQrRecord | null> {
-  const [row] = await db.query("SELECT * FROM merchant_qr_codes WHERE code = $1", [code]);
+  const [row] = await db.query("SELECT * FROM merchant_qr_codes WHERE code = $1 AND disabled_at IS NULL", [code]);
   return row ? toMerchantQr(row) : null;
 }

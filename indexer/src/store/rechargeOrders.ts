@@ -24,7 +24,7 @@ export type RechargeOrderRecord = {
 
 const SELECT = `SELECT r.*, u.uuid FROM recharge_orders r JOIN users u ON u.id = r.user_id`;
 
-const toRecharge = (r: Record<string, any>): RechargeOrderRecord => ({
+export const toRecharge = (r: Record<string, any>): RechargeOrderRecord => ({
   id: r.id,
   merchantId: BigInt(r.merchant_id),
   userId: BigInt(r.user_id),

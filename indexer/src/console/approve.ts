@@ -1,0 +1,111 @@
+import { hashTypedData, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { payoutTypedData } from "../domain/payoutTypedData.js";
+import { findConsoleOrder } from "../store/consoleQueries.js";
+import { approvePayout, payoutMessage, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
+import type { ConsoleContext } from "./context.js";
+import { checksummed } from "./format.js";
+import { ConsoleError, type ConsoleUser } from "./session.js";
+import { checkSignature } from "./signatures.js";
+
+/** One payout the person chose to approve. */
+export type ApprovalItem = { kind: PayoutOrderKind; id: string };
+
+/** The EIP-712 typed data of a payout, exactly what PaymentVault.payout verifies. */
+export function approvalTypedData(ctx: ConsoleContext, o: PayoutOrderRecord) {
+  const chain = ctx.chain(o.chainId)!;
+  return payoutTypedData({ chainId: chain.chainId, vault: chain.vault, payout: payoutMessage(o) });
+}
+
+/**
+ * The typed data as a wallet's `eth_signTypedData_v4` takes it: with the EIP712Domain type listed, and the
+ * integers as decimal strings (JSON has no bigint).
+ */
+export function walletTypedDataJson(ctx: ConsoleContext, o: PayoutOrderRecord): string {
+  const td = approvalTypedData(ctx, o);
+  const full = {
+    ...td,
+    types: {
+      EIP712Domain: [
+        { name: "name", type: "string" },
+        { name: "version", type: "string" },
+        { name: "chainId", type: "uint256" },
+        { name: "verifyingContract", type: "address" },
+      ],
+      ...td.types,
+    },
+  };
+  return JSON.stringify(full, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+}
+
+/**
+ * Approves payouts from the console. One payout per signature today: the vault's `payout` checks one
+ * signature per Payout. (A multi-select "approve N with one signature" needs the vault's batch payout; it
+ * plugs in here: sign the batch's typed data over all `items`, verify it once, approve each in one
+ * transaction.)
+ *
+ * Merchant-signed payouts: the signature must be the registered payout signer's, checked the way the vault
+ * checks it (ECDSA, else ERC-1271 over the chain's RPC) BEFORE any row is locked; inside the approval's
+ * transaction the order's digest and the signer are compared with what was verified, so a change in
+ * between is refused. Gateway-held keys: no signature is sent; the gateway signs with the key it holds.
+ */
+export async function approveFromConsole(
+  ctx: ConsoleContext,
+  user: ConsoleUser,
+  items: readonly ApprovalItem[],
+  signature: Hex | undefined
+): Promise<PayoutOrderRecord[]> {
+  if (items.length === 0) throw new ConsoleError(400, "approve.none");
+  if (items.length > 1) throw new ConsoleError(400, "approve.batchUnavailable");
+  const item = items[0]!;
+  const found = await findConsoleOrder(ctx.db, item.kind, user.merchantId, item.id, user.chainIds);
+  if (!found || found.kind === "payment" || found.kind === "recharge") throw new ConsoleError(404, "error.notFound");
+  const order = found.order;
+  if (order.status !== 0) throw new ConsoleError(409, "approve.notPending");
+  if (order.payoutDeadline.getTime() <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
+  const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
+    "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
+    [user.merchantId]
+  );
+  const signer = m?.payout_signer ?? null;
+  if (!signer) throw new ConsoleError(409, "approve.noSigner");
+  const digest = hashTypedData(approvalTypedData(ctx, order));
+
+  if (m!.payout_key_mode === "merchant") {
+    if (!signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new ConsoleError(400, "approve.signatureMissing");
+    const check = await checkSignature(ctx, { chainId: order.chainId, address: signer, hash: digest, signature });
+    if (!check.ok) {
+      throw new ConsoleError(400, check.reason === "rpc_failed" ? "approve.rpcFailed" : "approve.wrongSigner", {
+        signer: checksummed(signer),
+        recovered: check.recovered ?? "—",
+      });
+    }
+  } else if (signature) {
+    throw new ConsoleError(400, "approve.signatureNotExpected");
+  }
+
+  const approved = await approvePayout(ctx.db, {
+    kind: item.kind,
+    merchantId: user.merchantId,
+    ref: { id: item.id },
+    authorize: async (locked, merchant) => {
+      // what was verified above must still be what is approved
+      if (hashTypedData(approvalTypedData(ctx, locked)) !== digest || merchant.payoutSigner?.toLowerCase() !== signer.toLowerCase()) {
+        throw new ConsoleError(409, "approve.changed");
+      }
+      if (merchant.payoutKeyMode === "merchant") return { signature: signature!, approvedBy: "merchant" };
+      if (!merchant.payoutKeySealed) throw new ConsoleError(409, "approve.noGatewayKey");
+      let account: ReturnType<typeof privateKeyToAccount>;
+      try {
+        account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed) as Hex);
+      } catch {
+        // no cause attached: an error about the key must never carry (and log) the key
+        throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
+      }
+      if (account.address.toLowerCase() !== signer.toLowerCase())
+        throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
+      return { signature: await account.signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" };
+    },
+  });
+  return [approved];
+}
