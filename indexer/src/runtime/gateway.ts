@@ -164,7 +164,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
         error: followerErrors.get(f.chainId) ?? (s.rpcUp ? null : s.lastError),
       };
     });
-    return { ok: database && chains.every((c) => c.running && c.rpc === "up" && !followerErrors.has(c.chainId)), database, chains };
+    // one chain's RPC being down is shown per chain (`rpc`), not a reason to restart the whole gateway
+    return { ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)), database, chains };
   };
 
   metrics.gauge("follower_tip_block", "last block ingested per chain", () => followers.map((f) => [{ chain_id: f.chainId }, Number(f.status().tip)]));
