@@ -142,7 +142,7 @@ const advance = async (n: number) => {
   return f.tick();
 };
 const hasCode = async (a: Address) => (await node.rpc<string>("eth_getCode", [a, "latest"])) !== "0x";
-const deposits = (to: string) => db.query("SELECT source, amount, tx_hash, log_index, status, absorbed_by, absorbed_amount FROM chain_deposits WHERE to_address = $1 ORDER BY id", [to]);
+const deposits = (to: string) => db.query("SELECT id, source, amount, tx_hash, log_index, status, absorbed_by, absorbed_amount FROM chain_deposits WHERE to_address = $1 ORDER BY id", [to]);
 
 /** The books agree with the chain at the follower's confirmed block. */
 async function reconcileClean() {
@@ -310,6 +310,43 @@ describe("the balance safety net (no traces)", () => {
     await f.tick();
     await advance(DEPTH - 1);
     assert.deepEqual([(await state(o.id)).status, (await state(o.id)).paid], [4, ETH]);
+    await reconcileClean();
+  });
+
+  it("a reorg removing a balance-found deposit that had absorbed an older transfer reports that transfer in its own right", async () => {
+    const o = await createOrder("ETH", "0.3");
+    const paid = await fx.forwardNative(sender, o.address, (3n * ETH) / 10n); // block M
+    const afterM = await node.rpc<string>("evm_snapshot");
+    await fx.mine(1);
+    await f.tick(); // read at M + 1: the balance row is at M + 1
+    await advance(1); // tip M + 2, boundary M: the balance row is not at depth yet
+    const [b] = await deposits(o.address);
+    assert.deepEqual([b!.source, BigInt(b!.amount)], ["balance", (3n * ETH) / 10n]);
+    const traced = await follower({ trace: "debug_traceTransaction", balancePoll: { cycleMs: 0 } });
+    assert.deepEqual(await traced.rescan(paid.blockNumber, paid.blockNumber), { deposits: 0, absorbed: 1, vaultEvents: 0 });
+    assert.equal((await state(o.id)).status, 3, "the balance row stands for it");
+    await node.rpc("evm_revert", [afterM]); // M stays, M + 1 and M + 2 are replaced (by blocks that differ from them)
+    await fx.mint(fx.paymentAddress(9_990n), 1n);
+    await fx.mine(2);
+    const r = await f.tick();
+    assert.equal(r.reorgs, 1);
+    const rows = await deposits(o.address);
+    assert.deepEqual(
+      rows.map((x) => [x.source, x.tx_hash, x.absorbed_by, x.status]),
+      [["native_trace", paid.transactionHash, null, "confirmed"]],
+      "the balance row went with its block; the transfer it had absorbed is on its own",
+    );
+    const s = await state(o.id);
+    assert.deepEqual([s.status, s.paid, s.payer], [4, (3n * ETH) / 10n, sender.toLowerCase()], "paid by the transfer itself now, with its sender");
+    assert.deepEqual(await outbox(o.id), [
+      "payment.status_changed:2",
+      "payment.status_changed:3",
+      "payment.status_changed:0",
+      "payment.status_changed:2",
+      "payment.status_changed:4",
+    ]);
+    await advance(2);
+    assert.equal((await deposits(o.address)).length, 1, "not found again by balance");
     await reconcileClean();
   });
 
