@@ -446,8 +446,12 @@ export async function chainPostgresReachable(): Promise<boolean> {
   }
 }
 
-/** The fixture's chain as a gateway config entry (chain 31337, its vault and USDT, from the current block on). */
-export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number; wsUrl?: string }) {
+/**
+ * The fixture's chain as a gateway config entry (chain 31337, its vault and USDT, from the current block on).
+ * `balanceNet`: ETH accepted too (no traces, so the balance net reads open native orders' addresses every
+ * block) and the slow cycle every `cycleMs`.
+ */
+export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number; wsUrl?: string; balanceNet?: { cycleMs: number } }) {
   return {
     chainId: 31337,
     code: "local",
@@ -457,7 +461,11 @@ export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number
     ...(o.wsUrl ? { wsUrl: o.wsUrl } : {}),
     confirmations: o.confirmations,
     startBlock: Number(await fx.blockNumber()),
-    tokens: [{ symbol: "USDT", address: fx.token, decimals: 6 }],
+    tokens: [
+      { symbol: "USDT", address: fx.token, decimals: 6 },
+      ...(o.balanceNet ? [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }] : []),
+    ],
+    ...(o.balanceNet ? { trace: "off", balancePoll: { cycleMs: o.balanceNet.cycleMs } } : {}),
   };
 }
 

@@ -20,8 +20,9 @@ import type { BalanceQuery, Rpc } from "./rpc.js";
  * - addresses money left since the last check (a sweep takes the whole balance, unexplained money included,
  *   so the address is read right after, while the difference still shows).
  *
- * The reading happens outside the block's transaction; the comparison (`found`) inside it, after the block's
- * own rows are written, so the expected balance and the reading are of the same block. A 'balance' row is a
+ * The follower reads after the tick's blocks and confirmations are written (a success webhook never waits
+ * for it), at its tip's hash; the comparison (`found`) runs in a transaction that checks the cursor is still
+ * at that block, so the expected balance and the reading are of the same block. A 'balance' row is a
  * chain_deposits row like any other: attributed by the order hooks, confirmed at depth, removed by a reorg of
  * its block. When the real transfer is recorded later (a rescan, a trace), it is absorbed by the balance row
  * (store/chain.ts `absorbIntoBalanceDeposits`) and nothing is counted twice.
@@ -46,7 +47,7 @@ export type BalanceChecker = {
   read(block: BlockRef): Promise<BalanceReading | undefined>;
   /** Addresses money left in written blocks: read at the next check. */
   noteOutflows(addresses: Iterable<{ address: string; token: string }>): void;
-  /** In the block's transaction, after its rows: the unexplained amounts as 'balance' deposits. */
+  /** In a transaction at the block (its rows written): the unexplained amounts as 'balance' deposits. */
   found(tx: Queryable, reading: BalanceReading): Promise<Deposit[]>;
   /** a reading was written: what it covered leaves the queue */
   done(reading: BalanceReading): void;

@@ -285,7 +285,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
    * lies at or below the confirmation boundary already: its rows are written confirmed and reported as seen
    * and confirmed in the same transaction (no second pass over them).
    */
-  async function applyBlock(block: BlockRef, collected: Collected, head: bigint, atDepth = false, reading?: BalanceReading): Promise<{ deposits: number; found: number }> {
+  async function applyBlock(block: BlockRef, collected: Collected, head: bigint, atDepth = false): Promise<number> {
     const tip = local!.tip();
     const status = atDepth ? "confirmed" : "seen";
     const inserted = await db.transaction(async (tx) => {
@@ -296,9 +296,6 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
       await insertOutflows(tx, collected.outflows);
       const absorbed = await absorbIntoBalanceDeposits(tx, chainId, deposits);
       if (absorbed.size) deposits = deposits.filter((d) => !absorbed.has(d.id));
-      // the balance net, after this block's own rows: what the reading shows beyond them
-      const found = reading ? await insertDeposits(tx, await balances.found(tx, reading), status) : [];
-      if (found.length) deposits = deposits.concat(found);
       if (deposits.length || vaultEvents.length) {
         await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
         if (atDepth) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
@@ -306,12 +303,44 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
       // depth mode: the boundary this tip implies; finalized mode: the last known one (a lower bound)
       const boundary = atDepth ? block.number : finality.mode === "depth" ? block.number - BigInt(finality.confirmations) + 1n : confirmed;
       await hooks.onBlock?.(tx, { chainId, tip: block.number, confirmed: boundary });
-      return { deposits: deposits.length, found: found.length };
+      return deposits.length;
     });
     local!.push(block);
     balances.noteOutflows(collected.outflows.map((o) => ({ address: o.from, token: o.token })));
-    if (reading) balances.done(reading);
     return inserted;
+  }
+
+  /**
+   * Writes what a balance reading at one of the kept blocks shows beyond the rows at or below that block,
+   * as 'balance' deposits at it, in one transaction that checks the cursor has not moved. A reading of a
+   * block a reorg has replaced meanwhile is dropped (the next one covers its addresses).
+   */
+  async function applyReading(reading: BalanceReading): Promise<number> {
+    if (!local || local.get(reading.block.number)?.hash !== reading.block.hash) return 0;
+    const tip = local.tip();
+    const found = await db.transaction(async (tx) => {
+      await moveCursor(tx, chainId, tip, tip);
+      const deposits = await insertDeposits(tx, await balances.found(tx, reading), "seen");
+      if (deposits.length) await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents: [] });
+      return deposits.length;
+    });
+    balances.done(reading);
+    if (found && reading.block.number <= confirmed) await confirm(confirmed);
+    return found;
+  }
+
+  // run(): the balance net reads beside the follower, so new blocks (and their webhooks) never wait for it
+  let balanceCheck: Promise<void> | undefined;
+  function startBalanceCheck() {
+    if (balanceCheck || !local) return;
+    balanceCheck = balances
+      .read(local.tip())
+      .then((reading) => (reading ? exclusive(() => applyReading(reading)) : 0))
+      .then(() => {}, (e) => {
+        tickError = { message: (e as Error).message.split("\n")[0]!, at: new Date() };
+        logger.warn({ msg: "balance check failed", chain_id: chainId, error: (e as Error).message });
+      })
+      .finally(() => (balanceCheck = undefined));
   }
 
   /** Rolls every derived row above the ancestor back, in one transaction. */
@@ -369,7 +398,8 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     }
   }
 
-  async function tick(): Promise<TickResult> {
+  /** `background`: the balance net's reads go on beside the follower (run()); otherwise the tick waits for them (tests, tools). */
+  async function tick(background = false): Promise<TickResult> {
     if (!local) await reload();
     const result: TickResult = { head: 0n, tip: 0n, confirmed, blocks: 0, reorgs: 0, deposits: 0, balancesRead: 0, foundByBalance: 0 };
     const head = await rpc.blockNumber();
@@ -389,24 +419,31 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     }
     if (target - local!.tip().number > BigInt(catchUpThreshold)) {
       await historical.sync(local!.tip().number + 1n, target, async (c) => {
-        result.deposits += (await applyBlock(c.last, c, head, true)).deposits;
+        result.deposits += await applyBlock(c.last, c, head, true);
         result.blocks += Number(c.toBlock - c.fromBlock + 1n);
       });
     }
+    let followed = false;
     for await (const ev of realtime.sync(local!, head, finalized)) {
       if (ev.type === "block") {
-        // the newest block of the tick: the balance net reads what is due at it (every block when following the head)
-        const reading = ev.block.number === head ? await balances.read(ev.block) : undefined;
-        const applied = await applyBlock(ev.block, ev, head, false, reading);
-        result.deposits += applied.deposits;
-        result.foundByBalance += applied.found;
-        result.balancesRead += reading?.queries.length ?? 0;
+        result.deposits += await applyBlock(ev.block, ev, head);
         result.blocks++;
+        followed = true;
       } else if (ev.type === "reorg") {
         await applyReorg(ev.commonAncestor, ev.depth);
         result.reorgs++;
       } else {
         await confirm(ev.blockNumber);
+        // new blocks at the head: the balance net reads what is due at the newest (every block when following),
+        // after the blocks and their confirmations are written, so a success webhook never waits for it
+        if (followed && background) startBalanceCheck();
+        else if (followed) {
+          const reading = await balances.read(local!.tip());
+          if (reading) {
+            result.balancesRead += reading.queries.length;
+            result.foundByBalance += await applyReading(reading);
+          }
+        }
       }
     }
     result.tip = local!.tip().number;
@@ -479,7 +516,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     let failures = 0;
     while (!stop.aborted) {
       try {
-        await exclusive(tick);
+        await exclusive(() => tick(true));
         failures = 0;
       } catch (e) {
         if (stop.aborted) break;
@@ -502,7 +539,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     rpc,
     watched,
     init,
-    tick: () => exclusive(tick),
+    tick: () => exclusive(() => tick()),
     rescan: (fromBlock, toBlock) => exclusive(() => rescan(fromBlock, toBlock)),
     run() {
       running ??= loop();
@@ -511,6 +548,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     async stop() {
       abort.abort();
       await running?.catch(() => {});
+      await balanceCheck;
     },
     watch(addresses) {
       let added = 0;
