@@ -77,7 +77,12 @@ export function createBalanceChecker(args: { db: Db; rpc: Rpc; spec: ChainSpec; 
     },
 
     async read(block) {
-      const queries = new Map<string, BalanceQuery>(pendingOutflows);
+      // after a long backfill many addresses may be due: at most hotLimit of them per check, the rest next time
+      const queries = new Map<string, BalanceQuery>();
+      for (const [key, q] of pendingOutflows) {
+        if (queries.size >= hotLimit) break;
+        queries.set(key, q);
+      }
       if (hot) {
         for (const address of await loadHotNativeAddresses(db, spec.chainId, { recentSeconds, limit: hotLimit })) {
           queries.set(`${address}:${NATIVE_TOKEN_LOWER}`, { address, token: NATIVE_TOKEN_LOWER });
