@@ -39,6 +39,19 @@ export type ChainConfig = {
   explorerUrl?: string;
   /** price feeds for fiat-priced orders (src/pricing/config.ts) */
   pricing?: ChainPricingConfig;
+  /**
+   * How the follower finds native coin a contract sends to a deposit address (an internal transfer): a trace
+   * method the RPC serves ("debug_traceBlock", "trace_block", "debug_traceTransaction"; `probeTraceSupport`
+   * in chain/rpc.ts tells which), or "off" (default): open native orders and recent recharge addresses are
+   * then checked by balance every block.
+   */
+  trace?: "debug_traceBlock" | "trace_block" | "debug_traceTransaction" | "off";
+  /**
+   * The balance safety net (chain/balances.ts): `hot` (check hot addresses every block; default when
+   * `trace` is off), `hotLimit` (1000), `recentSeconds` (86400), `cycleMs` (60000: every handed-out address
+   * in slices; 0 = off), `cycleBatch` (200).
+   */
+  balancePoll?: { hot?: boolean; hotLimit?: number; recentSeconds?: number; cycleMs?: number; cycleBatch?: number };
 };
 
 export type GatewayConfig = {
@@ -90,6 +103,8 @@ export type GatewayConfig = {
   allowPrivateWebhookTargets?: boolean;
 }
 
+const TRACE_SETTINGS: readonly NonNullable<ChainConfig["trace"]>[] = ["debug_traceBlock", "trace_block", "debug_traceTransaction", "off"];
+
 export const NATIVE_TOKEN: Address = "0x0000000000000000000000000000000000000000";
 
 export class ConfigError extends BaseError {
@@ -125,6 +140,9 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     if (c.deployment) applyDeployment(c);
     if (!c.vault) throw new ConfigError(`Chain ${c.chainId} needs "vault" or "deployment" (a deployments/<chainId>.json file)`);
     c.vault = getAddress(c.vault);
+    if (c.trace !== undefined && !TRACE_SETTINGS.includes(c.trace)) {
+      throw new ConfigError(`Chain ${c.chainId}: "trace" must be one of ${TRACE_SETTINGS.join(", ")}, not ${JSON.stringify(c.trace)}`);
+    }
     for (const t of c.tokens) t.address = getAddress(t.address);
     if (c.explorerUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(c.explorerUrl))
       throw new ConfigError(`Chain ${c.chainId}: "explorerUrl" must be an http(s) URL such as https://etherscan.io`);

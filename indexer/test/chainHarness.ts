@@ -11,15 +11,21 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import {
+  concatHex,
   createPublicClient,
   createWalletClient,
+  encodeDeployData,
+  getContractAddress,
   http as httpTransport,
+  keccak256,
+  toHex,
   type Abi,
   type Address,
   type Hex,
   type PublicClient,
   type WalletClient,
 } from "viem";
+import { CREATE2_PROXY, CREATE2_PROXY_RUNTIME } from "../../scripts/lib/deploy.js";
 import { depositAddress, depositSalt, DepositKind } from "../src/domain/depositAddress.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -38,13 +44,14 @@ export function freePort(): Promise<number> {
 
 export type HardhatNode = { url: string; stop(): void; rpc<T = any>(method: string, params?: unknown[]): Promise<T> };
 
-/** Starts `npx hardhat node` in its own process group and waits for its RPC. */
-export async function startHardhatNode(): Promise<HardhatNode> {
+/** Starts `npx hardhat node` (chain id 31337 unless `chainId`) in its own process group and waits for its RPC. */
+export async function startHardhatNode(o: { chainId?: number } = {}): Promise<HardhatNode> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HARDHAT_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
-  const child: ChildProcess = spawn("npx", ["hardhat", "node", "--port", String(port)], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["hardhat", "node", "--port", String(port), ...(o.chainId !== undefined ? ["--chain-id", String(o.chainId)] : [])];
+  const child: ChildProcess = spawn("npx", args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output = (output + d).slice(-4000)));
   child.stderr!.on("data", (d) => (output = (output + d).slice(-4000)));
@@ -108,7 +115,7 @@ export function artifact(rel: string): Artifact {
 let clean: Record<string, Artifact> | undefined;
 function compileClean(): Record<string, Artifact> {
   if (clean) return clean;
-  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol", "contracts/mocks/MockAggregatorV3.sol"];
+  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol", "contracts/mocks/MockAggregatorV3.sol", "contracts/mocks/TestWallets.sol"];
   const hash = createHash("sha256");
   const walk = (dir: string) => {
     for (const f of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -160,6 +167,13 @@ export type Fixture = {
   /** payment deposit address `key` of the fixture's merchant (lowercase) */
   paymentAddress(key: bigint): Address;
   paymentSalt(key: bigint): bigint;
+  /**
+   * Deploys `NativeSender` (contracts/mocks/TestWallets.sol), a contract that forwards the native coin with
+   * `call`: its payments are internal transfers (no top-level transaction to the recipient).
+   */
+  deployNativeSender(): Promise<Address>;
+  /** `from` (default: payer) pays `amount` through a NativeSender to `to`: an internal transfer; returns the receipt */
+  forwardNative(sender: Address, to: Address, amount: bigint, from?: Address): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
   /** sends a transaction from `from` (default: payer), mined by automine; returns the receipt */
   send(p: { from?: Address; to: Address; value?: bigint; data?: Hex; gas?: bigint }): Promise<{ status: string; blockNumber: bigint; transactionHash: Hex }>;
   write(to: Address, abi: Abi, functionName: string, args: unknown[], from?: Address): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
@@ -168,8 +182,13 @@ export type Fixture = {
   blockNumber(): Promise<bigint>;
 };
 
-/** Deploys the vault (merchant 1 registered, a MockERC20 "USDT" with 6 decimals allowed, native allowed). */
-export async function deployFixture(node: HardhatNode): Promise<Fixture> {
+/**
+ * Deploys the vault (merchant 1 registered, a MockERC20 "USDT" with 6 decimals allowed, native allowed).
+ * `deterministic`: the vault and the token go through the deterministic deployment proxy (installed with
+ * `hardhat_setCode`, as scripts/lib/deploy.ts does on a local chain) with fixed salts, so two nodes get
+ * them at the same addresses, and so the same deposit addresses.
+ */
+export async function deployFixture(node: HardhatNode, o: { deterministic?: boolean } = {}): Promise<Fixture> {
   const publicClient = createPublicClient({ transport: httpTransport(node.url), cacheTime: 0 }) as PublicClient;
   const wallet = createWalletClient({ transport: httpTransport(node.url) });
   const accounts = (await node.rpc<Address[]>("eth_accounts")).slice(0, 6);
@@ -182,6 +201,19 @@ export async function deployFixture(node: HardhatNode): Promise<Fixture> {
   };
   const deploy = async (rel: string, args: unknown[]) => {
     const { abi, bytecode } = artifact(rel);
+    if (o.deterministic) {
+      const initCode = encodeDeployData({ abi, bytecode, args });
+      const salt = keccak256(toHex(`chain-test/${rel}`));
+      const address = getContractAddress({ opcode: "CREATE2", from: CREATE2_PROXY, salt, bytecode: initCode }).toLowerCase() as Address;
+      if ((await node.rpc<string>("eth_getCode", [address, "latest"])) === "0x") {
+        if ((await node.rpc<string>("eth_getCode", [CREATE2_PROXY, "latest"])) === "0x") await node.rpc("hardhat_setCode", [CREATE2_PROXY, CREATE2_PROXY_RUNTIME]);
+        const hash = await wallet.sendTransaction({ account: admin, to: CREATE2_PROXY, data: concatHex([salt, initCode]), chain: null });
+        if ((await receipt(hash)).status !== "0x1" || (await node.rpc<string>("eth_getCode", [address, "latest"])) === "0x") {
+          throw new Error(`deterministic deploy of ${rel} failed`);
+        }
+      }
+      return { address, abi };
+    }
     const hash = await wallet.deployContract({ abi, bytecode, args, account: admin, chain: null });
     const r = await receipt(hash);
     if (r.status !== "0x1" || !r.contractAddress) throw new Error(`deploy of ${rel} failed`);
@@ -216,6 +248,16 @@ export async function deployFixture(node: HardhatNode): Promise<Fixture> {
     paymentAddress: (key) =>
       depositAddress({ vault: vault.address, merchantId, kind: DepositKind.Payment, key }).toLowerCase() as Address,
     paymentSalt: (key) => depositSalt(merchantId, DepositKind.Payment, key),
+    async deployNativeSender() {
+      return (await deploy("contracts/mocks/TestWallets.sol/NativeSender.json", [])).address;
+    },
+    async forwardNative(sender, to, amount, from = payer) {
+      const { abi } = artifact("contracts/mocks/TestWallets.sol/NativeSender.json");
+      const hash = await wallet.writeContract({ address: sender, abi, functionName: "sendWithGas", args: [to, 100_000n], value: amount, account: from, chain: null });
+      const r = await receipt(hash);
+      if (r.status !== "0x1") throw new Error("forwardNative reverted");
+      return { blockNumber: BigInt(r.blockNumber), transactionHash: r.transactionHash };
+    },
     async send({ from = payer, to, value, data, gas }) {
       let hash: Hex;
       if (gas !== undefined) {
@@ -249,6 +291,8 @@ export type FaultProxy = {
   url: string;
   /** requests seen, and faults injected by kind */
   stats: { requests: number; failed: number; delayed: number; dropped: number; tooLarge: number; hung: number };
+  /** changes the faults from the next request on (e.g. `{ failRate: 1 }`: the RPC is down) */
+  set(o: Partial<FaultOptions>): void;
   close(): Promise<void>;
 };
 
@@ -266,10 +310,13 @@ export type FaultOptions = {
   maxLogRange?: number;
   /** deterministic faults */
   seed?: number;
+  /** answers to eth_getLogs are emptied (an RPC that drops logs: the follower misses them) */
+  dropLogs?: boolean;
 };
 
 /** A tiny HTTP proxy on 127.0.0.1 that fails, delays, drops or hangs a share of JSON-RPC requests. */
-export async function startFaultProxy(target: string, o: FaultOptions): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, options: FaultOptions): Promise<FaultProxy> {
+  const o = { ...options };
   let s = o.seed ?? 1;
   const random = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s / 2 ** 32);
   const stats = { requests: 0, failed: 0, delayed: 0, dropped: 0, tooLarge: 0, hung: 0 };
@@ -315,7 +362,13 @@ export async function startFaultProxy(target: string, o: FaultOptions): Promise<
     }
     try {
       const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-      const text = await upstream.text();
+      let text = await upstream.text();
+      if (o.dropLogs) {
+        const parsed = JSON.parse(text);
+        const strip = (r: { result?: unknown }, q: { method?: string }) => (q?.method === "eth_getLogs" && Array.isArray(r.result) ? { ...r, result: [] } : r);
+        const request = JSON.parse(body);
+        text = JSON.stringify(Array.isArray(parsed) ? parsed.map((r, i) => strip(r, request[i])) : strip(parsed, request));
+      }
       res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
     } catch {
       res.writeHead(502).end();
@@ -326,6 +379,7 @@ export async function startFaultProxy(target: string, o: FaultOptions): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    set: (change) => Object.assign(o, change),
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hung) res.socket?.destroy();
@@ -392,8 +446,12 @@ export async function chainPostgresReachable(): Promise<boolean> {
   }
 }
 
-/** The fixture's chain as a gateway config entry (chain 31337, its vault and USDT, from the current block on). */
-export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number; wsUrl?: string }) {
+/**
+ * The fixture's chain as a gateway config entry (chain 31337, its vault and USDT, from the current block on).
+ * `balanceNet`: ETH accepted too (no traces, so the balance net reads open native orders' addresses every
+ * block) and the slow cycle every `cycleMs`.
+ */
+export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number; wsUrl?: string; balanceNet?: { cycleMs: number } }) {
   return {
     chainId: 31337,
     code: "local",
@@ -403,7 +461,11 @@ export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number
     ...(o.wsUrl ? { wsUrl: o.wsUrl } : {}),
     confirmations: o.confirmations,
     startBlock: Number(await fx.blockNumber()),
-    tokens: [{ symbol: "USDT", address: fx.token, decimals: 6 }],
+    tokens: [
+      { symbol: "USDT", address: fx.token, decimals: 6 },
+      ...(o.balanceNet ? [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }] : []),
+    ],
+    ...(o.balanceNet ? { trace: "off", balancePoll: { cycleMs: o.balanceNet.cycleMs } } : {}),
   };
 }
 

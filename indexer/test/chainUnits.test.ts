@@ -11,6 +11,7 @@ import { collectLogs, createSpec } from "../src/chain/collect.js";
 import { createLocalChain } from "../src/chain/realtime.js";
 import { withRetry } from "../src/chain/retry.js";
 import { isRangeError, isRetryableRpcFailure, suggestedRange, type RawLog } from "../src/chain/rpc.js";
+import { valueFramesOfCallTree, valueFramesOfParityTraces } from "../src/chain/traces.js";
 import { createWatchedSet } from "../src/chain/watchedSet.js";
 
 const hex = (n: number) => `0x${randomBytes(n).toString("hex")}`;
@@ -161,5 +162,83 @@ describe("local chain window", () => {
     c.prune(100n);
     assert.equal(c.length, 1);
     assert.equal(c.first().number, 8n);
+  });
+});
+
+describe("internal transfers in traces", () => {
+  const A = "0x00000000000000000000000000000000000000aa";
+  const B = "0x00000000000000000000000000000000000000bb";
+  const W = "0x00000000000000000000000000000000000000ee"; // a watched deposit address
+
+  it("call tracer: only successful value frames below the top level, a revert undoing its whole subtree, ranked in pre-order", () => {
+    const tree = {
+      type: "CALL", from: A, to: B, value: "0x5", // the top-level call: the native_tx row's, not a frame here
+      calls: [
+        { type: "CALL", from: B, to: W, value: "0x1" },
+        { type: "DELEGATECALL", from: B, to: A, value: "0x9" }, // moves nothing
+        { type: "STATICCALL", from: B, to: A },
+        {
+          type: "CALL", from: B, to: A, value: "0x0",
+          calls: [{ type: "CALL", from: A, to: W, value: "0x2" }, { type: "SELFDESTRUCT", from: A, to: W, value: "0x3" }],
+        },
+        { type: "CALL", from: B, to: A, value: "0x7", error: "execution reverted", calls: [{ type: "CALL", from: A, to: W, value: "0x8" }] },
+        { type: "CALL", from: B, to: W, value: "0x4", error: "out of gas" },
+        { type: "CREATE2", from: B, to: W, value: "0x6" },
+      ],
+    };
+    assert.deepEqual(
+      valueFramesOfCallTree(tree).map((f) => [f.rank, f.from, f.to, f.value]),
+      [
+        [0, B, W, 1n],
+        [1, A, W, 2n],
+        [2, A, W, 3n],
+        [3, B, W, 6n],
+      ],
+    );
+    assert.deepEqual(valueFramesOfCallTree({ ...tree, error: "reverted" }), [], "a failed transaction moved nothing");
+  });
+
+  it("trace_block gives the same frames and ranks, in any order, nested reverts skipped", () => {
+    const t = (traceAddress: number[], action: object, extra: object = {}) => ({ type: "call", action, traceAddress, transactionHash: "0x01", ...extra });
+    const traces = [
+      t([3], { callType: "call", from: B, to: A, value: "0x7" }, { error: "Reverted" }),
+      t([3, 0], { callType: "call", from: A, to: W, value: "0x8" }),
+      t([], { callType: "call", from: A, to: B, value: "0x5" }),
+      t([1, 0], { callType: "call", from: A, to: W, value: "0x2" }),
+      t([0], { callType: "call", from: B, to: W, value: "0x1" }),
+      t([1], { callType: "call", from: B, to: A, value: "0x0" }),
+      t([1, 1], { address: A, refundAddress: W, balance: "0x3" }, { type: "suicide" }),
+      t([2], { callType: "delegatecall", from: B, to: A, value: "0x9" }),
+      t([4], { from: B, value: "0x6" }, { type: "create", result: { address: W } }),
+    ];
+    assert.deepEqual(
+      valueFramesOfParityTraces(traces).map((f) => [f.rank, f.from, f.to, f.value]),
+      [
+        [0, B, W, 1n],
+        [1, A, W, 2n],
+        [2, A, W, 3n],
+        [3, B, W, 6n],
+      ],
+    );
+  });
+
+  it("token transfers from watched addresses and native sweeps are outflows", () => {
+    const w = createWatchedSet();
+    w.add(W);
+    const token = "0x00000000000000000000000000000000000000cc";
+    const vault = "0x00000000000000000000000000000000000000dd";
+    const spec = createSpec({ chainId: 1, vault, tokens: [{ address: token }, { address: "0x0000000000000000000000000000000000000000" }] });
+    const amount = `0x${(500n).toString(16).padStart(64, "0")}`;
+    const out = log({ address: token, topics: [TRANSFER_TOPIC, addressToTopic(W), addressToTopic(vault)], data: amount });
+    const swept = encodeEventTopics({ abi: VAULT_EVENTS_ABI, eventName: "NativeSwept", args: { depositAddress: W as Hex } });
+    const c = collectLogs(spec, w, [out, log({ address: vault, topics: swept as string[], data: encodeAbiParameters([{ type: "uint256" }], [9n]) })]);
+    assert.equal(c.deposits.length, 0);
+    assert.deepEqual(
+      c.outflows.map((o) => [o.source, o.token, o.from, o.to, o.amount]),
+      [
+        ["erc20", token, W, vault, 500n],
+        ["native_swept", "0x0000000000000000000000000000000000000000", W, vault, 9n],
+      ],
+    );
   });
 });

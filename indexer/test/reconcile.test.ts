@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import type { Address } from "viem";
 import { createChainFollower, type ChainFollower } from "../src/chain/follower.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
+import { createOrderHooks } from "../src/ingest/index.js";
 import { collectReconciliation, compareReconciliation, formatMismatches, type ReconcileInput } from "../src/jobs/reconcile.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
@@ -33,12 +34,21 @@ const dir = mkdtempSync(join(tmpdir(), "gw-reconcile-"));
 const env = { ...process.env, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY: MASTER, GATEWAY_CONFIG: join(dir, "config.json") };
 const open = () => openStore({ pgliteDir: env.PGLITE_DIR });
 
-function makeFollower(startBlock?: bigint) {
+/** The follower with the order hooks; the balance safety net off unless `net` (so what it would find shows here). */
+function makeFollower(startBlock?: bigint, net = false) {
   return createChainFollower({
     db,
-    chain: { chainId: 31337, rpcUrl: node.url, vault: fx.vault, tokens: [{ address: fx.token }, { address: ZERO }], confirmations: 1, startBlock },
+    chain: {
+      chainId: 31337,
+      rpcUrl: node.url,
+      vault: fx.vault,
+      tokens: [{ address: fx.token }, { address: ZERO }],
+      confirmations: 1,
+      startBlock,
+      balancePoll: net ? { cycleMs: 0 } : { hot: false, cycleMs: 0 },
+    },
     rpcOptions: { retry: { baseDelayMs: 10 } },
-    hooks: {},
+    hooks: createOrderHooks({ poolCooldownSeconds: 60 }),
   });
 }
 async function sync() {
@@ -176,31 +186,67 @@ describe("reconcile on hardhat node", () => {
     await db.query("UPDATE chain_deposits SET amount = amount + 3 WHERE token = $1 AND amount = 500", [fx.token.toLowerCase()]);
     try {
       const m = compareReconciliation(await input());
-      assert.deepEqual(m.map((x) => [x.check, x.gateway, x.chain]), [["deposits", "503", "500"]]);
+      assert.deepEqual(
+        m.map((x) => [x.check, x.gateway, x.chain]),
+        [
+          ["deposits", "503", "500"],
+          ["address", "503", "500"],
+        ],
+      );
     } finally {
       await db.query("UPDATE chain_deposits SET amount = amount - 3 WHERE token = $1 AND amount = 503", [fx.token.toLowerCase()]);
     }
     assert.deepEqual(compareReconciliation(await input()), [], "restored");
   });
 
-  it("native coin at a handed-out address that the follower could not see (an internal transfer) is reported", async () => {
-    // a recharge address with no recorded deposit; a contract's internal transfer leaves no log, so give
-    // the address its balance the way such a transfer would: without a transaction to it
+  it("native coin at a handed-out address the follower did not see is reported; the balance net then finds it and the books are clean", async () => {
+    // a recharge address with no recorded deposit; give it a balance without any transaction to it (as an
+    // internal transfer or a block reward would), with the balance net off
     const C = fx.paymentAddress(77n);
     await db.query("INSERT INTO user_wallets (user_id, chain_id, address) VALUES ($1, 31337, $2)", [userId, C]);
     await node.rpc("hardhat_setBalance", [C, "0x5"]);
     await node.rpc("evm_mine");
     await sync();
+    let m = compareReconciliation(await input());
+    assert.deepEqual(
+      m.map((x) => [x.check, x.token, x.gateway, x.chain]),
+      [
+        ["deposits", ZERO, "7", "12"],
+        ["address", ZERO, "0", "5"],
+      ],
+      formatMismatches(m),
+    );
+    assert.match(m[0]!.detail, /a deposit was not recorded/);
+    assert.match(m[1]!.detail, new RegExp(`${C.toLowerCase()} holds 5 that no recorded deposit explains`));
+
+    // the balance net (the user is new, so its address is read every block) records it: a recharge
+    follower = makeFollower(undefined, true);
+    await follower.init();
+    await node.rpc("evm_mine");
+    await sync();
+    const [r] = await db.query("SELECT amount, status, tx_hash FROM recharge_orders WHERE to_address = $1", [C.toLowerCase()]);
+    assert.deepEqual([r?.amount, Number(r?.status), String(r?.tx_hash).startsWith("balance:")], ["5", 4, true]);
+    const i = await input();
+    m = compareReconciliation(i);
+    assert.deepEqual(m, [], formatMismatches(m));
+    assert.equal(i.foundByBalance?.count, 1);
+    assert.equal(i.foundByBalance?.unmatched.get(`1:${ZERO}`), 5n, "no transaction explains it");
+
+    // a balance-found deposit that claims more absorbed than it has, and a deposit no order logic recorded
+    await db.query("UPDATE chain_deposits SET absorbed_amount = 1 WHERE source = 'balance'");
+    await db.query("DELETE FROM recharge_orders WHERE to_address = $1", [C.toLowerCase()]);
     try {
-      const m = compareReconciliation(await input());
-      assert.deepEqual(m.map((x) => [x.check, x.token, x.gateway, x.chain]), [["deposits", ZERO, "7", "12"]], formatMismatches(m));
-      assert.match(m[0]!.detail, /a deposit was not recorded/);
+      m = compareReconciliation(await input());
+      assert.deepEqual(m.map((x) => x.check).sort(), ["absorbed", "credited"], formatMismatches(m));
     } finally {
-      await node.rpc("hardhat_setBalance", [C, "0x0"]);
-      await node.rpc("evm_mine");
-      await sync();
+      await db.query("UPDATE chain_deposits SET absorbed_amount = 0 WHERE source = 'balance'");
+      await db.query(
+        `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address, to_address, tx_hash, log_index, block_number, block_hash)
+         SELECT 'r-restored', 1, $1, chain_id, token, amount, 4, from_address, to_address, tx_hash, log_index, block_number, block_hash FROM chain_deposits WHERE source = 'balance'`,
+        [userId],
+      );
     }
-    assert.deepEqual(compareReconciliation(await input()), [], "clean again once the address is empty");
+    assert.deepEqual(compareReconciliation(await input()), [], "restored");
   });
 
   it("an on-chain payout the gateway did not record is reported, and the CLI exits 1 with the table", async () => {

@@ -31,12 +31,14 @@ export type WebhookLatencyReport = {
   paymentsPerBlock: number;
   confirmations: number;
   headSource: string;
+  /** the balance net's load during the run: open native orders read every block, the slow cycle's interval */
+  balanceNet: { openNativeOrders: number; cycleMs: number } | null;
 };
 
 export async function webhookLatencyRun(
   node: HardhatNode,
   adminUrl: string,
-  o: { rounds: number; perBlock: number },
+  o: { rounds: number; perBlock: number; balanceNet?: { openNativeOrders: number; cycleMs: number } },
   say: (s: string) => void,
 ): Promise<WebhookLatencyReport> {
   const dbName = `bench_webhook_${randomBytes(4).toString("hex")}`;
@@ -83,13 +85,17 @@ export async function webhookLatencyRun(
         logLevel: "warn",
         allowPrivateWebhookTargets: true,
         pollIntervalMs: 1_000,
-        chains: [await fixtureChainConfig(fx, { confirmations: CONFIRMATIONS, wsUrl })],
+        chains: [await fixtureChainConfig(fx, { confirmations: CONFIRMATIONS, wsUrl, balanceNet: o.balanceNet })],
       }),
     );
     child = await spawnGatewayServer({ configFile, databaseUrl: dbUrl, masterKeyHex: masterKey.toString("hex"), port, logLevel: "warn", timeoutMs: 30_000 });
     const base = `http://127.0.0.1:${port}`;
     const client = createPayClient({ baseUrl: base, apiKey: m.apiKey, apiSecret: m.apiSecret });
     await fx.mint(fx.payer, 10n ** 15n);
+    // native orders that stay open: the balance net reads their addresses at every block of the run
+    for (let i = 0; i < (o.balanceNet?.openNativeOrders ?? 0); i++) {
+      await client.payment.create({ merchantOrderId: `open-${i}`, chainId: 31337, token: "ETH", amount: "1", notifyUrl: hookUrl, expireSeconds: 7 * 24 * 3600 });
+    }
 
     const samples: number[] = [];
     await node.rpc("evm_setAutomine", [false]);
@@ -131,6 +137,7 @@ export async function webhookLatencyRun(
       paymentsPerBlock: o.perBlock,
       confirmations: CONFIRMATIONS,
       headSource: "WebSocket newHeads (polling every 1,000 ms as the fallback)",
+      balanceNet: o.balanceNet ?? null,
     };
   } finally {
     child?.kill("SIGTERM");

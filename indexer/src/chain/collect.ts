@@ -5,12 +5,16 @@ import {
   addressToTopic,
   decodeNativeLog,
   decodeTransfer,
+  decodeTransferOut,
   decodeVaultEvent,
+  vaultEventOutflow,
   type Deposit,
+  type Outflow,
   type VaultEvent,
 } from "./decode.js";
 import { RpcCallError } from "./errors.js";
 import type { RawBlock, RawLog, RawTransaction, Rpc } from "./rpc.js";
+import type { TraceMode } from "./traces.js";
 import type { WatchedSet } from "./watchedSet.js";
 
 /**
@@ -25,17 +29,22 @@ export type ChainSpec = {
   tokens: string[];
   /** whether the native coin is accepted: scan block transactions and deposit-address receipt logs */
   native: boolean;
+  /** how internal native transfers are read from traces (only with `native`); undefined: no traces */
+  trace?: TraceMode;
 };
 
-export type Collected = { deposits: Deposit[]; vaultEvents: VaultEvent[]; logCount: number };
+/** Rows of a block or range: deposits to watched addresses, vault events, and what left watched addresses. */
+export type Collected = { deposits: Deposit[]; vaultEvents: VaultEvent[]; outflows: Outflow[]; logCount: number };
 
-export function createSpec(args: { chainId: number; vault: string; tokens: { address: string }[] }): ChainSpec {
+export function createSpec(args: { chainId: number; vault: string; tokens: { address: string }[]; trace?: TraceMode | "off" }): ChainSpec {
   const tokens = args.tokens.map((t) => t.address.toLowerCase());
+  const native = tokens.includes(NATIVE_TOKEN_LOWER);
   return {
     chainId: args.chainId,
     vault: args.vault.toLowerCase(),
     tokens: tokens.filter((t) => t !== NATIVE_TOKEN_LOWER),
-    native: tokens.includes(NATIVE_TOKEN_LOWER),
+    native,
+    ...(native && args.trace && args.trace !== "off" ? { trace: args.trace } : {}),
   };
 }
 
@@ -52,10 +61,14 @@ export async function fetchLogs(rpc: Rpc, spec: ChainSpec, range: { fromBlock: b
   return receipts.length ? main.concat(receipts) : main;
 }
 
-/** Turns logs into deposits to watched addresses and vault events; everything else is dropped. */
+/**
+ * Turns logs into deposits to watched addresses, vault events and outflows (token transfers from watched
+ * addresses, native sweeps and rescues); everything else is dropped.
+ */
 export function collectLogs(spec: ChainSpec, watched: WatchedSet, logs: RawLog[]): Collected {
   const deposits: Deposit[] = [];
   const vaultEvents: VaultEvent[] = [];
+  const outflows: Outflow[] = [];
   const vaultTopic = addressToTopic(spec.vault);
   const tokens = new Set(spec.tokens);
   for (const log of logs) {
@@ -66,19 +79,29 @@ export function collectLogs(spec: ChainSpec, watched: WatchedSet, logs: RawLog[]
     let emitter = log.address;
     if (!tokens.has(emitter)) emitter = emitter.toLowerCase();
     if (topic0 === TRANSFER_TOPIC && tokens.has(emitter)) {
-      if (log.topics.length === 3 && watched.hasTopic(log.topics[2]!)) {
-        const d = decodeTransfer(spec.chainId, log);
-        if (d) deposits.push(d);
+      if (log.topics.length === 3) {
+        if (watched.hasTopic(log.topics[2]!)) {
+          const d = decodeTransfer(spec.chainId, log);
+          if (d) deposits.push(d);
+        }
+        if (watched.hasTopic(log.topics[1]!)) {
+          const o = decodeTransferOut(spec.chainId, log);
+          if (o) outflows.push(o);
+        }
       }
     } else if (emitter === spec.vault) {
       const e = decodeVaultEvent(spec.chainId, log);
-      if (e) vaultEvents.push(e);
+      if (e) {
+        vaultEvents.push(e);
+        const o = vaultEventOutflow(e, spec.vault);
+        if (o) outflows.push(o);
+      }
     } else if (topic0 === vaultTopic && watched.has(emitter)) {
       const d = decodeNativeLog(spec.chainId, log);
       if (d) deposits.push(d);
     }
   }
-  return { deposits, vaultEvents, logCount: logs.length };
+  return { deposits, vaultEvents, outflows, logCount: logs.length };
 }
 
 /**

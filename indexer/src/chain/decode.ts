@@ -49,14 +49,38 @@ export type Deposit = {
   blockNumber: bigint;
   blockHash: string;
   txHash: string;
-  /** The log's index in its block; -1 for a native transfer seen only as a transaction. */
+  /**
+   * The log's index in its block; -1 for a native transfer seen only as a transaction; -2 - k for the k-th
+   * internal value transfer of a transaction's trace (pre-order); 0 for an amount found by balance.
+   */
   logIndex: number;
   /** Lowercase token address; the zero address for the native coin. */
   token: string;
   from: string;
   to: string;
   amount: bigint;
-  source: "erc20" | "native_tx" | "native_log";
+  /**
+   * How it was found: a token Transfer log, a top-level transaction, the deposit address's LOG3, an internal
+   * call in a trace, or the balance safety net (no transaction known: `txHash` is `balance:<block>:<to>:<token>`
+   * and `from` is empty).
+   */
+  source: DepositSource;
+};
+
+export type DepositSource = "erc20" | "native_tx" | "native_log" | "native_trace" | "balance";
+
+/** Money that left a watched deposit address (a sweep, a rescue): with deposits, it gives the address's expected balance. */
+export type Outflow = {
+  chainId: number;
+  blockNumber: bigint;
+  blockHash: string;
+  txHash: string;
+  logIndex: number;
+  token: string;
+  from: string;
+  to: string;
+  amount: bigint;
+  source: "erc20" | "native_swept" | "native_rescued";
 };
 
 export type VaultEvent = {
@@ -138,4 +162,37 @@ export function decodeVaultEvent(chainId: number, log: RawLog): VaultEvent | und
     name: decoded.eventName,
     args,
   };
+}
+
+/** A token Transfer log from a watched address as an outflow (the caller has checked the sender), or undefined. */
+export function decodeTransferOut(chainId: number, log: RawLog): Outflow | undefined {
+  const t = log.topics;
+  if (t.length !== 3 || log.data.length !== 66) return undefined;
+  const amount = BigInt(log.data);
+  if (amount === 0n) return undefined;
+  return {
+    chainId,
+    blockNumber: BigInt(log.blockNumber),
+    blockHash: log.blockHash.toLowerCase(),
+    txHash: log.transactionHash.toLowerCase(),
+    logIndex: Number(log.logIndex),
+    token: log.address.toLowerCase(),
+    from: topicToAddress(t[1]!),
+    to: topicToAddress(t[2]!),
+    amount,
+    source: "erc20",
+  };
+}
+
+/** The native coin a vault event took out of a deposit address (`NativeSwept`, a native `DepositTokenRescued`), if any. */
+export function vaultEventOutflow(e: VaultEvent, vault: string): Outflow | undefined {
+  const base = { chainId: e.chainId, blockNumber: e.blockNumber, blockHash: e.blockHash, txHash: e.txHash, logIndex: e.logIndex, token: NATIVE_TOKEN_LOWER };
+  if (!(BigInt(String(e.args.amount ?? "0")) > 0n)) return undefined;
+  if (e.name === "NativeSwept") {
+    return { ...base, from: String(e.args.depositAddress), to: vault, amount: BigInt(String(e.args.amount)), source: "native_swept" };
+  }
+  if (e.name === "DepositTokenRescued" && e.args.token === NATIVE_TOKEN_LOWER) {
+    return { ...base, from: String(e.args.depositAddress), to: String(e.args.to), amount: BigInt(String(e.args.amount)), source: "native_rescued" };
+  }
+  return undefined;
 }

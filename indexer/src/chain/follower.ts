@@ -1,10 +1,12 @@
 import type { Db, Queryable } from "../store/db.js";
 import { BaseError } from "../domain/errors.js";
 import {
+  absorbIntoBalanceDeposits,
   deleteAbove,
   initCursor,
   insertBlocks,
   insertDeposits,
+  insertOutflows,
   insertVaultEvents,
   loadChainState,
   loadNewWatchedAddresses,
@@ -18,6 +20,7 @@ import {
   type StoredVaultEvent,
   type WatchedSource,
 } from "../store/chain.js";
+import { createBalanceChecker, type BalanceChecker, type BalancePollConfig, type BalanceReading } from "./balances.js";
 import { createSpec, type ChainSpec, type Collected } from "./collect.js";
 import { DeepReorgError } from "./errors.js";
 import { createHistoricalSync, type ChunkSizing, type HistoricalSync, type Progress } from "./historical.js";
@@ -25,6 +28,7 @@ import { silentLogger, type ChainLogger } from "./logger.js";
 import { createLocalChain, createRealtimeSync, type LocalChain, type RealtimeSync } from "./realtime.js";
 import { sleep } from "./retry.js";
 import { createRpc, type CreateRpcParameters, type Rpc } from "./rpc.js";
+import type { TraceMode } from "./traces.js";
 import { LeadershipLostError } from "./errors.js";
 import { createHeadSubscription } from "./heads.js";
 import type { FollowerLeadership } from "./leadership.js";
@@ -45,6 +49,14 @@ export type FollowerChainConfig = {
   startBlock?: bigint;
   /** a WebSocket endpoint of the same node: `newHeads` wakes run() at once instead of at the next poll */
   wsUrl?: string;
+  /**
+   * How internal native transfers (a contract paying a deposit address) are read: from traces with one of
+   * the RPC's trace methods (`probeTraceSupport` says which it serves), or "off" (default): then the
+   * addresses of open native orders and recent recharge addresses are checked by balance every block.
+   */
+  trace?: TraceMode | "off";
+  /** the balance safety net's cadence (see chain/balances.ts) */
+  balancePoll?: BalancePollConfig;
 };
 
 /** What the follower tells the order logic. Each hook runs inside the transaction that writes the rows it names. */
@@ -105,6 +117,31 @@ export type TickResult = {
   blocks: number;
   reorgs: number;
   deposits: number;
+  /** (address, token) balances read by the safety net in this tick, and the deposits it found */
+  balancesRead: number;
+  foundByBalance: number;
+};
+
+/** One follower's state for health checks and metrics. */
+export type FollowerStatus = {
+  chainId: number;
+  /** last ingested block (-1 before the first) and confirmation boundary */
+  tip: bigint;
+  confirmed: bigint;
+  /** the RPC's head when last read (-1 before), and how far the follower is behind it */
+  head: bigint;
+  lag: bigint;
+  /** run() holds the chain's leadership (always, without election) */
+  leading: boolean;
+  /** whether the RPC answered its last call */
+  rpcUp: boolean;
+  /** the last error: a failed tick, else the RPC's last failed call (kept after recovery, with its time) */
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  /** when a tick last completed */
+  lastTickAt: Date | null;
+  /** "traces (<method>)" or "balance" */
+  internalTransfers: string;
 };
 
 export type ChainFollower = {
@@ -122,8 +159,15 @@ export type ChainFollower = {
   watch(addresses: Iterable<string>): number;
   /** Loads addresses added to the store since the last load; returns how many were new. */
   refreshWatched(): Promise<number>;
-  /** last ingested block and confirmation boundary; `leading`: run() holds the chain's leadership (always, without election) */
-  status(): { tip: bigint; confirmed: bigint; leading: boolean };
+  /**
+   * Reads confirmed blocks `fromBlock..toBlock` again (logs, native transactions, traces in this follower's
+   * mode) and records what is missing: after an RPC gap, or with traces turned on for blocks followed
+   * without. New rows are reported seen and confirmed; a transfer whose money the balance net already
+   * reported is absorbed by that row instead. Serialised with tick(). Returns the rows new to the store.
+   */
+  rescan(fromBlock: bigint, toBlock: bigint): Promise<{ deposits: number; absorbed: number; vaultEvents: number }>;
+  /** tip, boundary, head and lag, leadership, RPC up/down and the last error */
+  status(): FollowerStatus;
 };
 
 export function createChainFollower(args: CreateChainFollowerParameters): ChainFollower {
@@ -165,6 +209,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     });
   const watched = args.watched ?? createWatchedSet();
   const spec: ChainSpec = createSpec(chain);
+  const balances: BalanceChecker = createBalanceChecker({ db, rpc, spec, config: chain.balancePoll, logger });
   const finality = chain.finality === "finalized" ? ({ mode: "finalized" } as const) : ({ mode: "depth", confirmations: chain.confirmations } as const);
   if (finality.mode === "depth" && !(chain.confirmations >= 1)) throw new BaseError(`Chain ${chainId}: confirmations must be >= 1`);
   const realtime: RealtimeSync = createRealtimeSync({ rpc, spec, watched, finality });
@@ -183,6 +228,16 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
   let confirmed = -1n;
   let source: WatchedSource | undefined;
   let running: Promise<void> | undefined;
+  let lastHead = -1n;
+  let lastTickAt: Date | null = null;
+  let tickError: { message: string; at: Date } | null = null;
+  // tick() and rescan() write the same chain: one at a time
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => {});
+    return next;
+  };
 
   async function reload() {
     const state = await loadChainState(db, chainId);
@@ -236,8 +291,11 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     const inserted = await db.transaction(async (tx) => {
       await moveCursor(tx, chainId, tip, block, head);
       await insertBlocks(tx, chainId, [block]);
-      const deposits = await insertDeposits(tx, collected.deposits, status);
+      let deposits = await insertDeposits(tx, collected.deposits, status);
       const vaultEvents = await insertVaultEvents(tx, collected.vaultEvents, status);
+      await insertOutflows(tx, collected.outflows);
+      const absorbed = await absorbIntoBalanceDeposits(tx, chainId, deposits);
+      if (absorbed.size) deposits = deposits.filter((d) => !absorbed.has(d.id));
       if (deposits.length || vaultEvents.length) {
         await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
         if (atDepth) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
@@ -248,7 +306,41 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
       return deposits.length;
     });
     local!.push(block);
+    balances.noteOutflows(collected.outflows.map((o) => ({ address: o.from, token: o.token })));
     return inserted;
+  }
+
+  /**
+   * Writes what a balance reading at one of the kept blocks shows beyond the rows at or below that block,
+   * as 'balance' deposits at it, in one transaction that checks the cursor has not moved. A reading of a
+   * block a reorg has replaced meanwhile is dropped (the next one covers its addresses).
+   */
+  async function applyReading(reading: BalanceReading): Promise<number> {
+    if (!local || local.get(reading.block.number)?.hash !== reading.block.hash) return 0;
+    const tip = local.tip();
+    const found = await db.transaction(async (tx) => {
+      await moveCursor(tx, chainId, tip, tip);
+      const deposits = await insertDeposits(tx, await balances.found(tx, reading), "seen");
+      if (deposits.length) await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents: [] });
+      return deposits.length;
+    });
+    balances.done(reading);
+    if (found && reading.block.number <= confirmed) await confirm(confirmed);
+    return found;
+  }
+
+  // run(): the balance net reads beside the follower, so new blocks (and their webhooks) never wait for it
+  let balanceCheck: Promise<void> | undefined;
+  function startBalanceCheck() {
+    if (balanceCheck || !local) return;
+    balanceCheck = balances
+      .read(local.tip())
+      .then((reading) => (reading ? exclusive(() => applyReading(reading)) : 0))
+      .then(() => {}, (e) => {
+        tickError = { message: (e as Error).message.split("\n")[0]!, at: new Date() };
+        logger.warn({ msg: "balance check failed", chain_id: chainId, error: (e as Error).message });
+      })
+      .finally(() => (balanceCheck = undefined));
   }
 
   /** Rolls every derived row above the ancestor back, in one transaction. */
@@ -256,8 +348,8 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     const tip = local!.tip();
     await db.transaction(async (tx) => {
       await moveCursor(tx, chainId, tip, ancestor);
-      const removed = await deleteAbove(tx, chainId, ancestor.number);
-      const lost = [...removed.deposits, ...removed.vaultEvents].filter((r) => r.status === "confirmed");
+      const { all, released, ...removed } = await deleteAbove(tx, chainId, ancestor.number);
+      const lost = [...all, ...removed.vaultEvents].filter((r) => r.status === "confirmed");
       if (lost.length) {
         throw new DeepReorgError(
           chainId,
@@ -266,6 +358,12 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
         );
       }
       await hooks.onReorg?.(tx, { chainId, commonAncestor: ancestor, depth, ...removed });
+      // transfers a removed balance row had absorbed are still on chain: reported now, in their own right
+      if (released.length) {
+        await hooks.onSeen?.(tx, { chainId, deposits: released, vaultEvents: [] });
+        const done = released.filter((d) => d.status === "confirmed");
+        if (done.length) await hooks.onConfirmed?.(tx, { chainId, deposits: done, vaultEvents: [] });
+      }
       logger.warn({
         msg: "reorg",
         chain_id: chainId,
@@ -284,9 +382,9 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     // past are still unconfirmed, and the pass over the partial 'seen' index is cheap when there are none
     for (;;) {
       const n = await db.transaction(async (tx) => {
-        const { deposits, vaultEvents } = await confirmUpTo(tx, chainId, boundary, confirmBatch);
+        const { deposits, vaultEvents, marked } = await confirmUpTo(tx, chainId, boundary, confirmBatch);
         if (deposits.length || vaultEvents.length) await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
-        const more = Math.max(deposits.length, vaultEvents.length);
+        const more = Math.max(marked, vaultEvents.length);
         if (more < confirmBatch) await setConfirmedNumber(tx, chainId, boundary);
         return more;
       });
@@ -300,10 +398,12 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     }
   }
 
-  async function tick(): Promise<TickResult> {
+  /** `background`: the balance net's reads go on beside the follower (run()); otherwise the tick waits for them (tests, tools). */
+  async function tick(background = false): Promise<TickResult> {
     if (!local) await reload();
-    const result: TickResult = { head: 0n, tip: 0n, confirmed, blocks: 0, reorgs: 0, deposits: 0 };
+    const result: TickResult = { head: 0n, tip: 0n, confirmed, blocks: 0, reorgs: 0, deposits: 0, balancesRead: 0, foundByBalance: 0 };
     const head = await rpc.blockNumber();
+    lastHead = head;
     const finalized = finality.mode === "finalized" ? BigInt((await rpc.block("finalized", false)).number) : undefined;
     result.head = head;
     // after reading the head: an address committed before a block was mined is watched when that block is read
@@ -323,20 +423,62 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
         result.blocks += Number(c.toBlock - c.fromBlock + 1n);
       });
     }
+    let followed = false;
     for await (const ev of realtime.sync(local!, head, finalized)) {
       if (ev.type === "block") {
         result.deposits += await applyBlock(ev.block, ev, head);
         result.blocks++;
+        followed = true;
       } else if (ev.type === "reorg") {
         await applyReorg(ev.commonAncestor, ev.depth);
         result.reorgs++;
       } else {
         await confirm(ev.blockNumber);
+        // new blocks at the head: the balance net reads what is due at the newest (every block when following),
+        // after the blocks and their confirmations are written, so a success webhook never waits for it
+        if (followed && background) startBalanceCheck();
+        else if (followed) {
+          const reading = await balances.read(local!.tip());
+          if (reading) {
+            result.balancesRead += reading.queries.length;
+            result.foundByBalance += await applyReading(reading);
+          }
+        }
       }
     }
     result.tip = local!.tip().number;
     result.confirmed = confirmed;
+    lastTickAt = new Date();
+    tickError = null;
     return result;
+  }
+
+  async function rescan(fromBlock: bigint, toBlock: bigint) {
+    if (!local) await reload();
+    if (toBlock > confirmed) throw new BaseError(`Chain ${chainId}: rescan only reads confirmed blocks (up to ${confirmed}), not ${toBlock}`);
+    const out = { deposits: 0, absorbed: 0, vaultEvents: 0 };
+    const sync = createHistoricalSync({ rpc, spec, watched, chunk: args.chunk, logger, signal: abort.signal });
+    await sync.sync(fromBlock, toBlock, async (c) => {
+      await db.transaction(async (tx) => {
+        // no cursor move: checking it in place fences a concurrent writer of the chain
+        const at = local!.tip();
+        await moveCursor(tx, chainId, at, at);
+        let deposits = await insertDeposits(tx, c.deposits, "confirmed");
+        const vaultEvents = await insertVaultEvents(tx, c.vaultEvents, "confirmed");
+        await insertOutflows(tx, c.outflows);
+        const absorbed = await absorbIntoBalanceDeposits(tx, chainId, deposits);
+        if (absorbed.size) deposits = deposits.filter((d) => !absorbed.has(d.id));
+        if (deposits.length || vaultEvents.length) {
+          await hooks.onSeen?.(tx, { chainId, deposits, vaultEvents });
+          await hooks.onConfirmed?.(tx, { chainId, deposits, vaultEvents });
+        }
+        out.deposits += deposits.length;
+        out.absorbed += absorbed.size;
+        out.vaultEvents += vaultEvents.length;
+      });
+    });
+    logger.info({ msg: "rescan", chain_id: chainId, from: String(fromBlock), to: String(toBlock), ...out });
+    return out;
   }
 
   async function loop() {
@@ -374,11 +516,12 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     let failures = 0;
     while (!stop.aborted) {
       try {
-        await tick();
+        await exclusive(() => tick(true));
         failures = 0;
       } catch (e) {
         if (stop.aborted) break;
         const retryable = e instanceof BaseError && e.retryable;
+        tickError = { message: (e as Error).message.split("\n")[0]!, at: new Date() };
         logger[retryable ? "warn" : "error"]({ msg: "follower tick failed", chain_id: chainId, retryable, error: (e as Error).message });
         if (!retryable) throw e;
         failures++;
@@ -396,7 +539,8 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     rpc,
     watched,
     init,
-    tick,
+    tick: () => exclusive(() => tick()),
+    rescan: (fromBlock, toBlock) => exclusive(() => rescan(fromBlock, toBlock)),
     run() {
       running ??= loop();
       return running;
@@ -404,6 +548,7 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     async stop() {
       abort.abort();
       await running?.catch(() => {});
+      await balanceCheck;
     },
     watch(addresses) {
       let added = 0;
@@ -412,7 +557,23 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     },
     refreshWatched,
     status() {
-      return { tip: local?.tip().number ?? -1n, confirmed, leading: leading && !lease?.aborted };
+      const tip = local?.tip().number ?? -1n;
+      const r = rpc.health();
+      const rpcError = r.lastError && r.lastErrorAt ? { message: r.lastError, at: r.lastErrorAt } : null;
+      const last = tickError && (!rpcError || tickError.at >= rpcError.at) ? tickError : rpcError;
+      return {
+        chainId,
+        tip,
+        confirmed,
+        head: lastHead,
+        lag: lastHead >= 0n && tip >= 0n && lastHead > tip ? lastHead - tip : 0n,
+        leading: leading && !lease?.aborted,
+        rpcUp: r.up,
+        lastError: last?.message ?? null,
+        lastErrorAt: last?.at ?? null,
+        lastTickAt,
+        internalTransfers: spec.trace ? `traces (${spec.trace})` : "balance",
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { collectLogs, collectNativeTransactions, fetchLogs, mapLimit, type ChainSpec, type Collected } from "./collect.js";
 import { LogRangeTooLargeError, RpcCallError } from "./errors.js";
+import { collectTraceDeposits } from "./traces.js";
 import type { ChainLogger } from "./logger.js";
 import type { RawBlock, RawLog, RawTransaction, Rpc } from "./rpc.js";
 import type { WatchedSet } from "./watchedSet.js";
@@ -112,7 +113,12 @@ export function createHistoricalSync({
     ]);
     const collected = collectLogs(spec, watched, logs);
     if (spec.native) {
-      collected.deposits.push(...(await collectNativeTransactions(rpc, spec, watched, blocks as RawBlock<RawTransaction>[])));
+      const full = blocks as RawBlock<RawTransaction>[];
+      const [txs, traced] = await Promise.all([
+        collectNativeTransactions(rpc, spec, watched, full),
+        collectTraceDeposits(rpc, spec, watched, full, collected.deposits),
+      ]);
+      collected.deposits.push(...txs, ...traced);
     }
     const lastBlock = blocks[blocks.length - 1]!;
     if (BigInt(lastBlock.number) !== to) {

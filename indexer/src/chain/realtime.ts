@@ -1,5 +1,6 @@
 import { collectLogs, collectNativeTransactions, fetchLogs, type ChainSpec, type Collected } from "./collect.js";
 import { DeepReorgError, RpcCallError } from "./errors.js";
+import { collectTraceDeposits } from "./traces.js";
 import type { RawBlock, RawTransaction, Rpc } from "./rpc.js";
 import type { WatchedSet } from "./watchedSet.js";
 import type { BlockRef } from "../store/chain.js";
@@ -135,7 +136,12 @@ export function createRealtimeSync({ rpc, spec, watched, finality }: RealtimeSyn
         }
         const collected = collectLogs(spec, watched, logs);
         if (spec.native) {
-          collected.deposits.push(...(await collectNativeTransactions(rpc, spec, watched, [block as RawBlock<RawTransaction>])));
+          const full = [block as RawBlock<RawTransaction>];
+          const [txs, traced] = await Promise.all([
+            collectNativeTransactions(rpc, spec, watched, full),
+            collectTraceDeposits(rpc, spec, watched, full, collected.deposits),
+          ]);
+          collected.deposits.push(...txs, ...traced);
         }
         yield { type: "block", block: { number: n, hash, parentHash: block.parentHash.toLowerCase() }, ...collected };
       }

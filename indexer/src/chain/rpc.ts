@@ -14,7 +14,7 @@ export type RawLog = {
   logIndex: string;
   removed?: boolean;
 };
-export type RawTransaction = { hash: string; from: string; to: string | null; value: string };
+export type RawTransaction = { hash: string; from: string; to: string | null; value: string; gas?: string; input?: string };
 export type RawBlock<Tx = RawTransaction | string> = {
   number: string;
   hash: string;
@@ -23,6 +23,33 @@ export type RawBlock<Tx = RawTransaction | string> = {
   transactions: Tx[];
 };
 export type RawReceipt = { transactionHash: string; blockHash: string; status: string; logs: RawLog[] };
+
+/** A frame of geth's `callTracer` (`debug_trace*` with `{ tracer: "callTracer" }`), as the node sends it. */
+export type CallFrame = { type: string; from: string; to?: string; value?: string; error?: string; calls?: CallFrame[] };
+/** One entry of OpenEthereum/Erigon's `trace_block`. */
+export type ParityTrace = {
+  type: string;
+  action: { callType?: string; from?: string; to?: string; value?: string; address?: string; refundAddress?: string; balance?: string };
+  error?: string;
+  result?: { address?: string } | null;
+  traceAddress: number[];
+  transactionHash?: string | null;
+  transactionPosition?: number | null;
+  blockHash?: string;
+};
+/** A balance to read: the native coin (`token` = zero address) or an ERC-20's `balanceOf`. */
+export type BalanceQuery = { address: string; token: string };
+/** What the RPC has answered lately: the follower's health shows it per chain. */
+export type RpcHealth = {
+  /** false after a failed call until the next call that succeeds */
+  up: boolean;
+  /** the last failure's message (kept after recovery, with its time) */
+  lastError: string | undefined;
+  lastErrorAt: Date | undefined;
+  lastOkAt: Date | undefined;
+  /** failures since the last success */
+  consecutiveFailures: number;
+};
 
 export type BlockTag = "latest" | "safe" | "finalized";
 export type LogFilter = ({ fromBlock: bigint; toBlock: bigint } | { blockHash: string }) & {
@@ -56,6 +83,19 @@ export type Rpc = {
   /** `eth_getLogs`. A range the RPC refuses as too large throws {LogRangeTooLargeError} at once. */
   getLogs(filter: LogFilter): Promise<RawLog[]>;
   receipt(txHash: string): Promise<RawReceipt>;
+  /** `debug_traceBlockByHash` with the call tracer: one frame tree per transaction, in block order. */
+  traceBlockCalls(blockHash: string): Promise<{ txHash?: string; result?: CallFrame; error?: string }[]>;
+  /** `debug_traceTransaction` with the call tracer. */
+  traceTransactionCalls(txHash: string): Promise<CallFrame>;
+  /** `trace_block` (OpenEthereum/Erigon/Nethermind/Reth). */
+  traceBlockParity(blockNumber: bigint): Promise<ParityTrace[]>;
+  /**
+   * Balances at the block with this hash (EIP-1898), in JSON-RPC batches: `eth_getBalance` for the native
+   * coin, `eth_call` of `balanceOf` for a token. A token whose call fails reads as `undefined`.
+   */
+  balances(queries: BalanceQuery[], blockHash: string): Promise<(bigint | undefined)[]>;
+  /** whether the RPC answers, and its last error */
+  health(): RpcHealth;
 };
 
 /** One viem public client per chain, with retries (exponential backoff, jitter) on retryable errors only. */
@@ -71,15 +111,34 @@ export function createRpc({
     cacheTime: 0,
     transport: http(url, { retryCount: 0, timeout: timeoutMs, maxResponseBodySize }),
   }) as PublicClient;
+  // balance reads go out in JSON-RPC batches (viem groups the calls made in one tick)
+  const batched = createPublicClient({
+    cacheTime: 0,
+    transport: http(url, { retryCount: 0, timeout: timeoutMs, maxResponseBodySize, batch: { batchSize: BALANCE_BATCH, wait: 0 } }),
+  }) as PublicClient;
+  const state: RpcHealth = { up: true, lastError: undefined, lastErrorAt: undefined, lastOkAt: undefined, consecutiveFailures: 0 };
+  const answered = () => {
+    state.up = true;
+    state.consecutiveFailures = 0;
+    state.lastOkAt = new Date();
+  };
+  const failed = (e: RpcCallError) => {
+    state.up = false;
+    state.consecutiveFailures++;
+    state.lastError = e.message.split("\n")[0];
+    state.lastErrorAt = new Date();
+  };
 
-  async function call<T>(method: string, params: unknown[], accept?: (result: T) => boolean): Promise<T> {
+  async function call<T>(method: string, params: unknown[], accept?: (result: T) => boolean, via: PublicClient = client): Promise<T> {
     return withRetry(
       async () => {
         let result: T;
         try {
-          result = (await client.request({ method: method as any, params: params as any })) as T;
+          result = (await via.request({ method: method as any, params: params as any })) as T;
+          answered();
         } catch (e) {
           if (method === "eth_getLogs" && isRangeError(e)) {
+            answered();
             const f = params[0] as { fromBlock?: string; toBlock?: string };
             if (f.fromBlock !== undefined && f.toBlock !== undefined) {
               throw new LogRangeTooLargeError(chainId, BigInt(f.fromBlock), BigInt(f.toBlock), suggestedRange(e), e);
@@ -87,7 +146,11 @@ export function createRpc({
             // one block (by hash) cannot be split: say so loudly
             throw new RpcCallError(chainId, method, "one block's logs are too large for the RPC", { cause: e, retryable: false });
           }
-          throw toRpcError(chainId, method, e);
+          const error = toRpcError(chainId, method, e);
+          // a retryable failure (network, 5xx, timeout) means the RPC is not answering; a refusal is an answer
+          if (error.retryable) failed(error);
+          else answered();
+          throw error;
         }
         if (accept && !accept(result)) {
           throw new RpcCallError(chainId, method, "the node has no answer yet", { retryable: true });
@@ -144,7 +207,87 @@ export function createRpc({
     receipt(txHash) {
       return call<RawReceipt>("eth_getTransactionReceipt", [txHash], (r) => r != null);
     },
+    traceBlockCalls(blockHash) {
+      return call("debug_traceBlockByHash", [blockHash, { tracer: "callTracer" }]);
+    },
+    traceTransactionCalls(txHash) {
+      return call("debug_traceTransaction", [txHash, { tracer: "callTracer" }]);
+    },
+    traceBlockParity(blockNumber) {
+      return call("trace_block", [`0x${blockNumber.toString(16)}`]);
+    },
+    async balances(queries, blockHash) {
+      const at = { blockHash };
+      return Promise.all(
+        queries.map(async (q) => {
+          if (q.token === ZERO_ADDRESS) return BigInt(await call<string>("eth_getBalance", [q.address, at], undefined, batched));
+          const data = `${BALANCE_OF}${q.address.slice(2).toLowerCase().padStart(64, "0")}`;
+          try {
+            const out = await call<string>("eth_call", [{ to: q.token, data }, at], undefined, batched);
+            return out.length >= 66 ? BigInt(out.slice(0, 66)) : undefined;
+          } catch (e) {
+            if (e instanceof RpcCallError && !e.retryable) return undefined; // a token that reverts: nothing to read
+            throw e;
+          }
+        }),
+      );
+    },
+    health: () => ({ ...state }),
   };
+}
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+/** `balanceOf(address)` selector */
+const BALANCE_OF = "0x70a08231";
+/** balance reads per JSON-RPC batch */
+const BALANCE_BATCH = 100;
+
+export type TraceSupport = {
+  /** `debug_traceBlockByHash` with the call tracer (geth, Reth, Erigon, Nethermind, Besu) */
+  debug_traceBlock: boolean;
+  /** `trace_block` (Erigon, Reth, Nethermind, OpenEthereum) */
+  trace_block: boolean;
+  /** `debug_traceTransaction` with the call tracer (also Hardhat's EDR) */
+  debug_traceTransaction: boolean;
+  /** the cheapest mode that works, or "off": set it as the chain's `trace` */
+  recommended: "debug_traceBlock" | "trace_block" | "debug_traceTransaction" | "off";
+  /** why each unsupported method was judged so */
+  errors: Record<string, string>;
+};
+
+/**
+ * Asks the RPC which trace methods it serves, on its latest block (for the operator's `doctor` and the
+ * chain's `trace` setting). A method counts as supported when it answers; "method not found/supported",
+ * an unknown tracer or a refusal counts as not. Network failures are thrown (the RPC is down, not lacking).
+ */
+export async function probeTraceSupport(rpc: Rpc): Promise<TraceSupport> {
+  const block = await rpc.block("latest", true);
+  const errors: Record<string, string> = {};
+  const tx = block.transactions[0]?.hash;
+  const attempt = async (name: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      if (e instanceof RpcCallError && e.retryable) throw e;
+      errors[name] = (e as Error).message.split("\n")[0]!;
+      return false;
+    }
+  };
+  const debugBlock = await attempt("debug_traceBlock", () => rpc.traceBlockCalls(block.hash));
+  const parity = await attempt("trace_block", () => rpc.traceBlockParity(BigInt(block.number)));
+  // no transaction in the latest block: an unknown hash still tells "not found" from "no such method"
+  const debugTx = await attempt("debug_traceTransaction", async () => {
+    try {
+      await rpc.traceTransactionCalls(tx ?? `0x${"00".repeat(32)}`);
+    } catch (e) {
+      if (!tx && !/not (supported|found|available)|does not exist|unsupported|unknown method|-32601/i.test((e as Error).message + String((e as any).cause?.code))) return;
+      if (!tx && /transaction .*not found/i.test((e as Error).message)) return;
+      throw e;
+    }
+  });
+  const recommended = debugBlock ? "debug_traceBlock" : parity ? "trace_block" : debugTx ? "debug_traceTransaction" : "off";
+  return { debug_traceBlock: debugBlock, trace_block: parity, debug_traceTransaction: debugTx, recommended, errors };
 }
 
 type Facts = { messages: string; codes: number[]; statuses: number[]; names: string[] };

@@ -115,7 +115,8 @@ export function createPaymentDepositHooks({ poolCooldownSeconds, nextId }: Payme
       const fresh = transfers.filter((t) => written.has(`${t.txHash}:${t.logIndex}`));
       fresh.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
       const payers = new Map<string, string>();
-      for (const t of fresh) if (t.kind === "payment" && !payers.has(t.payOrderId)) payers.set(t.payOrderId, t.from);
+      // a deposit found by balance has no sender (from ''): it never names the payer
+      for (const t of fresh) if (t.kind === "payment" && t.from && !payers.has(t.payOrderId)) payers.set(t.payOrderId, t.from);
       await apply(
         tx,
         orders,

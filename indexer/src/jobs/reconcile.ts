@@ -20,11 +20,19 @@ import type { Queryable } from "../store/db.js";
  *   recipient and amount, and each PayoutExecuted event belongs to an order marked success.
  * - `ledger`: when the sweep ledger (migration 006) is installed, its credits and fees per merchant and
  *   token equal the Swept events.
+ * - `address`: each deposit address holds what its own rows say: confirmed deposits (a transfer absorbed by
+ *   a balance-found deposit counted once, through that deposit) less what left it (`chain_outflows`: token
+ *   transfers out, native sweeps). A difference is money the balance safety net has not found (yet), or a
+ *   recorded deposit the address never got; the per-merchant `deposits` sum can hide two that cancel.
+ * - `absorbed`: a balance-found deposit's `absorbed_amount` equals the transfers it absorbed, and is at most
+ *   its amount (more would mean a transfer counted twice).
+ * - `credited`: every confirmed deposit to a deposit address (balance-found ones included) reached the
+ *   order logic: a payment transfer, a recharge, or an unattributed deposit.
  *
  * `compareReconciliation` is the pure part (tested without a chain); `collectReconciliation` reads both sides.
  */
 
-export type Check = "balance" | "fees" | "deposits" | "payout" | "ledger" | "merchant";
+export type Check = "balance" | "fees" | "deposits" | "payout" | "ledger" | "merchant" | "address" | "absorbed" | "credited";
 
 export type Mismatch = {
   chainId: number;
@@ -73,6 +81,14 @@ export type ReconcileInput = {
   heldAtDepositAddresses: Map<string, bigint>;
   /** the sweep ledger's totals, when migration 006 is installed */
   ledger?: Map<string, { credited: bigint; fee: bigint }>;
+  /** per deposit address and token (`address:token`): what it holds on chain and what its rows say */
+  addresses?: Map<string, { merchantId: string; held: bigint; expected: bigint }>;
+  /** balance-found deposits whose absorbed amount disagrees with the transfers they absorbed */
+  absorbedMismatches?: { merchantId: string; token: string; key: string; amount: bigint; absorbedAmount: bigint; absorbedSum: bigint }[];
+  /** confirmed deposits no order, recharge or unattributed row records */
+  uncredited?: { merchantId: string; token: string; key: string; source: string; amount: bigint }[];
+  /** balance-found deposits (confirmed, at or below the block): how many and how much, and how much of it no real transfer explains yet */
+  foundByBalance?: { count: number; amount: Map<string, bigint>; unmatched: Map<string, bigint> };
 };
 
 const k = (m: string, t: string) => `${m}:${t}`;
@@ -127,6 +143,27 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
         push(m, t, "ledger", `${l?.credited ?? 0n} net, ${l?.fee ?? 0n} fee`, `${s.amount - s.fee} net, ${s.fee} fee`, "the sweep ledger differs from the vault's Swept events");
       }
     }
+  }
+
+  for (const [key, a] of input.addresses ?? []) {
+    if (a.held === a.expected) continue;
+    const [address, token] = key.split(":") as [string, string];
+    push(
+      a.merchantId,
+      token,
+      "address",
+      a.expected,
+      a.held,
+      a.held > a.expected
+        ? `${address} holds ${a.held - a.expected} that no recorded deposit explains (not found by the follower or the balance net yet)`
+        : `${address} holds ${a.expected - a.held} less than its deposits minus what left it`,
+    );
+  }
+  for (const b of input.absorbedMismatches ?? []) {
+    push(b.merchantId, b.token, "absorbed", `${b.absorbedAmount} absorbed`, `${b.absorbedSum} in absorbed transfers`, `balance-found deposit ${b.key} (amount ${b.amount}) disagrees with the transfers it absorbed`);
+  }
+  for (const u of input.uncredited ?? []) {
+    push(u.merchantId, u.token, "credited", "no order, recharge or unattributed row", `${u.amount} (${u.source})`, `confirmed deposit ${u.key} never reached the order logic`);
   }
 
   const eventBy = new Map(input.payoutEvents.map((e) => [k(e.merchantId, e.payoutId), e]));
@@ -265,12 +302,18 @@ export async function collectReconciliation(args: {
      )
      SELECT o.merchant_id::text AS merchant_id, d.to_address AS address, d.token, sum(d.amount)::text AS amount
        FROM chain_deposits d JOIN owned o ON o.address = d.to_address
-      WHERE d.chain_id = $1 AND d.status = 'confirmed' AND d.block_number <= $2
+      WHERE d.chain_id = $1 AND d.status = 'confirmed' AND d.block_number <= $2 AND d.absorbed_by IS NULL
       GROUP BY o.merchant_id, d.to_address, d.token`,
     [chainId, atBlock],
   );
   const deposited = new Map<string, bigint>();
   const held = new Map<string, bigint>();
+  // per address: what its rows say (deposits in, less outflows)
+  const addresses = new Map<string, { merchantId: string; held: bigint; expected: bigint }>();
+  for (const r of depositRows) {
+    if (!wanted(r.merchant_id) || !tokens.includes(r.token.toLowerCase())) continue;
+    addresses.set(`${r.address}:${r.token.toLowerCase()}`, { merchantId: r.merchant_id, held: 0n, expected: BigInt(r.amount) });
+  }
   const holdings: { key: string; address: string; token: string }[] = [];
   const seenHolding = new Set<string>();
   for (const r of depositRows) {
@@ -301,13 +344,24 @@ export async function collectReconciliation(args: {
       if (wanted(r.merchant_id) && !seenHolding.has(id)) seenHolding.add(id), holdings.push({ key: k(r.merchant_id, NATIVE), address: r.address, token: NATIVE });
     }
   }
+  const outflows = await db.query<{ address: string; token: string; amount: string }>(
+    `SELECT from_address AS address, token, sum(amount)::text AS amount FROM chain_outflows
+      WHERE chain_id = $1 AND block_number <= $2 GROUP BY from_address, token`,
+    [chainId, atBlock],
+  );
+  const out = new Map(outflows.map((r) => [`${r.address}:${r.token}`, BigInt(r.amount)]));
   await mapLimit(holdings, 8, async (h) => {
     const v =
       h.token === NATIVE
         ? await client.getBalance({ address: h.address as Address, blockNumber: atBlock })
         : await client.readContract({ address: h.token as Address, abi: ERC20_ABI, functionName: "balanceOf", args: [h.address as Address], blockNumber: atBlock });
     held.set(h.key, (held.get(h.key) ?? 0n) + v);
+    const id = `${h.address}:${h.token}`;
+    const a = addresses.get(id) ?? { merchantId: h.key.split(":")[0]!, held: 0n, expected: 0n };
+    addresses.set(id, { ...a, held: v, expected: a.expected - (out.get(id) ?? 0n) });
   });
+
+  const balanceFound = await readBalanceFound(db, chainId, atBlock, wanted);
 
   // payouts the gateway recorded (refunds carry their chain and token through the payment)
   const payoutRecords: PayoutRecord[] = [];
@@ -327,7 +381,67 @@ export async function collectReconciliation(args: {
     payoutRecords.push({ kind: r.kind, id: r.id, merchantId: r.merchant_id, payoutId: r.payout_id, token: r.token.toLowerCase(), to: r.to_address.toLowerCase(), amount: BigInt(r.amount), status: Number(r.status), txHash: r.tx_hash });
   }
 
-  return { chainId, atBlock, merchants, tokens, accounts, swept, unattributedClaims, payoutEvents, payoutRecords, deposited, heldAtDepositAddresses: held, ledger: await readSweepLedger(db, chainId, only) };
+  return {
+    chainId,
+    atBlock,
+    merchants,
+    tokens,
+    accounts,
+    swept,
+    unattributedClaims,
+    payoutEvents,
+    payoutRecords,
+    deposited,
+    heldAtDepositAddresses: held,
+    ledger: await readSweepLedger(db, chainId, only),
+    addresses,
+    ...balanceFound,
+  };
+}
+
+/**
+ * The balance-found deposits of the chain (confirmed, at or below the block), their absorbed amounts, and
+ * the confirmed deposits that reached no order, recharge or unattributed row.
+ */
+async function readBalanceFound(db: Queryable, chainId: number, atBlock: bigint, wanted: (m: string) => boolean) {
+  const owner = `COALESCE((SELECT merchant_id FROM address_pool p WHERE p.chain_id = d.chain_id AND p.address = d.to_address),
+                          (SELECT u.merchant_id FROM user_wallets w JOIN users u ON u.id = w.user_id WHERE w.chain_id = d.chain_id AND w.address = d.to_address))::text`;
+  const found = await db.query<{ merchant_id: string | null; tx_hash: string; token: string; amount: string; absorbed_amount: string; absorbed_sum: string }>(
+    `SELECT ${owner} AS merchant_id, d.tx_hash, d.token, d.amount::text, d.absorbed_amount::text,
+            (SELECT COALESCE(sum(a.amount), 0) FROM chain_deposits a WHERE a.absorbed_by = d.id)::text AS absorbed_sum
+       FROM chain_deposits d
+      WHERE d.chain_id = $1 AND d.source = 'balance' AND d.status = 'confirmed' AND d.block_number <= $2`,
+    [chainId, atBlock],
+  );
+  const amount = new Map<string, bigint>();
+  const unmatched = new Map<string, bigint>();
+  const absorbedMismatches: NonNullable<ReconcileInput["absorbedMismatches"]> = [];
+  let count = 0;
+  for (const r of found) {
+    const m = r.merchant_id ?? "-";
+    if (!wanted(m)) continue;
+    count++;
+    const key = k(m, r.token);
+    amount.set(key, (amount.get(key) ?? 0n) + BigInt(r.amount));
+    unmatched.set(key, (unmatched.get(key) ?? 0n) + BigInt(r.amount) - BigInt(r.absorbed_amount));
+    if (r.absorbed_amount !== r.absorbed_sum || BigInt(r.absorbed_amount) > BigInt(r.amount)) {
+      absorbedMismatches.push({ merchantId: m, token: r.token, key: r.tx_hash, amount: BigInt(r.amount), absorbedAmount: BigInt(r.absorbed_amount), absorbedSum: BigInt(r.absorbed_sum) });
+    }
+  }
+  const lost = await db.query<{ merchant_id: string | null; tx_hash: string; log_index: number; token: string; amount: string; source: string }>(
+    `SELECT ${owner} AS merchant_id, d.tx_hash, d.log_index, d.token, d.amount::text, d.source
+       FROM chain_deposits d
+      WHERE d.chain_id = $1 AND d.status = 'confirmed' AND d.block_number <= $2 AND d.absorbed_by IS NULL
+        AND NOT EXISTS (SELECT 1 FROM payment_transfers t WHERE t.chain_id = d.chain_id AND t.tx_hash = d.tx_hash AND t.log_index = d.log_index AND t.status <> 'removed')
+        AND NOT EXISTS (SELECT 1 FROM recharge_orders r WHERE r.chain_id = d.chain_id AND r.tx_hash = d.tx_hash AND r.log_index = d.log_index AND r.status <> -1)
+        AND NOT EXISTS (SELECT 1 FROM unattributed_deposits u WHERE u.chain_id = d.chain_id AND u.tx_hash = d.tx_hash AND u.log_index = d.log_index)
+      LIMIT 1000`,
+    [chainId, atBlock],
+  );
+  const uncredited = lost
+    .filter((r) => wanted(r.merchant_id ?? "-"))
+    .map((r) => ({ merchantId: r.merchant_id ?? "-", token: r.token, key: `${r.tx_hash}:${r.log_index}`, source: r.source, amount: BigInt(r.amount) }));
+  return { foundByBalance: { count, amount, unmatched }, absorbedMismatches, uncredited };
 }
 
 /** H5's sweep ledger (migration 006), when installed and shaped as expected; undefined otherwise. */

@@ -62,7 +62,19 @@ export type Gateway = {
 export type GatewayHealth = {
   ok: boolean;
   database: boolean;
-  chains: { chainId: number; tip: string; confirmed: string; head: string; leading: boolean; running: boolean; error: string | null }[];
+  chains: {
+    chainId: number;
+    tip: string;
+    confirmed: string;
+    head: string;
+    lag: string;
+    leading: boolean;
+    running: boolean;
+    /** whether the chain's RPC answers (see the follower's status) */
+    rpc: "up" | "down";
+    /** the follower stopped with this error, else its last tick or RPC error (null when none) */
+    error: string | null;
+  }[];
 };
 
 /**
@@ -140,17 +152,21 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       : new Map<number, string>();
     const chains = followers.map((f) => {
       const s = f.status();
+      const head = s.head >= 0n ? s.head.toString() : (heads.get(f.chainId) ?? "-1");
       return {
         chainId: f.chainId,
         tip: s.tip.toString(),
         confirmed: s.confirmed.toString(),
-        head: heads.get(f.chainId) ?? "-1",
+        head,
+        lag: s.lag.toString(),
         leading: s.leading,
         running: running.has(f.chainId),
-        error: followerErrors.get(f.chainId) ?? null,
+        rpc: s.rpcUp ? ("up" as const) : ("down" as const),
+        error: followerErrors.get(f.chainId) ?? (s.rpcUp ? null : s.lastError),
       };
     });
-    return { ok: database && chains.every((c) => c.running && !c.error), database, chains };
+    // one chain's RPC being down is shown per chain (`rpc`), not a reason to restart the whole gateway
+    return { ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)), database, chains };
   };
 
   metrics.gauge("follower_tip_block", "last block ingested per chain", () => followers.map((f) => [{ chain_id: f.chainId }, Number(f.status().tip)]));
@@ -247,5 +263,7 @@ function followerChainOf(c: ChainConfig) {
     confirmations: c.confirmations,
     finality: c.finality,
     startBlock: c.startBlock === undefined ? undefined : BigInt(c.startBlock),
+    trace: c.trace,
+    balancePoll: c.balancePoll,
   };
 }

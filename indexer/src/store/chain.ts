@@ -1,4 +1,4 @@
-import type { Deposit, VaultEvent } from "../chain/decode.js";
+import type { Deposit, Outflow, VaultEvent } from "../chain/decode.js";
 import { CursorMovedError } from "../chain/errors.js";
 import type { Db, Queryable, Row } from "./db.js";
 
@@ -11,7 +11,11 @@ import type { Db, Queryable, Row } from "./db.js";
 export type BlockRef = { number: bigint; hash: string; parentHash: string };
 export type Cursor = { number: bigint; hash: string };
 export type ConfirmationStatus = "seen" | "confirmed";
-export type StoredDeposit = Deposit & { id: bigint; status: ConfirmationStatus };
+/**
+ * A row of chain_deposits. `absorbedBy`: the 'balance' row that had already reported this transfer's money
+ * (such a row is evidence only, never reported to the hooks).
+ */
+export type StoredDeposit = Deposit & { id: bigint; status: ConfirmationStatus; absorbedBy?: bigint | null };
 export type StoredVaultEvent = VaultEvent & { id: bigint; status: ConfirmationStatus };
 
 export type ChainState = { cursor: Cursor | undefined; blocks: BlockRef[]; confirmedNumber: bigint };
@@ -65,7 +69,7 @@ export async function insertBlocks(tx: Queryable, chainId: number, blocks: Block
 }
 
 const DEPOSIT_COLUMNS =
-  "id, chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source, status";
+  "id, chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source, status, absorbed_by";
 
 /**
  * Inserts deposits, skipping any already recorded (same chain, tx hash, log index); returns the new ones.
@@ -121,23 +125,169 @@ export async function insertVaultEvents(tx: Queryable, events: VaultEvent[], sta
   return rows.map(toVaultEvent).sort(byPosition);
 }
 
-/** Deletes every derived row above `ancestor` (deposits, vault events, kept blocks); returns what went. */
+/** Records what left watched addresses, skipping rows already there. */
+export async function insertOutflows(tx: Queryable, outflows: readonly Outflow[]): Promise<void> {
+  if (outflows.length === 0) return;
+  await tx.query(
+    `INSERT INTO chain_outflows (chain_id, block_number, block_hash, tx_hash, log_index, token, from_address, to_address, amount, source)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[])
+     ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING`,
+    [
+      outflows.map((o) => o.chainId),
+      outflows.map((o) => o.blockNumber.toString()),
+      outflows.map((o) => o.blockHash),
+      outflows.map((o) => o.txHash),
+      outflows.map((o) => o.logIndex),
+      outflows.map((o) => o.token),
+      outflows.map((o) => o.from),
+      outflows.map((o) => o.to),
+      outflows.map((o) => o.amount.toString()),
+      outflows.map((o) => o.source),
+    ],
+  );
+}
+
+/**
+ * Deletes every derived row above `ancestor` (deposits, vault events, outflows, kept blocks); returns what
+ * went. `deposits` are the rows the hooks were told of (absorbed rows never were); `all` every deleted
+ * deposit. A deleted 'balance' row no longer stands for the transfers it absorbed below the ancestor:
+ * those are `released` (their `absorbed_by` cleared) so the caller reports them now.
+ */
 export async function deleteAbove(
   tx: Queryable,
   chainId: number,
   ancestor: bigint,
-): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }> {
-  const deposits = await tx.query(
-    `DELETE FROM chain_deposits WHERE chain_id = $1 AND block_number > $2 RETURNING ${DEPOSIT_COLUMNS}`,
-    [chainId, ancestor],
-  );
+): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[]; all: StoredDeposit[]; released: StoredDeposit[] }> {
+  const deleted = (
+    await tx.query(`DELETE FROM chain_deposits WHERE chain_id = $1 AND block_number > $2 RETURNING ${DEPOSIT_COLUMNS}`, [chainId, ancestor])
+  ).map(toDeposit);
   const events = await tx.query(
     `DELETE FROM chain_vault_events WHERE chain_id = $1 AND block_number > $2 RETURNING ${EVENT_COLUMNS}`,
     [chainId, ancestor],
   );
+  await tx.query("DELETE FROM chain_outflows WHERE chain_id = $1 AND block_number > $2", [chainId, ancestor]);
   await tx.query("DELETE FROM chain_blocks WHERE chain_id = $1 AND block_number > $2", [chainId, ancestor]);
-  return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
+  const balanceIds = deleted.filter((d) => d.source === "balance").map((d) => d.id.toString());
+  const released = balanceIds.length
+    ? await tx.query(
+        `UPDATE chain_deposits SET absorbed_by = NULL WHERE chain_id = $1 AND absorbed_by = ANY($2::bigint[]) RETURNING ${DEPOSIT_COLUMNS}`,
+        [chainId, balanceIds],
+      )
+    : [];
+  return {
+    deposits: deleted.filter((d) => d.absorbedBy == null).sort(byPosition),
+    vaultEvents: events.map(toVaultEvent).sort(byPosition),
+    all: deleted.sort(byPosition),
+    released: released.map(toDeposit).sort(byPosition),
+  };
 }
+
+/**
+ * Matches newly written real transfers against 'balance' rows that already reported an amount at the same
+ * address and token (the safety net found the money first; the log or trace came later, e.g. by a rescan):
+ * a transfer at or below a balance row's block whose whole amount fits in what is left of that row is
+ * absorbed by it (`absorbed_by`, and the row's `absorbed_amount` grows), earliest row first. Returns the ids
+ * absorbed: those transfers must not be reported, their money was. One indexed probe when no balance row is open.
+ */
+export async function absorbIntoBalanceDeposits(tx: Queryable, chainId: number, rows: readonly StoredDeposit[]): Promise<Set<bigint>> {
+  const real = rows.filter((r) => r.source !== "balance");
+  if (real.length === 0) return new Set();
+  const [any] = await tx.query("SELECT 1 FROM chain_deposits WHERE chain_id = $1 AND source = 'balance' AND absorbed_amount < amount LIMIT 1", [chainId]);
+  if (!any) return new Set();
+  const open = await tx.query<{ id: string; to_address: string; token: string; block_number: string; left: string }>(
+    `SELECT b.id, b.to_address, b.token, b.block_number, (b.amount - b.absorbed_amount)::text AS left
+     FROM chain_deposits b
+     JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::text[]) AS p(to_address, token)) p ON p.to_address = b.to_address AND p.token = b.token
+     WHERE b.chain_id = $1 AND b.source = 'balance' AND b.absorbed_amount < b.amount
+     ORDER BY b.block_number, b.id FOR UPDATE OF b`,
+    [chainId, real.map((r) => r.to), real.map((r) => r.token)],
+  );
+  if (open.length === 0) return new Set();
+  const candidates = open.map((b) => ({ id: BigInt(b.id), key: `${b.to_address}:${b.token}`, block: BigInt(b.block_number), left: BigInt(b.left), took: 0n }));
+  const absorbed: { id: bigint; by: bigint }[] = [];
+  for (const r of real) {
+    const b = candidates.find((c) => c.key === `${r.to}:${r.token}` && c.block >= r.blockNumber && c.left >= r.amount);
+    if (!b) continue;
+    b.left -= r.amount;
+    b.took += r.amount;
+    absorbed.push({ id: r.id, by: b.id });
+  }
+  if (absorbed.length === 0) return new Set();
+  await tx.query(
+    "UPDATE chain_deposits d SET absorbed_by = u.by FROM unnest($1::bigint[], $2::bigint[]) AS u(id, by) WHERE d.id = u.id",
+    [absorbed.map((a) => a.id.toString()), absorbed.map((a) => a.by.toString())],
+  );
+  const took = candidates.filter((c) => c.took > 0n);
+  await tx.query(
+    "UPDATE chain_deposits d SET absorbed_amount = d.absorbed_amount + u.took FROM unnest($1::bigint[], $2::numeric[]) AS u(id, took) WHERE d.id = u.id",
+    [took.map((c) => c.id.toString()), took.map((c) => c.took.toString())],
+  );
+  return new Set(absorbed.map((a) => a.id));
+}
+
+/**
+ * What each (address, token) should hold at `atBlock` by the gateway's rows: deposits (absorbed ones
+ * counted through their balance row) less outflows, at or below the block. Keyed `address:token`.
+ */
+export async function expectedBalances(
+  tx: Queryable,
+  chainId: number,
+  pairs: readonly { address: string; token: string }[],
+  atBlock: bigint,
+): Promise<Map<string, bigint>> {
+  if (pairs.length === 0) return new Map();
+  const rows = await tx.query<{ address: string; token: string; expected: string }>(
+    `SELECT p.address, p.token,
+       (COALESCE((SELECT sum(d.amount) FROM chain_deposits d WHERE d.chain_id = $1 AND d.to_address = p.address AND d.token = p.token
+                    AND d.block_number <= $4 AND d.absorbed_by IS NULL), 0)
+        - COALESCE((SELECT sum(o.amount) FROM chain_outflows o WHERE o.chain_id = $1 AND o.from_address = p.address AND o.token = p.token
+                    AND o.block_number <= $4), 0))::text AS expected
+     FROM unnest($2::text[], $3::text[]) AS p(address, token)`,
+    [chainId, pairs.map((p) => p.address), pairs.map((p) => p.token), atBlock.toString()],
+  );
+  return new Map(rows.map((r) => [`${r.address}:${r.token}`, BigInt(r.expected)]));
+}
+
+/**
+ * The addresses checked by balance every block when the chain has no traces: those of open payment orders
+ * in the native coin (leased pool addresses), and recharge addresses of users created, or with a native
+ * recharge, within `recentSeconds`. At most `limit`, open orders first.
+ */
+export async function loadHotNativeAddresses(db: Queryable, chainId: number, p: { recentSeconds: number; limit: number }): Promise<string[]> {
+  const rows = await db.query<{ address: string }>(
+    `SELECT address FROM (
+       SELECT ap.address, 0 AS rank FROM address_pool ap JOIN payment_orders o ON o.id = ap.order_id
+        WHERE ap.order_id IS NOT NULL AND ap.chain_id = $1 AND o.token_address = $2
+       UNION ALL
+       SELECT w.address, 1 FROM user_wallets w JOIN users u ON u.id = w.user_id
+        WHERE w.chain_id = $1 AND u.created_at > now() - make_interval(secs => $3)
+       UNION ALL
+       SELECT r.to_address, 1 FROM recharge_orders r
+        WHERE r.chain_id = $1 AND r.token_address = $2 AND r.created_at > now() - make_interval(secs => $3)
+     ) h GROUP BY address ORDER BY min(rank), address LIMIT $4`,
+    [chainId, NATIVE, p.recentSeconds, p.limit],
+  );
+  return rows.map((r) => r.address);
+}
+
+/**
+ * The next `limit` deposit addresses ever handed out (pool addresses that were leased, users' recharge
+ * addresses) after `after` in address order, for the balance net's slow cycle; fewer than `limit` means
+ * the cycle is complete.
+ */
+export async function nextHandedOutAddresses(db: Queryable, chainId: number, after: string, limit: number): Promise<string[]> {
+  const rows = await db.query<{ address: string }>(
+    `SELECT address FROM (
+       (SELECT address FROM address_pool WHERE chain_id = $1 AND leased_at IS NOT NULL AND address > $2 ORDER BY address LIMIT $3)
+       UNION
+       (SELECT address FROM user_wallets WHERE chain_id = $1 AND address > $2 ORDER BY address LIMIT $3)
+     ) a ORDER BY address LIMIT $3`,
+    [chainId, after, limit],
+  );
+  return rows.map((r) => r.address);
+}
+
+const NATIVE = "0x0000000000000000000000000000000000000000";
 
 /**
  * Marks up to `limit` unconfirmed deposits and up to `limit` vault events at or below `upTo` as confirmed,
@@ -149,7 +299,7 @@ export async function confirmUpTo(
   chainId: number,
   upTo: bigint,
   limit: number,
-): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[] }> {
+): Promise<{ deposits: StoredDeposit[]; vaultEvents: StoredVaultEvent[]; marked: number }> {
   const deposits = await tx.query(
     `UPDATE chain_deposits SET status = 'confirmed', confirmed_at = now()
      WHERE id IN (SELECT id FROM chain_deposits WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
@@ -157,6 +307,7 @@ export async function confirmUpTo(
      RETURNING ${DEPOSIT_COLUMNS}`,
     [chainId, upTo, limit],
   );
+  const marked = deposits.length;
   const events = await tx.query(
     `UPDATE chain_vault_events SET status = 'confirmed', confirmed_at = now()
      WHERE id IN (SELECT id FROM chain_vault_events WHERE chain_id = $1 AND status = 'seen' AND block_number <= $2
@@ -164,7 +315,12 @@ export async function confirmUpTo(
      RETURNING ${EVENT_COLUMNS}`,
     [chainId, upTo, limit],
   );
-  return { deposits: deposits.map(toDeposit).sort(byPosition), vaultEvents: events.map(toVaultEvent).sort(byPosition) };
+  // absorbed rows are marked too (they reached depth) but never reported: their balance row was
+  return {
+    deposits: deposits.map(toDeposit).filter((d) => d.absorbedBy == null).sort(byPosition),
+    vaultEvents: events.map(toVaultEvent).sort(byPosition),
+    marked,
+  };
 }
 
 export async function setConfirmedNumber(tx: Queryable, chainId: number, confirmed: bigint): Promise<void> {
@@ -281,6 +437,7 @@ function toDeposit(r: Row): StoredDeposit {
     amount: BigInt(r.amount),
     source: r.source,
     status: r.status,
+    absorbedBy: r.absorbed_by == null ? null : BigInt(r.absorbed_by),
   };
 }
 

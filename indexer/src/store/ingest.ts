@@ -162,7 +162,7 @@ export async function refreshPayers(tx: Queryable, orderIds: readonly string[]):
   await tx.query(
     `UPDATE payment_orders o SET payer_address = (
        SELECT t.from_address FROM payment_transfers t
-       WHERE t.pay_order_id = o.id AND t.kind = 'payment' AND t.status <> 'removed'
+       WHERE t.pay_order_id = o.id AND t.kind = 'payment' AND t.status <> 'removed' AND t.from_address <> ''
        ORDER BY t.late, t.block_number, t.log_index LIMIT 1)
      WHERE o.id = ANY($1::text[])`,
     [orderIds],
@@ -326,6 +326,22 @@ export type PaymentTransferView = {
   late: boolean;
   /** false: another token than the order's (shown, not counted) */
   tokenMatches: boolean;
+  /**
+   * How the follower found it: "log" (token Transfer or the deposit address's receipt log), "transaction"
+   * (a top-level transfer), "trace" (an internal transfer by a contract), or "balance" (the safety net: the
+   * address held more than its recorded deposits; no transaction known, `txHash` is `balance:<block>:…`).
+   */
+  foundBy: "log" | "transaction" | "trace" | "balance";
+  /** for a deposit found by balance: the transactions recorded later that it turned out to be (absorbed into it) */
+  matchedTxHashes: string[];
+};
+
+const FOUND_BY: Record<string, PaymentTransferView["foundBy"]> = {
+  erc20: "log",
+  native_log: "log",
+  native_tx: "transaction",
+  native_trace: "trace",
+  balance: "balance",
 };
 
 /**
@@ -337,7 +353,10 @@ export async function paymentTransfersOf(
   order: Pick<PaymentOrderRecord, "id" | "amount">,
 ): Promise<{ transfers: PaymentTransferView[]; lateAmount: bigint; overpaidAmount: bigint; unmatchedAmount: bigint }> {
   const rows = await db.query(
-    `SELECT t.*, c.block_number AS tip FROM payment_transfers t LEFT JOIN chain_cursors c ON c.chain_id = t.chain_id
+    `SELECT t.*, c.block_number AS tip, d.source,
+       (SELECT array_agg(a.tx_hash ORDER BY a.block_number, a.log_index) FROM chain_deposits a WHERE a.absorbed_by = d.id) AS matched
+     FROM payment_transfers t LEFT JOIN chain_cursors c ON c.chain_id = t.chain_id
+     LEFT JOIN chain_deposits d ON d.chain_id = t.chain_id AND d.tx_hash = t.tx_hash AND d.log_index = t.log_index
      WHERE t.pay_order_id = $1 ORDER BY t.block_number, t.log_index`,
     [order.id],
   );
@@ -365,6 +384,9 @@ export async function paymentTransfersOf(
       status,
       late: t.late,
       tokenMatches: t.kind === "payment",
+      // a removed row's chain_deposits row is gone: a synthetic key still says it was found by balance
+      foundBy: FOUND_BY[r.source as string] ?? (t.txHash.startsWith("balance:") ? "balance" : t.logIndex === -1 ? "transaction" : t.logIndex < -1 ? "trace" : "log"),
+      matchedTxHashes: parseTextArray(r.matched),
     };
   });
   const over = onTime - order.amount;
@@ -394,6 +416,14 @@ export async function listUnattributedDeposits(db: Queryable, chainId: number, t
 }
 
 // ------------------------------------------------------------------ rows
+
+/** A text[] as PGlite (array) or pg (array, or '{a,b}' text) returns it. */
+function parseTextArray(v: unknown): string[] {
+  if (v == null) return [];
+  if (Array.isArray(v)) return v as string[];
+  const s = String(v);
+  return s.length > 2 ? s.slice(1, -1).split(",") : [];
+}
 
 function toTransfer(r: Record<string, any>): PaymentTransfer {
   return {
@@ -440,7 +470,7 @@ export const paymentTransfersProperties = {
     description: "every transfer to the order's address recorded against it (oldest first), including late, removed and other-token ones",
     items: {
       type: "object",
-      required: ["txHash", "logIndex", "blockNumber", "from", "token", "amountBaseUnits", "confirmations", "status", "late", "tokenMatches"],
+      required: ["txHash", "logIndex", "blockNumber", "from", "token", "amountBaseUnits", "confirmations", "status", "late", "tokenMatches", "foundBy"],
       properties: {
         txHash: { type: "string" },
         logIndex: { type: "integer", description: "-1: a native transfer seen only as a transaction" },
@@ -453,6 +483,12 @@ export const paymentTransfersProperties = {
         status: { type: "string", enum: ["seen", "confirmed", "removed"] },
         late: { type: "boolean" },
         tokenMatches: { type: "boolean" },
+        foundBy: {
+          type: "string",
+          enum: ["log", "transaction", "trace", "balance"],
+          description: "trace: an internal transfer by a contract; balance: found by the address's balance (no transaction known; from is empty)",
+        },
+        matchedTxHashes: { type: "array", items: { type: "string" }, description: "for foundBy balance: the transactions recorded later that it was" },
       },
     },
   },
