@@ -169,6 +169,15 @@ async function deliver(chain: ChainConfig, c: AdminCall) {
   process.stdout.write(JSON.stringify({ ...c, txHash: r.hash, blockNumber: r.blockNumber.toString(), from: r.from }, null, 2) + "\n");
 }
 
+// the arguments are checked before the config is read, so a typo is refused at once
+const role = str("role") as VaultRole | undefined;
+if (sub === "grant-role" && (!role || !(role in VAULT_ROLES))) fail(NAME, `--role ${role ?? "<role>"}: expected one of ${Object.keys(VAULT_ROLES).join(", ")}`);
+if (sub === "allow-token" && !str("token")) fail(NAME, "--token <symbol|address> is required");
+const merchantId = sub === "register-merchant" || sub === "set-fee" || sub === "set-signer" ? idArg("merchant") : 0n;
+const fee = feeArg();
+const signer = addressArg("signer");
+const account = addressArg("account");
+
 await runCommand(NAME, async () => {
   const config = commandConfig(NAME);
   const chain = chainOf(config);
@@ -176,24 +185,17 @@ await runCommand(NAME, async () => {
 
   if (command === "allow-token") {
     const t = str("token");
-    if (!t) fail(NAME, "--token <symbol|address> is required");
     const token = chain.tokens.find((x) => x.symbol.toUpperCase() === t!.toUpperCase() || x.address.toLowerCase() === t!.toLowerCase());
     if (!token) fail(NAME, `token ${t} is not configured on chain ${chain.chainId} (configured: ${chain.tokens.map((x) => x.symbol).join(", ")})`);
     return deliver(chain, setTokenAllowedCall(chain, token!.address, !values.disallow));
   }
 
   if (command === "grant-role") {
-    const role = str("role") as VaultRole | undefined;
-    if (!role || !(role in VAULT_ROLES)) fail(NAME, `--role ${role ?? "<role>"}: expected one of ${Object.keys(VAULT_ROLES).join(", ")}`);
-    let account = addressArg("account");
-    if (!account && role === "operator" && config.operatorKey) account = privateKeyToAccount(config.operatorKey).address;
-    if (!account) fail(NAME, "--account <0x…> is required" + (role === "operator" ? " (or set OPERATOR_PRIVATE_KEY so the operator's address is known)" : ""));
-    return deliver(chain, grantRoleCall(chain, role!, account!, values.revoke === true));
+    const to = account ?? (role === "operator" && config.operatorKey ? privateKeyToAccount(config.operatorKey).address : undefined);
+    if (!to) fail(NAME, "--account <0x…> is required" + (role === "operator" ? " (or set OPERATOR_PRIVATE_KEY so the operator's address is known)" : ""));
+    return deliver(chain, grantRoleCall(chain, role!, to!, values.revoke === true));
   }
 
-  const merchantId = idArg("merchant");
-  const fee = feeArg();
-  const signer = addressArg("signer");
   const { db, why } = await openStore(config);
   try {
     const stored = db ? await getMerchantChainSettings(db, merchantId) : undefined;
