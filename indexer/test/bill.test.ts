@@ -153,7 +153,7 @@ describe(`statement (bill) on ${backend}`, () => {
       const configFile = join(dir, "gateway.json");
       const chain = { chainId: 31337, code: "local", name: "Hardhat", vault: "0x5FbDB2315678afecb367f032d93F642f64180aa3", confirmations: 1, tokens: [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }] };
       writeFileSync(configFile, JSON.stringify({ chains: [chain] }));
-      const env = { ...process.env, GATEWAY_CONFIG: configFile, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
+      const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_CONFIG: configFile, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
       delete env.DATABASE_URL;
       const config = loadConfig(env, { createMasterKey: true });
       const db = await openStore({ pgliteDir: config.pgliteDir });
