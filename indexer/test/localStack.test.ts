@@ -74,8 +74,8 @@ describe("npm run local", { timeout: 300_000 }, () => {
       const usdt = stack.tokens.find((t) => t.symbol === "USDT")!;
       const order = await createOrder(stack, { reference: "LOCAL-1", token: "USDT", amount: "12.5", notifyUrl: "http://127.0.0.1:9/hook" });
       assert.equal(order.amountBaseUnits, 12_500_000n);
-      const payer = createWalletClient({ account: privateKeyToAccount(stack.payer.privateKey), transport: http(stack.rpcUrl), chain: null });
-      const hash = await payer.writeContract({ address: usdt.address, abi: parseAbi(["function transfer(address to, uint256 amount)"]), functionName: "transfer", args: [order.depositAddress as Address, order.amountBaseUnits] });
+      const payer = createWalletClient({ account: privateKeyToAccount(stack.payer.privateKey), transport: http(stack.rpcUrl) });
+      const hash = await payer.writeContract({ address: usdt.address, abi: parseAbi(["function transfer(address to, uint256 amount)"]), functionName: "transfer", args: [order.depositAddress as Address, order.amountBaseUnits], chain: null });
       const receipt = await createPublicClient({ transport: http(stack.rpcUrl) }).waitForTransactionReceipt({ hash });
       assert.equal(receipt.status, "success");
       const deadline = Date.now() + 60_000;

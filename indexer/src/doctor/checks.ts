@@ -174,6 +174,22 @@ export function redactUrl(url: string): string {
 
 // ---------------------------------------------------------------------------------------------- chain setup
 
+/** A contract at the vault address (without it no deposit can ever be swept). */
+export async function checkVaultCode(chain: ChainConfig, client: PublicClient): Promise<Finding> {
+  const code = await client.getCode({ address: chain.vault }).catch(() => undefined);
+  if (!code || code === "0x") {
+    return {
+      chainId: chain.chainId,
+      check: "vault-code",
+      status: "fail",
+      blocking: true,
+      message: `no contract at the vault address ${chain.vault}${chain.deployment ? ` (from ${chain.deployment})` : ""} on chain ${chain.chainId}`,
+      fix: `deploy it (\`npm run deploy -- --network <name>\` writes deployments/${chain.chainId}.json) and set chains[].deployment to that file, or correct chains[].vault`,
+    };
+  }
+  return { chainId: chain.chainId, check: "vault-code", status: "ok", blocking: true, message: `vault ${chain.vault} has code` };
+}
+
 export type StoreMerchant = { id: string; feeBps: number; payoutSigner: string | null; payoutKeyMode: string };
 
 export async function listStoreMerchants(db: Queryable): Promise<StoreMerchant[]> {
@@ -204,19 +220,9 @@ export async function checkChainSetup(p: {
     client.readContract({ address: vault, abi: VAULT_ADMIN_ABI, functionName: functionName as never, args: args as never }) as Promise<T>;
   const findings: Finding[] = [];
 
-  const code = await client.getCode({ address: vault }).catch(() => undefined);
-  if (!code || code === "0x") {
-    findings.push({
-      ...base,
-      check: "vault-code",
-      status: "fail",
-      blocking: true,
-      message: `no contract at the vault address ${vault}${chain.deployment ? ` (from ${chain.deployment})` : ""} on chain ${id}`,
-      fix: `deploy it (\`npm run deploy -- --network <name>\` writes deployments/${id}.json) and set chains[].deployment to that file, or correct chains[].vault`,
-    });
-    return { findings };
-  }
-  findings.push({ ...base, check: "vault-code", status: "ok", blocking: true, message: `vault ${vault} has code` });
+  const code = await checkVaultCode(chain, client);
+  findings.push(code);
+  if (code.status !== "ok") return { findings };
 
   try {
     const paused = await read<boolean>("paused");

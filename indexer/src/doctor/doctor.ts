@@ -1,7 +1,7 @@
 import type { PublicClient } from "viem";
 import type { GatewayConfig } from "../config.js";
 import type { Queryable } from "../store/db.js";
-import { checkChainLiveness, checkChainSetup, checkStore, checkWebhookBacklog, doctorClient, listStoreMerchants, type HeadState } from "./checks.js";
+import { checkChainLiveness, checkChainSetup, checkStore, checkVaultCode, checkWebhookBacklog, doctorClient, listStoreMerchants, type HeadState } from "./checks.js";
 import { findingsForMerchant, reportOf, type DoctorReport, type Finding } from "./findings.js";
 
 /** A follower as the doctor sees it (the runtime passes its followers' status). */
@@ -27,6 +27,8 @@ export type Doctor = {
   run(): Promise<DoctorReport>;
   /** the quick checks (store, RPC, chain id, head, followers, webhook backlog), merged with the last full run */
   runLiveness(): Promise<DoctorReport>;
+  /** what a start must know before it serves: the quick checks and each vault's code (the full run follows) */
+  runStartChecks(): Promise<DoctorReport>;
   /** the last report (undefined before the first run) */
   latest(): DoctorReport | undefined;
   /** what the last report says about one merchant, and the gateway's problems that hold it up */
@@ -131,10 +133,18 @@ export function createDoctor(p: CreateDoctorParameters): Doctor {
       return publish(live, "full");
     });
   const runLiveness = () => serial(async () => publish(await liveness(), "liveness"));
+  const runStartChecks = () =>
+    serial(async () => {
+      const live = await liveness();
+      const codes = await Promise.all(config.chains.filter((c) => reachable.has(c.chainId)).map((c) => checkVaultCode(c, clients.get(c.chainId)!)));
+      setup = codes.filter((f) => f.status !== "ok");
+      return publish(live, "liveness");
+    });
 
   return {
     run,
     runLiveness,
+    runStartChecks,
     latest: () => last,
     forMerchant: (merchantId) => (last ? findingsForMerchant(last, merchantId) : []),
     operatorBalances,

@@ -150,7 +150,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     : undefined;
   if (doctor) {
     // the same checks as `npm run doctor`: a chain or a store that contradicts the config stops the start
-    const report = await doctor.run();
+    // (the quick ones now; the full run, with every merchant and token, follows once the API listens)
+    const report = await doctor.runStartChecks();
     const refused = report.findings.filter((f) => f.status === "fail" && REFUSE_TO_START.has(f.check));
     if (refused.length) {
       if (ownsDb) await db.close();
@@ -224,6 +225,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
   for (const f of followers) running.add(f.chainId);
   followersStarted = true;
   if (doctor) {
+    void doctor.run().catch((err) => logger.error({ err }, "doctor run failed"));
     doctor.start();
     stops.unshift(() => doctor.stop());
   }
