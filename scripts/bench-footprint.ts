@@ -27,7 +27,13 @@ import { CHAIN_PG_URL, deployFixture, fixtureChainConfig, freePort, startHardhat
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TARGETS = { rssMb: 150, healthMs: 1_500 };
-const { values: args } = parseArgs({ options: { idle: { type: "string", default: "30" }, runs: { type: "string", default: "3" }, modes: { type: "string", default: "dist,tsx" } } });
+const { values: args } = parseArgs({
+  options: {
+    idle: { type: "string", default: "30" },
+    runs: { type: "string", default: "3" },
+    modes: { type: "string", default: "dist,tsx" },
+  },
+});
 const idleSeconds = Number(args.idle);
 const runs = Number(args.runs);
 const modes = (args.modes as string).split(",") as ("dist" | "tsx")[];
@@ -100,7 +106,10 @@ try {
       const child: ChildProcess = spawn(process.execPath, command, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
       let healthMs = -1;
       while (performance.now() - t0 < 30_000 && child.exitCode === null) {
-        const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (ok) {
           healthMs = Math.round(performance.now() - t0);
           cpus.push(cpuMs(child.pid!));
@@ -114,12 +123,14 @@ try {
         say(`${mode}: idle ${idleSeconds} s`);
         await new Promise((r) => setTimeout(r, idleSeconds * 1000));
         rssMb = Math.round(treeRssKb(child.pid!) / 1024);
-        processes = 1 + (readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).length);
+        processes = 1 + readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).length;
       }
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
-      say(`${mode} run ${run}: /health 200 after ${healthMs} ms${run === runs ? `, ${rssMb} MB resident after ${idleSeconds} s idle (${processes} process(es))` : ""}`);
+      say(
+        `${mode} run ${run}: /health 200 after ${healthMs} ms${run === runs ? `, ${rssMb} MB resident after ${idleSeconds} s idle (${processes} process(es))` : ""}`,
+      );
     }
     results[mode] = { healthMs: Math.min(...starts), healthMsRuns: starts, cpuMsToHealth: Math.min(...cpus), rssMb, processes };
   }
@@ -149,7 +160,11 @@ writeFileSync(path.join(ROOT, "bench/results/footprint.json"), JSON.stringify(re
 console.log("\n| start command | /health 200 after (best of runs) | CPU time until then | resident after idle |");
 console.log("| --- | --- | --- | --- |");
 for (const [mode, r] of Object.entries(results)) {
-  console.log(`| ${mode === "dist" ? "node dist/server.js (npm start)" : "node --import tsx indexer/src/server.ts"} | ${r.healthMs} ms (${r.healthMsRuns.join(", ")}) | ${r.cpuMsToHealth} ms | ${r.rssMb} MB (${r.processes} process(es)) |`);
+  console.log(
+    `| ${mode === "dist" ? "node dist/server.js (npm start)" : "node --import tsx indexer/src/server.ts"} | ${r.healthMs} ms (${r.healthMsRuns.join(", ")}) | ${r.cpuMsToHealth} ms | ${r.rssMb} MB (${r.processes} process(es)) |`,
+  );
 }
-console.log(`\nload average while measured: ${report.machine.loadavg1} on ${report.machine.cpus} cores; wrote bench/results/footprint.json`);
+console.log(
+  `\nload average while measured: ${report.machine.loadavg1} on ${report.machine.cpus} cores; wrote bench/results/footprint.json`,
+);
 if (dist && (!report.targets.rssMb!.met || !report.targets.healthMs!.met)) process.exit(1);

@@ -21,11 +21,17 @@ const check = (what: string, ok: boolean, detail = "") => {
 
 try {
   // npm pack runs the SDK's prepack (its build); the tarball holds exactly what a user would install
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: path.join(root, "sdk"), encoding: "utf8" }).trim().split("\n").pop()!;
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: path.join(root, "sdk"), encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .pop()!;
   const tarball = path.join(scratch, packed);
   check(`packed ${packed}`, existsSync(tarball));
   writeFileSync(path.join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, version: "0.0.0" }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--offline", tarball], { cwd: scratch, stdio: "inherit" });
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-package-lock", "--offline", tarball], {
+    cwd: scratch,
+    stdio: "inherit",
+  });
 
   // a consumer: the client and the webhook verifier are there, and a forged signature is refused
   const body = (load: string) => `${load}
@@ -44,7 +50,11 @@ console.log("ok " + process.version);
     const major = Number(/^v(\d+)/.exec(execFileSync(node, ["--version"], { encoding: "utf8" }))![1]);
     for (const file of ["esm.mjs", "cjs.cjs"]) {
       const r = spawnSync(node, [file], { cwd: scratch, encoding: "utf8" });
-      check(`Node ${major} ${file.startsWith("esm") ? "import" : "require"}`, r.status === 0 && r.stdout.startsWith("ok"), r.stderr || r.stdout);
+      check(
+        `Node ${major} ${file.startsWith("esm") ? "import" : "require"}`,
+        r.status === 0 && r.stdout.startsWith("ok"),
+        r.stderr || r.stdout,
+      );
     }
   }
 
@@ -53,12 +63,29 @@ console.log("ok " + process.version);
     path.join(scratch, "consumer.mts"),
     `import { createPayClient, verifyWebhook, type PayClient } from "@evm-pay/sdk";\nconst f: typeof verifyWebhook = verifyWebhook;\nexport const make = (): PayClient => createPayClient({ baseUrl: "http://127.0.0.1", apiKey: "pk", apiSecret: "sk" });\nvoid f;\n`,
   );
-  writeFileSync(path.join(scratch, "consumer.cts"), `import sdk = require("@evm-pay/sdk");\nexport const make: typeof sdk.createPayClient = sdk.createPayClient;\n`);
+  writeFileSync(
+    path.join(scratch, "consumer.cts"),
+    `import sdk = require("@evm-pay/sdk");\nexport const make: typeof sdk.createPayClient = sdk.createPayClient;\n`,
+  );
   const tsc = createRequire(path.join(root, "package.json")).resolve("typescript/bin/tsc");
   const typesDir = path.join(root, "node_modules/@types");
   const r = spawnSync(
     process.execPath,
-    [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--typeRoots", typesDir, "--types", "node", "consumer.mts", "consumer.cts"],
+    [
+      tsc,
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--typeRoots",
+      typesDir,
+      "--types",
+      "node",
+      "consumer.mts",
+      "consumer.cts",
+    ],
     { cwd: scratch, encoding: "utf8" },
   );
   check("TypeScript consumers (ESM and CommonJS) compile against the .d.ts", r.status === 0, r.stdout + r.stderr);

@@ -90,7 +90,9 @@ const json = stackJson(stack);
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(`${out}.tmp`, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
 renameSync(`${out}.tmp`, out); // whoever waits for the file reads it whole
-const env = Object.entries(json.env).map(([k, v]) => `${k}=${v}`).join(" ");
+const env = Object.entries(json.env)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(" ");
 console.log(`
 ready in ${elapsed().trim()}: a payable gateway on a local chain (Ctrl-C stops everything)
 

@@ -26,7 +26,8 @@ export class ConfigError extends BaseError {
 /** JSON of the received value for an error line: `"30m"`, `12`, `null`. */
 const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 80) ?? String(v);
 /** The error line of a field: "required" when missing, else what was expected and what came. */
-const expected = (what: string) => (i: { input?: unknown }) => (i.input === undefined ? "required" : `expected ${what}, got ${shown(i.input)}`);
+const expected = (what: string) => (i: { input?: unknown }) =>
+  i.input === undefined ? "required" : `expected ${what}, got ${shown(i.input)}`;
 
 /** A whole number in [min, max]; the message names what it counts. */
 export const integer = (what: string, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -72,7 +73,7 @@ const bool = z.boolean({ error: expected("true or false") });
 // ---------------------------------------------------------------------------------------------- shapes
 
 export const tokenShape = {
-  symbol: text("a token symbol such as \"USDT\"", /^[A-Za-z0-9.$_-]{1,16}$/),
+  symbol: text('a token symbol such as "USDT"', /^[A-Za-z0-9.$_-]{1,16}$/),
   /** `0x0000000000000000000000000000000000000000` for the chain's native coin */
   address: addressSchema,
   decimals: integer("the token's decimals", 0, 77),
@@ -153,7 +154,10 @@ export const settingsShape = {
   /** how far X-PAY-TIMESTAMP may be from the server clock */
   authWindowMs: milliseconds(1_000).default(5 * 60 * 1000),
   /** webhook delays after each failed attempt, ms (default: 15 s, 30 s, 3 min, 5 min, 10 min, … about two days) */
-  webhookRetryScheduleMs: z.array(milliseconds(), { error: expected("a list of delays in milliseconds") }).min(1).optional(),
+  webhookRetryScheduleMs: z
+    .array(milliseconds(), { error: expected("a list of delays in milliseconds") })
+    .min(1)
+    .optional(),
   /** per webhook attempt (default 10 s) */
   webhookTimeoutMs: milliseconds().optional(),
   /** how long a claimed webhook is hidden from other workers, so a crashed worker's claim expires (default timeout + 30 s) */
@@ -174,7 +178,9 @@ export const settingsShape = {
 /** The secrets: from the environment only, never from the file. */
 export const secretsShape = {
   /** 32 bytes: encrypts stored secrets and derives the accessSign key */
-  masterKey: z.instanceof(Buffer, { error: "expected the 32-byte master key" }).refine((b) => b.length === 32, { error: "expected a 32-byte master key" }),
+  masterKey: z
+    .instanceof(Buffer, { error: "expected the 32-byte master key" })
+    .refine((b) => b.length === 32, { error: "expected a 32-byte master key" }),
   /**
    * 0x-hex private key of the operator: relays sweeps and merchant-signed payouts (it holds the vault's
    * OPERATOR role, never merchant funds). From OPERATOR_PRIVATE_KEY or OPERATOR_KEY_FILE.
@@ -224,17 +230,24 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** The keys an object schema at `path` accepts, to suggest the nearest to a misspelt one. */
+/** The parts of a zod 4 schema the walk reads. */
+type SchemaNode = {
+  shape?: Record<string, SchemaNode>;
+  element?: SchemaNode;
+  unwrap?: () => SchemaNode;
+  _zod?: { def?: { type?: string; innerType?: SchemaNode; in?: SchemaNode } };
+};
 function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let s: any = schema;
+  let s: SchemaNode | undefined = schema as unknown as SchemaNode;
   for (const p of path) {
     s = unwrap(s);
     if (typeof p === "number") s = s?.element;
-    else s = s?.shape?.[p];
+    else s = s?.shape?.[p as string];
   }
   s = unwrap(s);
   return s?.shape ? Object.keys(s.shape) : [];
 }
-function unwrap(s: any): any {
+function unwrap(s: SchemaNode | undefined): SchemaNode | undefined {
   while (s && !s.shape && !s.element && typeof s.unwrap === "function") s = s.unwrap();
   while (s && s._zod?.def?.type === "default") s = s._zod.def.innerType;
   while (s && s._zod?.def?.type === "pipe") s = s._zod.def.in;
@@ -245,7 +258,8 @@ function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
   return d[a.length]![b.length]!;
 }
 
@@ -269,7 +283,10 @@ function issuesOf(error: z.ZodError, schema: z.ZodType): Issue[] {
       const known = knownKeysAt(schema, path);
       for (const key of i.keys) {
         const near = didYouMean(key, known);
-        out.push({ path: [...path, key], message: `unknown key${near ? `; did you mean "${near}"?` : `; known keys here: ${known.join(", ")}`}` });
+        out.push({
+          path: [...path, key],
+          message: `unknown key${near ? `; did you mean "${near}"?` : `; known keys here: ${known.join(", ")}`}`,
+        });
       }
     } else if (i.code === "invalid_type" && /received undefined$/.test(i.message)) {
       out.push({ path, message: "required" });
@@ -292,7 +309,11 @@ function configError(where: string, issues: Issue[], envNames: Record<string, st
 function dropComments(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropComments);
   if (v && typeof v === "object" && !Buffer.isBuffer(v)) {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith("//")).map(([k, x]) => [k, dropComments(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !k.startsWith("//"))
+        .map(([k, x]) => [k, dropComments(x)]),
+    );
   }
   return v;
 }
@@ -316,7 +337,10 @@ const resolvePath = (baseDir: string, p: string) => (p.includes("://") || isAbso
  * chain's deployment file, `payPageUrl` from host and port, relative paths from `baseDir` (the config file's
  * folder; default the working directory). Throws a ConfigError listing every problem, one line each.
  */
-export function resolveConfig(input: GatewayConfigInput, { baseDir = process.cwd(), where = "config" }: { baseDir?: string; where?: string } = {}): GatewayConfig {
+export function resolveConfig(
+  input: GatewayConfigInput,
+  { baseDir = process.cwd(), where = "config" }: { baseDir?: string; where?: string } = {},
+): GatewayConfig {
   const { configFile, ...raw } = input;
   const parsed = gatewayConfigSchema.safeParse(dropComments(raw));
   if (!parsed.success) throw configError(where, issuesOf(parsed.error, gatewayConfigSchema));
@@ -339,39 +363,71 @@ export function resolveConfig(input: GatewayConfigInput, { baseDir = process.cwd
       try {
         const r = deploymentFileSchema.safeParse(JSON.parse(readFileSync(deployment, "utf8")));
         if (r.success) d = r.data;
-        else issues.push({ path: at("deployment"), message: `${deployment} is not a deployment file (${issuesOf(r.error, deploymentFileSchema).map((x) => `${formatPath(x.path)}: ${x.message}`).join("; ")})` });
+        else
+          issues.push({
+            path: at("deployment"),
+            message: `${deployment} is not a deployment file (${issuesOf(r.error, deploymentFileSchema)
+              .map((x) => `${formatPath(x.path)}: ${x.message}`)
+              .join("; ")})`,
+          });
       } catch (e) {
-        issues.push({ path: at("deployment"), message: `cannot read ${deployment} (${(e as Error).message.split("\n")[0]}); deploy with \`npm run deploy -- --network <name>\`, which writes deployments/<chainId>.json` });
+        issues.push({
+          path: at("deployment"),
+          message: `cannot read ${deployment} (${(e as Error).message.split("\n")[0]}); deploy with \`npm run deploy -- --network <name>\`, which writes deployments/<chainId>.json`,
+        });
       }
       if (d && d.chainId !== undefined && Number(d.chainId) !== chain.chainId) {
         issues.push({ path: at("deployment"), message: `${deployment} is for chain ${d.chainId}, not ${chain.chainId}` });
       } else if (d) {
-        if (vault && vault !== d.vault) issues.push({ path: at("vault"), message: `${vault} differs from the deployment file's vault ${d.vault}; keep one of the two` });
+        if (vault && vault !== d.vault)
+          issues.push({ path: at("vault"), message: `${vault} differs from the deployment file's vault ${d.vault}; keep one of the two` });
         vault ??= d.vault;
         startBlock ??= d.blockNumber ?? undefined;
       }
     }
     if (!vault && !chain.deployment) {
-      issues.push({ path: at("vault"), message: 'required: set "vault" (the PaymentVault address) or "deployment" (the deployments/<chainId>.json file `npm run deploy` wrote)' });
+      issues.push({
+        path: at("vault"),
+        message:
+          'required: set "vault" (the PaymentVault address) or "deployment" (the deployments/<chainId>.json file `npm run deploy` wrote)',
+      });
     } else if (vault === NATIVE_TOKEN) {
-      issues.push({ path: at("vault"), message: "the zero address is not a vault: deploy one (`npm run deploy -- --network <name>`) and set \"deployment\" to the file it writes" });
+      issues.push({
+        path: at("vault"),
+        message:
+          'the zero address is not a vault: deploy one (`npm run deploy -- --network <name>`) and set "deployment" to the file it writes',
+      });
     }
     const confirmations = chain.confirmations ?? (chain.finality === "finalized" ? 1 : undefined);
     if (confirmations === undefined) {
-      issues.push({ path: at("confirmations"), message: 'required: the blocks a transfer must be buried under (e.g. 12 on Ethereum, 3 on Polygon, 1 locally), or "finality": "finalized"' });
+      issues.push({
+        path: at("confirmations"),
+        message:
+          'required: the blocks a transfer must be buried under (e.g. 12 on Ethereum, 3 on Polygon, 1 locally), or "finality": "finalized"',
+      });
     }
     const symbols = new Set<string>();
     const addresses = new Set<string>();
     chain.tokens.forEach((t, j) => {
-      if (symbols.has(t.symbol.toUpperCase())) issues.push({ path: at("tokens", j, "symbol"), message: `symbol ${t.symbol} is listed twice on chain ${chain.chainId}` });
-      if (addresses.has(t.address)) issues.push({ path: at("tokens", j, "address"), message: `${t.address} is listed twice on chain ${chain.chainId}` });
+      if (symbols.has(t.symbol.toUpperCase()))
+        issues.push({ path: at("tokens", j, "symbol"), message: `symbol ${t.symbol} is listed twice on chain ${chain.chainId}` });
+      if (addresses.has(t.address))
+        issues.push({ path: at("tokens", j, "address"), message: `${t.address} is listed twice on chain ${chain.chainId}` });
       symbols.add(t.symbol.toUpperCase());
       addresses.add(t.address);
     });
-    chains.push({ ...chain, ...(deployment ? { deployment } : {}), vault: vault ?? NATIVE_TOKEN, confirmations: confirmations ?? 1, ...(startBlock !== undefined ? { startBlock } : {}) });
+    chains.push({
+      ...chain,
+      ...(deployment ? { deployment } : {}),
+      vault: vault ?? NATIVE_TOKEN,
+      confirmations: confirmations ?? 1,
+      ...(startBlock !== undefined ? { startBlock } : {}),
+    });
   });
-  if (c.minOrderTtlSeconds > c.orderTtlSeconds) issues.push({ path: ["minOrderTtlSeconds"], message: `${c.minOrderTtlSeconds} is above orderTtlSeconds (${c.orderTtlSeconds})` });
-  if (c.orderTtlSeconds > c.maxOrderTtlSeconds) issues.push({ path: ["orderTtlSeconds"], message: `${c.orderTtlSeconds} is above maxOrderTtlSeconds (${c.maxOrderTtlSeconds})` });
+  if (c.minOrderTtlSeconds > c.orderTtlSeconds)
+    issues.push({ path: ["minOrderTtlSeconds"], message: `${c.minOrderTtlSeconds} is above orderTtlSeconds (${c.orderTtlSeconds})` });
+  if (c.orderTtlSeconds > c.maxOrderTtlSeconds)
+    issues.push({ path: ["orderTtlSeconds"], message: `${c.orderTtlSeconds} is above maxOrderTtlSeconds (${c.maxOrderTtlSeconds})` });
   if (issues.length) throw configError(where, issues);
   return {
     ...c,
@@ -429,9 +485,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message.split("\n")[0];
     throw new ConfigError(`GATEWAY_CONFIG=${env.GATEWAY_CONFIG}: ${why}`);
   }
-  if (!json || typeof json !== "object" || Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON object like config/gateway.example.json`);
+  if (!json || typeof json !== "object" || Array.isArray(json))
+    throw new ConfigError(`${file}: expected a JSON object like config/gateway.example.json`);
   for (const secret of ["masterKey", "operatorKey", "databaseUrl"] as const) {
-    if (secret in json) throw new ConfigError(`${file}: "${secret}" is a secret and does not belong in the config file; set ${SECRET_ENV[secret]} instead`);
+    if (secret in json)
+      throw new ConfigError(`${file}: "${secret}" is a secret and does not belong in the config file; set ${SECRET_ENV[secret]} instead`);
   }
   const envNames: Record<string, string> = {};
   const fromEnv: Record<string, unknown> = {};
@@ -442,7 +500,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     envNames[field] = name;
     if (field === "port") fromEnv[field] = /^[0-9]+$/.test(v) ? Number(v) : v;
     else if (field === "allowPrivateWebhookTargets") {
-      if (v !== "1" && v !== "0" && v !== "true" && v !== "false") envIssues.push({ path: [field], message: `expected 1 or 0, got ${shown(v)}` });
+      if (v !== "1" && v !== "0" && v !== "true" && v !== "false")
+        envIssues.push({ path: [field], message: `expected 1 or 0, got ${shown(v)}` });
       fromEnv[field] = v === "1" || v === "true";
     } else fromEnv[field] = field === "pgliteDir" ? resolvePath(process.cwd(), v) : v;
   }
@@ -450,7 +509,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const baseDir = dirname(file);
   const masterKeyFile = env.GATEWAY_MASTER_KEY_FILE
     ? resolve(env.GATEWAY_MASTER_KEY_FILE)
-    : resolvePath(baseDir, typeof (json as { masterKeyFile?: unknown }).masterKeyFile === "string" ? (json as { masterKeyFile: string }).masterKeyFile : ".data/master.key");
+    : resolvePath(
+        baseDir,
+        typeof (json as { masterKeyFile?: unknown }).masterKeyFile === "string"
+          ? (json as { masterKeyFile: string }).masterKeyFile
+          : ".data/master.key",
+      );
   const input = {
     ...(json as Record<string, unknown>),
     ...fromEnv,

@@ -33,8 +33,17 @@ writeFileSync(
 );
 /** The gateway's environment as `npm start` would have it: the config file names the store and the key file. */
 const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_CONFIG: configFile };
-for (const k of ["DATABASE_URL", "PGLITE_DIR", "GATEWAY_MASTER_KEY", "GATEWAY_MASTER_KEY_FILE", "OPERATOR_PRIVATE_KEY", "OPERATOR_KEY_FILE"]) delete env[k];
-const cli = (script: string, args: string[]) => run(process.execPath, ["--import", "tsx", `indexer/src/cli/${script}.ts`, ...args], { env, cwd: process.cwd() });
+for (const k of [
+  "DATABASE_URL",
+  "PGLITE_DIR",
+  "GATEWAY_MASTER_KEY",
+  "GATEWAY_MASTER_KEY_FILE",
+  "OPERATOR_PRIVATE_KEY",
+  "OPERATOR_KEY_FILE",
+])
+  delete env[k];
+const cli = (script: string, args: string[]) =>
+  run(process.execPath, ["--import", "tsx", `indexer/src/cli/${script}.ts`, ...args], { env, cwd: process.cwd() });
 /** A command's refusal: exit 2 and its stderr (which must be one short line unless a config lists problems). */
 async function refused(script: string, args: string[]): Promise<string> {
   try {
@@ -67,12 +76,21 @@ describe("operator commands", () => {
       const { stdout } = await cli(script, ["--help"]);
       assert.match(stdout, new RegExp(`^usage: npm run ${name} --`), script);
     }
-    assert.match((await cli("admin", ["register-merchant", "--help"])).stdout, /^usage: npm run admin -- register-merchant \[options\][\s\S]*--calldata/);
-    assert.match(oneLine(await refused("rotateApiKey", ["--merchnt", "1"])), /^rotate-api-key: unknown option --merchnt; did you mean --merchant\? \(see --help\)$/);
+    assert.match(
+      (await cli("admin", ["register-merchant", "--help"])).stdout,
+      /^usage: npm run admin -- register-merchant \[options\][\s\S]*--calldata/,
+    );
+    assert.match(
+      oneLine(await refused("rotateApiKey", ["--merchnt", "1"])),
+      /^rotate-api-key: unknown option --merchnt; did you mean --merchant\? \(see --help\)$/,
+    );
     assert.match(oneLine(await refused("bill", ["--merchant", "x"])), /^bill: --merchant <id> is required/);
     assert.match(oneLine(await refused("reconcile", ["extra"])), /^reconcile: unexpected argument "extra"/);
     assert.match(oneLine(await refused("admin", ["register-merchnt"])), /^admin: unknown command "register-merchnt"/);
-    assert.match(oneLine(await refused("admin", ["grant-role", "--role", "owner"])), /--role owner: expected one of admin, merchant-admin, operator, pauser/);
+    assert.match(
+      oneLine(await refused("admin", ["grant-role", "--role", "owner"])),
+      /--role owner: expected one of admin, merchant-admin, operator, pauser/,
+    );
   });
 
   it("createMerchant without the gateway's store or key refuses and creates neither", async () => {
@@ -114,7 +132,11 @@ describe("operator commands", () => {
         ["bill", ["--merchant", "42", "--from", "2026-01-01", "--to", "2026-01-02"]],
       ] as const) {
         const line = oneLine(await refused(script, [...args]));
-        assert.match(line, new RegExp(`the test \\(pid ${process.pid}, since .*\\) holds the PGlite store .*pglite, and PGlite serves one process`), script);
+        assert.match(
+          line,
+          new RegExp(`the test \\(pid ${process.pid}, since .*\\) holds the PGlite store .*pglite, and PGlite serves one process`),
+          script,
+        );
       }
       assert.equal((await db.query("SELECT count(*)::int AS n FROM merchants"))[0]!.n, 1, "nothing was created meanwhile");
     } finally {

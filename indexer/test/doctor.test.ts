@@ -27,7 +27,8 @@ import { deployFixture, startHardhatNode, type Fixture, type HardhatNode } from 
 
 const run = promisify(execFile);
 const MNEMONIC = "test test test test test test test test test test test junk";
-const keyOf = (i: number) => `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
+const keyOf = (i: number) =>
+  `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
 const ADMIN_KEY = keyOf(0);
 const OPERATOR_KEY = keyOf(5);
 const OPERATOR = mnemonicToAccount(MNEMONIC, { addressIndex: 5 }).address;
@@ -35,7 +36,6 @@ const SIGNER = mnemonicToAccount(MNEMONIC, { addressIndex: 3 }).address;
 const DAI = "0x6B175474E89094C44Da98b954EedeAC495271d0F" as Address; // configured, never allowlisted until fixed
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-const failing = (findings: Finding[]) => findings.filter((f) => f.status === "fail");
 const find = (findings: Finding[], check: string, extra: Partial<Finding> = {}) =>
   findings.find((f) => f.check === check && Object.entries(extra).every(([k, v]) => (f as Record<string, unknown>)[k] === v));
 
@@ -57,7 +57,11 @@ async function freezableProxy(target: string) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (frozen) return void held.add(res);
-    const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) }).catch(() => undefined);
+    const upstream = await fetch(target, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.concat(chunks),
+    }).catch(() => undefined);
     if (!upstream) return void res.writeHead(502).end();
     res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
   });
@@ -124,10 +128,15 @@ describe("doctor", { timeout: 300_000 }, () => {
   });
 
   it("its vault ABI matches the compiled PaymentVault", () => {
-    const artifact = JSON.parse(readFileSync(path.join(ROOT, "artifacts/contracts/PaymentVault.sol/PaymentVault.json"), "utf8")) as { abi: Abi };
+    const artifact = JSON.parse(readFileSync(path.join(ROOT, "artifacts/contracts/PaymentVault.sol/PaymentVault.json"), "utf8")) as {
+      abi: Abi;
+    };
     const compiled = new Set(artifact.abi.filter((x) => x.type === "function" || x.type === "error").map((x) => formatAbiItem(x as never)));
-    for (const item of VAULT_ADMIN_ABI) assert.ok(compiled.has(formatAbiItem(item as never)), `PaymentVault has no ${formatAbiItem(item as never)}`);
-    const merchantFn = artifact.abi.find((x) => x.type === "function" && x.name === "merchant") as unknown as { outputs: { components: { name: string }[] }[] };
+    for (const item of VAULT_ADMIN_ABI)
+      assert.ok(compiled.has(formatAbiItem(item as never)), `PaymentVault has no ${formatAbiItem(item as never)}`);
+    const merchantFn = artifact.abi.find((x) => x.type === "function" && x.name === "merchant") as unknown as {
+      outputs: { components: { name: string }[] }[];
+    };
     assert.deepEqual(merchantFn.outputs[0]!.components.map((c) => c.name).slice(0, 2), ["signer", "feeBps"]);
   });
 
@@ -135,12 +144,18 @@ describe("doctor", { timeout: 300_000 }, () => {
     await node.rpc("evm_mine"); // a recent block: this quiet node mines only on demand
     const first = await cli("doctor", ["--json"]).then(
       () => assert.fail("doctor should exit 1"),
-      (e: { code: number; stdout: string }) => (assert.equal(e.code, 1), JSON.parse(e.stdout) as { ok: boolean; healthy: boolean; findings: Finding[] }),
+      (e: { code: number; stdout: string }) => (
+        assert.equal(e.code, 1),
+        JSON.parse(e.stdout) as { ok: boolean; healthy: boolean; findings: Finding[] }
+      ),
     );
     assert.equal(first.ok, false);
     assert.equal(first.healthy, true, "none of these stops the service: /health stays 200");
     const f = first.findings;
-    assert.match(find(f, "operator-role")!.fix!, new RegExp(`npm run admin -- grant-role --chain 31337 --role operator --account ${OPERATOR}`));
+    assert.match(
+      find(f, "operator-role")!.fix!,
+      new RegExp(`npm run admin -- grant-role --chain 31337 --role operator --account ${OPERATOR}`),
+    );
     assert.equal(find(f, "operator-balance")!.status, "warn");
     assert.match(find(f, "operator-balance")!.fix!, new RegExp(`send at least .* to ${OPERATOR}`));
     assert.equal(find(f, "token-allowlisted", { token: DAI })!.status, "fail");
@@ -148,7 +163,10 @@ describe("doctor", { timeout: 300_000 }, () => {
     assert.equal(find(f, "token-allowlisted", { token: getAddress(fx.token) })!.status, "ok");
     assert.equal(find(f, "merchant-registered", { merchantId: "1" })!.status, "ok");
     assert.match(find(f, "merchant-registered", { merchantId: "2" })!.message, /not registered in the vault .*VaultUnknownMerchant/);
-    assert.match(find(f, "merchant-registered", { merchantId: "2" })!.fix!, /npm run admin -- register-merchant --chain 31337 --merchant 2 \(registers signer .* and fee 50 bps/);
+    assert.match(
+      find(f, "merchant-registered", { merchantId: "2" })!.fix!,
+      /npm run admin -- register-merchant --chain 31337 --merchant 2 \(registers signer .* and fee 50 bps/,
+    );
     assert.match(find(f, "merchant-registered", { merchantId: "3" })!.fix!, /--merchant 3 --signer 0x…/);
     for (const check of ["rpc", "chain-id", "head", "vault-code", "store", "master-key"]) assert.equal(find(f, check)?.status, "ok", check);
 
@@ -160,12 +178,18 @@ describe("doctor", { timeout: 300_000 }, () => {
 
     // the fixes, as the findings name them
     const admin = { ADMIN_PRIVATE_KEY: ADMIN_KEY };
-    await assert.rejects(cli("admin", ["allow-token", "--token", "DAI"]), /no key to send with: set ADMIN_PRIVATE_KEY .* or add --calldata/);
+    await assert.rejects(
+      cli("admin", ["allow-token", "--token", "DAI"]),
+      /no key to send with: set ADMIN_PRIVATE_KEY .* or add --calldata/,
+    );
     const refusedRole = await cli("admin", ["allow-token", "--token", "DAI"], { ADMIN_PRIVATE_KEY: keyOf(7) }).then(
       () => assert.fail("a key without the role must be refused"),
       (e: { stderr: string }) => e.stderr,
     );
-    assert.match(refusedRole, /the vault refuses setTokenAllowed.* AccessControlUnauthorizedAccount\(.*\) \(it must be sent by: merchant-admin\)/);
+    assert.match(
+      refusedRole,
+      /the vault refuses setTokenAllowed.* AccessControlUnauthorizedAccount\(.*\) \(it must be sent by: merchant-admin\)/,
+    );
     await cli("admin", ["allow-token", "--chain", "31337", "--token", "DAI"], admin);
     await cli("admin", ["grant-role", "--role", "operator"], admin);
     await cli("admin", ["register-merchant", "--merchant", "2"], admin);
@@ -187,15 +211,26 @@ describe("doctor", { timeout: 300_000 }, () => {
 
   it("the gateway refuses to start on the wrong chain or without a vault, in plain lines", async () => {
     writeFileSync(path.join(dir, "wrong-chain.json"), JSON.stringify({ ...fileConfig({ chainId: 1 }) }));
-    const wrong = await run(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], { env: { ...env, GATEWAY_CONFIG: path.join(dir, "wrong-chain.json") }, cwd: ROOT }).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const wrong = await run(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], {
+      env: { ...env, GATEWAY_CONFIG: path.join(dir, "wrong-chain.json") },
+      cwd: ROOT,
+    }).catch((e: { code: number; stderr: string }) => e);
     assert.equal((wrong as { code: number }).code, 1);
-    assert.match((wrong as { stderr: string }).stderr, /^gateway: the gateway refuses to start:\nFAIL chain-id \(chain 1\): the RPC serves chain 31337, but the config says 1[\s\S]*fix: point chains\[\]\.rpcUrl/);
+    assert.match(
+      (wrong as { stderr: string }).stderr,
+      /^gateway: the gateway refuses to start:\nFAIL chain-id \(chain 1\): the RPC serves chain 31337, but the config says 1[\s\S]*fix: point chains\[\]\.rpcUrl/,
+    );
     assert.ok(!/\n\s+at /.test((wrong as { stderr: string }).stderr), "no stack trace");
 
-    const config = resolveConfig({ ...fileConfig({ vault: "0x000000000000000000000000000000000000dEaD" }), masterKey: randomBytes(32), pgliteDir: "memory://" });
-    await assert.rejects(startGateway({ config, parts: { api: false } }), /FAIL vault-code \(chain 31337\): no contract at the vault address 0x000000000000000000000000000000000000dEaD[\s\S]*npm run deploy/);
+    const config = resolveConfig({
+      ...fileConfig({ vault: "0x000000000000000000000000000000000000dEaD" }),
+      masterKey: randomBytes(32),
+      pgliteDir: "memory://",
+    });
+    await assert.rejects(
+      startGateway({ config, parts: { api: false } }),
+      /FAIL vault-code \(chain 31337\): no contract at the vault address 0x000000000000000000000000000000000000dEaD[\s\S]*npm run deploy/,
+    );
   });
 
   it("a stalled head or a frozen RPC turns /health 503 within the bound, and 200 again after", async () => {
@@ -230,13 +265,19 @@ describe("doctor", { timeout: 300_000 }, () => {
       const head = stalled.value.body.doctor!.problems.find((p) => p.check === "head")!;
       assert.match(head.message, /the head has stayed at block \d+ for \d+ s \(limit headStallSeconds = 3\)/);
       assert.ok(head.fix && head.blocking);
-      assert.ok(stalled.afterMs < 3_000 + 1_000 + 2_000 + 1_000, `503 within headStallSeconds + one check + slack (took ${stalled.afterMs} ms)`);
+      assert.ok(
+        stalled.afterMs < 3_000 + 1_000 + 2_000 + 1_000,
+        `503 within headStallSeconds + one check + slack (took ${stalled.afterMs} ms)`,
+      );
       mine(true);
       await until("health 200 once blocks come again", health, (h) => h.status === 200, 10_000);
 
       proxy.freeze(true);
       const frozen = await until("health 503 on a frozen RPC", health, (h) => h.status === 503, 12_000);
-      assert.match(frozen.value.body.doctor!.problems.find((p) => p.check === "rpc" || p.check === "head")!.message, /does not answer|has stayed at block/);
+      assert.match(
+        frozen.value.body.doctor!.problems.find((p) => p.check === "rpc" || p.check === "head")!.message,
+        /does not answer|has stayed at block/,
+      );
       assert.ok(frozen.afterMs < 3_000 + 1_000 + 2_000 + 1_000, `503 within the bound (took ${frozen.afterMs} ms)`);
       proxy.freeze(false);
       await until("health 200 once the RPC answers again", health, (h) => h.status === 200, 15_000);

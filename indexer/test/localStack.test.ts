@@ -42,10 +42,26 @@ describe("npm run local", { timeout: 300_000 }, () => {
   it("brings up a payable gateway, writes its JSON, takes a payment to success and stops everything on SIGTERM", async () => {
     const [port, rpcPort] = [await freePort(), await freePort()];
     const out = path.join(dir, "stack.json");
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/local.ts", "--port", String(port), "--rpc-port", String(rpcPort), "--dir", path.join(dir, "local"), "--out", out], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/local.ts",
+        "--port",
+        String(port),
+        "--rpc-port",
+        String(rpcPort),
+        "--dir",
+        path.join(dir, "local"),
+        "--out",
+        out,
+      ],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -61,7 +77,10 @@ describe("npm run local", { timeout: 300_000 }, () => {
       console.log(`# npm run local was ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       assert.equal(stack.gatewayUrl, `http://127.0.0.1:${port}`);
       assert.equal(stack.rpcUrl, `http://127.0.0.1:${rpcPort}`);
-      assert.deepEqual(stack.tokens.map((t) => t.symbol), ["USDT", "USDC", "ETH"]);
+      assert.deepEqual(
+        stack.tokens.map((t) => t.symbol),
+        ["USDT", "USDC", "ETH"],
+      );
       assert.match(stack.merchant.apiSecret, /^sk_/);
       assert.match(stack.merchant.webhookSecret, /^whsec_/);
       assert.match(output, new RegExp(`API key +${stack.merchant.apiKey}`), "the keys are printed");
@@ -69,13 +88,23 @@ describe("npm run local", { timeout: 300_000 }, () => {
       const health = await fetch(`${stack.gatewayUrl}/health`);
       const body = (await health.json()) as { doctor: { ok: boolean; problems: { check: string; status: string }[] } };
       assert.equal(health.status, 200);
-      assert.deepEqual(body.doctor.problems.filter((p) => p.status === "fail"), [], "the doctor finds nothing failing: registered, allowlisted, funded");
+      assert.deepEqual(
+        body.doctor.problems.filter((p) => p.status === "fail"),
+        [],
+        "the doctor finds nothing failing: registered, allowlisted, funded",
+      );
 
       const usdt = stack.tokens.find((t) => t.symbol === "USDT")!;
       const order = await createOrder(stack, { reference: "LOCAL-1", token: "USDT", amount: "12.5", notifyUrl: "http://127.0.0.1:9/hook" });
       assert.equal(order.amountBaseUnits, 12_500_000n);
       const payer = createWalletClient({ account: privateKeyToAccount(stack.payer.privateKey), transport: http(stack.rpcUrl) });
-      const hash = await payer.writeContract({ address: usdt.address, abi: parseAbi(["function transfer(address to, uint256 amount)"]), functionName: "transfer", args: [order.depositAddress as Address, order.amountBaseUnits], chain: null });
+      const hash = await payer.writeContract({
+        address: usdt.address,
+        abi: parseAbi(["function transfer(address to, uint256 amount)"]),
+        functionName: "transfer",
+        args: [order.depositAddress as Address, order.amountBaseUnits],
+        chain: null,
+      });
       const receipt = await createPublicClient({ transport: http(stack.rpcUrl) }).waitForTransactionReceipt({ hash });
       assert.equal(receipt.status, "success");
       const deadline = Date.now() + 60_000;

@@ -78,7 +78,11 @@ export function newLocalStack(options: LocalStackOptions, log: (line: string) =>
 // ---------------------------------------------------------------------------------------------- helpers
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await res.json()) as { result?: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result as T;
@@ -111,7 +115,14 @@ export function readArtifact(name: string): { abi: Abi; bytecode: Hex } {
   return { abi: a.abi, bytecode: a.bytecode };
 }
 
-function spawnLogged(stack: LocalStack, name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+function spawnLogged(
+  stack: LocalStack,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): ChildProcess {
   const fd = openSync(logFile, "a");
   const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", fd, fd] });
   closeSync(fd);
@@ -125,7 +136,8 @@ async function waitFor(what: string, ok: () => Promise<boolean>, child: ChildPro
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await ok().catch(() => false)) return;
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}); the end of ${logFile}:\n${tail(logFile)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}); the end of ${logFile}:\n${tail(logFile)}`);
     if (Date.now() > end) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s; the end of ${logFile}:\n${tail(logFile)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -166,7 +178,8 @@ const prepareDir: LocalStep = {
       ["--rpc-port", stack.options.rpcPort],
       ["--port", stack.options.port],
     ] as const) {
-      if (!(await portFree(port))) throw new Error(`port ${port} on 127.0.0.1 is in use (another local stack or node?): choose another with ${what}`);
+      if (!(await portFree(port)))
+        throw new Error(`port ${port} on 127.0.0.1 is in use (another local stack or node?): choose another with ${what}`);
     }
   },
 };
@@ -178,8 +191,21 @@ const startNode: LocalStep = {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HARDHAT_") && !k.startsWith("NODE_TEST")) env[k] = v;
     const hardhat = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
-    const child = spawnLogged(stack, "hardhat node", process.execPath, [hardhat, "node", "--hostname", "127.0.0.1", "--port", String(stack.options.rpcPort)], env, logFile);
-    await waitFor("hardhat node", async () => (await rpc<string>(stack.rpcUrl, "eth_chainId")) === `0x${CHAIN_ID.toString(16)}`, child, logFile, 90_000);
+    const child = spawnLogged(
+      stack,
+      "hardhat node",
+      process.execPath,
+      [hardhat, "node", "--hostname", "127.0.0.1", "--port", String(stack.options.rpcPort)],
+      env,
+      logFile,
+    );
+    await waitFor(
+      "hardhat node",
+      async () => (await rpc<string>(stack.rpcUrl, "eth_chainId")) === `0x${CHAIN_ID.toString(16)}`,
+      child,
+      logFile,
+      90_000,
+    );
     // transactions are still mined at once; the interval adds the empty blocks that confirmations need
     await rpc(stack.rpcUrl, "evm_setIntervalMining", [stack.options.blockTimeMs]);
     stack.publicClient = createPublicClient({ transport: http(stack.rpcUrl), cacheTime: 0 }) as PublicClient;
@@ -187,11 +213,20 @@ const startNode: LocalStep = {
   },
 };
 
-const localChain = { id: CHAIN_ID, name: "hardhat local", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] as string[] } } };
+const localChain = {
+  id: CHAIN_ID,
+  name: "hardhat local",
+  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+  rpcUrls: { default: { http: [] as string[] } },
+};
 
 async function deploy(stack: LocalStack, name: string, args: unknown[]): Promise<Address> {
   const { abi, bytecode } = readArtifact(name);
-  const wallet = createWalletClient({ account: privateKeyToAccount(stack.accounts.admin.privateKey), chain: localChain, transport: http(stack.rpcUrl) });
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(stack.accounts.admin.privateKey),
+    chain: localChain,
+    transport: http(stack.rpcUrl),
+  });
   const hash = await wallet.deployContract({ abi, bytecode, args });
   const receipt = await stack.publicClient!.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deploying ${name} failed (${hash})`);
@@ -275,7 +310,13 @@ const createLocalMerchant: LocalStep = {
         payoutSigner: stack.accounts.merchantSigner.address,
         payoutKeyMode: "merchant",
       });
-      stack.merchant = { id: m.merchantId.toString(), apiKey: m.apiKey, apiSecret: m.apiSecret, webhookSecret: m.webhookSecret, feeBps: 100 };
+      stack.merchant = {
+        id: m.merchantId.toString(),
+        apiKey: m.apiKey,
+        apiSecret: m.apiSecret,
+        webhookSecret: m.webhookSecret,
+        feeBps: 100,
+      };
     } finally {
       await db.close();
     }
@@ -289,7 +330,11 @@ const registerAndAllow: LocalStep = {
     // the same calls `npm run admin -- register-merchant / allow-token` sends
     const chain = loadConfig({ ...process.env, ...stackEnv(stack) }).chains[0]!;
     const key = stack.accounts.admin.privateKey;
-    await sendAdminCall(chain, registerMerchantCall(chain, BigInt(stack.merchant!.id), stack.accounts.merchantSigner.address, stack.merchant!.feeBps), key);
+    await sendAdminCall(
+      chain,
+      registerMerchantCall(chain, BigInt(stack.merchant!.id), stack.accounts.merchantSigner.address, stack.merchant!.feeBps),
+      key,
+    );
     for (const t of stack.tokens) await sendAdminCall(chain, setTokenAllowedCall(chain, t.address, true), key);
     stack.log(`merchant ${stack.merchant!.id} registered in the vault; ${stack.tokens.map((t) => t.symbol).join(", ")} allowlisted`);
   },
@@ -298,10 +343,19 @@ const registerAndAllow: LocalStep = {
 const fundPayer: LocalStep = {
   name: "fund the payer",
   async run(stack) {
-    const wallet = createWalletClient({ account: privateKeyToAccount(stack.accounts.admin.privateKey), chain: localChain, transport: http(stack.rpcUrl) });
+    const wallet = createWalletClient({
+      account: privateKeyToAccount(stack.accounts.admin.privateKey),
+      chain: localChain,
+      transport: http(stack.rpcUrl),
+    });
     const mint = parseAbi(["function mint(address to, uint256 amount)"]);
     for (const t of stack.tokens.filter((x) => x.address !== NATIVE_TOKEN)) {
-      const hash = await wallet.writeContract({ address: t.address, abi: mint, functionName: "mint", args: [stack.accounts.payer.address, 1_000_000n * 10n ** BigInt(t.decimals)] });
+      const hash = await wallet.writeContract({
+        address: t.address,
+        abi: mint,
+        functionName: "mint",
+        args: [stack.accounts.payer.address, 1_000_000n * 10n ** BigInt(t.decimals)],
+      });
       await stack.publicClient!.waitForTransactionReceipt({ hash });
     }
     stack.log(`payer ${stack.accounts.payer.address}: 1,000,000 USDT, 1,000,000 USDC and 10,000 ETH`);
@@ -314,7 +368,8 @@ const startGatewayProcess: LocalStep = {
     const logFile = path.join(stack.options.dir, "gateway.log");
     // from the source, so the stack always runs the code in the working tree (npm start runs the build in dist/)
     const env = { ...process.env, ...stackEnv(stack) };
-    for (const k of ["PGLITE_DIR", "GATEWAY_MASTER_KEY", "GATEWAY_MASTER_KEY_FILE", "OPERATOR_KEY_FILE", "PORT", "HOST", "PAY_PAGE_URL"]) delete env[k];
+    for (const k of ["PGLITE_DIR", "GATEWAY_MASTER_KEY", "GATEWAY_MASTER_KEY_FILE", "OPERATOR_KEY_FILE", "PORT", "HOST", "PAY_PAGE_URL"])
+      delete env[k];
     if (!stack.options.databaseUrl) delete env.DATABASE_URL;
     const child = spawnLogged(stack, "gateway", process.execPath, ["--import", "tsx", "indexer/src/server.ts"], env, logFile);
     await waitFor("the gateway", async () => (await fetch(`${stack.gatewayUrl}/health`)).status === 200, child, logFile, 90_000);
@@ -323,7 +378,16 @@ const startGatewayProcess: LocalStep = {
 };
 
 /** The steps of `npm run local`, in order. */
-export const LOCAL_STEPS: LocalStep[] = [prepareDir, startNode, deployContracts, writeConfig, createLocalMerchant, registerAndAllow, fundPayer, startGatewayProcess];
+export const LOCAL_STEPS: LocalStep[] = [
+  prepareDir,
+  startNode,
+  deployContracts,
+  writeConfig,
+  createLocalMerchant,
+  registerAndAllow,
+  fundPayer,
+  startGatewayProcess,
+];
 
 /** What `--out` holds: everything a script needs to build against the stack. */
 export function stackJson(stack: LocalStack) {
@@ -350,6 +414,9 @@ export function stackJson(stack: LocalStack) {
       gatewayLog: path.resolve(stack.options.dir, "gateway.log"),
       nodeLog: path.resolve(stack.options.dir, "node.log"),
     },
-    pids: { stack: process.pid, ...Object.fromEntries(stack.children.map((c) => [c.name === "gateway" ? "gateway" : "node", c.process.pid])) },
+    pids: {
+      stack: process.pid,
+      ...Object.fromEntries(stack.children.map((c) => [c.name === "gateway" ? "gateway" : "node", c.process.pid])),
+    },
   };
 }

@@ -6,11 +6,18 @@ import { createPayClient } from "../../sdk/src/index.js";
 
 export type StackFile = { gatewayUrl: string; chainId: number; merchant: { apiKey: string; apiSecret: string } };
 
-const client = (stack: StackFile) => createPayClient({ baseUrl: stack.gatewayUrl, apiKey: stack.merchant.apiKey, apiSecret: stack.merchant.apiSecret });
+const client = (stack: StackFile) =>
+  createPayClient({ baseUrl: stack.gatewayUrl, apiKey: stack.merchant.apiKey, apiSecret: stack.merchant.apiSecret });
 
 /** Creates a payment order; returns its id, the deposit address to pay and the hosted page. */
 export async function createOrder(stack: StackFile, p: { reference: string; token: string; amount: string; notifyUrl: string }) {
-  const o = await client(stack).payment.create({ merchantOrderId: p.reference, chainId: stack.chainId, token: p.token, amount: p.amount, notifyUrl: p.notifyUrl });
+  const o = await client(stack).payment.create({
+    merchantOrderId: p.reference,
+    chainId: stack.chainId,
+    token: p.token,
+    amount: p.amount,
+    notifyUrl: p.notifyUrl,
+  });
   return { id: o.payOrderId, depositAddress: o.receiptAddress, paymentUrl: o.paymentUrl, amountBaseUnits: BigInt(o.amountBaseUnits) };
 }
 

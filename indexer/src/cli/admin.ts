@@ -30,7 +30,11 @@ import { commandConfig, fail, helpText, parseCommand, runCommand, type CommandSp
 const common: Record<string, OptionSpec> = {
   chain: { type: "string", description: "the chain id (default: the only configured chain)", placeholder: "id" },
   calldata: { type: "boolean", description: "print the call as JSON for a multisig instead of sending it", default: false },
-  keystore: { type: "string", description: "take the sender's key from Hardhat's keystore entry NAME (asks its password)", placeholder: "NAME" },
+  keystore: {
+    type: "string",
+    description: "take the sender's key from Hardhat's keystore entry NAME (asks its password)",
+    placeholder: "NAME",
+  },
 };
 const merchantOption: OptionSpec = { type: "string", description: "the merchant id (required)", placeholder: "id" };
 
@@ -39,14 +43,22 @@ const COMMANDS = {
     summary: "Registers a merchant in the vault with the payout signer and fee the store holds (MERCHANT_ADMIN_ROLE).",
     options: {
       merchant: merchantOption,
-      signer: { type: "string", description: "the payout signer, when the store has none yet (it is then recorded in the store)", placeholder: "0x…" },
+      signer: {
+        type: "string",
+        description: "the payout signer, when the store has none yet (it is then recorded in the store)",
+        placeholder: "0x…",
+      },
       "fee-bps": { type: "string", description: "must equal the store's fee (use set-fee to change a fee)", placeholder: "bps" },
       ...common,
     },
   },
   "set-fee": {
     summary: "Sets the vault's fee of a merchant to the store's; with --fee-bps, changes the store's fee too (MERCHANT_ADMIN_ROLE).",
-    options: { merchant: merchantOption, "fee-bps": { type: "string", description: "the new fee in basis points", placeholder: "bps" }, ...common },
+    options: {
+      merchant: merchantOption,
+      "fee-bps": { type: "string", description: "the new fee in basis points", placeholder: "bps" },
+      ...common,
+    },
   },
   "allow-token": {
     summary: "Adds a configured token to the vault's sweep allowlist, or removes it with --disallow (MERCHANT_ADMIN_ROLE).",
@@ -60,13 +72,18 @@ const COMMANDS = {
     summary: "Grants (or with --revoke, revokes) a vault role: operator, merchant-admin, pauser or admin (DEFAULT_ADMIN_ROLE).",
     options: {
       role: { type: "string", description: "operator | merchant-admin | pauser | admin (required)", placeholder: "role" },
-      account: { type: "string", description: "who gets it (default for operator: the configured operator key's address)", placeholder: "0x…" },
+      account: {
+        type: "string",
+        description: "who gets it (default for operator: the configured operator key's address)",
+        placeholder: "0x…",
+      },
       revoke: { type: "boolean", description: "revoke instead", default: false },
       ...common,
     },
   },
   "set-signer": {
-    summary: "Prints the call that hands a merchant's payout authority to the store's signer; only the merchant's current signer can send it.",
+    summary:
+      "Prints the call that hands a merchant's payout authority to the store's signer; only the merchant's current signer can send it.",
     options: {
       merchant: merchantOption,
       signer: { type: "string", description: "the new signer (default: the store's)", placeholder: "0x…" },
@@ -138,13 +155,22 @@ function adminKey(): Hex {
   if (!raw && process.env.ADMIN_KEY_FILE) raw = readFileSync(process.env.ADMIN_KEY_FILE, "utf8").trim();
   const entry = str("keystore");
   if (!raw && entry) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry)) fail(NAME, `--keystore ${entry}: expected a keystore entry name such as ADMIN_PRIVATE_KEY`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry))
+      fail(NAME, `--keystore ${entry}: expected a keystore entry name such as ADMIN_PRIVATE_KEY`);
     process.stderr.write(`${NAME}: reading ${entry} from Hardhat's keystore (npx hardhat keystore get ${entry})\n`);
     const r = spawnSync("npx", ["hardhat", "keystore", "get", entry], { stdio: ["inherit", "pipe", "inherit"], encoding: "utf8" });
-    raw = r.stdout?.split("\n").map((l) => l.trim()).reverse().find((l) => /^(0x)?[0-9a-fA-F]{64}$/.test(l));
+    raw = r.stdout
+      ?.split("\n")
+      .map((l) => l.trim())
+      .reverse()
+      .find((l) => /^(0x)?[0-9a-fA-F]{64}$/.test(l));
     if (!raw) fail(NAME, `Hardhat's keystore gave no private key for ${entry} (set it with: npx hardhat keystore set ${entry})`);
   }
-  if (!raw) fail(NAME, "no key to send with: set ADMIN_PRIVATE_KEY (or ADMIN_KEY_FILE), use --keystore NAME, or add --calldata to print the call for a multisig");
+  if (!raw)
+    fail(
+      NAME,
+      "no key to send with: set ADMIN_PRIVATE_KEY (or ADMIN_KEY_FILE), use --keystore NAME, or add --calldata to print the call for a multisig",
+    );
   const hex = (raw!.startsWith("0x") ? raw! : `0x${raw}`) as Hex;
   if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) fail(NAME, "the admin key must be 32 bytes of hex (64 characters, 0x optional)");
   return hex;
@@ -171,7 +197,8 @@ async function deliver(chain: ChainConfig, c: AdminCall) {
 
 // the arguments are checked before the config is read, so a typo is refused at once
 const role = str("role") as VaultRole | undefined;
-if (sub === "grant-role" && (!role || !(role in VAULT_ROLES))) fail(NAME, `--role ${role ?? "<role>"}: expected one of ${Object.keys(VAULT_ROLES).join(", ")}`);
+if (sub === "grant-role" && (!role || !(role in VAULT_ROLES)))
+  fail(NAME, `--role ${role ?? "<role>"}: expected one of ${Object.keys(VAULT_ROLES).join(", ")}`);
 if (sub === "allow-token" && !str("token")) fail(NAME, "--token <symbol|address> is required");
 const merchantId = sub === "register-merchant" || sub === "set-fee" || sub === "set-signer" ? idArg("merchant") : 0n;
 const fee = feeArg();
@@ -186,13 +213,18 @@ await runCommand(NAME, async () => {
   if (command === "allow-token") {
     const t = str("token");
     const token = chain.tokens.find((x) => x.symbol.toUpperCase() === t!.toUpperCase() || x.address.toLowerCase() === t!.toLowerCase());
-    if (!token) fail(NAME, `token ${t} is not configured on chain ${chain.chainId} (configured: ${chain.tokens.map((x) => x.symbol).join(", ")})`);
+    if (!token)
+      fail(NAME, `token ${t} is not configured on chain ${chain.chainId} (configured: ${chain.tokens.map((x) => x.symbol).join(", ")})`);
     return deliver(chain, setTokenAllowedCall(chain, token!.address, !values.disallow));
   }
 
   if (command === "grant-role") {
     const to = account ?? (role === "operator" && config.operatorKey ? privateKeyToAccount(config.operatorKey).address : undefined);
-    if (!to) fail(NAME, "--account <0x…> is required" + (role === "operator" ? " (or set OPERATOR_PRIVATE_KEY so the operator's address is known)" : ""));
+    if (!to)
+      fail(
+        NAME,
+        "--account <0x…> is required" + (role === "operator" ? " (or set OPERATOR_PRIVATE_KEY so the operator's address is known)" : ""),
+      );
     return deliver(chain, grantRoleCall(chain, role!, to!, values.revoke === true));
   }
 
@@ -203,13 +235,27 @@ await runCommand(NAME, async () => {
     const storedSigner = stored?.payoutSigner ? getAddress(stored.payoutSigner) : undefined;
 
     if (command === "register-merchant") {
-      if (!db && (signer === undefined || fee === undefined)) fail(NAME, `${why} (or give both --signer and --fee-bps to register without reading the store)`);
-      if (storedSigner && signer && signer !== storedSigner) fail(NAME, `--signer ${signer} differs from the store's signer ${storedSigner}`);
-      if (stored && fee !== undefined && fee !== stored.feeBps) fail(NAME, `--fee-bps ${fee} differs from the store's fee ${stored.feeBps}: register with the store's fee, then change it with set-fee --fee-bps`);
+      if (!db && (signer === undefined || fee === undefined))
+        fail(NAME, `${why} (or give both --signer and --fee-bps to register without reading the store)`);
+      if (storedSigner && signer && signer !== storedSigner)
+        fail(NAME, `--signer ${signer} differs from the store's signer ${storedSigner}`);
+      if (stored && fee !== undefined && fee !== stored.feeBps)
+        fail(
+          NAME,
+          `--fee-bps ${fee} differs from the store's fee ${stored.feeBps}: register with the store's fee, then change it with set-fee --fee-bps`,
+        );
       const useSigner = signer ?? storedSigner;
-      if (!useSigner) fail(NAME, `the store has no payout signer for merchant ${merchantId}: give --signer <0x…> (the merchant's payout address; it is recorded in the store)`);
+      if (!useSigner)
+        fail(
+          NAME,
+          `the store has no payout signer for merchant ${merchantId}: give --signer <0x…> (the merchant's payout address; it is recorded in the store)`,
+        );
       const onChain = chain.rpcUrl ? await readMerchant(adminClient(chain), chain.vault, merchantId).catch(() => undefined) : undefined;
-      if (onChain && !/^0x0{40}$/i.test(onChain.signer)) fail(NAME, `merchant ${merchantId} is already registered on chain ${chain.chainId} (signer ${onChain.signer}, fee ${onChain.feeBps} bps)`);
+      if (onChain && !/^0x0{40}$/i.test(onChain.signer))
+        fail(
+          NAME,
+          `merchant ${merchantId} is already registered on chain ${chain.chainId} (signer ${onChain.signer}, fee ${onChain.feeBps} bps)`,
+        );
       await deliver(chain, registerMerchantCall(chain, merchantId, useSigner!, fee ?? stored!.feeBps));
       if (db && !storedSigner && !values.calldata) await setPayoutSignerIfUnset(db, merchantId, useSigner!);
       return;
@@ -229,7 +275,8 @@ await runCommand(NAME, async () => {
     // set-signer: only the merchant's current signer can send it, so it is printed
     const to = signer ?? storedSigner;
     if (!to) fail(NAME, `give --signer <0x…>: ${db ? `the store has no payout signer for merchant ${merchantId}` : why}`);
-    if (!values.calldata) process.stderr.write(`${NAME}: only the merchant's current signer can send this; printing it (as with --calldata)\n`);
+    if (!values.calldata)
+      process.stderr.write(`${NAME}: only the merchant's current signer can send this; printing it (as with --calldata)\n`);
     process.stdout.write(JSON.stringify(setMerchantSignerCall(chain, merchantId, to!), null, 2) + "\n");
   } finally {
     await db?.close();

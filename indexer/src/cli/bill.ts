@@ -10,7 +10,8 @@ import { commandConfig, commandStore, fail, parseCommand, runCommand } from "./c
 const NAME = "bill";
 const { values } = parseCommand({
   name: NAME,
-  summary: "Writes a merchant's statement for a period (every payment, refund, recharge, withdrawal, settlement and fee, with totals) as CSV or JSON.",
+  summary:
+    "Writes a merchant's statement for a period (every payment, refund, recharge, withdrawal, settlement and fee, with totals) as CSV or JSON.",
   options: {
     merchant: { type: "string", description: "the merchant id (required)", placeholder: "id" },
     from: { type: "string", description: "start, inclusive: YYYY-MM-DD or YYYY-MM-DD HH:mm:ss UTC (required)", placeholder: "date" },
@@ -21,7 +22,9 @@ const { values } = parseCommand({
 });
 const merchant = values.merchant as string | undefined;
 if (!merchant || !/^[1-9][0-9]{0,18}$/.test(merchant)) fail(NAME, "--merchant <id> is required (a positive integer)");
-const from = values.from ? parsePeriodBound(values.from as string, "from") : fail(NAME, "--from <YYYY-MM-DD | YYYY-MM-DD HH:mm:ss> is required");
+const from = values.from
+  ? parsePeriodBound(values.from as string, "from")
+  : fail(NAME, "--from <YYYY-MM-DD | YYYY-MM-DD HH:mm:ss> is required");
 const to = values.to ? parsePeriodBound(values.to as string, "to") : fail(NAME, "--to <YYYY-MM-DD | YYYY-MM-DD HH:mm:ss> is required");
 if (!from) fail(NAME, `--from ${values.from}: expected YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC)`);
 if (!to) fail(NAME, `--to ${values.to}: expected YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC)`);

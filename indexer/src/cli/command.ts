@@ -56,7 +56,9 @@ export function parseCommand<S extends CommandSpec>(spec: S, argv: string[] = pr
     process.stdout.write(helpText(spec) + "\n");
     process.exit(0);
   }
-  const options = Object.fromEntries(Object.entries(spec.options).map(([k, o]) => [k, { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) }]));
+  const options = Object.fromEntries(
+    Object.entries(spec.options).map(([k, o]) => [k, { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) }]),
+  );
   try {
     return parseArgs({ args: argv, options: options as never, allowPositionals: Boolean(spec.positionals), strict: true }) as {
       values: Record<string, string | boolean | undefined>;

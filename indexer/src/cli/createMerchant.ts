@@ -17,10 +17,19 @@ const { values } = parseCommand({
     "the payout signer key and prints its address as payoutSigner. Then register it in the vault: npm run admin -- register-merchant --chain <id> --merchant <id>.",
   options: {
     name: { type: "string", description: "the merchant's display name (required)", placeholder: "name" },
-    id: { type: "string", description: "the merchant id (default: the next free one); the same id is registered in the vault", placeholder: "id" },
+    id: {
+      type: "string",
+      description: "the merchant id (default: the next free one); the same id is registered in the vault",
+      placeholder: "id",
+    },
     "fee-bps": { type: "string", description: "platform fee in basis points", default: "0", placeholder: "bps" },
     signer: { type: "string", description: "the merchant's payout signer address (merchant mode)", placeholder: "0x…" },
-    "payout-key-mode": { type: "string", description: "merchant (the merchant signs payouts) or gateway (the gateway holds the key)", default: "merchant", placeholder: "mode" },
+    "payout-key-mode": {
+      type: "string",
+      description: "merchant (the merchant signs payouts) or gateway (the gateway holds the key)",
+      default: "merchant",
+      placeholder: "mode",
+    },
     "recharge-url": { type: "string", description: "where recharge webhooks go", placeholder: "https://…" },
   },
 });
@@ -34,13 +43,15 @@ if (id !== undefined && !/^[1-9][0-9]{0,18}$/.test(id)) fail(NAME, `--id ${id}: 
 if (!/^[0-9]{1,5}$/.test(fee) || Number(fee) > 10_000) fail(NAME, `--fee-bps ${fee}: expected an integer 0..10000`);
 if (signer !== undefined && !isAddress(signer)) fail(NAME, `--signer ${signer}: expected a 0x address`);
 if (mode !== "merchant" && mode !== "gateway") fail(NAME, `--payout-key-mode ${mode}: expected merchant or gateway`);
-if (mode === "gateway" && signer !== undefined) fail(NAME, "--signer cannot be given with --payout-key-mode gateway: the gateway makes the signer key");
+if (mode === "gateway" && signer !== undefined)
+  fail(NAME, "--signer cannot be given with --payout-key-mode gateway: the gateway makes the signer key");
 
 await runCommand(NAME, async () => {
   const config = commandConfig(NAME);
   const db = await commandStore(NAME, config);
   try {
-    if (id !== undefined && (await db.query("SELECT 1 FROM merchants WHERE id = $1", [id])).length) fail(NAME, `merchant ${id} already exists`);
+    if (id !== undefined && (await db.query("SELECT 1 FROM merchants WHERE id = $1", [id])).length)
+      fail(NAME, `merchant ${id} already exists`);
     const m = await createMerchant(db, createSecretBox(config.masterKey), {
       id: id !== undefined ? BigInt(id) : undefined,
       name: name!,

@@ -15,7 +15,11 @@ const { values } = parseCommand({
     "Checks the gateway's setup: the store and master key, each chain's RPC (reachable, right chain id, head moving), vault code, the operator's role " +
     "and balance, each token on the allowlist, each merchant registered with the store's signer and fee, the webhook backlog. Each problem says how to fix it.",
   options: {
-    merchant: { type: "string", description: "only what concerns this merchant (and the gateway's problems that hold it up)", placeholder: "id" },
+    merchant: {
+      type: "string",
+      description: "only what concerns this merchant (and the gateway's problems that hold it up)",
+      placeholder: "id",
+    },
     json: { type: "boolean", description: "print the report as JSON", default: false },
     verbose: { type: "boolean", description: "list the checks that passed too", default: false },
   },
@@ -38,7 +42,9 @@ await runCommand(NAME, async () => {
     const doctor = createDoctor({ config, db, storeUnavailable });
     let report = await doctor.run();
     if (merchant) report = { ...report, findings: findingsForMerchant(report, merchant) };
-    process.stdout.write(values.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report, { verbose: values.verbose === true }) + "\n");
+    process.stdout.write(
+      values.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report, { verbose: values.verbose === true }) + "\n",
+    );
     process.exitCode = report.findings.some((f) => f.status === "fail") ? 1 : 0;
   } finally {
     await db?.close();

@@ -33,7 +33,8 @@ await runCommand(NAME, async () => {
   const db = await commandStore(NAME, config);
   const all: Mismatch[] = [];
   try {
-    if (merchant && !(await db.query("SELECT 1 FROM merchants WHERE id = $1", [merchant])).length) fail(NAME, `merchant ${merchant} does not exist`);
+    if (merchant && !(await db.query("SELECT 1 FROM merchants WHERE id = $1", [merchant])).length)
+      fail(NAME, `merchant ${merchant} does not exist`);
     for (const chain of chains) {
       const client = createPublicClient({ transport: http(chain.rpcUrl!, { retryCount: 2 }), cacheTime: 0 }) as PublicClient;
       const input = await collectReconciliation({

@@ -9,7 +9,8 @@ import { commandConfig, commandStore, fail, parseCommand, runCommand } from "./c
 const NAME = "rotate-api-key";
 const { values } = parseCommand({
   name: NAME,
-  summary: "Issues a new API key and secret for a merchant and prints them once (JSON). --revoke-others stops the merchant's other keys (within 30 s).",
+  summary:
+    "Issues a new API key and secret for a merchant and prints them once (JSON). --revoke-others stops the merchant's other keys (within 30 s).",
   options: {
     merchant: { type: "string", description: "the merchant id (required)", placeholder: "id" },
     "revoke-others": { type: "boolean", description: "revoke the merchant's other keys", default: false },
@@ -23,7 +24,9 @@ await runCommand(NAME, async () => {
   const db = await commandStore(NAME, config);
   try {
     if (!(await db.query("SELECT 1 FROM merchants WHERE id = $1", [merchant])).length) fail(NAME, `merchant ${merchant} does not exist`);
-    const k = await rotateApiKey(db, createSecretBox(config.masterKey), BigInt(merchant!), { revokeOthers: values["revoke-others"] === true });
+    const k = await rotateApiKey(db, createSecretBox(config.masterKey), BigInt(merchant!), {
+      revokeOthers: values["revoke-others"] === true,
+    });
     process.stdout.write(JSON.stringify({ merchantId: merchant, ...k }, null, 2) + "\n");
   } finally {
     await db.close();

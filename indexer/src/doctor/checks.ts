@@ -15,7 +15,10 @@ const firstLine = (e: unknown) => ((e as { shortMessage?: string }).shortMessage
 
 /** One RPC client per chain for the checks: no retries and a short timeout, so a silent RPC shows at once. */
 export function doctorClient(chain: ChainConfig, timeoutMs: number): PublicClient {
-  return createPublicClient({ transport: http(chain.rpcUrl!, { timeout: timeoutMs, retryCount: 0, batch: { wait: 0 } }), cacheTime: 0 }) as PublicClient;
+  return createPublicClient({
+    transport: http(chain.rpcUrl!, { timeout: timeoutMs, retryCount: 0, batch: { wait: 0 } }),
+    cacheTime: 0,
+  }) as PublicClient;
 }
 
 // ---------------------------------------------------------------------------------------------- store
@@ -24,9 +27,19 @@ export function doctorClient(chain: ChainConfig, timeoutMs: number): PublicClien
 export async function checkStore(db: Queryable, config: Pick<GatewayConfig, "masterKey">): Promise<Finding[]> {
   let row: { id: string; webhook_secret_enc: Uint8Array } | undefined;
   try {
-    [row] = await db.query<{ id: string; webhook_secret_enc: Uint8Array }>("SELECT id, webhook_secret_enc FROM merchants ORDER BY id LIMIT 1");
+    [row] = await db.query<{ id: string; webhook_secret_enc: Uint8Array }>(
+      "SELECT id, webhook_secret_enc FROM merchants ORDER BY id LIMIT 1",
+    );
   } catch (e) {
-    return [{ check: "store", status: "fail", blocking: true, message: `the database does not answer: ${firstLine(e)}`, fix: "check DATABASE_URL (or PGLITE_DIR) and that the database server runs" }];
+    return [
+      {
+        check: "store",
+        status: "fail",
+        blocking: true,
+        message: `the database does not answer: ${firstLine(e)}`,
+        fix: "check DATABASE_URL (or PGLITE_DIR) and that the database server runs",
+      },
+    ];
   }
   const findings: Finding[] = [{ check: "store", status: "ok", blocking: true, message: "the database answers" }];
   if (row) {
@@ -48,7 +61,8 @@ export async function checkStore(db: Queryable, config: Pick<GatewayConfig, "mas
 
 /** Webhooks waiting past their time, overall and per merchant. */
 export async function checkWebhookBacklog(db: Queryable, lagWarnSeconds: number): Promise<Finding[]> {
-  const fix = "look at the failing attempts (GET /api/mer/webhook/attempts shows each HTTP status); the merchant's notify URL must answer 2xx";
+  const fix =
+    "look at the failing attempts (GET /api/mer/webhook/attempts shows each HTTP status); the merchant's notify URL must answer 2xx";
   try {
     const all = await outboxBacklog(db);
     const findings: Finding[] = [];
@@ -58,7 +72,11 @@ export async function checkWebhookBacklog(db: Queryable, lagWarnSeconds: number)
       status: late ? "warn" : "ok",
       blocking: false,
       message: `${all.due} webhook(s) due${all.due ? `, the oldest ${Math.round(all.oldestDueMs / 1000)} s overdue` : ""}`,
-      ...(late ? { fix: "the notifier is behind or not running: check the gateway's logs for `part: notifier` and that a gateway process runs its notifier" } : {}),
+      ...(late
+        ? {
+            fix: "the notifier is behind or not running: check the gateway's logs for `part: notifier` and that a gateway process runs its notifier",
+          }
+        : {}),
     });
     for (const m of await outboxBacklogByMerchant(db)) {
       if (m.oldestDueMs <= lagWarnSeconds * 1000) continue;
@@ -73,7 +91,15 @@ export async function checkWebhookBacklog(db: Queryable, lagWarnSeconds: number)
     }
     return findings;
   } catch (e) {
-    return [{ check: "webhook-backlog", status: "warn", blocking: false, message: `cannot read the webhook backlog: ${firstLine(e)}`, fix: "see the store finding" }];
+    return [
+      {
+        check: "webhook-backlog",
+        status: "warn",
+        blocking: false,
+        message: `cannot read the webhook backlog: ${firstLine(e)}`,
+        fix: "see the store finding",
+      },
+    ];
   }
 }
 
@@ -228,11 +254,25 @@ export async function checkChainSetup(p: {
     const paused = await read<boolean>("paused");
     findings.push(
       paused
-        ? { ...base, check: "vault-paused", status: "fail", blocking: false, message: "the vault is paused: sweeps, payouts and fee claims revert", fix: "a PAUSER_ROLE holder calls unpause() on the vault once the cause is dealt with" }
+        ? {
+            ...base,
+            check: "vault-paused",
+            status: "fail",
+            blocking: false,
+            message: "the vault is paused: sweeps, payouts and fee claims revert",
+            fix: "a PAUSER_ROLE holder calls unpause() on the vault once the cause is dealt with",
+          }
         : { ...base, check: "vault-paused", status: "ok", blocking: false, message: "the vault is not paused" },
     );
   } catch (e) {
-    findings.push({ ...base, check: "vault-paused", status: "warn", blocking: false, message: `cannot read paused(): ${firstLine(e)}`, fix: "check that chains[].vault is a PaymentVault" });
+    findings.push({
+      ...base,
+      check: "vault-paused",
+      status: "warn",
+      blocking: false,
+      message: `cannot read paused(): ${firstLine(e)}`,
+      fix: "check that chains[].vault is a PaymentVault",
+    });
   }
 
   let operatorBalance: bigint | undefined;
@@ -247,7 +287,10 @@ export async function checkChainSetup(p: {
     });
   } else {
     const operator = privateKeyToAccount(p.operatorKey).address;
-    const [hasRole, balance] = await Promise.all([read<boolean>("hasRole", [VAULT_ROLES.operator, operator]).catch(() => undefined), client.getBalance({ address: operator }).catch(() => undefined)]);
+    const [hasRole, balance] = await Promise.all([
+      read<boolean>("hasRole", [VAULT_ROLES.operator, operator]).catch(() => undefined),
+      client.getBalance({ address: operator }).catch(() => undefined),
+    ]);
     findings.push(
       hasRole
         ? { ...base, check: "operator-role", status: "ok", blocking: false, message: `operator ${operator} holds OPERATOR_ROLE` }
@@ -257,7 +300,9 @@ export async function checkChainSetup(p: {
             status: "fail",
             blocking: false,
             message: `the operator ${operator} ${hasRole === false ? "does not hold" : "could not be checked for"} the vault's OPERATOR_ROLE: every sweep reverts`,
-            fix: adminCommand(`grant-role --chain ${id} --role operator --account ${operator}`) + " (sent by a DEFAULT_ADMIN_ROLE holder; --calldata prints it for a multisig)",
+            fix:
+              adminCommand(`grant-role --chain ${id} --role operator --account ${operator}`) +
+              " (sent by a DEFAULT_ADMIN_ROLE holder; --calldata prints it for a multisig)",
           },
     );
     if (balance !== undefined) {
@@ -279,7 +324,14 @@ export async function checkChainSetup(p: {
     const allowed = await read<boolean>("isTokenAllowed", [t.address]).catch(() => undefined);
     findings.push(
       allowed
-        ? { ...base, check: "token-allowlisted", status: "ok", blocking: false, token: t.address, message: `${t.symbol} is on the vault's allowlist` }
+        ? {
+            ...base,
+            check: "token-allowlisted",
+            status: "ok",
+            blocking: false,
+            token: t.address,
+            message: `${t.symbol} is on the vault's allowlist`,
+          }
         : {
             ...base,
             check: "token-allowlisted",
@@ -287,7 +339,9 @@ export async function checkChainSetup(p: {
             blocking: false,
             token: t.address,
             message: `${t.symbol} (${t.address === NATIVE_TOKEN ? "native coin" : t.address}) ${allowed === false ? "is not" : "could not be checked to be"} on the vault's allowlist: payments in it are never swept`,
-            fix: adminCommand(`allow-token --chain ${id} --token ${t.symbol}`) + " (sent by a MERCHANT_ADMIN_ROLE holder; --calldata prints it for a multisig)",
+            fix:
+              adminCommand(`allow-token --chain ${id} --token ${t.symbol}`) +
+              " (sent by a MERCHANT_ADMIN_ROLE holder; --calldata prints it for a multisig)",
           },
     );
   }
@@ -304,13 +358,25 @@ export async function checkChainSetup(p: {
   return { findings, operatorBalance };
 }
 
-async function checkMerchant(chain: ChainConfig, m: StoreMerchant, read: <T>(fn: string, args?: unknown[]) => Promise<T>): Promise<Finding[]> {
+async function checkMerchant(
+  chain: ChainConfig,
+  m: StoreMerchant,
+  read: <T>(fn: string, args?: unknown[]) => Promise<T>,
+): Promise<Finding[]> {
   const base = { chainId: chain.chainId, merchantId: m.id, blocking: false };
   let onChain: { signer: Address; feeBps: number };
   try {
     onChain = await read<{ signer: Address; feeBps: number }>("merchant", [BigInt(m.id)]);
   } catch (e) {
-    return [{ ...base, check: "merchant-registered", status: "warn", message: `cannot read merchant ${m.id} from the vault: ${firstLine(e)}`, fix: "see the rpc finding" }];
+    return [
+      {
+        ...base,
+        check: "merchant-registered",
+        status: "warn",
+        message: `cannot read merchant ${m.id} from the vault: ${firstLine(e)}`,
+        fix: "see the rpc finding",
+      },
+    ];
   }
   if (/^0x0{40}$/i.test(onChain.signer)) {
     return [
@@ -320,8 +386,10 @@ async function checkMerchant(chain: ChainConfig, m: StoreMerchant, read: <T>(fn:
         status: "fail",
         message: `merchant ${m.id} is not registered in the vault on chain ${chain.chainId}: its deposits cannot be swept (VaultUnknownMerchant) and it cannot be paid out`,
         fix: m.payoutSigner
-          ? adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id}`) + ` (registers signer ${getAddress(m.payoutSigner)} and fee ${m.feeBps} bps from the store)`
-          : adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id} --signer 0x…`) + " (the store has no payout signer for it yet: name the merchant's payout address)",
+          ? adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id}`) +
+            ` (registers signer ${getAddress(m.payoutSigner)} and fee ${m.feeBps} bps from the store)`
+          : adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id} --signer 0x…`) +
+            " (the store has no payout signer for it yet: name the merchant's payout address)",
       },
     ];
   }
@@ -336,7 +404,8 @@ async function checkMerchant(chain: ChainConfig, m: StoreMerchant, read: <T>(fn:
         : `the store has no payout signer for merchant ${m.id}; the vault has ${onChain.signer}`,
       fix: m.payoutSigner
         ? `the vault's signer ${onChain.signer} hands over with setMerchantSigner (${adminCommand(`set-signer --chain ${chain.chainId} --merchant ${m.id} --calldata`)} prints the call for that wallet)`
-        : adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id} --signer ${onChain.signer}`) + " records the vault's signer in the store",
+        : adminCommand(`register-merchant --chain ${chain.chainId} --merchant ${m.id} --signer ${onChain.signer}`) +
+          " records the vault's signer in the store",
     });
   } else out.push({ ...base, check: "merchant-signer", status: "ok", message: `signer ${onChain.signer}` });
   if (Number(onChain.feeBps) !== m.feeBps) {
@@ -345,7 +414,9 @@ async function checkMerchant(chain: ChainConfig, m: StoreMerchant, read: <T>(fn:
       check: "merchant-fee",
       status: "warn",
       message: `the vault charges merchant ${m.id} ${onChain.feeBps} bps, the store (and the merchant's settings) say ${m.feeBps} bps`,
-      fix: adminCommand(`set-fee --chain ${chain.chainId} --merchant ${m.id}`) + ` (sets the vault's fee to the store's ${m.feeBps} bps; --fee-bps N changes both)`,
+      fix:
+        adminCommand(`set-fee --chain ${chain.chainId} --merchant ${m.id}`) +
+        ` (sets the vault's fee to the store's ${m.feeBps} bps; --fee-bps N changes both)`,
     });
   } else out.push({ ...base, check: "merchant-fee", status: "ok", message: `fee ${m.feeBps} bps` });
   return out;

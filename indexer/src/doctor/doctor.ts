@@ -1,7 +1,16 @@
 import type { PublicClient } from "viem";
 import type { GatewayConfig } from "../config.js";
 import type { Queryable } from "../store/db.js";
-import { checkChainLiveness, checkChainSetup, checkStore, checkVaultCode, checkWebhookBacklog, doctorClient, listStoreMerchants, type HeadState } from "./checks.js";
+import {
+  checkChainLiveness,
+  checkChainSetup,
+  checkStore,
+  checkVaultCode,
+  checkWebhookBacklog,
+  doctorClient,
+  listStoreMerchants,
+  type HeadState,
+} from "./checks.js";
 import { findingsForMerchant, reportOf, type DoctorReport, type Finding } from "./findings.js";
 
 /** A follower as the doctor sees it (the runtime passes its followers' status). */
@@ -51,7 +60,8 @@ export function createDoctor(p: CreateDoctorParameters): Doctor {
   const { config, db } = p;
   const now = p.now ?? Date.now;
   const settings = config.doctor;
-  const clients = p.clients ?? new Map(config.chains.filter((c) => c.rpcUrl).map((c) => [c.chainId, doctorClient(c, settings.rpcTimeoutMs)]));
+  const clients =
+    p.clients ?? new Map(config.chains.filter((c) => c.rpcUrl).map((c) => [c.chainId, doctorClient(c, settings.rpcTimeoutMs)]));
   const heads = new Map<number, HeadState>();
   const operatorBalances = new Map<number, bigint>();
   let setup: Finding[] = [];
@@ -62,7 +72,15 @@ export function createDoctor(p: CreateDoctorParameters): Doctor {
   async function liveness(): Promise<Finding[]> {
     const findings: Finding[] = db
       ? await checkStore(db, config)
-      : [{ check: "store", status: "warn", blocking: false, message: `not checked: ${p.storeUnavailable ?? "no store given"}`, fix: "run the doctor where it can open the store, or read GET /health of the running gateway (its doctor's findings)" }];
+      : [
+          {
+            check: "store",
+            status: "warn",
+            blocking: false,
+            message: `not checked: ${p.storeUnavailable ?? "no store given"}`,
+            fix: "run the doctor where it can open the store, or read GET /health of the running gateway (its doctor's findings)",
+          },
+        ];
     const nextReachable = new Set<number>();
     const followers = new Map((p.followers?.() ?? []).map((f) => [f.chainId, f]));
     const perChain = await Promise.all(
@@ -136,7 +154,9 @@ export function createDoctor(p: CreateDoctorParameters): Doctor {
   const runStartChecks = () =>
     serial(async () => {
       const live = await liveness();
-      const codes = await Promise.all(config.chains.filter((c) => reachable.has(c.chainId)).map((c) => checkVaultCode(c, clients.get(c.chainId)!)));
+      const codes = await Promise.all(
+        config.chains.filter((c) => reachable.has(c.chainId)).map((c) => checkVaultCode(c, clients.get(c.chainId)!)),
+      );
       setup = codes.filter((f) => f.status !== "ok");
       return publish(live, "liveness");
     });
@@ -178,7 +198,8 @@ function followerFinding(chainId: number, f: FollowerView, head: bigint | undefi
       fix: "read the gateway's log lines with `part: follower` for the cause, fix it and restart the gateway",
     };
   }
-  if (f.leading === false) return { check: "follower", status: "ok", blocking: true, chainId, message: "another gateway process leads this chain's follower" };
+  if (f.leading === false)
+    return { check: "follower", status: "ok", blocking: true, chainId, message: "another gateway process leads this chain's follower" };
   const lag = head !== undefined && f.tip >= 0n ? head - f.tip : undefined;
   return {
     check: "follower",
@@ -186,6 +207,8 @@ function followerFinding(chainId: number, f: FollowerView, head: bigint | undefi
     blocking: true,
     chainId,
     message: lag === undefined ? "the follower runs" : `the follower is ${lag} block(s) behind the head`,
-    ...(lag !== undefined && lag > 100n ? { fix: "it is catching up; if the lag keeps growing, the RPC is too slow for eth_getLogs (see the follower's log lines)" } : {}),
+    ...(lag !== undefined && lag > 100n
+      ? { fix: "it is catching up; if the lag keeps growing, the RPC is too slow for eth_getLogs (see the follower's log lines)" }
+      : {}),
   };
 }

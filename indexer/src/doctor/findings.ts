@@ -77,7 +77,9 @@ export function formatReport(report: DoctorReport, { verbose = false }: { verbos
   const lines: string[] = [];
   for (const f of report.findings) {
     if (f.status === "ok" && !verbose) continue;
-    const scope = [f.chainId !== undefined ? `chain ${f.chainId}` : "", f.merchantId !== undefined ? `merchant ${f.merchantId}` : ""].filter(Boolean).join(", ");
+    const scope = [f.chainId !== undefined ? `chain ${f.chainId}` : "", f.merchantId !== undefined ? `merchant ${f.merchantId}` : ""]
+      .filter(Boolean)
+      .join(", ");
     lines.push(`${MARK[f.status]} ${f.check}${scope ? ` (${scope})` : ""}: ${f.message}`);
     if (f.fix) lines.push(`     fix: ${f.fix}`);
   }

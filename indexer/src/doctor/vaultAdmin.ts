@@ -48,10 +48,20 @@ export const registerMerchantCall = (chain: ChainConfig, merchantId: bigint, sig
   );
 
 export const setMerchantFeeCall = (chain: ChainConfig, merchantId: bigint, feeBps: number) =>
-  call(chain, { abi: VAULT_ADMIN_ABI, functionName: "setMerchantFee", args: [merchantId, feeBps] }, `setMerchantFee(${merchantId}, ${feeBps}) on chain ${chain.chainId}`, "merchant-admin");
+  call(
+    chain,
+    { abi: VAULT_ADMIN_ABI, functionName: "setMerchantFee", args: [merchantId, feeBps] },
+    `setMerchantFee(${merchantId}, ${feeBps}) on chain ${chain.chainId}`,
+    "merchant-admin",
+  );
 
 export const setTokenAllowedCall = (chain: ChainConfig, token: Address, allowed: boolean) =>
-  call(chain, { abi: VAULT_ADMIN_ABI, functionName: "setTokenAllowed", args: [token, allowed] }, `setTokenAllowed(${token}, ${allowed}) on chain ${chain.chainId}`, "merchant-admin");
+  call(
+    chain,
+    { abi: VAULT_ADMIN_ABI, functionName: "setTokenAllowed", args: [token, allowed] },
+    `setTokenAllowed(${token}, ${allowed}) on chain ${chain.chainId}`,
+    "merchant-admin",
+  );
 
 export const grantRoleCall = (chain: ChainConfig, role: VaultRole, account: Address, revoke = false) =>
   call(
@@ -81,15 +91,17 @@ export function adminClient(chain: ChainConfig): PublicClient {
 
 /** The vault's custom error in a failed call, as `Name(arg, …)`, or the first line of the message. */
 export function explainRevert(e: unknown): string {
-  for (let cur: any = e; cur; cur = cur.cause) {
-    const data: Hex | undefined = typeof cur.data === "string" ? cur.data : typeof cur.data?.data === "string" ? cur.data.data : cur.raw;
-    if (typeof data === "string" && data.length >= 10) {
+  type ErrorLink = { cause?: unknown; raw?: unknown; data?: string | { data?: unknown; errorName?: string; args?: unknown[] } };
+  for (let cur = e as ErrorLink | undefined; cur; cur = cur.cause as ErrorLink | undefined) {
+    const d = cur.data;
+    const data = typeof d === "string" ? d : typeof d?.data === "string" ? d.data : typeof cur.raw === "string" ? cur.raw : undefined;
+    if (data && data.length >= 10) {
       try {
-        const d = decodeErrorResult({ abi: VAULT_ADMIN_ABI, data });
-        return `${d.errorName}(${(d.args ?? []).map(String).join(", ")})`;
+        const decoded = decodeErrorResult({ abi: VAULT_ADMIN_ABI, data: data as Hex });
+        return `${decoded.errorName}(${(decoded.args ?? []).map(String).join(", ")})`;
       } catch {}
     }
-    if (cur.data?.errorName) return `${cur.data.errorName}(${(cur.data.args ?? []).map(String).join(", ")})`;
+    if (typeof d === "object" && d?.errorName) return `${d.errorName}(${(d.args ?? []).map(String).join(", ")})`;
   }
   return ((e as { shortMessage?: string }).shortMessage ?? (e as Error).message ?? String(e)).split("\n")[0]!;
 }
@@ -108,9 +120,16 @@ export async function sendAdminCall(chain: ChainConfig, c: AdminCall, privateKey
   try {
     await client.call({ account: account.address, to: c.to, data: c.data });
   } catch (e) {
-    throw new AdminCallError(`the vault refuses ${c.description} from ${account.address}: ${explainRevert(e)} (it must be sent by: ${c.sender})`);
+    throw new AdminCallError(
+      `the vault refuses ${c.description} from ${account.address}: ${explainRevert(e)} (it must be sent by: ${c.sender})`,
+    );
   }
-  const rpcChain = { id: chain.chainId, name: chain.name, nativeCurrency: { name: "native", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.rpcUrl!] } } };
+  const rpcChain = {
+    id: chain.chainId,
+    name: chain.name,
+    nativeCurrency: { name: "native", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [chain.rpcUrl!] } },
+  };
   const wallet = createWalletClient({ account, chain: rpcChain, transport: http(chain.rpcUrl!) });
   const hash = await wallet.sendTransaction({ to: c.to, data: c.data, value: 0n });
   onProgress(`sent ${c.description} from ${account.address}: ${hash}, waiting for the receipt`);
@@ -121,6 +140,9 @@ export async function sendAdminCall(chain: ChainConfig, c: AdminCall, privateKey
 
 /** The vault's view of a merchant (zero signer: not registered). */
 export async function readMerchant(client: PublicClient, vault: Address, merchantId: bigint): Promise<{ signer: Address; feeBps: number }> {
-  const m = (await client.readContract({ address: vault, abi: VAULT_ADMIN_ABI, functionName: "merchant", args: [merchantId] })) as { signer: Address; feeBps: number };
+  const m = (await client.readContract({ address: vault, abi: VAULT_ADMIN_ABI, functionName: "merchant", args: [merchantId] })) as {
+    signer: Address;
+    feeBps: number;
+  };
   return { signer: m.signer, feeBps: Number(m.feeBps) };
 }

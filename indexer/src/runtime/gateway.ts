@@ -103,7 +103,13 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
 
   const movers =
     parts.movers && config.operatorKey
-      ? createMoneyMovers({ db, config, logger: logger.child({ part: "movers" }), intervalMs: args.moverIntervalMs, onPass: (o) => metrics.recordMovers(o) })
+      ? createMoneyMovers({
+          db,
+          config,
+          logger: logger.child({ part: "movers" }),
+          intervalMs: args.moverIntervalMs,
+          onPass: (o) => metrics.recordMovers(o),
+        })
       : undefined;
 
   // one follower per chain with an RPC; its hooks write order changes and their webhooks in the block's transaction
@@ -123,7 +129,12 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
           hooks: combineHooks(...hooks),
           logger: logger.child({ part: "follower" }),
           pollIntervalMs: args.pollIntervalMs ?? config.pollIntervalMs,
-          leadership: createFollowerLeadership({ chainId: chain.chainId, db, databaseUrl: config.databaseUrl, logger: logger.child({ part: "leader" }) }),
+          leadership: createFollowerLeadership({
+            chainId: chain.chainId,
+            db,
+            databaseUrl: config.databaseUrl,
+            logger: logger.child({ part: "leader" }),
+          }),
           onProgress: (p) => logger.info({ msg: "backfill progress", chain_id: chain.chainId, ...p }),
         }),
       );
@@ -144,7 +155,14 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     ? createDoctor({
         config,
         db,
-        followers: () => (followersStarted ? followers : []).map((f) => ({ chainId: f.chainId, running: running.has(f.chainId), error: followerErrors.get(f.chainId) ?? null, tip: f.status().tip, leading: f.status().leading })),
+        followers: () =>
+          (followersStarted ? followers : []).map((f) => ({
+            chainId: f.chainId,
+            running: running.has(f.chainId),
+            error: followerErrors.get(f.chainId) ?? null,
+            tip: f.status().tip,
+            leading: f.status().leading,
+          })),
         onReport: logChanges(logger.child({ part: "doctor" })),
       })
     : undefined;
@@ -167,7 +185,12 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       database = false;
     }
     const heads = database
-      ? new Map((await db.query<{ chain_id: string; head_number: string }>("SELECT chain_id, head_number FROM chain_cursors")).map((r) => [Number(r.chain_id), r.head_number]))
+      ? new Map(
+          (await db.query<{ chain_id: string; head_number: string }>("SELECT chain_id, head_number FROM chain_cursors")).map((r) => [
+            Number(r.chain_id),
+            r.head_number,
+          ]),
+        )
       : new Map<number, string>();
     const chains = followers.map((f) => {
       const s = f.status();
@@ -186,7 +209,16 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       ok: database && chains.every((c) => c.running && !c.error) && (report?.healthy ?? true),
       database,
       chains,
-      ...(report ? { doctor: { ok: report.ok, healthy: report.healthy, checkedAt: report.checkedAt, problems: report.findings.filter((f) => f.status !== "ok") } } : {}),
+      ...(report
+        ? {
+            doctor: {
+              ok: report.ok,
+              healthy: report.healthy,
+              checkedAt: report.checkedAt,
+              problems: report.findings.filter((f) => f.status !== "ok"),
+            },
+          }
+        : {}),
     };
   };
 
@@ -263,14 +295,19 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
 function logChanges(logger: Logger) {
   let known = new Map<string, Finding>();
   return (report: { findings: Finding[] }) => {
-    const now = new Map(report.findings.filter((f) => f.status !== "ok").map((f) => [`${f.check}|${f.chainId ?? ""}|${f.merchantId ?? ""}|${f.token ?? ""}`, f]));
+    const now = new Map(
+      report.findings
+        .filter((f) => f.status !== "ok")
+        .map((f) => [`${f.check}|${f.chainId ?? ""}|${f.merchantId ?? ""}|${f.token ?? ""}`, f]),
+    );
     for (const [key, f] of now) {
       if (known.get(key)?.status === f.status) continue;
       const line = { check: f.check, chain_id: f.chainId, merchant_id: f.merchantId, token: f.token, blocking: f.blocking, fix: f.fix };
       if (f.status === "fail") logger.error(line, f.message);
       else logger.warn(line, f.message);
     }
-    for (const [key, f] of known) if (!now.has(key)) logger.info({ check: f.check, chain_id: f.chainId, merchant_id: f.merchantId }, `resolved: ${f.check}`);
+    for (const [key, f] of known)
+      if (!now.has(key)) logger.info({ check: f.check, chain_id: f.chainId, merchant_id: f.merchantId }, `resolved: ${f.check}`);
     known = now;
   };
 }

@@ -95,7 +95,12 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
   if (notifier) {
     // the notifier keeps running totals; these counters advance by what changed since the last scrape
     const seen = { delivered: 0, failed: 0, dead: 0, refused: 0 };
-    const webhooks = new Counter({ name: "gateway_webhooks_total", help: "webhook deliveries by outcome (delivered, failed_attempt, dead, refused)", labelNames: ["outcome"] as const, registers });
+    const webhooks = new Counter({
+      name: "gateway_webhooks_total",
+      help: "webhook deliveries by outcome (delivered, failed_attempt, dead, refused)",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
     const backlog = new Gauge({ name: "gateway_webhook_backlog", help: "webhook events due now and not yet delivered", registers });
     new Gauge({
       name: "gateway_webhook_oldest_due_seconds",
@@ -136,10 +141,30 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
     },
   });
 
-  const sweeps = new Counter({ name: "gateway_sweeps_total", help: "sweep decisions per chain: sent, not_worth_it (waits for more value), failed", labelNames: ["chain_id", "outcome"] as const, registers });
-  const sweptDeposits = new Counter({ name: "gateway_swept_addresses_total", help: "deposit addresses included in sent sweeps", labelNames: ["chain_id"] as const, registers });
-  const payouts = new Counter({ name: "gateway_payouts_total", help: "payout attempts per chain: sent, failed, waiting, already_paid", labelNames: ["chain_id", "outcome"] as const, registers });
-  const moverErrors = new Counter({ name: "gateway_mover_pass_errors_total", help: "money mover passes that threw", labelNames: ["chain_id"] as const, registers });
+  const sweeps = new Counter({
+    name: "gateway_sweeps_total",
+    help: "sweep decisions per chain: sent, not_worth_it (waits for more value), failed",
+    labelNames: ["chain_id", "outcome"] as const,
+    registers,
+  });
+  const sweptDeposits = new Counter({
+    name: "gateway_swept_addresses_total",
+    help: "deposit addresses included in sent sweeps",
+    labelNames: ["chain_id"] as const,
+    registers,
+  });
+  const payouts = new Counter({
+    name: "gateway_payouts_total",
+    help: "payout attempts per chain: sent, failed, waiting, already_paid",
+    labelNames: ["chain_id", "outcome"] as const,
+    registers,
+  });
+  const moverErrors = new Counter({
+    name: "gateway_mover_pass_errors_total",
+    help: "money mover passes that threw",
+    labelNames: ["chain_id"] as const,
+    registers,
+  });
 
   new Gauge({
     name: "gateway_operator_balance_wei",
@@ -160,7 +185,10 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
       if (!report) return;
       for (const status of ["fail", "warn"] as const) {
         for (const blocking of [true, false]) {
-          this.set({ status, blocking: String(blocking) }, report.findings.filter((f) => f.status === status && f.blocking === blocking).length);
+          this.set(
+            { status, blocking: String(blocking) },
+            report.findings.filter((f) => f.status === status && f.blocking === blocking).length,
+          );
         }
       }
     },

@@ -61,9 +61,19 @@ export function createMoneyMovers(args: {
   async function settleSent(chainId: number) {
     for (const s of await wallets.get(chainId)!.checkPending()) {
       if (s.outcome === "mined") continue; // the follower decides success at depth
-      logger.warn({ msg: "operator transaction did not go through", chain_id: chainId, outcome: s.outcome, purpose: s.purpose, ref: s.refId, tx_hash: s.txHash });
+      logger.warn({
+        msg: "operator transaction did not go through",
+        chain_id: chainId,
+        outcome: s.outcome,
+        purpose: s.purpose,
+        ref: s.refId,
+        tx_hash: s.txHash,
+      });
       if (s.purpose === "sweep") await releaseSweep(db, s.refId);
-      else await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) => logger.warn({ err, ref: s.refId }, "payout drop refused"));
+      else
+        await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) =>
+          logger.warn({ err, ref: s.refId }, "payout drop refused"),
+        );
     }
   }
 
@@ -109,7 +119,13 @@ export function createMoneyMovers(args: {
     },
     start() {
       for (const c of chains) {
-        const leadership = createFollowerLeadership({ chainId: c.chainId, db, databaseUrl: config.databaseUrl, namespace: MOVERS_LOCK_NAMESPACE, logger });
+        const leadership = createFollowerLeadership({
+          chainId: c.chainId,
+          db,
+          databaseUrl: config.databaseUrl,
+          namespace: MOVERS_LOCK_NAMESPACE,
+          logger,
+        });
         void leadership.acquire(abort.signal).then((lease) => {
           leases.set(c.chainId, lease);
           lease?.lost.addEventListener("abort", () => leases.set(c.chainId, undefined));

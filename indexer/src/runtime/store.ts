@@ -40,7 +40,10 @@ export function redactDatabaseUrl(url: string): string {
  * `pgliteDir`) and migrates it. For PGlite it takes the directory's lock file first, so a second process
  * (a CLI beside a running gateway) gets one line saying who holds it instead of a PGlite abort.
  */
-export async function openGatewayStore(config: Pick<GatewayConfig, "databaseUrl" | "pgliteDir">, { who, mustExist = false }: OpenGatewayStoreOptions): Promise<Db> {
+export async function openGatewayStore(
+  config: Pick<GatewayConfig, "databaseUrl" | "pgliteDir">,
+  { who, mustExist = false }: OpenGatewayStoreOptions,
+): Promise<Db> {
   const dir = config.pgliteDir;
   const usesDirectory = !config.databaseUrl && !dir.includes("://");
   let release = () => {};
@@ -104,7 +107,8 @@ function lockDirectory(dir: string, who: string): () => void {
       writeFileSync(file, JSON.stringify(me) + "\n", { flag: "wx" });
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw new StoreUnavailableError(`${who}: cannot lock ${dir}: ${shortError(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0)
+        throw new StoreUnavailableError(`${who}: cannot lock ${dir}: ${shortError(e)}`);
       let holder: LockHolder | undefined;
       try {
         holder = JSON.parse(readFileSync(file, "utf8")) as LockHolder;
