@@ -96,7 +96,9 @@ try {
   for (const mode of modes) {
     // exactly what `npm start` runs (its node flags included), or the same through tsx
     const start = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start as string).split(" ").slice(1);
-    const command = mode === "dist" ? start : ["--import", "tsx", "indexer/src/server.ts"];
+    // FOOTPRINT_NODE_ARGS adds node flags to the measured process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a start goes)
+    const extra = process.env.FOOTPRINT_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+    const command = [...extra, ...(mode === "dist" ? start : ["--import", "tsx", "indexer/src/server.ts"])];
     const starts: number[] = [];
     const cpus: number[] = [];
     let rssMb = 0;
