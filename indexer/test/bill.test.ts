@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -150,8 +150,12 @@ describe(`statement (bill) on ${backend}`, () => {
   it("the bill CLI writes the same statement as CSV and JSON", { skip: backend !== "pglite" && "the CLI is tested once, on PGlite" }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "gw-bill-"));
     try {
-      const env = { ...process.env, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
-      const config = loadConfig(env);
+      const configFile = join(dir, "gateway.json");
+      const chain = { chainId: 31337, code: "local", name: "Hardhat", vault: "0x5FbDB2315678afecb367f032d93F642f64180aa3", confirmations: 1, tokens: [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }] };
+      writeFileSync(configFile, JSON.stringify({ chains: [chain] }));
+      const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_CONFIG: configFile, PGLITE_DIR: join(dir, "pglite"), GATEWAY_MASTER_KEY_FILE: join(dir, "master.key") };
+      delete env.DATABASE_URL;
+      const config = loadConfig(env, { createMasterKey: true });
       const db = await openStore({ pgliteDir: config.pgliteDir });
       await createMerchant(db, createSecretBox(config.masterKey), { name: "CLI", id: 5n });
       await db.close();

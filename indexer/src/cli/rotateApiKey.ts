@@ -1,35 +1,34 @@
-import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
 import { createSecretBox } from "../crypto/secretBox.js";
 import { rotateApiKey } from "../store/merchants.js";
-import { openStore } from "../store/open.js";
+import { commandConfig, commandStore, fail, parseCommand, runCommand } from "./command.js";
 
 /**
  * Issues a new API key and secret for a merchant and prints them as JSON. With --revoke-others the
  * merchant's other keys stop working (within the API's 30 s key cache).
- *
- *   npx tsx indexer/src/cli/rotateApiKey.ts --merchant 1 [--revoke-others]
  */
-const { values } = parseArgs({
-  options: { merchant: { type: "string" }, "revoke-others": { type: "boolean", default: false } },
+const NAME = "rotate-api-key";
+const { values } = parseCommand({
+  name: NAME,
+  summary:
+    "Issues a new API key and secret for a merchant and prints them once (JSON). --revoke-others stops the merchant's other keys (within 30 s).",
+  options: {
+    merchant: { type: "string", description: "the merchant id (required)", placeholder: "id" },
+    "revoke-others": { type: "boolean", description: "revoke the merchant's other keys", default: false },
+  },
 });
-if (!values.merchant || !/^[1-9][0-9]{0,18}$/.test(values.merchant)) {
-  process.stderr.write("rotate-api-key: --merchant <id> is required\n");
-  process.exit(2);
-}
-const config = loadConfig();
-const db = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
-try {
-  const [m] = await db.query("SELECT 1 FROM merchants WHERE id = $1", [values.merchant]);
-  if (!m) {
-    process.stderr.write(`rotate-api-key: merchant ${values.merchant} does not exist\n`);
-    process.exitCode = 2;
-  } else {
-    const k = await rotateApiKey(db, createSecretBox(config.masterKey), BigInt(values.merchant), {
-      revokeOthers: values["revoke-others"]!,
+const merchant = values.merchant as string | undefined;
+if (!merchant || !/^[1-9][0-9]{0,18}$/.test(merchant)) fail(NAME, "--merchant <id> is required (a positive integer)");
+
+await runCommand(NAME, async () => {
+  const config = commandConfig(NAME);
+  const db = await commandStore(NAME, config);
+  try {
+    if (!(await db.query("SELECT 1 FROM merchants WHERE id = $1", [merchant])).length) fail(NAME, `merchant ${merchant} does not exist`);
+    const k = await rotateApiKey(db, createSecretBox(config.masterKey), BigInt(merchant!), {
+      revokeOthers: values["revoke-others"] === true,
     });
-    process.stdout.write(JSON.stringify({ merchantId: values.merchant, ...k }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ merchantId: merchant, ...k }, null, 2) + "\n");
+  } finally {
+    await db.close();
   }
-} finally {
-  await db.close();
-}
+});

@@ -5,15 +5,16 @@ import { createFollowerLeadership } from "../chain/leadership.js";
 import { combineHooks } from "../chain/combineHooks.js";
 import { createChainFollower, type ChainFollower, type ChainFollowerHooks } from "../chain/follower.js";
 import { mountConsole } from "../console/plugin.js";
-import type { ChainConfig, GatewayConfig } from "../config.js";
+import { ConfigError, type ChainConfig, type GatewayConfig } from "../config.js";
 import { createSecretBox } from "../crypto/secretBox.js";
+import { createDoctor, formatReport, type CheckName, type Doctor, type Finding } from "../doctor/index.js";
 import { createOrderHooks } from "../ingest/index.js";
 import { createPaymentExpiryJob } from "../jobs/expirePaymentOrders.js";
 import { createOutboxWorker, type OutboxWorker } from "../notify/index.js";
 import type { Db } from "../store/db.js";
-import { openStore } from "../store/open.js";
-import { createMetrics, type Metrics } from "./metrics.js";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { createMoneyMovers, type MoneyMovers } from "./movers.js";
+import { openGatewayStore } from "./store.js";
 
 /** What runs, so a test or the demo can switch parts off or speed them up. */
 export type GatewayParts = {
@@ -27,6 +28,8 @@ export type GatewayParts = {
   movers?: boolean;
   /** the payment expiry job (default true) */
   expiry?: boolean;
+  /** the doctor's checks at start and every few seconds, feeding /health and /metrics (default true) */
+  doctor?: boolean;
 };
 
 export type StartGatewayParameters = {
@@ -53,8 +56,10 @@ export type Gateway = {
   followers: ChainFollower[];
   notifier: OutboxWorker | undefined;
   movers: MoneyMovers | undefined;
-  metrics: Metrics;
-  /** health of every part: the store answers, each follower's lag behind the head */
+  metrics: GatewayMetrics;
+  /** the doctor of this gateway (`doctor.forMerchant(id)` for a merchant's view), unless switched off */
+  doctor: Doctor | undefined;
+  /** health of every part: the store answers, each follower runs, and no blocking doctor finding fails */
   health(): Promise<GatewayHealth>;
   stop(): Promise<void>;
 };
@@ -75,7 +80,12 @@ export type GatewayHealth = {
     /** the follower stopped with this error, else its last tick or RPC error (null when none) */
     error: string | null;
   }[];
+  /** the doctor's last report: the problems (with their fix) and when it checked */
+  doctor?: { ok: boolean; healthy: boolean; checkedAt: string; problems: Finding[] };
 };
+
+/** Findings that stop the start: the config names something the chain or the store contradicts. */
+const REFUSE_TO_START: ReadonlySet<CheckName> = new Set(["chain-id", "vault-code", "master-key"]);
 
 /**
  * Starts the whole gateway in this process: the store (migrated), the API, a follower per chain (its
@@ -85,11 +95,10 @@ export type GatewayHealth = {
  */
 export async function startGateway(args: StartGatewayParameters): Promise<Gateway> {
   const { config } = args;
-  const parts = { api: true, followers: true, notifier: true, movers: true, expiry: true, ...args.parts };
   const logger = args.logger ?? pino({ level: config.logLevel, redact: ['req.headers["x-pay-sign"]', "req.headers.authorization"] });
-  const db = args.db ?? (await openStore({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir }));
+  const parts = { api: true, followers: true, notifier: true, movers: true, expiry: true, doctor: true, ...args.parts };
+  const db = args.db ?? (await openGatewayStore(config, { who: "the gateway" }));
   const ownsDb = !args.db;
-  const metrics = createMetrics();
   const box = createSecretBox(config.masterKey);
   const stops: (() => Promise<void> | void)[] = [];
 
@@ -105,7 +114,16 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       })
     : undefined;
 
-  const movers = parts.movers && config.operatorKey ? createMoneyMovers({ db, config, logger: logger.child({ part: "movers" }), intervalMs: args.moverIntervalMs }) : undefined;
+  const movers =
+    parts.movers && config.operatorKey
+      ? createMoneyMovers({
+          db,
+          config,
+          logger: logger.child({ part: "movers" }),
+          intervalMs: args.moverIntervalMs,
+          onPass: (o) => metrics.recordMovers(o),
+        })
+      : undefined;
 
   // one follower per chain with an RPC; its hooks write order changes and their webhooks in the block's transaction
   const followers: ChainFollower[] = [];
@@ -124,7 +142,12 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
           hooks: combineHooks(...hooks),
           logger: logger.child({ part: "follower" }),
           pollIntervalMs: args.pollIntervalMs ?? config.pollIntervalMs,
-          leadership: createFollowerLeadership({ chainId: chain.chainId, db, databaseUrl: config.databaseUrl, logger: logger.child({ part: "leader" }) }),
+          leadership: createFollowerLeadership({
+            chainId: chain.chainId,
+            db,
+            databaseUrl: config.databaseUrl,
+            logger: logger.child({ part: "leader" }),
+          }),
           onProgress: (p) => logger.info({ msg: "backfill progress", chain_id: chain.chainId, ...p }),
         }),
       );
@@ -140,6 +163,33 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       })
     : undefined;
 
+  let followersStarted = false;
+  const doctor = parts.doctor
+    ? createDoctor({
+        config,
+        db,
+        followers: () =>
+          (followersStarted ? followers : []).map((f) => ({
+            chainId: f.chainId,
+            running: running.has(f.chainId),
+            error: followerErrors.get(f.chainId) ?? null,
+            tip: f.status().tip,
+            leading: f.status().leading,
+          })),
+        onReport: logChanges(logger.child({ part: "doctor" })),
+      })
+    : undefined;
+  if (doctor) {
+    // the same checks as `npm run doctor`: a chain or a store that contradicts the config stops the start
+    // (the quick ones now; the full run, with every merchant and token, follows once the API listens)
+    const report = await doctor.runStartChecks();
+    const refused = report.findings.filter((f) => f.status === "fail" && REFUSE_TO_START.has(f.check));
+    if (refused.length) {
+      if (ownsDb) await db.close();
+      throw new ConfigError(`the gateway refuses to start:\n${formatReport({ ...report, findings: refused })}`);
+    }
+  }
+
   const health = async (): Promise<GatewayHealth> => {
     let database = true;
     try {
@@ -148,7 +198,12 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       database = false;
     }
     const heads = database
-      ? new Map((await db.query<{ chain_id: string; head_number: string }>("SELECT chain_id, head_number FROM chain_cursors")).map((r) => [Number(r.chain_id), r.head_number]))
+      ? new Map(
+          (await db.query<{ chain_id: string; head_number: string }>("SELECT chain_id, head_number FROM chain_cursors")).map((r) => [
+            Number(r.chain_id),
+            r.head_number,
+          ]),
+        )
       : new Map<number, string>();
     const chains = followers.map((f) => {
       const s = f.status();
@@ -165,34 +220,26 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
         error: followerErrors.get(f.chainId) ?? (s.rpcUp ? null : s.lastError),
       };
     });
-    // one chain's RPC being down is shown per chain (`rpc`), not a reason to restart the whole gateway
-    return { ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)), database, chains };
+    // one chain's RPC being down is shown per chain (`rpc`) and by the doctor, not a reason to restart the follower
+    const report = doctor?.latest();
+    return {
+      ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)) && (report?.healthy ?? true),
+      database,
+      chains,
+      ...(report
+        ? {
+            doctor: {
+              ok: report.ok,
+              healthy: report.healthy,
+              checkedAt: report.checkedAt,
+              problems: report.findings.filter((f) => f.status !== "ok"),
+            },
+          }
+        : {}),
+    };
   };
 
-  metrics.gauge("follower_tip_block", "last block ingested per chain", () => followers.map((f) => [{ chain_id: f.chainId }, Number(f.status().tip)]));
-  metrics.gauge("follower_confirmed_block", "confirmation boundary per chain", () =>
-    followers.map((f) => [{ chain_id: f.chainId }, Number(f.status().confirmed)]),
-  );
-  if (notifier) {
-    metrics.gauge("webhook_events", "webhook counters (delivered, failed attempts, dead, refused) and the due backlog", async () => {
-      const m = await notifier.metrics();
-      return [
-        [{ kind: "delivered_total" }, m.deliveredTotal],
-        [{ kind: "failed_attempts_total" }, m.failedAttemptsTotal],
-        [{ kind: "dead_total" }, m.deadTotal],
-        [{ kind: "refused_total" }, m.refusedTotal],
-        [{ kind: "due" }, m.dueEvents],
-      ];
-    });
-    metrics.gauge("webhook_lag_ms", "how overdue the oldest due webhook is", async () => [[{}, (await notifier.metrics()).lagMs]]);
-  }
-  metrics.gauge("orders", "orders per kind and state", async () => {
-    const rows = await db.query<{ kind: string; status: number; n: string }>(
-      `SELECT 'payment' AS kind, status, count(*) AS n FROM payment_orders GROUP BY status
-       UNION ALL SELECT 'recharge', status, count(*) FROM recharge_orders GROUP BY status`,
-    );
-    return rows.map((r) => [{ kind: r.kind, status: r.status }, Number(r.n)]);
-  });
+  const metrics: GatewayMetrics = createGatewayMetrics({ db, followers, notifier, doctor });
 
   const app = await buildApp({
     db,
@@ -200,6 +247,9 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     logger: parts.api ? logger.child({ part: "api" }) : false,
     health,
     metrics: () => metrics.render(),
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? "(no route)", reply.statusCode, reply.elapsedTime / 1000);
   });
   // the merchant console at /console: same app, same store; a re-send wakes the notifier
   await mountConsole(app, { db, config, wakeNotifier: () => notifier?.wake() });
@@ -223,8 +273,14 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     movers.start();
     stops.unshift(() => movers.stop());
   }
+  for (const f of followers) running.add(f.chainId);
+  followersStarted = true;
+  if (doctor) {
+    void doctor.run().catch((err) => logger.error({ err }, "doctor run failed"));
+    doctor.start();
+    stops.unshift(() => doctor.stop());
+  }
   for (const f of followers) {
-    running.add(f.chainId);
     f.run()
       .catch((err) => {
         followerErrors.set(f.chainId, (err as Error).message);
@@ -243,6 +299,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     notifier,
     movers,
     metrics,
+    doctor,
     health,
     async stop() {
       if (stopped) return;
@@ -250,6 +307,27 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
       for (const s of stops) await s();
       if (ownsDb) await db.close();
     },
+  };
+}
+
+/** Logs each problem when it appears (with its fix) and when it clears, not on every run. */
+function logChanges(logger: Logger) {
+  let known = new Map<string, Finding>();
+  return (report: { findings: Finding[] }) => {
+    const now = new Map(
+      report.findings
+        .filter((f) => f.status !== "ok")
+        .map((f) => [`${f.check}|${f.chainId ?? ""}|${f.merchantId ?? ""}|${f.token ?? ""}`, f]),
+    );
+    for (const [key, f] of now) {
+      if (known.get(key)?.status === f.status) continue;
+      const line = { check: f.check, chain_id: f.chainId, merchant_id: f.merchantId, token: f.token, blocking: f.blocking, fix: f.fix };
+      if (f.status === "fail") logger.error(line, f.message);
+      else logger.warn(line, f.message);
+    }
+    for (const [key, f] of known)
+      if (!now.has(key)) logger.info({ check: f.check, chain_id: f.chainId, merchant_id: f.merchantId }, `resolved: ${f.check}`);
+    known = now;
   };
 }
 

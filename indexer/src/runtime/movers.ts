@@ -12,6 +12,9 @@ import { markPayoutDropped, type PayoutOrderKind } from "../store/payoutOrders.j
 /** "movr" as an int4: the advisory-lock namespace of the money movers (one signer per chain). */
 const MOVERS_LOCK_NAMESPACE = 0x6d6f7672;
 
+/** What one pass did on each chain (`error` when the pass threw). */
+export type MoverOutcomes = { chainId: number; sweeps: SweepOutcome[]; payouts: PayoutOutcome[]; error?: unknown }[];
+
 export type MoneyMovers = {
   /** follower hooks of a chain: payouts settle and sweeps close from confirmed vault events */
   hooksFor(chainId: number): ChainFollowerHooks;
@@ -26,7 +29,14 @@ export type MoneyMovers = {
  * The sweeper and the payout executor of every configured chain that has an RPC, signing with the operator
  * key. Across processes, one holds each chain's movers lock and signs; the others wait.
  */
-export function createMoneyMovers(args: { db: Db; config: GatewayConfig; logger: Logger; intervalMs?: number }): MoneyMovers {
+export function createMoneyMovers(args: {
+  db: Db;
+  config: GatewayConfig;
+  logger: Logger;
+  intervalMs?: number;
+  /** after each timed pass (the metrics count sweeps and payouts from it) */
+  onPass?: (outcomes: MoverOutcomes) => void;
+}): MoneyMovers {
   const { db, config, logger, intervalMs = 5_000 } = args;
   const chains = config.chains.filter((c) => c.rpcUrl);
   const wallets = new Map<number, OperatorWallet>();
@@ -51,9 +61,19 @@ export function createMoneyMovers(args: { db: Db; config: GatewayConfig; logger:
   async function settleSent(chainId: number) {
     for (const s of await wallets.get(chainId)!.checkPending()) {
       if (s.outcome === "mined") continue; // the follower decides success at depth
-      logger.warn({ msg: "operator transaction did not go through", chain_id: chainId, outcome: s.outcome, purpose: s.purpose, ref: s.refId, tx_hash: s.txHash });
+      logger.warn({
+        msg: "operator transaction did not go through",
+        chain_id: chainId,
+        outcome: s.outcome,
+        purpose: s.purpose,
+        ref: s.refId,
+        tx_hash: s.txHash,
+      });
       if (s.purpose === "sweep") await releaseSweep(db, s.refId);
-      else await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) => logger.warn({ err, ref: s.refId }, "payout drop refused"));
+      else
+        await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) =>
+          logger.warn({ err, ref: s.refId }, "payout drop refused"),
+        );
     }
   }
 
@@ -72,11 +92,18 @@ export function createMoneyMovers(args: { db: Db; config: GatewayConfig; logger:
   const tick = async () => {
     if (busy) return;
     busy = true;
+    const outcomes: MoverOutcomes = [];
     try {
       for (const c of chains) {
         if (!leases.get(c.chainId)) continue;
-        await runChain(c.chainId).catch((err) => logger.error({ err, chain_id: c.chainId }, "money movers pass failed"));
+        outcomes.push(
+          await runChain(c.chainId).catch((error) => {
+            logger.error({ err: error, chain_id: c.chainId }, "money movers pass failed");
+            return { chainId: c.chainId, sweeps: [], payouts: [], error };
+          }),
+        );
       }
+      args.onPass?.(outcomes);
     } finally {
       busy = false;
     }
@@ -92,7 +119,13 @@ export function createMoneyMovers(args: { db: Db; config: GatewayConfig; logger:
     },
     start() {
       for (const c of chains) {
-        const leadership = createFollowerLeadership({ chainId: c.chainId, db, databaseUrl: config.databaseUrl, namespace: MOVERS_LOCK_NAMESPACE, logger });
+        const leadership = createFollowerLeadership({
+          chainId: c.chainId,
+          db,
+          databaseUrl: config.databaseUrl,
+          namespace: MOVERS_LOCK_NAMESPACE,
+          logger,
+        });
         void leadership.acquire(abort.signal).then((lease) => {
           leases.set(c.chainId, lease);
           lease?.lost.addEventListener("abort", () => leases.set(c.chainId, undefined));

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { BaseError } from "../domain/errors.js";
 
@@ -67,6 +67,8 @@ function checkSchema(schema?: string) {
 async function createPgliteDb({ pgliteDir = "./.data/pglite", schema }: CreateDbParameters): Promise<Db> {
   checkSchema(schema);
   if (!pgliteDir.includes("://")) mkdirSync(pgliteDir, { recursive: true });
+  // loaded only when used: a gateway on PostgreSQL does not carry PGlite's code in memory
+  const { PGlite } = await import("@electric-sql/pglite");
   const lite = await PGlite.create(pgliteDir, {
     parsers: { 20: (x: string) => x, 1700: (x: string) => x },
   });

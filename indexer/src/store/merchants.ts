@@ -179,3 +179,20 @@ export async function getPayoutKeyMode(db: Queryable, merchantId: bigint): Promi
   const [m] = await db.query<{ payout_key_mode: "merchant" | "gateway" }>("SELECT payout_key_mode FROM merchants WHERE id = $1", [merchantId]);
   return m?.payout_key_mode ?? "merchant";
 }
+
+/** What the operator's admin commands compare with the vault: the merchant's fee and payout signer. */
+export async function getMerchantChainSettings(db: Queryable, merchantId: bigint): Promise<{ feeBps: number; payoutSigner: string | null } | null> {
+  const [r] = await db.query<{ fee_bps: number; payout_signer: string | null }>("SELECT fee_bps, payout_signer FROM merchants WHERE id = $1", [merchantId]);
+  return r ? { feeBps: Number(r.fee_bps), payoutSigner: r.payout_signer } : null;
+}
+
+/** Records the payout signer registered in the vault for a merchant that had none; false if it already had one. */
+export async function setPayoutSignerIfUnset(db: Queryable, merchantId: bigint, signer: string): Promise<boolean> {
+  const rows = await db.query("UPDATE merchants SET payout_signer = $2 WHERE id = $1 AND payout_signer IS NULL RETURNING id", [merchantId, signer.toLowerCase()]);
+  return rows.length === 1;
+}
+
+/** The operator changes a merchant's platform fee (the vault is changed by `admin set-fee` in the same command). */
+export async function setMerchantFeeBps(db: Queryable, merchantId: bigint, feeBps: number): Promise<void> {
+  await db.query("UPDATE merchants SET fee_bps = $2 WHERE id = $1", [merchantId, feeBps]);
+}

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { postgreSplitterOptions, splitQuery } from "dbgate-query-splitter";
 import { fileURLToPath } from "node:url";
 import type { Db } from "./db.js";
 
@@ -35,55 +36,10 @@ export async function migrate(db: Db): Promise<number[]> {
 }
 
 /**
- * Splits a migration into statements on `;` outside quotes, comments and dollar-quoted bodies
- * (`$$ … $$`, `$fn$ … $fn$`), so PL/pgSQL function bodies stay whole. `--` comments outside bodies are
- * dropped; text inside a body is passed through untouched.
+ * Splits a migration into statements with dbgate-query-splitter's PostgreSQL rules: `;` outside quotes,
+ * comments and dollar-quoted bodies (`$$ … $$`, `$fn$ … $fn$`), so PL/pgSQL function bodies stay whole.
+ * Comments outside bodies are dropped; text inside a body is passed through untouched.
  */
 export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current = "";
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    if (c === "-" && sql[i + 1] === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end === -1 ? n : end;
-      continue;
-    }
-    if (c === "/" && sql[i + 1] === "*") {
-      const end = sql.indexOf("*/", i + 2);
-      i = end === -1 ? n : end + 2;
-      current += " ";
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      // a quoted literal or identifier; a doubled quote inside is an escaped quote
-      let j = i + 1;
-      while (j < n && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
-      current += sql.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if (c === "$") {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
-      if (tag && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? "")) {
-        const end = sql.indexOf(tag[0], i + tag[0].length);
-        const stop = end === -1 ? n : end + tag[0].length;
-        current += sql.slice(i, stop);
-        i = stop;
-        continue;
-      }
-    }
-    if (c === ";") {
-      if (current.trim()) out.push(current.trim());
-      current = "";
-      i++;
-      continue;
-    }
-    current += c;
-    i++;
-  }
-  if (current.trim()) out.push(current.trim());
-  return out;
+  return (splitQuery(sql, { ...postgreSplitterOptions, ignoreComments: true }) as string[]).map((s) => s.trim()).filter(Boolean);
 }

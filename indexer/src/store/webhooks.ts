@@ -234,3 +234,13 @@ export async function outboxBacklog(db: Queryable): Promise<{ due: number; oldes
   );
   return { due: Number(r?.due ?? 0), oldestDueMs: r?.lag_ms ? Math.max(0, Number(r.lag_ms)) : 0 };
 }
+
+/** The backlog per merchant (only merchants with due events), for the doctor's merchant view. */
+export async function outboxBacklogByMerchant(db: Queryable): Promise<{ merchantId: string; due: number; oldestDueMs: number }[]> {
+  const rows = await db.query<{ merchant_id: string; due: string; lag_ms: string | null }>(
+    `SELECT e.merchant_id::text AS merchant_id, count(*)::text AS due,
+            (EXTRACT(EPOCH FROM now() - min(e.next_attempt_at)) * 1000)::bigint::text AS lag_ms
+     FROM outbox_events e WHERE ${LIVE("e")} AND e.next_attempt_at <= now() GROUP BY e.merchant_id`,
+  );
+  return rows.map((r) => ({ merchantId: r.merchant_id, due: Number(r.due), oldestDueMs: r.lag_ms ? Math.max(0, Number(r.lag_ms)) : 0 }));
+}

@@ -1,0 +1,28 @@
+/**
+ * The merchant API calls that tools make against a local stack (`npm run local`'s JSON), in one place: when
+ * the merchant API's field names change, only this file changes. Uses the merchant SDK.
+ */
+import { createPayClient } from "../../sdk/src/index.js";
+
+export type StackFile = { gatewayUrl: string; chainId: number; merchant: { apiKey: string; apiSecret: string } };
+
+const client = (stack: StackFile) =>
+  createPayClient({ baseUrl: stack.gatewayUrl, apiKey: stack.merchant.apiKey, apiSecret: stack.merchant.apiSecret });
+
+/** Creates a payment order; returns its id, the deposit address to pay and the hosted page. */
+export async function createOrder(stack: StackFile, p: { reference: string; token: string; amount: string; notifyUrl: string }) {
+  const o = await client(stack).payment.create({
+    merchantOrderId: p.reference,
+    chainId: stack.chainId,
+    token: p.token,
+    amount: p.amount,
+    notifyUrl: p.notifyUrl,
+  });
+  return { id: o.payOrderId, depositAddress: o.receiptAddress, paymentUrl: o.paymentUrl, amountBaseUnits: BigInt(o.amountBaseUnits) };
+}
+
+/** An order's state code (seed 003: 4 = success) and what was paid. */
+export async function orderState(stack: StackFile, id: string) {
+  const d = await client(stack).payment.detail({ payOrderId: id });
+  return { state: d.state, paid: d.paidAmount };
+}
