@@ -7,6 +7,7 @@
  * depends only on the storage state the payment leaves (a zero balance slot made non-zero), not on how.
  */
 import { toBeHex } from "ethers";
+import { deployUsdc } from "./stablecoins.js";
 import { DEPLOY_FLAG, DepositKind, NATIVE, PayoutKind, depositSalt, signPayout } from "./vault.js";
 
 /** Upper bounds the design must meet (gas). */
@@ -63,7 +64,7 @@ export async function measureGas(
   const { ethers } = connection;
   const started = Date.now();
   const step = (msg: string) => log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
-  const [admin, operator, feeRecipient, merchantSigner, payer, recipient, baselineVault] = await ethers.getSigners();
+  const [admin, operator, feeRecipient, merchantSigner, payer, recipient, baselineVault, usdcProxyAdmin] = await ethers.getSigners();
   const chainId = BigInt((await ethers.provider.getNetwork()).chainId);
   const hardfork = String(connection.networkConfig?.hardfork ?? "unknown");
   step(`chain ${chainId}, hardfork ${hardfork}`);
@@ -85,7 +86,9 @@ export async function measureGas(
   await (await usdt.setParams(0, 0)).wait(); // fee parameters as on mainnet: basisPointsRate = maximumFee = 0
   const erc20Address = await erc20.getAddress();
   const usdtAddress = await usdt.getAddress();
-  for (const t of [erc20Address, usdtAddress, NATIVE]) await (await vault.setTokenAllowed(t, true)).wait();
+  const usdc = await deployUsdc({ owner: admin, proxyAdmin: usdcProxyAdmin });
+  const usdcAddress = usdc.address;
+  for (const t of [erc20Address, usdtAddress, usdcAddress, NATIVE]) await (await vault.setTokenAllowed(t, true)).wait();
   for (let m = 1; m <= 100; m++) {
     await (await vault.registerMerchant(m, merchantSigner.address, MERCHANT_FEE_BPS)).wait();
   }
@@ -101,6 +104,7 @@ export async function measureGas(
       const to = addressOf(s);
       if (token === NATIVE) used.push(await gasOf(payer.sendTransaction({ to, value: NATIVE_DEPOSIT })));
       else if (token === usdtAddress) await (await usdt.mint(to, TOKEN_DEPOSIT)).wait();
+      else if (token === usdcAddress) await (await usdc.token.mint(to, TOKEN_DEPOSIT)).wait();
       else await (await erc20.mint(to, TOKEN_DEPOSIT)).wait();
     }
     return used;
@@ -122,6 +126,13 @@ export async function measureGas(
   await pay(erc20Address, single);
   gas.erc20SweepRepeat = await sweep(erc20Address, single);
   step(`erc20SweepRepeat ${gas.erc20SweepRepeat}`);
+  const usdcWarm = [depositSalt(1, DepositKind.Payment, 910_000)];
+  await pay(usdcAddress, usdcWarm);
+  await sweep(usdcAddress, deployFlagged(usdcWarm));
+  const usdcSingle = [depositSalt(1, DepositKind.Payment, 910_001)];
+  await pay(usdcAddress, usdcSingle);
+  gas.usdcSweepFirst = await sweep(usdcAddress, deployFlagged(usdcSingle));
+  step(`usdcSweepFirst ${gas.usdcSweepFirst}`);
 
   // ------------------------------------------------------------------ batches of 100 used addresses
   // Each token gets its own addresses ("previously used" means swept before in that token).
@@ -150,6 +161,8 @@ export async function measureGas(
   gas.erc20SweepBatch100PerDeposit100Merchants = (await batch(erc20Address, hundredMerchants(1000), "ERC-20, 100 merchants")).perDeposit;
   gas.usdtSweepBatch100PerDeposit = (await batch(usdtAddress, tenMerchants(2000), "USDT, 10 merchants")).perDeposit;
   gas.usdtSweepBatch100PerDeposit100Merchants = (await batch(usdtAddress, hundredMerchants(2000), "USDT, 100 merchants")).perDeposit;
+  gas.usdcSweepBatch100PerDeposit = (await batch(usdcAddress, tenMerchants(4000), "USDC, 10 merchants")).perDeposit;
+  gas.usdcSweepBatch100PerDeposit100Merchants = (await batch(usdcAddress, hundredMerchants(4000), "USDC, 100 merchants")).perDeposit;
   const native = await batch(NATIVE, tenMerchants(3000), "native, 10 merchants");
   gas.nativeSweepBatch100PerDeposit = native.perDeposit;
   const beforeCode = Math.max(...native.firstPayerGas);
