@@ -50,7 +50,7 @@ contract FeeTest is VaultTestBase {
         vm.expectEmit(address(vault));
         emit IPaymentVault.Swept(M, address(usdc), amount, _expectedFee(amount, feeBps));
         vm.prank(operator);
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
     }
 
     /// @notice A fee change applies to credits from the next sweep on, in every token the merchant already
@@ -90,7 +90,7 @@ contract FeeTest is VaultTestBase {
         entries[0] = _salt(M, 1) | vault.DEPLOY_FLAG();
         entries[1] = vault.depositSalt(M, IPaymentVault.DepositKind.Recharge, 2) | vault.DEPLOY_FLAG();
         vm.prank(operator);
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
         uint256 total = uint256(a1) + a2;
         assertEq(_fees(M, address(usdc)), _expectedFee(total, feeBps));
         assertEq(_balance(M, address(usdc)), total - _expectedFee(total, feeBps));

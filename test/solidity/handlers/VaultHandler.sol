@@ -178,7 +178,7 @@ contract VaultHandler is Test {
         Snapshot memory before = _snapshot();
         uint256 vaultBefore = _balanceOf(token, address(vault));
         vm.prank(operator);
-        vault.sweep(token, entries);
+        vault.sweep(token, entries, new uint256[](0));
         uint256 vaultAfter = _balanceOf(token, address(vault));
         if (vaultAfter < vaultBefore) _violation("sweep decreased the vault's balance");
         uint256 received = vaultAfter - vaultBefore;

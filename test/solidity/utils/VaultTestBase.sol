@@ -76,7 +76,7 @@ abstract contract VaultTestBase is Test {
         address a = vault.predictDepositAddress(uint64(salt >> 192), IPaymentVault.DepositKind(uint8(salt >> 184)), uint184(salt));
         entries[0] = a.code.length == 0 ? salt | vault.DEPLOY_FLAG() : salt;
         vm.prank(operator);
-        vault.sweep(token, entries);
+        vault.sweep(token, entries, new uint256[](0));
     }
 
     /// @dev Pays `amount` into a fresh deposit address of `merchantId` and sweeps it.
@@ -88,6 +88,11 @@ abstract contract VaultTestBase is Test {
 
     function _sign(uint256 pk, IPaymentVault.Payout memory p) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, vault.hashPayout(p));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _signBatch(uint256 pk, IPaymentVault.PayoutBatch memory b) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, vault.hashPayoutBatch(b));
         return abi.encodePacked(r, s, v);
     }
 
