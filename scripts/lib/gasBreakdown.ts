@@ -24,10 +24,18 @@ export async function gasBreakdown(provider: { request(a: { method: string; para
   for (let i = 0; i < logs.length; i++) {
     const l = logs[i];
     const cls = CLASSES.find(([re]) => re.test(l.op))?.[1] ?? "other";
-    // A call's gasCost includes the gas it hands over; count only what the caller keeps (the access and value costs).
     let cost = l.gasCost;
     const next = logs[i + 1];
-    if ((cls === "CALL*" || cls === "CREATE") && next && next.depth === l.depth + 1) cost = l.gasCost - next.gas;
+    if ((cls === "CALL*" || cls === "CREATE") && next && next.depth === l.depth + 1) {
+      // The step's own cost: the gas it took from the caller less what the callee used (counted at its depth).
+      let j = i + 1;
+      while (j < logs.length && logs[j].depth > l.depth) j++;
+      const last = logs[j - 1];
+      const calleeUsed = next.gas - (last.gas - last.gasCost);
+      cost = j < logs.length ? l.gas - logs[j].gas - calleeUsed : l.gasCost;
+    } else if ((cls === "CALL*" || cls === "CREATE") && next && next.depth === l.depth) {
+      cost = l.gas - next.gas; // a precompile or an account without code: no steps of its own
+    }
     const key = `d${l.depth} ${cls}`;
     byClass[key] = (byClass[key] ?? 0) + cost;
   }
