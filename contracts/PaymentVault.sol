@@ -736,9 +736,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     ) private returns (uint256 next) {
         uint64 merchantId = uint64(entries[i] >> 192);
         (Account memory a, Account storage stored) = _accountForCredit(merchantId, ctx.token, ctx.epoch);
-        // Room left in the ledger: a group that moves at most this much fits the balance and the fees.
         uint256 moved;
-        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _min(MAX_BALANCE - a.balance, MAX_FEES - a.fees));
+        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(a));
         uint256 received = moved;
         if (ctx.measured) {
             uint256 balanceAfter = _selfBalance(ctx.token);
@@ -901,8 +900,17 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return (state >> EPOCH_SHIFT) & 0xffff;
     }
 
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
+    /**
+     * @dev The most a group may credit to `a` so that the balance still fits 128 bits and the fees 96 bits:
+     * `balance + x <= 2**128 - 1` (the fee only lowers the balance's share), and `floor(x * feeBps / 10_000)
+     * <= 2**96 - 1 - fees`. Entries beyond it are skipped and keep their funds ({SweepSkipped}).
+     */
+    function _room(Account memory a) private pure returns (uint256 room) {
+        room = MAX_BALANCE - a.balance;
+        if (a.feeBps != 0) {
+            uint256 feeRoom = ((MAX_FEES - a.fees) * 10_000) / a.feeBps;
+            if (feeRoom < room) room = feeRoom;
+        }
     }
 
     /// @dev Funds leaving the vault go to a real recipient: not nowhere, and not back into the vault unattributed.
