@@ -33,6 +33,9 @@ abstract contract VaultTestBase is Test {
         vault.setTokenAllowed(address(fot), true);
         vault.setTokenAllowed(address(usdt), true);
         vault.setTokenAllowed(NATIVE, true);
+        // Tokens that take a fee on transfer are credited by measured balance change (USDT's fee can be turned on).
+        vault.setTokenMeasured(address(fot), true);
+        vault.setTokenMeasured(address(usdt), true);
         vm.stopPrank();
     }
 
