@@ -52,12 +52,14 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     uint256 public constant MAX_TOKENS = 64;
 
     /**
-     * @notice Set on a {sweep} entry (bit 191, the top bit of the kind byte; never part of a salt) to have the
-     * vault deploy the deposit address first if it has no code.
-     * @dev The check costs a cold code-size read (2,600 gas), so the operator leaves the flag off for
-     * addresses whose code it has seen confirmed. Since the vault checks, a flag on an address that someone
-     * deployed in the meantime (a merchant's {rescueDepositToken}) is harmless; an unflagged address without
-     * code moves nothing and is reported with {SweepSkipped}.
+     * @notice Set on a {sweep} entry (bit 191, the top bit of the kind byte; never part of a salt) to deploy
+     * the deposit address before sweeping it.
+     * @dev Only the operator deploys deposit addresses ({sweep}, {deployDepositAddresses}; a merchant's
+     * {rescueDepositToken} needs a deployed address), so the operator knows which addresses have code and
+     * the vault trusts the flag instead of paying a 2,600-gas cold code-size check on every first sweep. A
+     * flag on an address with code makes CREATE2 fail and the sweep revert ({VaultDeployFailed}): only the
+     * operator's own mistake can do that. An unflagged address without code moves nothing and is reported
+     * with {SweepSkipped}.
      */
     uint256 public constant DEPLOY_FLAG = 1 << 191;
 
@@ -277,8 +279,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /**
      * @inheritdoc IPaymentVault
-     * @dev `entries` are {depositSalt} values, each with {DEPLOY_FLAG} set unless its address's code is
-     * known to exist. `amounts` is empty (sweep each address's whole balance, read here) or holds one amount
+     * @dev `entries` are {depositSalt} values, each with {DEPLOY_FLAG} set if its address has no code yet. `amounts` is empty (sweep each address's whole balance, read here) or holds one amount
      * per entry (0 = the whole balance): the operator reads balances anyway, and passing them saves a
      * `balanceOf` per address. Consecutive entries of one merchant form one credit (sort them by merchant
      * for the cheapest sweep). An address with nothing to move is passed over; one that cannot be swept (the
@@ -310,6 +311,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 startBalance = _selfBalance(token);
         SweepContext memory ctx = SweepContext({
             token: token,
+            merchantId: 0,
             measured: state & TOKEN_MEASURED != 0,
             epoch: _epochOf(state),
             balance: startBalance,
@@ -341,9 +343,11 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     /**
      * @inheritdoc IPaymentVault
      * @dev For tokens a payer sent by mistake: the merchant who owns the address decides where they go. The
-     * address is deployed if it has no code; a sweep that flagged it for deployment meanwhile still works
-     * (see {DEPLOY_FLAG}). Requirements: not paused; caller is the signer of the salt's merchant; `token` is
-     * not allowlisted (allowlisted tokens are swept); `to` non-zero. Emits {DepositTokenRescued}.
+     * address must have code already: only the operator deploys deposit addresses (a sweep or
+     * {deployDepositAddresses}), so that a flagged sweep entry is never found deployed by someone else (which
+     * would make its CREATE2 fail and the batch revert). Requirements: not paused; caller is the signer of
+     * the salt's merchant; the address is deployed; `token` is not allowlisted (allowlisted tokens are
+     * swept); `to` non-zero. Emits {DepositTokenRescued}.
      */
     function rescueDepositToken(uint256 salt, address token, address to, uint256 amount)
         external
@@ -356,7 +360,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         _requireRecipient(to);
         // A call to an account without code "succeeds": refuse it rather than report a rescue that moved nothing.
         if (token != address(0) && token.code.length == 0) revert VaultTokenTransferFailed(token, to, amount);
-        address depositAddress = _deployIfNeeded(salt);
+        address depositAddress = _depositAddress(salt);
+        if (depositAddress.code.length == 0) revert VaultDepositAddressNotDeployed(salt);
         emit DepositTokenRescued(merchantId, depositAddress, token, to, amount);
         bool ok = token == address(0)
             ? TokenCalls.forward(depositAddress, to, amount, "")
@@ -594,31 +599,29 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         if (to == address(this)) return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultRecipientIsVault.selector));
         if (amount == 0) return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultZeroAmount.selector));
         Account storage a = _accounts[merchantId][token];
-        uint256 balance = a.balance;
-        if (balance < amount) {
+        uint256 account = _load(a);
+        if (uint128(account) < amount) {
             return _fail(
                 strict,
                 merchantId,
                 payoutId,
-                abi.encodeWithSelector(VaultInsufficientBalance.selector, merchantId, token, balance, amount)
+                abi.encodeWithSelector(VaultInsufficientBalance.selector, merchantId, token, uint128(account), amount)
             );
         }
         // write
-        Merchant storage m = _merchants[merchantId];
-        if (!_usePayoutId(m, merchantId, payoutId)) {
+        if (!_usePayoutId(_merchants[merchantId], merchantId, payoutId)) {
             return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultPayoutIdUsed.selector, merchantId, payoutId));
         }
-        unchecked {
-            a.balance = uint128(balance - amount); // balance >= amount, and balance fits 128 bits
-        }
+        // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
+        _store(a, account - amount);
         // call out
         if (!_trySend(token, to, amount)) {
             bytes memory err = token == address(0)
                 ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
                 : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount);
             if (!strict) {
-                a.balance = uint128(balance);
-                _freePayoutId(m, merchantId, payoutId);
+                _store(a, account);
+                _freePayoutId(_merchants[merchantId], merchantId, payoutId);
             }
             return _fail(strict, merchantId, payoutId, err);
         }
@@ -658,8 +661,10 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * gas, 22,000 when it opens a bitmap word), and an id in a lower range costs one bitmap read and write.
      */
     function _usePayoutId(Merchant storage m, uint64 merchantId, uint256 payoutId) private returns (bool) {
+        // The slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits (192..255).
+        uint256 slot = _load(m);
         uint256 range = payoutId >> 6;
-        uint256 current = m.payoutRange;
+        uint256 current = (slot >> 176) & 0xffff;
         if (range != current) {
             mapping(uint256 => uint256) storage words = _payoutIdWords[merchantId];
             if (range < current || range > type(uint16).max) {
@@ -669,15 +674,14 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
                 words[payoutId >> 8] = word | flag;
                 return true;
             }
-            uint256 held = m.payoutBits;
+            uint256 held = slot >> 192;
             if (held != 0) words[current >> 2] |= held << ((current & 3) * 64);
-            m.payoutRange = uint16(range);
-            m.payoutBits = uint64(words[range >> 2] >> ((range & 3) * 64));
+            uint256 loaded = uint64(words[range >> 2] >> ((range & 3) * 64));
+            slot = uint176(slot) | (range << 176) | (loaded << 192);
         }
-        uint256 bits = m.payoutBits;
-        uint256 bit = 1 << (payoutId & 63);
-        if (bits & bit != 0) return false;
-        m.payoutBits = uint64(bits | bit);
+        uint256 bit = 1 << (192 + (payoutId & 63));
+        if (slot & bit != 0) return false;
+        _store(m, slot | bit);
         return true;
     }
 
@@ -721,31 +725,60 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     /// @dev What the groups of one sweep share. `balance`: the vault's balance before the current group.
     struct SweepContext {
         address token;
+        uint64 merchantId; // of the current group
         bool measured;
         uint256 epoch;
         uint256 balance;
         uint256 movedTotal;
     }
 
-    /// @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts.
+    /**
+     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts.
+     * The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
+     * 240..255): one SLOAD and one SSTORE per group.
+     */
     function _sweepAndCredit(
         SweepContext memory ctx,
         uint256[] calldata entries,
         uint256[] calldata amounts,
         uint256 i
     ) private returns (uint256 next) {
-        uint64 merchantId = uint64(entries[i] >> 192);
-        (Account memory a, Account storage stored) = _accountForCredit(merchantId, ctx.token, ctx.epoch);
+        ctx.merchantId = uint64(entries[i] >> 192);
+        Account storage stored = _accounts[ctx.merchantId][ctx.token];
+        uint256 account = _load(stored);
+        // The fee copy and its epoch as stored on credit: taken afresh if the copy is of an older epoch.
+        uint256 feeAndEpoch = account >> 240 == ctx.epoch
+            ? account >> 224
+            : uint256(_requireMerchant(ctx.merchantId).feeBps) | (ctx.epoch << 16);
         uint256 moved;
-        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(a));
-        uint256 received = moved;
+        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
+        ctx.movedTotal += moved;
         if (ctx.measured) {
+            // Credited with what arrived: the vault's balance change over the group.
             uint256 balanceAfter = _selfBalance(ctx.token);
-            received = balanceAfter - ctx.balance;
+            moved = balanceAfter - ctx.balance;
             ctx.balance = balanceAfter;
         }
-        ctx.movedTotal += moved;
-        if (received != 0) _credit(a, stored, merchantId, ctx.token, received);
+        if (moved != 0) _credit(stored, account, feeAndEpoch, ctx, moved);
+    }
+
+    /**
+     * @dev Credits `received` less the fee to the packed `account`, keeping `feeAndEpoch` (fee copy | epoch
+     * << 16) as its copy. Within the room checked entry by entry (measured: at most what was moved), so
+     * nothing overflows.
+     */
+    function _credit(
+        Account storage stored,
+        uint256 account,
+        uint256 feeAndEpoch,
+        SweepContext memory ctx,
+        uint256 received
+    ) private {
+        uint256 fee = (received * (feeAndEpoch & 0xffff)) / 10_000;
+        uint256 balance = uint128(account) + received - fee;
+        uint256 fees = ((account >> 128) & MAX_FEES) + fee;
+        _store(stored, balance | (fees << 128) | (feeAndEpoch << 224));
+        emit Swept(ctx.merchantId, ctx.token, received, fee);
     }
 
     /// @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
@@ -760,44 +793,13 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         do {
             uint256 entry = entries[i];
             address depositAddress =
-                entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deployIfNeeded(entry ^ DEPLOY_FLAG);
+                entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deploy(entry ^ DEPLOY_FLAG);
             moved += _sweepOne(token, depositAddress, amounts.length == 0 ? 0 : amounts[i], room - moved);
             unchecked {
                 ++i;
             }
         } while (i < entries.length && entries[i] >> 192 == merchantBits);
         return (i, moved);
-    }
-
-    /**
-     * @dev The merchant's account in `token` for crediting: its current fee copy, taken afresh from the
-     * merchant's configuration (which must exist) when it is of an older allowlist epoch.
-     */
-    function _accountForCredit(uint64 merchantId, address token, uint256 epoch)
-        private
-        view
-        returns (Account memory a, Account storage stored)
-    {
-        stored = _accounts[merchantId][token];
-        a = stored;
-        if (a.epoch != epoch) {
-            a.feeBps = _requireMerchant(merchantId).feeBps;
-            a.epoch = uint16(epoch);
-        }
-    }
-
-    /// @dev Credits `received` less the fee; the sweep kept the group within the ledger's room.
-    function _credit(Account memory a, Account storage stored, uint64 merchantId, address token, uint256 received)
-        private
-    {
-        uint256 fee = (received * a.feeBps) / 10_000;
-        a.balance += uint128(received - fee);
-        a.fees += uint96(fee);
-        stored.balance = a.balance;
-        stored.fees = a.fees;
-        stored.feeBps = a.feeBps;
-        stored.epoch = a.epoch;
-        emit Swept(merchantId, token, received, fee);
     }
 
     /**
@@ -839,10 +841,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         if (kind != uint8(DepositKind.Payment) && kind != uint8(DepositKind.Recharge)) {
             revert VaultInvalidDepositKind(kind);
         }
-        bytes memory code = DepositAddressCode.initCode(address(this));
-        assembly ("memory-safe") {
-            deployed := create2(0, add(code, 0x20), mload(code), salt)
-        }
+        deployed = DepositAddressCode.create2(address(this), salt);
         if (deployed == address(0)) revert VaultDeployFailed(salt);
         emit DepositAddressDeployed(deployed, salt);
     }
@@ -896,19 +895,45 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
+    /// @dev The whole packed slot of a {Merchant} or an {Account}: one SLOAD instead of one per field.
+    function _load(Merchant storage m) private view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(m.slot)
+        }
+    }
+
+    function _load(Account storage a) private view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(a.slot)
+        }
+    }
+
+    /// @dev Writes a whole packed slot (see {_load}): one SSTORE instead of a read-modify-write per field.
+    function _store(Merchant storage m, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(m.slot, value)
+        }
+    }
+
+    function _store(Account storage a, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(a.slot, value)
+        }
+    }
+
     function _epochOf(uint256 state) private pure returns (uint256) {
         return (state >> EPOCH_SHIFT) & 0xffff;
     }
 
     /**
-     * @dev The most a group may credit to `a` so that the balance still fits 128 bits and the fees 96 bits:
+     * @dev The most a group may credit to the packed `account` so that the balance still fits 128 bits and the fees 96 bits:
      * `balance + x <= 2**128 - 1` (the fee only lowers the balance's share), and `floor(x * feeBps / 10_000)
      * <= 2**96 - 1 - fees`. Entries beyond it are skipped and keep their funds ({SweepSkipped}).
      */
-    function _room(Account memory a) private pure returns (uint256 room) {
-        room = MAX_BALANCE - a.balance;
-        if (a.feeBps != 0) {
-            uint256 feeRoom = ((MAX_FEES - a.fees) * 10_000) / a.feeBps;
+    function _room(uint256 account, uint256 feeBps) private pure returns (uint256 room) {
+        room = MAX_BALANCE - uint128(account);
+        if (feeBps != 0) {
+            uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
             if (feeRoom < room) room = feeRoom;
         }
     }

@@ -132,8 +132,10 @@ interface IPaymentVault {
     error VaultRecipientIsVault();
     /// @dev Native coin sent to the vault outside a native-coin sweep: payers pay deposit addresses, never the vault.
     error VaultDirectNativeDeposit(address sender);
-    /// @dev Deploying a deposit address failed.
+    /// @dev Deploying a deposit address failed (it has code already: the sweep entry should not carry the deploy flag).
     error VaultDeployFailed(uint256 salt);
+    /// @dev A rescue from a deposit address that has no code yet: the operator deploys it first.
+    error VaultDepositAddressNotDeployed(uint256 salt);
     /// @dev The allowlist holds {PaymentVault-MAX_TOKENS} tokens already.
     error VaultTooManyTokens(uint256 maxTokens);
     /// @dev `sweep` was given an amounts array whose length differs from the entries'.

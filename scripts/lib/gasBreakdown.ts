@@ -20,6 +20,7 @@ const CLASSES: [RegExp, string][] = [
 export async function gasBreakdown(provider: { request(a: { method: string; params: unknown[] }): Promise<any> }, txHash: string): Promise<GasBreakdown> {
   const trace = await provider.request({ method: "debug_traceTransaction", params: [txHash, { disableStack: true }] });
   const byClass: Record<string, number> = {};
+  const byOp: Record<string, number> = {};
   const logs: { op: string; gasCost: number; depth: number; refund?: number; gas: number }[] = trace.structLogs;
   for (let i = 0; i < logs.length; i++) {
     const l = logs[i];
@@ -38,7 +39,12 @@ export async function gasBreakdown(provider: { request(a: { method: string; para
     }
     const key = `d${l.depth} ${cls}`;
     byClass[key] = (byClass[key] ?? 0) + cost;
+    if (process.env.GAS_BREAKDOWN === "ops" && l.depth === 1) byOp[l.op] = (byOp[l.op] ?? 0) + cost;
   }
   const executed = Object.values(byClass).reduce((a, b) => a + b, 0);
+  if (process.env.GAS_BREAKDOWN === "ops") {
+    const top = Object.entries(byOp).sort((a, b) => b[1] - a[1]).slice(0, 25);
+    console.log("  depth-1 gas by opcode:", top.map(([k, v]) => `${k}=${v}`).join(" "));
+  }
   return { total: trace.gas, byClass, executed, refund: logs.at(-1)?.refund ?? 0, steps: logs.length };
 }
