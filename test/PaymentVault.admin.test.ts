@@ -426,6 +426,7 @@ describe("PaymentVault: administration", function () {
       await expect(vault.registerMerchant(9n, alice, 0)).to.emit(vault, "MerchantRegistered");
 
       await vault.connect(admin).unpause();
+      await vault.connect(operator).deployDepositAddresses([salt(M1, DepositKind.Payment, 3n)]);
       await expect(vault.connect(operator).sweep(usdcAddress, [s2], []))
         .to.emit(vault, "Swept")
         .withArgs(M1, usdcAddress, 500n, feeOf(500n, M1_FEE));

@@ -570,6 +570,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const s = salt(M1, DepositKind.Payment, 50n);
       const addr = computeDepositAddress(b.vaultAddress, s);
       await stray.mint(addr, 1_000n);
+      await b.vault.connect(b.operator).deployDepositAddresses([s]); // only the operator deploys
       return { ...b, stray, strayAddress: await stray.getAddress(), s, addr };
     }
 
@@ -582,10 +583,13 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       expect(await stray.balanceOf(addr)).to.equal(1_000n);
     });
 
-    it("the merchant's signer moves a non-allowlisted token out, deploying the address if needed", async function () {
+    it("the merchant's signer moves a non-allowlisted token out of an address the operator deployed", async function () {
       const { vault, stray, strayAddress, s, addr, merchant1, bob } = await strayToken();
+      const undeployed = salt(M1, DepositKind.Payment, 51n);
+      await expect(vault.connect(merchant1).rescueDepositToken(undeployed, stray, bob, 1n))
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(undeployed);
       const tx = vault.connect(merchant1).rescueDepositToken(s, stray, bob, 600n);
-      await expect(tx).to.emit(vault, "DepositAddressDeployed").withArgs(addr, s);
       await expect(tx).to.emit(vault, "DepositTokenRescued").withArgs(M1, addr, strayAddress, bob.address, 600n);
       await expect(tx).to.changeTokenBalances(ethers, stray, [addr, bob], [-600n, 600n]);
       // Already deployed: no second deployment.
@@ -598,11 +602,12 @@ describe("PaymentVault: payouts, fees and rescues", function () {
     });
 
     it("rescues the native coin when it is not allowlisted", async function () {
-      const { vault, merchant1, payer, bob } = await load();
+      const { vault, merchant1, payer, bob, operator } = await load();
       await vault.setTokenAllowed(NATIVE, false);
       const s = salt(M1, DepositKind.Recharge, 9n);
       const addr = await vault.predictDepositAddress(M1, DepositKind.Recharge, 9n);
       await payer.sendTransaction({ to: addr, value: 5_000n });
+      await vault.connect(operator).deployDepositAddresses([s]);
       const tx = vault.connect(merchant1).rescueDepositToken(s, NATIVE, bob, 5_000n);
       await expect(tx).to.emit(vault, "DepositTokenRescued").withArgs(M1, addr, NATIVE, bob.address, 5_000n);
       await expect(tx).to.changeEtherBalances(ethers, [addr, bob], [-5_000n, 5_000n]);
@@ -610,11 +615,12 @@ describe("PaymentVault: payouts, fees and rescues", function () {
     });
 
     it("rescues a USDT-style token (no return value)", async function () {
-      const { vault, merchant1, bob, admin } = await load();
+      const { vault, merchant1, bob, admin, operator } = await load();
       const usdt = await ethers.deployContract("MockTetherToken", [], admin);
       const s = salt(M1, DepositKind.Payment, 51n);
       const addr = await vault.predictDepositAddress(M1, DepositKind.Payment, 51n);
       await usdt.mint(addr, 700n);
+      await vault.connect(operator).deployDepositAddresses([s]);
       await expect(vault.connect(merchant1).rescueDepositToken(s, usdt, bob, 700n)).to.changeTokenBalances(
         ethers,
         usdt,
@@ -648,12 +654,13 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expect(vault.connect(merchant1).rescueDepositToken(s, stray, ZERO, 1n))
         .to.be.revertedWithCustomError(vault, "VaultZeroAddress")
         .withArgs("to");
+      // An invalid kind names an address nobody can deploy.
       await expect(vault.connect(merchant1).rescueDepositToken(salt(M1, 0, 50n), stray, bob, 1n))
-        .to.be.revertedWithCustomError(vault, "VaultInvalidDepositKind")
-        .withArgs(0);
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(salt(M1, 0, 50n));
       await expect(vault.connect(merchant1).rescueDepositToken(s | DEPLOY_FLAG, stray, bob, 1n))
-        .to.be.revertedWithCustomError(vault, "VaultInvalidDepositKind")
-        .withArgs(0x81);
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(s | DEPLOY_FLAG);
       // A "token" without code would answer the transfer with success and move nothing: refused.
       const noCode = "0x000000000000000000000000000000000000dEaD";
       await expect(vault.connect(merchant1).rescueDepositToken(s, noCode, bob, 5n))

@@ -214,10 +214,11 @@ describe("PaymentVault: reentrancy", function () {
     });
 
     it("a re-entered rescue during a rescue fails; the outer rescue moves only its amount", async function () {
-      const { vault, vaultAddress, merchant1, bob } = await load();
+      const { vault, vaultAddress, merchant1, bob, operator } = await load();
       // A second, non-allowlisted ReentrantToken sits in a merchant-1 deposit address.
       const stray: ReentrantToken = await ethers.deployContract("ReentrantToken");
       const s = salt(M1, DepositKind.Payment, 30n);
+      await vault.connect(operator).deployDepositAddresses([s]);
       const a = await vault.predictDepositAddress(M1, DepositKind.Payment, 30n);
       await stray.mint(a, 1_000n);
       // It re-enters rescueDepositToken; the call comes from the token, not the signer, but the guard trips first.

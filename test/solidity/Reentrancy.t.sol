@@ -46,6 +46,12 @@ contract ReentrancyTest is VaultTestBase {
         // Funds waiting in deposit addresses: usdc (for an inner sweep), stray (for an inner rescue).
         usdc.mint(vault.predictDepositAddress(M1, IPaymentVault.DepositKind.Payment, 3), 500e6);
         stray.mint(vault.predictDepositAddress(M2, IPaymentVault.DepositKind.Payment, 4), 7e18);
+        // Rescues need deployed addresses (only the operator deploys).
+        uint256[] memory salts = new uint256[](2);
+        salts[0] = _salt(M2, 4);
+        salts[1] = _salt(M2, 6);
+        vm.prank(operator);
+        vault.deployDepositAddresses(salts);
     }
 
     // ------------------------------------------------------------ inner operations (the attack)
