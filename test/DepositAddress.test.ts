@@ -106,7 +106,7 @@ describe("Deposit addresses", function () {
   });
 
   describe("deployDepositAddresses", function () {
-    it("deploys the documented 66-byte runtime code and emits DepositAddressDeployed(address, salt)", async function () {
+    it("deploys the documented 69-byte runtime code and emits DepositAddressDeployed(address, salt)", async function () {
       const { vault, vaultAddress, operator } = await load();
       const s1 = salt(M1, DepositKind.Payment, 1n);
       const s2 = salt(M2, DepositKind.Recharge, KEY_MAX);
@@ -121,7 +121,7 @@ describe("Deposit addresses", function () {
       for (const a of [a1, a2]) {
         const code = await ethers.provider.getCode(a);
         expect(code).to.equal(runtimeCode(vaultAddress));
-        expect(ethers.dataLength(code)).to.equal(66);
+        expect(ethers.dataLength(code)).to.equal(69);
       }
     });
 

@@ -41,7 +41,7 @@ export function salt(merchantId: bigint, kind: number, key: bigint): bigint {
   return (merchantId << 192n) | (BigInt(kind) << 184n) | key;
 }
 
-/** The documented 66-byte runtime code of a deposit address commanded by `vault`. */
+/** The documented 69-byte runtime code of a deposit address commanded by `vault`. */
 export function runtimeCode(vault: string): string {
   return (
     "0x73" +
@@ -50,16 +50,16 @@ export function runtimeCode(vault: string): string {
     "3602" +
     "602457" +
     "3433825f5fa300" +
-    "5b5f5f36" +
-    "805f5f37" +
-    "60406020355f355af1" +
-    "3d5f5f3e3d5f82604057fd5bf3"
+    "5b5f5f60403603" +
+    "8060405f37" +
+    "5f6020355f355af1" +
+    "3d5f5f3e3d5f82604357fd5bf3"
   );
 }
 
-/** The documented creation code: `60 42 80 60 09 5f 39 5f f3` followed by the runtime code. */
+/** The documented creation code: `60 45 80 60 09 5f 39 5f f3` followed by the runtime code. */
 export function initCode(vault: string): string {
-  return "0x6042806009" + "5f395ff3" + runtimeCode(vault).slice(2);
+  return "0x6045806009" + "5f395ff3" + runtimeCode(vault).slice(2);
 }
 
 /** CREATE2 address computed off-chain: keccak256(0xff ++ vault ++ salt ++ keccak256(initCode))[12:]. */
