@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {Vm} from "forge-std/Vm.sol";
 import {VaultTestBase} from "./utils/VaultTestBase.sol";
 import {IPaymentVault} from "../../contracts/interfaces/IPaymentVault.sol";
 
@@ -108,7 +109,6 @@ contract DepositAddressPredictionTest is VaultTestBase {
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IPaymentVault.VaultDeployFailed.selector, salt));
         vault.sweep(address(usdc), entries, new uint256[](0));
-    }
     }
 
     function testFuzz_deployDepositAddresses_deploysAtPredictedAddress(uint64 id, uint8 kindSeed, uint256 key) public {
