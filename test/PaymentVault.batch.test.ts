@@ -218,6 +218,57 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
     });
   });
 
+  describe("edges", function () {
+    it("cancelPayouts spends several ids (one event each); a used id reverts the whole call; an empty list does nothing", async function () {
+      const { vault, merchant1, merchant2 } = await load();
+      const tx = vault.connect(merchant1).cancelPayouts(M1, [3n, 700n, 2n ** 40n]);
+      for (const id of [3n, 700n, 2n ** 40n]) await expect(tx).to.emit(vault, "PayoutCancelled").withArgs(M1, id);
+      for (const id of [3n, 700n, 2n ** 40n]) expect(await vault.isPayoutIdUsed(M1, id)).to.equal(true);
+      await expect(vault.connect(merchant1).cancelPayouts(M1, [4n, 3n]))
+        .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
+        .withArgs(M1, 3n);
+      expect(await vault.isPayoutIdUsed(M1, 4n)).to.equal(false);
+      await expect(vault.connect(merchant1).cancelPayouts(M1, [])).to.not.emit(vault, "PayoutCancelled");
+      await expect(vault.connect(merchant2).cancelPayouts(M1, [9n])).to.be.revertedWithCustomError(vault, "VaultNotMerchantSigner");
+    });
+
+    it("an empty batch pays nothing; a relayed empty batch with a bad signature skips nothing", async function () {
+      const { vault, vaultAddress, merchant1, merchant2 } = await load();
+      const empty = await batchOf([]);
+      await expect(vault.payoutBatch(empty, await signPayoutBatch(ethers, merchant1, vaultAddress, empty))).to.not.emit(vault, "PayoutExecuted");
+      const tx = vault.relayPayouts([], [{ batch: empty, signature: await signPayoutBatch(ethers, merchant2, vaultAddress, empty) }]);
+      await expect(tx).to.not.emit(vault, "PayoutSkipped");
+    });
+
+    it("sweep refuses an amounts array of another length: VaultLengthMismatch", async function () {
+      const { vault, usdcAddress, operator } = await load();
+      await expect(vault.connect(operator).sweep(usdcAddress, [salt(M1, DepositKind.Payment, 1n)], [1n, 2n]))
+        .to.be.revertedWithCustomError(vault, "VaultLengthMismatch")
+        .withArgs(1n, 2n);
+    });
+
+    it("deployDepositAddresses of addresses that all have code deploys nothing", async function () {
+      const { vault, operator } = await load();
+      await expect(vault.connect(operator).deployDepositAddresses([salt(M1, DepositKind.Payment, 1n)])).to.not.emit(
+        vault,
+        "DepositAddressDeployed",
+      );
+    });
+
+    it("a balance near 2**128 leaves a room smaller than the fee's: the balance bounds the credit", async function () {
+      const b = await load();
+      const { vault, usdc, usdcAddress, operator, alice } = b;
+      await vault.registerMerchant(3n, alice, 0);
+      const near = (1n << 128n) - 1_000n;
+      await depositAndSweep(b, usdc, 3n, 1n, near);
+      await vault.setMerchantFee(3n, 1);
+      await usdc.mint(await vault.predictDepositAddress(3n, DepositKind.Payment, 1n), 999n);
+      await expect(vault.connect(operator).sweep(usdcAddress, [salt(3n, DepositKind.Payment, 1n)], [999n]))
+        .to.emit(vault, "Swept")
+        .withArgs(3n, usdcAddress, 999n, 0n);
+    });
+  });
+
   describe("issue 11: native payouts and fee claims to the vault's own deposit addresses", function () {
     it("a native payout to a deployed deposit address of another merchant arrives and is logged like a payment", async function () {
       const { vault, vaultAddress, merchant1, operator } = await load();

@@ -170,4 +170,41 @@ contract PayoutReplayTest is VaultTestBase {
         b.payouts = new IPaymentVault.PayoutItem[](1);
         b.payouts[0] = IPaymentVault.PayoutItem(p.kind, p.token, p.to, p.amount, p.payoutId);
     }
+
+    /// @notice isPayoutIdUsed reads an id outside the slot's range from the bitmap.
+    function testFuzz_isPayoutIdUsed_outsideTheSlotRange(uint256 id) public {
+        vm.assume(id >> 6 != 0);
+        assertFalse(vault.isPayoutIdUsed(M, id));
+        vm.prank(signer);
+        vault.cancelPayout(M, id);
+        assertTrue(vault.isPayoutIdUsed(M, id));
+        if (id >> 6 <= type(uint16).max) {
+            // The slot moved to the id's range: an id of range 0 is now read from the bitmap.
+            assertFalse(vault.isPayoutIdUsed(M, 5));
+        }
+    }
+
+    /// @notice A token's allowlist epoch wraps from 2**16 - 1 to 1 (never 0, which marks an untagged account).
+    function test_allowlistEpoch_wrapsPastZero() public {
+        // The token's state slot: find the mapping's base slot by the value it must hold now (allowed, known, epoch 1).
+        uint256 expected = 1 | 8 | (1 << 16);
+        bytes32 stateSlot;
+        for (uint256 base; base < 32; ++base) {
+            bytes32 candidate = keccak256(abi.encode(address(usdc), base));
+            if (uint256(vm.load(address(vault), candidate)) == expected) {
+                stateSlot = candidate;
+                break;
+            }
+        }
+        assertTrue(stateSlot != bytes32(0), "token state slot found");
+        vm.startPrank(admin);
+        vault.setTokenAllowed(address(usdc), false);
+        vm.store(address(vault), stateSlot, bytes32(uint256(8 | (0xffff << 16)))); // known, epoch 65535, not allowed
+        vault.setTokenAllowed(address(usdc), true);
+        vm.stopPrank();
+        assertEq(uint256(vm.load(address(vault), stateSlot)) >> 16, 1, "epoch wrapped to 1");
+        // The account's copy (of epoch 1, long ago) matches again: still the merchant's fee, which is 0 here.
+        _deposit(M, 2, address(usdc), 1_000);
+        assertEq(_balance(M, address(usdc)), 1e30 + 1_000);
+    }
 }
