@@ -35,9 +35,9 @@ function link(a: Artifact, libraries: Record<string, string>): string {
 }
 
 async function deploy(a: Artifact, signer: Signer, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<Contract> {
-  const c = await new ContractFactory(a.abi, link(a, libraries), signer).deploy(...args);
-  await c.waitForDeployment();
-  return c;
+  const deployed = await new ContractFactory(a.abi, link(a, libraries), signer).deploy(...args);
+  await deployed.waitForDeployment();
+  return new Contract(await deployed.getAddress(), a.abi, signer);
 }
 
 const THROWAWAY = "0x0000000000000000000000000000000000000001";
