@@ -122,8 +122,6 @@ interface IPaymentVault {
     error VaultZeroAmount();
     /// @dev The merchant's balance is below the payout amount.
     error VaultInsufficientBalance(uint64 merchantId, address token, uint256 balance, uint256 requested);
-    /// @dev A credit would not fit the 128-bit ledger.
-    error VaultAmountOverflow(uint256 amount);
     /// @dev The native coin could not be delivered to `to`.
     error VaultNativeTransferFailed(address to, uint256 amount);
     /// @dev The ERC-20 transfer failed or returned false.
