@@ -22,19 +22,21 @@ import {TokenCalls} from "./libraries/TokenCalls.sol";
  *    The code at such an address ({DepositAddressCode}) obeys only this vault, so funds sent to it before
  *    it is deployed are safe: whoever deploys it, through this vault, deploys the same code.
  * 2. **Sweeper.** {sweep} moves one token (or the native coin) from many deposit addresses into the vault,
- *    deploying each address on its first sweep, and credits each merchant with what actually arrived
- *    (measured by the vault's balance change, so fee-on-transfer tokens are credited correctly).
- *    A deposit address whose transfer fails (a blocklisting token) is skipped with {SweepSkipped}.
+ *    deploying each address on its first sweep, and credits each merchant with what it moved (checked
+ *    against what arrived), or, for fee-on-transfer tokens, with the measured balance change. An address
+ *    that cannot be swept (a blocklisting token) is skipped with {SweepSkipped}; nothing a merchant or a
+ *    payer can do makes a batch revert.
  * 3. **Ledger.** A balance per merchant and token, and beside it the platform fee accrued from that
  *    merchant, deducted at credit time at the merchant's rate (capped at {MAX_FEE_BPS}).
  * 4. **Payouts.** Refunds, user withdrawals and settlements leave a merchant's balance only with the
- *    merchant's authorisation: a call from its signer, or an EIP-712 {Payout} signed by it and relayed by
- *    anyone. A payout id is paid at most once.
+ *    merchant's authorisation: a call from its signer, or an EIP-712 {Payout} or {PayoutBatch} signed by
+ *    it and relayed by anyone. A payout id is paid at most once, in any order, and no one can make an
+ *    unpaid id unpayable but the signer (by cancelling it).
  *
- * Roles: `DEFAULT_ADMIN_ROLE` grants roles and sets the fee recipient; `MERCHANT_ADMIN_ROLE` registers
- * merchants, sets fees and the token allowlist; `OPERATOR_ROLE` sweeps and deploys deposit addresses;
- * `PAUSER_ROLE` pauses sweeps, payouts, fee claims and rescues. No role can move a merchant's balance
- * or change a merchant's signer.
+ * Roles: `DEFAULT_ADMIN_ROLE` grants roles, sets the fee recipient and recovers tokens that were never
+ * allowlisted; `MERCHANT_ADMIN_ROLE` registers merchants, sets fees and the token allowlist; `OPERATOR_ROLE`
+ * sweeps and deploys deposit addresses; `PAUSER_ROLE` pauses sweeps, payouts, fee claims and rescues. No
+ * role can move a merchant's balance or change a merchant's signer.
  */
 contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
     using TokenCalls for address;
@@ -46,57 +48,67 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     /// @notice The highest platform fee: 5%.
     uint16 public constant MAX_FEE_BPS = 500;
 
-    /// @notice The most tokens that can ever be allowlisted (bounds the loop in {setMerchantFee}).
+    /// @notice The most tokens allowlisted at one time (bounds the loops in {setMerchantFee} and {pause}).
     uint256 public constant MAX_TOKENS = 64;
 
     /**
      * @notice Set on a {sweep} entry (bit 191, the top bit of the kind byte; never part of a salt) to deploy
      * the deposit address before sweeping it.
-     * @dev The operator knows which addresses it has deployed ({DepositAddressDeployed}); trusting it saves
-     * the 2,600-gas cold code-size check on every sweep. A wrong flag moves nothing: an entry flagged on an
-     * address that already has code makes CREATE2 fail (the sweep reverts and costs the operator the gas);
-     * an unflagged entry on an address without code sweeps nothing (the credit is measured by balance).
+     * @dev Only the operator deploys deposit addresses ({sweep}, {deployDepositAddresses}; a merchant's
+     * {rescueDepositToken} needs a deployed address), so the operator knows which addresses have code and
+     * the vault trusts the flag instead of paying a 2,600-gas cold code-size check on every first sweep. A
+     * flag on an address with code makes CREATE2 fail and the sweep revert ({VaultDeployFailed}): only the
+     * operator's own mistake can do that. An unflagged address without code moves nothing and is reported
+     * with {SweepSkipped}.
      */
     uint256 public constant DEPLOY_FLAG = 1 << 191;
 
     uint256 private constant TOKEN_ALLOWED = 1;
     uint256 private constant TOKEN_PAUSED = 2;
+    uint256 private constant TOKEN_MEASURED = 4;
+    /// @dev Set when a token is first allowlisted and never cleared: merchants may hold balances in it.
+    uint256 private constant TOKEN_KNOWN = 8;
+    /// @dev Bits 16..31 of a token's state: its allowlist epoch, 1 + the times it was (re-)allowlisted, mod 2**16.
+    uint256 private constant EPOCH_SHIFT = 16;
+
+    uint256 private constant MAX_BALANCE = type(uint128).max;
+    uint256 private constant MAX_FEES = type(uint96).max;
 
     bytes32 public constant PAYOUT_TYPEHASH = keccak256(
         "Payout(uint64 merchantId,uint8 kind,address token,address to,uint256 amount,uint256 payoutId,uint64 deadline)"
     );
-
-    /**
-     * @notice Width of each merchant's payout-id window.
-     * @dev Replay protection is a sliding window kept in the merchant's own slot (as in IPsec anti-replay),
-     * so a payout writes a slot it already read instead of a fresh mapping slot. Ids below
-     * `payoutBase` are spent; ids in the window may be paid in any order; paying an id at or above
-     * `payoutBase + PAYOUT_WINDOW` moves the window up and spends, unpaid, every id it leaves below.
-     * The gateway numbers each merchant's payouts 1, 2, 3, ... and keeps fewer than this many in flight.
-     */
-    uint256 public constant PAYOUT_WINDOW = 40;
+    bytes32 public constant PAYOUT_ITEM_TYPEHASH =
+        keccak256("PayoutItem(uint8 kind,address token,address to,uint256 amount,uint256 payoutId)");
+    bytes32 public constant PAYOUT_BATCH_TYPEHASH = keccak256(
+        "PayoutBatch(uint64 merchantId,uint64 deadline,PayoutItem[] payouts)"
+        "PayoutItem(uint8 kind,address token,address to,uint256 amount,uint256 payoutId)"
+    );
 
     /// @notice keccak256 of every deposit address's creation code.
     bytes32 public immutable DEPOSIT_INIT_CODE_HASH;
 
     /**
-     * @dev A merchant's funds in one token, in one slot so that a credit is one SLOAD and one SSTORE:
-     * the balance, the platform fee accrued from it, and a copy of the merchant's fee rate (`feeBps + 1`;
-     * 0 = not copied yet) so that a sweep needs no second read of the merchant's configuration.
-     * {setMerchantFee} rewrites the copy in every account of the merchant that has one.
+     * @dev A merchant's funds in one token, in one slot so that a credit is one SLOAD and one SSTORE: the
+     * balance, the platform fee accrued from it, and a copy of the merchant's fee rate taken in the token's
+     * allowlist epoch `epoch` (0 = never), so that a sweep needs no second read of the merchant's
+     * configuration. {setMerchantFee} rewrites the copy in every allowlisted token; a token allowlisted again
+     * after a removal starts a new epoch, so copies it missed meanwhile are taken afresh.
      */
     struct Account {
         uint128 balance;
-        uint112 fees;
-        uint16 feeTag;
+        uint96 fees;
+        uint16 feeBps;
+        uint16 epoch;
     }
 
     mapping(uint64 merchantId => Merchant) private _merchants;
     mapping(uint64 merchantId => mapping(address token => Account)) private _accounts;
-    /// @dev Per token: {TOKEN_ALLOWED}, and {TOKEN_PAUSED} mirroring {paused} so that a sweep reads one slot.
+    /// @dev Used payout ids outside the merchant's slot range: bit `id % 256` of word `id / 256`.
+    mapping(uint64 merchantId => mapping(uint256 word => uint256 bits)) private _payoutIdWords;
+    /// @dev Per token: flags ({TOKEN_ALLOWED}, {TOKEN_PAUSED} mirroring {paused}, ...) and the allowlist epoch.
     mapping(address token => uint256) private _tokenState;
-    /// @dev Every token ever allowlisted, so {setMerchantFee} can reach every account that holds a fee copy.
-    address[] private _knownTokens;
+    /// @dev The tokens allowlisted now, so that {setMerchantFee} and {pause} reach each of them.
+    address[] private _allowedTokens;
     address private _feeRecipient;
     /// @dev Open only while {sweep} moves the native coin, for {receive}.
     bool private transient _sweepingNative;
@@ -143,7 +155,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         if (_merchants[merchantId].signer != address(0)) revert VaultMerchantExists(merchantId);
         if (signer == address(0)) revert VaultZeroAddress("signer");
         _requireFeeWithinCap(feeBps);
-        _merchants[merchantId] = Merchant({signer: signer, feeBps: feeBps, payoutBase: 0, payoutBits: 0});
+        _merchants[merchantId] = Merchant({signer: signer, feeBps: feeBps, payoutRange: 0, payoutBits: 0});
         emit MerchantRegistered(merchantId, signer, feeBps);
     }
 
@@ -158,9 +170,11 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint16 previous = m.feeBps;
         m.feeBps = feeBps;
         mapping(address => Account) storage accounts = _accounts[merchantId];
-        for (uint256 i; i < _knownTokens.length; ++i) {
-            Account storage a = accounts[_knownTokens[i]];
-            if (a.feeTag != 0) a.feeTag = feeBps + 1;
+        for (uint256 i; i < _allowedTokens.length; ++i) {
+            address token = _allowedTokens[i];
+            Account storage a = accounts[token];
+            // Copies of an older epoch are taken afresh on the next credit anyway.
+            if (a.epoch == _epochOf(_tokenState[token])) a.feeBps = feeBps;
         }
         emit MerchantFeeChanged(merchantId, previous, feeBps);
     }
@@ -180,18 +194,45 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /**
      * @inheritdoc IPaymentVault
-     * @dev Removing a token stops its sweeps; balances already credited stay payable.
-     * Requirements: caller has `MERCHANT_ADMIN_ROLE`; fewer than {MAX_TOKENS} distinct tokens were ever
-     * allowed. Emits {TokenAllowed}.
+     * @dev Removing a token stops its sweeps; balances already credited stay payable. Allowing it again
+     * starts a new epoch of its accounts' fee copies. Requirements: caller has `MERCHANT_ADMIN_ROLE`; fewer
+     * than {MAX_TOKENS} tokens are allowlisted when one is added. Emits {TokenAllowed}.
      */
     function setTokenAllowed(address token, bool allowed) external onlyRole(MERCHANT_ADMIN_ROLE) {
-        if (allowed && !_isKnownToken(token)) {
-            if (_knownTokens.length == MAX_TOKENS) revert VaultTooManyTokens(MAX_TOKENS);
-            _knownTokens.push(token);
+        uint256 state = _tokenState[token];
+        if (allowed && state & TOKEN_ALLOWED == 0) {
+            if (_allowedTokens.length == MAX_TOKENS) revert VaultTooManyTokens(MAX_TOKENS);
+            _allowedTokens.push(token);
+            uint256 epoch = (_epochOf(state) + 1) & 0xffff;
+            if (epoch == 0) epoch = 1; // 0 marks an account that never took a fee copy
+            state = (state & TOKEN_MEASURED) | TOKEN_ALLOWED | TOKEN_KNOWN | (paused() ? TOKEN_PAUSED : 0)
+                | (epoch << EPOCH_SHIFT);
+        } else if (!allowed && state & TOKEN_ALLOWED != 0) {
+            uint256 last = _allowedTokens.length - 1;
+            for (uint256 i; i < last; ++i) {
+                if (_allowedTokens[i] == token) {
+                    _allowedTokens[i] = _allowedTokens[last];
+                    break;
+                }
+            }
+            _allowedTokens.pop();
+            state &= ~(TOKEN_ALLOWED | TOKEN_PAUSED);
         }
-        // A token's paused bit is kept only while it is allowed: {_mirrorPause} reaches only known tokens.
-        _tokenState[token] = allowed ? TOKEN_ALLOWED | (paused() ? TOKEN_PAUSED : 0) : 0;
+        _tokenState[token] = state;
         emit TokenAllowed(token, allowed);
+    }
+
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev By default a sweep credits each merchant with the amounts it moved and checks once, at the end,
+     * that at least their sum arrived ({VaultSweepShortfall} otherwise). A token that takes a fee on transfer
+     * is marked measured: each merchant group is then credited with the vault's balance change over it (one
+     * more `balanceOf` per group). Requirements: caller has `MERCHANT_ADMIN_ROLE`. Emits {TokenMeasured}.
+     */
+    function setTokenMeasured(address token, bool measured) external onlyRole(MERCHANT_ADMIN_ROLE) {
+        uint256 state = _tokenState[token];
+        _tokenState[token] = measured ? state | TOKEN_MEASURED : state & ~TOKEN_MEASURED;
+        emit TokenMeasured(token, measured);
     }
 
     /**
@@ -203,6 +244,23 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         address previous = _feeRecipient;
         _feeRecipient = recipient;
         emit FeeRecipientChanged(previous, recipient);
+    }
+
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev For tokens (or native coin) sent straight to the vault that no merchant can hold: a token that was
+     * never allowlisted was never credited, so all of the vault's balance of it is surplus. A token that was
+     * allowlisted cannot be recovered (the vault keeps no total of what it owes in it, see docs/contracts.md).
+     * Requirements: caller has `DEFAULT_ADMIN_ROLE`; `token` was never allowlisted; `to` is a real
+     * recipient; the balance is non-zero. Emits {VaultTokenRecovered}.
+     */
+    function recoverToken(address token, address to) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        if (_tokenState[token] & TOKEN_KNOWN != 0) revert VaultTokenWasAllowed(token);
+        _requireRecipient(to);
+        uint256 amount = _selfBalance(token);
+        if (amount == 0) revert VaultZeroAmount();
+        emit VaultTokenRecovered(token, to, amount);
+        _send(token, to, amount);
     }
 
     /// @notice Stops sweeps, payouts, fee claims and rescues. Requirements: caller has `PAUSER_ROLE`.
@@ -221,39 +279,50 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /**
      * @inheritdoc IPaymentVault
-     * @dev `entries` are {depositSalt} values, each with {DEPLOY_FLAG} set if its address has no code yet.
-     * Consecutive entries of one merchant form one credit (sort them by merchant for the cheapest sweep).
-     * An address with a zero balance is passed over; one whose transfer fails is skipped with
-     * {SweepSkipped}. Each merchant is credited with the vault's balance change over its entries, less its
-     * fee, so a fee-on-transfer token is credited with what actually arrived.
+     * @dev `entries` are {depositSalt} values, each with {DEPLOY_FLAG} set if its address has no code yet. `amounts` is empty (sweep each address's whole balance, read here) or holds one amount
+     * per entry (0 = the whole balance): the operator reads balances anyway, and passing them saves a
+     * `balanceOf` per address. Consecutive entries of one merchant form one credit (sort them by merchant
+     * for the cheapest sweep). An address with nothing to move is passed over; one that cannot be swept (the
+     * transfer fails, it has no code, or the credit would not fit the ledger) is skipped with {SweepSkipped}
+     * and keeps its funds.
+     *
+     * Credits: each merchant group is credited with the amounts it moved, less its fee, and the sweep checks
+     * at the end that at least their sum arrived; for a measured token ({setTokenMeasured}) each group is
+     * credited with the vault's balance change over it instead.
      *
      * Requirements: caller has `OPERATOR_ROLE`; not paused; `token` is allowlisted (`address(0)`, the native
-     * coin, too); a flagged entry names a valid kind; a group that receives anything belongs to a registered
-     * merchant (checked on the merchant's first credit in a token, when its fee rate is copied).
+     * coin, too); `amounts` is empty or as long as `entries`; each merchant in `entries` is registered.
      *
-     * Emits {DepositAddressDeployed} per flagged entry, {NativeSwept} per native-coin address swept,
-     * {SweepSkipped} per failed address and {Swept} per merchant group that received anything.
+     * Emits {DepositAddressDeployed} per address deployed, {NativeSwept} per native-coin address swept,
+     * {SweepSkipped} per address skipped and {Swept} per merchant group that received anything.
      */
-    function sweep(address token, uint256[] calldata entries) external onlyRole(OPERATOR_ROLE) nonReentrant {
+    function sweep(address token, uint256[] calldata entries, uint256[] calldata amounts)
+        external
+        onlyRole(OPERATOR_ROLE)
+        nonReentrant
+    {
         uint256 state = _tokenState[token];
         if (state & TOKEN_PAUSED != 0) revert EnforcedPause();
         if (state & TOKEN_ALLOWED == 0) revert VaultTokenNotAllowed(token);
+        if (amounts.length != 0 && amounts.length != entries.length) {
+            revert VaultLengthMismatch(entries.length, amounts.length);
+        }
         if (token == address(0)) _sweepingNative = true;
-        uint256 n = entries.length;
-        uint256 balance = _selfBalance(token);
-        uint256 i;
-        while (i < n) {
-            // One group: the run of consecutive entries that share a merchant id.
-            uint64 merchantId = uint64(entries[i] >> 192);
-            do {
-                _sweepOne(token, _deployIfFlagged(entries[i]));
-                unchecked {
-                    ++i;
-                }
-            } while (i < n && uint64(entries[i] >> 192) == merchantId);
-            uint256 balanceAfter = _selfBalance(token);
-            if (balanceAfter > balance) _credit(merchantId, token, balanceAfter - balance);
-            balance = balanceAfter;
+        uint256 startBalance = _selfBalance(token);
+        SweepContext memory ctx = SweepContext({
+            token: token,
+            merchantId: 0,
+            measured: state & TOKEN_MEASURED != 0,
+            epoch: _epochOf(state),
+            balance: startBalance,
+            movedTotal: 0
+        });
+        for (uint256 i; i < entries.length;) {
+            i = _sweepAndCredit(ctx, entries, amounts, i);
+        }
+        if (!ctx.measured && ctx.movedTotal != 0) {
+            uint256 arrived = _selfBalance(token) - startBalance;
+            if (arrived < ctx.movedTotal) revert VaultSweepShortfall(token, ctx.movedTotal, arrived);
         }
         if (token == address(0)) _sweepingNative = false;
     }
@@ -273,9 +342,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /**
      * @inheritdoc IPaymentVault
-     * @dev For tokens a payer sent by mistake: the merchant who owns the address decides where they go.
-     * Requirements: not paused; caller is the signer of the salt's merchant; `token` is not allowlisted
-     * (allowlisted tokens are swept); `to` non-zero. Emits {DepositTokenRescued}.
+     * @dev For tokens a payer sent by mistake: the merchant who owns the address decides where they go. The
+     * address must have code already: only the operator deploys deposit addresses (a sweep or
+     * {deployDepositAddresses}), so that a flagged sweep entry is never found deployed by someone else (which
+     * would make its CREATE2 fail and the batch revert). Requirements: not paused; caller is the signer of
+     * the salt's merchant; the address is deployed; `token` is not allowlisted (allowlisted tokens are
+     * swept); `to` non-zero. Emits {DepositTokenRescued}.
      */
     function rescueDepositToken(uint256 salt, address token, address to, uint256 amount)
         external
@@ -288,7 +360,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         _requireRecipient(to);
         // A call to an account without code "succeeds": refuse it rather than report a rescue that moved nothing.
         if (token != address(0) && token.code.length == 0) revert VaultTokenTransferFailed(token, to, amount);
-        address depositAddress = _deployIfNeeded(salt);
+        address depositAddress = _depositAddress(salt);
+        if (depositAddress.code.length == 0) revert VaultDepositAddressNotDeployed(salt);
         emit DepositTokenRescued(merchantId, depositAddress, token, to, amount);
         bool ok = token == address(0)
             ? TokenCalls.forward(depositAddress, to, amount, "")
@@ -302,18 +375,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * @inheritdoc IPaymentVault
      * @dev Requirements: not paused; `signature` is the merchant signer's EIP-712 signature of `p` (an EOA's
      * ECDSA signature or an ERC-1271 contract's approval); `p.deadline` not passed; `p.payoutId` unused;
-     * `p.to` non-zero; `0 < p.amount <= balance`. Emits {PayoutExecuted}.
+     * `p.to` non-zero and not the vault; `0 < p.amount <= balance`; the transfer succeeds.
+     * Emits {PayoutExecuted}.
      */
     function payout(Payout calldata p, bytes calldata signature) external whenNotPaused nonReentrant {
-        Merchant storage m = _requireMerchant(p.merchantId);
-        address signer = m.signer;
-        bytes32 digest = _hashPayout(p);
-        // ECDSA first: it needs no code-size check of the signer (2,600 gas); contracts sign by ERC-1271.
-        (address recovered,,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (recovered != signer && !SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)) {
-            revert VaultInvalidSignature(p.merchantId);
-        }
-        _executePayout(m, p);
+        _revertIf(_authorise(p.merchantId, p.deadline, p.payoutId, _hashPayout(p), signature));
+        _pay(p.merchantId, p.kind, p.token, p.to, p.amount, p.payoutId, true);
     }
 
     /**
@@ -321,17 +388,77 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * @dev Requirements as {payout}, with the caller being the merchant's signer instead of a signature.
      */
     function payoutByMerchant(Payout calldata p) external whenNotPaused nonReentrant {
-        _executePayout(_requireSigner(p.merchantId), p);
+        _requireSigner(p.merchantId);
+        if (p.deadline < block.timestamp) revert VaultPayoutExpired(p.payoutId, p.deadline, block.timestamp);
+        _pay(p.merchantId, p.kind, p.token, p.to, p.amount, p.payoutId, true);
+    }
+
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev Each item is checked and paid on its own, as {payout} would: one that cannot be paid (id used,
+     * balance short, recipient refusing) is reported with {PayoutSkipped} and keeps its id unused; the others
+     * are paid. Requirements: not paused; `signature` is the merchant signer's EIP-712 signature of `batch`
+     * (ECDSA or ERC-1271); `batch.deadline` not passed. Emits {PayoutExecuted} or {PayoutSkipped} per item.
+     */
+    function payoutBatch(PayoutBatch calldata batch, bytes calldata signature) external whenNotPaused nonReentrant {
+        _revertIf(_authorise(batch.merchantId, batch.deadline, 0, _hashPayoutBatch(batch), signature));
+        _payBatch(batch);
+    }
+
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev For one relay transaction that carries many merchants' payouts: nothing one merchant's payout or
+     * batch does (a bad signature, an expired deadline, a used id, a short balance, a refusing recipient)
+     * makes it revert; each payout that is not paid is reported with {PayoutSkipped}. Requirements: not
+     * paused. Emits {PayoutExecuted} or {PayoutSkipped} per payout.
+     */
+    function relayPayouts(SignedPayout[] calldata payouts, SignedPayoutBatch[] calldata batches)
+        external
+        whenNotPaused
+        nonReentrant
+    {
+        for (uint256 i; i < payouts.length; ++i) {
+            Payout calldata p = payouts[i].payout;
+            bytes memory err =
+                _authorise(p.merchantId, p.deadline, p.payoutId, _hashPayout(p), payouts[i].signature);
+            if (err.length != 0) _skip(p.merchantId, p.payoutId, err);
+            else _pay(p.merchantId, p.kind, p.token, p.to, p.amount, p.payoutId, false);
+        }
+        for (uint256 i; i < batches.length; ++i) {
+            PayoutBatch calldata batch = batches[i].batch;
+            bytes memory err =
+                _authorise(batch.merchantId, batch.deadline, 0, _hashPayoutBatch(batch), batches[i].signature);
+            if (err.length == 0) {
+                _payBatch(batch);
+            } else {
+                for (uint256 k; k < batch.payouts.length; ++k) {
+                    _skip(batch.merchantId, batch.payouts[k].payoutId, err);
+                }
+            }
+        }
     }
 
     /**
      * @inheritdoc IPaymentVault
      * @dev Requirements: caller is the merchant's signer; `payoutId` unused. Emits {PayoutCancelled}.
      */
-    function cancelPayout(uint64 merchantId, uint256 payoutId) external {
+    function cancelPayout(uint64 merchantId, uint256 payoutId) external nonReentrant {
         Merchant storage m = _requireSigner(merchantId);
-        _usePayoutId(m, merchantId, payoutId);
+        if (!_usePayoutId(m, merchantId, payoutId)) revert VaultPayoutIdUsed(merchantId, payoutId);
         emit PayoutCancelled(merchantId, payoutId);
+    }
+
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev Requirements: caller is the merchant's signer; every id unused (and none twice).
+     * Emits {PayoutCancelled} per id.
+     */
+    function cancelPayouts(uint64 merchantId, uint256[] calldata payoutIds) external nonReentrant {
+        Merchant storage m = _requireSigner(merchantId);
+        for (uint256 i; i < payoutIds.length; ++i) {
+            if (!_usePayoutId(m, merchantId, payoutIds[i])) revert VaultPayoutIdUsed(merchantId, payoutIds[i]);
+            emit PayoutCancelled(merchantId, payoutIds[i]);
+        }
     }
 
     /**
@@ -382,20 +509,29 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return _merchants[merchantId];
     }
 
-    /// @inheritdoc IPaymentVault
+    /**
+     * @inheritdoc IPaymentVault
+     * @dev An id in the merchant slot's range is looked up there, any other in the bitmap (see {_usePayoutId}).
+     */
     function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) external view returns (bool) {
-        // Ids too large to ever be paid ({VaultPayoutIdTooLarge}) are reported as used: none can pay.
-        if (payoutId >= type(uint40).max - PAYOUT_WINDOW) return true;
         Merchant storage m = _merchants[merchantId];
-        uint256 base = m.payoutBase;
-        if (payoutId < base) return true;
-        if (payoutId >= base + PAYOUT_WINDOW) return false;
-        return (uint256(m.payoutBits) >> (payoutId - base)) & 1 != 0;
+        if (payoutId >> 6 == m.payoutRange) return (m.payoutBits >> (payoutId & 63)) & 1 != 0;
+        return (_payoutIdWords[merchantId][payoutId >> 8] >> (payoutId & 255)) & 1 != 0;
     }
 
     /// @inheritdoc IPaymentVault
     function isTokenAllowed(address token) external view returns (bool) {
         return _tokenState[token] & TOKEN_ALLOWED != 0;
+    }
+
+    /// @inheritdoc IPaymentVault
+    function isTokenMeasured(address token) external view returns (bool) {
+        return _tokenState[token] & TOKEN_MEASURED != 0;
+    }
+
+    /// @notice The tokens allowlisted now.
+    function allowedTokens() external view returns (address[] memory) {
+        return _allowedTokens;
     }
 
     /// @notice The account that receives claimed platform fees.
@@ -408,89 +544,290 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return _hashPayout(p);
     }
 
-    // ============================================================ internals
+    /// @inheritdoc IPaymentVault
+    function hashPayoutBatch(PayoutBatch calldata batch) external view returns (bytes32) {
+        return _hashPayoutBatch(batch);
+    }
 
-    function _executePayout(Merchant storage m, Payout calldata p) private {
+    // ============================================================ internals: payouts
+
+    /**
+     * @dev Whether the merchant's signer authorised `digest` before `deadline`: empty if so, else the
+     * ABI-encoded error (`payoutId` for {VaultPayoutExpired}: the payout's, 0 for a batch). ECDSA first: it
+     * needs no code-size check of the signer (2,600 gas); contracts sign by ERC-1271.
+     */
+    function _authorise(uint64 merchantId, uint64 deadline, uint256 payoutId, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bytes memory err)
+    {
+        address signer = _merchants[merchantId].signer;
+        if (signer == address(0)) return abi.encodeWithSelector(VaultUnknownMerchant.selector, merchantId);
+        if (deadline < block.timestamp) {
+            return abi.encodeWithSelector(VaultPayoutExpired.selector, payoutId, deadline, block.timestamp);
+        }
+        (address recovered,,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (recovered != signer && !SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)) {
+            return abi.encodeWithSelector(VaultInvalidSignature.selector, merchantId);
+        }
+    }
+
+    function _payBatch(PayoutBatch calldata batch) private {
+        uint256 n = batch.payouts.length;
+        for (uint256 i; i < n; ++i) {
+            PayoutItem calldata it = batch.payouts[i];
+            _pay(batch.merchantId, it.kind, it.token, it.to, it.amount, it.payoutId, false);
+        }
+    }
+
+    /**
+     * @dev Pays one authorised payout. `strict`: revert with the reason it cannot be paid; otherwise report it
+     * with {PayoutSkipped} and leave everything as it was. Checks, then the id and the debit, then the
+     * transfer (undone on failure when not strict), then {PayoutExecuted}; every entry point is nonReentrant.
+     */
+    function _pay(
+        uint64 merchantId,
+        PayoutKind kind,
+        address token,
+        address to,
+        uint256 amount,
+        uint256 payoutId,
+        bool strict
+    ) private returns (bool) {
         // validate
-        if (p.deadline < block.timestamp) revert VaultPayoutExpired(p.payoutId, p.deadline, block.timestamp);
-        _requireRecipient(p.to);
-        if (p.amount == 0) revert VaultZeroAmount();
-        Account storage a = _accounts[p.merchantId][p.token];
-        uint256 balance = a.balance;
-        if (balance < p.amount) revert VaultInsufficientBalance(p.merchantId, p.token, balance, p.amount);
+        if (to == address(0)) return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultZeroAddress.selector, "to"));
+        if (to == address(this)) return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultRecipientIsVault.selector));
+        if (amount == 0) return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultZeroAmount.selector));
+        Account storage a = _accounts[merchantId][token];
+        uint256 account = _load(a);
+        if (uint128(account) < amount) {
+            return _fail(
+                strict,
+                merchantId,
+                payoutId,
+                abi.encodeWithSelector(VaultInsufficientBalance.selector, merchantId, token, uint128(account), amount)
+            );
+        }
         // write
-        _usePayoutId(m, p.merchantId, p.payoutId);
-        unchecked {
-            a.balance = uint128(balance - p.amount); // balance >= amount, and balance fits 128 bits
+        if (!_usePayoutId(_merchants[merchantId], merchantId, payoutId)) {
+            return _fail(strict, merchantId, payoutId, abi.encodeWithSelector(VaultPayoutIdUsed.selector, merchantId, payoutId));
+        }
+        // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
+        _store(a, account - amount);
+        // call out
+        if (!_trySend(token, to, amount)) {
+            bytes memory err = token == address(0)
+                ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
+                : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount);
+            if (!strict) {
+                _store(a, account);
+                _freePayoutId(_merchants[merchantId], merchantId, payoutId);
+            }
+            return _fail(strict, merchantId, payoutId, err);
         }
         // emit
-        emit PayoutExecuted(p.merchantId, p.payoutId, p.kind, p.token, p.to, p.amount);
-        // call out
-        _send(p.token, p.to, p.amount);
+        emit PayoutExecuted(merchantId, payoutId, kind, token, to, amount);
+        return true;
     }
 
-    /// @dev Marks `payoutId` spent in the merchant's window (see {PAYOUT_WINDOW}).
-    function _usePayoutId(Merchant storage m, uint64 merchantId, uint256 payoutId) private {
-        if (payoutId >= type(uint40).max - PAYOUT_WINDOW) revert VaultPayoutIdTooLarge(payoutId);
-        uint256 base = m.payoutBase;
-        uint256 bits = m.payoutBits;
-        if (payoutId < base) revert VaultPayoutIdUsed(merchantId, payoutId);
-        if (payoutId >= base + PAYOUT_WINDOW) {
-            // Slide up so that payoutId is the window's highest id; the ids left below are spent.
-            uint256 shift = payoutId - base - (PAYOUT_WINDOW - 1);
-            bits = shift >= PAYOUT_WINDOW ? 0 : bits >> shift;
-            base += shift;
-        }
-        uint256 bit = 1 << (payoutId - base);
-        if (bits & bit != 0) revert VaultPayoutIdUsed(merchantId, payoutId);
-        bits |= bit;
-        // Start the window at the lowest unspent id.
-        while (bits & 1 != 0) {
-            bits >>= 1;
-            ++base;
-        }
-        m.payoutBase = uint40(base);
-        m.payoutBits = uint40(bits);
+    /// @dev Reverts with `err` when `strict`, else reports it with {PayoutSkipped}. Returns false.
+    function _fail(bool strict, uint64 merchantId, uint256 payoutId, bytes memory err) private returns (bool) {
+        if (strict) _revertIf(err);
+        _skip(merchantId, payoutId, err);
+        return false;
     }
 
-    function _credit(uint64 merchantId, address token, uint256 received) private {
-        Account storage a = _accounts[merchantId][token];
-        uint256 feeTag = a.feeTag;
-        if (feeTag == 0) feeTag = uint256(_requireMerchant(merchantId).feeBps) + 1;
-        uint256 fee = (received * (feeTag - 1)) / 10_000;
-        uint256 newBalance = a.balance + (received - fee);
-        uint256 newFees = a.fees + fee;
-        if (newBalance >> 128 != 0 || newFees >> 112 != 0) revert VaultAmountOverflow(received);
-        a.balance = uint128(newBalance);
-        a.fees = uint112(newFees);
-        a.feeTag = uint16(feeTag);
-        emit Swept(merchantId, token, received, fee);
+    function _skip(uint64 merchantId, uint256 payoutId, bytes memory err) private {
+        emit PayoutSkipped(merchantId, payoutId, err);
     }
 
-    /// @dev Sweeps one address's whole balance of `token` into the vault. Returns whether anything was moved.
-    function _sweepOne(address token, address depositAddress) private {
-        if (token == address(0)) {
-            uint256 amount = depositAddress.balance;
-            if (amount == 0) return;
-            // An address without code (entry not flagged) accepts the command and moves nothing: check.
-            if (TokenCalls.forward(depositAddress, address(this), amount, "") && depositAddress.balance == 0) {
-                emit NativeSwept(depositAddress, amount);
-            } else {
-                emit SweepSkipped(token, depositAddress, amount);
+    /// @dev Reverts with the ABI-encoded error `err`, if any.
+    function _revertIf(bytes memory err) private pure {
+        if (err.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(err, 0x20), mload(err))
             }
-            return;
-        }
-        uint256 balance = token.balanceOfAccount(depositAddress);
-        if (balance == 0) return;
-        if (!TokenCalls.forwardTransfer(depositAddress, token, address(this), balance)) {
-            emit SweepSkipped(token, depositAddress, balance);
         }
     }
 
-    /// @dev The entry's address, deployed first if the entry carries {DEPLOY_FLAG}.
-    function _deployIfFlagged(uint256 entry) private returns (address) {
-        if (entry & DEPLOY_FLAG == 0) return _depositAddress(entry);
-        return _deploy(entry ^ DEPLOY_FLAG);
+    /**
+     * @dev Marks `payoutId` used; false if it already was. Ids are tracked in 64-id ranges (range = id / 64).
+     * The merchant's slot holds one range, `payoutRange`, with its bits in `payoutBits`; every other range
+     * lives in the bitmap `_payoutIdWords` (range r is bits `(r % 4) * 64 ..` of word `r / 4`). So an id is
+     * used iff its bit is set where its range lives now. A payout in a higher range moves the slot there:
+     * the slot's bits are written to the bitmap and the new range's bits are read from it, so no id ever
+     * changes state by a move (none is skipped or spent). Gateways number payouts 1, 2, 3, ...: nearly
+     * every payout then reads and writes only the merchant's slot; one in 64 pays for a move (about 5,000
+     * gas, 22,000 when it opens a bitmap word), and an id in a lower range costs one bitmap read and write.
+     */
+    function _usePayoutId(Merchant storage m, uint64 merchantId, uint256 payoutId) private returns (bool) {
+        // The slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits (192..255).
+        uint256 slot = _load(m);
+        uint256 range = payoutId >> 6;
+        uint256 current = (slot >> 176) & 0xffff;
+        if (range != current) {
+            mapping(uint256 => uint256) storage words = _payoutIdWords[merchantId];
+            if (range < current || range > type(uint16).max) {
+                uint256 word = words[payoutId >> 8];
+                uint256 flag = 1 << (payoutId & 255);
+                if (word & flag != 0) return false;
+                words[payoutId >> 8] = word | flag;
+                return true;
+            }
+            uint256 held = slot >> 192;
+            if (held != 0) words[current >> 2] |= held << ((current & 3) * 64);
+            uint256 loaded = uint64(words[range >> 2] >> ((range & 3) * 64));
+            slot = uint176(slot) | (range << 176) | (loaded << 192);
+        }
+        uint256 bit = 1 << (192 + (payoutId & 63));
+        if (slot & bit != 0) return false;
+        _store(m, slot | bit);
+        return true;
+    }
+
+    /// @dev Undoes {_usePayoutId} after a transfer that failed (the id's range is where that call left it).
+    function _freePayoutId(Merchant storage m, uint64 merchantId, uint256 payoutId) private {
+        if (payoutId >> 6 == m.payoutRange) {
+            m.payoutBits &= ~uint64(1 << (payoutId & 63));
+        } else {
+            _payoutIdWords[merchantId][payoutId >> 8] &= ~(1 << (payoutId & 255));
+        }
+    }
+
+    function _hashPayout(Payout calldata p) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(PAYOUT_TYPEHASH, p.merchantId, p.kind, p.token, p.to, p.amount, p.payoutId, p.deadline)
+            )
+        );
+    }
+
+    /// @dev EIP-712: an array of structs is hashed as keccak256 of its items' struct hashes, concatenated.
+    function _hashPayoutBatch(PayoutBatch calldata batch) private view returns (bytes32) {
+        uint256 n = batch.payouts.length;
+        bytes32[] memory itemHashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            PayoutItem calldata it = batch.payouts[i];
+            itemHashes[i] =
+                keccak256(abi.encode(PAYOUT_ITEM_TYPEHASH, it.kind, it.token, it.to, it.amount, it.payoutId));
+        }
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, keccak256(abi.encodePacked(itemHashes))
+                )
+            )
+        );
+    }
+
+    // ============================================================ internals: sweeps and ledger
+
+    /// @dev What the groups of one sweep share. `balance`: the vault's balance before the current group.
+    struct SweepContext {
+        address token;
+        uint64 merchantId; // of the current group
+        bool measured;
+        uint256 epoch;
+        uint256 balance;
+        uint256 movedTotal;
+    }
+
+    /**
+     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts.
+     * The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
+     * 240..255): one SLOAD and one SSTORE per group.
+     */
+    function _sweepAndCredit(
+        SweepContext memory ctx,
+        uint256[] calldata entries,
+        uint256[] calldata amounts,
+        uint256 i
+    ) private returns (uint256 next) {
+        ctx.merchantId = uint64(entries[i] >> 192);
+        Account storage stored = _accounts[ctx.merchantId][ctx.token];
+        uint256 account = _load(stored);
+        // The fee copy and its epoch as stored on credit: taken afresh if the copy is of an older epoch.
+        uint256 feeAndEpoch = account >> 240 == ctx.epoch
+            ? account >> 224
+            : uint256(_requireMerchant(ctx.merchantId).feeBps) | (ctx.epoch << 16);
+        uint256 moved;
+        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
+        ctx.movedTotal += moved;
+        if (ctx.measured) {
+            // Credited with what arrived: the vault's balance change over the group.
+            uint256 balanceAfter = _selfBalance(ctx.token);
+            moved = balanceAfter - ctx.balance;
+            ctx.balance = balanceAfter;
+        }
+        if (moved != 0) _credit(stored, account, feeAndEpoch, ctx, moved);
+    }
+
+    /**
+     * @dev Credits `received` less the fee to the packed `account`, keeping `feeAndEpoch` (fee copy | epoch
+     * << 16) as its copy. Within the room checked entry by entry (measured: at most what was moved), so
+     * nothing overflows.
+     */
+    function _credit(
+        Account storage stored,
+        uint256 account,
+        uint256 feeAndEpoch,
+        SweepContext memory ctx,
+        uint256 received
+    ) private {
+        uint256 fee = (received * (feeAndEpoch & 0xffff)) / 10_000;
+        uint256 balance = uint128(account) + received - fee;
+        uint256 fees = ((account >> 128) & MAX_FEES) + fee;
+        _store(stored, balance | (fees << 128) | (feeAndEpoch << 224));
+        emit Swept(ctx.merchantId, ctx.token, received, fee);
+    }
+
+    /// @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
+    function _sweepGroup(
+        address token,
+        uint256[] calldata entries,
+        uint256[] calldata amounts,
+        uint256 i,
+        uint256 room
+    ) private returns (uint256 next, uint256 moved) {
+        uint256 merchantBits = entries[i] >> 192;
+        do {
+            uint256 entry = entries[i];
+            address depositAddress =
+                entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deploy(entry ^ DEPLOY_FLAG);
+            moved += _sweepOne(token, depositAddress, amounts.length == 0 ? 0 : amounts[i], room - moved);
+            unchecked {
+                ++i;
+            }
+        } while (i < entries.length && entries[i] >> 192 == merchantBits);
+        return (i, moved);
+    }
+
+    /**
+     * @dev Sweeps `amount` (0: the whole balance) of `token` from one address into the vault if it fits
+     * `room`. Returns the amount moved (0 if nothing was, with {SweepSkipped} if something could not be).
+     */
+    function _sweepOne(address token, address depositAddress, uint256 amount, uint256 room) private returns (uint256) {
+        if (token == address(0)) {
+            uint256 held = depositAddress.balance;
+            if (amount == 0) amount = held;
+            if (amount == 0) return 0;
+            // An address without code accepts the command and moves nothing: check that the coin left.
+            if (
+                amount <= room && amount <= held && TokenCalls.forward(depositAddress, address(this), amount, "")
+                    && depositAddress.balance == held - amount
+            ) {
+                emit NativeSwept(depositAddress, amount);
+                return amount;
+            }
+        } else {
+            if (amount == 0) amount = token.balanceOfAccount(depositAddress);
+            if (amount == 0) return 0;
+            if (amount <= room && TokenCalls.forwardTransfer(depositAddress, token, address(this), amount)) {
+                return amount;
+            }
+        }
+        emit SweepSkipped(token, depositAddress, amount);
+        return 0;
     }
 
     /// @dev The salt's address, deployed if it has no code yet.
@@ -504,10 +841,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         if (kind != uint8(DepositKind.Payment) && kind != uint8(DepositKind.Recharge)) {
             revert VaultInvalidDepositKind(kind);
         }
-        bytes memory code = DepositAddressCode.initCode(address(this));
-        assembly ("memory-safe") {
-            deployed := create2(0, add(code, 0x20), mload(code), salt)
-        }
+        deployed = DepositAddressCode.create2(address(this), salt);
         if (deployed == address(0)) revert VaultDeployFailed(salt);
         emit DepositAddressDeployed(deployed, salt);
     }
@@ -529,21 +863,19 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return token == address(0) ? address(this).balance : token.balanceOfAccount(address(this));
     }
 
-    function _send(address token, address to, uint256 amount) private {
+    /// @dev Sends `amount` of `token` (native coin: `address(0)`) to `to`; whether it arrived without a revert.
+    function _trySend(address token, address to, uint256 amount) private returns (bool ok) {
         if (token == address(0)) {
-            (bool ok,) = to.call{value: amount}("");
-            if (!ok) revert VaultNativeTransferFailed(to, amount);
-        } else if (!SafeERC20.trySafeTransfer(IERC20(token), to, amount)) {
-            revert VaultTokenTransferFailed(token, to, amount);
+            (ok,) = to.call{value: amount}("");
+        } else {
+            ok = SafeERC20.trySafeTransfer(IERC20(token), to, amount);
         }
     }
 
-    function _hashPayout(Payout calldata p) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(PAYOUT_TYPEHASH, p.merchantId, p.kind, p.token, p.to, p.amount, p.payoutId, p.deadline)
-            )
-        );
+    function _send(address token, address to, uint256 amount) private {
+        if (_trySend(token, to, amount)) return;
+        if (token == address(0)) revert VaultNativeTransferFailed(to, amount);
+        revert VaultTokenTransferFailed(token, to, amount);
     }
 
     function _requireMerchant(uint64 merchantId) private view returns (Merchant storage m) {
@@ -557,17 +889,53 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     }
 
     function _mirrorPause(uint256 pausedBit) private {
-        for (uint256 i; i < _knownTokens.length; ++i) {
-            address token = _knownTokens[i];
-            _tokenState[token] = (_tokenState[token] & TOKEN_ALLOWED) | pausedBit;
+        for (uint256 i; i < _allowedTokens.length; ++i) {
+            address token = _allowedTokens[i];
+            _tokenState[token] = (_tokenState[token] & ~TOKEN_PAUSED) | pausedBit;
         }
     }
 
-    function _isKnownToken(address token) private view returns (bool) {
-        for (uint256 i; i < _knownTokens.length; ++i) {
-            if (_knownTokens[i] == token) return true;
+    /// @dev The whole packed slot of a {Merchant} or an {Account}: one SLOAD instead of one per field.
+    function _load(Merchant storage m) private view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(m.slot)
         }
-        return false;
+    }
+
+    function _load(Account storage a) private view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(a.slot)
+        }
+    }
+
+    /// @dev Writes a whole packed slot (see {_load}): one SSTORE instead of a read-modify-write per field.
+    function _store(Merchant storage m, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(m.slot, value)
+        }
+    }
+
+    function _store(Account storage a, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(a.slot, value)
+        }
+    }
+
+    function _epochOf(uint256 state) private pure returns (uint256) {
+        return (state >> EPOCH_SHIFT) & 0xffff;
+    }
+
+    /**
+     * @dev The most a group may credit to the packed `account` so that the balance still fits 128 bits and the fees 96 bits:
+     * `balance + x <= 2**128 - 1` (the fee only lowers the balance's share), and `floor(x * feeBps / 10_000)
+     * <= 2**96 - 1 - fees`. Entries beyond it are skipped and keep their funds ({SweepSkipped}).
+     */
+    function _room(uint256 account, uint256 feeBps) private pure returns (uint256 room) {
+        room = MAX_BALANCE - uint128(account);
+        if (feeBps != 0) {
+            uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
+            if (feeRoom < room) room = feeRoom;
+        }
     }
 
     /// @dev Funds leaving the vault go to a real recipient: not nowhere, and not back into the vault unattributed.

@@ -106,7 +106,7 @@ describe("Deposit addresses", function () {
   });
 
   describe("deployDepositAddresses", function () {
-    it("deploys the documented 67-byte runtime code and emits DepositAddressDeployed(address, salt)", async function () {
+    it("deploys the documented 69-byte runtime code and emits DepositAddressDeployed(address, salt)", async function () {
       const { vault, vaultAddress, operator } = await load();
       const s1 = salt(M1, DepositKind.Payment, 1n);
       const s2 = salt(M2, DepositKind.Recharge, KEY_MAX);
@@ -121,7 +121,7 @@ describe("Deposit addresses", function () {
       for (const a of [a1, a2]) {
         const code = await ethers.provider.getCode(a);
         expect(code).to.equal(runtimeCode(vaultAddress));
-        expect(ethers.dataLength(code)).to.equal(67);
+        expect(ethers.dataLength(code)).to.equal(69);
       }
     });
 
@@ -266,10 +266,10 @@ describe("Deposit addresses", function () {
       expect(await usdc.balanceOf(addr)).to.equal(1_000n);
       expect(await ethers.provider.getBalance(addr)).to.equal(1_000n);
       // The vault itself still sweeps both.
-      await expect(vault.connect(operator).sweep(await usdc.getAddress(), [salt(M1, 1, 1n)]))
+      await expect(vault.connect(operator).sweep(await usdc.getAddress(), [salt(M1, 1, 1n)], []))
         .to.emit(vault, "Swept")
         .withArgs(M1, await usdc.getAddress(), 1_000n, 10n);
-      await expect(vault.connect(operator).sweep(NATIVE, [salt(M1, 1, 1n)]))
+      await expect(vault.connect(operator).sweep(NATIVE, [salt(M1, 1, 1n)], []))
         .to.emit(vault, "NativeSwept")
         .withArgs(addr, 1_000n);
       expect(await usdc.balanceOf(addr)).to.equal(0n);
@@ -284,7 +284,7 @@ describe("Deposit addresses", function () {
       await payer.sendTransaction({ to: addr, value: 3_000_000n });
       expect(await ethers.provider.getCode(addr)).to.equal("0x");
 
-      await expect(vault.connect(operator).sweep(usdcAddress, [s | DEPLOY_FLAG]))
+      await expect(vault.connect(operator).sweep(usdcAddress, [s | DEPLOY_FLAG], []))
         .to.emit(vault, "DepositAddressDeployed")
         .withArgs(addr, s)
         .and.to.emit(vault, "Swept")
@@ -294,7 +294,7 @@ describe("Deposit addresses", function () {
       expect(await usdc.balanceOf(vaultAddress)).to.equal(2_000_000n);
 
       // Now deployed: swept without the flag.
-      await expect(vault.connect(operator).sweep(NATIVE, [s]))
+      await expect(vault.connect(operator).sweep(NATIVE, [s], []))
         .to.emit(vault, "NativeSwept")
         .withArgs(addr, 3_000_000n)
         .and.to.emit(vault, "Swept")
@@ -311,7 +311,7 @@ describe("Deposit addresses", function () {
       const addr = computeDepositAddress(vaultAddress, s);
       await usdc.mint(addr, 900n);
       await vault.registerMerchant(50n, alice, 0);
-      await expect(vault.connect(operator).sweep(usdcAddress, [s | DEPLOY_FLAG]))
+      await expect(vault.connect(operator).sweep(usdcAddress, [s | DEPLOY_FLAG], []))
         .to.emit(vault, "Swept")
         .withArgs(50n, usdcAddress, 900n, 0n);
       await expectAccount(vault, 50n, usdcAddress, 900n, 0n);

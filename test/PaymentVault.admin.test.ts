@@ -14,7 +14,6 @@ import {
   NATIVE,
   OPERATOR_ROLE,
   PAUSER_ROLE,
-  PAYOUT_WINDOW,
   PayoutKind,
   ZERO,
   deadlineIn,
@@ -76,7 +75,6 @@ describe("PaymentVault: administration", function () {
       expect(await vault.MAX_FEE_BPS()).to.equal(MAX_FEE_BPS);
       expect(await vault.MAX_TOKENS()).to.equal(MAX_TOKENS);
       expect(await vault.DEPLOY_FLAG()).to.equal(DEPLOY_FLAG);
-      expect(await vault.PAYOUT_WINDOW()).to.equal(PAYOUT_WINDOW);
       expect(await vault.PAYOUT_TYPEHASH()).to.equal(
         ethers.id(
           "Payout(uint64 merchantId,uint8 kind,address token,address to,uint256 amount,uint256 payoutId,uint64 deadline)",
@@ -114,7 +112,7 @@ describe("PaymentVault: administration", function () {
       ).to.be.revertedWithCustomError(vault, "AccessControlBadConfirmation");
       await vault.connect(operator).renounceRole(OPERATOR_ROLE, operator);
       expect(await vault.hasRole(OPERATOR_ROLE, operator)).to.equal(false);
-      await expect(vault.connect(operator).sweep(NATIVE, []))
+      await expect(vault.connect(operator).sweep(NATIVE, [], []))
         .to.be.revertedWithCustomError(vault, "AccessControlUnauthorizedAccount")
         .withArgs(operator.address, OPERATOR_ROLE);
     });
@@ -166,7 +164,7 @@ describe("PaymentVault: administration", function () {
       const m = await vault.merchant(7n);
       expect(m.signer).to.equal(alice.address);
       expect(m.feeBps).to.equal(MAX_FEE_BPS);
-      expect(m.payoutBase).to.equal(0n);
+      expect(m.payoutRange).to.equal(0n);
       expect(m.payoutBits).to.equal(0n);
     });
 
@@ -278,9 +276,9 @@ describe("PaymentVault: administration", function () {
         .withArgs(operator.address, MERCHANT_ADMIN_ROLE);
     });
 
-    it(`caps the distinct tokens ever allowed at MAX_TOKENS (${MAX_TOKENS}); removed tokens still count`, async function () {
+    it(`caps the tokens allowlisted at once at MAX_TOKENS (${MAX_TOKENS}); a removed token frees its place`, async function () {
       const { vault, usdcAddress } = await load();
-      // usdc and the native coin are already known: add 62 more.
+      // usdc and the native coin are allowlisted already: add 62 more.
       const extra: string[] = [];
       for (let i = 0n; i < MAX_TOKENS - 2n; i++) extra.push(ethers.getAddress(ethers.toBeHex(0x1000n + i, 20)));
       for (const t of extra) await vault.setTokenAllowed(t, true);
@@ -288,18 +286,30 @@ describe("PaymentVault: administration", function () {
       await expect(vault.setTokenAllowed(next, true))
         .to.be.revertedWithCustomError(vault, "VaultTooManyTokens")
         .withArgs(MAX_TOKENS);
-      // Removing a token frees no slot.
+      // Issue 11: before, a removed token still counted; now removing one frees a place.
       await vault.setTokenAllowed(extra[0], false);
-      await expect(vault.setTokenAllowed(next, true))
-        .to.be.revertedWithCustomError(vault, "VaultTooManyTokens")
-        .withArgs(MAX_TOKENS);
-      // Known tokens can still be toggled, and unknown ones removed.
-      await expect(vault.setTokenAllowed(extra[0], true)).to.emit(vault, "TokenAllowed").withArgs(extra[0], true);
+      await expect(vault.setTokenAllowed(next, true)).to.emit(vault, "TokenAllowed").withArgs(next, true);
+      expect((await vault.allowedTokens()).length).to.equal(Number(MAX_TOKENS));
+      expect(await vault.allowedTokens()).to.not.include(extra[0]);
+      await expect(vault.setTokenAllowed(extra[0], true)).to.be.revertedWithCustomError(vault, "VaultTooManyTokens");
+      // Allowing an allowed token again or removing one that is not allowed changes nothing.
       await expect(vault.setTokenAllowed(usdcAddress, true)).to.emit(vault, "TokenAllowed");
-      await expect(vault.setTokenAllowed(next, false)).to.emit(vault, "TokenAllowed").withArgs(next, false);
-      expect(await vault.isTokenAllowed(next)).to.equal(false);
-      // setMerchantFee walks all 64 known tokens and still fits in a block.
+      await expect(vault.setTokenAllowed(extra[0], false)).to.emit(vault, "TokenAllowed").withArgs(extra[0], false);
+      expect((await vault.allowedTokens()).length).to.equal(Number(MAX_TOKENS));
+      // setMerchantFee walks all 64 allowlisted tokens and still fits in a block.
       await expect(vault.setMerchantFee(M1, 1)).to.emit(vault, "MerchantFeeChanged");
+    });
+
+    it("a token removed and allowed again takes each merchant's current fee afresh (its allowlist epoch)", async function () {
+      const b = await load();
+      const { vault, usdc, usdcAddress } = b;
+      await depositAndSweep(b, usdc, M1, 1n, 10_000n); // M1's usdc account copies its 1% fee
+      await vault.setTokenAllowed(usdcAddress, false);
+      await vault.setMerchantFee(M1, 300); // does not reach usdc, which is not allowlisted now
+      await vault.setTokenAllowed(usdcAddress, true);
+      const addr = await depositAndSweep(b, usdc, M1, 2n, 10_000n);
+      expect(addr).to.be.properAddress;
+      await expectAccount(vault, M1, usdcAddress, 9_900n + 9_700n, 100n + 300n);
     });
   });
 
@@ -334,15 +344,15 @@ describe("PaymentVault: administration", function () {
       await vault.connect(admin).pause();
       await vault.connect(admin).setTokenAllowed(never, false);
       await vault.connect(admin).unpause();
-      await expect(vault.connect(operator).sweep(never, []))
+      await expect(vault.connect(operator).sweep(never, [], []))
         .to.be.revertedWithCustomError(vault, "VaultTokenNotAllowed")
         .withArgs(never);
       // Allowed while paused: paused until unpause, then sweepable.
       await vault.connect(admin).pause();
       await vault.connect(admin).setTokenAllowed(never, true);
-      await expect(vault.connect(operator).sweep(never, [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
+      await expect(vault.connect(operator).sweep(never, [], [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
       await vault.connect(admin).unpause();
-      await expect(vault.connect(operator).sweep(never, [])).to.not.revert(ethers);
+      await expect(vault.connect(operator).sweep(never, [], [])).to.not.revert(ethers);
     });
 
     it("require PAUSER_ROLE and emit Paused/Unpaused; double calls revert", async function () {
@@ -384,8 +394,8 @@ describe("PaymentVault: administration", function () {
 
       await vault.connect(admin).pause();
       const s2 = salt(M1, DepositKind.Payment, 2n) | DEPLOY_FLAG;
-      await expect(vault.connect(operator).sweep(usdcAddress, [s2])).to.be.revertedWithCustomError(vault, "EnforcedPause");
-      await expect(vault.connect(operator).sweep(NATIVE, [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
+      await expect(vault.connect(operator).sweep(usdcAddress, [s2], [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
+      await expect(vault.connect(operator).sweep(NATIVE, [], [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
       await expect(vault.payout(p, sig)).to.be.revertedWithCustomError(vault, "EnforcedPause");
       await expect(vault.connect(merchant1).payoutByMerchant(p2)).to.be.revertedWithCustomError(vault, "EnforcedPause");
       await expect(vault.claimFees(usdcAddress, [M1])).to.be.revertedWithCustomError(vault, "EnforcedPause");
@@ -394,13 +404,13 @@ describe("PaymentVault: administration", function () {
       ).to.be.revertedWithCustomError(vault, "EnforcedPause");
 
       // A sweep of a token that is not allowlisted still says so while paused.
-      await expect(vault.connect(operator).sweep(await other.getAddress(), []))
+      await expect(vault.connect(operator).sweep(await other.getAddress(), [], []))
         .to.be.revertedWithCustomError(vault, "VaultTokenNotAllowed")
         .withArgs(await other.getAddress());
 
       // A token allowlisted while paused is paused too.
       await vault.setTokenAllowed(other, true);
-      await expect(vault.connect(operator).sweep(await other.getAddress(), [])).to.be.revertedWithCustomError(
+      await expect(vault.connect(operator).sweep(await other.getAddress(), [], [])).to.be.revertedWithCustomError(
         vault,
         "EnforcedPause",
       );
@@ -416,7 +426,8 @@ describe("PaymentVault: administration", function () {
       await expect(vault.registerMerchant(9n, alice, 0)).to.emit(vault, "MerchantRegistered");
 
       await vault.connect(admin).unpause();
-      await expect(vault.connect(operator).sweep(usdcAddress, [s2]))
+      await vault.connect(operator).deployDepositAddresses([salt(M1, DepositKind.Payment, 3n)]);
+      await expect(vault.connect(operator).sweep(usdcAddress, [s2], []))
         .to.emit(vault, "Swept")
         .withArgs(M1, usdcAddress, 500n, feeOf(500n, M1_FEE));
       await expect(vault.payout(p, sig)).to.emit(vault, "PayoutExecuted");

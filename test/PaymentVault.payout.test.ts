@@ -8,7 +8,6 @@ import {
   M1_FEE,
   M2,
   NATIVE,
-  PAYOUT_ID_LIMIT,
   PAYOUT_TYPES,
   PayoutKind,
   ZERO,
@@ -96,7 +95,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expectAccount(vault, M1, usdcAddress, USDC_BAL - 400_000n, USDC_FEE);
       expect(await vault.isPayoutIdUsed(M1, 1n)).to.equal(true);
       const m = await vault.merchant(M1);
-      expect([m.payoutBase, m.payoutBits]).to.deep.equal([0n, 2n]);
+      expect([m.payoutRange, m.payoutBits]).to.deep.equal([0n, 2n]);
     });
 
     it("pays the native coin out", async function () {
@@ -339,100 +338,76 @@ describe("PaymentVault: payouts, fees and rescues", function () {
     });
   });
 
-  describe("payout id window", function () {
-    async function use(ids: bigint[]) {
-      const b = await load();
-      for (const id of ids) await b.vault.connect(b.merchant1).cancelPayout(M1, id);
-      return b;
-    }
-    async function windowOf(vault: Awaited<ReturnType<typeof load>>["vault"]) {
+  describe("payout ids: the merchant slot's 64-id range and the bitmap", function () {
+    async function slotOf(vault: Awaited<ReturnType<typeof load>>["vault"]) {
       const m = await vault.merchant(M1);
-      return { base: m.payoutBase, bits: m.payoutBits };
+      return { range: m.payoutRange, bits: m.payoutBits };
     }
+    const pay = async (id: bigint) => {
+      await ctx.vault.connect(ctx.merchant1).payoutByMerchant(await payoutOf({ payoutId: id, amount: 1n }));
+    };
 
-    it("pays ids inside the window in any order; the base moves to the lowest unspent id", async function () {
-      const { vault, vaultAddress, merchant1 } = await load();
-      for (const id of [5n, 3n, 39n]) {
-        const p = await payoutOf({ payoutId: id, amount: 1n });
-        await expect(vault.payout(p, await signPayout(ethers, merchant1, vaultAddress, p))).to.emit(vault, "PayoutExecuted");
+    it("pays ids of the slot's range in any order, in the slot only", async function () {
+      const { vault } = await load();
+      for (const id of [5n, 3n, 63n, 0n]) await pay(id);
+      expect(await slotOf(vault)).to.deep.equal({ range: 0n, bits: (1n << 5n) | (1n << 3n) | (1n << 63n) | 1n });
+      for (let id = 0n; id < 66n; id++) {
+        expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal([0n, 3n, 5n, 63n].includes(id));
       }
-      expect(await windowOf(vault)).to.deep.equal({ base: 0n, bits: (1n << 5n) | (1n << 3n) | (1n << 39n) });
-      for (const id of [0n, 1n, 2n, 4n]) {
-        await vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: id, amount: 1n }));
-      }
-      // 0..5 spent: base 6, bit for 39 is now bit 33.
-      expect(await windowOf(vault)).to.deep.equal({ base: 6n, bits: 1n << 33n });
-      for (let id = 0n; id < 42n; id++) {
-        expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(id <= 5n || id === 39n);
-      }
-      await expectAccount(vault, M1, (await payoutOf()).token, USDC_BAL - 7n, USDC_FEE);
     });
 
-    it("an id at or above base + PAYOUT_WINDOW slides the window; ids it leaves below are spent, unpaid", async function () {
-      const { vault, merchant1 } = await use([1n, 2n]);
-      expect(await windowOf(vault)).to.deep.equal({ base: 0n, bits: 0b110n });
-      // 41 >= 0 + 40: shift 2, so the window becomes 2..41; id 0 is passed over and 2 was used: base 3.
-      await vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: 41n, amount: 1n }));
-      expect(await windowOf(vault)).to.deep.equal({ base: 3n, bits: 1n << 38n });
-      expect(await vault.isPayoutIdUsed(M1, 0n)).to.equal(true);
-      expect(await vault.isPayoutIdUsed(M1, 3n)).to.equal(false);
-      expect(await vault.isPayoutIdUsed(M1, 40n)).to.equal(false);
-      expect(await vault.isPayoutIdUsed(M1, 41n)).to.equal(true);
-      expect(await vault.isPayoutIdUsed(M1, 42n)).to.equal(false);
-      // id 0 was never paid, but it is below the base now.
-      await expect(vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: 0n, amount: 1n })))
+    it("issue 11: a higher id paid first moves the slot up and leaves every lower unpaid id payable (none spent)", async function () {
+      const { vault, vaultAddress, merchant1, stranger } = await load();
+      await pay(1n);
+      await pay(2n);
+      // Before: paying id >= k + 40 first spent k unpaid, with no event. Relayed by anyone:
+      const high = await payoutOf({ payoutId: 1_000n, amount: 1n });
+      await vault.connect(stranger).payout(high, await signPayout(ethers, merchant1, vaultAddress, high));
+      expect(await slotOf(vault)).to.deep.equal({ range: 15n, bits: 1n << 40n }); // 1000 = 15 * 64 + 40
+      for (const id of [0n, 3n, 960n, 999n, 1001n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
+      for (const id of [1n, 2n, 1000n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(true);
+      // The lower ids are still payable (from the bitmap), once.
+      const low = await payoutOf({ payoutId: 0n, amount: 1n });
+      await expect(vault.connect(stranger).payout(low, await signPayout(ethers, merchant1, vaultAddress, low)))
+        .to.emit(vault, "PayoutExecuted")
+        .withArgs(M1, 0n, PayoutKind.Refund, anyAddress, anyAddress, 1n);
+      await expect(vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: 1n, amount: 1n })))
         .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
-        .withArgs(M1, 0n);
-      // Ids still inside the window remain payable.
-      await expect(vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: 3n, amount: 1n }))).to.emit(
-        vault,
-        "PayoutExecuted",
-      );
-      expect(await windowOf(vault)).to.deep.equal({ base: 4n, bits: 1n << 37n });
-    });
-
-    it("a jump of a whole window or more clears the bitmap", async function () {
-      const { vault, merchant1 } = await use([1n, 5n]);
-      await vault.connect(merchant1).cancelPayout(M1, 1000n);
-      // shift = 1000 - 0 - 39 = 961 >= 40: base 961, only the top bit (id 1000) set.
-      expect(await windowOf(vault)).to.deep.equal({ base: 961n, bits: 1n << 39n });
-      expect(await vault.isPayoutIdUsed(M1, 960n)).to.equal(true);
-      expect(await vault.isPayoutIdUsed(M1, 961n)).to.equal(false);
-      expect(await vault.isPayoutIdUsed(M1, 1000n)).to.equal(true);
-      expect(await vault.isPayoutIdUsed(M1, 1001n)).to.equal(false);
-      // an id too large to ever be paid reads as used
-      expect(await vault.isPayoutIdUsed(M1, (1n << 255n))).to.equal(true);
-      await expect(vault.connect(merchant1).cancelPayout(M1, 5n))
-        .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
-        .withArgs(M1, 5n);
-    });
-
-    it("sequential ids 0,1,2,... keep the bitmap empty", async function () {
-      const { vault } = await use([0n, 1n, 2n, 3n]);
-      expect(await windowOf(vault)).to.deep.equal({ base: 4n, bits: 0n });
+        .withArgs(M1, 1n);
+      await pay(3n);
       expect(await vault.isPayoutIdUsed(M1, 3n)).to.equal(true);
-      expect(await vault.isPayoutIdUsed(M1, 4n)).to.equal(false);
+      expect(await slotOf(vault)).to.deep.equal({ range: 15n, bits: 1n << 40n });
     });
 
-    it(`ids from 2**40 - 41 up revert VaultPayoutIdTooLarge; 2**40 - 42 is the highest usable id`, async function () {
+    it("moving the slot back up reads the range's bits from the bitmap: a paid id stays paid", async function () {
+      const { vault } = await load();
+      await pay(130n); // range 2 in the slot
+      await pay(70n); // range 1: bitmap
+      await pay(200n); // range 3: range 2 goes to the bitmap
+      await expect(vault.connect(ctx.merchant1).payoutByMerchant(await payoutOf({ payoutId: 130n, amount: 1n })))
+        .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
+        .withArgs(M1, 130n);
+      await expect(vault.connect(ctx.merchant1).payoutByMerchant(await payoutOf({ payoutId: 70n, amount: 1n })))
+        .to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed")
+        .withArgs(M1, 70n);
+      await pay(300n); // range 4 (bitmap word 1): range 3 written to word 0
+      expect(await slotOf(vault)).to.deep.equal({ range: 4n, bits: 1n << 44n });
+      for (const id of [70n, 130n, 200n, 300n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(true);
+      for (const id of [71n, 131n, 199n, 301n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
+    });
+
+    it("ids beyond the slot's reach (range >= 2**16) and up to 2**256 - 1 are paid from the bitmap, once", async function () {
       const { vault, vaultAddress, merchant1 } = await load();
-      for (const id of [PAYOUT_ID_LIMIT, PAYOUT_ID_LIMIT + 1n, (1n << 256n) - 1n]) {
-        const p = await payoutOf({ payoutId: id });
-        await expect(vault.payout(p, await signPayout(ethers, merchant1, vaultAddress, p)))
-          .to.be.revertedWithCustomError(vault, "VaultPayoutIdTooLarge")
-          .withArgs(id);
-        await expect(vault.connect(merchant1).cancelPayout(M1, id))
-          .to.be.revertedWithCustomError(vault, "VaultPayoutIdTooLarge")
-          .withArgs(id);
-        // They can never be paid, so they are reported as used.
+      for (const id of [1n << 22n, (1n << 256n) - 1n, 1n << 200n]) {
+        const p = await payoutOf({ payoutId: id, amount: 1n });
+        const sig = await signPayout(ethers, merchant1, vaultAddress, p);
+        await expect(vault.payout(p, sig)).to.emit(vault, "PayoutExecuted");
+        await expect(vault.payout(p, sig)).to.be.revertedWithCustomError(vault, "VaultPayoutIdUsed").withArgs(M1, id);
         expect(await vault.isPayoutIdUsed(M1, id)).to.equal(true);
       }
-      const top = PAYOUT_ID_LIMIT - 1n;
-      await expect(vault.connect(merchant1).payoutByMerchant(await payoutOf({ payoutId: top, amount: 1n })))
-        .to.emit(vault, "PayoutExecuted")
-        .withArgs(M1, top, PayoutKind.Refund, anyAddress, anyAddress, 1n);
-      expect(await windowOf(vault)).to.deep.equal({ base: top - 39n, bits: 1n << 39n });
-      expect(await vault.isPayoutIdUsed(M1, top)).to.equal(true);
+      expect(await slotOf(vault)).to.deep.equal({ range: 0n, bits: 0n });
+      await pay((1n << 22n) - 1n); // the slot's last range
+      expect(await slotOf(vault)).to.deep.equal({ range: (1n << 16n) - 1n, bits: 1n << 63n });
     });
   });
 
@@ -595,6 +570,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const s = salt(M1, DepositKind.Payment, 50n);
       const addr = computeDepositAddress(b.vaultAddress, s);
       await stray.mint(addr, 1_000n);
+      await b.vault.connect(b.operator).deployDepositAddresses([s]); // only the operator deploys
       return { ...b, stray, strayAddress: await stray.getAddress(), s, addr };
     }
 
@@ -607,10 +583,13 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       expect(await stray.balanceOf(addr)).to.equal(1_000n);
     });
 
-    it("the merchant's signer moves a non-allowlisted token out, deploying the address if needed", async function () {
+    it("the merchant's signer moves a non-allowlisted token out of an address the operator deployed", async function () {
       const { vault, stray, strayAddress, s, addr, merchant1, bob } = await strayToken();
+      const undeployed = salt(M1, DepositKind.Payment, 51n);
+      await expect(vault.connect(merchant1).rescueDepositToken(undeployed, stray, bob, 1n))
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(undeployed);
       const tx = vault.connect(merchant1).rescueDepositToken(s, stray, bob, 600n);
-      await expect(tx).to.emit(vault, "DepositAddressDeployed").withArgs(addr, s);
       await expect(tx).to.emit(vault, "DepositTokenRescued").withArgs(M1, addr, strayAddress, bob.address, 600n);
       await expect(tx).to.changeTokenBalances(ethers, stray, [addr, bob], [-600n, 600n]);
       // Already deployed: no second deployment.
@@ -623,11 +602,12 @@ describe("PaymentVault: payouts, fees and rescues", function () {
     });
 
     it("rescues the native coin when it is not allowlisted", async function () {
-      const { vault, merchant1, payer, bob } = await load();
+      const { vault, merchant1, payer, bob, operator } = await load();
       await vault.setTokenAllowed(NATIVE, false);
       const s = salt(M1, DepositKind.Recharge, 9n);
       const addr = await vault.predictDepositAddress(M1, DepositKind.Recharge, 9n);
       await payer.sendTransaction({ to: addr, value: 5_000n });
+      await vault.connect(operator).deployDepositAddresses([s]);
       const tx = vault.connect(merchant1).rescueDepositToken(s, NATIVE, bob, 5_000n);
       await expect(tx).to.emit(vault, "DepositTokenRescued").withArgs(M1, addr, NATIVE, bob.address, 5_000n);
       await expect(tx).to.changeEtherBalances(ethers, [addr, bob], [-5_000n, 5_000n]);
@@ -635,11 +615,12 @@ describe("PaymentVault: payouts, fees and rescues", function () {
     });
 
     it("rescues a USDT-style token (no return value)", async function () {
-      const { vault, merchant1, bob, admin } = await load();
+      const { vault, merchant1, bob, admin, operator } = await load();
       const usdt = await ethers.deployContract("MockTetherToken", [], admin);
       const s = salt(M1, DepositKind.Payment, 51n);
       const addr = await vault.predictDepositAddress(M1, DepositKind.Payment, 51n);
       await usdt.mint(addr, 700n);
+      await vault.connect(operator).deployDepositAddresses([s]);
       await expect(vault.connect(merchant1).rescueDepositToken(s, usdt, bob, 700n)).to.changeTokenBalances(
         ethers,
         usdt,
@@ -673,12 +654,13 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expect(vault.connect(merchant1).rescueDepositToken(s, stray, ZERO, 1n))
         .to.be.revertedWithCustomError(vault, "VaultZeroAddress")
         .withArgs("to");
+      // An invalid kind names an address nobody can deploy.
       await expect(vault.connect(merchant1).rescueDepositToken(salt(M1, 0, 50n), stray, bob, 1n))
-        .to.be.revertedWithCustomError(vault, "VaultInvalidDepositKind")
-        .withArgs(0);
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(salt(M1, 0, 50n));
       await expect(vault.connect(merchant1).rescueDepositToken(s | DEPLOY_FLAG, stray, bob, 1n))
-        .to.be.revertedWithCustomError(vault, "VaultInvalidDepositKind")
-        .withArgs(0x81);
+        .to.be.revertedWithCustomError(vault, "VaultDepositAddressNotDeployed")
+        .withArgs(s | DEPLOY_FLAG);
       // A "token" without code would answer the transfer with success and move nothing: refused.
       const noCode = "0x000000000000000000000000000000000000dEaD";
       await expect(vault.connect(merchant1).rescueDepositToken(s, noCode, bob, 5n))

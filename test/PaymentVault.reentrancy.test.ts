@@ -78,7 +78,7 @@ describe("PaymentVault: reentrancy", function () {
       const a = await b.vault.predictDepositAddress(M1, DepositKind.Payment, 1n);
       await b.evil.mint(a, 500_000n);
       await b.evil.arm(b.vaultAddress, calldata);
-      const tx = b.vault.connect(b.operator).sweep(b.evilAddress, [salt(M1, DepositKind.Payment, 1n)]);
+      const tx = b.vault.connect(b.operator).sweep(b.evilAddress, [salt(M1, DepositKind.Payment, 1n)], []);
       await expect(tx).to.emit(b.vault, "Swept").withArgs(M1, b.evilAddress, 500_000n, 5_000n);
       // The sweep itself went through and credited exactly what arrived.
       await expectAccount(b.vault, M1, b.evilAddress, IN - FEE + 495_000n, FEE + 5_000n);
@@ -114,7 +114,7 @@ describe("PaymentVault: reentrancy", function () {
       const other = await ctx.vault.predictDepositAddress(M1, DepositKind.Payment, 2n);
       await ctx.evil.mint(other, 7n);
       const { vault, evil } = await armedSweepNoReload(
-        ctx.vault.interface.encodeFunctionData("sweep", [ctx.evilAddress, [salt(M1, DepositKind.Payment, 2n) | (1n << 191n)]]),
+        ctx.vault.interface.encodeFunctionData("sweep", [ctx.evilAddress, [salt(M1, DepositKind.Payment, 2n) | (1n << 191n)], []]),
       );
       await expectRefused(vault, evil, "ReentrancyGuardReentrantCall");
       expect(await evil.balanceOf(other)).to.equal(7n);
@@ -149,7 +149,7 @@ describe("PaymentVault: reentrancy", function () {
       const a = await b.vault.predictDepositAddress(M1, DepositKind.Payment, 1n);
       await b.evil.mint(a, 500_000n);
       await b.evil.arm(b.vaultAddress, calldata);
-      await expect(b.vault.connect(b.operator).sweep(b.evilAddress, [salt(M1, DepositKind.Payment, 1n)]))
+      await expect(b.vault.connect(b.operator).sweep(b.evilAddress, [salt(M1, DepositKind.Payment, 1n)], []))
         .to.emit(b.vault, "Swept")
         .withArgs(M1, b.evilAddress, 500_000n, 5_000n);
       await expectAccount(b.vault, M1, b.evilAddress, IN - FEE + 495_000n, FEE + 5_000n);
@@ -181,7 +181,7 @@ describe("PaymentVault: reentrancy", function () {
       await expectAccount(vault, M1, evilAddress, IN - FEE - 1_000n, FEE);
     });
 
-    it("the payout id is spent before the transfer (checks-effects-interactions): cancelling it from inside fails", async function () {
+    it("the payout id is spent before the transfer (checks-effects-interactions); cancelling it from inside is refused by the guard", async function () {
       const { vault, vaultAddress, evil, evilAddress } = await load();
       // Merchant 3's signer is the token: it pays itself out, and tries to cancel the id mid-payout.
       const p = await payoutOf({ merchantId: M3, to: evilAddress, amount: 10n, payoutId: 5n });
@@ -194,7 +194,7 @@ describe("PaymentVault: reentrancy", function () {
       await expect(tokenAsSigner.sendTransaction({ to: vaultAddress, data: pay }))
         .to.emit(vault, "PayoutExecuted")
         .withArgs(M3, 5n, PayoutKind.Withdrawal, evilAddress, evilAddress, 10n);
-      await expectRefused(vault, evil, "VaultPayoutIdUsed", [M3, 5n]);
+      await expectRefused(vault, evil, "ReentrancyGuardReentrantCall");
       await expectAccount(vault, M3, evilAddress, IN - 10n, 0n);
       expect(await vault.isPayoutIdUsed(M3, 5n)).to.equal(true);
     });
@@ -214,10 +214,11 @@ describe("PaymentVault: reentrancy", function () {
     });
 
     it("a re-entered rescue during a rescue fails; the outer rescue moves only its amount", async function () {
-      const { vault, vaultAddress, merchant1, bob } = await load();
+      const { vault, vaultAddress, merchant1, bob, operator } = await load();
       // A second, non-allowlisted ReentrantToken sits in a merchant-1 deposit address.
       const stray: ReentrantToken = await ethers.deployContract("ReentrantToken");
       const s = salt(M1, DepositKind.Payment, 30n);
+      await vault.connect(operator).deployDepositAddresses([s]);
       const a = await vault.predictDepositAddress(M1, DepositKind.Payment, 30n);
       await stray.mint(a, 1_000n);
       // It re-enters rescueDepositToken; the call comes from the token, not the signer, but the guard trips first.
@@ -235,7 +236,7 @@ describe("PaymentVault: reentrancy", function () {
       await evil.mint(a, 10n);
       // Arm the token to have NativeSender call the vault's receive() mid-sweep.
       await evil.arm(await sender.getAddress(), sender.interface.encodeFunctionData("sendWithGas", [vaultAddress, 100_000n]));
-      await vault.connect(operator).sweep(evilAddress, [salt(M1, DepositKind.Payment, 1n)]);
+      await vault.connect(operator).sweep(evilAddress, [salt(M1, DepositKind.Payment, 1n)], []);
       // sendWithGas returned false: receive() refused the call even though the guard was entered.
       expect(await evil.attempted()).to.equal(true);
       expect(await evil.lastRevert()).to.equal(ethers.AbiCoder.defaultAbiCoder().encode(["bool"], [false]));

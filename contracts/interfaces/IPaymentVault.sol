@@ -25,17 +25,18 @@ interface IPaymentVault {
 
     /**
      * @notice A merchant's on-chain configuration, in one slot (a payout reads and writes only this slot
-     * besides the merchant's account).
+     * besides the merchant's account, as long as its id is in the slot's range).
      * @param signer the only key that can authorise payouts from the merchant's balance; zero = not registered
      * @param feeBps platform fee in basis points, deducted from every credit
-     * @param payoutBase the lowest payout id that may still be paid; every id below it is spent
-     * @param payoutBits which of the ids `payoutBase .. payoutBase + 39` are spent (bit i = id base + i)
+     * @param payoutRange which 64 payout ids the slot tracks: `payoutRange * 64 .. payoutRange * 64 + 63`
+     * @param payoutBits which of those ids are used (bit i = id `payoutRange * 64 + i`); every other id is
+     * tracked in a per-merchant bitmap (see {PaymentVault-isPayoutIdUsed})
      */
     struct Merchant {
         address signer;
         uint16 feeBps;
-        uint40 payoutBase;
-        uint40 payoutBits;
+        uint16 payoutRange;
+        uint64 payoutBits;
     }
 
     /// @notice A payout from a merchant's balance, authorised by the merchant's signer (EIP-712 type `Payout`).
@@ -44,8 +45,8 @@ interface IPaymentVault {
     /// @param token the token paid, `address(0)` for the native coin
     /// @param to the recipient
     /// @param amount debited from the merchant's balance and sent to `to`
-    /// @param payoutId the gateway's payout number for this merchant (its order reference); paid at most
-    /// once, see {PaymentVault-PAYOUT_WINDOW}
+    /// @param payoutId the gateway's payout number for this merchant (its order reference); paid at most once,
+    /// in any order
     /// @param deadline last unix timestamp at which the payout may execute
     struct Payout {
         uint64 merchantId;
@@ -55,6 +56,38 @@ interface IPaymentVault {
         uint256 amount;
         uint256 payoutId;
         uint64 deadline;
+    }
+
+    /// @notice One payout of a {PayoutBatch} (EIP-712 type `PayoutItem`): a {Payout} without the batch's fields.
+    struct PayoutItem {
+        PayoutKind kind;
+        address token;
+        address to;
+        uint256 amount;
+        uint256 payoutId;
+    }
+
+    /**
+     * @notice Many payouts of one merchant under one signature (EIP-712 type `PayoutBatch`). A wallet shows
+     * every item's recipient and amount. Each item is paid at most once, on its own: an item that cannot be
+     * paid is reported by {PayoutSkipped} and the others are paid.
+     */
+    struct PayoutBatch {
+        uint64 merchantId;
+        uint64 deadline;
+        PayoutItem[] payouts;
+    }
+
+    /// @notice A signed single payout, for {PaymentVault-relayPayouts}.
+    struct SignedPayout {
+        Payout payout;
+        bytes signature;
+    }
+
+    /// @notice A signed batch, for {PaymentVault-relayPayouts}.
+    struct SignedPayoutBatch {
+        PayoutBatch batch;
+        bytes signature;
     }
 
     // ---------------------------------------------------------------- errors
@@ -83,16 +116,12 @@ interface IPaymentVault {
     error VaultInvalidSignature(uint64 merchantId);
     /// @dev The payout's deadline has passed.
     error VaultPayoutExpired(uint256 payoutId, uint64 deadline, uint256 nowTimestamp);
-    /// @dev The payout id was already paid, cancelled, or passed over by the payout window.
+    /// @dev The payout id was already paid or cancelled.
     error VaultPayoutIdUsed(uint64 merchantId, uint256 payoutId);
-    /// @dev Payout ids must stay below 2**40 - 40.
-    error VaultPayoutIdTooLarge(uint256 payoutId);
     /// @dev A payout, claim or credit amount of zero.
     error VaultZeroAmount();
     /// @dev The merchant's balance is below the payout amount.
     error VaultInsufficientBalance(uint64 merchantId, address token, uint256 balance, uint256 requested);
-    /// @dev A credit would not fit the 128-bit ledger.
-    error VaultAmountOverflow(uint256 amount);
     /// @dev The native coin could not be delivered to `to`.
     error VaultNativeTransferFailed(address to, uint256 amount);
     /// @dev The ERC-20 transfer failed or returned false.
@@ -101,10 +130,21 @@ interface IPaymentVault {
     error VaultRecipientIsVault();
     /// @dev Native coin sent to the vault outside a native-coin sweep: payers pay deposit addresses, never the vault.
     error VaultDirectNativeDeposit(address sender);
-    /// @dev Deploying a deposit address failed (it already has code: the entry should not carry the deploy flag).
+    /// @dev Deploying a deposit address failed (it has code already: the sweep entry should not carry the deploy flag).
     error VaultDeployFailed(uint256 salt);
-    /// @dev The allowlist has reached its limit of distinct tokens.
+    /// @dev A rescue from a deposit address that has no code yet: the operator deploys it first.
+    error VaultDepositAddressNotDeployed(uint256 salt);
+    /// @dev The allowlist holds {PaymentVault-MAX_TOKENS} tokens already.
     error VaultTooManyTokens(uint256 maxTokens);
+    /// @dev `sweep` was given an amounts array whose length differs from the entries'.
+    error VaultLengthMismatch(uint256 entries, uint256 amounts);
+    /**
+     * @dev A sweep of an exactly-credited token brought in less than the amounts it credited: the token took
+     * a fee on transfer. Mark it with `setTokenMeasured` so that its sweeps credit measured balance changes.
+     */
+    error VaultSweepShortfall(address token, uint256 credited, uint256 arrived);
+    /// @dev The token was allowlisted at some point (merchants may hold balances in it): it cannot be recovered.
+    error VaultTokenWasAllowed(address token);
 
     // ---------------------------------------------------------------- events
 
@@ -116,6 +156,8 @@ interface IPaymentVault {
     event MerchantFeeChanged(uint64 indexed merchantId, uint16 previousFeeBps, uint16 newFeeBps);
     /// @dev Emitted when a token is added to or removed from the sweep allowlist.
     event TokenAllowed(address indexed token, bool allowed);
+    /// @dev Emitted when a token's sweeps switch between exact and measured credits (see `setTokenMeasured`).
+    event TokenMeasured(address indexed token, bool measured);
     /// @dev Emitted when the fee recipient changes.
     event FeeRecipientChanged(address indexed previousRecipient, address indexed newRecipient);
     /// @dev Emitted when a deposit address gets its code (on its first sweep or on request).
@@ -130,14 +172,25 @@ interface IPaymentVault {
     event Swept(uint64 indexed merchantId, address indexed token, uint256 amount, uint256 fee);
     /// @dev Emitted for each native-coin deposit address swept: the per-address amount (native coin has no Transfer log).
     event NativeSwept(address indexed depositAddress, uint256 amount);
-    /// @dev Emitted when a deposit address could not be swept (a blocklisting token, say); the rest of the batch went on.
+    /**
+     * @dev Emitted when a deposit address could not be swept (a blocklisting token, an address without code,
+     * a credit the 128-bit ledger cannot hold); its funds stay where they are and the rest of the batch went on.
+     */
     event SweepSkipped(address indexed token, address indexed depositAddress, uint256 amount);
     /// @dev Emitted when a payout leaves the vault.
     event PayoutExecuted(
         uint64 indexed merchantId, uint256 indexed payoutId, PayoutKind kind, address token, address to, uint256 amount
     );
+    /**
+     * @dev Emitted when a payout of a batch or a relay could not be paid; the others went on. `reason` is the
+     * ABI-encoded custom error {payout} would revert with (e.g. {VaultInsufficientBalance}). The id stays
+     * unused: the same signed payout may be relayed again until its deadline, or the signer cancels it.
+     */
+    event PayoutSkipped(uint64 indexed merchantId, uint256 indexed payoutId, bytes reason);
     /// @dev Emitted when a merchant's signer revokes a payout id before it was paid.
     event PayoutCancelled(uint64 indexed merchantId, uint256 indexed payoutId);
+    /// @dev Emitted when a token that was never allowlisted is moved out of the vault by the admin.
+    event VaultTokenRecovered(address indexed token, address indexed to, uint256 amount);
     /// @dev Emitted when accrued platform fees are paid to the fee recipient.
     event FeesClaimed(address indexed token, address indexed recipient, uint256 amount);
     /// @dev Emitted when a merchant moves a non-allowlisted token out of one of its deposit addresses.
@@ -166,8 +219,11 @@ interface IPaymentVault {
     /// @notice Sets the account that receives claimed platform fees.
     function setFeeRecipient(address recipient) external;
 
+    /// @notice Marks `token` as credited by measured balance change (fee-on-transfer tokens) or not.
+    function setTokenMeasured(address token, bool measured) external;
+
     /// @notice Sweeps `token` from deposit addresses into the vault and credits their merchants.
-    function sweep(address token, uint256[] calldata entries) external;
+    function sweep(address token, uint256[] calldata entries, uint256[] calldata amounts) external;
 
     /// @notice Deploys deposit addresses ahead of their first sweep.
     function deployDepositAddresses(uint256[] calldata salts) external;
@@ -178,8 +234,20 @@ interface IPaymentVault {
     /// @notice Pays out from a merchant's balance when called by the merchant's signer itself.
     function payoutByMerchant(Payout calldata p) external;
 
+    /// @notice Pays many payouts of one merchant on the merchant signer's one EIP-712 signature of the batch.
+    function payoutBatch(PayoutBatch calldata batch, bytes calldata signature) external;
+
+    /// @notice Pays many merchants' signed payouts and batches in one transaction; one that fails is skipped.
+    function relayPayouts(SignedPayout[] calldata payouts, SignedPayoutBatch[] calldata batches) external;
+
     /// @notice Revokes an unpaid payout id. Only the merchant's signer may call.
     function cancelPayout(uint64 merchantId, uint256 payoutId) external;
+
+    /// @notice Revokes unpaid payout ids. Only the merchant's signer may call.
+    function cancelPayouts(uint64 merchantId, uint256[] calldata payoutIds) external;
+
+    /// @notice Moves the whole balance of a token that was never allowlisted out of the vault.
+    function recoverToken(address token, address to) external;
 
     /// @notice Pays the platform fees accrued on `token` by `merchantIds` to the fee recipient.
     function claimFees(address token, uint64[] calldata merchantIds) external;
@@ -199,12 +267,18 @@ interface IPaymentVault {
     /// @notice A merchant's configuration.
     function merchant(uint64 merchantId) external view returns (Merchant memory);
 
-    /// @notice Whether the merchant's payout id can no longer be paid (paid, cancelled, passed over, or too large).
+    /// @notice Whether the merchant's payout id was paid or cancelled.
     function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) external view returns (bool);
 
     /// @notice Whether `token` may be swept.
     function isTokenAllowed(address token) external view returns (bool);
 
+    /// @notice Whether `token`'s sweeps credit measured balance changes instead of the amounts moved.
+    function isTokenMeasured(address token) external view returns (bool);
+
     /// @notice The EIP-712 digest the merchant's signer signs for `p`.
     function hashPayout(Payout calldata p) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest the merchant's signer signs for `batch`.
+    function hashPayoutBatch(PayoutBatch calldata batch) external view returns (bytes32);
 }

@@ -27,7 +27,8 @@ library TokenCalls {
 
     /**
      * @notice Has `depositAddress` call `token.transfer(to, amount)`.
-     * @return ok whether the call succeeded and returned nothing (USDT-style) or `true`
+     * @return ok whether the call succeeded and returned `true`, or returned nothing (USDT-style) from an
+     * address that has code (a call to an address without code "succeeds" and returns nothing too)
      */
     function forwardTransfer(address depositAddress, address token, address to, uint256 amount)
         internal
@@ -42,8 +43,11 @@ library TokenCalls {
             mstore(add(ptr, 0x44), to)
             mstore(add(ptr, 0x64), amount)
             ok := call(gas(), depositAddress, 0, ptr, 0x84, ptr, 0x20)
-            // Accept an empty answer (tokens that return nothing) or a word equal to 1.
-            ok := and(ok, or(iszero(returndatasize()), and(gt(returndatasize(), 0x1f), eq(mload(ptr), 1))))
+            // Accept a word equal to 1, or an empty answer (tokens that return nothing) from an address with
+            // code (the call made it warm: 100 gas, paid only for empty answers).
+            switch returndatasize()
+            case 0 { ok := and(ok, gt(extcodesize(depositAddress), 0)) }
+            default { ok := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(ptr), 1))) }
         }
     }
 

@@ -140,7 +140,7 @@ describe("chain follower on hardhat node", () => {
     const paid = await fx.send({ to: A, value: 2n * ETH }); // with code: LOG3(vault, sender, value)
     const failed = await fx.send({ to: A, value: 5n * ETH, gas: 21_000n }); // too little gas for the LOG3: reverts, moves nothing
     assert.equal(failed.status, "0x0");
-    await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(10n)]]);
+    await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(10n)], []]);
     await f.tick();
 
     const rows = await listDeposits(db, 31337);

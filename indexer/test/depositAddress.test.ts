@@ -8,18 +8,18 @@ import { DepositKind, depositAddress, depositAddressesLower, depositInitCode, de
 const VAULT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 describe("deposit addresses", () => {
-  it("init code is the 9-byte constructor + 67-byte runtime with the vault embedded", () => {
+  it("init code is the 9-byte constructor + 69-byte runtime with the vault embedded", () => {
     const code = depositInitCode(VAULT);
-    assert.equal((code.length - 2) / 2, 9 + 67);
-    assert.equal(depositInitCodeHash(VAULT), "0xd27f4084d3160809a816745cc5ec3d4ce082608d2ef98257b4a0b75d5ff069ef");
+    assert.equal((code.length - 2) / 2, 9 + 69);
+    assert.equal(depositInitCodeHash(VAULT), "0xfac9753711e2053a370231dae8c2699cacb1ab02edaa3a2f1215ae368d07da79");
   });
 
   it("matches PaymentVault.predictDepositAddress", () => {
     const vectors: [bigint, DepositKind, bigint, string][] = [
-      [1n, 1, 0n, "0x7Ef7E88f71C54cc1d62F05c4a2c0020A5F4655d9"],
-      [1n, 2, 1n, "0xcCB1e4A765742c42c025C704871Cb0D6eA1bbDBE"],
-      [7n, 1, 123456789n, "0x260e462aDF096bCCBe9098402AA04EDC2A4713b8"],
-      [(1n << 64n) - 1n, 2, (1n << 184n) - 1n, "0x52De4149630aB303199f78a7cF00712e309899DD"],
+      [1n, 1, 0n, "0x0e9A87b6d57890813A9b1b969F59f7E80ec55d23"],
+      [1n, 2, 1n, "0xBD6F8A15de9b9E9b8D93c5F086f6982DB3e5dd70"],
+      [7n, 1, 123456789n, "0x620202063198425D0E9a16df4FC915eD660B06E8"],
+      [(1n << 64n) - 1n, 2, (1n << 184n) - 1n, "0xb40Eb7412D4fDe815A94b430855370A147c794C4"],
     ];
     for (const [merchantId, kind, key, expected] of vectors) {
       assert.equal(depositAddress({ vault: VAULT, merchantId, kind, key }), expected);

@@ -116,12 +116,12 @@ before(async () => {
   await fx.mint(A, 10_000_000n);
   await fx.send({ to: A, value: 10n ** 18n });
   await fx.write(fx.vault, fx.vaultAbi, "deployDepositAddresses", [[fx.paymentSalt(0n)]]);
-  await fx.write(fx.vault, fx.vaultAbi, "sweep", [fx.token, [fx.paymentSalt(0n)]]);
-  await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(0n)]]);
+  await fx.write(fx.vault, fx.vaultAbi, "sweep", [fx.token, [fx.paymentSalt(0n)], []]);
+  await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(0n)], []]);
   await payout(fx.accounts[3]!, 2_000_000n, true);
   await fx.write(fx.vault, fx.vaultAbi, "claimFees", [fx.token, [1n]]);
   await fx.mint(A, 500n);
-  await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(0n)]]).catch(() => {}); // nothing to sweep: reverts or no-op
+  await fx.write(fx.vault, fx.vaultAbi, "sweep", [ZERO, [fx.paymentSalt(0n)], []]).catch(() => {}); // nothing to sweep: reverts or no-op
   await fx.send({ to: A, value: 7n });
   await sync();
 });

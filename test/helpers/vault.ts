@@ -9,7 +9,10 @@ import { ethers as ethersLib } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { IPaymentVault, MockERC20, PaymentVault } from "../../typechain-types/index.js";
-import { PAYOUT_TYPES as GATEWAY_PAYOUT_TYPES } from "../../indexer/src/domain/payoutTypedData.js";
+import {
+  PAYOUT_BATCH_TYPES as GATEWAY_PAYOUT_BATCH_TYPES,
+  PAYOUT_TYPES as GATEWAY_PAYOUT_TYPES,
+} from "../../indexer/src/domain/payoutTypedData.js";
 
 export const ZERO = ethersLib.ZeroAddress;
 /** The native coin, wherever the vault expects a token. */
@@ -21,9 +24,6 @@ export const PayoutKind = { Refund: 0, Withdrawal: 1, Settlement: 2 } as const;
 export const DEPLOY_FLAG = 1n << 191n;
 export const MAX_FEE_BPS = 500n;
 export const MAX_TOKENS = 64n;
-export const PAYOUT_WINDOW = 40n;
-/** `type(uint40).max - PAYOUT_WINDOW`: the first payout id the vault refuses. */
-export const PAYOUT_ID_LIMIT = (1n << 40n) - 1n - PAYOUT_WINDOW;
 
 export const OPERATOR_ROLE = ethersLib.id("OPERATOR_ROLE");
 export const MERCHANT_ADMIN_ROLE = ethersLib.id("MERCHANT_ADMIN_ROLE");
@@ -41,24 +41,25 @@ export function salt(merchantId: bigint, kind: number, key: bigint): bigint {
   return (merchantId << 192n) | (BigInt(kind) << 184n) | key;
 }
 
-/** The documented 67-byte runtime code of a deposit address commanded by `vault`. */
+/** The documented 69-byte runtime code of a deposit address commanded by `vault`. */
 export function runtimeCode(vault: string): string {
   return (
     "0x73" +
     vault.slice(2).toLowerCase() +
-    "8033146022" +
-    "57" +
+    "803314" +
+    "3602" +
+    "602457" +
     "3433825f5fa300" +
     "5b5f5f60403603" +
     "8060405f37" +
     "5f6020355f355af1" +
-    "3d5f5f3e3d5f82604157fd5bf3"
+    "3d5f5f3e3d5f82604357fd5bf3"
   );
 }
 
-/** The documented creation code: `60 43 80 60 09 5f 39 5f f3` followed by the runtime code. */
+/** The documented creation code: `60 45 80 60 09 5f 39 5f f3` followed by the runtime code. */
 export function initCode(vault: string): string {
-  return "0x6043806009" + "5f395ff3" + runtimeCode(vault).slice(2);
+  return "0x6045806009" + "5f395ff3" + runtimeCode(vault).slice(2);
 }
 
 /** CREATE2 address computed off-chain: keccak256(0xff ++ vault ++ salt ++ keccak256(initCode))[12:]. */
@@ -73,6 +74,25 @@ export function feeOf(amount: bigint, feeBps: bigint): bigint {
 
 /** The vault's EIP-712 Payout type, from the gateway's one definition (a mutable copy, as ethers wants). */
 export const PAYOUT_TYPES = { Payout: [...GATEWAY_PAYOUT_TYPES.Payout] };
+
+/** The vault's EIP-712 PayoutBatch type, from the gateway's one definition. */
+export const PAYOUT_BATCH_TYPES = {
+  PayoutBatch: [...GATEWAY_PAYOUT_BATCH_TYPES.PayoutBatch],
+  PayoutItem: [...GATEWAY_PAYOUT_BATCH_TYPES.PayoutItem],
+};
+
+export type PayoutItem = { kind: number; token: string; to: string; amount: bigint; payoutId: bigint };
+export type PayoutBatch = { merchantId: bigint; deadline: bigint; payouts: PayoutItem[] };
+
+/** The merchant signer's EIP-712 signature of the batch `b` for `vault`. */
+export async function signPayoutBatch(
+  ethers: HardhatEthers,
+  signer: HardhatEthersSigner,
+  vault: string,
+  b: PayoutBatch,
+): Promise<string> {
+  return signer.signTypedData(await payoutDomain(ethers, vault), PAYOUT_BATCH_TYPES, b);
+}
 
 export type Payout = {
   merchantId: bigint;
@@ -169,7 +189,7 @@ export async function depositAndSweep(
   const addr = await base.vault.predictDepositAddress(merchantId, DepositKind.Payment, key);
   await token.mint(addr, amount);
   const code = await base.ethers.provider.getCode(addr);
-  await base.vault.connect(base.operator).sweep(await token.getAddress(), [code === "0x" ? s | DEPLOY_FLAG : s]);
+  await base.vault.connect(base.operator).sweep(await token.getAddress(), [code === "0x" ? s | DEPLOY_FLAG : s], []);
   return addr;
 }
 
@@ -179,7 +199,7 @@ export async function depositNativeAndSweep(base: Base, merchantId: bigint, key:
   const addr = await base.vault.predictDepositAddress(merchantId, DepositKind.Payment, key);
   await base.payer.sendTransaction({ to: addr, value: amount });
   const code = await base.ethers.provider.getCode(addr);
-  await base.vault.connect(base.operator).sweep(NATIVE, [code === "0x" ? s | DEPLOY_FLAG : s]);
+  await base.vault.connect(base.operator).sweep(NATIVE, [code === "0x" ? s | DEPLOY_FLAG : s], []);
   return addr;
 }
 

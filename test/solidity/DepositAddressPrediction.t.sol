@@ -20,16 +20,16 @@ contract DepositAddressPredictionTest is VaultTestBase {
     function _expectedRuntime() internal view returns (bytes memory) {
         return bytes.concat(
             hex"73", bytes20(address(vault)), // 0x00 PUSH20 V
-            hex"80_33_14_6022_57", // 0x15 DUP1 CALLER EQ PUSH1 0x22 JUMPI
-            hex"34_33_82_5f_5f_a3_00", // 0x1b receive: CALLVALUE CALLER DUP3 PUSH0 PUSH0 LOG3 STOP
-            hex"5b_5f_5f_6040_36_03_80_6040_5f_37", // 0x22 forward: JUMPDEST, CALLDATACOPY(0, 64, size-64)
-            hex"5f_6020_35_5f_35_5a_f1", // 0x2e CALL(gas, cd[0], cd[32], 0, size-64, 0, 0)
-            hex"3d_5f_5f_3e_3d_5f_82_6041_57_fd_5b_f3" // 0x36 RETURNDATACOPY, JUMPI to RETURN else REVERT
+            hex"80_33_14_36_02_6024_57", // 0x15 DUP1 CALLER EQ CALLDATASIZE MUL PUSH1 0x24 JUMPI
+            hex"34_33_82_5f_5f_a3_00", // 0x1d receive: CALLVALUE CALLER DUP3 PUSH0 PUSH0 LOG3 STOP
+            hex"5b_5f_5f_6040_36_03_80_6040_5f_37", // 0x24 forward: JUMPDEST, CALLDATACOPY(0, 64, size-64)
+            hex"5f_6020_35_5f_35_5a_f1", // 0x30 CALL(gas, cd[0], cd[32], 0, size-64, 0, 0)
+            hex"3d_5f_5f_3e_3d_5f_82_6043_57_fd_5b_f3" // 0x38 RETURNDATACOPY, JUMPI to RETURN else REVERT
         );
     }
 
     function _expectedInitCode() internal view returns (bytes memory) {
-        return bytes.concat(hex"6043_80_6009_5f_39_5f_f3", _expectedRuntime());
+        return bytes.concat(hex"6045_80_6009_5f_39_5f_f3", _expectedRuntime());
     }
 
     function _create2(uint256 salt) internal view returns (address) {
@@ -39,7 +39,7 @@ contract DepositAddressPredictionTest is VaultTestBase {
     }
 
     function test_initCodeHash_matchesDocumentedBytecode() public view {
-        assertEq(_expectedRuntime().length, 67);
+        assertEq(_expectedRuntime().length, 69);
         assertEq(vault.DEPOSIT_INIT_CODE_HASH(), keccak256(_expectedInitCode()));
     }
 
@@ -99,16 +99,16 @@ contract DepositAddressPredictionTest is VaultTestBase {
         vm.expectEmit(address(vault));
         emit IPaymentVault.DepositAddressDeployed(predicted, salt);
         vm.prank(operator);
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
 
         assertEq(predicted.code, _expectedRuntime());
         assertEq(usdc.balanceOf(predicted), 0);
         assertEq(_balance(id, address(usdc)), amount);
 
-        // Flagging it again makes CREATE2 fail and the sweep revert.
+        // Flagging it again (only the operator can: nobody else deploys) makes CREATE2 fail and the sweep revert.
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IPaymentVault.VaultDeployFailed.selector, salt));
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
     }
 
     function testFuzz_deployDepositAddresses_deploysAtPredictedAddress(uint64 id, uint8 kindSeed, uint256 key) public {
@@ -219,7 +219,7 @@ contract DepositAddressPredictionTest is VaultTestBase {
         vault.deployDepositAddresses(entries);
         entries[0] = salt | vault.DEPLOY_FLAG();
         vm.expectRevert(abi.encodeWithSelector(IPaymentVault.VaultInvalidDepositKind.selector, kind));
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
         vm.stopPrank();
     }
 

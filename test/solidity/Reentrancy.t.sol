@@ -46,6 +46,12 @@ contract ReentrancyTest is VaultTestBase {
         // Funds waiting in deposit addresses: usdc (for an inner sweep), stray (for an inner rescue).
         usdc.mint(vault.predictDepositAddress(M1, IPaymentVault.DepositKind.Payment, 3), 500e6);
         stray.mint(vault.predictDepositAddress(M2, IPaymentVault.DepositKind.Payment, 4), 7e18);
+        // Rescues need deployed addresses (only the operator deploys).
+        uint256[] memory salts = new uint256[](2);
+        salts[0] = _salt(M2, 4);
+        salts[1] = _salt(M2, 6);
+        vm.prank(operator);
+        vault.deployDepositAddresses(salts);
     }
 
     // ------------------------------------------------------------ inner operations (the attack)
@@ -60,7 +66,7 @@ contract ReentrancyTest is VaultTestBase {
         if (which == 2) {
             uint256[] memory entries = new uint256[](1);
             entries[0] = _salt(M1, 3) | vault.DEPLOY_FLAG();
-            return abi.encodeCall(vault.sweep, (address(usdc), entries));
+            return abi.encodeCall(vault.sweep, (address(usdc), entries, new uint256[](0)));
         }
         if (which == 3) {
             uint64[] memory ids = new uint64[](2);
@@ -124,7 +130,7 @@ contract ReentrancyTest is VaultTestBase {
             entries[0] = _salt(M1, 5) | vault.DEPLOY_FLAG();
             rt.arm(address(vault), innerCall);
             vm.prank(operator);
-            vault.sweep(address(rt), entries);
+            vault.sweep(address(rt), entries, new uint256[](0));
             uint256 fee = (uint256(amount) * 300) / 10_000;
             assertEq(_balance(M1, address(rt)), m1Rt + amount - fee);
             assertEq(_fees(M1, address(rt)), m1RtFees + fee);

@@ -63,7 +63,7 @@ contract VaultAuthorizationTest is VaultTestBase {
             assertEq(a.merchantFees[i], b.merchantFees[i], "fees moved");
         }
         assertEq(a.m.signer, b.m.signer, "signer changed");
-        assertEq(a.m.payoutBase, b.m.payoutBase, "payout window moved");
+        assertEq(a.m.payoutRange, b.m.payoutRange, "payout range moved");
         assertEq(a.m.payoutBits, b.m.payoutBits, "payout bits changed");
     }
 
@@ -240,7 +240,7 @@ contract VaultAuthorizationTest is VaultTestBase {
         bytes32 role = vault.OPERATOR_ROLE();
         vm.startPrank(caller);
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, role));
-        vault.sweep(address(usdc), entries);
+        vault.sweep(address(usdc), entries, new uint256[](0));
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, role));
         vault.deployDepositAddresses(entries);
         vm.stopPrank();
@@ -302,7 +302,7 @@ contract VaultAuthorizationTest is VaultTestBase {
         vault.deployDepositAddresses(salts);
         uint256[] memory entries = new uint256[](1);
         entries[0] = _salt(M, 1);
-        vault.sweep(address(usdc), entries); // nothing there: credits nothing
+        vault.sweep(address(usdc), entries, new uint256[](0)); // nothing there: credits nothing
         uint64[] memory ids = new uint64[](1);
         ids[0] = M;
         vault.claimFees(address(usdc), ids); // fees go to the fee recipient, never the balance

@@ -8,11 +8,11 @@ export type DepositKind = (typeof DepositKind)[keyof typeof DepositKind];
 const MAX_MERCHANT_ID = (1n << 64n) - 1n;
 const MAX_KEY = (1n << 184n) - 1n;
 
-/** Init code prefix (PUSH1 67 DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN, then PUSH20). */
-const INIT_PREFIX: Hex = "0x60438060095f395ff373";
+/** Init code prefix (PUSH1 69 DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN, then PUSH20). */
+const INIT_PREFIX: Hex = "0x60458060095f395ff373";
 /** Runtime after the embedded vault address (contracts/libraries/DepositAddressCode.sol). */
 const RUNTIME_SUFFIX: Hex =
-  "0x8033146022573433825f5fa3005b5f5f604036038060405f375f6020355f355af13d5f5f3e3d5f82604157fd5bf3";
+  "0x80331436026024573433825f5fa3005b5f5f604036038060405f375f6020355f355af13d5f5f3e3d5f82604357fd5bf3";
 
 /** `merchantId << 192 | kind << 184 | key`, as PaymentVault.depositSalt computes it (with its checks). */
 export function depositSalt(merchantId: bigint, kind: DepositKind, key: bigint): bigint {

@@ -27,7 +27,7 @@ export type PayoutExecutor = {
 };
 
 /** Vault errors after which the same signed payout can never succeed. */
-const FINAL_ERRORS = new Set(["VaultPayoutExpired", "VaultInvalidSignature", "VaultPayoutIdTooLarge", "VaultUnknownMerchant", "VaultTokenNotAllowed", "VaultRecipientIsVault"]);
+const FINAL_ERRORS = new Set(["VaultPayoutExpired", "VaultInvalidSignature", "VaultUnknownMerchant", "VaultTokenNotAllowed", "VaultRecipientIsVault", "VaultZeroAddress", "VaultZeroAmount"]);
 
 /**
  * Executes approved, merchant-signed refunds, withdrawals and settlements as `vault.payout(p, signature)`,

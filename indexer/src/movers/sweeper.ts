@@ -111,12 +111,16 @@ export function createSweeper(args: CreateSweeperParameters): Sweeper {
         continue;
       }
       const amount = batch.reduce((s, _, k) => s + balances[k]!, 0n);
+      const fullBalances = batch.map((_, k) => balances[k]!).filter((b) => b > 0n);
       const codes = await Promise.all(full.map((c) => client.getCode({ address: c.address as Address })));
+      // Flag every address whose code we have not seen: the vault deploys a flagged address only if it has
+      // no code, so a flag is never wrong (an unflagged address without code would be skipped).
       const entries = full.map((c, k) => {
         const salt = depositSalt(c.merchantId, c.kind, c.key);
         return codes[k] && codes[k] !== "0x" ? salt : salt | DEPLOY_FLAG;
       });
-      const data = encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "sweep", args: [getAddress(token), entries] });
+      // The balances just read: the vault moves exactly these (a later deposit waits for the next sweep).
+      const data = encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "sweep", args: [getAddress(token), entries, fullBalances] });
       const gas = await client.estimateGas({ account: wallet.address, to: vault, data });
       const gasPrice = await client.getGasPrice();
       const valueWei = token === NATIVE ? amount : t.priceWei ? amount * BigInt(t.priceWei) : undefined;

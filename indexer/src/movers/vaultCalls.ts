@@ -2,14 +2,13 @@ import { decodeErrorResult, parseAbi, type Hex } from "viem";
 
 /** The vault functions and errors the money movers use (IPaymentVault). */
 export const VAULT_CALLS_ABI = parseAbi([
-  "function sweep(address token, uint256[] entries)",
+  "function sweep(address token, uint256[] entries, uint256[] amounts)",
   "function payout((uint64 merchantId, uint8 kind, address token, address to, uint256 amount, uint256 payoutId, uint64 deadline) p, bytes signature)",
   "function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) view returns (bool)",
   "function accountOf(uint64 merchantId, address token) view returns (uint256 balance, uint256 feesAccrued)",
   "error VaultInsufficientBalance(uint64 merchantId, address token, uint256 balance, uint256 requested)",
   "error VaultPayoutExpired(uint256 payoutId, uint64 deadline, uint256 nowTimestamp)",
   "error VaultPayoutIdUsed(uint64 merchantId, uint256 payoutId)",
-  "error VaultPayoutIdTooLarge(uint256 payoutId)",
   "error VaultInvalidSignature(uint64 merchantId)",
   "error VaultNotMerchantSigner(uint64 merchantId, address caller)",
   "error VaultUnknownMerchant(uint64 merchantId)",
@@ -17,12 +16,18 @@ export const VAULT_CALLS_ABI = parseAbi([
   "error VaultNativeTransferFailed(address to, uint256 amount)",
   "error VaultTokenTransferFailed(address token, address to, uint256 amount)",
   "error VaultRecipientIsVault()",
+  "error VaultZeroAddress(string what)",
+  "error VaultZeroAmount()",
+  "error VaultSweepShortfall(address token, uint256 credited, uint256 arrived)",
   "error EnforcedPause()",
 ]);
 
 export const ERC20_BALANCE_ABI = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 
-/** `PaymentVault.DEPLOY_FLAG`: set on a sweep entry whose address has no code yet. */
+/**
+ * `PaymentVault.DEPLOY_FLAG`: set on a sweep entry unless the address's code is known to exist (the vault
+ * checks the code of a flagged address and deploys it only if it has none, so a flag is never wrong).
+ */
 export const DEPLOY_FLAG = 1n << 191n;
 
 /** The vault error's name in a failed call (viem error chain), or undefined when it is not one of ours. */

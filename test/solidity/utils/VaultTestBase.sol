@@ -33,6 +33,9 @@ abstract contract VaultTestBase is Test {
         vault.setTokenAllowed(address(fot), true);
         vault.setTokenAllowed(address(usdt), true);
         vault.setTokenAllowed(NATIVE, true);
+        // Tokens that take a fee on transfer are credited by measured balance change (USDT's fee can be turned on).
+        vault.setTokenMeasured(address(fot), true);
+        vault.setTokenMeasured(address(usdt), true);
         vm.stopPrank();
     }
 
@@ -76,7 +79,7 @@ abstract contract VaultTestBase is Test {
         address a = vault.predictDepositAddress(uint64(salt >> 192), IPaymentVault.DepositKind(uint8(salt >> 184)), uint184(salt));
         entries[0] = a.code.length == 0 ? salt | vault.DEPLOY_FLAG() : salt;
         vm.prank(operator);
-        vault.sweep(token, entries);
+        vault.sweep(token, entries, new uint256[](0));
     }
 
     /// @dev Pays `amount` into a fresh deposit address of `merchantId` and sweeps it.
@@ -88,6 +91,11 @@ abstract contract VaultTestBase is Test {
 
     function _sign(uint256 pk, IPaymentVault.Payout memory p) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, vault.hashPayout(p));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _signBatch(uint256 pk, IPaymentVault.PayoutBatch memory b) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, vault.hashPayoutBatch(b));
         return abi.encodePacked(r, s, v);
     }
 
