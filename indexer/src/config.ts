@@ -54,7 +54,7 @@ export type GatewayConfig = {
   payoutDeadlineSeconds: number;
   /** requests per second per API key, per process (burst: twice that) */
   rateLimitPerSecond: number;
-  /** how far X-PAY-TIMESTAMP may be from the server clock */
+  /** how far X-PAY-TIMESTAMP (unix seconds) may be from the server clock (default 60 s, Pay Protocol's rule) */
   authWindowMs: number;
   chains: ChainConfig[];
   host: string;
@@ -103,7 +103,7 @@ export function resolveConfig(partial: Partial<GatewayConfig> & Pick<GatewayConf
     maxOrderTtlSeconds: 7 * 24 * 3600,
     minOrderTtlSeconds: 60,
     poolCooldownSeconds: 24 * 3600,
-    authWindowMs: 5 * 60 * 1000,
+    authWindowMs: 60 * 1000, // Pay Protocol: X-PAY-TIMESTAMP at most 60 s off
     payoutDeadlineSeconds: 3 * 24 * 3600,
     rateLimitPerSecond: 500,
     host: "127.0.0.1",

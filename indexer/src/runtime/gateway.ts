@@ -61,6 +61,8 @@ export type Gateway = {
 export type GatewayHealth = {
   ok: boolean;
   database: boolean;
+  /** callbacks waiting for something only a merchant can fix (a callback URL); they do not make the service unhealthy */
+  webhooks?: { waiting: number; due: number };
   chains: { chainId: number; tip: string; confirmed: string; head: string; leading: boolean; running: boolean; error: string | null }[];
 };
 
@@ -83,6 +85,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
   const notifier = parts.notifier
     ? createOutboxWorker({
         db,
+        config,
         box,
         logger: logger.child({ part: "notifier" }),
         allowPrivateTargets: config.allowPrivateWebhookTargets,
@@ -149,7 +152,8 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
         error: followerErrors.get(f.chainId) ?? null,
       };
     });
-    return { ok: database && chains.every((c) => c.running && !c.error), database, chains };
+    const webhooks = database && notifier ? await notifier.metrics().then((m) => ({ waiting: m.waitingEvents, due: m.dueEvents })).catch(() => undefined) : undefined;
+    return { ok: database && chains.every((c) => c.running && !c.error), database, ...(webhooks ? { webhooks } : {}), chains };
   };
 
   metrics.gauge("follower_tip_block", "last block ingested per chain", () => followers.map((f) => [{ chain_id: f.chainId }, Number(f.status().tip)]));
@@ -165,6 +169,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
         [{ kind: "dead_total" }, m.deadTotal],
         [{ kind: "refused_total" }, m.refusedTotal],
         [{ kind: "due" }, m.dueEvents],
+        [{ kind: "waiting" }, m.waitingEvents],
       ];
     });
     metrics.gauge("webhook_lag_ms", "how overdue the oldest due webhook is", async () => [[{}, (await notifier.metrics()).lagMs]]);

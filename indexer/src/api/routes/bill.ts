@@ -1,15 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { buildStatement, parsePeriodBound, statementToCsv, statementToJson } from "../../store/statements.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { envelope, errorResponses } from "../../wire/schemas.js";
 import type { GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
-import { envelope, errorResponses } from "../schemas.js";
-
-declare module "fastify" {
-  interface FastifySchema {
-    /** media types the route answers with besides JSON, for the OpenAPI document */
-    produces?: string[];
-  }
-}
 
 /** Longest period one request may ask for: a year and a bit (bigger exports: the `bill` CLI). */
 const MAX_PERIOD_DAYS = 400;
@@ -73,8 +66,10 @@ export function billRoutes(ctx: GatewayContext) {
       "/bill",
       {
         schema: {
+          tags: ["bill"],
+          operationId: "bill",
           summary:
-            "The merchant's statement for [from, to): payments, refunds, recharges, withdrawals, settlements and fees, with totals per token (format=csv answers text/csv)",
+            "Addition: the merchant's statement for [from, to): payments, refunds, recharges, withdrawals, settlements and fees, with totals per token (format=csv answers text/csv)",
           querystring: {
             type: "object",
             additionalProperties: false,
