@@ -89,7 +89,9 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let e: ApiError;
-    if (error.validation) {
+    if (error instanceof ApiError) {
+      e = error;
+    } else if (error.validation) {
       const v = error.validation[0];
       const where = `${error.validationContext ?? "body"}${v?.instancePath ?? ""}`;
       const extra = (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
@@ -101,7 +103,7 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
       e = new ApiError(ErrorCode.PayloadTooLarge, "The body is larger than 64 KiB");
     } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
       e = new ApiError(ErrorCode.UnsupportedMediaType, "Send the body as JSON with Content-Type: application/json");
-    } else if (error.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH" || error.statusCode === 400) {
+    } else if (error.code?.startsWith("FST_ERR") && error.statusCode === 400) {
       e = new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${error.message}`);
     } else {
       e = toApiError(error);

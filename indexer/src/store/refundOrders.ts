@@ -1,6 +1,6 @@
 import { newId } from "../domain/ids.js";
 import { refundableAmount, transitionPayment } from "../domain/orderStateMachine.js";
-import type { Db } from "./db.js";
+import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, RefundAddressRequiredError } from "./errors.js";
 import { getPaymentOrder, type PaymentOrderRecord, type PaymentOrderRef } from "./paymentOrders.js";
 import { getPayoutApplication, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutApplication } from "./payoutOrders.js";
@@ -23,8 +23,8 @@ export async function createRefundOrder(
     amount: (payment: PaymentOrderRecord, refundable: bigint) => bigint;
     /** lowercase or checksummed; null: the payer (the sender of the payment's first transfer) */
     toAddress: string | null;
-    /** refuses a recipient (zero address, the vault, a deposit address) by throwing */
-    checkRecipient: (payment: PaymentOrderRecord, to: string) => Promise<void>;
+    /** refuses a recipient (zero address, the vault, a deposit address) by throwing; queries through `tx` */
+    checkRecipient: (tx: Queryable, payment: PaymentOrderRecord, to: string) => Promise<void>;
     reason: string | null;
     notifyUrl: string | null;
     payoutDeadlineSeconds: number;
@@ -46,7 +46,7 @@ export async function createRefundOrder(
     const reserved = transitionPayment(payment, { type: "refundReserved", amount });
     const to = p.toAddress ?? payment.payerAddress;
     if (!to) throw new RefundAddressRequiredError(payment.merchantOrderId);
-    await p.checkRecipient(payment, to);
+    await p.checkRecipient(tx, payment, to);
     const opened = openPayoutOrder("refund", amount);
     const payoutId = await nextPayoutId(tx, p.merchantId);
     await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [payment.id, reserved.next.refundedAmount]);

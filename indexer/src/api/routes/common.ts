@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from "fastify";
 import { getAddress, isAddress } from "viem";
 import { NATIVE_TOKEN } from "../../config.js";
+import type { Queryable } from "../../store/db.js";
 import type { Page } from "../../store/paymentOrders.js";
 import { ApiError, ErrorCode } from "../../wire/errors.js";
 import { emptyEnvelope, errorResponses } from "../../wire/schemas.js";
@@ -65,14 +66,14 @@ export function addressOf(value: string, field: string): string {
  * (a payment or recharge address on any configured chain: the funds would be swept back or credited as a
  * payment).
  */
-export async function checkRecipient(ctx: GatewayContext, to: string, field: string): Promise<void> {
+export async function checkRecipient(ctx: GatewayContext, to: string, field: string, db: Queryable = ctx.db): Promise<void> {
   const a = to.toLowerCase();
   const refuse = (why: string) => new ApiError(ErrorCode.RecipientRefused, `${field} ${getAddress(a)} is ${why}: payouts go to an address outside this gateway`);
   if (a === NATIVE_TOKEN.toLowerCase()) throw refuse("the zero address");
   const vault = ctx.chains.find((c) => c.vault.toLowerCase() === a);
   if (vault) throw refuse(`the vault of chain ${vault.chainId}`);
   const chains = ctx.chains.map((c) => c.chainId);
-  const [hit] = await ctx.db.query<{ kind: string }>(
+  const [hit] = await db.query<{ kind: string }>(
     `SELECT 'payment' AS kind FROM address_pool WHERE chain_id = ANY($1::bigint[]) AND address = $2
      UNION ALL SELECT 'recharge' FROM user_wallets WHERE chain_id = ANY($1::bigint[]) AND address = $2 LIMIT 1`,
     [chains, a],

@@ -162,7 +162,7 @@ function specs(ctx: GatewayContext): KindSpec[] {
               return refundable;
             },
             toAddress: to,
-            checkRecipient: (_payment, address) => checkRecipient(ctx, address, b.refundAddress === undefined ? "refundAddress (the payer)" : "refundAddress"),
+            checkRecipient: (tx, _payment, address) => checkRecipient(ctx, address, b.refundAddress === undefined ? "refundAddress (the payer)" : "refundAddress", tx),
             reason: b.reason ?? null,
             notifyUrl: b.notifyUrl ?? null,
             payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
