@@ -7,7 +7,8 @@
 CREATE FUNCTION wire_format_units(p_amount numeric, p_decimals int) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
-  s text := lpad(p_amount::text, p_decimals + 1, '0');
+  -- lpad cuts a longer text: pad only what is shorter than one digit before the point
+  s text := CASE WHEN length(p_amount::text) <= p_decimals THEN lpad(p_amount::text, p_decimals + 1, '0') ELSE p_amount::text END;
   w text;
   f text;
 BEGIN
