@@ -81,7 +81,7 @@ export function billRoutes(ctx: GatewayContext) {
             },
           },
           response: { 200: envelope(statementSchema), ...errorResponses },
-          produces: ["text/csv"],
+          produces: ["application/json", "text/csv"],
         },
       },
       async (request, reply) => {
