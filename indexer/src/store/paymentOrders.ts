@@ -8,6 +8,7 @@ import {
   type PaymentOrderState,
 } from "../domain/orderStateMachine.js";
 import { BaseError } from "../domain/errors.js";
+import { formatAmount } from "../domain/money.js";
 import { growPaymentPool, topUpPaymentPool } from "./addressPool.js";
 import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
@@ -65,7 +66,7 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     description: r.description ?? "",
     isLegalTender: Number(r.is_legal_tender ?? 0),
     quoteSymbol: r.quote_symbol ?? r.token_symbol,
-    quoteAmount: r.quote_amount ?? "",
+    quoteAmount: r.quote_amount ?? formatAmount(BigInt(r.amount), Number(r.token_decimals)),
     carriedAmount: BigInt(r.carried_amount ?? 0),
     paidAt: r.paid_at ? new Date(r.paid_at) : null,
     expiresAt: new Date(r.expires_at),

@@ -67,14 +67,13 @@ ORDER BY min(first_seen), chain_id, token_address;
 -- ------------------------------------------------------------------ payments
 
 -- What createPaymentOrder was asked: the quote (crypto: a token symbol and a human amount, kept as sent) and
--- the description. Old orders quoted their token: symbol and amount come from it.
+-- the description. Old orders quoted their token: symbol and amount come from it. The quote columns stay nullable
+-- for writers that know no quote (a row without one reads as its token's symbol and amount).
 ALTER TABLE payment_orders ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE payment_orders ADD COLUMN is_legal_tender SMALLINT NOT NULL DEFAULT 0 CHECK (is_legal_tender IN (0, 1));
 ALTER TABLE payment_orders ADD COLUMN quote_symbol TEXT;
 ALTER TABLE payment_orders ADD COLUMN quote_amount TEXT;
 UPDATE payment_orders SET quote_symbol = token_symbol, quote_amount = wire_format_units(amount, token_decimals);
-ALTER TABLE payment_orders ALTER COLUMN quote_symbol SET NOT NULL;
-ALTER TABLE payment_orders ALTER COLUMN quote_amount SET NOT NULL;
 
 -- arrivalTime: when the order reached success. Set by a trigger, so every writer (the API, the chain follower's
 -- batch UPDATE, jobs) records it without knowing about it; old paid orders take their last update.
