@@ -188,6 +188,14 @@ export type ListParams = {
 };
 export type Page<T> = { count: number; page: number; size: number; list: T[] };
 
+/** The EIP-712 Payout a payout signer signs (integers as strings): viem `signTypedData` after turning them into bigints. */
+export type PayoutTypedData = {
+  domain: { name: string; version: string; chainId: number | string; verifyingContract: string };
+  types: Record<string, { name: string; type: string }[]>;
+  primaryType: string;
+  message: Record<string, string | number>;
+};
+
 type PayoutCommon = {
   chainId: number;
   currencyId: number;
@@ -206,8 +214,8 @@ type PayoutCommon = {
     state: number;
     transferHash: string | null;
     reason: string | null;
-    /** while pending approval: the EIP-712 Payout to sign (viem: signTypedData({ ...payoutTypedData, account })) */
-    payoutTypedData?: Record<string, any>;
+    /** while pending approval: the EIP-712 Payout to sign */
+    payoutTypedData?: PayoutTypedData;
   })[];
 };
 
