@@ -82,25 +82,27 @@ describe(`statement (bill) on ${backend}`, () => {
 
   it("lists the period's payments, refunds, recharges and withdrawals with totals per token (JSON)", async () => {
     const bill = await sdk.bill.json({ from: today, to: today });
-    assert.equal(bill.merchantId, "1");
+    assert.equal(bill.orgId, 1);
     assert.equal(bill.feeSource, "fee_bps");
     const kinds = bill.lines.map((l) => `${l.kind}:${l.merchantRef}`).sort();
     assert.deepEqual(kinds, ["payment:bill-eth", "payment:bill-open", "payment:bill-paid", "recharge:bill-user", "refund:bill-r1", "refund:bill-r2", "withdrawal:bill-w1"]);
     const paid = bill.lines.find((l) => l.merchantRef === "bill-paid")!;
-    assert.equal(paid.state, 4);
-    assert.equal(paid.paidBaseUnits, "12500000");
-    assert.equal(paid.fee, "0.125", "1% of 12.5");
-    const usdt = bill.totals.find((t) => t.tokenSymbol === "USDT")!;
-    assert.equal(usdt.receivedBaseUnits, "12500000");
-    assert.equal(usdt.rechargedBaseUnits, "4000000");
-    assert.equal(usdt.refunded, "2.5");
-    assert.equal(usdt.refundsPending, "1");
-    assert.equal(usdt.withdrawn, "1.5");
-    assert.equal(usdt.feesBaseUnits, "165000", "1% of 12.5 + 1% of 4");
+    assert.equal(paid.status, 0, "paymentStatus 0: paid");
+    assert.equal(paid.paidAmount, "12500000");
+    assert.equal(paid.fee, "125000", "1% of 12.5, in base units");
+    assert.equal(bill.lines.find((l) => l.merchantRef === "bill-open")!.status, 1, "paymentStatus 1: pending");
+    assert.equal(bill.lines.find((l) => l.kind === "withdrawal")!.status, 0, "withdrawStatus 0: success");
+    const usdt = bill.totals.find((t) => t.symbol === "USDT")!;
+    assert.equal(usdt.decimals, 6);
+    assert.equal(usdt.received, "12500000");
+    assert.equal(usdt.recharged, "4000000");
+    assert.equal(usdt.refunded, "2500000");
+    assert.equal(usdt.refundsPending, "1000000");
+    assert.equal(usdt.withdrawn, "1500000");
+    assert.equal(usdt.fees, "165000", "1% of 12.5 + 1% of 4");
     // 12.5 + 4 - 0.165 - 2.5 - 1.5
-    assert.equal(usdt.net, "12.335");
-    assert.equal(usdt.netBaseUnits, "12335000");
-    const eth = bill.totals.find((t) => t.tokenSymbol === "ETH")!;
+    assert.equal(usdt.net, "12335000");
+    const eth = bill.totals.find((t) => t.symbol === "ETH")!;
     assert.equal(eth.received, "0");
     assert.equal(eth.net, "0");
   });

@@ -378,11 +378,48 @@ export type WebhookLog = {
 };
 
 export type BillParams = { from: string; to: string };
+/** A statement line (the gateway's addition): amounts are integer strings in the token's smallest unit. */
+export type BillLine = {
+  kind: "payment" | "refund" | "recharge" | "withdrawal" | "settlement" | "fee";
+  id: string;
+  merchantRef: string | null;
+  relatedId: string | null;
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  /** paymentStatus / refundStatus / withdrawStatus / rechargeStatus by kind; null for fees */
+  status: number | null;
+  amount: string;
+  paidAmount: string | null;
+  fee: string | null;
+  counterparty: string | null;
+  transferHash: string | null;
+  time: string;
+};
+/** Totals per token, integer strings in the token's smallest unit (`net` may be negative). */
+export type BillTotal = {
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  received: string;
+  recharged: string;
+  refunded: string;
+  refundsPending: string;
+  withdrawn: string;
+  withdrawalsPending: string;
+  settled: string;
+  fees: string;
+  net: string;
+};
 export type Bill = {
-  merchantId: string;
+  orgId: number;
   from: string;
   to: string;
-  lines: Record<string, unknown>[];
-  totals: Record<string, unknown>[];
-  [k: string]: unknown;
+  generateTime: string;
+  feeBps: number;
+  feeSource: "sweep_ledger" | "vault_events" | "fee_bps";
+  lines: BillLine[];
+  totals: BillTotal[];
 };

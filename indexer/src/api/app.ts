@@ -164,6 +164,7 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
         summary: "Liveness and, in the full service, each part's health",
         tags: ["operations"],
         operationId: "health",
+        security: [],
         response: { 200: { type: "object", additionalProperties: true }, 503: { type: "object", additionalProperties: true } },
       },
     },
@@ -173,7 +174,7 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
     },
   );
   if (metrics) {
-    app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], operationId: "metrics" } }, async (_request, reply) =>
+    app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], operationId: "metrics", security: [] } }, async (_request, reply) =>
       reply.type("text/plain; version=0.0.4").send(await metrics()),
     );
   }

@@ -1,15 +1,16 @@
 import { getAddress, numberToHex } from "viem";
 import { DepositKind, depositSalt } from "../domain/depositAddress.js";
-import { PayoutStatus, refundableAmount } from "../domain/orderStateMachine.js";
+import { type PaymentStatus, PayoutStatus, refundableAmount } from "../domain/orderStateMachine.js";
 import { payoutTypedData } from "../domain/payoutTypedData.js";
 import type { PaymentOrderRecord, PaymentOrderView } from "../store/paymentOrders.js";
 import { payoutMessage, type PayoutApplication, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
 import type { RechargeOrderRecord } from "../store/rechargeOrders.js";
 import type { CurrencyRecord } from "../store/currencies.js";
 import type { UserRecord } from "../store/users.js";
+import { TOTAL_FIELDS, type Statement } from "../store/statements.js";
 import { units } from "./amounts.js";
 import type { ChainRuntime, WireContext } from "./context.js";
-import { paymentStatusOf, payoutStatusOf, rechargeStatusOf } from "./status.js";
+import { PAYMENT_STATUS, paymentStatusOf, payoutStatusOf, rechargeStatusOf } from "./status.js";
 
 /**
  * The one place where records become Pay Protocol objects. Each object is built here once and used by the
@@ -343,3 +344,58 @@ function iconOf(symbol: string): string {
 
 /** The page of every list route (reference 3.5): `{count, page, size, list}`. */
 export const presentPage = <T>(count: number, page: number, size: number, list: T[]) => ({ count, page, size, list });
+
+/** A statement line's status in the code its kind has on the wire (section 5); fee lines have none. */
+function lineStatusOf(kind: Statement["lines"][number]["kind"], state: number | null): number | null {
+  if (state === null) return null;
+  switch (kind) {
+    case "payment":
+      return PAYMENT_STATUS[state as PaymentStatus] ?? null;
+    case "recharge":
+      return rechargeStatusOf(state) ?? null;
+    case "fee":
+      return null;
+    default:
+      return payoutStatusOf(state) ?? null;
+  }
+}
+
+/**
+ * The statement (bill, the gateway's addition) in the wire's units: every amount an integer string in the
+ * token's smallest unit next to `symbol` and `decimals` (net may be negative). The CSV export keeps human
+ * amounts beside base units, for spreadsheets.
+ */
+export function presentStatement(w: WireContext, s: Statement) {
+  return {
+    orgId: int(s.merchantId),
+    from: formatTime(s.from),
+    to: formatTime(s.to),
+    generateTime: formatTime(s.generatedAt),
+    feeBps: s.feeBps,
+    feeSource: s.feeSource,
+    lines: s.lines.map((l) => ({
+      kind: l.kind,
+      id: l.id,
+      merchantRef: l.merchantRef,
+      relatedId: l.relatedId,
+      chainId: l.chainId,
+      currencyId: currencyOf(w, l.chainId, l.token).currencyId,
+      symbol: l.tokenSymbol,
+      decimals: l.decimals,
+      status: lineStatusOf(l.kind, l.state),
+      amount: units(l.amount),
+      paidAmount: l.paid === null ? null : units(l.paid),
+      fee: l.fee === null ? null : units(l.fee),
+      counterparty: checksumOrNull(l.counterparty),
+      transferHash: l.txHash,
+      time: formatTime(l.time),
+    })),
+    totals: s.totals.map((t) => ({
+      chainId: t.chainId,
+      currencyId: currencyOf(w, t.chainId, t.token).currencyId,
+      symbol: t.tokenSymbol,
+      decimals: t.decimals,
+      ...(Object.fromEntries(TOTAL_FIELDS.map((f) => [f, t[f].toString()])) as Record<(typeof TOTAL_FIELDS)[number], string>),
+    })),
+  };
+}
