@@ -3,9 +3,11 @@
  *
  * Starts the gateway (buildApp + listen on 127.0.0.1, scripts/lib/apiBenchServer.ts, one process) on a
  * fresh schema of the PostgreSQL server (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test),
- * creates a merchant and drives the server with autocannon from this process, every request signed with
- * a fresh nonce and timestamp (setupRequest): createPaymentOrder (a new merchantOrderId each), then
- * payment/detail of random created orders, then GET /health (a route that does nothing: the ceiling).
+ * creates a merchant and drives the server with autocannon from this process, every request signed by Pay
+ * Protocol's rule as it is sent (setupRequest: Base64 HMAC-SHA256 over timestamp + METHOD + path?query + body):
+ * createPaymentOrder (a new outTradeNo each, a quoteAmount "12.50" in USDT), then payment/detail of random
+ * created orders by both numbers (as Pay Protocol's WooCommerce plugin reads them), then GET /health (a route
+ * that does nothing: the ceiling).
  * Each round runs the three phases after a short warm-up; the best round per route is reported. Writes
  * bench/results/api.json, prints a table, drops the schema and exits non-zero if a target is missed or a
  * request failed.
@@ -21,7 +23,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { createSecretBox } from "../indexer/src/crypto/secretBox.js";
-import { hmacHex, requestSigningString } from "../indexer/src/crypto/signing.js";
+import { paySignature } from "../indexer/src/crypto/signing.js";
 import { createMerchant } from "../indexer/src/store/merchants.js";
 import { openStore } from "../indexer/src/store/open.js";
 
@@ -92,14 +94,12 @@ const ready = await new Promise<{ port: number; node: string }>((resolve, reject
 const BASE = `http://127.0.0.1:${ready.port}`;
 
 // --- signed requests ---------------------------------------------------------------------------------
-const sign = (method: "GET" | "POST", url: string, body: string) => {
-  const timestamp = String(Date.now());
-  const nonce = randomBytes(12).toString("base64url");
+const sign = (method: "GET" | "POST", requestPath: string, body: string) => {
+  const timestamp = String(Math.floor(Date.now() / 1000));
   return {
     "x-pay-key": merchant.apiKey,
     "x-pay-timestamp": timestamp,
-    "x-pay-nonce": nonce,
-    "x-pay-sign": hmacHex(merchant.apiSecret, requestSigningString({ timestamp, nonce, method, url, body })),
+    "x-pay-sign": paySignature(merchant.apiSecret, { timestamp, method, requestPath, body }),
   };
 };
 let seq = 0;
@@ -108,22 +108,25 @@ const createRequest = {
   path: "/api/mer/payment/createPaymentOrder",
   setupRequest(req: any) {
     const body = JSON.stringify({
-      merchantOrderId: `b-${process.pid}-${++seq}`,
       chainId: 31337,
-      token: "USDT",
-      amount: "12.50",
+      description: "bench order",
+      outTradeNo: `b-${process.pid}-${++seq}`,
+      isLegalTender: 0,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "12.50",
       notifyUrl: "https://shop.example.test/notify",
       redirectionUrl: "https://shop.example.test/done",
     });
     return { ...req, body, headers: { "content-type": "application/json", ...sign("POST", req.path, body) } };
   },
 };
-let orderIds: string[] = [];
+let orders: { out_trade_no: string; id: string }[] = [];
 const detailRequest = {
   method: "GET" as const,
   path: "/api/mer/payment/detail",
   setupRequest(req: any) {
-    const url = `/api/mer/payment/detail?payOrderId=${orderIds[Math.floor(Math.random() * orderIds.length)]}`;
+    const o = orders[Math.floor(Math.random() * orders.length)]!;
+    const url = `/api/mer/payment/detail?outTradeNo=${o.out_trade_no}&outPaymentNo=${o.id}`;
     return { ...req, path: url, headers: sign("GET", url, "") };
   },
 };
@@ -153,7 +156,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   const on = (phase: string, seconds: number) => (PHASES.has(phase) ? seconds : 0);
   await drive(createRequest, CONNECTIONS.create, on("create", WARMUP));
   const create = await drive(createRequest, CONNECTIONS.create, on("create", DURATION));
-  orderIds = (await db.query<{ id: string }>("SELECT id FROM payment_orders ORDER BY random() LIMIT 20000")).map((r) => r.id);
+  orders = await db.query<{ out_trade_no: string; id: string }>("SELECT merchant_order_id AS out_trade_no, id FROM payment_orders ORDER BY random() LIMIT 20000");
   await drive(detailRequest, CONNECTIONS.detail, on("detail", WARMUP));
   const detail = await drive(detailRequest, CONNECTIONS.detail, on("detail", DURATION));
   const bare = await drive(bareRequest, CONNECTIONS.bare, on("bare", DURATION));
@@ -212,7 +215,7 @@ const json = {
   measuredAt: new Date().toISOString(),
   note:
     "best round per route (highest req/s, with that round's p99); load generator (autocannon, one process) on the same cores as the gateway and PostgreSQL; " +
-    "every merchant request signed with a fresh nonce; one merchant, rate limit raised for the bench; bareRouteRps = GET /health on the same server",
+    "every merchant request signed by Pay Protocol's rule (no nonce: creates are idempotent by outTradeNo, reads repeat); one merchant, rate limit raised for the bench; bareRouteRps = GET /health on the same server",
 };
 await mkdir(path.dirname(OUT), { recursive: true });
 await writeFile(`${OUT}.tmp`, JSON.stringify(json, null, 2) + "\n");

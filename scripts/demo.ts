@@ -3,10 +3,11 @@
  *
  * Starts an in-process chain (Hardhat's EDR, served as JSON-RPC on 127.0.0.1), deploys the vault and a
  * USDT-style token (no return value), starts the gateway on PGlite (API, chain follower, notifier, sweeper,
- * payout executor, expiry), creates a merchant with a sample merchant server that verifies every webhook,
+ * payout executor, expiry), creates a merchant with a sample merchant server that verifies every callback,
  * and runs the seeds' flows through the merchant SDK: payments in USDT and ETH, a partial payment topped
  * up, an expired order paid late, a cancelled order, two partial refunds paid on chain, a user's recharge
- * address with two deposits, a withdrawal, the sweeps, a settlement, a statement and a reconciliation.
+ * address with two deposits, a withdrawal to two recipients, the sweeps, a settlement, the callbacks (Pay
+ * Protocol's, verified by X-PAY-SIGN), a statement and a reconciliation.
  * Prints a timeline and a summary table; exits 0 only if every check held.
  */
 import { randomBytes } from "node:crypto";
@@ -153,66 +154,75 @@ const created = await createMerchant(gateway.db, createSecretBox(config.masterKe
   feeBps: 100,
   payoutSigner: merchantSigner.address,
   payoutKeyMode: "merchant",
-  rechargeNotifyUrl: `${shopUrl}/webhooks/pay`,
+  rechargeNotifyUrl: `${shopUrl}/callbacks/pay`,
 });
 const client: PayClient = createPayClient({ baseUrl: gateway.url!, apiKey: created.apiKey, apiSecret: created.apiSecret });
-const shop = createMerchantServer({ client, webhookSecret: created.webhookSecret, publicUrl: shopUrl, chainId: 31337 });
+const shop = createMerchantServer({ client, apiSecret: created.apiSecret, webhookSecret: created.webhookSecret, publicUrl: shopUrl, chainId: 31337 });
 await new Promise<void>((r) => shop.server.listen(shopPort, "127.0.0.1", r));
-say(`merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, webhook secret whsec_…); sample merchant server at ${shopUrl}`);
-const notifyUrl = `${shopUrl}/webhooks/pay`;
+say(`merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, API secret and whsec_… webhook secret shown once); sample merchant server at ${shopUrl}`);
+const notifyUrl = `${shopUrl}/callbacks/pay`;
 const health = (await (await fetch(`${gateway.url}/health`)).json()) as { ok: boolean; chains?: { running: boolean }[] };
 check("gateway health: store and follower up", health.ok === true && health.chains?.[0]?.running === true, JSON.stringify(health));
+const chains = await client.conf.chains();
+const currencies = await client.conf.currencies({ chainId: 31337 });
+const currencyId = (symbol: string) => currencies.find((c) => c.symbol === symbol)!.currencyId;
+check("conf/list/chain names the chain by its EVM chain id; conf/list/currency numbers USDT and ETH", chains[0]?.chainId === 31337 && currencies.length === 2);
 
 const summary: { what: string; kind: string; state: string; amount: string; detail: string }[] = [];
-const detail = (payOrderId: string) => client.payment.detail({ payOrderId });
-const events = (type: string, pred: (d: any) => boolean = () => true) => shop.received.filter((e) => e.type === type && pred(e.data));
-const usdtUnits = (a: string) => parseUnits(a, 6);
+const detail = (outTradeNo: string) => client.payment.detail({ outTradeNo });
+const callbacks = (kind: string, pred: (d: any) => boolean = () => true) => shop.received.filter((e) => e.kind === kind && pred(e.data));
+const usdtUnits = (a: string) => parseUnits(a, 6).toString();
+const human = (units: string, decimals: number) => formatUnits(BigInt(units), decimals);
 
 // ------------------------------------------------------------------ payments
-section("3. payments");
-const p1 = await client.payment.create({ merchantOrderId: "A-1001", chainId: 31337, token: "USDT", amount: "25.00", notifyUrl, redirectionUrl: `${shopUrl}/thanks` });
-say(`order A-1001: 25.00 USDT to ${p1.receiptAddress}, pay page ${p1.paymentUrl.slice(0, 60)}…`);
-const page = await fetch(p1.paymentUrl);
-check("hosted payment page served for the order", page.status === 200 && (await page.text()).includes(p1.receiptAddress.slice(2, 10)));
-await (await usdt.connect(payer).transfer(p1.receiptAddress, usdtUnits("25"))).wait();
+section("3. payments (Pay Protocol's createPaymentOrder, detail, callbacks)");
+const newOrder = (outTradeNo: string, symbol: string, quoteAmount: string, extra: Record<string, unknown> = {}) =>
+  client.payment.create({ chainId: 31337, outTradeNo, description: `demo order ${outTradeNo}`, isLegalTender: 0, quoteCurrencySymbol: symbol, quoteAmount, notifyUrl, ...extra });
+const p1 = await newOrder("A-1001", "USDT", "25.00", { redirectionUrl: `${shopUrl}/thanks` });
+say(`order A-1001: 25.00 USDT to ${p1.userWalletAddress} (saltHash ${p1.saltHash.slice(0, 12)}…), pay page ${p1.paymentLink.slice(0, 60)}…`);
+const page = await fetch(p1.paymentLink);
+check("hosted payment page served for the order", page.status === 200 && (await page.text()).includes(p1.userWalletAddress.slice(2, 10)));
+await (await usdt.connect(payer).transfer(p1.userWalletAddress, usdtUnits("25"))).wait();
 say("payer sent 25 USDT (a token that returns nothing, like USDT)");
-const d1 = await waitFor("A-1001 success", () => detail(p1.payOrderId), (d) => d.state === 4);
-check("A-1001 reached success (4) after 2 confirmations", d1.state === 4 && d1.paidAmount === "25");
-check("payer recorded for refunds", d1.payerAddress?.toLowerCase() === payer.address.toLowerCase());
+const d1 = await waitFor("A-1001 paid", () => detail("A-1001"), (d) => d.paymentStatus === 0);
+check("A-1001 paid (paymentStatus 0, state 4) after 2 confirmations", d1.state === 4 && d1.settlementAmount === usdtUnits("25"));
+check("payer recorded for refunds", d1.fromAddress?.toLowerCase() === payer.address.toLowerCase());
 
-const p2 = await client.payment.create({ merchantOrderId: "A-1002", chainId: 31337, token: "ETH", amount: "0.05", notifyUrl });
-await (await payer.sendTransaction({ to: p2.receiptAddress, value: parseEther("0.05") })).wait();
+const p2 = await newOrder("A-1002", "ETH", "0.05");
+await (await payer.sendTransaction({ to: p2.userWalletAddress, value: parseEther("0.05") })).wait();
 say("payer sent 0.05 ETH from a plain wallet transfer");
-const d2 = await waitFor("A-1002 success", () => detail(p2.payOrderId), (d) => d.state === 4);
-check("A-1002 (native coin) reached success", d2.state === 4);
+const d2 = await waitFor("A-1002 paid", () => detail("A-1002"), (d) => d.paymentStatus === 0);
+check("A-1002 (native coin) paid", d2.state === 4);
 
-const p3 = await client.payment.create({ merchantOrderId: "A-1003", chainId: 31337, token: "USDT", amount: "10.00", notifyUrl });
-await (await usdt.connect(payer).transfer(p3.receiptAddress, usdtUnits("4"))).wait();
-const d3a = await waitFor("A-1003 incomplete", () => detail(p3.payOrderId), (d) => d.state === 1);
-check("A-1003 underpaid 4 of 10: incomplete (1)", d3a.state === 1 && d3a.seenAmount === "4");
-await (await usdt.connect(payer).transfer(p3.receiptAddress, usdtUnits("6"))).wait();
-const d3 = await waitFor("A-1003 success", () => detail(p3.payOrderId), (d) => d.state === 4);
-check("A-1003 topped up with 6: success", d3.state === 4 && d3.paidAmount === "10");
+const p3 = await newOrder("A-1003", "USDT", "10.00");
+await (await usdt.connect(payer).transfer(p3.userWalletAddress, usdtUnits("4"))).wait();
+const d3a = await waitFor("A-1003 partially paid", () => detail("A-1003"), (d) => d.paymentStatus === 3);
+check("A-1003 underpaid 4 of 10: partially paid (3)", d3a.state === 1 && d3a.seenAmount === usdtUnits("4"));
+await (await usdt.connect(payer).transfer(p3.userWalletAddress, usdtUnits("6"))).wait();
+const d3 = await waitFor("A-1003 paid", () => detail("A-1003"), (d) => d.paymentStatus === 0);
+check("A-1003 topped up with 6: paid", d3.state === 4 && d3.settlementAmount === usdtUnits("10"));
 
-const p4 = await client.payment.create({ merchantOrderId: "A-1004", chainId: 31337, token: "USDT", amount: "5.00", notifyUrl, expireSeconds: 3 });
-const d4a = await waitFor("A-1004 expired", () => detail(p4.payOrderId), (d) => d.state === -2, 15_000);
-check("A-1004 unpaid past its expiry: expired (-2)", d4a.state === -2);
-await (await usdt.connect(payer).transfer(p4.receiptAddress, usdtUnits("5"))).wait();
-const d4 = await waitFor("A-1004 late payment recorded", () => detail(p4.payOrderId), (d) => (d.transfers ?? []).some((t: any) => t.late) && d.lateAmount === "5");
-check("A-1004 late payment of 5 USDT recorded and shown, order stays expired", d4.state === -2 && d4.lateAmount === "5");
+const p4 = await newOrder("A-1004", "USDT", "5.00", { expireSeconds: 3 });
+const d4a = await waitFor("A-1004 expired", () => detail("A-1004"), (d) => d.state === -2, 15_000);
+check("A-1004 unpaid past its expiry: expired (state -2, paymentStatus 4)", d4a.state === -2 && d4a.paymentStatus === 4);
+await (await usdt.connect(payer).transfer(p4.userWalletAddress, usdtUnits("5"))).wait();
+const d4 = await waitFor("A-1004 late payment recorded", () => detail("A-1004"), (d) => d.transfers.some((t) => t.late) && d.lateAmount === usdtUnits("5"));
+check("A-1004 late payment of 5 USDT recorded and shown, order stays expired", d4.state === -2 && d4.lateAmount === usdtUnits("5"));
 
-const p5 = await client.payment.create({ merchantOrderId: "A-1005", chainId: 31337, token: "USDT", amount: "7.00", notifyUrl });
-const d5 = await client.payment.cancel({ payOrderId: p5.payOrderId });
-check("A-1005 cancelled (-3) while unpaid", d5.state === -3);
-for (const [o, d] of [
-  [p1, d1],
-  [p2, d2],
-  [p3, d3],
-  [p4, d4],
-  [p5, d5],
-] as const) {
-  summary.push({ what: o.merchantOrderId, kind: "payment", state: String(d.state), amount: `${d.amount} ${d.tokenSymbol}`, detail: `paid ${d.paidAmount}${d.lateAmount && d.lateAmount !== "0" ? `, late ${d.lateAmount}` : ""}` });
+const p5 = await newOrder("A-1005", "USDT", "7.00");
+const d5 = await client.payment.cancel({ outTradeNo: "A-1005" });
+check("A-1005 cancelled (state -3) while unpaid", d5.state === -3);
+for (const d of [d1, d2, d3, d4, d5]) {
+  summary.push({
+    what: d.outTradeNo,
+    kind: "payment",
+    state: `${d.paymentStatus}/${d.state}`,
+    amount: `${d.quoteAmount} ${d.quoteCurrencySymbol}`,
+    detail: `paid ${human(d.settlementAmount, d.decimals)}${d.lateAmount !== "0" ? `, late ${human(d.lateAmount, d.decimals)}` : ""}`,
+  });
 }
+check("the five orders are in payment/list", (await client.payment.list({ size: 10 })).count === 5);
+void p5;
 
 // ------------------------------------------------------------------ sweeps
 section("4. sweeps into the vault");
@@ -220,11 +230,11 @@ const account = async (token: string) => {
   const [balance, fee] = await vault.accountOf(MERCHANT, token);
   return { balance: BigInt(balance), fee: BigInt(fee) };
 };
-const usdtAccount = await waitFor("USDT swept (35 USDT)", () => account(usdtAddress), (a) => a.balance + a.fee === usdtUnits("35"));
-check("sweeper moved the 25 + 10 USDT paid into the vault: merchant credited 34.65, fee 0.35", usdtAccount.balance === usdtUnits("34.65") && usdtAccount.fee === usdtUnits("0.35"), `${usdtAccount.balance}/${usdtAccount.fee}`);
+const usdtAccount = await waitFor("USDT swept (35 USDT)", () => account(usdtAddress), (a) => a.balance + a.fee === parseUnits("35", 6));
+check("sweeper moved the 25 + 10 USDT paid into the vault: merchant credited 34.65, fee 0.35", usdtAccount.balance === parseUnits("34.65", 6) && usdtAccount.fee === parseUnits("0.35", 6), `${usdtAccount.balance}/${usdtAccount.fee}`);
 const lateHeld = await gateway.db.query(
   `SELECT 1 FROM chain_deposits d JOIN sweep_items i USING (chain_id, tx_hash, log_index) WHERE d.to_address = $1 AND i.sweep_id IS NOT NULL`,
-  [p4.receiptAddress.toLowerCase()],
+  [p4.userWalletAddress.toLowerCase()],
 );
 check("the late 5 USDT waits: sweeping it alone would cost more gas than 5% of its value", lateHeld.length === 0);
 const ethAccount = await waitFor("ETH swept", () => account(NATIVE), (a) => a.balance + a.fee === parseEther("0.05"));
@@ -239,28 +249,29 @@ check("every sweep confirmed from the vault's Swept events", sweepRows.length >=
 // ------------------------------------------------------------------ refunds
 section("5. two partial refunds of A-1001, approved and paid on chain");
 const payerBefore = BigInt(await usdt.balanceOf(payer.address));
-const refunds = [];
+const refundIds: number[] = [];
 for (const [id, amount] of [
   ["R-1", "5.00"],
   ["R-2", "7.50"],
 ] as const) {
-  const r = await client.refund.create({ payOrderId: p1.payOrderId, merchantRefundId: id, amount, reason: "customer request" });
-  const signature = await merchantSignerAccount.signTypedData(typedDataForSigning(r.payoutTypedData!));
-  await client.refund.approve({ refundOrderId: r.refundOrderId, signature });
-  say(`refund ${id} of ${amount} USDT created (payout id ${r.payoutId}), signed by the merchant's payout key, approved`);
-  refunds.push(r);
+  const { refundId } = await client.refund.create({ outTradeNo: "A-1001", outRefundNo: id, refundAmount: amount, reason: "customer request" });
+  const r = await client.refund.detail({ refundId });
+  const signature = await merchantSignerAccount.signTypedData(typedDataForSigning(r.lines[0]!.payoutTypedData!));
+  await client.refund.approve({ refundId, signature });
+  say(`refund ${id} (refundId ${refundId}) of ${amount} USDT to the payer (payout id ${r.lines[0]!.payoutId}), signed by the merchant's payout key, approved`);
+  refundIds.push(refundId);
 }
-for (const r of refunds) {
-  const done = await waitFor(`refund ${r.merchantRefundId} success`, () => client.refund.detail({ refundOrderId: r.refundOrderId }), (d) => d.state === 3);
-  check(`refund ${r.merchantRefundId} paid on chain and confirmed (3)`, done.state === 3 && !!done.txHash);
-  summary.push({ what: r.merchantRefundId, kind: "refund", state: String(done.state), amount: `${done.amount} USDT`, detail: `tx ${done.txHash?.slice(0, 10)}…` });
+for (const refundId of refundIds) {
+  const done = await waitFor(`refund ${refundId} success`, () => client.refund.detail({ refundId }), (d) => d.refundStatus === 0);
+  check(`refund ${done.outRefundNo} paid on chain and confirmed (refundStatus 0)`, done.state === 3 && !!done.transferHash);
+  summary.push({ what: done.outRefundNo!, kind: "refund", state: `${done.refundStatus}/${done.state}`, amount: `${human(done.refundAmount, 6)} USDT`, detail: `tx ${done.transferHash?.slice(0, 10)}…` });
 }
-check("payer received 12.50 USDT back", BigInt(await usdt.balanceOf(payer.address)) - payerBefore === usdtUnits("12.5"));
-const afterRefunds = await detail(p1.payOrderId);
-check("A-1001 shows refunded 12.5, refundable 12.5", afterRefunds.refundedAmount === "12.5" && afterRefunds.refundableAmount === "12.5");
+check("payer received 12.50 USDT back", BigInt(await usdt.balanceOf(payer.address)) - payerBefore === parseUnits("12.5", 6));
+const afterRefunds = await detail("A-1001");
+check("A-1001 shows refunded 12.5, refundable 12.5", afterRefunds.refundedAmount === usdtUnits("12.5") && afterRefunds.refundableAmount === usdtUnits("12.5"));
 let refused = false;
 try {
-  await client.refund.create({ payOrderId: p1.payOrderId, merchantRefundId: "R-3", amount: "13.00" });
+  await client.refund.create({ outTradeNo: "A-1001", outRefundNo: "R-3", refundAmount: "13.00" });
 } catch {
   refused = true;
 }
@@ -268,45 +279,64 @@ check("a third refund above what is refundable is refused", refused);
 
 // ------------------------------------------------------------------ recharge
 section("6. a user's fixed recharge address, two deposits");
-const user = await client.user.create({ uuid: "user-7" });
+const userId = await client.user.create({ uuid: "user-7" });
+const user = await client.user.detail({ userId });
 const rechargeAddress = user.userWallet[0]!.walletAddress;
-say(`user-7 recharge address ${rechargeAddress}`);
+say(`user-7 (userId ${userId}) recharge address ${rechargeAddress}`);
 await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("3"))).wait();
 await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("4"))).wait();
-const recharges = await waitFor("two recharges at success", () => client.recharge.list({ uuid: "user-7" }), (p) => p.list.length === 2 && p.list.every((r) => r.state === 4));
-check("two recharge orders reached success (4)", recharges.list.length === 2 && recharges.list.every((r) => r.state === 4));
-for (const r of recharges.list) summary.push({ what: r.rechargeOrderId.slice(0, 12), kind: "recharge", state: String(r.state), amount: `${r.amount} ${r.tokenSymbol}`, detail: "user-7" });
-const afterRecharges = await waitFor("recharges swept", () => account(usdtAddress), (a) => a.balance + a.fee === usdtUnits("47") - usdtUnits("12.5"));
-check("the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)", afterRecharges.balance + afterRecharges.fee === usdtUnits("34.5"));
+const recharges = await waitFor("two recharges at success", () => client.recharge.list({ uuid: "user-7" }), (p) => p.list.length === 2 && p.list.every((r) => r.rechargeStatus === 0));
+check("two recharge orders succeeded (rechargeStatus 0)", recharges.list.length === 2 && recharges.list.every((r) => r.state === 4));
+for (const r of recharges.list) summary.push({ what: `recharge ${r.rechargeId}`, kind: "recharge", state: `${r.rechargeStatus}/${r.state}`, amount: `${human(r.rechargeAmount, 6)} ${r.symbol}`, detail: "user-7" });
+const afterRecharges = await waitFor("recharges swept", () => account(usdtAddress), (a) => a.balance + a.fee === parseUnits("47", 6) - parseUnits("12.5", 6));
+check("the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)", afterRecharges.balance + afterRecharges.fee === parseUnits("34.5", 6));
 
 // ------------------------------------------------------------------ withdrawal
-section("7. withdrawal for user-7");
+section("7. a withdrawal to two recipients (one payout per line)");
 const customerBefore = BigInt(await usdt.balanceOf(customer.address));
-const w = await client.withdraw.apply({ merchantWithdrawId: "W-1", uuid: "user-7", chainId: 31337, token: "USDT", amount: "2.00", toAddress: customer.address });
-await client.withdraw.approve({ withdrawOrderId: w.withdrawOrderId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(w.payoutTypedData!)) });
-const wDone = await waitFor("withdrawal success", () => client.withdraw.detail({ withdrawOrderId: w.withdrawOrderId }), (d) => d.state === 3);
-check("withdrawal W-1 paid and confirmed (3)", wDone.state === 3 && BigInt(await usdt.balanceOf(customer.address)) - customerBefore === usdtUnits("2"));
-summary.push({ what: "W-1", kind: "withdrawal", state: String(wDone.state), amount: `${wDone.amount} USDT`, detail: `to ${customer.address.slice(0, 10)}…` });
+const treasuryUsdtBefore = BigInt(await usdt.balanceOf(treasury.address));
+const { withdrawId } = await client.withdraw.apply({
+  outTradeNo: "W-1",
+  chainId: 31337,
+  currencyId: currencyId("USDT"),
+  withdrawAddress: `${customer.address},${treasury.address}`,
+  withdrawAmount: "2.00,1.25",
+});
+const wPending = await client.withdraw.detail({ withdrawId });
+const wSignatures = await Promise.all(wPending.lines.map((l) => merchantSignerAccount.signTypedData(typedDataForSigning(l.payoutTypedData!))));
+await client.withdraw.approve({ withdrawId, signatures: wSignatures });
+say(`withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one signature each`);
+const wDone = await waitFor("withdrawal success", () => client.withdraw.detail({ withdrawId }), (d) => d.withdrawStatus === 0);
+check(
+  "withdrawal W-1 paid both recipients and confirmed (withdrawStatus 0)",
+  BigInt(await usdt.balanceOf(customer.address)) - customerBefore === parseUnits("2", 6) && BigInt(await usdt.balanceOf(treasury.address)) - treasuryUsdtBefore === parseUnits("1.25", 6),
+);
+summary.push({ what: "W-1", kind: "withdrawal", state: `${wDone.withdrawStatus}/${wDone.state}`, amount: `${wDone.withdrawAmount.split(",").map((a) => human(a, 6)).join(" + ")} USDT`, detail: `${wDone.lines.length} recipients, one payout each` });
 
 // ------------------------------------------------------------------ settlement
 section("8. merchant settlement");
 const treasuryBefore = await ethers.provider.getBalance(treasury.address);
-const s = await client.settlement.apply({ merchantSettlementId: "S-1", chainId: 31337, token: "ETH", amount: "0.04", toAddress: treasury.address });
-await client.settlement.approve({ settlementOrderId: s.settlementOrderId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(s.payoutTypedData!)) });
-const sDone = await waitFor("settlement success", () => client.settlement.detail({ settlementOrderId: s.settlementOrderId }), (d) => d.state === 3);
+const { settlementId } = await client.settlement.apply({ outTradeNo: "S-1", chainId: 31337, currencyId: currencyId("ETH"), settlementAmount: "0.04", settlementAddress: treasury.address });
+const sPending = await client.settlement.detail({ settlementId });
+await client.settlement.approve({ settlementId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(sPending.lines[0]!.payoutTypedData!)) });
+const sDone = await waitFor("settlement success", () => client.settlement.detail({ settlementId }), (d) => d.settlementStatus === 0);
 check("settlement S-1 of 0.04 ETH paid to the merchant's treasury", sDone.state === 3 && (await ethers.provider.getBalance(treasury.address)) - treasuryBefore === parseEther("0.04"));
-summary.push({ what: "S-1", kind: "settlement", state: String(sDone.state), amount: `${sDone.amount} ETH`, detail: `to ${treasury.address.slice(0, 10)}…` });
+summary.push({ what: "S-1", kind: "settlement", state: `${sDone.settlementStatus}/${sDone.state}`, amount: `${human(sDone.settlementAmount, 18)} ETH`, detail: `to ${treasury.address.slice(0, 10)}…` });
 
-// ------------------------------------------------------------------ webhooks
-section("9. webhooks");
-await waitFor("every webhook delivered", () => gateway.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL"), (r) => r[0]!.n === "0", 15_000);
-const successFor = (payOrderId: string) => events("payment.status_changed", (d) => d.payOrderId === payOrderId && d.state === 4).length === 1;
-check("each paid order's success webhook arrived once, verified (X-PAY-SIGN)", [p1, p2, p3].every((o) => successFor(o.payOrderId)));
-check("the late payment was notified", events("payment.late_transfer", (d) => d.payOrderId === p4.payOrderId).length >= 1);
-check("refund, withdrawal and settlement success webhooks arrived", events("refund.status_changed", (d) => d.state === 3).length === 2 && events("withdrawal.status_changed", (d) => d.state === 3).length === 1 && events("settlement.status_changed", (d) => d.state === 3).length === 1);
-check("recharge success webhooks arrived at the recharge callback URL", events("recharge.status_changed", (d) => d.state === 4).length === 2);
-check("no webhook failed verification at the merchant", shop.refused.length === 0, shop.refused.join("; "));
-say(`${shop.received.length} webhooks received and verified`);
+// ------------------------------------------------------------------ callbacks
+section("9. callbacks (Pay Protocol's: X-PAY-SIGN with the API secret, acknowledged with success)");
+await waitFor("every callback delivered", () => gateway.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL"), (r) => r[0]!.n === "0", 15_000);
+const paidOnce = (outTradeNo: string) => callbacks("payment", (d) => d.outTradeNo === outTradeNo && d.paymentStatus === 0).length === 1;
+check("each paid order's paid callback arrived once, verified (X-PAY-SIGN)", ["A-1001", "A-1002", "A-1003"].every(paidOnce));
+check("the partial payment, the expiry and the cancellation called back (paymentStatus 3, 4, 4)", callbacks("payment", (d) => d.outTradeNo === "A-1003").length === 2 && callbacks("payment", (d) => d.outTradeNo === "A-1004").length === 1 && callbacks("payment", (d) => d.outTradeNo === "A-1005").length === 1);
+check("no callback for block confirmations (Pay Protocol calls back on paid, partially paid and failed only)", callbacks("payment", (d) => d.paymentStatus === 2).length === 0);
+check(
+  "refund, withdrawal and settlement success callbacks arrived",
+  callbacks("refund", (d) => d.refundStatus === 0).length === 2 && callbacks("withdrawal", (d) => d.withdrawStatus === 0).length === 1 && callbacks("settlement", (d) => d.settlementStatus === 0).length === 1,
+);
+check("recharge success callbacks arrived at the recharge callback URL", callbacks("recharge", (d) => d.rechargeStatus === 0).length === 2);
+check("every callback was verified by X-PAY-SIGN; none failed verification", shop.received.every((e) => e.verifiedBy === "x-pay-sign") && shop.refused.length === 0, shop.refused.join("; "));
+say(`${shop.received.length} callbacks received and verified`);
 
 // ------------------------------------------------------------------ statement and reconciliation
 section("10. statement and reconciliation");
@@ -315,7 +345,7 @@ const from = new Date(today.getTime() - 86_400_000).toISOString().slice(0, 10);
 const to = new Date(today.getTime() + 86_400_000).toISOString().slice(0, 10);
 const bill: any = await client.bill.json({ from, to } as any);
 const csv = await client.bill.csv({ from, to } as any);
-check("statement lists the payments, refunds, recharges, withdrawal and settlement", JSON.stringify(bill).includes("A-1001") && JSON.stringify(bill).includes("R-2") && csv.split("\n").length > 8);
+check("statement lists the payments, refunds, recharges, withdrawal and settlement", JSON.stringify(bill).includes("A-1001") && JSON.stringify(bill).includes("R-2") && JSON.stringify(bill).includes("W-1") && csv.split("\n").length > 8);
 const publicClient = createPublicClient({ transport: http(bridge.url) });
 // reconcile at a block where every operator transaction is confirmed
 const headNow = await publicClient.getBlockNumber();
@@ -342,7 +372,7 @@ const symbolOf = (t: string) => (t === NATIVE ? ["ETH", 18] : ["USDT", 6]) as [s
 console.log(`\n  platform fees: ${fees.map((f) => `${formatUnits(BigInt(f.fee), symbolOf(f.token)[1])} ${symbolOf(f.token)[0]}`).join(", ")}`);
 console.log(`  vault balance of merchant ${MERCHANT}: ${formatUnits((await account(usdtAddress)).balance, 6)} USDT, ${formatUnits((await account(NATIVE)).balance, 18)} ETH`);
 console.log(`  operator gas: ${gasRows.filter((r) => r.purpose === "sweep").length} sweeps ${sweepGas.toLocaleString("en-US")} gas, ${gasRows.filter((r) => r.purpose === "payout").length} payouts ${payoutGas.toLocaleString("en-US")} gas`);
-console.log(`  webhooks: ${shop.received.length} delivered and verified; total time ${elapsed().trim()} s`);
+console.log(`  callbacks: ${shop.received.length} delivered and verified; total time ${elapsed().trim()} s`);
 
 clearInterval(miner);
 await gateway.stop();

@@ -186,8 +186,8 @@ export const settingsShape = {
   payoutDeadlineSeconds: seconds().default(3 * 24 * 3600),
   /** requests per second per API key, per process (burst: twice that) */
   rateLimitPerSecond: integer("a number of requests per second", 1).default(500),
-  /** how far X-PAY-TIMESTAMP may be from the server clock */
-  authWindowMs: milliseconds(1_000).default(5 * 60 * 1000),
+  /** how far X-PAY-TIMESTAMP (unix seconds) may be from the server clock (default 60 s, Pay Protocol's rule) */
+  authWindowMs: milliseconds(1_000).default(60 * 1000),
   /** webhook delays after each failed attempt, ms (default: 15 s, 30 s, 3 min, 5 min, 10 min, … about two days) */
   webhookRetryScheduleMs: z
     .array(milliseconds(), { error: expected("a list of delays in milliseconds") })

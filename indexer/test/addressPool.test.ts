@@ -43,6 +43,10 @@ describe("payment address pool growth", () => {
       notifyUrl: "https://shop.example.test/hook",
       redirectionUrl: null,
       accessSign: "a",
+      description: "",
+      quoteSymbol: "USDT",
+      quoteAmount: "1",
+      isLegalTender: 0,
       expiresAt: new Date(Date.now() + 3_600_000),
     });
   const pool = async (merchantId: bigint) => {

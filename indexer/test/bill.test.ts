@@ -48,32 +48,33 @@ describe(`statement (bill) on ${backend}`, () => {
     const A = gw.merchants[0]!;
     sdk = createPayClient({ baseUrl: gw.url, apiKey: A.apiKey, apiSecret: A.apiSecret });
     await gw.db.query("UPDATE merchants SET fee_bps = 100 WHERE id = 1");
-    const mk = (id: string, amount: string, token = "USDT") =>
-      sdk.payment.create({ merchantOrderId: id, chainId: 31337, token, amount, notifyUrl: "https://shop.example.test/n" });
+    const mk = (id: string, amount: string, symbol = "USDT") =>
+      sdk.payment.create({ outTradeNo: id, chainId: 31337, quoteCurrencySymbol: symbol, quoteAmount: amount, notifyUrl: "https://shop.example.test/n" });
     const paid = await mk("bill-paid", "12.50");
     for (const event of [
       { type: "transferSeen", amount: 12_500_000n },
       { type: "transferConfirmed", amount: 12_500_000n },
     ] as const) {
-      await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { payOrderId: paid.payOrderId }, event, poolCooldownSeconds: 60 });
+      await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { payOrderId: paid.outPaymentNo }, event, poolCooldownSeconds: 60 });
     }
-    await gw.db.query("UPDATE payment_orders SET payer_address = $2 WHERE id = $1", [paid.payOrderId, PAYER]);
+    await gw.db.query("UPDATE payment_orders SET payer_address = $2 WHERE id = $1", [paid.outPaymentNo, PAYER]);
     await mk("bill-open", "3");
     await mk("bill-eth", "0.5", "ETH");
-    const r1 = await sdk.refund.create({ payOrderId: paid.payOrderId, merchantRefundId: "bill-r1", amount: "2.5" });
-    await sdk.refund.create({ payOrderId: paid.payOrderId, merchantRefundId: "bill-r2", amount: "1" });
-    await gw.db.query("UPDATE refund_orders SET status = 3, tx_hash = '0xabc' WHERE id = $1", [r1.refundOrderId]);
-    const user = await sdk.user.create({ uuid: "bill-user" });
+    const r1 = await sdk.refund.create({ outTradeNo: "bill-paid", outRefundNo: "bill-r1", refundAmount: "2.5" });
+    await sdk.refund.create({ outTradeNo: "bill-paid", outRefundNo: "bill-r2", refundAmount: "1" });
+    await gw.db.query("UPDATE refund_orders SET status = 3, tx_hash = '0xabc' WHERE refund_no = $1", [r1.refundId]);
+    const userId = await sdk.user.create({ uuid: "bill-user" });
+    const user = await sdk.user.detail({ userId });
     const wallet = user.userWallet.find((w) => w.chainId === 31337)!;
     await gw.db.query(
       `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address, to_address, tx_hash, log_index, block_number, block_hash)
        VALUES ('rch-1', 1, $1, 31337, $2, 4000000, 4, $3, $4, '0xdead', 0, 10, '0xb10c')`,
       [user.userId, USDT.toLowerCase(), PAYER, wallet.walletAddress.toLowerCase()],
     );
-    const w = await sdk.withdraw.apply({ merchantWithdrawId: "bill-w1", uuid: "bill-user", chainId: 31337, token: "USDT", amount: "1.5", toAddress: PAYER });
-    await gw.db.query("UPDATE withdrawal_orders SET status = 3, tx_hash = '0xbeef' WHERE id = $1", [w.withdrawOrderId]);
+    const w = await sdk.withdraw.apply({ outTradeNo: "bill-w1", chainId: 31337, currencyId: 2, withdrawAmount: "1.5", withdrawAddress: PAYER });
+    await gw.db.query("UPDATE withdrawal_orders SET status = 3, tx_hash = '0xbeef' WHERE withdraw_id = $1", [w.withdrawId]);
     // merchant 2's activity must not show in merchant 1's statement
-    await call(gw, gw.merchants[1]!, "POST", "payment/createPaymentOrder", { merchantOrderId: "other", chainId: 31337, token: "USDT", amount: "99", notifyUrl: "https://b.example.test/n" });
+    await call(gw, gw.merchants[1]!, "POST", "payment/createPaymentOrder", { outTradeNo: "other", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "99", notifyUrl: "https://b.example.test/n" });
   });
   after(async () => {
     await gw?.close();
@@ -81,25 +82,27 @@ describe(`statement (bill) on ${backend}`, () => {
 
   it("lists the period's payments, refunds, recharges and withdrawals with totals per token (JSON)", async () => {
     const bill = await sdk.bill.json({ from: today, to: today });
-    assert.equal(bill.merchantId, "1");
+    assert.equal(bill.orgId, 1);
     assert.equal(bill.feeSource, "fee_bps");
     const kinds = bill.lines.map((l) => `${l.kind}:${l.merchantRef}`).sort();
     assert.deepEqual(kinds, ["payment:bill-eth", "payment:bill-open", "payment:bill-paid", "recharge:bill-user", "refund:bill-r1", "refund:bill-r2", "withdrawal:bill-w1"]);
     const paid = bill.lines.find((l) => l.merchantRef === "bill-paid")!;
-    assert.equal(paid.state, 4);
-    assert.equal(paid.paidBaseUnits, "12500000");
-    assert.equal(paid.fee, "0.125", "1% of 12.5");
-    const usdt = bill.totals.find((t) => t.tokenSymbol === "USDT")!;
-    assert.equal(usdt.receivedBaseUnits, "12500000");
-    assert.equal(usdt.rechargedBaseUnits, "4000000");
-    assert.equal(usdt.refunded, "2.5");
-    assert.equal(usdt.refundsPending, "1");
-    assert.equal(usdt.withdrawn, "1.5");
-    assert.equal(usdt.feesBaseUnits, "165000", "1% of 12.5 + 1% of 4");
+    assert.equal(paid.status, 0, "paymentStatus 0: paid");
+    assert.equal(paid.paidAmount, "12500000");
+    assert.equal(paid.fee, "125000", "1% of 12.5, in base units");
+    assert.equal(bill.lines.find((l) => l.merchantRef === "bill-open")!.status, 1, "paymentStatus 1: pending");
+    assert.equal(bill.lines.find((l) => l.kind === "withdrawal")!.status, 0, "withdrawStatus 0: success");
+    const usdt = bill.totals.find((t) => t.symbol === "USDT")!;
+    assert.equal(usdt.decimals, 6);
+    assert.equal(usdt.received, "12500000");
+    assert.equal(usdt.recharged, "4000000");
+    assert.equal(usdt.refunded, "2500000");
+    assert.equal(usdt.refundsPending, "1000000");
+    assert.equal(usdt.withdrawn, "1500000");
+    assert.equal(usdt.fees, "165000", "1% of 12.5 + 1% of 4");
     // 12.5 + 4 - 0.165 - 2.5 - 1.5
-    assert.equal(usdt.net, "12.335");
-    assert.equal(usdt.netBaseUnits, "12335000");
-    const eth = bill.totals.find((t) => t.tokenSymbol === "ETH")!;
+    assert.equal(usdt.net, "12335000");
+    const eth = bill.totals.find((t) => t.symbol === "ETH")!;
     assert.equal(eth.received, "0");
     assert.equal(eth.net, "0");
   });

@@ -45,7 +45,7 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
   let miner: NodeJS.Timeout;
   const dbName = `crash_${randomBytes(4).toString("hex")}`;
   const masterKey = randomBytes(32).toString("hex");
-  const received: { eventId: string; type: string; payOrderId: string; state: number }[] = [];
+  const received: { eventId: string; outPaymentNo: string; paymentStatus: number }[] = [];
   let merchantServer: http.Server;
   let port: number;
   let configFile: string;
@@ -70,21 +70,23 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
     fx = await deployFixture(node);
     db = await openStore({ databaseUrl: dbUrl });
     const m = await createMerchant(db, createSecretBox(Buffer.from(masterKey, "hex")), { id: fx.merchantId, name: "Shop", payoutSigner: fx.admin });
+    // every event calls back (not only Pay Protocol's status changes), so every event's delivery is checked
+    await db.query("UPDATE merchants SET callback_all_events = true WHERE id = $1", [fx.merchantId]);
     merchantServer = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
         try {
-          // both signatures of every delivery: X-PAY-SIGN (the SDK prefers it) and Standard Webhooks (the library)
+          // both signatures of every delivery: X-PAY-SIGN (the SDK, with the API secret) and Standard Webhooks (the library)
           const body = Buffer.concat(chunks);
           new Webhook(m.webhookSecret).verify(body.toString("utf8"), {
             "webhook-id": String(req.headers["webhook-id"]),
             "webhook-timestamp": String(req.headers["webhook-timestamp"]),
             "webhook-signature": String(req.headers["webhook-signature"]),
           });
-          const e = verifyWebhook<{ payOrderId: string; state: number }>({ secret: m.webhookSecret, headers: req.headers, body });
-          received.push({ eventId: e.eventId, type: e.type, payOrderId: e.data.payOrderId, state: e.data.state });
-          res.writeHead(200).end("ok");
+          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({ apiSecret: m.apiSecret, requestPath: req.url!, headers: req.headers, body });
+          received.push({ eventId: e.eventId, outPaymentNo: e.data.outPaymentNo, paymentStatus: e.data.paymentStatus });
+          res.writeHead(200).end("success");
         } catch {
           res.writeHead(400).end("bad signature");
         }
@@ -127,15 +129,17 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
     await startChild();
     const orders = [];
     for (let i = 0; i < 12; i++) {
-      orders.push(await client.payment.create({ merchantOrderId: `c-${i}`, chainId: 31337, token: "USDT", amount: "2", notifyUrl: `http://127.0.0.1:${(merchantServer.address() as any).port}/hook` }));
+      orders.push(
+        await client.payment.create({ outTradeNo: `c-${i}`, chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "2", notifyUrl: `http://127.0.0.1:${(merchantServer.address() as any).port}/hook?shop=c` }),
+      );
     }
     await fx.mint(fx.payer, 1_000_000_000n);
     let kills = 0;
     for (const [i, o] of orders.entries()) {
       // half of each order now, the rest a moment later: the kills land between seen, confirmed and notified
-      await fx.write(fx.token, fx.tokenAbi, "transfer", [o.receiptAddress, 1_000_000n], fx.payer);
+      await fx.write(fx.token, fx.tokenAbi, "transfer", [o.userWalletAddress, 1_000_000n], fx.payer);
       await new Promise((r) => setTimeout(r, rand() * 400));
-      await fx.write(fx.token, fx.tokenAbi, "transfer", [o.receiptAddress, 1_000_000n], fx.payer);
+      await fx.write(fx.token, fx.tokenAbi, "transfer", [o.userWalletAddress, 1_000_000n], fx.payer);
       if (i % 3 === 1 && kills < 8) {
         await new Promise((r) => setTimeout(r, rand() * 600));
         kill();
@@ -161,22 +165,25 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
     }
 
     for (const o of orders) {
-      const [row] = await db.query("SELECT status, seen_amount, paid_amount FROM payment_orders WHERE id = $1", [o.payOrderId]);
+      const [row] = await db.query("SELECT status, seen_amount, paid_amount FROM payment_orders WHERE id = $1", [o.outPaymentNo]);
       assert.equal(row!.status, 4);
-      assert.equal(row!.paid_amount, "2000000", `${o.merchantOrderId} paid exactly once`);
-      assert.equal(row!.seen_amount, "2000000", `${o.merchantOrderId} seen exactly once`);
-      const transfers = await db.query("SELECT count(*)::int AS n FROM payment_transfers WHERE pay_order_id = $1", [o.payOrderId]);
+      assert.equal(row!.paid_amount, "2000000", `${o.outTradeNo} paid exactly once`);
+      assert.equal(row!.seen_amount, "2000000", `${o.outTradeNo} seen exactly once`);
+      const transfers = await db.query("SELECT count(*)::int AS n FROM payment_transfers WHERE pay_order_id = $1", [o.outPaymentNo]);
       assert.equal(transfers[0]!.n, 2, "two transfers, each recorded once");
       const events = await db.query<{ id: string; payload: any }>(
         "SELECT id, payload FROM outbox_events WHERE aggregate_id = $1 AND type = 'payment.status_changed' ORDER BY id",
-        [o.payOrderId],
+        [o.outPaymentNo],
       );
       const moves = events.map((e) => `${e.payload.data.from}->${e.payload.data.status}`);
-      assert.equal(new Set(moves).size, moves.length, `${o.merchantOrderId}: no transition written twice (${moves})`);
-      assert.equal(moves.filter((mv) => mv.endsWith("->4")).length, 1, `${o.merchantOrderId}: one success`);
-      for (const e of events) assert.ok(received.some((r) => r.eventId === e.id), `event ${e.id} of ${o.merchantOrderId} delivered`);
-      const successIds = new Set(received.filter((r) => r.payOrderId === o.payOrderId && r.state === 4 && r.type === "payment.status_changed").map((r) => r.eventId));
-      assert.equal(successIds.size, 1, `${o.merchantOrderId}: every delivery of the success carries the same event id`);
+      assert.equal(new Set(moves).size, moves.length, `${o.outTradeNo}: no transition written twice (${moves})`);
+      assert.equal(moves.filter((mv) => mv.endsWith("->4")).length, 1, `${o.outTradeNo}: one success`);
+      for (const e of events) assert.ok(received.some((r) => r.eventId === e.id), `event ${e.id} of ${o.outTradeNo} delivered`);
+      // every delivery about this order carries one of its events' ids, and the success was delivered showing paid
+      const ids = new Set(events.map((e) => e.id));
+      assert.ok(received.filter((r) => r.outPaymentNo === o.outPaymentNo).every((r) => ids.has(r.eventId)), `${o.outTradeNo}: stable event ids`);
+      const success = events.find((e) => e.payload.data.status === 4)!;
+      assert.ok(received.some((r) => r.eventId === success.id && r.paymentStatus === 0), `${o.outTradeNo}: the success callback says paid`);
     }
   });
 });

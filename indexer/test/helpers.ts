@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/api/app.js";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
-import { hmacHex, requestSigningString } from "../src/crypto/signing.js";
+import { paySignature } from "../src/crypto/signing.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
@@ -91,15 +91,20 @@ export async function startGateway(backend: Backend, overrides: Partial<GatewayC
 export type SignOverrides = {
   key?: string;
   secret?: string;
+  /** X-PAY-TIMESTAMP (default: now, unix seconds) */
   timestamp?: string;
-  nonce?: string;
   sign?: string;
   omit?: string[];
+  /** the raw body to send (and sign) instead of JSON.stringify(payload) */
+  rawBody?: string;
+  contentType?: string | null;
+  /** the request target to send and sign instead of the one built from path and payload */
+  target?: string;
 };
 
 export type ApiResponse = { status: number; body: { code: number; msg: string; data: any } };
 
-/** Sends a signed request as a merchant would. */
+/** Sends a request signed by Pay Protocol's rule, as a merchant would (GET: payload as the query string; POST: as the JSON body). */
 export async function call(
   gw: TestGateway,
   merchant: CreatedMerchant,
@@ -112,26 +117,45 @@ export async function call(
   let body = "";
   const query = method === "GET" && payload ? new URLSearchParams(payload as Record<string, string>).toString() : "";
   if (query) url += `?${query}`;
-  if (method === "POST") body = JSON.stringify(payload ?? {});
-  const timestamp = o.timestamp ?? String(Date.now());
-  const nonce = o.nonce ?? randomBytes(12).toString("hex");
-  const sign = o.sign ?? hmacHex(o.secret ?? merchant.apiSecret, requestSigningString({ timestamp, nonce, method, url, body }));
+  if (o.target) url = o.target;
+  if (method === "POST") body = o.rawBody ?? JSON.stringify(payload ?? {});
+  const timestamp = o.timestamp ?? String(Math.floor(Date.now() / 1000));
+  const sign = o.sign ?? paySignature(o.secret ?? merchant.apiSecret, { timestamp, method, requestPath: url, body });
   const headers: Record<string, string> = {
     "x-pay-key": o.key ?? merchant.apiKey,
     "x-pay-timestamp": timestamp,
-    "x-pay-nonce": nonce,
     "x-pay-sign": sign,
   };
-  if (method === "POST") headers["content-type"] = "application/json";
+  if (method === "POST" && o.contentType !== null) headers["content-type"] = o.contentType ?? "application/json";
   for (const h of o.omit ?? []) delete headers[h];
   const res = await fetch(gw.url + url, { method, headers, body: method === "POST" ? body : undefined });
-  return { status: res.status, body: (await res.json()) as ApiResponse["body"] };
+  const text = await res.text();
+  let parsed: ApiResponse["body"];
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = { code: 0, msg: text, data: null };
+  }
+  return { status: res.status, body: parsed };
 }
 
 /** Row counts of every table a request could change. */
 export async function tableCounts(db: Db): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const t of ["payment_orders", "address_pool", "users", "user_wallets", "outbox_events", "refund_orders"]) {
+  for (const t of [
+    "payment_orders",
+    "address_pool",
+    "users",
+    "user_wallets",
+    "outbox_events",
+    "refund_orders",
+    "withdrawals",
+    "withdrawal_orders",
+    "settlement_orders",
+    "merchant_qr_codes",
+    "payment_order_choices",
+    "api_nonces",
+  ]) {
     const [r] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t}`);
     out[t] = Number(r!.n);
   }

@@ -137,15 +137,20 @@ function suite(backend: "pglite" | "postgres") {
     };
     const createOrder = async (token: "USDT" | "ETH", amount: string) => {
       const o = await api("POST", "payment/createPaymentOrder", {
-        merchantOrderId: `o-${backend}-${++seq}`,
+        outTradeNo: `o-${backend}-${++seq}`,
         chainId: CHAIN,
-        token,
-        amount,
+        quoteCurrencySymbol: token,
+        quoteAmount: amount,
         notifyUrl: "https://shop.example.test/notify",
       });
-      return { id: o.payOrderId as string, address: (o.receiptAddress as string).toLowerCase() as Address };
+      return { id: o.outPaymentNo as string, address: (o.userWalletAddress as string).toLowerCase() as Address };
     };
-    const detail = (id: string) => api("GET", "payment/detail", { payOrderId: id });
+    const detail = (id: string) => api("GET", "payment/detail", { outPaymentNo: id });
+    /** a user's detail by uuid (user/create answers the userId) */
+    const createUser = async (uuid: string) => {
+      await api("POST", "user/create", { uuid });
+      return api("GET", "user/detail", { uuid });
+    };
     const state = async (id: string) => {
       const [r] = await db.query("SELECT status, seen_amount, paid_amount, payer_address FROM payment_orders WHERE id = $1", [id]);
       return { status: Number(r!.status), seen: BigInt(r!.seen_amount), paid: BigInt(r!.paid_amount), payer: r!.payer_address as string | null };
@@ -171,7 +176,7 @@ function suite(backend: "pglite" | "postgres") {
       let d = await detail(o.id);
       assert.equal(d.state, 2);
       assert.equal(d.transfers.length, 1);
-      assert.equal(d.transfers[0].txHash, paid.transactionHash);
+      assert.equal(d.transfers[0].transferHash, paid.transactionHash);
       assert.equal(d.transfers[0].confirmations, 1);
       assert.equal(d.transfers[0].late, false);
       await advance(1);
@@ -235,13 +240,12 @@ function suite(backend: "pglite" | "postgres") {
       const s = await state(o.id);
       assert.deepEqual([s.status, s.paid], [4, 15n * USD]);
       const d = await detail(o.id);
-      assert.equal(d.overpaidAmount, "5");
-      assert.equal(d.overpaidAmountBaseUnits, (5n * USD).toString());
+      assert.equal(d.overpaidAmount, (5n * USD).toString(), "base units");
     });
 
     it("late transfers after cancellation and after expiry are recorded on that order and shown", async () => {
       const cancelled = await createOrder("USDT", "10");
-      await api("POST", "payment/cancel", { payOrderId: cancelled.id });
+      await api("POST", "payment/cancel", { outPaymentNo: cancelled.id });
       const expired = await createOrder("USDT", "10");
       await db.query("UPDATE payment_orders SET expires_at = now() - interval '1 second' WHERE id = $1", [expired.id]);
       await expireDuePaymentOrders(db, { poolCooldownSeconds: COOLDOWN });
@@ -258,7 +262,7 @@ function suite(backend: "pglite" | "postgres") {
         const d = await detail(o.id);
         assert.equal(d.transfers.length, 1);
         assert.equal(d.transfers[0].late, true);
-        assert.equal(d.lateAmountBaseUnits, amount.toString());
+        assert.equal(d.lateAmount, amount.toString());
         const ev = await events(o.id);
         assert.equal(ev.at(-1), `payment.late_transfer:${status}`);
       }
@@ -292,9 +296,9 @@ function suite(backend: "pglite" | "postgres") {
       assert.deepEqual([s.status, s.seen], [0, 0n], "the order still waits for USDT");
       const d = await detail(o.id);
       assert.equal(d.transfers.length, 1);
-      assert.equal(d.transfers[0].tokenMatches, false);
-      assert.equal(d.transfers[0].token, ZERO);
-      assert.equal(d.transfers[0].amountBaseUnits, (10n * ETH).toString());
+      assert.equal(d.transfers[0].counted, false);
+      assert.equal(d.transfers[0].tokenAddress.toLowerCase(), ZERO);
+      assert.equal(d.transfers[0].amount, (10n * ETH).toString());
       assert.deepEqual(await events(o.id), ["payment.unmatched_transfer:0"]);
       // and the right token still pays it
       await payToken(o.address, 10n * USD);
@@ -303,7 +307,7 @@ function suite(backend: "pglite" | "postgres") {
     });
 
     it("recharge: two deposits to a user's address are two recharge orders, 2 -> 3 -> 4 at depth", async () => {
-      const user = await api("POST", "user/create", { uuid: `u-${backend}` });
+      const user = await createUser(`u-${backend}`);
       const wallet = (user.userWallet.find((w: { chainId: number }) => w.chainId === CHAIN).walletAddress as string).toLowerCase() as Address;
       await f.tick(); // the new wallet is watched from the store
       const t1 = await payToken(wallet, 5n * USD);
@@ -325,13 +329,13 @@ function suite(backend: "pglite" | "postgres") {
         const [e] = await db.query("SELECT aggregate_kind FROM outbox_events WHERE aggregate_id = $1 LIMIT 1", [r.id]);
         assert.equal(e!.aggregate_kind, "recharge");
       }
-      const listed = await api("GET", "recharge/list", { uuid: `u-${backend}` });
+      const listed = await api("GET", "recharge/list", { UUID: `u-${backend}` });
       assert.equal(listed.list.length, 2);
     });
 
     it("reorg: the removed transfer moves the order back, the merchant is told, success never reported for it", async () => {
       const o = await createOrder("USDT", "10");
-      const user = await api("POST", "user/create", { uuid: `r-${backend}` });
+      const user = await createUser(`r-${backend}`);
       const wallet = (user.userWallet[0].walletAddress as string).toLowerCase() as Address;
       await f.tick();
       const snapshot = await node.rpc<string>("evm_snapshot");
@@ -349,7 +353,7 @@ function suite(backend: "pglite" | "postgres") {
       assert.deepEqual([s.status, s.seen, s.payer], [0, 0n, null]);
       let d = await detail(o.id);
       assert.equal(d.transfers[0].status, "removed");
-      assert.equal(d.transfers[0].txHash, orphan.transactionHash);
+      assert.equal(d.transfers[0].transferHash, orphan.transactionHash);
       assert.deepEqual(await events(o.id), ["payment.status_changed:2", "payment.status_changed:3", "payment.status_changed:0"]);
       const [rc] = await db.query("SELECT id, status FROM recharge_orders WHERE to_address = $1", [wallet]);
       assert.equal(Number(rc!.status), -1, "the recharge is dropped");

@@ -99,10 +99,10 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
   });
 
   it("sweeps a confirmed payment into the vault and leaves a dust deposit until it is worth its gas", async () => {
-    const order = await client.payment.create({ merchantOrderId: "m-1", chainId: 31337, token: "USDT", amount: "10", notifyUrl: "http://127.0.0.1:9/none" });
+    const order = await client.payment.create({ outTradeNo: "m-1", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "http://127.0.0.1:9/none" });
     await fx.mint(fx.payer, 100_000_000n);
-    await fx.write(fx.token, fx.tokenAbi, "transfer", [order.receiptAddress, 10_000_000n], fx.payer);
-    await until("order success", () => client.payment.detail({ payOrderId: order.payOrderId }), (d) => d.state === 4);
+    await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
+    await until("order success", () => client.payment.detail({ outTradeNo: "m-1" }), (d) => d.state === 4);
     const [balance, fee] = await until(
       "vault credit",
       () => fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] }) as Promise<[bigint, bigint]>,
@@ -116,39 +116,40 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     assert.equal(BigInt(sweep!.fee), 100_000n);
 
     // 1 gwei of ETH is worth far less than the gas to sweep it
-    const dust = await client.payment.create({ merchantOrderId: "m-dust", chainId: 31337, token: "ETH", amount: "0.000000001", notifyUrl: "http://127.0.0.1:9/none" });
-    await fx.send({ to: dust.receiptAddress as Address, value: 1_000_000_000n });
-    await until("dust order success", () => client.payment.detail({ payOrderId: dust.payOrderId }), (d) => d.state === 4);
+    const dust = await client.payment.create({ outTradeNo: "m-dust", chainId: 31337, quoteCurrencySymbol: "ETH", quoteAmount: "0.000000001", notifyUrl: "http://127.0.0.1:9/none" });
+    await fx.send({ to: dust.userWalletAddress as Address, value: 1_000_000_000n });
+    await until("dust order success", () => client.payment.detail({ outTradeNo: "m-dust" }), (d) => d.state === 4);
     const passes = async () => (await gateway.movers!.runOnce())[0]!.sweeps;
     const outcome = (await passes()).find((s) => s.token === NATIVE);
     assert.equal(outcome?.outcome, "not_worth_it");
-    assert.equal(await fx.publicClient.getBalance({ address: dust.receiptAddress as Address }), 1_000_000_000n, "the dust stays in its address");
+    assert.equal(await fx.publicClient.getBalance({ address: dust.userWalletAddress as Address }), 1_000_000_000n, "the dust stays in its address");
   });
 
   it("pays an approved refund and withdrawal on chain, success only from the confirmed event, and never twice across a restart", async () => {
-    const [paid] = await db.query("SELECT id FROM payment_orders WHERE merchant_order_id = 'm-1'");
     const payerBefore = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
-    const refund = await client.refund.create({ payOrderId: paid!.id, merchantRefundId: "r-1", amount: "4" });
-    await client.refund.approve({ refundOrderId: refund.refundOrderId, signature: await admin.signTypedData(signable(refund.payoutTypedData!)) });
-    const user = await client.user.create({ uuid: "u-1" });
+    const { refundId } = await client.refund.create({ outTradeNo: "m-1", outRefundNo: "r-1", refundAmount: "4" });
+    const refund = await client.refund.detail({ refundId });
+    await client.refund.approve({ refundId, signature: await admin.signTypedData(signable(refund.lines[0]!.payoutTypedData!)) });
     const to = fx.accounts[5]!;
-    const w = await client.withdraw.apply({ merchantWithdrawId: "w-1", uuid: "u-1", chainId: 31337, token: "USDT", amount: "1.5", toAddress: to });
-    await client.withdraw.approve({ withdrawOrderId: w.withdrawOrderId, signature: await admin.signTypedData(signable(w.payoutTypedData!)) });
+    const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "w-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "1.5", withdrawAddress: to });
+    const w = await client.withdraw.detail({ withdrawId });
+    await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(signable(w.lines[0]!.payoutTypedData!)) });
 
     // broadcast (2) first; success (3) needs PayoutExecuted at depth 2
     const seen: number[] = [];
     const done = await until(
       "refund success",
       async () => {
-        const d = await client.refund.detail({ refundOrderId: refund.refundOrderId });
+        const d = await client.refund.detail({ refundId });
         if (seen.at(-1) !== d.state) seen.push(d.state);
         return d;
       },
       (d) => d.state === 3,
     );
-    assert.ok(done.txHash, "the success carries the transaction hash");
+    assert.ok(done.transferHash, "the success carries the transaction hash");
     assert.ok(!seen.includes(-2), `no failure on the way: ${seen}`);
-    await until("withdrawal success", () => client.withdraw.detail({ withdrawOrderId: w.withdrawOrderId }), (d) => d.state === 3);
+    await until("withdrawal success", () => client.withdraw.detail({ withdrawId }), (d) => d.state === 3 && d.withdrawStatus === 0);
     const payerAfter = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
     assert.equal(payerAfter - payerBefore, 4_000_000n);
     assert.equal(await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [to] }), 1_500_000n);

@@ -153,18 +153,20 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     node?.stop();
   });
 
-  const createOrder = async (over: Record<string, unknown> = {}) => {
+  /** an order through the API, in the names the page's URL uses (payOrderId = outPaymentNo, merchantOrderId = outTradeNo) */
+  const createOrder = async (over: { token?: string; amount?: string; redirectionUrl?: undefined; expireSeconds?: number } = {}) => {
     const res = await call(gw, merchant, "POST", "payment/createPaymentOrder", {
-      merchantOrderId: `browser-${++seq}`,
+      outTradeNo: `browser-${++seq}`,
       chainId: 31337,
-      token: "USDT",
-      amount: "12.5",
+      quoteCurrencySymbol: over.token ?? "USDT",
+      quoteAmount: over.amount ?? "12.5",
       notifyUrl: `${shopUrl}/notify`,
-      redirectionUrl: `${shopUrl}/done`,
-      ...over,
+      ...("redirectionUrl" in over ? {} : { redirectionUrl: `${shopUrl}/done` }),
+      ...(over.expireSeconds ? { expireSeconds: over.expireSeconds } : {}),
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    return res.body.data as { payOrderId: string; paymentUrl: string; receiptAddress: string; accessSign: string; merchantOrderId: string };
+    const d = res.body.data;
+    return { payOrderId: d.outPaymentNo as string, paymentUrl: d.paymentLink as string, receiptAddress: d.userWalletAddress as string, accessSign: d.accessSign as string, merchantOrderId: d.outTradeNo as string };
   };
 
   type Wallets = "injected" | "eip6963" | "none";
@@ -449,7 +451,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await state(page, "08-expired");
 
     const cancelled = await createOrder();
-    assert.equal((await call(gw, merchant, "POST", "payment/cancel", { payOrderId: cancelled.payOrderId })).status, 200);
+    assert.equal((await call(gw, merchant, "POST", "payment/cancel", { outPaymentNo: cancelled.payOrderId })).status, 200);
     await page.goto(local(cancelled.paymentUrl));
     await waitState(page, -3);
     assert.equal(await page.textContent("#status-title"), "Cancelled");
@@ -509,7 +511,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
       await call(gw, merchant, "POST", "qrcode/create", {
         label: "Till 2",
         chainId: 31337,
-        token: "USDT",
+        currencyId: 2,
         notifyUrl: `${shopUrl}/qr`,
         maxAmount: "500",
       })

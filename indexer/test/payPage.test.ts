@@ -24,18 +24,26 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
       let A: CreatedMerchant;
       let evil: CreatedMerchant;
       let seq = 0;
-      const create = async (m: CreatedMerchant, over: Record<string, unknown> = {}) => {
+      /** an order through the API, in the names the page's URL uses (payOrderId = outPaymentNo, merchantOrderId = outTradeNo) */
+      const create = async (m: CreatedMerchant, over: { merchantOrderId?: string } = {}) => {
         const res = await call(gw, m, "POST", "payment/createPaymentOrder", {
-          merchantOrderId: `page-${++seq}`,
+          outTradeNo: over.merchantOrderId ?? `page-${++seq}`,
           chainId: 31337,
-          token: "USDT",
-          amount: "12.5",
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "12.5",
           notifyUrl: "https://shop.example.test/notify",
           redirectionUrl: "https://shop.example.test/done?x=1",
-          ...over,
         });
         assert.equal(res.status, 200, JSON.stringify(res.body));
-        return res.body.data;
+        const d = res.body.data;
+        return {
+          payOrderId: d.outPaymentNo,
+          merchantOrderId: d.outTradeNo,
+          receiptAddress: d.userWalletAddress,
+          paymentUrl: d.paymentLink,
+          accessSign: d.accessSign,
+          expireAtSeconds: Date.parse(`${d.expireTime.replace(" ", "T")}Z`) / 1000,
+        };
       };
       const local = (paymentUrl: string) => {
         const u = new URL(paymentUrl);
@@ -117,7 +125,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.equal(s.state, 0);
         assert.equal(s.dueAmount, "12500000");
         assert.equal(s.redirectUrl, null);
-        assert.equal(s.expireAt, o.expireAt);
+        assert.equal(Math.floor(s.expireAt / 1000), o.expireAtSeconds);
         assert.equal(Object.hasOwn(s, "notifyUrl"), false, "only what the page needs");
         const move = (event: any) =>
           applyPaymentEvent(gw.db, { merchantId: A.merchantId, ref: { payOrderId: o.payOrderId }, event, poolCooldownSeconds: 60 });
@@ -156,7 +164,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         const res = await call(gw, A, "POST", "qrcode/create", {
           label: "Counter 1",
           chainId: 31337,
-          token: "USDT",
+          currencyId: 2,
           notifyUrl: "https://shop.example.test/qr-notify",
           maxAmount: "1000",
         });
@@ -168,15 +176,15 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         const again = await call(gw, A, "POST", "qrcode/create", {
           label: "Counter 1",
           chainId: 31337,
-          token: "USDT",
+          currencyId: 2,
           notifyUrl: "https://shop.example.test/qr-notify",
           maxAmount: "1000",
-        });
+        }, { timestamp: String(Math.floor(Date.now() / 1000) + 1) });
         assert.equal(again.body.data.code, qr.code, "same label and parameters: same code");
         const conflict = await call(gw, A, "POST", "qrcode/create", {
           label: "Counter 1",
           chainId: 31337,
-          token: "ETH",
+          currencyId: 1,
           notifyUrl: "https://shop.example.test/qr-notify",
         });
         assert.equal(conflict.status, 409);
@@ -206,10 +214,11 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         const pay = new URL(ok.headers.get("location")!);
         assert.equal(pay.origin + pay.pathname, "https://pay.example.test/pay");
         const payOrderId = pay.searchParams.get("payOrderId")!;
-        const detail = await call(gw, A, "GET", "payment/detail", { payOrderId });
-        assert.equal(detail.body.data.amount, "7.25");
+        const detail = await call(gw, A, "GET", "payment/detail", { outPaymentNo: payOrderId });
+        assert.equal(detail.body.data.quoteAmount, "7.25");
+        assert.equal(detail.body.data.expectedAmount, "7250000");
         assert.equal(detail.body.data.notifyUrl, "https://shop.example.test/qr-notify");
-        assert.equal(detail.body.data.merchantOrderId, `qr:${qr.code}:${ref}`);
+        assert.equal(detail.body.data.outTradeNo, `qr:${qr.code}:${ref}`);
         const page = await get(`${gw.url}${pay.pathname}${pay.search}`);
         assert.equal(page.status, 200);
         assert.match(await page.text(), /id="amount">7\.25</);

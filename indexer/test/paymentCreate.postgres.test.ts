@@ -17,7 +17,7 @@ const reachable = await postgresReachable();
 const skip = reachable ? false : `PostgreSQL not reachable at ${PG_URL}`;
 
 /**
- * Two gateway processes' worth of state (two apps, two pools) on one PostgreSQL schema: the nonce is
+ * Two gateway processes' worth of state (two apps, two pools) on one PostgreSQL schema: the replay guard is
  * shared through the database, and the lease stays on the partial index at 200k leased rows.
  */
 describe("payment create and detail on one PostgreSQL shared by two gateways", { skip }, () => {
@@ -49,66 +49,48 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
   });
 
   const order = (id: string, over: Record<string, unknown> = {}) => ({
-    merchantOrderId: id,
     chainId: 31337,
-    token: "USDT",
-    amount: "1.5",
+    outTradeNo: id,
+    quoteCurrencySymbol: "USDT",
+    quoteAmount: "1.5",
     notifyUrl: "https://shop.example.test/notify",
     ...over,
   });
 
-  it("a nonce used at one gateway is refused at the other (create, detail, and a refused create)", async () => {
+  it("a write accepted at one gateway is a replay at the other (the remembered signature is shared); reads and creates repeat", async () => {
     const [g1, g2] = gws as [TestGateway, TestGateway];
-    const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("n-1"), { nonce: "shared-nonce-create" });
+    const t = { timestamp: String(Math.floor(Date.now() / 1000)) };
+    const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("n-1"), t);
     assert.equal(created.status, 200, JSON.stringify(created.body));
-    const replayed = await call(g2, A, "POST", "payment/createPaymentOrder", order("n-2"), { nonce: "shared-nonce-create" });
+    const again = await call(g2, A, "POST", "payment/createPaymentOrder", order("n-1"), t);
+    assert.equal(again.body.data.outPaymentNo, created.body.data.outPaymentNo, "an idempotent create repeats: the same order");
+    for (const g of [g1, g2]) assert.equal((await call(g, A, "GET", "payment/detail", { outTradeNo: "n-1" }, t)).status, 200, "reads repeat");
+
+    const w = { chainId: 31337, currencyId: 2, withdrawAddress: "0x90F79bf6EB2c4f870365E785982E1f101E93b906", withdrawAmount: "1" };
+    const first = await call(g1, A, "POST", "withdraw/apply", w, t);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const replayed = await call(g2, A, "POST", "withdraw/apply", w, t);
     assert.equal(replayed.body.code, 40105, JSON.stringify(replayed.body));
-    const [n2] = await dbs[0]!.query("SELECT count(*)::int AS n FROM payment_orders WHERE merchant_order_id = 'n-2'");
-    assert.equal(n2!.n, 0, "a refused replay writes nothing");
-
-    const ref = { payOrderId: created.body.data.payOrderId };
-    const read = await call(g2, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-detail" });
-    assert.equal(read.status, 200);
-    for (const g of [g1, g2]) {
-      const again = await call(g, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-detail" });
-      assert.equal(again.body.code, 40105);
-      assert.equal(again.body.data, null, "a replayed read shows nothing");
-    }
-    // the nonce of an unknown order's read is spent too
-    const missing = await call(g1, A, "GET", "payment/detail", { payOrderId: "01NOPE" }, { nonce: "shared-nonce-404" });
-    assert.equal(missing.body.code, 40401);
-    assert.equal((await call(g2, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-404" })).body.code, 40105);
-
-    // a create refused before the database (unknown token) spends its nonce after the response
-    const bad = await call(g1, A, "POST", "payment/createPaymentOrder", order("n-3", { token: "DOGE" }), { nonce: "shared-nonce-bad" });
-    assert.equal(bad.body.code, 40004);
-    let code = 0;
-    for (let i = 0; i < 50 && code !== 40105; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      code = (await call(g2, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-bad" })).body.code;
-    }
-    assert.equal(code, 40105);
-    // an idempotency conflict spends the nonce as well
-    const conflict = await call(g1, A, "POST", "payment/createPaymentOrder", order("n-1", { amount: "2" }), { nonce: "shared-nonce-409" });
-    assert.equal(conflict.body.code, 40901);
-    assert.equal((await call(g2, A, "GET", "payment/detail", ref, { nonce: "shared-nonce-409" })).body.code, 40105);
+    const [n] = await dbs[0]!.query("SELECT count(*)::int AS n FROM withdrawals WHERE merchant_id = 1");
+    assert.equal(n!.n, 1, "a refused replay writes nothing");
+    // a refused write is forgotten, so the same signed request can go once it can succeed
+    const cancel = { outTradeNo: "not-yet" };
+    assert.equal((await call(g1, A, "POST", "payment/cancel", cancel, t)).body.code, 40401);
+    assert.equal((await call(g2, A, "POST", "payment/cancel", cancel, t)).body.code, 40401);
   });
 
-  it("the same nonce sent many times at once, to both gateways, passes exactly once (reads and creates)", async () => {
+  it("the same signed write sent many times at once, to both gateways, passes exactly once", async () => {
     const [g1, g2] = gws as [TestGateway, TestGateway];
-    const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("burst-0"));
-    const ref = { payOrderId: created.body.data.payOrderId };
-    const reads = await Promise.all(Array.from({ length: 30 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", ref, { nonce: "burst-read-nonce" })));
-    assert.deepEqual(reads.map((r) => r.body.code).sort(), [200, ...Array(29).fill(40105)].sort());
-    const creates = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "payment/createPaymentOrder", order(`burst-${i + 1}`), { nonce: "burst-create-nonce" })),
-    );
-    assert.deepEqual(creates.map((r) => r.body.code).sort(), [200, ...Array(29).fill(40105)].sort());
-    const [n] = await dbs[0]!.query("SELECT count(*)::int AS n FROM payment_orders WHERE merchant_order_id LIKE 'burst-%'");
-    assert.equal(n!.n, 2, "burst-0 and the one create that passed");
+    const t = { timestamp: String(Math.floor(Date.now() / 1000)) };
+    const w = { chainId: 31337, currencyId: 2, withdrawAddress: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", withdrawAmount: "2" };
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "withdraw/apply", w, t)));
+    assert.deepEqual(burst.map((r) => r.body.code).sort(), [200, ...Array(29).fill(40105)].sort());
+    const [n] = await dbs[0]!.query("SELECT count(*)::int AS n FROM withdrawal_orders WHERE amount = 2000000");
+    assert.equal(n!.n, 1);
     // and many different requests at once all pass (they share statements)
-    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", ref)));
-    assert.ok(many.every((r) => r.status === 200 && r.body.data.payOrderId === ref.payOrderId));
+    const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("burst-0"));
+    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", { outTradeNo: "burst-0" })));
+    assert.ok(many.every((r) => r.status === 200 && r.body.data.outPaymentNo === created.body.data.outPaymentNo));
   });
 
   it("a repeated create gives its lease back: the address stays free with its rest time", async () => {
@@ -116,7 +98,7 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
     const req = order("rep-1");
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "payment/createPaymentOrder", req)));
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(new Set(results.map((r) => r.body.data.payOrderId)).size, 1);
+    assert.equal(new Set(results.map((r) => r.body.data.outPaymentNo)).size, 1);
     const [{ leased, orders }] = (await dbs[0]!.query(
       `SELECT (SELECT count(*)::int FROM address_pool WHERE order_id IS NOT NULL) AS leased,
               (SELECT count(*)::int FROM payment_orders) AS orders`,
@@ -162,7 +144,7 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
         await client.query(`SET plan_cache_mode = ${mode}`);
         const t0 = performance.now();
         await client.query(
-          `SELECT outcome FROM create_payment_order(NULL, NULL, $1, 1, $1, 'h', 137, $2, 'USDT', 6::smallint, 1, 'https://x.test', NULL, 'A', now() + interval '1 hour', NULL, NULL)`,
+          `SELECT outcome FROM create_payment_order($1, 1, $1, 'h', 137, $2, 'USDT', 6::smallint, 1, 'https://x.test', NULL, 'A', now() + interval '1 hour', '', 'USDT', '0.000001', 0::smallint)`,
           [`big-${mode}-${i}`, USDT.toLowerCase()],
         );
         return performance.now() - t0;
@@ -200,6 +182,10 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
       redirectionUrl: null,
       accessSign: "A",
       expiresAt: new Date(Date.now() + 3_600_000),
+      description: "",
+      quoteSymbol: "USDT",
+      quoteAmount: "0.000001",
+      isLegalTender: 0,
     });
     assert.equal(o.poolIndex, 200006n, "the seventh free row, in available_at order");
   });

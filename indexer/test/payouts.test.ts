@@ -25,6 +25,7 @@ import {
 import { PG_URL, SIGNER_ADDRESS, SIGNER_KEY, USDT, VAULT, call, postgresReachable, startGateway, type Backend, type TestGateway } from "./helpers.js";
 
 const OWN = getAddress("0x90f79bf6eb2c4f870365e785982e1f101e93b906"); // a merchant's own address (Hardhat account 3)
+const OTHER = getAddress("0x15d34aaf54267db7d7c367839aaf71a00a2c6a65"); // Hardhat account 4
 
 /** The typed data a detail route hands out, with its integers turned back into bigints for signing/verifying. */
 const typedFromJson = (t: any) => ({
@@ -50,8 +51,12 @@ async function snapshot(db: Db) {
     await db.query("SELECT id, name, recharge_notify_url, encode(webhook_secret_enc, 'hex') AS w, next_payout_id FROM merchants ORDER BY id")
   ).map((r) => JSON.stringify(r));
   out.states = (await db.query("SELECT id, status, payout_signature FROM settlement_orders ORDER BY id")).map((r) => JSON.stringify(r));
+  out.withdrawals = (await db.query("SELECT count(*)::text AS n FROM withdrawals"))[0]!.n;
   return out;
 }
+
+const USDT_ID = 2; // currencyIds of testConfig(): 1 ETH and 2 USDT on 31337, 3 POL on 137
+const ETH_ID = 1;
 
 function payoutSuite(backend: Backend) {
   describe(`payouts, settlements and merchant settings over HTTP (${backend})`, () => {
@@ -59,8 +64,13 @@ function payoutSuite(backend: Backend) {
     let A: CreatedMerchant; // merchant-held payout key (SIGNER_ADDRESS)
     let B: CreatedMerchant; // no payout signer
     let C: CreatedMerchant; // gateway-held payout key
+    let second = 0;
+    /** a fresh timestamp per write: two identical signed writes in one second are one request (the replay rule) */
+    const fresh = () => ({ timestamp: String(Math.floor(Date.now() / 1000) + (++second % 30)) });
     const settle = (m: CreatedMerchant, over: Record<string, unknown> = {}) =>
-      call(gw, m, "POST", "settlement/apply", { merchantSettlementId: "s-1", chainId: 31337, token: "USDT", amount: "100.25", toAddress: OWN, ...over });
+      call(gw, m, "POST", "settlement/apply", { outTradeNo: "s-1", chainId: 31337, currencyId: USDT_ID, settlementAmount: "100.25", settlementAddress: OWN, ...over });
+    const detailOf = async (m: CreatedMerchant, kind: string, ref: Record<string, unknown>) =>
+      (await call(gw, m, "GET", `${kind}/detail`, Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, String(v)])))).body.data;
 
     before(async () => {
       gw = await startGateway(backend);
@@ -71,100 +81,98 @@ function payoutSuite(backend: Backend) {
       await gw?.close();
     });
 
-    it("settlement/apply records a pending settlement (kind 2, the shared payout counter), idempotently, per merchant", async () => {
+    it("settlement/apply records a pending settlement (kind 2, the shared payout counter), idempotently by outTradeNo, per merchant", async () => {
       const s1 = await settle(A);
       assert.equal(s1.status, 200, JSON.stringify(s1.body));
-      const d = s1.body.data;
+      const d = await detailOf(A, "settlement", { settlementId: s1.body.data.settlementId });
+      assert.equal(d.settlementStatus, 1);
       assert.equal(d.state, 0);
-      assert.equal(d.amount, "100.25");
-      assert.equal(d.amountBaseUnits, "100250000");
-      assert.equal(d.token, USDT);
-      assert.equal(d.tokenSymbol, "USDT");
-      assert.equal(d.toAddress, OWN);
+      assert.equal(d.settlementAmount, "100250000");
+      assert.equal(d.symbol, "USDT");
+      assert.equal(d.decimals, 6);
+      assert.equal(d.currencyId, USDT_ID);
+      assert.equal(d.settlementAddress, OWN);
       assert.equal(d.approvedBy, null);
-      assert.equal(d.payoutTypedData.message.kind, 2, "vault PayoutKind.Settlement");
-      assert.equal(d.payoutTypedData.message.payoutId, d.payoutId);
-      assert.equal(d.payoutTypedData.domain.verifyingContract, VAULT);
+      const line = d.lines[0];
+      assert.equal(line.payoutTypedData.message.kind, 2, "vault PayoutKind.Settlement");
+      assert.equal(line.payoutTypedData.message.payoutId, line.payoutId);
+      assert.equal(line.payoutTypedData.domain.verifyingContract, VAULT);
 
-      const again = await settle(A, { amount: "100.250" });
-      assert.equal(again.body.data.settlementOrderId, d.settlementOrderId, "same request, same settlement");
+      const again = await settle(A, { settlementAmount: "100.250" });
+      assert.equal(again.body.data.settlementId, d.settlementId, "same request, same settlement");
       const before = await snapshot(gw.db);
-      const conflict = await settle(A, { amount: "1" });
+      const conflict = await settle(A, { settlementAmount: "1" });
       assert.equal(conflict.body.code, 40901);
-      assert.match(conflict.body.msg, /merchantSettlementId/);
+      assert.match(conflict.body.msg, /outTradeNo/);
       assert.deepEqual(await snapshot(gw.db), before, "a conflict changes no row");
 
       // the same per-merchant counter as withdrawals
-      await call(gw, A, "POST", "user/create", { uuid: "u-settle" });
-      const w = await call(gw, A, "POST", "withdraw/apply", {
-        merchantWithdrawId: "w-after-s",
-        uuid: "u-settle",
-        chainId: 31337,
-        token: "USDT",
-        amount: "1",
-        toAddress: OWN,
-      });
-      assert.equal(BigInt(w.body.data.payoutId), BigInt(d.payoutId) + 1n);
-      const s2 = await settle(A, { merchantSettlementId: "s-2", token: "ETH", amount: "0.5" });
-      assert.equal(BigInt(s2.body.data.payoutId), BigInt(d.payoutId) + 2n);
+      const w = await call(gw, A, "POST", "withdraw/apply", { outTradeNo: "w-after-s", chainId: 31337, currencyId: USDT_ID, withdrawAmount: "1", withdrawAddress: OWN });
+      const wd = await detailOf(A, "withdraw", { withdrawId: w.body.data.withdrawId });
+      assert.equal(BigInt(wd.lines[0].payoutId), BigInt(line.payoutId) + 1n);
+      const s2 = await settle(A, { outTradeNo: "s-2", currencyId: ETH_ID, settlementAmount: "0.5" });
+      assert.equal(BigInt((await detailOf(A, "settlement", { outTradeNo: "s-2" })).lines[0].payoutId), BigInt(line.payoutId) + 2n);
+      assert.equal(s2.status, 200);
 
       // isolation: B neither sees nor touches A's settlement; its own s-1 is another order
-      assert.equal((await call(gw, B, "GET", "settlement/detail", { merchantSettlementId: "s-1" })).body.code, 40407);
-      assert.equal((await call(gw, B, "POST", "settlement/reject", { settlementOrderId: d.settlementOrderId })).body.code, 40407);
-      assert.equal((await call(gw, B, "POST", "settlement/notify", { settlementOrderId: d.settlementOrderId })).body.code, 40407);
+      assert.equal((await call(gw, B, "GET", "settlement/detail", { outTradeNo: "s-1" })).body.code, 40407);
+      assert.equal((await call(gw, B, "POST", "settlement/reject", { settlementId: d.settlementId })).body.code, 40407);
+      assert.equal((await call(gw, B, "GET", "settlement/notify", { settlementId: String(d.settlementId) })).body.code, 40407);
       const sB = await settle(B);
       assert.equal(sB.status, 200);
-      assert.notEqual(sB.body.data.settlementOrderId, d.settlementOrderId);
-      assert.equal(sB.body.data.payoutTypedData.message.merchantId, "2");
+      assert.notEqual(sB.body.data.settlementId, d.settlementId);
+      assert.equal((await detailOf(B, "settlement", { outTradeNo: "s-1" })).lines[0].payoutTypedData.message.merchantId, "2");
 
-      const byId = await call(gw, A, "GET", "settlement/detail", { settlementOrderId: d.settlementOrderId });
-      assert.deepEqual(byId.body.data, d);
-      const events = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1", [
-        d.settlementOrderId,
-      ]);
+      const events = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1", [String(d.settlementId)]);
       assert.equal(events.length, 1);
       assert.equal(events[0]!.type, "settlement.status_changed");
-      assert.equal(events[0]!.payload.data.merchantSettlementId, "s-1");
       assert.equal(events[0]!.payload.data.amount, "100250000");
     });
 
     it("merchant mode: approval needs the payout signer's signature; none is refused with no row changed", async () => {
-      const s = (await settle(A, { merchantSettlementId: "s-m" })).body.data;
+      await settle(A, { outTradeNo: "s-m" });
+      const s = await detailOf(A, "settlement", { outTradeNo: "s-m" });
       const before = await snapshot(gw.db);
-      const none = await call(gw, A, "POST", "settlement/approve", { merchantSettlementId: "s-m" });
+      const none = await call(gw, A, "POST", "settlement/approve", { outTradeNo: "s-m" });
       assert.equal(none.status, 400);
       assert.equal(none.body.code, 40001);
       assert.match(none.body.msg, /signature/);
-      const typed = typedFromJson(s.payoutTypedData);
+      const typed = typedFromJson(s.lines[0].payoutTypedData);
       const wrong = await privateKeyToAccount(`0x${"22".repeat(32)}`).signTypedData(typed);
-      assert.equal((await call(gw, A, "POST", "settlement/approve", { merchantSettlementId: "s-m", signature: wrong })).body.code, 40007);
+      assert.equal((await call(gw, A, "POST", "settlement/approve", { outTradeNo: "s-m", signature: wrong })).body.code, 40007);
       assert.deepEqual(await snapshot(gw.db), before);
 
       const signature = await privateKeyToAccount(SIGNER_KEY).signTypedData(typed);
-      const ok = await call(gw, A, "POST", "settlement/approve", { merchantSettlementId: "s-m", signature });
+      const ok = await call(gw, A, "POST", "settlement/approve", { outTradeNo: "s-m", signature });
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.data.state, 1);
+      assert.equal(ok.body.data.settlementStatus, 2);
       assert.equal(ok.body.data.approvedBy, "merchant");
-      assert.equal(ok.body.data.payoutTypedData, undefined);
-      const [row] = await gw.db.query("SELECT payout_signature, approved_by FROM settlement_orders WHERE id = $1", [s.settlementOrderId]);
+      assert.equal(ok.body.data.lines[0].payoutTypedData, undefined);
+      const [row] = await gw.db.query("SELECT payout_signature, approved_by FROM settlement_orders WHERE settlement_no = $1", [s.settlementId]);
       assert.equal(row!.payout_signature, signature);
       assert.equal(row!.approved_by, "merchant");
-      assert.equal((await call(gw, A, "POST", "settlement/reject", { merchantSettlementId: "s-m" })).body.code, 40902);
+      assert.equal((await call(gw, A, "POST", "settlement/reject", { outTradeNo: "s-m" })).body.code, 40902);
 
       // B has no payout signer at all
-      const sB = (await settle(B, { merchantSettlementId: "s-b" })).body.data;
-      const sigB = await privateKeyToAccount(SIGNER_KEY).signTypedData(typedFromJson(sB.payoutTypedData));
-      assert.equal((await call(gw, B, "POST", "settlement/approve", { merchantSettlementId: "s-b", signature: sigB })).body.code, 40008);
+      await settle(B, { outTradeNo: "s-b" });
+      const sB = await detailOf(B, "settlement", { outTradeNo: "s-b" });
+      const sigB = await privateKeyToAccount(SIGNER_KEY).signTypedData(typedFromJson(sB.lines[0].payoutTypedData));
+      assert.equal((await call(gw, B, "POST", "settlement/approve", { outTradeNo: "s-b", signature: sigB })).body.code, 40008);
 
-      const rejected = await call(gw, A, "POST", "settlement/reject", { merchantSettlementId: "s-2", reason: "wrong token" });
+      const rejected = await call(gw, A, "POST", "settlement/reject", { outTradeNo: "s-2", reason: "wrong token" });
       assert.equal(rejected.body.data.state, -1);
+      assert.equal(rejected.body.data.settlementStatus, 5);
       assert.equal(rejected.body.data.reason, "wrong token");
-      const notify = await call(gw, A, "POST", "settlement/notify", { merchantSettlementId: "s-2" });
-      const [latest] = await gw.db.query("SELECT id, type, payload FROM outbox_events WHERE id = $1", [notify.body.data.eventId]);
-      assert.equal(latest!.payload.data.state, -1, "notify re-queues the latest event (the rejection)");
+      assert.deepEqual((await call(gw, A, "GET", "settlement/notify", { outTradeNo: "s-2" })).body, { code: 200, msg: "success" });
+      const [latest] = await gw.db.query(
+        "SELECT e.payload, e.forced FROM outbox_events e JOIN settlement_orders s ON s.settlement_no::text = e.aggregate_id AND e.aggregate_kind = 'settlement' WHERE s.merchant_settlement_id = 's-2' AND s.merchant_id = 1 ORDER BY e.seq DESC LIMIT 1",
+      );
+      assert.equal(latest!.payload.data.status, -1, "notify re-queues the latest event (the rejection)");
+      assert.equal(latest!.forced, true);
     });
 
-    it("gateway mode: the gateway signs approvals with the key it holds; the signature recovers to the shown signer", async () => {
+    it("gateway mode: the gateway signs approvals (one per line) with the key it holds; the signatures recover to the shown signer", async () => {
       const settings = (await call(gw, C, "GET", "merchant/settings")).body.data;
       assert.equal(settings.payoutKeyMode, "gateway");
       assert.equal(settings.gatewayKeyPresent, true);
@@ -175,63 +183,56 @@ function payoutSuite(backend: Backend) {
       assert.ok(!Buffer.from(m!.payout_key_enc).toString("latin1").includes(key.slice(2)), "the key is not stored in clear");
       assert.ok(!JSON.stringify(settings).includes(key.slice(2)));
 
-      const s = (await settle(C, { merchantSettlementId: "s-g" })).body.data;
-      const typed = typedFromJson(s.payoutTypedData);
-      const withSig = await call(gw, C, "POST", "settlement/approve", { merchantSettlementId: "s-g", signature: `0x${"ab".repeat(65)}` });
+      await settle(C, { outTradeNo: "s-g" });
+      const s = await detailOf(C, "settlement", { outTradeNo: "s-g" });
+      const typed = typedFromJson(s.lines[0].payoutTypedData);
+      const withSig = await call(gw, C, "POST", "settlement/approve", { outTradeNo: "s-g", signature: `0x${"ab".repeat(65)}` });
       assert.equal(withSig.body.code, 40009, "a signature is not expected when the gateway holds the key");
-      const ok = await call(gw, C, "POST", "settlement/approve", { merchantSettlementId: "s-g" });
+      const ok = await call(gw, C, "POST", "settlement/approve", { outTradeNo: "s-g" });
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.data.state, 1);
       assert.equal(ok.body.data.approvedBy, "gateway");
-      const [row] = await gw.db.query("SELECT payout_signature FROM settlement_orders WHERE id = $1", [s.settlementOrderId]);
+      const [row] = await gw.db.query("SELECT payout_signature FROM settlement_orders WHERE settlement_no = $1", [s.settlementId]);
       const signature = row!.payout_signature as Hex;
       assert.equal(await recoverTypedDataAddress({ ...typed, signature }), settings.payoutSigner);
       assert.equal(await verifyTypedData({ ...typed, address: settings.payoutSigner, signature }), true);
       assert.equal(typed.domain.verifyingContract, VAULT);
       assert.equal(typed.domain.name, "PaymentVault");
 
-      // the same for a withdrawal and a refund of C
-      await call(gw, C, "POST", "user/create", { uuid: "c-user" });
-      const w = (
-        await call(gw, C, "POST", "withdraw/apply", { merchantWithdrawId: "cw", uuid: "c-user", chainId: 31337, token: "ETH", amount: "0.1", toAddress: OWN })
-      ).body.data;
-      const wa = await call(gw, C, "POST", "withdraw/approve", { withdrawOrderId: w.withdrawOrderId });
+      // a withdrawal of two recipients: one gateway signature per line
+      const w = await call(gw, C, "POST", "withdraw/apply", { outTradeNo: "cw", chainId: 31337, currencyId: ETH_ID, withdrawAmount: "0.1,0.2", withdrawAddress: `${OWN},${OTHER}` });
+      const wd = await detailOf(C, "withdraw", { withdrawId: w.body.data.withdrawId });
+      const wa = await call(gw, C, "POST", "withdraw/approve", { withdrawId: w.body.data.withdrawId });
       assert.equal(wa.body.data.approvedBy, "gateway", JSON.stringify(wa.body));
-      const [wr] = await gw.db.query("SELECT payout_signature FROM withdrawal_orders WHERE id = $1", [w.withdrawOrderId]);
-      assert.equal(await recoverTypedDataAddress({ ...typedFromJson(w.payoutTypedData), signature: wr!.payout_signature }), settings.payoutSigner);
+      const lines = await gw.db.query("SELECT line_no, payout_signature FROM withdrawal_orders WHERE withdraw_id = $1 ORDER BY line_no", [w.body.data.withdrawId]);
+      assert.equal(lines.length, 2);
+      for (const [i, l] of lines.entries()) {
+        assert.equal(await recoverTypedDataAddress({ ...typedFromJson(wd.lines[i].payoutTypedData), signature: l.payout_signature }), settings.payoutSigner);
+      }
 
-      const order = (
-        await call(gw, C, "POST", "payment/createPaymentOrder", {
-          merchantOrderId: "c-pay",
-          chainId: 31337,
-          token: "USDT",
-          amount: "10",
-          notifyUrl: "https://c.example.test/n",
-        })
-      ).body.data;
+      await call(gw, C, "POST", "payment/createPaymentOrder", { chainId: 31337, outTradeNo: "c-pay", quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "https://c.example.test/n" });
       for (const event of [
         { type: "transferSeen", amount: 10_000_000n },
         { type: "transferConfirmed", amount: 10_000_000n },
       ] as const) {
-        await applyPaymentEvent(gw.db, { merchantId: 3n, ref: { payOrderId: order.payOrderId }, event, poolCooldownSeconds: 60 });
+        await applyPaymentEvent(gw.db, { merchantId: 3n, ref: { merchantOrderId: "c-pay" }, event, poolCooldownSeconds: 60 });
       }
-      const r = (await call(gw, C, "POST", "refund/createRefundOrder", { merchantRefundId: "cr", payOrderId: order.payOrderId, amount: "4", toAddress: OWN }))
-        .body.data;
-      const ra = await call(gw, C, "POST", "refund/approve", { refundOrderId: r.refundOrderId });
+      const r = (await call(gw, C, "POST", "refund/createRefundOrder", { outTradeNo: "c-pay", refundAmount: "4", refundAddress: OWN })).body.data;
+      const rd = await detailOf(C, "refund", { refundId: r.refundId });
+      const ra = await call(gw, C, "POST", "refund/approve", { refundId: r.refundId });
       assert.equal(ra.body.data.approvedBy, "gateway", JSON.stringify(ra.body));
-      const detail = await call(gw, C, "GET", "refund/detail", { refundOrderId: r.refundOrderId });
-      assert.equal(detail.body.data.approvedBy, "gateway");
-      const [rr] = await gw.db.query("SELECT payout_signature FROM refund_orders WHERE id = $1", [r.refundOrderId]);
-      assert.equal(await recoverTypedDataAddress({ ...typedFromJson(r.payoutTypedData), signature: rr!.payout_signature }), settings.payoutSigner);
+      assert.equal((await detailOf(C, "refund", { refundId: r.refundId })).approvedBy, "gateway");
+      const [rr] = await gw.db.query("SELECT payout_signature FROM refund_orders WHERE refund_no = $1", [r.refundId]);
+      assert.equal(await recoverTypedDataAddress({ ...typedFromJson(rd.lines[0].payoutTypedData), signature: rr!.payout_signature }), settings.payoutSigner);
 
-      // merchant-mode refund and withdrawal approvals without a signature stay refused
-      assert.equal((await call(gw, A, "POST", "withdraw/approve", { merchantWithdrawId: "w-after-s" })).body.code, 40001);
+      // merchant-mode approvals without a signature stay refused
+      assert.equal((await call(gw, A, "POST", "withdraw/approve", { outTradeNo: "w-after-s" })).body.code, 40001);
     });
 
     it("the executor and follower functions: list, broadcast, drop, settle from the chain, fail", async () => {
       const list = await listExecutablePayouts(gw.db, { chainId: 31337, limit: 100 });
       const kinds = list.map((p) => `${p.kind}:${p.merchantId}`).sort();
-      assert.deepEqual(kinds, ["refund:3", "settlement:1", "settlement:3", "withdrawal:3"]);
+      assert.deepEqual(kinds, ["refund:3", "settlement:1", "settlement:3", "withdrawal:3", "withdrawal:3"]);
       const sm = list.find((p) => p.kind === "settlement" && p.merchantId === 1n)!;
       assert.equal(sm.payout.kind, 2);
       assert.equal(sm.to, OWN);
@@ -262,25 +263,39 @@ function payoutSuite(backend: Backend) {
       const mined = `0x${"bb".repeat(32)}`;
       const settled = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: sm.payoutId, txHash: mined }));
       assert.equal(settled.outcome, "settled");
-      const detail = (await call(gw, A, "GET", "settlement/detail", { settlementOrderId: sm.id })).body.data;
-      assert.equal(detail.state, 3);
-      assert.equal(detail.txHash, mined, "the mined transaction's hash is kept");
-      const [ev] = await gw.db.query(
-        "SELECT payload FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-        [sm.id],
-      );
-      assert.equal(ev!.payload.data.state, 3);
+      const [no] = await gw.db.query("SELECT settlement_no FROM settlement_orders WHERE id = $1", [sm.id]);
+      const detail = await detailOf(A, "settlement", { settlementId: no!.settlement_no });
+      assert.equal(detail.settlementStatus, 0);
+      assert.equal(detail.transferHash, mined, "the mined transaction's hash is kept");
+      const [ev] = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1 ORDER BY seq DESC LIMIT 1", [
+        String(no!.settlement_no),
+      ]);
+      assert.equal(ev!.payload.data.status, 3);
       assert.equal(ev!.payload.data.txHash, mined);
       const twice = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: sm.payoutId, txHash: mined }));
       assert.equal(twice.outcome, "already");
       assert.equal((await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: 999_999n, txHash: mined }))).outcome, "unknown");
 
-      // an approved payout executed without a recorded broadcast goes 1 -> 2 -> 3
-      const wd = list.find((p) => p.kind === "withdrawal")!;
-      const direct = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 3n, payoutId: wd.payoutId, txHash: mined }));
-      assert.equal(direct.outcome, "settled");
-      const wdEvents = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_id = $1", [wd.id]);
-      assert.deepEqual(wdEvents.map((e) => e.payload.data.state).sort(), [0, 1, 2, 3]);
+      // an approved withdrawal executed without a recorded broadcast goes 1 -> 2 -> 3, line by line; the
+      // withdrawal calls back once, when the last line is paid
+      const wds = list.filter((p) => p.kind === "withdrawal");
+      for (const wd of wds) {
+        const direct = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 3n, payoutId: wd.payoutId, txHash: mined }));
+        assert.equal(direct.outcome, "settled");
+      }
+      const [g] = await gw.db.query("SELECT withdraw_id::text AS id FROM withdrawal_orders WHERE id = $1", [wds[0]!.id]);
+      const wdEvents = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 ORDER BY seq", [g!.id]);
+      assert.deepEqual(
+        wdEvents.map((e) => [e.payload.data.from, e.payload.data.status]),
+        [
+          [null, 0],
+          [0, 1],
+          [1, 2],
+          [2, 3],
+        ],
+        "the withdrawal's own states: applied, approved, sent, paid",
+      );
+      assert.equal((await detailOf(C, "withdraw", { withdrawId: g!.id })).withdrawStatus, 0);
 
       // a failed refund gives its amount back to the payment
       const rf = list.find((p) => p.kind === "refund")!;
@@ -301,13 +316,14 @@ function payoutSuite(backend: Backend) {
       assert.deepEqual(
         { ...s.body.data, createTime: undefined },
         {
-          merchantId: "1",
+          orgId: 1,
           name: "Shop A",
           feeBps: 0,
           payoutSigner: SIGNER_ADDRESS,
           payoutKeyMode: "merchant",
           gatewayKeyPresent: false,
           rechargeNotifyUrl: null,
+          callbackAllEvents: false,
           webhookSecretHint: `whsec_…${A.webhookSecret.slice(-4)}`,
           createTime: undefined,
         },
@@ -333,44 +349,44 @@ function payoutSuite(backend: Backend) {
       assert.equal((await call(gw, A, "GET", "merchant/settings")).body.data.webhookSecretHint, `whsec_…${secret.slice(-4)}`);
       const [rowB] = await gw.db.query("SELECT webhook_secret_enc FROM merchants WHERE id = 2");
       assert.equal(createSecretBox(gw.config.masterKey).open(Buffer.from(rowB!.webhook_secret_enc)), B.webhookSecret);
+      assert.equal((await call(gw, A, "POST", "merchant/webhookSecret/rotate", {}, fresh())).status, 200, "signed again: rotated again");
     });
 
-    it("bad input on every new route: a 4xx with a code and a message naming the problem, no row changed", async () => {
+    it("bad input on every payout and settings route: a 4xx with a code and a message naming the problem, no row changed", async () => {
       const sig = `0x${"ab".repeat(65)}`;
-      const apply = { merchantSettlementId: "bad-1", chainId: 31337, token: "USDT", amount: "1", toAddress: OWN };
+      const apply = { outTradeNo: "bad-1", chainId: 31337, currencyId: USDT_ID, settlementAmount: "1", settlementAddress: OWN };
       const bad: [string, "GET" | "POST", string, unknown, number, RegExp][] = [
-        ["apply without amount", "POST", "settlement/apply", { ...apply, amount: undefined }, 40001, /amount/],
-        ["apply negative", "POST", "settlement/apply", { ...apply, amount: "-1" }, 40001, /amount/],
-        ["apply numeric amount", "POST", "settlement/apply", { ...apply, amount: 1 }, 40001, /amount/],
-        ["apply zero", "POST", "settlement/apply", { ...apply, amount: "0.0" }, 40002, /greater than zero/],
-        ["apply too many decimals", "POST", "settlement/apply", { ...apply, amount: "1.0000001" }, 40002, /6 decimals/],
+        ["apply without amount", "POST", "settlement/apply", { ...apply, settlementAmount: undefined }, 40001, /settlementAmount/],
+        ["apply negative", "POST", "settlement/apply", { ...apply, settlementAmount: "-1" }, 40002, /settlementAmount/],
+        ["apply zero", "POST", "settlement/apply", { ...apply, settlementAmount: "0.0" }, 40002, /greater than zero/],
+        ["apply too many decimals", "POST", "settlement/apply", { ...apply, settlementAmount: "1.0000001" }, 40002, /USDT has 6/],
         ["apply unknown chain", "POST", "settlement/apply", { ...apply, chainId: 5 }, 40003, /31337/],
-        ["apply unknown token", "POST", "settlement/apply", { ...apply, token: "DOGE" }, 40004, /USDT/],
-        ["apply bad address", "POST", "settlement/apply", { ...apply, toAddress: "0x12" }, 40001, /toAddress/],
-        ["apply without toAddress", "POST", "settlement/apply", { ...apply, toAddress: undefined }, 40001, /toAddress/],
+        ["apply unknown currency", "POST", "settlement/apply", { ...apply, currencyId: 99 }, 40004, /USDT/],
+        ["apply bad address", "POST", "settlement/apply", { ...apply, settlementAddress: "0x12" }, 40001, /settlementAddress/],
+        ["apply to the vault", "POST", "settlement/apply", { ...apply, settlementAddress: VAULT }, 40011, /vault/],
+        ["apply without address", "POST", "settlement/apply", { ...apply, settlementAddress: undefined }, 40001, /settlementAddress/],
         ["apply bad notifyUrl", "POST", "settlement/apply", { ...apply, notifyUrl: "ftp://x.example" }, 40001, /notifyUrl/],
-        ["apply unknown field", "POST", "settlement/apply", { ...apply, userId: "1" }, 40001, /additional/],
-        ["apply bad id", "POST", "settlement/apply", { ...apply, merchantSettlementId: "has space" }, 40001, /merchantSettlementId/],
-        ["detail without a reference", "GET", "settlement/detail", undefined, 40001, /querystring/],
-        ["detail with both", "GET", "settlement/detail", { settlementOrderId: "a", merchantSettlementId: "b" }, 40001, /querystring/],
-        ["detail unknown", "GET", "settlement/detail", { settlementOrderId: "nope" }, 40407, /nope/],
-        ["approve short signature", "POST", "settlement/approve", { merchantSettlementId: "s-1", signature: "0x12" }, 40001, /signature/],
-        ["approve without reference", "POST", "settlement/approve", { signature: sig }, 40001, /exactly one/],
-        ["approve without signature", "POST", "settlement/approve", { merchantSettlementId: "s-1" }, 40001, /signature/],
-        ["approve unknown", "POST", "settlement/approve", { merchantSettlementId: "nope", signature: sig }, 40407, /nope/],
-        ["approve bad signature", "POST", "settlement/approve", { merchantSettlementId: "s-1", signature: sig }, 40007, /payout signer/],
-        ["reject unknown", "POST", "settlement/reject", { settlementOrderId: "nope" }, 40407, /nope/],
-        ["reject long reason", "POST", "settlement/reject", { merchantSettlementId: "s-1", reason: "x".repeat(300) }, 40001, /reason/],
-        ["notify both references", "POST", "settlement/notify", { settlementOrderId: "a", merchantSettlementId: "b" }, 40001, /exactly one/],
-        ["notify unknown", "POST", "settlement/notify", { merchantSettlementId: "nope" }, 40407, /nope/],
-        ["settings with a query", "GET", "merchant/settings", { x: "1" }, 40001, /querystring/],
+        ["apply unknown field", "POST", "settlement/apply", { ...apply, userId: "1" }, 40001, /unknown field "userId"/],
+        ["apply bad outTradeNo", "POST", "settlement/apply", { ...apply, outTradeNo: "has space" }, 40001, /outTradeNo/],
+        ["detail without a reference", "GET", "settlement/detail", undefined, 40001, /settlementId or outTradeNo/],
+        ["detail unknown", "GET", "settlement/detail", { settlementId: "999999" }, 40407, /999999/],
+        ["approve short signature", "POST", "settlement/approve", { outTradeNo: "s-1", signature: "0x12" }, 40001, /signature/],
+        ["approve without reference", "POST", "settlement/approve", { signature: sig }, 40001, /settlementId or outTradeNo/],
+        ["approve without signature", "POST", "settlement/approve", { outTradeNo: "s-1" }, 40001, /signature/],
+        ["approve with both signature forms", "POST", "settlement/approve", { outTradeNo: "s-1", signature: sig, signatures: [sig] }, 40001, /not both/],
+        ["approve unknown", "POST", "settlement/approve", { outTradeNo: "nope", signature: sig }, 40407, /nope/],
+        ["approve bad signature", "POST", "settlement/approve", { outTradeNo: "s-1", signature: sig }, 40007, /payout signer/],
+        ["reject unknown", "POST", "settlement/reject", { settlementId: 999999 }, 40407, /999999/],
+        ["reject long reason", "POST", "settlement/reject", { outTradeNo: "s-1", reason: "x".repeat(300) }, 40001, /reason/],
+        ["notify unknown", "GET", "settlement/notify", { outTradeNo: "nope" }, 40407, /nope/],
+        ["settings with a query", "GET", "merchant/settings", { x: "1" }, 40001, /unknown field "x"/],
         ["update nothing", "POST", "merchant/settings/update", {}, 40001, /fewer than 1/],
-        ["update fee", "POST", "merchant/settings/update", { feeBps: 0 }, 40001, /additional/],
-        ["update signer", "POST", "merchant/settings/update", { payoutSigner: OWN }, 40001, /additional/],
-        ["update key mode", "POST", "merchant/settings/update", { payoutKeyMode: "gateway" }, 40001, /additional/],
+        ["update fee", "POST", "merchant/settings/update", { feeBps: 0 }, 40001, /unknown field "feeBps"/],
+        ["update signer", "POST", "merchant/settings/update", { payoutSigner: OWN }, 40001, /unknown field/],
+        ["update key mode", "POST", "merchant/settings/update", { payoutKeyMode: "gateway" }, 40001, /unknown field/],
         ["update bad url", "POST", "merchant/settings/update", { rechargeNotifyUrl: "javascript:alert(1)" }, 40001, /rechargeNotifyUrl/],
         ["update empty name", "POST", "merchant/settings/update", { name: "" }, 40001, /name/],
-        ["rotate with a field", "POST", "merchant/webhookSecret/rotate", { secret: "whsec_mine" }, 40001, /additional/],
+        ["rotate with a field", "POST", "merchant/webhookSecret/rotate", { secret: "whsec_mine" }, 40001, /unknown field "secret"/],
       ];
       const before = await snapshot(gw.db);
       for (const [name, method, path, payload, code, msg] of bad) {
@@ -383,38 +399,39 @@ function payoutSuite(backend: Backend) {
       assert.deepEqual(await snapshot(gw.db), before);
     });
 
-    it("concurrency: one settlement per merchantSettlementId, distinct payout ids, one approval wins", async () => {
-      const same = await Promise.all(Array.from({ length: 20 }, () => settle(A, { merchantSettlementId: "par-same", amount: "2" })));
+    it("concurrency: one settlement per outTradeNo, distinct payout ids, one approval wins", async () => {
+      const same = await Promise.all(Array.from({ length: 20 }, () => settle(A, { outTradeNo: "par-same", settlementAmount: "2" })));
       for (const r of same) assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.equal(new Set(same.map((r) => r.body.data.settlementOrderId)).size, 1);
-      const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(C, { merchantSettlementId: `par-${i}`, amount: "1" })));
+      assert.equal(new Set(same.map((r) => r.body.data.settlementId)).size, 1);
+      const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(C, { outTradeNo: `par-${i}`, settlementAmount: "1" })));
       for (const r of distinct) assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.equal(new Set(distinct.map((r) => r.body.data.payoutId)).size, 20, "distinct payout ids");
+      const payoutIds = await gw.db.query("SELECT payout_id FROM settlement_orders WHERE merchant_id = 3 AND merchant_settlement_id LIKE 'par-%'");
+      assert.equal(new Set(payoutIds.map((r) => r.payout_id)).size, 20, "distinct payout ids");
       const [dup] = await gw.db.query(
         `SELECT count(*)::text AS n FROM (SELECT payout_id FROM refund_orders WHERE merchant_id = 3 UNION ALL
            SELECT payout_id FROM withdrawal_orders WHERE merchant_id = 3 UNION ALL SELECT payout_id FROM settlement_orders WHERE merchant_id = 3) x
          GROUP BY payout_id HAVING count(*) > 1`,
       );
       assert.equal(dup, undefined, "no payout id used twice across the kinds");
-      const id = distinct[0]!.body.data.settlementOrderId;
-      const approvals = await Promise.all(Array.from({ length: 8 }, () => call(gw, C, "POST", "settlement/approve", { settlementOrderId: id })));
+      const id = distinct[0]!.body.data.settlementId;
+      // each approval signed at its own second: distinct requests racing for one order
+      const approvals = await Promise.all(Array.from({ length: 8 }, (_, i) => call(gw, C, "POST", "settlement/approve", { settlementId: id }, { timestamp: String(Math.floor(Date.now() / 1000) - i) })));
       assert.equal(approvals.filter((r) => r.status === 200).length, 1);
       for (const r of approvals.filter((r) => r.status !== 200)) assert.equal(r.body.code, 40902);
-      const [n] = await gw.db.query("SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_id = $1", [id]);
+      const [n] = await gw.db.query("SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1", [String(id)]);
       assert.equal(n!.n, "2", "created and approved: one event each");
     });
 
-    it("logs carry neither the gateway-held key nor a rotated webhook secret", async () => {
+    it("logs carry neither the gateway-held key nor a rotated webhook secret nor a request signature", async () => {
       const lines: string[] = [];
       const stream = { write: (l: string) => void lines.push(l) };
-      const app = await buildApp({ db: gw.db, config: gw.config, logger: { level: "trace", stream } as any });
+      const app = await buildApp({ db: gw.db, config: gw.config, logger: { level: "trace", stream, redact: ['req.headers["x-pay-sign"]'] } as any });
       await app.listen({ host: "127.0.0.1", port: 0 });
       try {
         const local = { ...gw, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
-        const s = (await call(local, C, "POST", "settlement/apply", { merchantSettlementId: "log-1", chainId: 31337, token: "ETH", amount: "1", toAddress: OWN }))
-          .body.data;
-        assert.equal((await call(local, C, "POST", "settlement/approve", { settlementOrderId: s.settlementOrderId })).body.data.approvedBy, "gateway");
-        const secret = (await call(local, C, "POST", "merchant/webhookSecret/rotate", {})).body.data.webhookSecret;
+        const s = (await call(local, C, "POST", "settlement/apply", { outTradeNo: "log-1", chainId: 31337, currencyId: ETH_ID, settlementAmount: "1", settlementAddress: OWN })).body.data;
+        assert.equal((await call(local, C, "POST", "settlement/approve", { settlementId: s.settlementId })).body.data.approvedBy, "gateway");
+        const secret = (await call(local, C, "POST", "merchant/webhookSecret/rotate", {}, fresh())).body.data.webhookSecret;
         C = { ...C, webhookSecret: secret };
         const [m] = await gw.db.query("SELECT payout_key_enc FROM merchants WHERE id = 3");
         const key = createSecretBox(gw.config.masterKey).open(Buffer.from(m!.payout_key_enc));
@@ -422,19 +439,24 @@ function payoutSuite(backend: Backend) {
         assert.ok(lines.length >= 6, "the requests were logged");
         assert.ok(!log.includes(key.slice(2)), "no payout key in the logs");
         assert.ok(!log.includes(secret.slice(6)), "no webhook secret in the logs");
+        assert.ok(!log.includes(C.apiSecret.slice(3)), "no API secret in the logs");
       } finally {
         await app.close();
       }
     });
 
-    it("the OpenAPI document lists the new routes and error codes", async () => {
+    it("the OpenAPI document lists the payout, settlement and settings routes", async () => {
       const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as any;
       for (const [path, method] of [
         ["/api/mer/settlement/apply", "post"],
         ["/api/mer/settlement/detail", "get"],
+        ["/api/mer/settlement/list", "get"],
         ["/api/mer/settlement/approve", "post"],
         ["/api/mer/settlement/reject", "post"],
+        ["/api/mer/settlement/notify", "get"],
         ["/api/mer/settlement/notify", "post"],
+        ["/api/mer/refund/approve", "post"],
+        ["/api/mer/withdraw/approve", "post"],
         ["/api/mer/merchant/settings", "get"],
         ["/api/mer/merchant/settings/update", "post"],
         ["/api/mer/merchant/webhookSecret/rotate", "post"],
@@ -443,8 +465,9 @@ function payoutSuite(backend: Backend) {
       }
       const approve = doc.paths["/api/mer/refund/approve"].post.requestBody.content["application/json"].schema;
       assert.ok(!(approve.required ?? []).includes("signature"), "signature is optional (gateway mode)");
-      assert.ok(doc.paths["/api/mer/settlement/detail"].get.responses["200"].content["application/json"].schema.properties.data.properties.approvedBy);
-      for (const code of [40009, 40407]) assert.ok(doc["x-error-codes"][code], `error code ${code}`);
+      assert.ok(approve.properties.signatures, "one signature per line");
+      assert.ok(doc.components.schemas.Settlement.properties.approvedBy);
+      for (const code of [40009, 40011, 40407]) assert.ok(doc.info.description.includes(`- ${code}:`), `error code ${code}`);
     });
   });
 }

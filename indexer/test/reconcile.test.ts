@@ -65,6 +65,11 @@ const cli = (args: string[] = []) =>
 
 let userId: string;
 let payoutId = 0n;
+/** A withdrawal application (migration 010's `withdrawals`) of one line, as `withdraw/apply` stores it. */
+async function application(token: Address): Promise<string> {
+  const [r] = await db.query("INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES (1, 'h', 31337, $1) RETURNING id::text AS id", [token.toLowerCase()]);
+  return r!.id;
+}
 async function payout(to: Address, amount: bigint, record: boolean, token: Address = fx.token) {
   const id = ++payoutId;
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
@@ -72,9 +77,9 @@ async function payout(to: Address, amount: bigint, record: boolean, token: Addre
   const { transactionHash } = await fx.write(fx.vault, fx.vaultAbi, "payoutByMerchant", [p], fx.admin);
   if (record) {
     await db.query(
-      `INSERT INTO withdrawal_orders (id, merchant_id, user_id, merchant_withdraw_id, request_hash, chain_id, token_address, amount, to_address, status, payout_id, tx_hash)
-       VALUES ($1, 1, $2, $1, 'h', 31337, $3, $4, $5, 3, $6, $7)`,
-      [`w-${id}`, userId, token.toLowerCase(), amount, to.toLowerCase(), id, transactionHash],
+      `INSERT INTO withdrawal_orders (id, merchant_id, user_id, merchant_withdraw_id, request_hash, chain_id, token_address, amount, to_address, status, payout_id, tx_hash, withdraw_id, line_no)
+       VALUES ($1, 1, $2, $1, 'h', 31337, $3, $4, $5, 3, $6, $7, $8, 1)`,
+      [`w-${id}`, userId, token.toLowerCase(), amount, to.toLowerCase(), id, transactionHash, await application(token)],
     );
   }
   return id;
@@ -171,9 +176,9 @@ describe("reconcile on hardhat node", () => {
     }
     // a payout marked success that never happened on chain
     await db.query(
-      `INSERT INTO withdrawal_orders (id, merchant_id, user_id, merchant_withdraw_id, request_hash, chain_id, token_address, amount, to_address, status, payout_id)
-       VALUES ('w-ghost', 1, $1, 'w-ghost', 'h', 31337, $2, 5, $3, 3, 99)`,
-      [userId, fx.token.toLowerCase(), fx.accounts[3]!.toLowerCase()],
+      `INSERT INTO withdrawal_orders (id, merchant_id, user_id, merchant_withdraw_id, request_hash, chain_id, token_address, amount, to_address, status, payout_id, withdraw_id, line_no)
+       VALUES ('w-ghost', 1, $1, 'w-ghost', 'h', 31337, $2, 5, $3, 3, 99, $4, 1)`,
+      [userId, fx.token.toLowerCase(), fx.accounts[3]!.toLowerCase(), await application(fx.token)],
     );
     try {
       const m = compareReconciliation(await input());

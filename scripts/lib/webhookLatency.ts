@@ -56,16 +56,16 @@ export async function webhookLatencyRun(
     db = await openStore({ databaseUrl: dbUrl });
     const m = await createMerchant(db, createSecretBox(masterKey), { id: fx.merchantId, name: "Bench shop", payoutSigner: fx.admin });
 
-    // payOrderId -> resolves with the time its success webhook was verified
+    // outPaymentNo -> resolves with the time its paid callback was verified
     const waiting = new Map<string, (t: number) => void>();
     merchantServer = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
         try {
-          const e = verifyWebhook<{ payOrderId: string; state: number }>({ secret: m.webhookSecret, headers: req.headers, body: Buffer.concat(chunks) });
-          if (e.data.state === 4) waiting.get(e.data.payOrderId)?.(performance.timeOrigin + performance.now());
-          res.writeHead(200).end("ok");
+          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({ apiSecret: m.apiSecret, requestPath: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+          if (e.data.paymentStatus === 0) waiting.get(e.data.outPaymentNo)?.(performance.timeOrigin + performance.now());
+          res.writeHead(200).end("success");
         } catch {
           res.writeHead(400).end("bad signature");
         }
@@ -104,12 +104,12 @@ export async function webhookLatencyRun(
         const orders = [];
         for (let i = 0; i < o.perBlock; i++) {
           orders.push(
-            await client.payment.create({ merchantOrderId: `lat-${round}-${i}`, chainId: 31337, token: "USDT", amount: "1.5", notifyUrl: hookUrl }),
+            await client.payment.create({ outTradeNo: `lat-${round}-${i}`, chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "1.5", notifyUrl: hookUrl }),
           );
         }
-        const delivered = orders.map((order) => new Promise<number>((resolve) => waiting.set(order.payOrderId, resolve)));
+        const delivered = orders.map((order) => new Promise<number>((resolve) => waiting.set(order.outPaymentNo, resolve)));
         for (const order of orders) {
-          const data = encodeFunctionData({ abi: fx.tokenAbi, functionName: "transfer", args: [order.receiptAddress, 1_500_000n] });
+          const data = encodeFunctionData({ abi: fx.tokenAbi, functionName: "transfer", args: [order.userWalletAddress, 1_500_000n] });
           await node.rpc("eth_sendTransaction", [{ from: fx.payer, to: fx.token, data, gas: "0x30000" }]);
         }
         await node.rpc("evm_mine"); // the payments' block: depth 1
@@ -120,7 +120,7 @@ export async function webhookLatencyRun(
         await node.rpc("evm_mine"); // required depth reached
         const times = await withTimeout(Promise.all(delivered), 30_000, `round ${round}: success webhooks did not arrive`);
         for (const t of times) samples.push(t - minedAt);
-        for (const order of orders) waiting.delete(order.payOrderId);
+        for (const order of orders) waiting.delete(order.outPaymentNo);
         if ((round + 1) % 10 === 0) say(`  webhook latency: ${round + 1}/${o.rounds} rounds, ${samples.length} success webhooks timed`);
       }
     } finally {

@@ -4,40 +4,43 @@ import type {
   ApproveParams,
   Bill,
   BillParams,
+  Chain,
+  CreatedPaymentOrder,
   CreatePaymentOrderParams,
   CreateQrCodeParams,
+  CreateRefundParams,
+  Currency,
+  Id,
+  ListParams,
   MerchantQrCode,
   MerchantSettings,
   MerchantSettingsUpdate,
-  SettlementApplyParams,
-  SettlementOrder,
-  SettlementRef,
-  WebhookAttemptsParams,
-  WebhookLog,
-  CreateRefundOrderParams,
-  CreateUserParams,
-  EventIdResult,
+  Page,
+  PayInfo,
+  PayInfoUpdate,
   PaymentOrder,
   PaymentRef,
-  RechargeListParams,
-  RechargeOrder,
-  RechargePage,
-  RefundOrder,
+  Recharge,
+  Refund,
   RefundRef,
   RejectParams,
+  Settlement,
+  SettlementApplyParams,
+  SettlementRef,
   User,
-  UserRef,
+  WebhookAttemptsParams,
+  WebhookLog,
+  Withdrawal,
   WithdrawApplyParams,
-  WithdrawOrder,
   WithdrawRef,
 } from "./types.js";
 
 export type PayClientOptions = {
-  /** the gateway's origin (and path prefix, if it sits behind one), e.g. `https://pay.example.com` */
+  /** the gateway's origin (and path prefix, if it sits behind one), e.g. `https://pay.example.com`; the API is at /api/mer/ under it */
   baseUrl: string;
-  /** X-PAY-KEY, `pk_…` */
+  /** X-PAY-KEY */
   apiKey: string;
-  /** the API secret, `sk_…` (never sent; it keys the HMAC) */
+  /** the API secret (never sent; it keys the HMAC) */
   apiSecret: string;
   /** per request; default 15 s */
   timeoutMs?: number;
@@ -45,46 +48,59 @@ export type PayClientOptions = {
   fetch?: typeof fetch;
 };
 
-type Params = Record<string, string | number | bigint | boolean | undefined | null>;
+type Params = Record<string, unknown>;
 
-/** The typed merchant API. Every call is signed; a non-200 envelope throws {@link PayApiError}. */
+/** The typed merchant API: Pay Protocol's routes and the gateway's additions. Every call is signed; a non-200 envelope throws {@link PayApiError}. */
 export type PayClient = {
+  conf: {
+    chains(): Promise<Chain[]>;
+    currencies(p?: { chainId?: Id }): Promise<Currency[]>;
+  };
   payment: {
-    create(p: CreatePaymentOrderParams): Promise<PaymentOrder>;
+    create(p: CreatePaymentOrderParams): Promise<CreatedPaymentOrder>;
     detail(ref: PaymentRef): Promise<PaymentOrder>;
+    list(p?: ListParams): Promise<Page<PaymentOrder>>;
+    payInfo(ref: PaymentRef): Promise<PayInfo>;
+    /** move an open order to another chain or currency of its quote */
+    updatePayInfo(p: { outTradeNo: string; chainId: Id; currencyId: Id }): Promise<PayInfoUpdate>;
+    /** one more callback */
+    notify(ref: PaymentRef): Promise<void>;
     cancel(ref: PaymentRef): Promise<PaymentOrder>;
-    notify(ref: PaymentRef): Promise<EventIdResult>;
   };
   refund: {
-    create(p: CreateRefundOrderParams): Promise<RefundOrder>;
-    detail(ref: RefundRef): Promise<RefundOrder>;
-    approve(p: RefundRef & ApproveParams): Promise<RefundOrder>;
-    reject(p: RefundRef & RejectParams): Promise<RefundOrder>;
-    notify(ref: RefundRef): Promise<EventIdResult>;
+    create(p: CreateRefundParams): Promise<{ refundId: number }>;
+    detail(ref: RefundRef): Promise<Refund>;
+    list(p?: ListParams): Promise<Page<Refund>>;
+    notify(ref: RefundRef): Promise<void>;
+    approve(p: RefundRef & ApproveParams): Promise<Refund>;
+    reject(p: RefundRef & RejectParams): Promise<Refund>;
   };
   user: {
-    create(p: CreateUserParams): Promise<User>;
-    detail(ref: UserRef): Promise<User>;
+    /** answers the userId */
+    create(p: { uuid: string }): Promise<number>;
+    detail(p: { userId?: Id; uuid?: string; chainId?: Id }): Promise<User>;
   };
   recharge: {
-    list(p?: RechargeListParams): Promise<RechargePage>;
-    detail(p: { rechargeOrderId: string }): Promise<RechargeOrder>;
-    notify(p: { rechargeOrderId: string }): Promise<EventIdResult>;
+    list(p?: ListParams & { uuid?: string; userId?: Id }): Promise<Page<Recharge>>;
+    detail(p: { rechargeId: Id }): Promise<Recharge>;
+    notify(p: { rechargeId: Id }): Promise<void>;
   };
   withdraw: {
-    apply(p: WithdrawApplyParams): Promise<WithdrawOrder>;
-    detail(ref: WithdrawRef): Promise<WithdrawOrder>;
-    approve(p: WithdrawRef & ApproveParams): Promise<WithdrawOrder>;
-    reject(p: WithdrawRef & RejectParams): Promise<WithdrawOrder>;
-    notify(ref: WithdrawRef): Promise<EventIdResult>;
+    apply(p: WithdrawApplyParams): Promise<{ withdrawId: number }>;
+    detail(ref: WithdrawRef): Promise<Withdrawal>;
+    list(p?: ListParams): Promise<Page<Withdrawal>>;
+    notify(ref: WithdrawRef): Promise<void>;
+    approve(p: WithdrawRef & ApproveParams): Promise<Withdrawal>;
+    reject(p: WithdrawRef & RejectParams): Promise<Withdrawal>;
   };
   settlement: {
     /** settle part of the merchant's vault balance to its own address (pending approval) */
-    apply(p: SettlementApplyParams): Promise<SettlementOrder>;
-    detail(ref: SettlementRef): Promise<SettlementOrder>;
-    approve(p: SettlementRef & ApproveParams): Promise<SettlementOrder>;
-    reject(p: SettlementRef & RejectParams): Promise<SettlementOrder>;
-    notify(ref: SettlementRef): Promise<EventIdResult>;
+    apply(p: SettlementApplyParams): Promise<{ settlementId: number }>;
+    detail(ref: SettlementRef): Promise<Settlement>;
+    list(p?: ListParams): Promise<Page<Settlement>>;
+    notify(ref: SettlementRef): Promise<void>;
+    approve(p: SettlementRef & ApproveParams): Promise<Settlement>;
+    reject(p: SettlementRef & RejectParams): Promise<Settlement>;
   };
   merchant: {
     settings(): Promise<MerchantSettings>;
@@ -97,18 +113,16 @@ export type PayClient = {
     create(p: CreateQrCodeParams): Promise<MerchantQrCode>;
   };
   webhook: {
-    /** the webhook events of one event or order and every delivery attempt */
+    /** the callback events of one event or order and every delivery attempt */
     attempts(p: WebhookAttemptsParams): Promise<WebhookLog>;
   };
   bill: {
-    /** the statement as JSON */
     json(p: BillParams): Promise<Bill>;
-    /** the statement as CSV text */
     csv(p: BillParams): Promise<string>;
   };
   /**
-   * Any other signed call (routes newer than this SDK): GET sends `params` as the query string,
-   * POST as the JSON body. Returns the envelope's `data`.
+   * Any other signed call: GET sends `params` as the query string, POST as the JSON body. Returns the
+   * envelope's `data`.
    */
   request<T = unknown>(method: "GET" | "POST", path: string, params?: Params): Promise<T>;
 };
@@ -129,9 +143,9 @@ export function createPayClient(o: PayClientOptions): PayClient {
     const url = new URL(`api/mer/${path.replace(/^\/+/, "")}${method === "GET" ? query(params) : ""}`, base);
     // bigint amounts or ids go out as decimal strings
     const body = method === "POST" ? JSON.stringify(params ?? {}, (_, v) => (typeof v === "bigint" ? v.toString() : v)) : "";
-    const target = url.pathname + url.search;
+    const requestPath = url.pathname + url.search;
     const endpoint = `${method} ${url.pathname}`;
-    const headers: Record<string, string> = signRequest({ apiKey: o.apiKey, apiSecret: o.apiSecret, method, target, body });
+    const headers: Record<string, string> = { ...signRequest({ apiKey: o.apiKey, apiSecret: o.apiSecret, method, requestPath, body }) };
     if (method === "POST") headers["content-type"] = "application/json";
     let res: Response;
     try {
@@ -154,36 +168,46 @@ export function createPayClient(o: PayClientOptions): PayClient {
   }
   const get = <T>(path: string) => (p?: object) => send("GET", path, p as Params) as Promise<T>;
   const post = <T>(path: string) => (p?: object) => send("POST", path, p as Params) as Promise<T>;
+  const notify = (path: string) => async (p?: object) => {
+    await send("GET", path, p as Params);
+  };
 
   return {
+    conf: { chains: get("conf/list/chain"), currencies: get("conf/list/currency") },
     payment: {
       create: post("payment/createPaymentOrder"),
       detail: get("payment/detail"),
+      list: get("payment/list"),
+      payInfo: get("payment/payInfo"),
+      updatePayInfo: post("payment/payInfo/update"),
+      notify: notify("payment/notify"),
       cancel: post("payment/cancel"),
-      notify: post("payment/notify"),
     },
     refund: {
       create: post("refund/createRefundOrder"),
       detail: get("refund/detail"),
+      list: get("refund/list"),
+      notify: notify("refund/notify"),
       approve: post("refund/approve"),
       reject: post("refund/reject"),
-      notify: post("refund/notify"),
     },
     user: { create: post("user/create"), detail: get("user/detail") },
-    recharge: { list: get("recharge/list"), detail: get("recharge/detail"), notify: post("recharge/notify") },
+    recharge: { list: get("recharge/list"), detail: get("recharge/detail"), notify: notify("recharge/notify") },
     withdraw: {
       apply: post("withdraw/apply"),
       detail: get("withdraw/detail"),
+      list: get("withdraw/list"),
+      notify: notify("withdraw/notify"),
       approve: post("withdraw/approve"),
       reject: post("withdraw/reject"),
-      notify: post("withdraw/notify"),
     },
     settlement: {
       apply: post("settlement/apply"),
       detail: get("settlement/detail"),
+      list: get("settlement/list"),
+      notify: notify("settlement/notify"),
       approve: post("settlement/approve"),
       reject: post("settlement/reject"),
-      notify: post("settlement/notify"),
     },
     merchant: {
       settings: () => send("GET", "merchant/settings") as Promise<MerchantSettings>,

@@ -14,13 +14,13 @@ export class PayApiError extends Error {
   ) {
     super(`${endpoint}: ${code} ${msg}`);
   }
-  /** Worth retrying with a new nonce: rate limited, database unavailable, internal errors, no answer. */
+  /** Worth retrying (signed again, with a new timestamp): rate limited, database unavailable, internal errors, no answer. */
   get retryable(): boolean {
     return this.httpStatus === 429 || this.httpStatus >= 500 || this.code === 0;
   }
 }
 
-/** A webhook whose headers, signature or timestamp do not check out: answer it with a 4xx and drop it. */
+/** A callback whose headers, signature or timestamp do not check out: answer it with a 4xx and drop it. */
 export class WebhookVerificationError extends Error {
   override name = "WebhookVerificationError";
 }

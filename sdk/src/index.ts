@@ -1,5 +1,5 @@
 export { createPayClient, type PayClient, type PayClientOptions } from "./client.js";
 export { PayApiError, WebhookVerificationError } from "./errors.js";
-export { requestSigningString, signRequest, type SignedHeaders } from "./signing.js";
-export { signWebhook, verifyWebhook, webhookKey, type VerifyWebhookParameters, type WebhookHeaders } from "./webhook.js";
+export { paySignature, signRequest, type SignedHeaders } from "./signing.js";
+export { CALLBACK_ACK, signWebhook, verifyWebhook, webhookKey, type VerifyWebhookParameters, type WebhookEvent, type WebhookHeaders } from "./webhook.js";
 export * from "./types.js";

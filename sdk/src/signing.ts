@@ -1,38 +1,31 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
- * Request signing, as the gateway checks it: X-PAY-SIGN = hex HMAC-SHA256 keyed with the API secret
- * string (UTF-8, `sk_` prefix included) over `timestamp\nnonce\nMETHOD\npath?query\nbody`.
- * Duplicated from the gateway on purpose: this package stands alone.
+ * Pay Protocol's signature, for requests you send and callbacks you receive alike:
+ * Base64(HMAC-SHA256(API secret, timestamp + METHOD + requestPath + body)), plain concatenation; timestamp is
+ * the X-PAY-TIMESTAMP string (unix seconds), requestPath the path and query exactly as sent, body the raw
+ * text ("" for GET). Duplicated from the gateway on purpose: this package stands alone.
  */
-export function requestSigningString(p: { timestamp: string; nonce: string; method: string; target: string; body: string }): string {
-  return `${p.timestamp}\n${p.nonce}\n${p.method.toUpperCase()}\n${p.target}\n${p.body}`;
+export function paySignature(p: { apiSecret: string; timestamp: string; method: string; requestPath: string; body: string | Uint8Array }): string {
+  const mac = createHmac("sha256", p.apiSecret).update(`${p.timestamp}${p.method.toUpperCase()}${p.requestPath}`, "utf8");
+  mac.update(typeof p.body === "string" ? Buffer.from(p.body, "utf8") : p.body);
+  return mac.digest("base64");
 }
 
-export type SignedHeaders = {
-  "X-PAY-KEY": string;
-  "X-PAY-TIMESTAMP": string;
-  "X-PAY-NONCE": string;
-  "X-PAY-SIGN": string;
-};
+export type SignedHeaders = { "X-PAY-KEY": string; "X-PAY-TIMESTAMP": string; "X-PAY-SIGN": string };
 
-/** The four auth headers of one request. `target` is the path plus `?query` exactly as sent. */
+/** The three auth headers of one request. `requestPath` is the path plus `?query` exactly as sent. */
 export function signRequest(p: {
   apiKey: string;
   apiSecret: string;
   method: string;
-  target: string;
+  requestPath: string;
   body: string;
-  /** unix ms; default now */
+  /** unix seconds; default now */
   timestamp?: number;
-  nonce?: string;
 }): SignedHeaders {
-  const timestamp = String(p.timestamp ?? Date.now());
-  const nonce = p.nonce ?? randomBytes(16).toString("hex");
-  const sign = createHmac("sha256", p.apiSecret)
-    .update(requestSigningString({ timestamp, nonce, method: p.method, target: p.target, body: p.body }), "utf8")
-    .digest("hex");
-  return { "X-PAY-KEY": p.apiKey, "X-PAY-TIMESTAMP": timestamp, "X-PAY-NONCE": nonce, "X-PAY-SIGN": sign };
+  const timestamp = String(p.timestamp ?? Math.floor(Date.now() / 1000));
+  return { "X-PAY-KEY": p.apiKey, "X-PAY-TIMESTAMP": timestamp, "X-PAY-SIGN": paySignature({ ...p, timestamp }) };
 }
 
 /** Constant-time equality of two byte strings (false, not an exception, when the lengths differ). */

@@ -1,364 +1,425 @@
 /**
- * Request and response types of the merchant API (indexer/README.md "Merchant API"). Amounts in
- * requests are human decimal strings ("12.50"); responses give the human amount and `amountBaseUnits`
- * (a decimal string of token base units: parse with BigInt, never with Number). Times are
- * `YYYY-MM-DD HH:mm:ss` UTC; `expireAt` is unix ms.
+ * Request and response types of the merchant API: Pay Protocol's wire format (the gateway's OpenAPI document at
+ * `GET /api/openapi.json` is the reference). Amounts you send are decimals in the currency's units ("12.50");
+ * amounts the gateway reports are integer strings in the smallest unit, next to `symbol` and `decimals`
+ * (parse with BigInt, never with Number). `chainId` is the EVM chain id. Times are `YYYY-MM-DD HH:mm:ss` UTC.
  */
 
-/** Payment order states (seed 003). */
-export const PaymentState = {
-  Unpaid: 0,
-  Incomplete: 1,
-  AwaitingConfirmation: 2,
-  Confirming: 3,
-  Success: 4,
-  Failed: -1,
-  Expired: -2,
-  Cancelled: -3,
-} as const;
-/** Refund and withdrawal states. */
-export const PayoutState = { PendingApproval: 0, Approved: 1, Broadcast: 2, Success: 3, Rejected: -1, Failed: -2 } as const;
-/** Recharge states. */
-export const RechargeState = { AwaitingConfirmation: 2, Confirming: 3, Success: 4, Dropped: -1 } as const;
+/** Pay Protocol's paymentStatus. */
+export const PaymentStatus = { Paid: 0, Pending: 1, BlockConfirmation: 2, PartiallyPaid: 3, Failed: 4, Refunded: 5 } as const;
+/** refundStatus, withdrawStatus, settlementStatus. */
+export const PayoutStatus = { Success: 0, PendingApproval: 1, UnderReview: 2, BlockConfirmation: 3, Failure: 4, Rejected: 5 } as const;
+/** rechargeStatus. */
+export const RechargeStatus = { Success: 0, Pending: 1, Failure: 2 } as const;
+/** A payment's `state` (seed 003's codes), shown next to paymentStatus. */
+export const PaymentState = { Unpaid: 0, Incomplete: 1, AwaitingConfirmation: 2, Confirming: 3, Success: 4, Failed: -1, Expired: -2, Cancelled: -3 } as const;
 
-/** Exactly one of the two references. */
-export type PaymentRef = { payOrderId: string; merchantOrderId?: never } | { merchantOrderId: string; payOrderId?: never };
-export type RefundRef = { refundOrderId: string; merchantRefundId?: never } | { merchantRefundId: string; refundOrderId?: never };
-export type WithdrawRef = { withdrawOrderId: string; merchantWithdrawId?: never } | { merchantWithdrawId: string; withdrawOrderId?: never };
-export type UserRef = { userId: string; uuid?: never } | { uuid: string; userId?: never };
+/** An id sent as a number or a numeric string. */
+export type Id = number | string;
+/** A decimal in the currency's units, as a string ("10.00") or a number. */
+export type Decimal = string | number;
+
+export type Chain = {
+  chainId: number;
+  chainName: string;
+  chainCode: string;
+  chainType: "EVM";
+  evmChainId: number;
+  confirmations: number;
+  nativeCurrencySymbol: string | null;
+  vaultAddress: string;
+};
+
+export type Currency = {
+  currencyId: number;
+  chainId: number;
+  name: string;
+  symbol: string;
+  address: string;
+  decimals: number | null;
+  createTime: string;
+  icon: string;
+  isNative: boolean;
+};
 
 export type CreatePaymentOrderParams = {
-  merchantOrderId: string;
-  chainId: number;
-  /** symbol ("USDT") or token address; 0x000…0 = the native coin */
-  token: string;
-  /** human amount, e.g. "12.50" */
-  amount: string;
+  chainId: Id;
+  outTradeNo: string;
+  quoteCurrencySymbol: string;
+  quoteAmount: Decimal;
   notifyUrl: string;
+  description?: string;
+  /** 0: a crypto quote (1, fiat, needs a fiat price source on the gateway) */
+  isLegalTender?: 0 | 1;
   redirectionUrl?: string;
-  /** 60 .. the gateway's maximum; counts in the idempotency hash, so a retry must repeat it */
+  /** which currency of that symbol, when a chain accepts several */
+  currencyId?: Id;
+  /** lifetime of the unpaid order, seconds */
   expireSeconds?: number;
 };
 
-export type PaymentOrder = {
-  payOrderId: string;
-  merchantOrderId: string;
-  state: number;
-  chainId: number;
-  chainCode: string;
-  token: string;
-  tokenSymbol: string;
-  decimals: number;
-  amount: string;
-  amountBaseUnits: string;
-  seenAmount: string;
-  paidAmount: string;
-  refundedAmount: string;
-  refundableAmount: string;
-  receiptAddress: string;
-  payerAddress: string | null;
-  accessSign: string;
+export type CreatedPaymentOrder = {
+  outPaymentNo: string;
+  /** the payment page's path and query: prefix the gateway's payment host, or use paymentLink */
   paymentUrl: string;
-  notifyUrl: string;
-  redirectionUrl: string | null;
+  paymentLink: string;
+  userWalletAddress: string;
+  saltHash: string;
+  outTradeNo: string;
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  expectedAmount: string;
+  paymentStatus: number;
+  state: number;
+  accessSign: string;
   expireTime: string;
-  expireAt: number;
-  createTime: string;
-  /** payment/detail only: every transfer recorded against the order (late, removed and other-token ones included) */
-  transfers?: PaymentTransfer[];
-  lateAmount?: string;
-  lateAmountBaseUnits?: string;
-  overpaidAmount?: string;
-  overpaidAmountBaseUnits?: string;
 };
 
 export type PaymentTransfer = {
-  txHash: string;
-  /** -1: a native transfer seen only as a transaction */
+  chainId: number;
+  transferHash: string;
   logIndex: number;
   blockNumber: string;
-  from: string;
-  token: string;
-  /** human amount in the order's token; null for another token */
-  amount: string | null;
-  amountBaseUnits: string;
+  fromAddress: string;
+  tokenAddress: string;
+  currencyId: number;
+  amount: string;
   confirmations: number;
   status: "seen" | "confirmed" | "removed";
   late: boolean;
-  tokenMatches: boolean;
+  counted: boolean;
 };
 
-export type EventIdResult = { eventId: string };
+/** The payment object: payment/detail, payment/list and the payment callback. */
+export type PaymentOrder = {
+  chainId: number;
+  orgId: number;
+  outTradeNo: string;
+  outPaymentNo: string;
+  description: string;
+  isLegalTender: number;
+  quoteCurrencySymbol: string;
+  quoteAmount: string;
+  paymentStatus: number;
+  paymentType: number;
+  expectedAmount: string;
+  settlementAmount: string;
+  settlementCurrencySymbol: string;
+  transferHash: string | null;
+  userWalletAddress: string | null;
+  fromAddress: string | null;
+  createTime: string;
+  arrivalTime: number | null;
+  state: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  chainCode: string | null;
+  seenAmount: string;
+  paidAmount: string;
+  carriedAmount: string;
+  refundedAmount: string;
+  refundableAmount: string;
+  refundPaidAmount: string;
+  lateAmount: string;
+  overpaidAmount: string;
+  saltHash: string;
+  paymentUrl: string;
+  paymentLink: string;
+  accessSign: string;
+  notifyUrl: string;
+  redirectionUrl: string | null;
+  expireTime: string;
+  transfers: PaymentTransfer[];
+  earlierChoices: {
+    chainId: number;
+    currencyId: number;
+    symbol: string;
+    decimals: number;
+    userWalletAddress: string | null;
+    expectedAmount: string;
+    seenAmount: string;
+    paidAmount: string;
+    switchTime: string;
+  }[];
+};
 
-export type CreateRefundOrderParams = {
-  merchantRefundId: string;
-  amount: string;
-  /** defaults to the payer's address */
-  toAddress?: string;
-  reason?: string;
-  notifyUrl?: string;
-} & PaymentRef;
+/** outTradeNo, and outPaymentNo when you have it (both must match). */
+export type PaymentRef = { outTradeNo: string; outPaymentNo?: string } | { outTradeNo?: string; outPaymentNo: string };
 
-/** EIP-712 typed data (integers as decimal strings) the merchant's payout signer signs to approve. */
+export type PayInfo = {
+  countDown: number;
+  orgName: string;
+  userWalletAddress: string;
+  saltHash: string;
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  expectedAmount: string;
+  paidAmount: string;
+  paymentStatus: number;
+};
+
+export type PayInfoUpdate = {
+  expectedAmount: string;
+  userWalletAddress: string;
+  saltHash: string;
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  paidAmount: string;
+  paymentUrl: string;
+  paymentLink: string;
+};
+
+/** The query of every list: page from 1, size 1..500, status codes of that list, unix-second creation range. */
+export type ListParams = {
+  page?: number;
+  size?: number;
+  orderStatus?: number;
+  chainId?: Id;
+  transactionHash?: string;
+  startTime?: number;
+  endTime?: number;
+};
+export type Page<T> = { count: number; page: number; size: number; list: T[] };
+
+/** The EIP-712 Payout a payout signer signs (integers as strings): viem `signTypedData` after turning them into bigints. */
 export type PayoutTypedData = {
-  domain: { name: string; version: string; chainId: string | number; verifyingContract: string };
+  domain: { name: string; version: string; chainId: number | string; verifyingContract: string };
   types: Record<string, { name: string; type: string }[]>;
   primaryType: string;
   message: Record<string, string | number>;
 };
 
-export type RefundOrder = {
-  refundOrderId: string;
-  merchantRefundId: string;
-  payOrderId: string;
-  merchantOrderId: string;
+type PayoutCommon = {
+  chainId: number;
+  currencyId: number;
+  transferHash: string | null;
   state: number;
-  amount: string;
-  amountBaseUnits: string;
-  toAddress: string;
-  payoutId: string;
-  txHash: string | null;
+  symbol: string;
+  decimals: number | null;
+  approvedBy: "merchant" | "gateway" | null;
   reason: string | null;
   notifyUrl: string | null;
-  /** unix seconds */
   payoutDeadline: number;
-  /** only while pending approval */
-  payoutTypedData?: PayoutTypedData;
-  approvedBy?: ApprovedBy;
-  createTime: string;
+  updateTime: string;
+  lines: (Record<string, unknown> & {
+    lineNo: number;
+    payoutId: string;
+    state: number;
+    transferHash: string | null;
+    reason: string | null;
+    /** while pending approval: the EIP-712 Payout to sign */
+    payoutTypedData?: PayoutTypedData;
+  })[];
 };
 
-/** `signature`: the payout signer's EIP-712 signature over payoutTypedData; omit it when payoutKeyMode is gateway */
-export type ApproveParams = { signature?: string };
-/** who signed the approval; null until approved */
-export type ApprovedBy = "merchant" | "gateway" | null;
+export type Refund = PayoutCommon & {
+  refundId: number;
+  outTradeNo: string;
+  outPaymentNo: string;
+  refundAddress: string;
+  refundAmount: string;
+  refundFee: string;
+  refundStatus: number;
+  refundTime: string;
+  outRefundNo: string | null;
+};
+
+export type Withdrawal = PayoutCommon & {
+  withdrawId: number;
+  outTradeNo: string | null;
+  /** comma-separated in line order when several */
+  withdrawAddress: string;
+  withdrawAmount: string;
+  withdrawStatus: number;
+  withdrawTime: string;
+};
+
+export type Settlement = PayoutCommon & {
+  settlementId: number;
+  outTradeNo: string | null;
+  settlementAddress: string;
+  settlementAmount: string;
+  settlementStatus: number;
+  settlementTime: string;
+};
+
+export type CreateRefundParams = {
+  outTradeNo?: string;
+  outPaymentNo?: string;
+  /** default: everything received and not yet refunded */
+  refundAmount?: Decimal;
+  /** default: the payer */
+  refundAddress?: string;
+  notifyUrl?: string;
+  /** an idempotency key: the same request again answers the same refund */
+  outRefundNo?: string;
+  reason?: string;
+};
+export type RefundRef = { refundId?: Id; outTradeNo?: string; outRefundNo?: string };
+
+export type WithdrawApplyParams = {
+  chainId: Id;
+  currencyId: Id;
+  /** one address, or several comma-separated, paired 1:1 with withdrawAmount */
+  withdrawAddress: string;
+  withdrawAmount: Decimal;
+  outTradeNo?: string;
+  notifyUrl?: string;
+};
+export type WithdrawRef = { withdrawId?: Id; outTradeNo?: string };
+
+export type SettlementApplyParams = {
+  chainId: Id;
+  currencyId: Id;
+  settlementAddress: string;
+  settlementAmount: Decimal;
+  outTradeNo?: string;
+  notifyUrl?: string;
+};
+export type SettlementRef = { settlementId?: Id; outTradeNo?: string };
+
+/** One EIP-712 signature per line (or `signature` for one line); none when the gateway holds the payout key. */
+export type ApproveParams = { signature?: string; signatures?: string[] };
 export type RejectParams = { reason?: string };
 
-export type CreateUserParams = { uuid: string; userType?: number };
 export type User = {
   userId: number;
   uuid: string;
-  userType: number;
   createTime: string;
-  userWallet: { walletId: number; chainId: number; walletAddress: string }[];
+  userWallet: { chainId: number; walletId: number; walletAddress: string }[];
+  userType: number;
 };
 
-export type RechargeOrder = {
-  rechargeOrderId: string;
+export type Recharge = {
+  chainId: number;
+  rechargeId: number;
   userId: number;
   uuid: string;
-  state: number;
-  chainId: number;
-  token: string;
-  tokenSymbol: string;
-  amount: string;
-  amountBaseUnits: string;
+  currencyId: number;
+  rechargeAmount: string;
+  rechargeStatus: number;
+  transferHash: string;
+  walletId: number | null;
+  walletAddress: string;
   fromAddress: string;
-  toAddress: string;
-  txHash: string;
+  createTime: string;
+  blockTime: string | null;
+  state: number;
+  symbol: string;
+  decimals: number | null;
+  tokenAddress: string;
   logIndex: number;
   blockNumber: string;
-  createTime: string;
-};
-
-export type RechargeListParams = {
-  cursor?: string;
-  /** 1..100, default 20 */
-  limit?: number;
-  userId?: string;
-  uuid?: string;
-  chainId?: number;
-  state?: number;
-  /** token address */
-  token?: string;
-};
-export type RechargePage = { list: RechargeOrder[]; nextCursor: string | null };
-
-export type WithdrawApplyParams = {
-  merchantWithdrawId: string;
-  chainId: number;
-  token: string;
-  amount: string;
-  toAddress: string;
-  notifyUrl?: string;
-} & UserRef;
-
-export type WithdrawOrder = {
-  withdrawOrderId: string;
-  merchantWithdrawId: string;
-  userId: number;
-  state: number;
-  chainId: number;
-  token: string;
-  tokenSymbol: string;
-  amount: string;
-  amountBaseUnits: string;
-  toAddress: string;
-  payoutId: string;
-  payoutDeadline: number;
-  payoutTypedData?: PayoutTypedData;
-  approvedBy?: ApprovedBy;
-  txHash: string | null;
-  reason: string | null;
-  notifyUrl: string | null;
-  createTime: string;
-};
-
-export type SettlementRef =
-  | { settlementOrderId: string; merchantSettlementId?: never }
-  | { merchantSettlementId: string; settlementOrderId?: never };
-
-export type SettlementApplyParams = {
-  merchantSettlementId: string;
-  chainId: number;
-  token: string;
-  amount: string;
-  /** the merchant's own address */
-  toAddress: string;
-  notifyUrl?: string;
-};
-
-export type SettlementOrder = {
-  settlementOrderId: string;
-  merchantSettlementId: string;
-  state: number;
-  chainId: number;
-  token: string;
-  tokenSymbol: string;
-  amount: string;
-  amountBaseUnits: string;
-  toAddress: string;
-  payoutId: string;
-  payoutDeadline: number;
-  payoutTypedData?: PayoutTypedData;
-  approvedBy?: ApprovedBy;
-  txHash: string | null;
-  reason: string | null;
-  notifyUrl: string | null;
-  createTime: string;
 };
 
 export type MerchantSettings = {
-  merchantId: string;
+  orgId: number;
   name: string;
   feeBps: number;
   payoutSigner: string | null;
   payoutKeyMode: "merchant" | "gateway";
-  gatewayKeyPresent?: boolean;
+  gatewayKeyPresent: boolean;
   rechargeNotifyUrl: string | null;
-  /** whsec_… and the last 4 characters, never the secret */
+  callbackAllEvents: boolean;
   webhookSecretHint: string;
-  createTime?: string;
+  createTime: string;
 };
-/** `rechargeNotifyUrl: null` clears it */
-export type MerchantSettingsUpdate = { name?: string; rechargeNotifyUrl?: string | null };
+export type MerchantSettingsUpdate = { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean };
 
-export type CreateQrCodeParams = {
-  /** the counter's name, unique per merchant: repeating a create returns the same code */
-  label: string;
-  chainId: number;
-  token: string;
-  notifyUrl: string;
-  redirectionUrl?: string;
-  /** largest amount a payer may type (human units) */
-  maxAmount?: string;
-};
+export type CreateQrCodeParams = { label: string; chainId: Id; currencyId: Id; notifyUrl: string; redirectionUrl?: string; maxAmount?: Decimal };
 export type MerchantQrCode = {
   code: string;
   label: string;
   chainId: number;
   chainCode: string;
-  token: string;
-  tokenSymbol: string;
+  currencyId: number;
+  symbol: string;
   decimals: number;
+  tokenAddress: string;
   maxAmount: string | null;
   notifyUrl: string;
   redirectionUrl: string | null;
-  /** the permanent payment link */
   url: string;
-  /** SVG QR code of url */
   qrSvg: string;
   createTime: string;
 };
 
-/** Exactly one of the parameters. */
-export type WebhookAttemptsParams =
-  | { eventId: string }
-  | { payOrderId: string }
-  | { refundOrderId: string }
-  | { withdrawOrderId: string }
-  | { rechargeOrderId: string };
+/** Exactly one: an event id, or one order. */
+export type WebhookAttemptsParams = { eventId?: string; outTradeNo?: string; refundId?: Id; withdrawId?: Id; rechargeId?: Id; settlementId?: Id };
 export type WebhookLog = {
   events: {
     eventId: string;
     type: string;
     orderKind: string;
     orderId: string;
-    /** delivered, pending (retrying) or dead (retries exhausted; re-send with …/notify) */
-    status: string;
+    status: "delivered" | "pending" | "dead" | "suppressed" | "waiting";
     attempts: number;
-    nextAttemptTime?: string | null;
-    deliveredTime?: string | null;
-    lastError?: string | null;
+    nextAttemptTime: string | null;
+    deliveredTime: string | null;
+    lastError: string | null;
   }[];
   attempts: {
     eventId: string;
     eventType: string;
     attemptNo: number;
-    url?: string | null;
-    /** null when no answer came */
-    httpStatus?: number | null;
-    error?: string | null;
+    url: string | null;
+    httpStatus: number | null;
+    error: string | null;
     durationMs: number;
     attemptTime: string;
   }[];
 };
 
-export type BillParams = {
-  /** start of the period: `YYYY-MM-DD`, `YYYY-MM-DD HH:mm:ss` or ISO 8601 (UTC), inclusive */
-  from: string;
-  /** end of the period, exclusive */
-  to: string;
-};
-
-type Totals<F extends string> = { [K in F]: string } & { [K in `${F}BaseUnits`]: string };
-/** Per (chain, token); `net` = received + recharged - fees - refunded - withdrawn - settled (may be negative). */
-export type BillTokenTotal = { chainId: number; token: string; tokenSymbol: string; decimals: number } & Totals<
-  "received" | "recharged" | "refunded" | "refundsPending" | "withdrawn" | "withdrawalsPending" | "settled" | "fees" | "net"
->;
-
+export type BillParams = { from: string; to: string };
+/** A statement line (the gateway's addition): amounts are integer strings in the token's smallest unit. */
 export type BillLine = {
   kind: "payment" | "refund" | "recharge" | "withdrawal" | "settlement" | "fee";
   id: string;
   merchantRef: string | null;
-  /** refunds: the payOrderId */
   relatedId: string | null;
   chainId: number;
-  token: string;
-  tokenSymbol: string;
-  state: number | null;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  /** paymentStatus / refundStatus / withdrawStatus / rechargeStatus by kind; null for fees */
+  status: number | null;
   amount: string;
-  amountBaseUnits: string;
   paidAmount: string | null;
-  paidBaseUnits: string | null;
   fee: string | null;
-  feeBaseUnits: string | null;
   counterparty: string | null;
-  txHash: string | null;
+  transferHash: string | null;
   time: string;
 };
-
+/** Totals per token, integer strings in the token's smallest unit (`net` may be negative). */
+export type BillTotal = {
+  chainId: number;
+  currencyId: number;
+  symbol: string;
+  decimals: number;
+  received: string;
+  recharged: string;
+  refunded: string;
+  refundsPending: string;
+  withdrawn: string;
+  withdrawalsPending: string;
+  settled: string;
+  fees: string;
+  net: string;
+};
 export type Bill = {
-  merchantId: string;
+  orgId: number;
   from: string;
   to: string;
-  generatedAt: string;
+  generateTime: string;
   feeBps: number;
-  /** sweep_ledger, vault_events (the vault's Swept fees) or fee_bps (an estimate before any sweep) */
   feeSource: "sweep_ledger" | "vault_events" | "fee_bps";
   lines: BillLine[];
-  totals: BillTokenTotal[];
+  totals: BillTotal[];
 };
-
-/** A webhook body: `{ eventId, type, data }` (eventId = X-PAY-EVENT-ID, the same across retries). */
-export type WebhookEvent<T = Record<string, unknown>> = { eventId: string; type: string; data: T };

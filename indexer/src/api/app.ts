@@ -1,34 +1,33 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import type { GatewayConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import { checkNotifyUrl, WebhookTargetRefusedError } from "../notify/urlGuard.js";
 import { purgeNonces } from "../store/nonces.js";
 import { payPageRoutes } from "../web/payPageRoutes.js";
+import { ApiError, ErrorCode, toApiError } from "../wire/errors.js";
+import { openApiOptions } from "../wire/openapi.js";
+import { SHARED_SCHEMAS } from "../wire/schemas.js";
 import { createRequestAuthenticator } from "./auth.js";
 import { createGatewayContext } from "./context.js";
-import { ApiError, ErrorCode, toApiError } from "./errors.js";
-import { createOpenApiCollector } from "./openapi.js";
 import { createRateLimiter } from "./rateLimit.js";
 import { billRoutes } from "./routes/bill.js";
+import { confRoutes } from "./routes/conf.js";
 import { merchantRoutes } from "./routes/merchant.js";
 import { paymentRoutes } from "./routes/payment.js";
+import { payoutRoutes } from "./routes/payouts.js";
 import { qrcodeRoutes } from "./routes/qrcode.js";
 import { rechargeRoutes } from "./routes/recharge.js";
-import { refundRoutes } from "./routes/refund.js";
-import { settlementRoutes } from "./routes/settlement.js";
 import { userRoutes } from "./routes/user.js";
 import { webhookRoutes } from "./routes/webhook.js";
-import { withdrawRoutes } from "./routes/withdraw.js";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** set by the auth hook on every /api/mer/ route */
     merchantId: bigint;
-    rawBody?: string;
-  }
-  interface FastifySchema {
-    /** one line for the OpenAPI document */
-    summary?: string;
+    /** the body's bytes exactly as received: part of the signed string */
+    rawBody?: Buffer;
   }
 }
 
@@ -42,10 +41,13 @@ export type BuildAppParameters = {
   metrics?: () => Promise<string>;
 };
 
+const fail = (code: ErrorCode, msg: string) => ({ code, msg, data: null });
+
 /**
  * The merchant API as a Fastify instance, not listening: the caller (server.ts or a test) listens.
- * Every /api/mer/ route is signed (see auth.ts), validated by its JSON Schema and answers in the
- * envelope `{ code, msg, data }`.
+ * Every /api/mer/ route speaks Pay Protocol's wire format (src/wire/): signed requests (auth.ts), JSON Schema
+ * validation, the envelope `{ code, msg, data }`. The OpenAPI 3.1 document is generated from the route
+ * schemas (`GET /api/openapi.json`, a browsable page at `/api/docs`).
  */
 export async function buildApp({ db, config, logger = false, health, metrics }: BuildAppParameters): Promise<FastifyInstance> {
   const isInstance = typeof logger === "object" && logger !== null && typeof (logger as FastifyBaseLogger).child === "function";
@@ -53,65 +55,96 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
     // Fastify 5 takes a ready pino instance as `loggerInstance`, options as `logger`
     ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as FastifyServerOptions["logger"] }),
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, strictTypes: false, allowUnionTypes: true } },
+    // a URL Fastify cannot decode answers in the envelope too
+    frameworkErrors: (error, _request, reply) => {
+      (reply as FastifyReply).status(400).send(fail(ErrorCode.InvalidRequest, `Invalid request: the URL is malformed (${error.message}); percent-encode the path and query`));
+    },
   });
-  const ctx = createGatewayContext(db, config);
-  const authenticate = createRequestAuthenticator({
+  const ctx = await createGatewayContext(db, config);
+  const auth = createRequestAuthenticator({
     db,
     box: ctx.box,
     windowMs: config.authWindowMs,
     rateLimiter: createRateLimiter({ ratePerSecond: config.rateLimitPerSecond }),
   });
 
-  // keep the body text exactly as sent: it is part of the signed string
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    const text = body as string;
-    request.rawBody = text;
-    if (text.length === 0) return done(null, undefined);
+  // keep the body bytes exactly as sent: they are part of the signed string
+  app.removeContentTypeParser("text/plain");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    const bytes = body as Buffer;
+    request.rawBody = bytes;
+    if (bytes.length === 0) return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(bytes.toString("utf8"));
     } catch {
-      done(new ApiError(ErrorCode.InvalidJson, "The body is not valid JSON"), undefined);
+      return done(new ApiError(ErrorCode.InvalidJson, "The body is not valid JSON"), undefined);
     }
+    const nul = nulPath(parsed, "body");
+    if (nul) return done(new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${nul} holds a NUL byte (\\u0000); remove it`), undefined);
+    done(null, parsed);
   });
   app.decorateRequest("merchantId", 0n);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let e: ApiError;
-    if (error.validation) {
-      const where = `${error.validationContext ?? "body"}${error.validation[0]?.instancePath ?? ""}`;
-      e = new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${where} ${error.validation[0]?.message ?? error.message}`);
+    if (error instanceof ApiError) {
+      e = error;
+    } else if (error.validation) {
+      const v = error.validation[0];
+      const where = `${error.validationContext ?? "body"}${v?.instancePath ?? ""}`;
+      const extra = (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+      e = new ApiError(
+        ErrorCode.InvalidRequest,
+        extra ? `Invalid request: ${where} has an unknown field "${extra}"` : `Invalid request: ${where} ${v?.message ?? error.message}`,
+      );
     } else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       e = new ApiError(ErrorCode.PayloadTooLarge, "The body is larger than 64 KiB");
     } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
-      e = new ApiError(ErrorCode.InvalidRequest, "Send the body as JSON with Content-Type: application/json");
+      e = new ApiError(ErrorCode.UnsupportedMediaType, "Send the body as JSON with Content-Type: application/json");
+    } else if (error.code?.startsWith("FST_ERR") && error.statusCode === 400) {
+      e = new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${error.message}`);
     } else {
       e = toApiError(error);
     }
     if (e.statusCode >= 500) request.log.error({ err: error, code: e.code }, "request failed");
-    reply.status(e.statusCode).send({ code: e.code, msg: e.shortMessage, data: null });
+    reply.status(e.statusCode).send(fail(e.code, e.shortMessage));
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ code: ErrorCode.RouteNotFound, msg: `No route ${request.method} ${request.url.split("?")[0]}`, data: null });
+    reply.status(404).send(fail(ErrorCode.RouteNotFound, `No route ${request.method} ${request.url.split("?")[0]}`));
   });
 
-  const openapi = createOpenApiCollector();
-  app.addHook("onRoute", openapi.onRoute);
+  for (const s of SHARED_SCHEMAS) app.addSchema(s);
+  await app.register(swagger, openApiOptions(config));
+  await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: true });
 
   await app.register(
     async (mer) => {
-      mer.addHook("preValidation", async (request) => {
-        const { merchantId } = await authenticate(request);
-        request.merchantId = merchantId;
+      mer.addHook("onRequest", async (request) => {
+        // Pay Protocol: every POST body is JSON; say so before anything else (not "signature does not match")
+        if (request.method === "POST" && !/^application\/json\s*(;|$)/i.test(request.headers["content-type"] ?? "")) {
+          throw new ApiError(
+            ErrorCode.UnsupportedMediaType,
+            `Send the body as JSON with Content-Type: application/json (got ${request.headers["content-type"] ? `"${request.headers["content-type"]}"` : "no Content-Type"})`,
+          );
+        }
       });
+      mer.addHook("preValidation", async (request) => {
+        const nul = nulPath(request.query, "querystring");
+        if (nul) throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${nul} holds a NUL byte (%00); remove it`);
+        await auth.verify(request);
+      });
+      mer.addHook("onResponse", auth.settle);
       // a notify URL aimed at the gateway's own network is refused when it is given, not only at delivery
       mer.addHook("preHandler", async (request) => refuseUnsafeNotifyUrls(request.body, config.allowPrivateWebhookTargets ?? false));
+      await mer.register(confRoutes(ctx));
       await mer.register(paymentRoutes(ctx));
-      await mer.register(refundRoutes(ctx));
-      await mer.register(rechargeRoutes(ctx));
+      await mer.register(payoutRoutes(ctx, "refund"));
+      await mer.register(payoutRoutes(ctx, "withdrawal"));
+      await mer.register(payoutRoutes(ctx, "settlement"));
       await mer.register(userRoutes(ctx));
-      await mer.register(withdrawRoutes(ctx));
-      await mer.register(settlementRoutes(ctx));
+      await mer.register(rechargeRoutes(ctx));
       await mer.register(merchantRoutes(ctx));
       await mer.register(webhookRoutes(ctx));
       await mer.register(qrcodeRoutes(ctx));
@@ -123,32 +156,58 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
   // the hosted payment page and the static merchant QR pages (public, at the path of config.payPageUrl)
   await app.register(payPageRoutes(ctx));
 
-  app.get("/api/openapi.json", { schema: { summary: "This document", response: { 200: { type: "object", additionalProperties: true } } } }, async () =>
-    openapi.document(),
-  );
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get(
     "/health",
-    { schema: { summary: "Liveness and, in the full service, each part's health", response: { 200: { type: "object", additionalProperties: true }, 503: { type: "object", additionalProperties: true } } } },
+    {
+      schema: {
+        summary: "Liveness and, in the full service, each part's health",
+        tags: ["operations"],
+        operationId: "health",
+        security: [],
+        response: { 200: { type: "object", additionalProperties: true }, 503: { type: "object", additionalProperties: true } },
+      },
+    },
     async (_request, reply) => {
       const h = health ? await health() : { ok: true };
       return reply.status(h.ok ? 200 : 503).send(h);
     },
   );
   if (metrics) {
-    app.get("/metrics", { schema: { summary: "Prometheus metrics" } }, async (_request, reply) =>
+    app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], operationId: "metrics", security: [] } }, async (_request, reply) =>
       reply.type("text/plain; version=0.0.4").send(await metrics()),
     );
   }
 
   const purge = setInterval(() => {
-    purgeNonces(db, config.authWindowMs).catch((err) => app.log.warn({ err }, "nonce purge failed"));
+    purgeNonces(db, config.authWindowMs).catch((err) => app.log.warn({ err }, "signature purge failed"));
   }, 60_000);
   purge.unref();
   app.addHook("onClose", async () => clearInterval(purge));
   return app;
 }
 
-/** The body fields that name a webhook target. */
+/** Where a string holding a NUL byte is (PostgreSQL text cannot hold one), as `body/field[0]`, or null. */
+function nulPath(v: unknown, at: string): string | null {
+  if (typeof v === "string") return v.includes("\u0000") ? at : null;
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = nulPath(x, `${at}[${i}]`);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes("\u0000")) return `${at}/<a field name>`;
+      const p = nulPath(x, `${at}/${k}`);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/** The body fields that name a callback target. */
 const NOTIFY_URL_FIELDS = ["notifyUrl", "rechargeNotifyUrl"] as const;
 
 async function refuseUnsafeNotifyUrls(body: unknown, allowPrivate: boolean) {

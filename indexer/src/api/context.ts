@@ -1,52 +1,64 @@
-import { getAddress, type Hex } from "viem";
-import type { ChainConfig, GatewayConfig, TokenConfig } from "../config.js";
+import { getAddress } from "viem";
+import type { GatewayConfig, TokenConfig } from "../config.js";
 import { accessKeyOf } from "../config.js";
 import { createSecretBox, type SecretBox } from "../crypto/secretBox.js";
-import { depositInitCodeHash } from "../domain/depositAddress.js";
 import type { Db } from "../store/db.js";
-import { ApiError, ErrorCode } from "./errors.js";
+import { createWireContext, type ChainRuntime, type WireContext } from "../wire/context.js";
+import { ApiError, ErrorCode } from "../wire/errors.js";
 
-export type ChainRuntime = ChainConfig & { initCodeHash: Hex };
+export type { ChainRuntime };
 
-/** What the route handlers share: the store, the config and values derived from it once. */
+/** What the route handlers share: the store, the config, the wire context and values derived from them once. */
 export type GatewayContext = {
   db: Db;
   config: GatewayConfig;
   box: SecretBox;
   accessKey: Buffer;
-  chain(chainId: number): ChainRuntime;
-  token(chain: ChainRuntime, token: string): TokenConfig;
+  wire: WireContext;
   chains: ChainRuntime[];
+  /** a configured chain; throws 40003 naming the configured ones */
+  chain(chainId: number): ChainRuntime;
+  /** a token of a chain by symbol (case-insensitive) or address; throws 40004 naming the accepted ones */
+  token(chain: ChainRuntime, token: string): TokenConfig;
+  /** a token by its currencyId, which must be on `chain`; throws 40004 */
+  currency(chain: ChainRuntime, currencyId: number, field?: string): TokenConfig;
 };
 
-export function createGatewayContext(db: Db, config: GatewayConfig): GatewayContext {
-  const chains = config.chains.map((c) => ({ ...c, initCodeHash: depositInitCodeHash(c.vault) }));
+export async function createGatewayContext(db: Db, config: GatewayConfig): Promise<GatewayContext> {
+  const wire = await createWireContext(db, config);
+  const chains = wire.chains;
   const byId = new Map(chains.map((c) => [c.chainId, c]));
-  const configured = () => chains.map((c) => `${c.chainId} (${c.code})`).join(", ");
+  const configured = () => chains.map((c) => `${c.chainId} (${c.name})`).join(", ");
+  const accepted = (chain: ChainRuntime) =>
+    chain.tokens.map((x) => `${x.symbol} (currencyId ${wire.currencyOf(chain.chainId, x.address)?.currencyId ?? "?"})`).join(", ");
   return {
     db,
     config,
     box: createSecretBox(config.masterKey),
     accessKey: accessKeyOf(config),
+    wire,
     chains,
     chain(chainId) {
       const c = byId.get(chainId);
-      if (!c) throw new ApiError(ErrorCode.UnknownChain, `chainId ${chainId} is not configured; use one of: ${configured()}`);
+      if (!c) throw new ApiError(ErrorCode.UnknownChain, `chainId ${chainId} is not configured; use one of: ${configured()} (the EVM chain id)`);
       return c;
     },
     token(chain, token) {
       const t = token.startsWith("0x")
         ? chain.tokens.find((x) => x.address.toLowerCase() === token.toLowerCase())
         : chain.tokens.find((x) => x.symbol.toUpperCase() === token.toUpperCase());
-      if (!t) {
-        const known = chain.tokens.map((x) => `${x.symbol} (${x.address})`).join(", ");
-        throw new ApiError(ErrorCode.UnknownToken, `token "${token}" is not accepted on chain ${chain.chainId}; use one of: ${known}`);
-      }
+      if (!t) throw new ApiError(ErrorCode.UnknownToken, `"${token}" is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`);
+      return t;
+    },
+    currency(chain, currencyId, field = "currencyId") {
+      const c = wire.currencyById(currencyId);
+      const t = c && c.chainId === chain.chainId ? chain.tokens.find((x) => x.address.toLowerCase() === c.address) : undefined;
+      if (!t) throw new ApiError(ErrorCode.UnknownToken, `${field} ${currencyId} is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`);
       return t;
     },
   };
 }
 
 /** Times in responses: `YYYY-MM-DD HH:mm:ss` in UTC, as in seed 001. */
-export const formatTime = (d: Date) => d.toISOString().replace("T", " ").slice(0, 19);
+export { formatTime } from "../wire/presenters.js";
 export const checksum = (a: string | null) => (a ? getAddress(a) : null);

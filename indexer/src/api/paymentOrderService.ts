@@ -1,44 +1,74 @@
 import { createHash } from "node:crypto";
+import type { TokenConfig } from "../config.js";
 import { accessSign } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
-import { parseAmount } from "../domain/money.js";
-import type { RequestNonce } from "../store/nonces.js";
 import { createPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
-import type { GatewayContext } from "./context.js";
-import { ApiError, ErrorCode } from "./errors.js";
+import { canonicalDecimal, merchantAmount } from "../wire/amounts.js";
+import { payLinkOf } from "../wire/presenters.js";
+import type { ChainRuntime, GatewayContext } from "./context.js";
 
 /** What a merchant (the API) or the static merchant QR page (a payer typing an amount) asks for. */
 export type PaymentOrderRequest = {
+  /** outTradeNo */
   merchantOrderId: string;
   chainId: number;
   /** symbol or token address */
   token: string;
-  /** human amount, e.g. "12.50" */
-  amount: string;
+  /** decimal amount in the token's units, e.g. "12.50" (a crypto quote) */
+  amount: string | number;
   notifyUrl: string;
   redirectionUrl?: string;
   expireSeconds?: number;
+  description?: string;
+  /** the quote as the merchant sent it (default: the token's symbol and `amount`) */
+  quoteSymbol?: string;
+  /** the name of the amount's field in the request, for error messages (default "amount") */
+  amountField?: string;
 };
 
 /**
  * Creates (or, for a repeated identical request, returns) a payment order for a merchant: resolves the
- * chain and token, parses the amount exactly, hashes the request for idempotency, signs the access sign
- * and leases a deposit address (store/paymentOrders.ts). One function so the API route and the hosted
- * merchant-QR page make orders the same way.
+ * chain and token, converts the amount exactly, hashes the request for idempotency (equal decimals such as
+ * "10" and "10.00" are the same request), signs the access sign and leases a deposit address
+ * (store/paymentOrders.ts). One function so the API route and the hosted merchant-QR page make orders the
+ * same way.
  */
 export async function createPaymentOrderFor(
   ctx: GatewayContext,
   merchantId: bigint,
   b: PaymentOrderRequest,
-  /** a signed API request's nonce, recorded in the same database call (see api/auth.ts `foldNonce`) */
-  nonce?: RequestNonce,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   const chain = ctx.chain(b.chainId);
   const token = ctx.token(chain, b.token);
-  const amount = parseAmount(b.amount, token.decimals);
-  if (amount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "amount must be greater than zero");
+  return createPaymentOrderIn(ctx, merchantId, chain, token, b);
+}
+
+/** {createPaymentOrderFor} with the chain and token already resolved (createPaymentOrder by currencyId). */
+export async function createPaymentOrderIn(
+  ctx: GatewayContext,
+  merchantId: bigint,
+  chain: ChainRuntime,
+  token: TokenConfig,
+  b: PaymentOrderRequest,
+): Promise<{ order: PaymentOrderRecord; created: boolean }> {
+  const field = b.amountField ?? "amount";
+  const amount = merchantAmount(b.amount, { field, decimals: token.decimals, symbol: token.symbol });
+  const quoteAmount = typeof b.amount === "number" ? canonicalDecimal(b.amount, field) : b.amount;
+  const quoteSymbol = (b.quoteSymbol ?? token.symbol).toUpperCase();
+  const description = b.description ?? "";
   const requestHash = createHash("sha256")
-    .update(JSON.stringify([b.chainId, token.address.toLowerCase(), amount.toString(), b.notifyUrl, b.redirectionUrl ?? null, b.expireSeconds ?? null]))
+    .update(
+      JSON.stringify([
+        chain.chainId,
+        token.address.toLowerCase(),
+        canonicalDecimal(b.amount, field),
+        quoteSymbol,
+        description,
+        b.notifyUrl,
+        b.redirectionUrl ?? null,
+        b.expireSeconds ?? null,
+      ]),
+    )
     .digest("hex");
   const id = newId();
   return createPaymentOrder(ctx.db, {
@@ -57,16 +87,14 @@ export async function createPaymentOrderFor(
     redirectionUrl: b.redirectionUrl ?? null,
     accessSign: accessSign(ctx.accessKey, id),
     expiresAt: new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000),
-    nonce,
+    description,
+    quoteSymbol,
+    quoteAmount,
+    isLegalTender: 0,
   });
 }
 
-/** seed 003's pay URL: `<payPageUrl>?accessSign=&merchantOrderId=&payOrderId=&chainCode=`. */
+/** seed 003's pay URL, whole: `<payPageUrl>?accessSign=&merchantOrderId=&payOrderId=&chainCode=`. */
 export function paymentUrlOf(ctx: GatewayContext, o: PaymentOrderRecord): string {
-  const url = new URL(ctx.config.payPageUrl);
-  url.searchParams.set("accessSign", o.accessSign);
-  url.searchParams.set("merchantOrderId", o.merchantOrderId);
-  url.searchParams.set("payOrderId", o.id);
-  url.searchParams.set("chainCode", ctx.chain(o.chainId).code);
-  return url.toString();
+  return payLinkOf(ctx.wire, o).paymentLink;
 }

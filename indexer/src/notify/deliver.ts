@@ -6,6 +6,8 @@ import { checkLiteralHost, guardedLookup, WebhookTargetRefusedError } from "./ur
 export type DeliveryResult = {
   /** the HTTP status, or null when no answer came (see `error`) */
   status: number | null;
+  /** the answer's first KiB (the acknowledgement is `success`) */
+  body: string;
   error: string | null;
   /** false when trying again cannot help (refused target, bad URL) */
   retryable: boolean;
@@ -27,8 +29,8 @@ export type CreateDelivererParameters = {
 /**
  * One POST per attempt over node:http(s) with keep-alive agents. The SSRF guard sits in the agents' DNS
  * lookup (so the checked address is the one connected to) plus a check of literal-IP hosts, which never
- * go through DNS. Redirects are not followed (a 3xx is a failed attempt), and the answer's body is
- * read and dropped.
+ * go through DNS. Redirects are not followed (a 3xx is a failed attempt); the answer's first KiB is kept
+ * (the acknowledgement), the rest read and dropped.
  */
 export function createDeliverer({ timeoutMs, allowPrivateTargets }: CreateDelivererParameters): Deliverer {
   const lookup = allowPrivateTargets ? undefined : guardedLookup;
@@ -39,8 +41,10 @@ export function createDeliverer({ timeoutMs, allowPrivateTargets }: CreateDelive
   return {
     async deliver({ url, headers, body }) {
       const started = performance.now();
+      let answer = "";
       const done = (status: number | null, error: string | null, retryable = true): DeliveryResult => ({
         status,
+        body: answer,
         error,
         retryable,
         durationMs: performance.now() - started,
@@ -72,7 +76,10 @@ export function createDeliverer({ timeoutMs, allowPrivateTargets }: CreateDelive
             headers: { ...headers, "content-length": Buffer.byteLength(body), "user-agent": "evm-pay-gateway-webhooks/1" },
           },
           (res) => {
-            res.on("data", () => {});
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              if (answer.length < 1024) answer += chunk.slice(0, 1024 - answer.length);
+            });
             res.on("end", () => finish(done(res.statusCode ?? null, null)));
             res.on("error", (err) => finish(done(res.statusCode ?? null, `response aborted: ${err.message}`)));
           },

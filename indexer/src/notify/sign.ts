@@ -1,10 +1,9 @@
-import { hmacHex } from "../crypto/signing.js";
+import { paySignature, requestPathOf, standardWebhookSignature } from "../crypto/signing.js";
 import { BaseError } from "../domain/errors.js";
 
 /**
- * The HMAC key of a merchant's webhook secret `whsec_<base64>`: the bytes the base64 decodes to. That is
- * the Standard Webhooks rule, and X-PAY-SIGN uses the same key, so both headers carry the same MAC (hex
- * and base64) and verify with exactly what the merchant was shown (sdk/src/webhook.ts does the same).
+ * The HMAC key of a merchant's webhook secret `whsec_<base64>`: the bytes the base64 decodes to (the Standard
+ * Webhooks rule; sdk/src/webhook.ts does the same).
  */
 export function webhookKey(secret: string): Buffer {
   const b64 = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
@@ -14,19 +13,37 @@ export function webhookKey(secret: string): Buffer {
 }
 
 /**
- * The signature headers of one delivery attempt: `X-PAY-SIGN` = hex HMAC-SHA256(key, `id.timestamp.body`)
- * and the Standard Webhooks set (`webhook-signature: v1,<base64 of the same MAC>`).
+ * The headers of one callback delivery: Pay Protocol's `X-PAY-KEY`, `X-PAY-TIMESTAMP` (unix seconds) and
+ * `X-PAY-SIGN` = Base64(HMAC-SHA256(API secret, timestamp + "POST" + <path and query of the notify URL> + body))
+ * (the request rule applied to the callback: the choice written in the API document), `X-PAY-EVENT-ID`, and
+ * the Standard Webhooks set (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` under the
+ * whsec_ key), so a Pay Protocol verifier and an off-the-shelf Standard Webhooks library both accept it.
  */
-export function webhookHeaders(p: { key: Buffer; eventId: string; timestamp: number; body: string }): Record<string, string> {
+export function callbackHeaders(p: {
+  apiKey: string;
+  apiSecret: string;
+  webhookKey: Buffer;
+  eventId: string;
+  timestamp: number;
+  url: string;
+  body: string;
+}): Record<string, string> {
   const ts = String(p.timestamp);
-  const hex = hmacHex(p.key, `${p.eventId}.${ts}.${p.body}`);
   return {
     "content-type": "application/json",
-    "x-pay-event-id": p.eventId,
+    "x-pay-key": p.apiKey,
     "x-pay-timestamp": ts,
-    "x-pay-sign": hex,
+    "x-pay-sign": paySignature(p.apiSecret, { timestamp: ts, method: "POST", requestPath: requestPathOf(p.url), body: p.body }),
+    "x-pay-event-id": p.eventId,
     "webhook-id": p.eventId,
     "webhook-timestamp": ts,
-    "webhook-signature": `v1,${Buffer.from(hex, "hex").toString("base64")}`,
+    "webhook-signature": `v1,${standardWebhookSignature(p.webhookKey, { id: p.eventId, timestamp: ts, body: p.body })}`,
   };
+}
+
+/** Pay Protocol's acknowledgement: the body `success` (plain text), or the JSON string `"success"` its own WooCommerce plugin sends. */
+export function isAcknowledgement(status: number | null, body: string): boolean {
+  if (status === null || status < 200 || status > 299) return false;
+  const text = body.trim();
+  return text === "success" || text === '"success"';
 }

@@ -67,6 +67,8 @@ export type Gateway = {
 export type GatewayHealth = {
   ok: boolean;
   database: boolean;
+  /** callbacks waiting for something only a merchant can fix (a callback URL); they do not make the service unhealthy */
+  webhooks?: { waiting: number; due: number };
   chains: {
     chainId: number;
     tip: string;
@@ -105,6 +107,7 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
   const notifier = parts.notifier
     ? createOutboxWorker({
         db,
+        config,
         box,
         logger: logger.child({ part: "notifier" }),
         allowPrivateTargets: config.allowPrivateWebhookTargets,
@@ -222,9 +225,11 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     });
     // one chain's RPC being down is shown per chain (`rpc`) and by the doctor, not a reason to restart the follower
     const report = doctor?.latest();
+    const webhooks = database && notifier ? await notifier.metrics().then((m) => ({ waiting: m.waitingEvents, due: m.dueEvents })).catch(() => undefined) : undefined;
     return {
       ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)) && (report?.healthy ?? true),
       database,
+      ...(webhooks ? { webhooks } : {}),
       chains,
       ...(report
         ? {

@@ -102,6 +102,11 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
       registers,
     });
     const backlog = new Gauge({ name: "gateway_webhook_backlog", help: "webhook events due now and not yet delivered", registers });
+    const waiting = new Gauge({
+      name: "gateway_webhook_waiting",
+      help: "callbacks waiting for something only the merchant can fix (no callback URL or no active API key)",
+      registers,
+    });
     new Gauge({
       name: "gateway_webhook_oldest_due_seconds",
       help: "how overdue the oldest due webhook is",
@@ -119,6 +124,7 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
           seen[key] = total;
         }
         backlog.set(m.dueEvents);
+        waiting.set(m.waitingEvents);
         this.set(m.lagMs / 1000);
       },
     });

@@ -125,6 +125,8 @@ export type MerchantSettings = {
   /** whether the gateway holds the payout key (gateway mode with a key made) */
   gatewayKeyPresent: boolean;
   rechargeNotifyUrl: string | null;
+  /** false: callbacks on the status changes Pay Protocol calls back on; true: on every status change and transfer event too */
+  callbackAllEvents: boolean;
   /** `whsec_…` plus the secret's last 4 characters: enough to tell secrets apart, never the secret */
   webhookSecretHint: string;
   createdAt: Date;
@@ -143,27 +145,36 @@ export async function getMerchantSettings(db: Queryable, box: SecretBox, merchan
     payoutKeyMode: m.payout_key_mode,
     gatewayKeyPresent: m.payout_key_enc != null,
     rechargeNotifyUrl: m.recharge_notify_url,
+    callbackAllEvents: m.callback_all_events === true,
     webhookSecretHint: `whsec_…${secret.slice(-4)}`,
     createdAt: new Date(m.created_at),
   };
 }
 
 /**
- * Changes what a merchant may change itself: its display name and its recharge callback URL (`null` clears
- * it). The fee, the payout signer and the key mode stay with the operator: they must match the vault.
+ * Changes what a merchant may change itself: its display name, its recharge callback URL (`null` clears it)
+ * and whether every event calls back. The fee, the payout signer and the key mode stay with the operator:
+ * they must match the vault. Callbacks that were waiting for a URL are due at once.
  */
 export async function updateMerchantSettings(
   db: Queryable,
   box: SecretBox,
   merchantId: bigint,
-  p: { name?: string; rechargeNotifyUrl?: string | null },
+  p: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean },
 ): Promise<MerchantSettings> {
   await db.query(
     `UPDATE merchants SET name = CASE WHEN $2 THEN $3 ELSE name END,
-       recharge_notify_url = CASE WHEN $4 THEN $5 ELSE recharge_notify_url END
+       recharge_notify_url = CASE WHEN $4 THEN $5 ELSE recharge_notify_url END,
+       callback_all_events = COALESCE($6, callback_all_events)
      WHERE id = $1`,
-    [merchantId, p.name !== undefined, p.name ?? null, p.rechargeNotifyUrl !== undefined, p.rechargeNotifyUrl ?? null],
+    [merchantId, p.name !== undefined, p.name ?? null, p.rechargeNotifyUrl !== undefined, p.rechargeNotifyUrl ?? null, p.callbackAllEvents ?? null],
   );
+  if (p.rechargeNotifyUrl) {
+    await db.query(
+      "UPDATE outbox_events SET next_attempt_at = now() WHERE merchant_id = $1 AND waiting_reason IS NOT NULL AND delivered_at IS NULL",
+      [merchantId],
+    );
+  }
   return getMerchantSettings(db, box, merchantId);
 }
 
@@ -195,4 +206,10 @@ export async function setPayoutSignerIfUnset(db: Queryable, merchantId: bigint, 
 /** The operator changes a merchant's platform fee (the vault is changed by `admin set-fee` in the same command). */
 export async function setMerchantFeeBps(db: Queryable, merchantId: bigint, feeBps: number): Promise<void> {
   await db.query("UPDATE merchants SET fee_bps = $2 WHERE id = $1", [merchantId, feeBps]);
+}
+
+/** The merchant's display name (payment/payInfo's orgName). */
+export async function getMerchantName(db: Queryable, merchantId: bigint): Promise<string> {
+  const [m] = await db.query<{ name: string }>("SELECT name FROM merchants WHERE id = $1", [merchantId]);
+  return m?.name ?? "";
 }

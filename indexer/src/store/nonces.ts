@@ -1,33 +1,25 @@
-import { BaseError } from "../domain/errors.js";
 import type { Queryable } from "./db.js";
 
-/** A signed request's nonce, scoped to the API key that signed it. */
-export type RequestNonce = { keyId: string; nonce: string };
-
-/** The API key already used this nonce within the window (a replay); nothing was written. */
-export class NonceReusedError extends BaseError {
-  override name = "NonceReusedError";
-  constructor() {
-    super("nonce already used with this API key");
-  }
-}
-
 /**
- * Records a request nonce for an API key. Returns false if the key already used it (a replay).
- * Nonces older than the timestamp window can be purged: a request that old is refused by its timestamp.
+ * The replay guard of signed writes (api/auth.ts): Pay Protocol's requests carry no nonce, so a write that no
+ * business key makes idempotent is accepted once per X-PAY-SIGN and API key. The signatures live in
+ * `api_nonces` (its `nonce` column holds them) for twice the timestamp window; a request older than the window
+ * is refused by its timestamp, so an expired entry can never let a replay through.
  */
-export async function useNonce(db: Queryable, keyId: string, nonce: string): Promise<boolean> {
-  const rows = await db.query(
-    "INSERT INTO api_nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok",
-    [keyId, nonce],
-  );
+
+/** Records a signature for an API key; false when the key already used it (a replay). */
+export async function rememberSignature(db: Queryable, keyId: string, sign: string): Promise<boolean> {
+  const rows = await db.query("INSERT INTO api_nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok", [keyId, sign]);
   return rows.length === 1;
 }
 
-/** Deletes nonces seen more than `windowMs` ago (twice the window, to be safe against clock skew). */
+/** Forgets a signature whose request was refused or failed, so the same signed request can be sent again. */
+export async function forgetSignature(db: Queryable, keyId: string, sign: string): Promise<void> {
+  await db.query("DELETE FROM api_nonces WHERE key_id = $1 AND nonce = $2", [keyId, sign]);
+}
+
+/** Deletes signatures seen more than twice `windowMs` ago. */
 export async function purgeNonces(db: Queryable, windowMs: number): Promise<number> {
-  const rows = await db.query("DELETE FROM api_nonces WHERE seen_at < now() - make_interval(secs => $1) RETURNING 1", [
-    (2 * windowMs) / 1000,
-  ]);
+  const rows = await db.query("DELETE FROM api_nonces WHERE seen_at < now() - make_interval(secs => $1) RETURNING 1", [(2 * windowMs) / 1000]);
   return rows.length;
 }

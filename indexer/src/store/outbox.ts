@@ -18,14 +18,18 @@ export async function insertOutboxEvent(tx: Queryable, e: NewOutboxEvent): Promi
   );
 }
 
-/** Marks the aggregate's latest event undelivered and due now; returns its id, or null if it has none. */
+/**
+ * One more callback (the `…/notify` routes): marks the aggregate's latest event undelivered, due now and
+ * forced (sent whatever status change it records, even when it was not a callback), under its own id.
+ * Returns its id, or null if the aggregate has no event.
+ */
 export async function requeueLatestEvent(
   tx: Queryable,
   kind: NewOutboxEvent["aggregateKind"],
   aggregateId: string,
 ): Promise<string | null> {
   const [row] = await tx.query<{ id: string }>(
-    `UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL
+    `UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL, forced = true, suppressed = false
      WHERE id = (SELECT id FROM outbox_events WHERE aggregate_kind = $1 AND aggregate_id = $2
                  ORDER BY created_at DESC, id DESC LIMIT 1)
      RETURNING id`,

@@ -2,17 +2,17 @@ import type { Address } from "viem";
 import { newId } from "../domain/ids.js";
 import {
   PAYMENT_TERMINAL,
+  PaymentStatus,
   transitionPayment,
   type PaymentEvent,
   type PaymentOrderState,
-  type PaymentStatus,
 } from "../domain/orderStateMachine.js";
 import { BaseError } from "../domain/errors.js";
+import { formatAmount } from "../domain/money.js";
 import { growPaymentPool, topUpPaymentPool } from "./addressPool.js";
 import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
-import { NonceReusedError, type RequestNonce } from "./nonces.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
@@ -29,6 +29,15 @@ export type PaymentOrderRecord = PaymentOrderState & {
   notifyUrl: string;
   redirectionUrl: string | null;
   accessSign: string;
+  /** what the merchant asked for: a description and a quote (a symbol and a decimal amount, kept as sent) */
+  description: string;
+  isLegalTender: number;
+  quoteSymbol: string;
+  quoteAmount: string;
+  /** what arrived in earlier currencies (payment/payInfo/update), in this token's base units; part of seen and paid */
+  carriedAmount: bigint;
+  /** when the order reached success (set by a trigger, migration 010) */
+  paidAt: Date | null;
   expiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -54,6 +63,12 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     notifyUrl: r.notify_url,
     redirectionUrl: r.redirection_url,
     accessSign: r.access_sign,
+    description: r.description ?? "",
+    isLegalTender: Number(r.is_legal_tender ?? 0),
+    quoteSymbol: r.quote_symbol ?? r.token_symbol,
+    quoteAmount: r.quote_amount ?? formatAmount(BigInt(r.amount), Number(r.token_decimals)),
+    carriedAmount: BigInt(r.carried_amount ?? 0),
+    paidAt: r.paid_at ? new Date(r.paid_at) : null,
     expiresAt: new Date(r.expires_at),
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
@@ -77,47 +92,41 @@ export type CreatePaymentOrderParameters = {
   redirectionUrl: string | null;
   accessSign: string;
   expiresAt: Date;
+  description: string;
+  quoteSymbol: string;
+  quoteAmount: string;
+  isLegalTender: number;
   /** pool growth batch (default {growthBatch} of the pool size) */
   growBy?: number;
-  /**
-   * The signed request's nonce, when the caller left it to this call (api/auth.ts `foldNonce`): it is
-   * recorded in the same statement, and a reused one throws {NonceReusedError} with nothing written.
-   */
-  nonce?: RequestNonce;
 };
 
 /** Growth attempts before giving up (each loses only to a concurrent grower, which frees addresses). */
 const MAX_GROW_ATTEMPTS = 8;
 
-const CREATE_SQL = `SELECT outcome, next_index, (o).* FROM create_payment_order($1, $2, $3, $4::bigint, $5, $6, $7::bigint, $8, $9,
-  $10::smallint, $11::numeric, $12, $13, $14, $15::timestamptz, $16::bigint, $17::text[])`;
-const CREATE_BATCH_SQL = `SELECT i, outcome, next_index, (o).* FROM create_payment_orders($1::text[], $2::text[], $3::text[],
-  $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::smallint[], $11::numeric[], $12::text[],
-  $13::text[], $14::text[], $15::timestamptz[]) ORDER BY i`;
+const CREATE_SQL = `SELECT outcome, next_index, (o).* FROM create_payment_order($1, $2::bigint, $3, $4, $5::bigint, $6, $7, $8::smallint,
+  $9::numeric, $10, $11, $12, $13::timestamptz, $14, $15, $16, $17::smallint)`;
+const CREATE_BATCH_SQL = `SELECT i, outcome, next_index, (o).* FROM create_payment_orders($1::text[], $2::bigint[], $3::text[], $4::text[],
+  $5::bigint[], $6::text[], $7::text[], $8::smallint[], $9::numeric[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[],
+  $15::text[], $16::text[], $17::smallint[]) ORDER BY i`;
 
 type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
 
 /**
  * Creates a payment order and leases it a payment deposit address, in one database call (the PL/pgSQL
- * function `create_payment_order`, migration 003): nonce (if given), idempotency, lease and order insert
- * are one statement, hence one transaction and one round trip. Concurrent creates on one {Db} go
- * together in one call (`create_payment_orders`, see batcher.ts), so under load a round trip and a commit
- * serve many. Idempotent by (merchant, merchantOrderId): the same request hash returns the existing order
- * (`created: false`); a different one throws {IdempotencyConflictError} (the nonce stays used).
+ * function `create_payment_order`, migration 011): idempotency, lease and insert are one statement, hence
+ * one transaction and one round trip. Concurrent creates on one {Db} go together in one call
+ * (`create_payment_orders`, see batcher.ts), so under load a round trip and a commit serve many.
+ * Idempotent by (merchant, outTradeNo): the same request hash returns the existing order (`created:
+ * false`); a different one throws {IdempotencyConflictError}.
  *
  * The lease takes the longest-rested free pool row with `FOR UPDATE SKIP LOCKED`, so concurrent creates
  * never share an address. When the pool is empty the function writes nothing and reports the counter's
- * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again. A
- * lease near the top of the pool tops it up in the background, so a busy merchant's creates rarely wait.
+ * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again.
  */
-export async function createPaymentOrder(
-  db: Db,
-  p: CreatePaymentOrderParameters,
-): Promise<{ order: PaymentOrderRecord; created: boolean }> {
+export async function createPaymentOrder(db: Db, p: CreatePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   let r = await createBatcherOf(db).run(p);
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
-    if (attempt >= MAX_GROW_ATTEMPTS)
-      throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
+    if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
     await growPaymentPool(db, p, r.next!, p.growBy ? BigInt(p.growBy) : undefined);
     r = await createBatcherOf(db).run(p);
   }
@@ -130,34 +139,34 @@ export async function createPaymentOrder(
     case "existing":
       return { order: toPaymentOrder(r.row), created: false };
     case "conflict":
-      throw new IdempotencyConflictError("merchantOrderId", p.merchantOrderId);
-    case "nonce_reused":
-      throw new NonceReusedError();
+      throw new IdempotencyConflictError("outTradeNo", p.merchantOrderId);
     default:
       throw new BaseError(`create_payment_order answered "${r.outcome}"`);
   }
 }
 
+const createArgs = (p: CreatePaymentOrderParameters) => [
+  p.id,
+  p.merchantId.toString(),
+  p.merchantOrderId,
+  p.requestHash,
+  String(p.chainId),
+  p.tokenAddress.toLowerCase(),
+  p.tokenSymbol,
+  String(p.tokenDecimals),
+  p.amount.toString(),
+  p.notifyUrl,
+  p.redirectionUrl,
+  p.accessSign,
+  p.expiresAt.toISOString(),
+  p.description,
+  p.quoteSymbol,
+  p.quoteAmount,
+  String(p.isLegalTender),
+];
+
 async function createOne(db: Queryable, p: CreatePaymentOrderParameters): Promise<CreateOutcome> {
-  const [row] = await db.query(CREATE_SQL, [
-    p.nonce?.keyId ?? null,
-    p.nonce?.nonce ?? null,
-    p.id,
-    p.merchantId,
-    p.merchantOrderId,
-    p.requestHash,
-    p.chainId,
-    p.tokenAddress.toLowerCase(),
-    p.tokenSymbol,
-    p.tokenDecimals,
-    p.amount,
-    p.notifyUrl,
-    p.redirectionUrl,
-    p.accessSign,
-    p.expiresAt,
-    null, // growth goes through grow_address_pool (addressPool.ts), not through a create
-    null,
-  ]);
+  const [row] = await db.query(CREATE_SQL, createArgs(p));
   return toCreateOutcome(row!);
 }
 
@@ -167,111 +176,214 @@ const toCreateOutcome = (row: Row): CreateOutcome => ({
   row,
 });
 
-/** Per item of a batch: whether its nonce came earlier in the same batch (the first goes to the database, the others are replays). */
-function replayedInBatch(nonces: (RequestNonce | undefined)[]): boolean[] {
-  const seen = new Set<string>();
-  return nonces.map((n) => {
-    if (!n) return false;
-    const k = `${n.keyId}\n${n.nonce}`;
-    return seen.has(k) || !seen.add(k);
-  });
-}
-
 const createBatcherOf = batcherPerKey<Db, CreatePaymentOrderParameters, CreateOutcome>(createMany);
 
 /** One statement for many creates; if it fails (a deadlock between batches, say), each item alone. */
 async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
   const one = (p: CreatePaymentOrderParameters) => createOne(db, p).catch((e: Error) => e);
   if (items.length === 1) return [await one(items[0]!)];
-  const replay = replayedInBatch(items.map((p) => p.nonce));
-  const send = items.filter((_, i) => !replay[i]);
-  const col = <T>(f: (p: CreatePaymentOrderParameters) => T) => send.map(f);
+  const args = items.map(createArgs);
   let rows: Row[];
   try {
-    rows = await db.query(CREATE_BATCH_SQL, [
-      col((p) => p.nonce?.keyId ?? null),
-      col((p) => p.nonce?.nonce ?? null),
-      col((p) => p.id),
-      col((p) => p.merchantId.toString()),
-      col((p) => p.merchantOrderId),
-      col((p) => p.requestHash),
-      col((p) => String(p.chainId)),
-      col((p) => p.tokenAddress.toLowerCase()),
-      col((p) => p.tokenSymbol),
-      col((p) => String(p.tokenDecimals)),
-      col((p) => p.amount.toString()),
-      col((p) => p.notifyUrl),
-      col((p) => p.redirectionUrl),
-      col((p) => p.accessSign),
-      col((p) => p.expiresAt.toISOString()),
-    ]);
+    rows = await db.query(
+      CREATE_BATCH_SQL,
+      args[0]!.map((_, c) => args.map((a) => a[c])),
+    );
   } catch {
-    return Promise.all(items.map((p, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : one(p))));
+    return Promise.all(items.map(one));
   }
-  let k = 0;
-  return items.map((_, i) => (replay[i] ? { outcome: "nonce_reused", next: null, row: {} } : toCreateOutcome(rows[k++]!)));
+  return rows.map(toCreateOutcome);
 }
 
+/** outTradeNo and/or outPaymentNo (at least one; both must match when both are given). */
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
 
-/** A merchant's payment order by payOrderId or merchantOrderId; throws {NotFoundError}. */
-export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false) {
-  const [row] = ref.payOrderId
-    ? await db.query(`SELECT * FROM payment_orders WHERE merchant_id = $1 AND id = $2${forUpdate ? " FOR UPDATE" : ""}`, [
-        merchantId,
-        ref.payOrderId,
-      ])
-    : await db.query(
-        `SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2${forUpdate ? " FOR UPDATE" : ""}`,
-        [merchantId, ref.merchantOrderId],
-      );
-  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
+const refLabel = (ref: PaymentOrderRef) => ref.merchantOrderId ?? ref.payOrderId ?? "";
+
+/** A merchant's payment order by reference; throws {NotFoundError}. */
+export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false): Promise<PaymentOrderRecord> {
+  const [row] = await db.query(
+    `SELECT * FROM payment_orders WHERE merchant_id = $1 AND ${refWhere(ref, "")}${forUpdate ? " FOR UPDATE" : ""}`,
+    [merchantId, ref.merchantOrderId ?? null, ref.payOrderId ?? null],
+  );
+  if (!row) throw new NotFoundError("payment", refLabel(ref));
   return toPaymentOrder(row);
 }
+
+const refWhere = (ref: PaymentOrderRef, t: string) =>
+  ref.merchantOrderId !== undefined ? `${t}merchant_order_id = $2 AND ($3::text IS NULL OR ${t}id = $3)` : `${t}id = $3 AND $2::text IS NULL`;
+
+// ------------------------------------------------------------------ the read model of payment/detail, list and callbacks
+
+/** A transfer recorded against the order (payment_transfers), as the detail shows it. */
+export type PaymentTransferRecord = {
+  chainId: number;
+  txHash: string;
+  logIndex: number;
+  blockNumber: bigint;
+  from: string;
+  token: string;
+  amount: bigint;
+  status: "seen" | "confirmed" | "removed";
+  late: boolean;
+  /** false: another token than the order's at the time (shown, not counted) */
+  counted: boolean;
+  /** the follower's last ingested block on that chain (null before it ran) */
+  tip: bigint | null;
+};
+
+/** A chain and token the order was payable in before payment/payInfo/update moved it. */
+export type PaymentChoiceRecord = {
+  chainId: number;
+  tokenAddress: string;
+  tokenSymbol: string;
+  tokenDecimals: number;
+  receiptAddress: string | null;
+  poolIndex: bigint | null;
+  amount: bigint;
+  seenAmount: bigint;
+  paidAmount: bigint;
+  switchedAt: Date;
+};
+
+export type PaymentOrderView = PaymentOrderRecord & {
+  /** refunds of this order that were paid on chain */
+  refundPaidAmount: bigint;
+  transfers: PaymentTransferRecord[];
+  choices: PaymentChoiceRecord[];
+};
+
+// one statement gives the order with everything its detail shows (an index probe each, no extra round trip)
+const VIEW_COLUMNS = `o.*,
+  (SELECT coalesce(sum(r.amount), 0) FROM refund_orders r WHERE r.pay_order_id = o.id AND r.status = 3)::text AS refund_paid_amount,
+  (SELECT jsonb_agg(jsonb_build_object('chainId', t.chain_id, 'txHash', t.tx_hash, 'logIndex', t.log_index, 'blockNumber', t.block_number::text,
+       'from', t.from_address, 'token', t.token, 'amount', t.amount::text, 'status', t.status, 'late', t.late, 'kind', t.kind,
+       'tip', (SELECT c.block_number::text FROM chain_cursors c WHERE c.chain_id = t.chain_id)) ORDER BY t.block_number, t.log_index)
+   FROM payment_transfers t WHERE t.pay_order_id = o.id) AS transfers_json,
+  (SELECT jsonb_agg(jsonb_build_object('chainId', c.chain_id, 'tokenAddress', c.token_address, 'tokenSymbol', c.token_symbol,
+       'tokenDecimals', c.token_decimals, 'receiptAddress', c.receipt_address, 'poolIndex', c.pool_index::text, 'amount', c.amount::text,
+       'seenAmount', c.seen_amount::text, 'paidAmount', c.paid_amount::text, 'switchedAt', c.switched_at) ORDER BY c.seq)
+   FROM payment_order_choices c WHERE c.pay_order_id = o.id) AS choices_json`;
+
+const parseJson = (v: unknown): any[] => (v == null ? [] : typeof v === "string" ? JSON.parse(v) : (v as any[]));
+
+export function toPaymentView(r: Record<string, any>): PaymentOrderView {
+  return {
+    ...toPaymentOrder(r),
+    refundPaidAmount: BigInt(r.refund_paid_amount ?? 0),
+    transfers: parseJson(r.transfers_json).map((t) => ({
+      chainId: Number(t.chainId),
+      txHash: t.txHash,
+      logIndex: Number(t.logIndex),
+      blockNumber: BigInt(t.blockNumber),
+      from: t.from,
+      token: t.token,
+      amount: BigInt(t.amount),
+      status: t.status,
+      late: t.late === true,
+      counted: t.kind === "payment",
+      tip: t.tip == null ? null : BigInt(t.tip),
+    })),
+    choices: parseJson(r.choices_json).map((c) => ({
+      chainId: Number(c.chainId),
+      tokenAddress: c.tokenAddress,
+      tokenSymbol: c.tokenSymbol,
+      tokenDecimals: Number(c.tokenDecimals),
+      receiptAddress: c.receiptAddress ?? null,
+      poolIndex: c.poolIndex == null ? null : BigInt(c.poolIndex),
+      amount: BigInt(c.amount),
+      seenAmount: BigInt(c.seenAmount),
+      paidAmount: BigInt(c.paidAmount),
+      switchedAt: new Date(c.switchedAt),
+    })),
+  };
+}
+
+type ViewRequest = { merchantId: bigint; ref: PaymentOrderRef };
+const viewBatcherOf = batcherPerKey<Db, ViewRequest, Row | null>(readViews);
 
 /**
- * `getPaymentOrder` for a signed read whose nonce was left to this call: records the nonce and reads
- * the order in one statement (`payment_order_details`, migration 003; that transaction writes only nonces
- * and commits asynchronously, see indexer/README.md). Concurrent reads on one {Db} go in one statement
- * (batcher.ts). Throws {NonceReusedError} (the order is not read) or {NotFoundError}.
+ * A merchant's payment order with its refunds paid, transfers and earlier currencies: what payment/detail
+ * answers and a payment callback carries. Concurrent reads on one {Db} go in one statement (batcher.ts):
+ * a signed detail costs no write and, under load, a fraction of a round trip. Throws {NotFoundError}.
  */
-export async function getPaymentOrderOnce(db: Db, merchantId: bigint, ref: PaymentOrderRef, nonce: RequestNonce) {
-  const row = await detailBatcherOf(db).run({ merchantId, ref, nonce });
-  if (row === "nonce_reused") throw new NonceReusedError();
-  if (!row) throw new NotFoundError("payment", ref.payOrderId ?? ref.merchantOrderId ?? "");
-  return toPaymentOrder(row);
+export async function getPaymentView(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<PaymentOrderView> {
+  const row = await viewBatcherOf(db).run({ merchantId, ref });
+  if (!row) throw new NotFoundError("payment", refLabel(ref));
+  return toPaymentView(row);
 }
 
-type DetailRequest = {
-  merchantId: bigint;
-  ref: PaymentOrderRef;
-  nonce: RequestNonce;
-};
-const detailBatcherOf = batcherPerKey<Db, DetailRequest, Row | null | "nonce_reused">(readMany);
-
-async function readMany(db: Db, items: DetailRequest[]): Promise<(Row | null | "nonce_reused")[]> {
-  const replay = replayedInBatch(items.map((r) => r.nonce));
-  const send = items.filter((_, i) => !replay[i]);
+async function readViews(db: Db, items: ViewRequest[]): Promise<(Row | null)[]> {
   const rows = await db.query(
-    "SELECT fresh, (o).* FROM payment_order_details($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) ORDER BY i",
-    [
-      send.map((r) => r.nonce.keyId),
-      send.map((r) => r.nonce.nonce),
-      send.map((r) => r.merchantId.toString()),
-      send.map((r) => r.ref.payOrderId ?? null),
-      send.map((r) => (r.ref.payOrderId ? null : r.ref.merchantOrderId ?? null)),
-    ],
+    `SELECT r.n, v.* FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS r(merchant_id, out_trade_no, out_payment_no, n)
+     LEFT JOIN LATERAL (
+       SELECT ${VIEW_COLUMNS} FROM payment_orders o
+       WHERE r.out_trade_no IS NOT NULL AND o.merchant_id = r.merchant_id AND o.merchant_order_id = r.out_trade_no
+         AND (r.out_payment_no IS NULL OR o.id = r.out_payment_no)
+       UNION ALL
+       SELECT ${VIEW_COLUMNS} FROM payment_orders o
+       WHERE r.out_trade_no IS NULL AND o.id = r.out_payment_no AND o.merchant_id = r.merchant_id
+     ) v ON true
+     ORDER BY r.n`,
+    [items.map((i) => i.merchantId.toString()), items.map((i) => i.ref.merchantOrderId ?? null), items.map((i) => i.ref.payOrderId ?? null)],
   );
-  let k = 0;
-  return items.map((_, i) => {
-    if (replay[i]) return "nonce_reused";
-    const row = rows[k++]!;
-    if (!row.fresh) return "nonce_reused";
-    return row.id == null ? null : row;
-  });
+  return rows.map((r) => (r.id == null ? null : r));
 }
 
-/** The webhook body of a payment order (seed 003's payload plus amounts). */
+/** The view of an order by its id alone (the notifier's read; no merchant filter). */
+export async function getPaymentViewById(db: Queryable, id: string): Promise<PaymentOrderView | null> {
+  const [row] = await db.query(`SELECT ${VIEW_COLUMNS} FROM payment_orders o WHERE o.id = $1`, [id]);
+  return row ? toPaymentView(row) : null;
+}
+
+/** SQL of "paid refunds cover everything paid" for the order aliased `o`. */
+const FULLY_REFUNDED = `(SELECT coalesce(sum(r.amount), 0) FROM refund_orders r WHERE r.pay_order_id = o.id AND r.status = 3) >= GREATEST(o.paid_amount, 1)`;
+
+/** Filters of payment/list in the store's terms (the wire maps Pay Protocol's orderStatus onto them). */
+export type PaymentListFilter = {
+  chainId?: number;
+  /** domain states (PaymentStatus) */
+  statuses?: readonly number[];
+  /** true: only orders whose paid refunds cover what was paid; false: only the others */
+  fullyRefunded?: boolean;
+  txHash?: string;
+  /** creation time, inclusive bounds */
+  createdFrom?: Date;
+  createdTo?: Date;
+};
+
+export type Page = { page: number; size: number };
+
+/** A page of a merchant's payment orders (views), newest first, and how many match. */
+export async function listPaymentViews(db: Queryable, merchantId: bigint, f: PaymentListFilter, p: Page): Promise<{ count: number; list: PaymentOrderView[] }> {
+  const where = ["o.merchant_id = $1"];
+  const params: unknown[] = [merchantId];
+  const add = (sql: string, ...v: unknown[]) => {
+    let s = sql;
+    for (const x of v) {
+      params.push(x);
+      s = s.replace("?", `$${params.length}`);
+    }
+    where.push(s);
+  };
+  if (f.chainId !== undefined) add("o.chain_id = ?", f.chainId);
+  if (f.statuses) add("o.status = ANY(?::smallint[])", f.statuses);
+  if (f.fullyRefunded !== undefined) where.push(f.fullyRefunded ? FULLY_REFUNDED : `NOT ${FULLY_REFUNDED}`);
+  if (f.txHash) add("EXISTS (SELECT 1 FROM payment_transfers t WHERE t.pay_order_id = o.id AND t.tx_hash = ?)", f.txHash.toLowerCase());
+  if (f.createdFrom) add("o.created_at >= ?", f.createdFrom);
+  if (f.createdTo) add("o.created_at <= ?", f.createdTo);
+  const w = where.join(" AND ");
+  const [c] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM payment_orders o WHERE ${w}`, params);
+  const rows = await db.query(
+    `SELECT ${VIEW_COLUMNS} FROM payment_orders o WHERE ${w} ORDER BY o.created_at DESC, o.id DESC LIMIT ${p.size} OFFSET ${(p.page - 1) * p.size}`,
+    params,
+  );
+  return { count: Number(c!.n), list: rows.map(toPaymentView) };
+}
+
+// ------------------------------------------------------------------ moves
+
+/** The webhook body of a payment order (the outbox's record of the order at the event; callbacks show the current object). */
 export function paymentWebhookPayload(o: PaymentOrderRecord) {
   return {
     payOrderId: o.id,
@@ -324,12 +436,7 @@ export async function expireDuePaymentOrders(
 }
 
 /** The write half of every payment move; `order` must be locked by the caller's transaction. */
-async function applyToLockedOrder(
-  tx: Queryable,
-  order: PaymentOrderRecord,
-  event: PaymentEvent,
-  poolCooldownSeconds: number,
-): Promise<PaymentOrderRecord> {
+async function applyToLockedOrder(tx: Queryable, order: PaymentOrderRecord, event: PaymentEvent, poolCooldownSeconds: number): Promise<PaymentOrderRecord> {
   const { next, outbox } = transitionPayment(order, event);
   const [row] = await tx.query(
     `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
@@ -348,17 +455,18 @@ async function applyToLockedOrder(
     });
   }
   if (!PAYMENT_TERMINAL.includes(order.status) && PAYMENT_TERMINAL.includes(next.status)) {
-    await tx.query(
-      `UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`,
-      [order.id, poolCooldownSeconds],
-    );
+    await tx.query(`UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`, [
+      order.id,
+      poolCooldownSeconds,
+    ]);
   }
   return updated;
 }
 
 /**
- * Queues the order's latest webhook again under its own event id (payment/notify); if the order has
- * never changed state, queues a snapshot event. Returns the event id.
+ * Queues one more callback of the order (payment/notify): its latest event again under its own id, sent
+ * whatever status change it records; if the order has never changed state, a snapshot event. Returns the
+ * event id.
  */
 export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref: PaymentOrderRef): Promise<string> {
   return db.transaction(async (tx) => {
@@ -376,4 +484,134 @@ export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref
     });
     return id;
   });
+}
+
+// ------------------------------------------------------------------ payment/payInfo/update
+
+/** Why an order cannot move to another currency now (the API answers 40902 with it). */
+export class PaymentMoveRefusedError extends BaseError {
+  override name = "PaymentMoveRefusedError";
+}
+
+export type MovePaymentOrderParameters = {
+  merchantId: bigint;
+  ref: PaymentOrderRef;
+  /** the chain and token the order moves to */
+  to: { chainId: number; vault: Address; initCodeHash: `0x${string}`; tokenAddress: string; tokenSymbol: string; tokenDecimals: number };
+  /**
+   * The new amounts in the new token's base units, from the locked order: `expectedAmount`, the amount due
+   * for the whole quote, and `carriedAmount`, what already arrived (order.paidAmount, in order.tokenDecimals)
+   * as worth in the new token. A crypto quote converts 1:1 by decimals; a fiat quote prices both.
+   */
+  quote: (order: PaymentOrderRecord) => { expectedAmount: bigint; carriedAmount: bigint };
+  poolCooldownSeconds: number;
+};
+
+/**
+ * Moves an open payment order to another chain or token of its quote (payment/payInfo/update): the current
+ * choice is kept in payment_order_choices (with what arrived there), its address goes to its cool-down, a
+ * new address is leased on the new chain, and the order takes the new expected amount with what already
+ * arrived carried into seen and paid. Refused while a transfer awaits confirmations (it would count in the
+ * old token). The same chain and token again changes nothing. One transaction; an empty pool grows first.
+ */
+export async function movePaymentOrder(db: Db, p: MovePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; moved: boolean }> {
+  for (let attempt = 0; ; attempt++) {
+    let r: { order: PaymentOrderRecord; moved: boolean };
+    try {
+      r = await db.transaction((tx) => moveLocked(tx, p));
+    } catch (e) {
+      if (!(e instanceof PoolEmptySignal) || attempt >= MAX_GROW_ATTEMPTS) throw e;
+      await growPaymentPool(db, { merchantId: p.merchantId, chainId: p.to.chainId, vault: p.to.vault, initCodeHash: p.to.initCodeHash }, e.next);
+      continue;
+    }
+    return r;
+  }
+}
+
+/** The move in the caller's transaction; throws {PoolEmptySignal} (rolling it back) when the new chain's pool is empty. */
+async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; moved: boolean }> {
+  const order = await getPaymentOrder(tx, p.merchantId, p.ref, true);
+  if (order.chainId === p.to.chainId && order.tokenAddress === p.to.tokenAddress.toLowerCase()) return { order, moved: false };
+  if (order.status !== PaymentStatus.Unpaid && order.status !== PaymentStatus.Incomplete) {
+    throw new PaymentMoveRefusedError(`The order is in state ${order.status}: only an unpaid or partly paid order can change its currency`);
+  }
+  if (order.expiresAt.getTime() <= Date.now()) throw new PaymentMoveRefusedError("The order has expired: create a new order");
+  if (order.seenAmount !== order.paidAmount) {
+    throw new PaymentMoveRefusedError("A transfer to the order's address is waiting for its confirmations: change the currency after it is confirmed");
+  }
+  const { expectedAmount, carriedAmount } = p.quote(order);
+  if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero");
+  if (carriedAmount >= expectedAmount) throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency");
+  await tx.query(
+    `INSERT INTO payment_order_choices (pay_order_id, seq, chain_id, token_address, token_symbol, token_decimals, receipt_address, pool_index,
+       amount, seen_amount, paid_amount)
+     SELECT $1, coalesce((SELECT max(seq) FROM payment_order_choices WHERE pay_order_id = $1), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10`,
+    [
+      order.id,
+      order.chainId,
+      order.tokenAddress,
+      order.tokenSymbol,
+      order.tokenDecimals,
+      order.receiptAddress,
+      order.poolIndex,
+      order.amount,
+      order.seenAmount,
+      order.paidAmount,
+    ],
+  );
+  // the old address rests (a late payment to it is not credited to the next order), then the new one is leased
+  await tx.query(`UPDATE address_pool SET order_id = NULL, available_at = now() + make_interval(secs => $2) WHERE order_id = $1`, [
+    order.id,
+    p.poolCooldownSeconds,
+  ]);
+  const [lease] = await tx.query<{ pool_index: string; address: string }>(
+    `UPDATE address_pool a SET order_id = $3, leased_at = now()
+     WHERE a.merchant_id = $1 AND a.chain_id = $2 AND a.pool_index = (
+       SELECT f.pool_index FROM address_pool f
+       WHERE f.merchant_id = $1 AND f.chain_id = $2 AND f.order_id IS NULL AND f.available_at <= now()
+       ORDER BY f.available_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+     RETURNING a.pool_index, a.address`,
+    [p.merchantId, p.to.chainId, order.id],
+  );
+  if (!lease) {
+    const [c] = await tx.query<{ next_index: string | null }>(
+      "SELECT (SELECT next_index FROM address_pool_counters WHERE merchant_id = $1 AND chain_id = $2) AS next_index",
+      [p.merchantId, p.to.chainId],
+    );
+    throw new PoolEmptySignal(BigInt(c!.next_index ?? 0)); // rolls the move back; the pool grows, then the move runs again
+  }
+  const status = carriedAmount > 0n ? PaymentStatus.Incomplete : PaymentStatus.Unpaid;
+  const [row] = await tx.query(
+    `UPDATE payment_orders SET chain_id = $2, token_address = $3, token_symbol = $4, token_decimals = $5, amount = $6, seen_amount = $7,
+       paid_amount = $7, carried_amount = $7, status = $8, receipt_address = $9, pool_index = $10, updated_at = now()
+     WHERE id = $1 RETURNING *`,
+    [
+      order.id,
+      p.to.chainId,
+      p.to.tokenAddress.toLowerCase(),
+      p.to.tokenSymbol,
+      p.to.tokenDecimals,
+      expectedAmount,
+      carriedAmount,
+      status,
+      lease.address,
+      lease.pool_index,
+    ],
+  );
+  const moved = toPaymentOrder(row!);
+  await insertOutboxEvent(tx, {
+    id: newId(),
+    merchantId: order.merchantId,
+    aggregateKind: "payment",
+    aggregateId: order.id,
+    type: status === order.status ? "payment.currency_changed" : "payment.status_changed",
+    payload: { ...paymentWebhookPayload(moved), from: order.status, status, fromChainId: order.chainId, fromToken: order.tokenAddress },
+  });
+  return { order: moved, moved: true };
+}
+
+class PoolEmptySignal extends BaseError {
+  constructor(readonly next: bigint) {
+    super("payment address pool empty", { retryable: true });
+  }
 }

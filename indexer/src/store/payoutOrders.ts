@@ -3,18 +3,19 @@ import { newId } from "../domain/ids.js";
 import {
   openPayout,
   payoutHoldsFunds,
+  PayoutStatus,
   transitionPayment,
   transitionPayout,
   type OutboxEvent,
   type PayoutEvent,
   type PayoutOrderState,
-  type PayoutStatus,
   type Transition,
 } from "../domain/orderStateMachine.js";
 import { PayoutKind, type Payout } from "../domain/payoutTypedData.js";
 import type { Db, Queryable } from "./db.js";
 import { NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
+import type { Page } from "./paymentOrders.js";
 
 /**
  * The one store module for payouts from the vault: refunds, user withdrawals and merchant settlements.
@@ -23,7 +24,14 @@ import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
  * create function lives in refundOrders.ts, withdrawalOrders.ts, settlementOrders.ts). Refunds alone hold
  * an amount reserved on their payment order, released here when a refund is rejected or fails.
  *
- * Every state change writes its outbox event (webhook) in the same transaction.
+ * What a merchant sees is an *application* with a public integer id (refundId, withdrawId, settlementId):
+ * one payout for a refund or a settlement, one payout per recipient (a *line*) for a withdrawal, since the
+ * vault pays one recipient per payout. Every row of the three tables is one payout with its own payout id;
+ * the executor and the chain follower work per row. Approval and rejection work per application.
+ *
+ * Every state change writes its outbox event (webhook) in the same transaction; the event's aggregate is
+ * the application (aggregate_id = its public id), and a withdrawal writes one only when the status of the
+ * application as a whole changes.
  */
 
 export type PayoutOrderKind = "refund" | "withdrawal" | "settlement";
@@ -36,12 +44,18 @@ export const PAYOUT_KIND_CODE: Record<PayoutOrderKind, PayoutKind> = {
   settlement: PayoutKind.Settlement,
 };
 
+/** One payout (a row of refund_orders, withdrawal_orders or settlement_orders). */
 export type PayoutOrderRecord = {
   kind: PayoutOrderKind;
+  /** the row id (ULID) */
   id: string;
+  /** the application's public integer id: refundId, withdrawId or settlementId */
+  no: bigint;
+  /** 1, 2, … within a withdrawal; 1 for refunds and settlements */
+  lineNo: number;
   merchantId: bigint;
-  /** the merchant's idempotency id: merchantRefundId, merchantWithdrawId or merchantSettlementId */
-  merchantRef: string;
+  /** the merchant's own idempotency key: a refund's outRefundNo, a withdrawal's or settlement's outTradeNo */
+  merchantRef: string | null;
   chainId: number;
   /** lowercase; 0x000…0 for the native coin */
   tokenAddress: string;
@@ -59,38 +73,69 @@ export type PayoutOrderRecord = {
   reason: string | null;
   notifyUrl: string | null;
   createdAt: Date;
-  /** refunds: the payment refunded, its merchantOrderId and token decimals */
+  updatedAt: Date;
+  /** refunds: the payment refunded, its outTradeNo and token decimals */
   payOrderId: string | null;
   merchantOrderId: string | null;
   tokenDecimals: number | null;
-  /** withdrawals: the merchant's user */
+  /** withdrawals recorded before migration 010: the merchant's user */
   userId: bigint | null;
 };
 
-/** Which order: by the gateway's id or by the merchant's idempotency id. */
-export type PayoutRef = { id: string } | { merchantRef: string };
+/** What a merchant sees: a refund, a withdrawal (with one or more lines) or a settlement. */
+export type PayoutApplication = {
+  kind: PayoutOrderKind;
+  no: bigint;
+  merchantId: bigint;
+  merchantRef: string | null;
+  chainId: number;
+  tokenAddress: string;
+  notifyUrl: string | null;
+  createdAt: Date;
+  /** the application's state from its lines' ({applicationStatus}) */
+  status: PayoutStatus;
+  /** in line order; one for refunds and settlements */
+  lines: PayoutOrderRecord[];
+};
 
-type KindTable = { table: string; refColumn: string; select: string };
+/** Which application: its public id, the merchant's idempotency key, and (refunds) the payment's outTradeNo; all given must match. */
+export type PayoutRef = { no?: bigint; merchantRef?: string; paymentOutTradeNo?: string };
 
-// Refunds carry no chain or token of their own: they are the payment's.
+type KindTable = { table: string; noColumn: string; refColumn: string; select: string };
+
+// Refunds carry no chain or token of their own: they are the payment's. A withdrawal line's key and URL are its application's.
 const KINDS: Record<PayoutOrderKind, KindTable> = {
   refund: {
     table: "refund_orders",
-    refColumn: "merchant_refund_id",
-    select: `SELECT o.*, p.merchant_order_id, p.chain_id, p.token_address, p.token_decimals
+    noColumn: "o.refund_no",
+    refColumn: "o.merchant_refund_id",
+    select: `SELECT o.*, o.refund_no AS no, 1 AS line, o.merchant_refund_id AS merchant_ref, p.merchant_order_id, p.chain_id, p.token_address, p.token_decimals
              FROM refund_orders o JOIN payment_orders p ON p.id = o.pay_order_id`,
   },
-  withdrawal: { table: "withdrawal_orders", refColumn: "merchant_withdraw_id", select: "SELECT o.* FROM withdrawal_orders o" },
-  settlement: { table: "settlement_orders", refColumn: "merchant_settlement_id", select: "SELECT o.* FROM settlement_orders o" },
+  withdrawal: {
+    table: "withdrawal_orders",
+    noColumn: "o.withdraw_id",
+    refColumn: "w.out_trade_no",
+    select: `SELECT o.*, o.withdraw_id AS no, o.line_no AS line, w.out_trade_no AS merchant_ref, w.notify_url AS app_notify_url
+             FROM withdrawal_orders o JOIN withdrawals w ON w.id = o.withdraw_id`,
+  },
+  settlement: {
+    table: "settlement_orders",
+    noColumn: "o.settlement_no",
+    refColumn: "o.merchant_settlement_id",
+    select: `SELECT o.*, o.settlement_no AS no, 1 AS line, o.merchant_settlement_id AS merchant_ref FROM settlement_orders o`,
+  },
 };
 
-/** Maps a row of a payout table (with the refund join's columns) to the record. */
+/** Maps a row of a payout table (with its kind's joined columns) to the record. */
 export function toPayoutOrder(kind: PayoutOrderKind, r: Record<string, any>): PayoutOrderRecord {
   return {
     kind,
     id: r.id,
+    no: BigInt(r.no),
+    lineNo: Number(r.line ?? 1),
     merchantId: BigInt(r.merchant_id),
-    merchantRef: r[KINDS[kind].refColumn],
+    merchantRef: r.merchant_ref ?? null,
     chainId: Number(r.chain_id),
     tokenAddress: r.token_address,
     amount: BigInt(r.amount),
@@ -102,8 +147,9 @@ export function toPayoutOrder(kind: PayoutOrderKind, r: Record<string, any>): Pa
     approvedBy: r.approved_by ?? null,
     txHash: r.tx_hash ?? null,
     reason: r.reason ?? null,
-    notifyUrl: r.notify_url ?? null,
+    notifyUrl: (kind === "withdrawal" ? r.app_notify_url : r.notify_url) ?? null,
     createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
     payOrderId: r.pay_order_id ?? null,
     merchantOrderId: r.merchant_order_id ?? null,
     tokenDecimals: r.token_decimals == null ? null : Number(r.token_decimals),
@@ -111,30 +157,38 @@ export function toPayoutOrder(kind: PayoutOrderKind, r: Record<string, any>): Pa
   };
 }
 
-/** The webhook body of a payout order (each kind keeps the field names its API uses). */
+/**
+ * The state of an application from its lines' states: the least advanced line while any is open (pending
+ * approval, then approved, then broadcast); once all are closed, success if all succeeded, rejected if all
+ * were rejected, else failed (each line's own outcome is in the lines). One line: its own state.
+ */
+export function applicationStatus(lines: readonly PayoutStatus[]): PayoutStatus {
+  const open = lines.filter((s) => s >= 0 && s <= 2);
+  if (open.length > 0) return Math.min(...open) as PayoutStatus;
+  if (lines.every((s) => s === PayoutStatus.Success)) return PayoutStatus.Success;
+  if (lines.every((s) => s === PayoutStatus.Rejected)) return PayoutStatus.Rejected;
+  return PayoutStatus.Failed;
+}
+
+const toApplication = (lines: PayoutOrderRecord[]): PayoutApplication => {
+  const first = lines[0]!;
+  return {
+    kind: first.kind,
+    no: first.no,
+    merchantId: first.merchantId,
+    merchantRef: first.merchantRef,
+    chainId: first.chainId,
+    tokenAddress: first.tokenAddress,
+    notifyUrl: first.notifyUrl,
+    createdAt: first.createdAt,
+    status: applicationStatus(lines.map((l) => l.status)),
+    lines,
+  };
+};
+
+/** The outbox payload of a payout event (the notifier reads `from` and `status`; callbacks carry the current object). */
 export function payoutWebhookPayload(o: PayoutOrderRecord): Record<string, string | number | null> {
-  const common = { state: o.status, amount: o.amount.toString(), toAddress: o.toAddress, payoutId: o.payoutId.toString(), txHash: o.txHash };
-  switch (o.kind) {
-    case "refund":
-      return {
-        refundOrderId: o.id,
-        merchantRefundId: o.merchantRef,
-        payOrderId: o.payOrderId,
-        merchantOrderId: o.merchantOrderId,
-        ...common,
-      };
-    case "withdrawal":
-      return {
-        withdrawOrderId: o.id,
-        merchantWithdrawId: o.merchantRef,
-        userId: o.userId!.toString(),
-        chainId: o.chainId,
-        token: o.tokenAddress,
-        ...common,
-      };
-    case "settlement":
-      return { settlementOrderId: o.id, merchantSettlementId: o.merchantRef, chainId: o.chainId, token: o.tokenAddress, ...common };
-  }
+  return { no: o.no.toString(), lineNo: o.lineNo, state: o.status, amount: o.amount.toString(), toAddress: o.toAddress, payoutId: o.payoutId.toString(), txHash: o.txHash };
 }
 
 /** The EIP-712 Payout message of an order, as the vault verifies it. */
@@ -172,34 +226,98 @@ export async function nextPayoutId(tx: Queryable, merchantId: bigint): Promise<b
   return BigInt(m!.id);
 }
 
-/** Writes a payout order's outbox event; call in the transaction that changed the order. */
+/** Writes an application's outbox event (aggregate = its public id); call in the transaction that changed it. */
 export async function writePayoutEvent(tx: Queryable, o: PayoutOrderRecord, outbox: OutboxEvent): Promise<void> {
   await insertOutboxEvent(tx, {
     id: newId(),
     merchantId: o.merchantId,
     aggregateKind: o.kind,
-    aggregateId: o.id,
+    aggregateId: o.no.toString(),
     type: outbox.type,
     payload: { ...payoutWebhookPayload(o), ...outbox.payload },
   });
 }
 
-/** A merchant's payout order by id or idempotency id; throws {NotFoundError} (also for another merchant's). */
-export async function getPayoutOrder(
+const lineOrder = (kind: PayoutOrderKind) => (kind === "withdrawal" ? "o.line_no" : "o.id");
+
+/** A merchant's payout application; throws {NotFoundError} (also for another merchant's). */
+export async function getPayoutApplication(db: Queryable, kind: PayoutOrderKind, merchantId: bigint, ref: PayoutRef): Promise<PayoutApplication> {
+  const k = KINDS[kind];
+  const where = ["o.merchant_id = $1"];
+  const params: unknown[] = [merchantId];
+  if (ref.no !== undefined) where.push(`${k.noColumn} = $${params.push(ref.no)}`);
+  if (ref.merchantRef !== undefined) where.push(`${k.refColumn} = $${params.push(ref.merchantRef)}`);
+  if (ref.paymentOutTradeNo !== undefined && kind === "refund") where.push(`p.merchant_order_id = $${params.push(ref.paymentOutTradeNo)}`);
+  // several matches (refunds of one payment by its outTradeNo): the latest application
+  const rows = await db.query(
+    `${k.select} WHERE ${k.noColumn} = (SELECT max(x.no) FROM (${k.select} WHERE ${where.join(" AND ")}) x) ORDER BY ${lineOrder(kind)}`,
+    params,
+  );
+  if (rows.length === 0) throw new NotFoundError(kind, String(ref.no ?? ref.merchantRef ?? ref.paymentOutTradeNo ?? ""));
+  return toApplication(rows.map((r) => toPayoutOrder(kind, r)));
+}
+
+/** An application by kind and public id, any merchant (the notifier's read); null when there is none. */
+export async function getPayoutApplicationByNo(db: Queryable, kind: PayoutOrderKind, no: bigint): Promise<PayoutApplication | null> {
+  const k = KINDS[kind];
+  const rows = await db.query(`${k.select} WHERE ${k.noColumn} = $1 ORDER BY ${lineOrder(kind)}`, [no]);
+  return rows.length === 0 ? null : toApplication(rows.map((r) => toPayoutOrder(kind, r)));
+}
+
+/** Filters of refund/list, withdraw/list and settlement/list in the store's terms. */
+export type PayoutListFilter = {
+  chainId?: number;
+  /** application states (PayoutStatus) */
+  statuses?: readonly number[];
+  txHash?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+};
+
+/** A page of a merchant's applications of one kind, newest first, and how many match. */
+export async function listPayoutApplications(
   db: Queryable,
   kind: PayoutOrderKind,
   merchantId: bigint,
-  ref: PayoutRef,
-  forUpdate = false,
-): Promise<PayoutOrderRecord> {
+  f: PayoutListFilter,
+  p: Page,
+): Promise<{ count: number; list: PayoutApplication[] }> {
   const k = KINDS[kind];
-  const byId = "id" in ref;
-  const [row] = await db.query(
-    `${k.select} WHERE o.merchant_id = $1 AND ${byId ? "o.id" : `o.${k.refColumn}`} = $2${forUpdate ? " FOR UPDATE OF o" : ""}`,
-    [merchantId, byId ? ref.id : ref.merchantRef],
+  // one row per application: its number, chain, creation time and state (the state of its lines, as applicationStatus)
+  const apps = `SELECT ${k.noColumn} AS no, min(${kind === "refund" ? "p" : "o"}.chain_id) AS chain_id, min(o.created_at) AS created_at,
+      CASE WHEN bool_or(o.status BETWEEN 0 AND 2) THEN min(o.status) FILTER (WHERE o.status BETWEEN 0 AND 2)
+           WHEN bool_and(o.status = 3) THEN 3 WHEN bool_and(o.status = -1) THEN -1 ELSE -2 END AS status,
+      array_agg(o.tx_hash) AS tx_hashes
+    FROM ${k.table} o ${kind === "refund" ? "JOIN payment_orders p ON p.id = o.pay_order_id" : ""}
+    WHERE o.merchant_id = $1 GROUP BY ${k.noColumn}`;
+  const where: string[] = [];
+  const params: unknown[] = [merchantId];
+  if (f.chainId !== undefined) where.push(`a.chain_id = $${params.push(f.chainId)}`);
+  if (f.statuses) where.push(`a.status = ANY($${params.push(f.statuses)}::smallint[])`);
+  if (f.txHash) where.push(`$${params.push(f.txHash.toLowerCase())} = ANY(a.tx_hashes)`);
+  if (f.createdFrom) where.push(`a.created_at >= $${params.push(f.createdFrom)}`);
+  if (f.createdTo) where.push(`a.created_at <= $${params.push(f.createdTo)}`);
+  const w = where.length ? `WHERE ${where.join(" AND ")}` : "";
+  const [c] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM (${apps}) a ${w}`, params);
+  const page = await db.query<{ no: string }>(
+    `SELECT a.no::text AS no FROM (${apps}) a ${w} ORDER BY a.created_at DESC, a.no DESC LIMIT ${p.size} OFFSET ${(p.page - 1) * p.size}`,
+    params,
   );
-  if (!row) throw new NotFoundError(kind, byId ? ref.id : ref.merchantRef);
-  return toPayoutOrder(kind, row);
+  if (page.length === 0) return { count: Number(c!.n), list: [] };
+  const rows = await db.query(`${k.select} WHERE ${k.noColumn} = ANY($1::bigint[]) ORDER BY ${k.noColumn} DESC, o.created_at, o.id`, [
+    page.map((r) => r.no),
+  ]);
+  const byNo = new Map<string, PayoutOrderRecord[]>();
+  for (const r of rows) {
+    const o = toPayoutOrder(kind, r);
+    const list = byNo.get(o.no.toString()) ?? [];
+    list.push(o);
+    byNo.set(o.no.toString(), list);
+  }
+  return {
+    count: Number(c!.n),
+    list: page.map((r) => toApplication(byNo.get(r.no)!.sort((a, b) => a.lineNo - b.lineNo))),
+  };
 }
 
 /** The merchant's payout signing setup, as an approval needs it. */
@@ -210,23 +328,25 @@ export type MerchantPayoutSetup = {
   payoutKeySealed: Buffer | null;
 };
 
-/** What an approval adds to the order: the EIP-712 signature and who made it. */
+/** What an approval adds to a payout: the EIP-712 signature and who made it. */
 export type PayoutAuthorization = { signature: string; approvedBy: PayoutApprover };
 
 /**
- * Applies one payout-machine event in the caller's transaction to an order found without a lock: locks the
- * refund's payment first (the order createRefundOrder locks in), then the order; asks the state machine;
- * lets `authorize` refuse an approval or supply its signature; releases a refund's reservation when it stops
- * holding funds; writes the order and its outbox event.
+ * Applies one payout-machine event in the caller's transaction to a payout found without a lock: locks a
+ * withdrawal's application row, a refund's payment (the order createRefundOrder locks in), then the payout;
+ * asks the state machine; stores the approval's signature; releases a refund's reservation when it stops
+ * holding funds; writes the payout and the application's outbox event (a withdrawal's only when the state of
+ * the application as a whole changed).
  */
 async function applyEvent(
   tx: Queryable,
   found: PayoutOrderRecord,
   event: PayoutEvent,
-  authorize?: (o: PayoutOrderRecord, merchant: MerchantPayoutSetup) => Promise<PayoutAuthorization | void>,
+  auth?: PayoutAuthorization,
   txHashOverride?: string,
 ): Promise<PayoutOrderRecord> {
   const k = KINDS[found.kind];
+  if (found.kind === "withdrawal") await tx.query("SELECT 1 FROM withdrawals WHERE id = $1 FOR UPDATE", [found.no]);
   const payment =
     found.kind === "refund"
       ? (
@@ -235,17 +355,9 @@ async function applyEvent(
           ])
         )[0]!
       : null;
-  const order = await getPayoutOrder(tx, found.kind, found.merchantId, { id: found.id }, true);
+  const [locked] = await tx.query(`${k.select} WHERE o.id = $1 FOR UPDATE OF o`, [found.id]);
+  const order = toPayoutOrder(found.kind, locked!);
   const { next, outbox } = transition(found.kind, order, event);
-  let auth: PayoutAuthorization | void = undefined;
-  if (authorize) {
-    const [m] = await tx.query("SELECT * FROM merchants WHERE id = $1", [order.merchantId]);
-    auth = await authorize(order, {
-      payoutSigner: m!.payout_signer,
-      payoutKeyMode: m!.payout_key_mode,
-      payoutKeySealed: m!.payout_key_enc ? Buffer.from(m!.payout_key_enc) : null,
-    });
-  }
   if (payment && payoutHoldsFunds(order.status) && !payoutHoldsFunds(next.status)) {
     const released = transitionPayment(
       {
@@ -257,17 +369,14 @@ async function applyEvent(
       },
       { type: "refundReleased", amount: order.amount },
     );
-    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [
-      order.payOrderId,
-      released.next.refundedAmount,
-    ]);
+    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [order.payOrderId, released.next.refundedAmount]);
   }
   const reason = event.type === "reject" || event.type === "fail" ? event.reason : order.reason;
   const txHash = txHashOverride ?? next.txHash;
   const [row] = await tx.query(
     `UPDATE ${k.table} SET status = $2, tx_hash = $3, reason = $4, payout_signature = COALESCE($5, payout_signature),
        approved_by = COALESCE($6, approved_by), updated_at = now()
-     WHERE id = $1 RETURNING status, tx_hash, reason, payout_signature, approved_by`,
+     WHERE id = $1 RETURNING status, tx_hash, reason, payout_signature, approved_by, updated_at`,
     [order.id, next.status, txHash, reason, auth?.signature ?? null, auth?.approvedBy ?? null],
   );
   const updated: PayoutOrderRecord = {
@@ -277,47 +386,71 @@ async function applyEvent(
     reason: row!.reason,
     payoutSignature: row!.payout_signature,
     approvedBy: row!.approved_by ?? null,
+    updatedAt: new Date(row!.updated_at),
   };
-  if (outbox) await writePayoutEvent(tx, updated, { ...outbox, payload: { ...outbox.payload, txHash } });
+  if (!outbox) return updated;
+  if (found.kind !== "withdrawal") {
+    await writePayoutEvent(tx, updated, { ...outbox, payload: { ...outbox.payload, txHash } });
+    return updated;
+  }
+  const lines = await tx.query<{ line_no: number; status: number }>("SELECT line_no, status FROM withdrawal_orders WHERE withdraw_id = $1", [found.no]);
+  const after = applicationStatus(lines.map((l) => Number(l.status) as PayoutStatus));
+  const before = applicationStatus(lines.map((l) => (Number(l.line_no) === order.lineNo ? order.status : (Number(l.status) as PayoutStatus))));
+  if (after !== before) {
+    await writePayoutEvent(tx, updated, { ...outbox, payload: { ...outbox.payload, from: before, status: after, txHash, lineStatus: updated.status } });
+  }
   return updated;
 }
 
 /**
- * Approves a pending payout (0 → 1) in one transaction. `authorize` sees the locked order and the merchant's
- * signing setup and returns the EIP-712 signature and who made it, or throws to refuse (no row changes).
+ * Approves a pending application (each line 0 → 1) in one transaction. `authorize` sees the application and
+ * the merchant's signing setup and returns one authorization per line, in line order (today one EIP-712
+ * signature per payout; a batch signature covering every line would be returned from there too), or throws to
+ * refuse (no row changes). The signed fields of a payout never change after creation, so authorizing before
+ * the lines are locked is safe; the state machine checks each line's state under its lock.
  */
-export function approvePayout(
+export function approvePayoutApplication(
   db: Db | Queryable,
   args: {
     kind: PayoutOrderKind;
     merchantId: bigint;
     ref: PayoutRef;
-    authorize: (o: PayoutOrderRecord, merchant: MerchantPayoutSetup) => Promise<PayoutAuthorization>;
+    authorize: (app: PayoutApplication, merchant: MerchantPayoutSetup) => Promise<PayoutAuthorization[]>;
   },
-): Promise<PayoutOrderRecord> {
+): Promise<PayoutApplication> {
   return inTx(db, async (tx) => {
-    const found = await getPayoutOrder(tx, args.kind, args.merchantId, args.ref);
-    return applyEvent(tx, found, { type: "approve" }, args.authorize);
+    const app = await getPayoutApplication(tx, args.kind, args.merchantId, args.ref);
+    const [m] = await tx.query("SELECT payout_signer, payout_key_mode, payout_key_enc FROM merchants WHERE id = $1", [app.merchantId]);
+    const auths = await args.authorize(app, {
+      payoutSigner: m!.payout_signer,
+      payoutKeyMode: m!.payout_key_mode,
+      payoutKeySealed: m!.payout_key_enc ? Buffer.from(m!.payout_key_enc) : null,
+    });
+    const lines: PayoutOrderRecord[] = [];
+    for (const [i, line] of app.lines.entries()) lines.push(await applyEvent(tx, line, { type: "approve" }, auths[i]));
+    return toApplication(lines);
   });
 }
 
-/** Rejects a pending payout (0 → -1) by the merchant; a refund's amount becomes refundable again. */
-export function rejectPayout(
+/** Rejects a pending application (each line 0 → -1) by the merchant; a refund's amount becomes refundable again. */
+export function rejectPayoutApplication(
   db: Db | Queryable,
   args: { kind: PayoutOrderKind; merchantId: bigint; ref: PayoutRef; reason: string },
-): Promise<PayoutOrderRecord> {
+): Promise<PayoutApplication> {
   return inTx(db, async (tx) => {
-    const found = await getPayoutOrder(tx, args.kind, args.merchantId, args.ref);
-    return applyEvent(tx, found, { type: "reject", reason: args.reason });
+    const app = await getPayoutApplication(tx, args.kind, args.merchantId, args.ref);
+    const lines: PayoutOrderRecord[] = [];
+    for (const line of app.lines) lines.push(await applyEvent(tx, line, { type: "reject", reason: args.reason }));
+    return toApplication(lines);
   });
 }
 
-/** …/notify: queues the order's latest webhook again under its id; returns the event id. */
+/** …/notify: queues the application's latest event again, forced, under its id; returns the event id. */
 export function requeuePayoutNotification(db: Db | Queryable, kind: PayoutOrderKind, merchantId: bigint, ref: PayoutRef): Promise<string> {
   return inTx(db, async (tx) => {
-    const o = await getPayoutOrder(tx, kind, merchantId, ref);
-    const id = await requeueLatestEvent(tx, kind, o.id);
-    if (!id) throw new NotFoundError(kind, o.id);
+    const app = await getPayoutApplication(tx, kind, merchantId, ref);
+    const id = await requeueLatestEvent(tx, kind, app.no.toString());
+    if (!id) throw new NotFoundError(kind, app.no.toString());
     return id;
   });
 }

@@ -3,10 +3,13 @@ import type { RechargeStatus } from "../domain/orderStateMachine.js";
 import type { Db, Queryable } from "./db.js";
 import { NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
+import type { Page } from "./paymentOrders.js";
 
-/** Recharge orders are written by the chain follower; this module reads them for the merchant API. */
+/** Recharge orders are written by the chain follower; this module reads them for the merchant API and the callbacks. */
 export type RechargeOrderRecord = {
   id: string;
+  /** the public integer id (rechargeId); absent on a record the follower builds before inserting it */
+  no?: bigint;
   merchantId: bigint;
   userId: bigint;
   uuid: string;
@@ -20,12 +23,20 @@ export type RechargeOrderRecord = {
   logIndex: number;
   blockNumber: bigint;
   createdAt: Date;
+  /** the user's wallet (user_wallets.id) the deposit went to */
+  walletId?: bigint | null;
+  /** when the deposit reached its confirmations (chain_deposits.confirmed_at) */
+  confirmedAt?: Date | null;
 };
 
-const SELECT = `SELECT r.*, u.uuid FROM recharge_orders r JOIN users u ON u.id = r.user_id`;
+const SELECT = `SELECT r.*, u.uuid, w.id AS wallet_id, d.confirmed_at
+  FROM recharge_orders r JOIN users u ON u.id = r.user_id
+  LEFT JOIN user_wallets w ON w.user_id = r.user_id AND w.chain_id = r.chain_id
+  LEFT JOIN chain_deposits d ON d.chain_id = r.chain_id AND d.tx_hash = r.tx_hash AND d.log_index = r.log_index`;
 
 export const toRecharge = (r: Record<string, any>): RechargeOrderRecord => ({
   id: r.id,
+  no: r.recharge_no == null ? undefined : BigInt(r.recharge_no),
   merchantId: BigInt(r.merchant_id),
   userId: BigInt(r.user_id),
   uuid: r.uuid,
@@ -39,50 +50,52 @@ export const toRecharge = (r: Record<string, any>): RechargeOrderRecord => ({
   logIndex: Number(r.log_index),
   blockNumber: BigInt(r.block_number),
   createdAt: new Date(r.created_at),
+  walletId: r.wallet_id == null ? null : BigInt(r.wallet_id),
+  confirmedAt: r.confirmed_at ? new Date(r.confirmed_at) : null,
 });
 
 export type RechargeFilter = {
-  userId?: string;
-  uuid?: string;
   chainId?: number;
-  status?: number;
-  tokenAddress?: string;
+  uuid?: string;
+  userId?: bigint;
+  /** domain states (RechargeStatus) */
+  statuses?: readonly number[];
+  txHash?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
 };
 
-/**
- * A page of a merchant's recharge orders, newest first. `cursor` is the last id of the previous page
- * (ids are ULIDs, so they sort by creation time); `nextCursor` is null on the last page.
- */
-export async function listRechargeOrders(
-  db: Queryable,
-  merchantId: bigint,
-  { filter, cursor, limit }: { filter: RechargeFilter; cursor?: string; limit: number },
-): Promise<{ list: RechargeOrderRecord[]; nextCursor: string | null }> {
+/** A page of a merchant's recharge orders, newest first, and how many match. */
+export async function listRechargeOrders(db: Queryable, merchantId: bigint, f: RechargeFilter, p: Page): Promise<{ count: number; list: RechargeOrderRecord[] }> {
   const where = ["r.merchant_id = $1"];
   const params: unknown[] = [merchantId];
-  const add = (sql: string, v: unknown) => {
-    params.push(v);
-    where.push(sql.replace("?", `$${params.length}`));
-  };
-  if (filter.userId) add("r.user_id = ?", filter.userId);
-  if (filter.uuid) add("u.uuid = ?", filter.uuid);
-  if (filter.chainId !== undefined) add("r.chain_id = ?", filter.chainId);
-  if (filter.status !== undefined) add("r.status = ?", filter.status);
-  if (filter.tokenAddress) add("r.token_address = ?", filter.tokenAddress.toLowerCase());
-  if (cursor) add("r.id < ?", cursor);
-  params.push(limit + 1);
-  const rows = await db.query(`${SELECT} WHERE ${where.join(" AND ")} ORDER BY r.id DESC LIMIT $${params.length}`, params);
-  const list = rows.slice(0, limit).map(toRecharge);
-  return { list, nextCursor: rows.length > limit ? list[list.length - 1]!.id : null };
+  if (f.chainId !== undefined) where.push(`r.chain_id = $${params.push(f.chainId)}`);
+  if (f.uuid !== undefined) where.push(`u.uuid = $${params.push(f.uuid)}`);
+  if (f.userId !== undefined) where.push(`r.user_id = $${params.push(f.userId)}`);
+  if (f.statuses) where.push(`r.status = ANY($${params.push(f.statuses)}::smallint[])`);
+  if (f.txHash) where.push(`r.tx_hash = $${params.push(f.txHash.toLowerCase())}`);
+  if (f.createdFrom) where.push(`r.created_at >= $${params.push(f.createdFrom)}`);
+  if (f.createdTo) where.push(`r.created_at <= $${params.push(f.createdTo)}`);
+  const w = where.join(" AND ");
+  const [c] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM recharge_orders r JOIN users u ON u.id = r.user_id WHERE ${w}`, params);
+  const rows = await db.query(`${SELECT} WHERE ${w} ORDER BY r.created_at DESC, r.recharge_no DESC LIMIT ${p.size} OFFSET ${(p.page - 1) * p.size}`, params);
+  return { count: Number(c!.n), list: rows.map(toRecharge) };
 }
 
-/** A merchant's recharge order; throws {NotFoundError}. */
-export async function getRechargeOrder(db: Queryable, merchantId: bigint, id: string): Promise<RechargeOrderRecord> {
-  const [row] = await db.query(`${SELECT} WHERE r.merchant_id = $1 AND r.id = $2`, [merchantId, id]);
-  if (!row) throw new NotFoundError("recharge", id);
+/** A merchant's recharge order by rechargeId; throws {NotFoundError}. */
+export async function getRechargeOrder(db: Queryable, merchantId: bigint, no: bigint): Promise<RechargeOrderRecord> {
+  const [row] = await db.query(`${SELECT} WHERE r.merchant_id = $1 AND r.recharge_no = $2`, [merchantId, no]);
+  if (!row) throw new NotFoundError("recharge", no.toString());
   return toRecharge(row);
 }
 
+/** A recharge order by its row id, any merchant (the notifier's read); null when there is none. */
+export async function getRechargeOrderById(db: Queryable, id: string): Promise<RechargeOrderRecord | null> {
+  const [row] = await db.query(`${SELECT} WHERE r.id = $1`, [id]);
+  return row ? toRecharge(row) : null;
+}
+
+/** The outbox payload of a recharge event (the notifier reads `from` and `status`; callbacks carry the current object). */
 export function rechargeWebhookPayload(r: RechargeOrderRecord) {
   return {
     rechargeOrderId: r.id,
@@ -99,10 +112,10 @@ export function rechargeWebhookPayload(r: RechargeOrderRecord) {
   };
 }
 
-/** recharge/notify: queue the latest webhook again under its id, or a snapshot if there is none. */
-export async function requeueRechargeNotification(db: Db, merchantId: bigint, id: string): Promise<string> {
+/** recharge/notify: the latest event again (forced) under its id, or a snapshot if there is none. */
+export async function requeueRechargeNotification(db: Db, merchantId: bigint, no: bigint): Promise<string> {
   return db.transaction(async (tx) => {
-    const r = await getRechargeOrder(tx, merchantId, id);
+    const r = await getRechargeOrder(tx, merchantId, no);
     const again = await requeueLatestEvent(tx, "recharge", r.id);
     if (again) return again;
     const eventId = newId();

@@ -1,21 +1,19 @@
 import { newId } from "../domain/ids.js";
 import type { Db } from "./db.js";
 import { IdempotencyConflictError } from "./errors.js";
-import { getPayoutOrder, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutOrderRecord } from "./payoutOrders.js";
-
-/** Settlements are payout orders of kind "settlement" (vault PayoutKind 2): the merchant withdraws its own balance. */
-export type SettlementOrderRecord = PayoutOrderRecord & { kind: "settlement" };
+import { getPayoutApplication, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutApplication } from "./payoutOrders.js";
 
 /**
- * Records a settlement of the merchant's vault balance to an address of its own, pending approval, with the
- * merchant's next vault payout id (the counter refunds and withdrawals use) and its outbox event, in one
- * transaction. Idempotent by (merchant, merchantSettlementId). The vault checks the balance on execution.
+ * Records a settlement of the merchant's vault balance to an address of its own (vault PayoutKind 2), pending
+ * approval, with the merchant's next vault payout id (the counter refunds and withdrawals use) and its outbox
+ * event, in one transaction. Idempotent by (merchant, outTradeNo) when one is given. The vault checks the
+ * balance on execution.
  */
 export async function createSettlementOrder(
   db: Db,
   p: {
     merchantId: bigint;
-    merchantSettlementId: string;
+    outTradeNo: string | null;
     requestHash: string;
     chainId: number;
     tokenAddress: string;
@@ -24,17 +22,19 @@ export async function createSettlementOrder(
     notifyUrl: string | null;
     payoutDeadlineSeconds: number;
   },
-): Promise<{ settlement: SettlementOrderRecord; created: boolean }> {
+): Promise<{ settlement: PayoutApplication; created: boolean }> {
   return db.transaction(async (tx) => {
     // the merchant row lock serialises the idempotency check, the insert and the payout numbering
     await tx.query("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [p.merchantId]);
-    const [existing] = await tx.query(
-      "SELECT id, request_hash FROM settlement_orders WHERE merchant_id = $1 AND merchant_settlement_id = $2",
-      [p.merchantId, p.merchantSettlementId],
-    );
-    if (existing) {
-      if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("merchantSettlementId", p.merchantSettlementId);
-      return { settlement: (await getPayoutOrder(tx, "settlement", p.merchantId, { id: existing.id })) as SettlementOrderRecord, created: false };
+    if (p.outTradeNo !== null) {
+      const [existing] = await tx.query(
+        "SELECT settlement_no, request_hash FROM settlement_orders WHERE merchant_id = $1 AND merchant_settlement_id = $2",
+        [p.merchantId, p.outTradeNo],
+      );
+      if (existing) {
+        if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.outTradeNo);
+        return { settlement: await getPayoutApplication(tx, "settlement", p.merchantId, { no: BigInt(existing.settlement_no) }), created: false };
+      }
     }
     const opened = openPayoutOrder("settlement", p.amount);
     const payoutId = await nextPayoutId(tx, p.merchantId);
@@ -42,11 +42,11 @@ export async function createSettlementOrder(
       `INSERT INTO settlement_orders (id, merchant_id, merchant_settlement_id, request_hash, chain_id, token_address, amount,
          to_address, status, payout_id, notify_url, payout_deadline)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, date_trunc('second', now()) + make_interval(secs => $12))
-       RETURNING *`,
+       RETURNING *, settlement_no AS no, merchant_settlement_id AS merchant_ref`,
       [
         newId(),
         p.merchantId,
-        p.merchantSettlementId,
+        p.outTradeNo,
         p.requestHash,
         p.chainId,
         p.tokenAddress.toLowerCase(),
@@ -58,12 +58,8 @@ export async function createSettlementOrder(
         p.payoutDeadlineSeconds,
       ],
     );
-    const settlement = toPayoutOrder("settlement", row!) as SettlementOrderRecord;
+    const settlement = toPayoutOrder("settlement", row!);
     await writePayoutEvent(tx, settlement, opened.outbox!);
-    return { settlement, created: true };
+    return { settlement: await getPayoutApplication(tx, "settlement", p.merchantId, { no: settlement.no }), created: true };
   });
 }
-
-/** The API's reference names to the payout store's. */
-export const settlementRef = (ref: { settlementOrderId?: string; merchantSettlementId?: string }) =>
-  ref.settlementOrderId !== undefined ? { id: ref.settlementOrderId } : { merchantRef: ref.merchantSettlementId ?? "" };

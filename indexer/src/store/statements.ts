@@ -213,8 +213,10 @@ export async function buildStatement(
   }
 
   const withdrawals = await db.query(
-    `SELECT w.id, w.merchant_withdraw_id, w.chain_id, w.token_address, w.amount, w.status, w.to_address, w.tx_hash, w.created_at
-       FROM withdrawal_orders w WHERE w.merchant_id = $1 AND w.created_at >= $2 AND w.created_at < $3 ORDER BY w.created_at, w.id`,
+    `SELECT w.id, COALESCE(a.out_trade_no, w.merchant_withdraw_id) AS merchant_withdraw_id, w.chain_id, w.token_address, w.amount, w.status,
+            w.to_address, w.tx_hash, w.created_at
+       FROM withdrawal_orders w LEFT JOIN withdrawals a ON a.id = w.withdraw_id
+       WHERE w.merchant_id = $1 AND w.created_at >= $2 AND w.created_at < $3 ORDER BY w.created_at, w.id`,
     period,
   );
   for (const w of withdrawals) {

@@ -24,7 +24,7 @@ export type ChainVault = { chainId: number; vault: Address; initCodeHash: `0x${s
  */
 export async function createUser(
   db: Db,
-  p: { merchantId: bigint; uuid: string; userType: number; chains: ChainVault[] },
+  p: { merchantId: bigint; uuid: string; chains: ChainVault[]; /** Pay Protocol's userType: 0 recharge-type (default) */ userType?: number },
 ): Promise<{ user: UserRecord; created: boolean }> {
   return db.transaction(async (tx) => {
     // the merchant row lock serialises user numbering per merchant
@@ -38,7 +38,7 @@ export async function createUser(
     if (!row) {
       [row] = await tx.query(
         "INSERT INTO users (merchant_id, user_no, uuid, user_type) VALUES ($1, $2, $3, $4) RETURNING *",
-        [p.merchantId, counter.no, p.uuid, p.userType],
+        [p.merchantId, counter.no, p.uuid, p.userType ?? 0],
       );
       await tx.query("UPDATE merchants SET next_user_no = next_user_no + 1 WHERE id = $1", [p.merchantId]);
     }
@@ -75,11 +75,12 @@ async function loadUser(db: Queryable, row: Record<string, any>): Promise<UserRe
   };
 }
 
-/** A merchant's user by userId or uuid; throws {NotFoundError}. */
+/** A merchant's user by userId and/or uuid (both must match when both are given); throws {NotFoundError}. */
 export async function getUser(db: Queryable, merchantId: bigint, ref: { userId?: string; uuid?: string }) {
-  const [row] = ref.userId
-    ? await db.query("SELECT * FROM users WHERE merchant_id = $1 AND id = $2", [merchantId, ref.userId])
-    : await db.query("SELECT * FROM users WHERE merchant_id = $1 AND uuid = $2", [merchantId, ref.uuid]);
+  const [row] = await db.query(
+    "SELECT * FROM users WHERE merchant_id = $1 AND ($2::bigint IS NULL OR id = $2::bigint) AND ($3::text IS NULL OR uuid = $3) AND ($2::bigint IS NOT NULL OR $3::text IS NOT NULL)",
+    [merchantId, ref.userId ?? null, ref.uuid ?? null],
+  );
   if (!row) throw new NotFoundError("user", ref.userId ?? ref.uuid ?? "");
   return loadUser(db, row);
 }

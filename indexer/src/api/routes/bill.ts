@@ -1,63 +1,58 @@
 import type { FastifyInstance } from "fastify";
-import { buildStatement, parsePeriodBound, statementToCsv, statementToJson } from "../../store/statements.js";
+import { buildStatement, parsePeriodBound, statementToCsv, TOTAL_FIELDS } from "../../store/statements.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { presentStatement } from "../../wire/presenters.js";
+import { envelope, errorResponses } from "../../wire/schemas.js";
 import type { GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
-import { envelope, errorResponses } from "../schemas.js";
-
-declare module "fastify" {
-  interface FastifySchema {
-    /** media types the route answers with besides JSON, for the OpenAPI document */
-    produces?: string[];
-  }
-}
 
 /** Longest period one request may ask for: a year and a bit (bigger exports: the `bill` CLI). */
 const MAX_PERIOD_DAYS = 400;
 
 const bound = { type: "string", minLength: 10, maxLength: 35, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+(Z|[+-][0-9:]+)?)?$" };
-const money = { type: ["string", "null"] };
+const units = (description: string) => ({ type: "string", pattern: "^-?[0-9]+$", description: `${description}, in the token's smallest unit` });
+const nullableUnits = (description: string) => ({ type: ["string", "null"], description: `${description}, in the token's smallest unit` });
 const lineSchema = {
   type: "object",
-  required: ["kind", "id", "chainId", "token", "amount", "amountBaseUnits", "time"],
+  required: ["kind", "id", "chainId", "currencyId", "symbol", "decimals", "amount", "time"],
   properties: {
     kind: { type: "string", enum: ["payment", "refund", "recharge", "withdrawal", "settlement", "fee"] },
-    id: { type: "string" },
-    merchantRef: { type: ["string", "null"] },
-    relatedId: { type: ["string", "null"], description: "refunds: the payOrderId" },
+    id: { type: "string", description: "the gateway's row id of the line" },
+    merchantRef: { type: ["string", "null"], description: "the merchant's own key: outTradeNo, outRefundNo, uuid, …" },
+    relatedId: { type: ["string", "null"], description: "refunds: the payment's outPaymentNo" },
     chainId: { type: "integer" },
-    token: { type: "string" },
-    tokenSymbol: { type: "string" },
-    state: { type: ["integer", "null"] },
-    amount: { type: "string" },
-    amountBaseUnits: { type: "string" },
-    paidAmount: money,
-    paidBaseUnits: money,
-    fee: money,
-    feeBaseUnits: money,
+    currencyId: { type: "integer" },
+    symbol: { type: "string" },
+    decimals: { type: "integer" },
+    status: {
+      type: ["integer", "null"],
+      description: "the line's status in its kind's codes: paymentStatus for payments (5.1, without the refunded 5), refundStatus/withdrawStatus/settlementStatus for payouts (5.2/5.4), rechargeStatus for recharges (5.3); null for fees",
+    },
+    amount: units("due (payments) or moved (everything else)"),
+    paidAmount: nullableUnits("payments: what arrived, late payments included"),
+    fee: nullableUnits("the platform fee of the line"),
     counterparty: { type: ["string", "null"] },
-    txHash: { type: ["string", "null"] },
+    transferHash: { type: ["string", "null"] },
     time: { type: "string" },
   },
 };
-const totalFields = ["received", "recharged", "refunded", "refundsPending", "withdrawn", "withdrawalsPending", "settled", "fees", "net"];
 const totalSchema = {
   type: "object",
   properties: {
     chainId: { type: "integer" },
-    token: { type: "string" },
-    tokenSymbol: { type: "string" },
+    currencyId: { type: "integer" },
+    symbol: { type: "string" },
     decimals: { type: "integer" },
-    ...Object.fromEntries(totalFields.flatMap((f) => [[f, { type: "string" }], [`${f}BaseUnits`, { type: "string" }]])),
+    ...Object.fromEntries(TOTAL_FIELDS.map((f) => [f, units(f === "net" ? "received + recharged - fees - refunded - withdrawn - settled (may be negative)" : f)])),
   },
 };
 const statementSchema = {
   type: "object",
-  required: ["merchantId", "from", "to", "lines", "totals"],
+  required: ["orgId", "from", "to", "lines", "totals"],
   properties: {
-    merchantId: { type: "string" },
+    orgId: { type: "integer" },
     from: { type: "string" },
     to: { type: "string" },
-    generatedAt: { type: "string" },
+    generateTime: { type: "string" },
     feeBps: { type: "integer" },
     feeSource: { type: "string", enum: ["sweep_ledger", "vault_events", "fee_bps"] },
     lines: { type: "array", items: lineSchema },
@@ -73,8 +68,10 @@ export function billRoutes(ctx: GatewayContext) {
       "/bill",
       {
         schema: {
+          tags: ["bill"],
+          operationId: "bill",
           summary:
-            "The merchant's statement for [from, to): payments, refunds, recharges, withdrawals, settlements and fees, with totals per token (format=csv answers text/csv)",
+            "Addition: the merchant's statement (amounts in the token's smallest unit; format=csv adds human amounts for spreadsheets) for [from, to): payments, refunds, recharges, withdrawals, settlements and fees, with totals per token (format=csv answers text/csv)",
           querystring: {
             type: "object",
             additionalProperties: false,
@@ -86,7 +83,7 @@ export function billRoutes(ctx: GatewayContext) {
             },
           },
           response: { 200: envelope(statementSchema), ...errorResponses },
-          produces: ["text/csv"],
+          produces: ["application/json", "text/csv"],
         },
       },
       async (request, reply) => {
@@ -105,7 +102,7 @@ export function billRoutes(ctx: GatewayContext) {
           const name = `statement-${request.merchantId}-${q.from.slice(0, 10)}-${q.to.slice(0, 10)}.csv`;
           return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="${name}"`).send(statementToCsv(statement));
         }
-        return { code: 200, msg: "success", data: statementToJson(statement) };
+        return { code: 200, msg: "success", data: presentStatement(ctx.wire, statement) };
       },
     );
   };

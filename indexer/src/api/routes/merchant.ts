@@ -1,49 +1,59 @@
 import type { FastifyInstance } from "fastify";
 import { getMerchantSettings, rotateWebhookSecret, updateMerchantSettings, type MerchantSettings } from "../../store/merchants.js";
-import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { envelope, errorResponses, httpUrl, nullableString } from "../schemas.js";
+import { formatTime } from "../../wire/presenters.js";
+import { envelope, errorResponses, httpUrl } from "../../wire/schemas.js";
+import { checksum, type GatewayContext } from "../context.js";
+import { ok } from "./common.js";
 
+const nullableString = (description: string) => ({ type: ["string", "null"], description });
 const settingsSchema = {
   type: "object",
-  required: ["merchantId", "name", "feeBps", "payoutSigner", "payoutKeyMode", "rechargeNotifyUrl", "webhookSecretHint"],
+  required: ["orgId", "name", "feeBps", "payoutSigner", "payoutKeyMode", "rechargeNotifyUrl", "callbackAllEvents", "webhookSecretHint"],
   properties: {
-    merchantId: { type: "string", description: "the on-chain merchant id" },
-    name: { type: "string" },
+    orgId: { type: "integer", description: "the merchant's id (orgId in payment objects; the on-chain merchant id)" },
+    name: { type: "string", description: "shown to payers (payInfo's orgName)" },
     feeBps: { type: "integer", description: "platform fee in basis points (set by the operator)" },
-    payoutSigner: { ...nullableString, description: "the address registered in the vault that signs this merchant's payouts" },
+    payoutSigner: nullableString("the address registered in the vault that signs this merchant's payouts"),
     payoutKeyMode: {
       type: "string",
       enum: ["merchant", "gateway"],
-      description: "merchant: approvals carry the merchant's EIP-712 signature; gateway: the gateway holds the payout key and signs",
+      description: "merchant: approvals carry the merchant's EIP-712 signatures; gateway: the gateway holds the payout key and signs",
     },
     gatewayKeyPresent: { type: "boolean", description: "gateway mode: whether the gateway holds the key" },
-    rechargeNotifyUrl: nullableString,
-    webhookSecretHint: { type: "string", description: "whsec_… and the last 4 characters of the webhook secret (never the secret)" },
+    rechargeNotifyUrl: nullableString("where recharge callbacks go (and withdrawal and settlement callbacks without their own notifyUrl)"),
+    callbackAllEvents: {
+      type: "boolean",
+      description:
+        "false (default): callbacks on the status changes Pay Protocol calls back on (payment: paid, partially paid, failed; refund and withdrawal: success, failure, rejected; recharge: success, failure). true: on every status change and transfer event too",
+    },
+    webhookSecretHint: { type: "string", description: "whsec_… and the last 4 characters of the Standard Webhooks secret (never the secret)" },
     createTime: { type: "string" },
   },
 };
 
-/** The merchant's own settings: read, the fields it may change, and webhook secret rotation. */
+/** The merchant's own settings (the gateway's addition): read, the fields it may change, and webhook secret rotation. */
 export function merchantRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
     const present = (m: MerchantSettings) => ({
-      merchantId: m.merchantId.toString(),
+      orgId: Number(m.merchantId),
       name: m.name,
       feeBps: m.feeBps,
       payoutSigner: checksum(m.payoutSigner),
       payoutKeyMode: m.payoutKeyMode,
       gatewayKeyPresent: m.gatewayKeyPresent,
       rechargeNotifyUrl: m.rechargeNotifyUrl,
+      callbackAllEvents: m.callbackAllEvents,
       webhookSecretHint: m.webhookSecretHint,
       createTime: formatTime(m.createdAt),
     });
-    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
 
     app.get(
       "/merchant/settings",
       {
         schema: {
-          summary: "The merchant's settings: name, fee, payout signer and key mode, recharge callback URL, webhook secret hint",
+          summary: "Addition: the merchant's settings: name, fee, payout signer and key mode, callback URL and events, webhook secret hint",
+          tags: ["merchant"],
+          operationId: "merchantSettings",
           querystring: { type: "object", additionalProperties: false, properties: {} },
           response: { 200: envelope(settingsSchema), ...errorResponses },
         },
@@ -51,11 +61,14 @@ export function merchantRoutes(ctx: GatewayContext) {
       async (request) => ok(present(await getMerchantSettings(ctx.db, ctx.box, request.merchantId))),
     );
 
-    app.post<{ Body: { name?: string; rechargeNotifyUrl?: string | null } }>(
+    app.post<{ Body: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean } }>(
       "/merchant/settings/update",
       {
         schema: {
-          summary: "Change the merchant's name or recharge callback URL (null clears it); fee, signer and key mode stay with the operator",
+          summary:
+            "Addition: change the name, the recharge callback URL (null clears it; callbacks waiting for it are sent at once) or callbackAllEvents; fee, signer and key mode stay with the operator",
+          tags: ["merchant"],
+          operationId: "merchantSettingsUpdate",
           body: {
             type: "object",
             additionalProperties: false,
@@ -63,6 +76,7 @@ export function merchantRoutes(ctx: GatewayContext) {
             properties: {
               name: { type: "string", minLength: 1, maxLength: 128, pattern: "\\S" },
               rechargeNotifyUrl: { ...httpUrl, type: ["string", "null"] },
+              callbackAllEvents: { type: "boolean" },
             },
           },
           response: { 200: envelope(settingsSchema), ...errorResponses },
@@ -75,7 +89,9 @@ export function merchantRoutes(ctx: GatewayContext) {
       "/merchant/webhookSecret/rotate",
       {
         schema: {
-          summary: "Replace the webhook secret; the new whsec_… is shown once, here (webhooks signed from now on use it)",
+          summary: "Addition: replace the Standard Webhooks secret; the new whsec_… is shown once, here (callbacks signed from now on use it)",
+          tags: ["merchant"],
+          operationId: "merchantWebhookSecretRotate",
           body: { type: "object", additionalProperties: false, properties: {} },
           response: {
             200: envelope({ type: "object", required: ["webhookSecret"], properties: { webhookSecret: { type: "string" } } }),

@@ -1,194 +1,278 @@
 import type { FastifyInstance } from "fastify";
-import { formatAmount } from "../../domain/money.js";
-import { refundableAmount } from "../../domain/orderStateMachine.js";
+import { getMerchantName } from "../../store/merchants.js";
 import {
   applyPaymentEvent,
   getPaymentOrder,
-  getPaymentOrderOnce,
+  getPaymentView,
+  listPaymentViews,
+  movePaymentOrder,
   requeuePaymentNotification,
-  type PaymentOrderRecord,
+  type PaymentOrderRef,
 } from "../../store/paymentOrders.js";
-import { paymentTransfersDetail, paymentTransfersProperties } from "../../store/ingest.js";
-import { NonceReusedError } from "../../store/nonces.js";
-import { foldedNonceOf, markNonceUsed, nonceReusedError, recordUnusedNonce } from "../auth.js";
-import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { createPaymentOrderFor, paymentUrlOf } from "../paymentOrderService.js";
-import { envelope, errorResponses, httpUrl, humanAmount, idString, nullableString } from "../schemas.js";
+import { canonicalDecimal, merchantAmount, rescale } from "../../wire/amounts.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { presentCreatedPayment, presentPage, presentPayInfo, presentPayInfoUpdate, presentPayment } from "../../wire/presenters.js";
+import {
+  chainIdField,
+  decimalField,
+  envelope,
+  errorResponses,
+  httpUrl,
+  intField,
+  keyField,
+  listQuery,
+  pageOf as pageSchema,
+  qKey,
+  ref,
+} from "../../wire/schemas.js";
+import { PayPaymentStatus, paymentListFilter } from "../../wire/status.js";
+import type { GatewayContext } from "../context.js";
+import { createPaymentOrderIn } from "../paymentOrderService.js";
+import { chainOf, intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } from "./common.js";
 
-const orderSchema = {
-  type: "object",
-  required: ["payOrderId", "merchantOrderId", "state", "receiptAddress", "paymentUrl", "accessSign", "amount"],
-  properties: {
-    payOrderId: { type: "string" },
-    merchantOrderId: { type: "string" },
-    state: { type: "integer", description: "0 unpaid, 1 incomplete, 2 awaiting confirmation, 3 confirming, 4 success, -1 failed, -2 expired, -3 cancelled" },
-    chainId: { type: "integer" },
-    chainCode: { type: "string" },
-    token: { type: "string" },
-    tokenSymbol: { type: "string" },
-    decimals: { type: "integer" },
-    amount: { type: "string" },
-    amountBaseUnits: { type: "string" },
-    seenAmount: { type: "string" },
-    paidAmount: { type: "string" },
-    refundedAmount: { type: "string" },
-    refundableAmount: { type: "string" },
-    receiptAddress: { type: "string" },
-    payerAddress: nullableString,
-    accessSign: { type: "string" },
-    paymentUrl: { type: "string" },
-    notifyUrl: { type: "string" },
-    redirectionUrl: nullableString,
-    expireTime: { type: "string" },
-    expireAt: { type: "integer" },
-    createTime: { type: "string" },
-    ...paymentTransfersProperties, // payment/detail only
-  },
+type CreateBody = {
+  chainId: number | string;
+  description?: string;
+  outTradeNo: string;
+  isLegalTender?: number | string;
+  quoteCurrencySymbol: string;
+  quoteAmount: string | number;
+  notifyUrl: string;
+  redirectionUrl?: string;
+  currencyId?: number | string;
+  expireSeconds?: number;
 };
+type Ref = { outTradeNo?: string; outPaymentNo?: string };
 
-const refSchema = {
-  type: "object",
-  additionalProperties: false,
-  minProperties: 1,
-  maxProperties: 1,
-  properties: { payOrderId: idString, merchantOrderId: idString },
+const refProps = {
+  outTradeNo: qKey("the merchant's order number"),
+  outPaymentNo: qKey("the gateway's payment order number (optional with outTradeNo; both must match)"),
 };
+const PAYMENT_CODES = Object.values(PayPaymentStatus);
+const PAYMENT_CODES_TEXT = "0 paid, 1 pending payment, 2 block confirmation, 3 partially paid, 4 payment failed, 5 refunded";
 
-const refuseReplay = (e: unknown): never => {
-  throw e instanceof NonceReusedError ? nonceReusedError() : e;
-};
+/** outTradeNo and/or outPaymentNo (Pay Protocol's plugin sends both; the reference requires outTradeNo). */
+export function paymentRefOf(r: Ref): PaymentOrderRef {
+  if (r.outTradeNo === undefined && r.outPaymentNo === undefined) {
+    throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give outTradeNo (and, optionally, outPaymentNo)");
+  }
+  return { merchantOrderId: r.outTradeNo, payOrderId: r.outPaymentNo };
+}
 
+/** The payment routes of Pay Protocol's reference (3.3-3.8), plus payment/cancel. */
 export function paymentRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const present = (o: PaymentOrderRecord) => {
-      const chain = ctx.chain(o.chainId);
-      const d = o.tokenDecimals;
-      return {
-        payOrderId: o.id,
-        merchantOrderId: o.merchantOrderId,
-        state: o.status,
-        chainId: o.chainId,
-        chainCode: chain.code,
-        token: checksum(o.tokenAddress)!,
-        tokenSymbol: o.tokenSymbol,
-        decimals: d,
-        amount: formatAmount(o.amount, d),
-        amountBaseUnits: o.amount.toString(),
-        seenAmount: formatAmount(o.seenAmount, d),
-        paidAmount: formatAmount(o.paidAmount, d),
-        refundedAmount: formatAmount(o.refundedAmount, d),
-        refundableAmount: formatAmount(refundableAmount(o), d),
-        receiptAddress: checksum(o.receiptAddress)!,
-        payerAddress: checksum(o.payerAddress),
-        accessSign: o.accessSign,
-        paymentUrl: paymentUrlOf(ctx, o),
-        notifyUrl: o.notifyUrl,
-        redirectionUrl: o.redirectionUrl,
-        expireTime: formatTime(o.expiresAt),
-        expireAt: o.expiresAt.getTime(),
-        createTime: formatTime(o.createdAt),
-      };
-    };
-    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
-
-    // create and detail record the request nonce in their one database call (api/auth.ts foldNonce)
-    app.addHook("onResponse", recordUnusedNonce(ctx.db));
-
-    app.post<{
-      Body: {
-        merchantOrderId: string;
-        chainId: number;
-        token: string;
-        amount: string;
-        notifyUrl: string;
-        redirectionUrl?: string;
-        expireSeconds?: number;
-      };
-    }>(
+    app.post<{ Body: CreateBody }>(
       "/payment/createPaymentOrder",
       {
-        config: { foldNonce: true },
+        config: { idempotentBy: ["outTradeNo"] },
         schema: {
-          summary: "Create a payment order and lease it a deposit address",
+          summary:
+            "Create a payment order: a crypto quote (a symbol and an amount) on a chain, a deposit address leased to it, the payment page's URL. Idempotent by outTradeNo: the same request answers the same order, other parameters are a conflict (40901)",
+          tags: ["payment"],
+          operationId: "paymentCreatePaymentOrder",
           body: {
             type: "object",
             additionalProperties: false,
-            required: ["merchantOrderId", "chainId", "token", "amount", "notifyUrl"],
+            required: ["chainId", "outTradeNo", "quoteCurrencySymbol", "quoteAmount", "notifyUrl"],
             properties: {
-              merchantOrderId: idString,
-              chainId: { type: "integer", minimum: 1 },
-              token: { type: "string", minLength: 1, maxLength: 42, description: "symbol (USDT) or token address; 0x000…0 = native coin" },
-              amount: { ...humanAmount, description: 'human amount, e.g. "12.50"' },
-              notifyUrl: httpUrl,
-              redirectionUrl: httpUrl,
-              expireSeconds: { type: "integer", minimum: ctx.config.minOrderTtlSeconds, maximum: ctx.config.maxOrderTtlSeconds },
+              chainId: chainIdField,
+              description: { type: "string", maxLength: 1024, description: "order description (optional here, default empty)" },
+              outTradeNo: keyField("the merchant's order number, unique per merchant: printable ASCII without spaces, at most 128"),
+              isLegalTender: {
+                type: ["integer", "string"],
+                enum: [0, 1, "0", "1"],
+                description: "0: a crypto quote (default). 1: a fiat quote, refused with 40012 until a fiat price source is configured",
+              },
+              quoteCurrencySymbol: {
+                type: "string",
+                minLength: 1,
+                maxLength: 16,
+                pattern: "^[A-Za-z0-9.]+$",
+                description: "the symbol of an accepted currency on chainId (conf/list/currency), e.g. USDT or ETH; case-insensitive",
+              },
+              quoteAmount: decimalField("the amount in that currency"),
+              notifyUrl: { ...httpUrl, description: "where callbacks go (public http(s))" },
+              redirectionUrl: { type: "string", maxLength: 2048, pattern: "^(https?://[^\\s/$.?#][^\\s]*)?$", description: "where the payer goes after paying" },
+              currencyId: intField("addition: which currency of that symbol, when the chain accepts several (conf/list/currency)"),
+              expireSeconds: {
+                type: "integer",
+                minimum: ctx.config.minOrderTtlSeconds,
+                maximum: ctx.config.maxOrderTtlSeconds,
+                description: `addition: lifetime of the unpaid order (default ${ctx.config.orderTtlSeconds} s)`,
+              },
             },
           },
-          response: { 200: envelope(orderSchema), ...errorResponses },
+          response: { 200: envelope(ref("CreatedPaymentOrder")), ...errorResponses },
         },
       },
       async (request) => {
-        const { order } = await createPaymentOrderFor(ctx, request.merchantId, request.body, foldedNonceOf(request)).catch(refuseReplay);
-        markNonceUsed(request);
-        return ok(present(order));
+        const b = request.body;
+        if (Number(b.isLegalTender ?? 0) === 1) {
+          throw new ApiError(
+            ErrorCode.FiatNotConfigured,
+            `isLegalTender 1 (a fiat quote in ${b.quoteCurrencySymbol}) needs a fiat price source, and this gateway has none configured: quote in a crypto currency (isLegalTender 0, quoteCurrencySymbol from conf/list/currency)`,
+          );
+        }
+        const chain = chainOf(ctx, b.chainId);
+        const token = b.currencyId === undefined ? ctx.token(chain, b.quoteCurrencySymbol) : ctx.currency(chain, intOf(b.currencyId, "currencyId"));
+        if (token.symbol.toUpperCase() !== b.quoteCurrencySymbol.toUpperCase()) {
+          throw new ApiError(ErrorCode.UnknownToken, `currencyId ${b.currencyId} is ${token.symbol}, not quoteCurrencySymbol ${b.quoteCurrencySymbol}`);
+        }
+        const { order } = await createPaymentOrderIn(ctx, request.merchantId, chain, token, {
+          merchantOrderId: b.outTradeNo,
+          chainId: chain.chainId,
+          token: token.address,
+          amount: b.quoteAmount,
+          amountField: "quoteAmount",
+          notifyUrl: b.notifyUrl,
+          redirectionUrl: b.redirectionUrl || undefined,
+          expireSeconds: b.expireSeconds,
+          description: b.description,
+          quoteSymbol: b.quoteCurrencySymbol,
+        });
+        return ok(presentCreatedPayment(ctx.wire, order));
       },
     );
 
-    app.get<{ Querystring: { payOrderId?: string; merchantOrderId?: string } }>(
+    app.get<{ Querystring: Ref }>(
       "/payment/detail",
       {
-        config: { foldNonce: true },
         schema: {
-          summary: "A payment order by payOrderId or merchantOrderId",
-          querystring: refSchema,
-          response: { 200: envelope(orderSchema), ...errorResponses },
+          summary: "A payment order by outTradeNo (and outPaymentNo, when given: both must match): the object the payment callback carries",
+          tags: ["payment"],
+          operationId: "paymentDetail",
+          querystring: { type: "object", additionalProperties: false, properties: refProps },
+          response: { 200: envelope(ref("PaymentOrder")), ...errorResponses },
+        },
+      },
+      async (request) => ok(presentPayment(ctx.wire, await getPaymentView(ctx.db, request.merchantId, paymentRefOf(request.query)))),
+    );
+
+    app.get<{ Querystring: Record<string, string | undefined> }>(
+      "/payment/list",
+      {
+        schema: {
+          summary: "The merchant's payment orders, newest first, a page at a time",
+          tags: ["payment"],
+          operationId: "paymentList",
+          querystring: listQuery(`paymentStatus: ${PAYMENT_CODES_TEXT}`),
+          response: { 200: envelope(pageSchema("PaymentOrder")), ...errorResponses },
         },
       },
       async (request) => {
-        const nonce = foldedNonceOf(request);
-        const order = nonce
-          ? await getPaymentOrderOnce(ctx.db, request.merchantId, request.query, nonce).catch(refuseReplay)
-          : await getPaymentOrder(ctx.db, request.merchantId, request.query);
-        markNonceUsed(request);
-        return ok({ ...present(order), ...(await paymentTransfersDetail(ctx.db, order)) });
+        const q = request.query;
+        const page = pageOf(q);
+        const code = statusCodeOf(q, PAYMENT_CODES, PAYMENT_CODES_TEXT);
+        const { count, list } = await listPaymentViews(
+          ctx.db,
+          request.merchantId,
+          {
+            chainId: q.chainId === undefined ? undefined : Number(q.chainId),
+            ...(code === undefined ? {} : paymentListFilter(code as PayPaymentStatus)),
+            txHash: txHashOf(q.transactionHash),
+            ...timeRangeOf(q),
+          },
+          page,
+        );
+        return ok(presentPage(count, page.page, page.size, list.map((v) => presentPayment(ctx.wire, v))));
       },
     );
 
-    app.post<{ Body: { payOrderId?: string; merchantOrderId?: string } }>(
+    app.get<{ Querystring: Ref }>(
+      "/payment/payInfo",
+      {
+        schema: {
+          summary: "What the payment page shows: seconds left, the merchant's name, the deposit address and its saltHash",
+          tags: ["payment"],
+          operationId: "paymentPayInfo",
+          querystring: { type: "object", additionalProperties: false, properties: refProps },
+          response: { 200: envelope(ref("PayInfo")), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const o = await getPaymentOrder(ctx.db, request.merchantId, paymentRefOf(request.query));
+        return ok(presentPayInfo(ctx.wire, o, await getMerchantName(ctx.db, o.merchantId)));
+      },
+    );
+
+    app.post<{ Body: { chainId: number | string; currencyId: number | string; outTradeNo: string } }>(
+      "/payment/payInfo/update",
+      {
+        schema: {
+          summary:
+            "Move an open order to another accepted chain or currency of its quote (a crypto quote: the same symbol). A new deposit address and expected amount; what already arrived counts (paidAmount). Refused (40902) while a transfer awaits confirmations",
+          tags: ["payment"],
+          operationId: "paymentPayInfoUpdate",
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["chainId", "currencyId", "outTradeNo"],
+            properties: { chainId: chainIdField, currencyId: intField("the currency to pay in (conf/list/currency)"), outTradeNo: keyField("the order") },
+          },
+          response: { 200: envelope(ref("PayInfoUpdate")), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const chain = chainOf(ctx, b.chainId);
+        const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
+        const ref = { merchantOrderId: b.outTradeNo };
+        const current = await getPaymentOrder(ctx.db, request.merchantId, ref);
+        if (current.isLegalTender === 0 && token.symbol.toUpperCase() !== current.quoteSymbol.toUpperCase()) {
+          throw new ApiError(
+            ErrorCode.UnknownToken,
+            `currencyId ${b.currencyId} is ${token.symbol}; the order is quoted in ${current.quoteSymbol}: choose a currency of that symbol (conf/list/currency)`,
+          );
+        }
+        const { order } = await movePaymentOrder(ctx.db, {
+          merchantId: request.merchantId,
+          ref,
+          to: {
+            chainId: chain.chainId,
+            vault: chain.vault,
+            initCodeHash: chain.initCodeHash,
+            tokenAddress: token.address,
+            tokenSymbol: token.symbol,
+            tokenDecimals: token.decimals,
+          },
+          // a crypto quote is worth its amount of any token of its symbol: the quote in the new decimals (rounded
+          // up: never less due), and what arrived in the old decimals (rounded down: never worth more)
+          quote: (o) => {
+            const q = canonicalDecimal(o.quoteAmount, "quoteAmount");
+            const scale = q.split(".")[1]?.length ?? 0;
+            const quoteUnits = merchantAmount(q, { field: "quoteAmount", decimals: scale, symbol: o.quoteSymbol });
+            return {
+              expectedAmount: rescale(quoteUnits, scale, token.decimals, "up"),
+              carriedAmount: rescale(o.paidAmount, o.tokenDecimals, token.decimals, "down"),
+            };
+          },
+          poolCooldownSeconds: ctx.config.poolCooldownSeconds,
+        });
+        return ok(presentPayInfoUpdate(ctx.wire, order));
+      },
+    );
+
+    notifyRoute<Ref>(app, "payment/notify", "Send the order's callback once more (its latest event, under its event id)", { properties: refProps }, (request, r) =>
+      requeuePaymentNotification(ctx.db, request.merchantId, paymentRefOf(r)),
+    );
+
+    app.post<{ Body: Ref }>(
       "/payment/cancel",
       {
         schema: {
-          summary: "Cancel an order while nothing was paid to it (state -3)",
-          body: refSchema,
-          response: { 200: envelope(orderSchema), ...errorResponses },
+          summary: "Addition: cancel an order while nothing was paid to it (state -3, paymentStatus 4)",
+          tags: ["payment"],
+          operationId: "paymentCancel",
+          body: { type: "object", additionalProperties: false, properties: refProps },
+          response: { 200: envelope(ref("PaymentOrder")), ...errorResponses },
         },
       },
-      async (request) =>
-        ok(
-          present(
-            await applyPaymentEvent(ctx.db, {
-              merchantId: request.merchantId,
-              ref: request.body,
-              event: { type: "cancel" },
-              poolCooldownSeconds: ctx.config.poolCooldownSeconds,
-            }),
-          ),
-        ),
-    );
-
-    app.post<{ Body: { payOrderId?: string; merchantOrderId?: string } }>(
-      "/payment/notify",
-      {
-        schema: {
-          summary: "Queue the order's latest webhook again (same event id)",
-          body: refSchema,
-          response: {
-            200: envelope({ type: "object", required: ["eventId"], properties: { eventId: { type: "string" } } }),
-            ...errorResponses,
-          },
-        },
+      async (request) => {
+        const ref = paymentRefOf(request.body);
+        await applyPaymentEvent(ctx.db, { merchantId: request.merchantId, ref, event: { type: "cancel" }, poolCooldownSeconds: ctx.config.poolCooldownSeconds });
+        return ok(presentPayment(ctx.wire, await getPaymentView(ctx.db, request.merchantId, ref)));
       },
-      async (request) => ok({ eventId: await requeuePaymentNotification(ctx.db, request.merchantId, request.body) }),
     );
   };
 }

@@ -3,61 +3,77 @@ import { recoverTypedDataAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { payoutTypedData } from "../../domain/payoutTypedData.js";
 import { getPayoutKeyMode } from "../../store/merchants.js";
-import { payoutMessage, type MerchantPayoutSetup, type PayoutAuthorization, type PayoutOrderRecord } from "../../store/payoutOrders.js";
+import {
+  payoutMessage,
+  type MerchantPayoutSetup,
+  type PayoutApplication,
+  type PayoutAuthorization,
+  type PayoutOrderRecord,
+} from "../../store/payoutOrders.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
 import { checksum, type GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
 
-/** The `signature` field of the approve routes: required unless the gateway holds the merchant's payout key. */
-export const payoutSignatureField = {
-  type: "string",
-  pattern: "^0x[0-9a-fA-F]{130}$",
-  description: "the payout signer's EIP-712 signature over payoutTypedData; omit it when payoutKeyMode is gateway (the gateway signs)",
+const SIGNATURE = "^0x[0-9a-fA-F]{130}$";
+
+/** The signature fields of the approve routes: required unless the gateway holds the merchant's payout key. */
+export const signatureFields = {
+  signature: {
+    type: "string",
+    pattern: SIGNATURE,
+    description: "the payout signer's EIP-712 signature over lines[0].payoutTypedData (one payout); omit when payoutKeyMode is gateway",
+  },
+  signatures: {
+    type: "array",
+    minItems: 1,
+    maxItems: 100,
+    items: { type: "string", pattern: SIGNATURE },
+    description: "one signature per line, in line order, over each line's payoutTypedData (a withdrawal of several recipients)",
+  },
 };
 
-export const approvedByField = {
-  type: ["string", "null"],
-  enum: ["merchant", "gateway", null],
-  description: "who signed the approval: the merchant's payout key or the gateway-held one; null until approved",
-};
-
-/** What the three payout route files share: the EIP-712 data of an order and the approval check. */
+/**
+ * The approval of a payout application, one place for every kind: which signatures an approval needs and
+ * where they come from. Today the vault verifies one EIP-712 Payout per payout, so an application of n lines
+ * needs n signatures: the merchant's (checked against its registered payout signer) or, when the gateway holds
+ * the payout key, the gateway's. When the vault accepts one signature over a batch of payouts, {authorize} is
+ * the one function to change: it returns the authorization of every line.
+ */
 export function createPayoutApproval(ctx: GatewayContext) {
   const typedData = (o: PayoutOrderRecord) => {
     const chain = ctx.chain(o.chainId);
     return payoutTypedData({ chainId: chain.chainId, vault: chain.vault, payout: payoutMessage(o) });
   };
-  const jsonSafe = (v: unknown) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === "bigint" ? x.toString() : x)));
-  /** the EIP-712 data as JSON (integers as strings), for the detail responses while pending */
-  const typedDataJson = (o: PayoutOrderRecord) => jsonSafe(typedData(o));
 
-  /**
-   * Refuses a merchant-mode approval without a signature before any order is looked up (the field is
-   * required for those merchants, so this is a 40001 like any missing field).
-   */
-  const requireSignature = async (request: FastifyRequest, signature: string | undefined) => {
-    if (signature !== undefined) return;
+  /** The signatures a request sent, one per line (`signature` alone stands for a one-line application). */
+  const signaturesOf = (b: { signature?: string; signatures?: string[] }): string[] | undefined => {
+    if (b.signature !== undefined && b.signatures !== undefined) {
+      throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: send signature (one payout) or signatures (one per line), not both");
+    }
+    return b.signatures ?? (b.signature === undefined ? undefined : [b.signature]);
+  };
+
+  /** A merchant-mode approval without signatures is refused before any order is looked up (a missing field). */
+  const requireSignatures = async (request: FastifyRequest, signatures: string[] | undefined) => {
+    if (signatures !== undefined) return;
     if ((await getPayoutKeyMode(ctx.db, request.merchantId)) === "merchant") {
       throw new ApiError(
         ErrorCode.InvalidRequest,
-        "Invalid request: body must have required property 'signature' (payoutKeyMode is merchant: sign payoutTypedData with the payout signer)",
+        "Invalid request: body must have required property 'signature' (or 'signatures', one per line): payoutKeyMode is merchant, sign each line's payoutTypedData with the payout signer",
       );
     }
   };
 
   /**
-   * The `authorize` step of approvePayout: the deadline must lie ahead; in merchant mode the signature must
-   * recover to the payout signer; in gateway mode the gateway signs with the key it holds (opened only
-   * here, never logged) and checks that the key is the registered signer. `detailPath` names the route
-   * that hands out payoutTypedData.
+   * The `authorize` step of approvePayoutApplication: every line's deadline must lie ahead; in merchant mode
+   * there is one signature per line and each recovers to the payout signer; in gateway mode the gateway signs
+   * each line with the key it holds (opened only here, never logged) after checking that it is the registered
+   * signer. `detailPath` names the route that shows the payoutTypedData.
    */
   const authorize =
-    (signature: string | undefined, detailPath: string, noun: string) =>
-    async (o: PayoutOrderRecord, merchant: MerchantPayoutSetup): Promise<PayoutAuthorization> => {
-      if (merchant.payoutKeyMode === "gateway" && signature !== undefined) {
-        throw new ApiError(
-          ErrorCode.SignatureNotExpected,
-          "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
-        );
+    (signatures: string[] | undefined, detailPath: string, noun: string) =>
+    async (app: PayoutApplication, merchant: MerchantPayoutSetup): Promise<PayoutAuthorization[]> => {
+      if (merchant.payoutKeyMode === "gateway" && signatures !== undefined) {
+        throw new ApiError(ErrorCode.SignatureNotExpected, "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature");
       }
       if (!merchant.payoutSigner || (merchant.payoutKeyMode === "gateway" && !merchant.payoutKeySealed)) {
         throw new ApiError(
@@ -67,7 +83,7 @@ export function createPayoutApproval(ctx: GatewayContext) {
             : "The merchant has no payout signer: register one (createMerchant --signer) before approving payouts",
         );
       }
-      if (o.payoutDeadline.getTime() <= Date.now()) {
+      if (app.lines.some((l) => l.payoutDeadline.getTime() <= Date.now())) {
         throw new ApiError(ErrorCode.IllegalState, `The ${noun}'s payout deadline has passed: reject it and create a new one`);
       }
       if (merchant.payoutKeyMode === "gateway") {
@@ -85,16 +101,26 @@ export function createPayoutApproval(ctx: GatewayContext) {
             `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner)}: ask the operator to fix the merchant`,
           );
         }
-        return { signature: await account.signTypedData(typedData(o)), approvedBy: "gateway" };
+        return Promise.all(app.lines.map(async (l) => ({ signature: await account.signTypedData(typedData(l)), approvedBy: "gateway" as const })));
       }
-      const signer = await recoverTypedDataAddress({ ...typedData(o), signature: signature as Hex }).catch(() => null);
-      if (signer?.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
+      if (signatures!.length !== app.lines.length) {
         throw new ApiError(
-          ErrorCode.InvalidPayoutSignature,
-          `The signature recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner)}: sign payoutTypedData from ${detailPath} with that key`,
+          ErrorCode.InvalidRequest,
+          `Invalid request: the ${noun} has ${app.lines.length} line(s) and ${signatures!.length} signature(s) came: send one per line, in line order (${detailPath} lines[].payoutTypedData)`,
         );
       }
-      return { signature: signature!, approvedBy: "merchant" };
+      return Promise.all(
+        app.lines.map(async (l, i) => {
+          const signer = await recoverTypedDataAddress({ ...typedData(l), signature: signatures![i] as Hex }).catch(() => null);
+          if (signer?.toLowerCase() !== merchant.payoutSigner!.toLowerCase()) {
+            throw new ApiError(
+              ErrorCode.InvalidPayoutSignature,
+              `The signature of line ${l.lineNo} recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner)}: sign lines[${i}].payoutTypedData from ${detailPath} with that key`,
+            );
+          }
+          return { signature: signatures![i]!, approvedBy: "merchant" as const };
+        }),
+      );
     };
-  return { typedData, typedDataJson, requireSignature, authorize };
+  return { typedData, signaturesOf, requireSignatures, authorize };
 }

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { formatAmount, parseAmount } from "../../domain/money.js";
-import { createMerchantQr, type MerchantQrRecord } from "../../store/merchantQr.js";
 import QRCode from "qrcode";
-import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
-import { envelope, errorResponses, httpUrl, humanAmount, nullableString } from "../schemas.js";
+import { createMerchantQr, type MerchantQrRecord } from "../../store/merchantQr.js";
+import { canonicalDecimal, merchantAmount, units } from "../../wire/amounts.js";
+import { formatTime } from "../../wire/presenters.js";
+import { chainIdField, decimalField, envelope, errorResponses, httpUrl, intField } from "../../wire/schemas.js";
+import { checksum, type GatewayContext } from "../context.js";
+import { chainOf, intOf, ok } from "./common.js";
 
 const qrSchema = {
   type: "object",
@@ -13,14 +14,15 @@ const qrSchema = {
   properties: {
     code: { type: "string" },
     label: { type: "string" },
-    chainId: { type: "integer" },
+    chainId: { type: "integer", description: "EVM chain id" },
     chainCode: { type: "string" },
-    token: { type: "string" },
-    tokenSymbol: { type: "string" },
+    currencyId: { type: "integer" },
+    symbol: { type: "string" },
     decimals: { type: "integer" },
-    maxAmount: nullableString,
+    tokenAddress: { type: "string" },
+    maxAmount: { type: ["string", "null"], description: "largest amount a payer may type, in the token's smallest unit" },
     notifyUrl: { type: "string" },
-    redirectionUrl: nullableString,
+    redirectionUrl: { type: ["string", "null"] },
     url: { type: "string", description: "the permanent payment link <payPageUrl>/m/<code>" },
     qrSvg: { type: "string", description: "SVG QR code of url" },
     createTime: { type: "string" },
@@ -28,9 +30,9 @@ const qrSchema = {
 };
 
 /**
- * Static merchant QR codes (seed 004's qrcode.create): a permanent link for a counter where the payer
- * types the amount. Each payment through it is an ordinary payment order (merchantOrderId
- * `qr:<code>:<ref>`) with its own webhooks to the code's notifyUrl.
+ * Static merchant QR codes (seed 004's qrcode.create; the gateway's addition): a permanent link for a
+ * counter where the payer types the amount. Each payment through it is an ordinary payment order
+ * (outTradeNo `qr:<code>:<ref>`) with its own callbacks to the code's notifyUrl.
  */
 export function qrcodeRoutes(ctx: GatewayContext) {
   const linkOf = (code: string) => `${ctx.config.payPageUrl.replace(/\/+$/, "")}/m/${code}`;
@@ -41,10 +43,11 @@ export function qrcodeRoutes(ctx: GatewayContext) {
       label: q.label,
       chainId: q.chainId,
       chainCode: ctx.chain(q.chainId).code,
-      token: checksum(q.tokenAddress)!,
-      tokenSymbol: q.tokenSymbol,
+      currencyId: ctx.wire.currencyOf(q.chainId, q.tokenAddress)?.currencyId ?? 0,
+      symbol: q.tokenSymbol,
       decimals: q.tokenDecimals,
-      maxAmount: q.maxAmount === null ? null : formatAmount(q.maxAmount, q.tokenDecimals),
+      tokenAddress: checksum(q.tokenAddress)!,
+      maxAmount: q.maxAmount === null ? null : units(q.maxAmount),
       notifyUrl: q.notifyUrl,
       redirectionUrl: q.redirectionUrl,
       url,
@@ -54,27 +57,25 @@ export function qrcodeRoutes(ctx: GatewayContext) {
   };
 
   return async function (app: FastifyInstance) {
-    app.post<{ Body: { label: string; chainId: number; token: string; notifyUrl: string; redirectionUrl?: string; maxAmount?: string } }>(
+    app.post<{ Body: { label: string; chainId: number | string; currencyId: number | string; notifyUrl: string; redirectionUrl?: string; maxAmount?: string | number } }>(
       "/qrcode/create",
       {
+        config: { idempotentBy: ["label"] },
         schema: {
-          summary: "Create a static merchant QR code: a permanent payment link where the payer types the amount",
+          summary: "Addition: a static merchant QR code, a permanent payment link where the payer types the amount (the same label again answers the same code)",
+          tags: ["qrcode"],
+          operationId: "qrcodeCreate",
           body: {
             type: "object",
             additionalProperties: false,
-            required: ["label", "chainId", "token", "notifyUrl"],
+            required: ["label", "chainId", "currencyId", "notifyUrl"],
             properties: {
-              label: {
-                type: "string",
-                minLength: 1,
-                maxLength: 80,
-                description: "the counter's name, unique per merchant; repeating a create returns the same code",
-              },
-              chainId: { type: "integer", minimum: 1 },
-              token: { type: "string", minLength: 1, maxLength: 42, description: "symbol or token address; 0x000…0 = native coin" },
+              label: { type: "string", minLength: 1, maxLength: 80, description: "the counter's name, unique per merchant" },
+              chainId: chainIdField,
+              currencyId: intField("the currency payers pay in (conf/list/currency)"),
               notifyUrl: httpUrl,
               redirectionUrl: httpUrl,
-              maxAmount: { ...humanAmount, description: "largest amount a payer may type (human units)" },
+              maxAmount: decimalField("largest amount a payer may type, in the currency's units"),
             },
           },
           response: { 200: envelope(qrSchema), ...errorResponses },
@@ -82,14 +83,11 @@ export function qrcodeRoutes(ctx: GatewayContext) {
       },
       async (request) => {
         const b = request.body;
-        const chain = ctx.chain(b.chainId);
-        const token = ctx.token(chain, b.token);
-        const maxAmount = b.maxAmount === undefined ? null : parseAmount(b.maxAmount, token.decimals);
-        if (maxAmount === 0n) throw new ApiError(ErrorCode.InvalidAmount, "maxAmount must be greater than zero");
+        const chain = chainOf(ctx, b.chainId);
+        const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
+        const maxAmount = b.maxAmount === undefined ? null : merchantAmount(b.maxAmount, { field: "maxAmount", decimals: token.decimals, symbol: token.symbol });
         const requestHash = createHash("sha256")
-          .update(
-            JSON.stringify([b.chainId, token.address.toLowerCase(), b.notifyUrl, b.redirectionUrl ?? null, maxAmount?.toString() ?? null])
-          )
+          .update(JSON.stringify([chain.chainId, token.address.toLowerCase(), b.notifyUrl, b.redirectionUrl ?? null, b.maxAmount === undefined ? null : canonicalDecimal(b.maxAmount, "maxAmount")]))
           .digest("hex");
         const { qr } = await createMerchantQr(ctx.db, {
           code: randomBytes(16).toString("base64url"),
@@ -104,8 +102,8 @@ export function qrcodeRoutes(ctx: GatewayContext) {
           maxAmount,
           requestHash,
         });
-        return { code: 200, msg: "success", data: await present(qr) };
-      }
+        return ok(await present(qr));
+      },
     );
   };
 }

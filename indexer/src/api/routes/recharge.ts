@@ -1,135 +1,79 @@
 import type { FastifyInstance } from "fastify";
-import { formatAmount } from "../../domain/money.js";
-import {
-  getRechargeOrder,
-  listRechargeOrders,
-  requeueRechargeNotification,
-  type RechargeOrderRecord,
-} from "../../store/rechargeOrders.js";
-import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { envelope, errorResponses, idString } from "../schemas.js";
+import { getRechargeOrder, listRechargeOrders, requeueRechargeNotification } from "../../store/rechargeOrders.js";
+import { presentPage, presentRecharge } from "../../wire/presenters.js";
+import { envelope, errorResponses, listQuery, pageOf as pageSchema, qInt, qKey, ref } from "../../wire/schemas.js";
+import { PayRechargeStatus, RECHARGE_STATUS, statesOf } from "../../wire/status.js";
+import type { GatewayContext } from "../context.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } from "./common.js";
 
-const rechargeSchema = {
-  type: "object",
-  required: ["rechargeOrderId", "userId", "uuid", "state", "chainId", "amount", "txHash"],
-  properties: {
-    rechargeOrderId: { type: "string" },
-    userId: { type: "integer" },
-    uuid: { type: "string" },
-    state: { type: "integer", description: "2 awaiting confirmation, 3 confirming, 4 success, -1 dropped (reorg)" },
-    chainId: { type: "integer" },
-    token: { type: "string" },
-    tokenSymbol: { type: "string" },
-    amount: { type: "string" },
-    amountBaseUnits: { type: "string" },
-    fromAddress: { type: "string" },
-    toAddress: { type: "string" },
-    txHash: { type: "string" },
-    logIndex: { type: "integer" },
-    blockNumber: { type: "string" },
-    createTime: { type: "string" },
-  },
-};
-const digits = (max: number) => ({ type: "string", pattern: `^(0|[1-9][0-9]{0,${max}})$` });
+const STATUS_TEXT = "0 success, 1 recharging (awaiting confirmations), 2 failure";
+const STATUS_CODES = Object.values(PayRechargeStatus);
+const uuidProps = { UUID: qKey("the merchant's user id (spelled so in the reference)"), uuid: qKey("the same, lower case (the quick start's spelling)") };
 
+/** The user's uuid from `UUID` or `uuid` (Pay Protocol's pages spell it both ways); both must agree. */
+export function uuidOf(q: { UUID?: string; uuid?: string }): string | undefined {
+  if (q.UUID !== undefined && q.uuid !== undefined && q.UUID !== q.uuid) {
+    throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: UUID and uuid differ: send one");
+  }
+  return q.UUID ?? q.uuid;
+}
+
+/** Recharges (reference 3.15, 3.16): orders the chain follower writes for deposits to users' recharge addresses. */
 export function rechargeRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const present = (r: RechargeOrderRecord) => {
-      const chain = ctx.chains.find((c) => c.chainId === r.chainId);
-      const token = chain?.tokens.find((t) => t.address.toLowerCase() === r.tokenAddress);
-      return {
-        rechargeOrderId: r.id,
-        userId: Number(r.userId),
-        uuid: r.uuid,
-        state: r.status,
-        chainId: r.chainId,
-        token: checksum(r.tokenAddress)!,
-        tokenSymbol: token?.symbol ?? "",
-        // a token no longer configured is shown in base units
-        amount: token ? formatAmount(r.amount, token.decimals) : r.amount.toString(),
-        amountBaseUnits: r.amount.toString(),
-        fromAddress: checksum(r.fromAddress)!,
-        toAddress: checksum(r.toAddress)!,
-        txHash: r.txHash,
-        logIndex: r.logIndex,
-        blockNumber: r.blockNumber.toString(),
-        createTime: formatTime(r.createdAt),
-      };
-    };
-    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
-
-    app.get<{
-      Querystring: { cursor?: string; limit?: string; userId?: string; uuid?: string; chainId?: string; state?: string; token?: string };
-    }>(
+    app.get<{ Querystring: Record<string, string | undefined> }>(
       "/recharge/list",
       {
         schema: {
-          summary: "A merchant's recharge orders, newest first, with cursor pagination and filters",
-          querystring: {
-            type: "object",
-            additionalProperties: false,
-            properties: {
-              cursor: idString,
-              limit: { type: "string", pattern: "^([1-9]|[1-9][0-9]|100)$", description: "1..100, default 20" },
-              userId: digits(17),
-              uuid: idString,
-              chainId: digits(15),
-              state: { type: "string", enum: ["2", "3", "4", "-1"] },
-              token: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
-            },
-          },
-          response: {
-            200: envelope({
-              type: "object",
-              required: ["list", "nextCursor"],
-              properties: { list: { type: "array", items: rechargeSchema }, nextCursor: { type: ["string", "null"] } },
-            }),
-            ...errorResponses,
-          },
+          summary: "The merchant's recharges, newest first, a page at a time; UUID (or uuid) filters one user",
+          tags: ["recharge"],
+          operationId: "rechargeList",
+          querystring: listQuery(`rechargeStatus: ${STATUS_TEXT}`, { ...uuidProps, userId: qInt("addition: the user's number") }),
+          response: { 200: envelope(pageSchema("Recharge")), ...errorResponses },
         },
       },
       async (request) => {
         const q = request.query;
-        const page = await listRechargeOrders(ctx.db, request.merchantId, {
-          filter: {
-            userId: q.userId,
-            uuid: q.uuid,
+        const page = pageOf(q);
+        const code = statusCodeOf(q, STATUS_CODES, STATUS_TEXT);
+        const { count, list } = await listRechargeOrders(
+          ctx.db,
+          request.merchantId,
+          {
             chainId: q.chainId === undefined ? undefined : Number(q.chainId),
-            status: q.state === undefined ? undefined : Number(q.state),
-            tokenAddress: q.token,
+            uuid: uuidOf(q),
+            userId: q.userId === undefined ? undefined : BigInt(q.userId),
+            statuses: code === undefined ? undefined : statesOf(RECHARGE_STATUS, code as PayRechargeStatus),
+            txHash: txHashOf(q.transactionHash),
+            ...timeRangeOf(q),
           },
-          cursor: q.cursor,
-          limit: q.limit ? Number(q.limit) : 20,
-        });
-        return ok({ list: page.list.map(present), nextCursor: page.nextCursor });
+          page,
+        );
+        return ok(presentPage(count, page.page, page.size, list.map((r) => presentRecharge(ctx.wire, r))));
       },
     );
 
-    app.get<{ Querystring: { rechargeOrderId: string } }>(
+    app.get<{ Querystring: { rechargeId: string } }>(
       "/recharge/detail",
       {
         schema: {
-          summary: "A recharge order",
-          querystring: { type: "object", additionalProperties: false, required: ["rechargeOrderId"], properties: { rechargeOrderId: idString } },
-          response: { 200: envelope(rechargeSchema), ...errorResponses },
+          summary: "A recharge: the object its callback carries",
+          tags: ["recharge"],
+          operationId: "rechargeDetail",
+          querystring: { type: "object", additionalProperties: false, required: ["rechargeId"], properties: { rechargeId: qInt("the recharge's number") } },
+          response: { 200: envelope(ref("Recharge")), ...errorResponses },
         },
       },
-      async (request) => ok(present(await getRechargeOrder(ctx.db, request.merchantId, request.query.rechargeOrderId))),
+      async (request) => ok(presentRecharge(ctx.wire, await getRechargeOrder(ctx.db, request.merchantId, BigInt(request.query.rechargeId)))),
     );
 
-    app.post<{ Body: { rechargeOrderId: string } }>(
-      "/recharge/notify",
-      {
-        schema: {
-          summary: "Queue the recharge's latest webhook again (same event id)",
-          body: { type: "object", additionalProperties: false, required: ["rechargeOrderId"], properties: { rechargeOrderId: idString } },
-          response: {
-            200: envelope({ type: "object", required: ["eventId"], properties: { eventId: { type: "string" } } }),
-            ...errorResponses,
-          },
-        },
-      },
-      async (request) => ok({ eventId: await requeueRechargeNotification(ctx.db, request.merchantId, request.body.rechargeOrderId) }),
+    notifyRoute<{ rechargeId?: string }>(
+      app,
+      "recharge/notify",
+      "Send the recharge's callback once more (its latest event, under its event id), to the recharge callback URL",
+      { properties: { rechargeId: qInt("the recharge's number") }, required: ["rechargeId"] },
+      (request, r) => requeueRechargeNotification(ctx.db, request.merchantId, BigInt(intOf(r.rechargeId, "rechargeId"))),
     );
   };
 }

@@ -1,80 +1,66 @@
 import type { FastifyInstance } from "fastify";
-import { createUser, getUser, type UserRecord } from "../../store/users.js";
-import { checksum, formatTime, type GatewayContext } from "../context.js";
-import { envelope, errorResponses, idString } from "../schemas.js";
+import { createUser, getUser } from "../../store/users.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { presentUser } from "../../wire/presenters.js";
+import { envelope, errorResponses, keyField, qInt, qKey, ref } from "../../wire/schemas.js";
+import type { GatewayContext } from "../context.js";
+import { ok } from "./common.js";
+import { uuidOf } from "./recharge.js";
 
-/** seed 001's user/detail shape */
-const userSchema = {
-  type: "object",
-  required: ["userId", "uuid", "userType", "createTime", "userWallet"],
-  properties: {
-    userId: { type: "integer" },
-    uuid: { type: "string" },
-    userType: { type: "integer" },
-    createTime: { type: "string" },
-    userWallet: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["walletId", "chainId", "walletAddress"],
-        properties: { walletId: { type: "integer" }, chainId: { type: "integer" }, walletAddress: { type: "string" } },
-      },
-    },
-  },
-};
-
+/** Users (reference 3.13, 3.14): a merchant's user with a fixed recharge address on every configured chain. */
 export function userRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const present = (u: UserRecord) => ({
-      userId: Number(u.userId),
-      uuid: u.uuid,
-      userType: u.userType,
-      createTime: formatTime(u.createdAt),
-      userWallet: u.wallets.map((w) => ({ walletId: Number(w.walletId), chainId: w.chainId, walletAddress: checksum(w.address)! })),
-    });
-    const ok = (data: unknown) => ({ code: 200, msg: "success", data });
-
-    app.post<{ Body: { uuid: string; userType?: number } }>(
+    app.post<{ Body: { uuid?: string; UUID?: string } }>(
       "/user/create",
       {
+        config: { idempotentBy: ["uuid", "UUID"] },
         schema: {
-          summary: "Give a merchant user a fixed recharge address on every configured chain (idempotent by uuid)",
+          summary: "Give a user (the merchant's uuid) a fixed recharge address on every configured chain; answers the userId. Idempotent by uuid",
+          tags: ["user"],
+          operationId: "userCreate",
           body: {
             type: "object",
             additionalProperties: false,
-            required: ["uuid"],
-            properties: { uuid: idString, userType: { type: "integer", minimum: 1, maximum: 100 } },
+            properties: { uuid: keyField("the merchant's user id"), UUID: keyField("the same (either spelling)") },
           },
-          response: { 200: envelope(userSchema), ...errorResponses },
+          response: { 200: envelope({ type: "integer", description: "userId" }), ...errorResponses },
         },
       },
       async (request) => {
-        const { user } = await createUser(ctx.db, {
-          merchantId: request.merchantId,
-          uuid: request.body.uuid,
-          userType: request.body.userType ?? 1,
-          chains: ctx.chains,
-        });
-        return ok(present(user));
+        const uuid = uuidOf(request.body);
+        if (uuid === undefined) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: body must have required property 'uuid'");
+        const { user } = await createUser(ctx.db, { merchantId: request.merchantId, uuid, chains: ctx.chains });
+        return ok(Number(user.userId));
       },
     );
 
-    app.get<{ Querystring: { userId?: string; uuid?: string } }>(
+    app.get<{ Querystring: { userId?: string; UUID?: string; uuid?: string; chainId?: string } }>(
       "/user/detail",
       {
         schema: {
-          summary: "A merchant user and its recharge addresses, by userId or uuid",
+          summary: "A user and its recharge addresses, by userId and/or UUID (or uuid); chainId keeps one chain's wallet",
+          tags: ["user"],
+          operationId: "userDetail",
           querystring: {
             type: "object",
             additionalProperties: false,
-            minProperties: 1,
-            maxProperties: 1,
-            properties: { userId: { type: "string", pattern: "^[1-9][0-9]{0,17}$" }, uuid: idString },
+            properties: {
+              userId: qInt("the user's number"),
+              UUID: qKey("the merchant's user id"),
+              uuid: qKey("the same (either spelling)"),
+              chainId: qInt("EVM chain id", 15),
+            },
           },
-          response: { 200: envelope(userSchema), ...errorResponses },
+          response: { 200: envelope(ref("User")), ...errorResponses },
         },
       },
-      async (request) => ok(present(await getUser(ctx.db, request.merchantId, request.query))),
+      async (request) => {
+        const q = request.query;
+        const uuid = uuidOf(q);
+        if (q.userId === undefined && uuid === undefined) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give userId or UUID (or both)");
+        const chainId = q.chainId === undefined ? undefined : ctx.chain(Number(q.chainId)).chainId;
+        return ok(presentUser(await getUser(ctx.db, request.merchantId, { userId: q.userId, uuid }), chainId));
+      },
     );
   };
 }

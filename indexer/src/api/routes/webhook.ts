@@ -1,8 +1,12 @@
 import type { FastifyInstance } from "fastify";
+import { getPaymentOrder } from "../../store/paymentOrders.js";
+import { getRechargeOrder } from "../../store/rechargeOrders.js";
 import { listWebhookLog, type WebhookLogQuery } from "../../store/webhooks.js";
-import { formatTime, type GatewayContext } from "../context.js";
-import { ApiError, ErrorCode } from "../errors.js";
-import { envelope, errorResponses, idString } from "../schemas.js";
+import { ApiError, ErrorCode } from "../../wire/errors.js";
+import { formatTime } from "../../wire/presenters.js";
+import { envelope, errorResponses, qInt, qKey } from "../../wire/schemas.js";
+import type { GatewayContext } from "../context.js";
+import { ok } from "./common.js";
 
 const nullable = (type: string) => ({ type: [type, "null"] });
 const eventSchema = {
@@ -12,8 +16,13 @@ const eventSchema = {
     eventId: { type: "string" },
     type: { type: "string" },
     orderKind: { type: "string", description: "payment, refund, withdrawal, recharge or settlement" },
-    orderId: { type: "string" },
-    status: { type: "string", description: "delivered, pending (retrying) or dead (retries exhausted; re-send with …/notify)" },
+    orderId: { type: "string", description: "outPaymentNo of a payment; refundId, withdrawId or settlementId; the recharge's internal id" },
+    status: {
+      type: "string",
+      enum: ["delivered", "pending", "dead", "suppressed", "waiting"],
+      description:
+        "delivered (acknowledged), pending (retrying), dead (retries exhausted; send it again with …/notify), suppressed (no callback under the merchant's callbackAllEvents setting), waiting (no callback URL yet: set rechargeNotifyUrl)",
+    },
     attempts: { type: "integer" },
     nextAttemptTime: nullable("string"),
     deliveredTime: nullable("string"),
@@ -35,21 +44,8 @@ const attemptSchema = {
   },
 };
 
-type Query = {
-  eventId?: string;
-  payOrderId?: string;
-  refundOrderId?: string;
-  withdrawOrderId?: string;
-  rechargeOrderId?: string;
-  settlementOrderId?: string;
-};
-const KIND: Record<Exclude<keyof Query, "eventId">, string> = {
-  payOrderId: "payment",
-  refundOrderId: "refund",
-  withdrawOrderId: "withdrawal",
-  rechargeOrderId: "recharge",
-  settlementOrderId: "settlement",
-};
+type Query = { eventId?: string; outTradeNo?: string; refundId?: string; withdrawId?: string; rechargeId?: string; settlementId?: string };
+const PARAMS = "eventId, outTradeNo, refundId, withdrawId, rechargeId, settlementId";
 
 /** GET /webhook/attempts: the webhook events of one event id or one order, and every delivery attempt. */
 export function webhookRoutes(ctx: GatewayContext) {
@@ -58,19 +54,21 @@ export function webhookRoutes(ctx: GatewayContext) {
       "/webhook/attempts",
       {
         schema: {
-          summary: "Webhook events and delivery attempts of an event or an order (exactly one of the parameters)",
+          summary: "Addition: the callback events of an event id or an order and every delivery attempt (exactly one parameter)",
+          tags: ["webhook"],
+          operationId: "webhookAttempts",
           querystring: {
             type: "object",
             additionalProperties: false,
             minProperties: 1,
             maxProperties: 1,
             properties: {
-              eventId: idString,
-              payOrderId: idString,
-              refundOrderId: idString,
-              withdrawOrderId: idString,
-              rechargeOrderId: idString,
-              settlementOrderId: idString,
+              eventId: qKey("an event id (X-PAY-EVENT-ID)"),
+              outTradeNo: qKey("a payment"),
+              refundId: qInt("a refund"),
+              withdrawId: qInt("a withdrawal"),
+              rechargeId: qInt("a recharge"),
+              settlementId: qInt("a settlement"),
             },
           },
           response: {
@@ -84,41 +82,42 @@ export function webhookRoutes(ctx: GatewayContext) {
         },
       },
       async (request) => {
-        const [[name, value]] = Object.entries(request.query) as [[keyof Query, string]];
-        if (!value) throw new ApiError(ErrorCode.InvalidRequest, "Give exactly one of eventId, payOrderId, refundOrderId, withdrawOrderId, rechargeOrderId, settlementOrderId");
-        const q: WebhookLogQuery =
-          name === "eventId"
-            ? { merchantId: request.merchantId, eventId: value }
-            : { merchantId: request.merchantId, aggregateKind: KIND[name], aggregateId: value };
-        const log = await listWebhookLog(ctx.db, q);
+        const q = request.query;
+        const merchantId = request.merchantId;
+        const order = (aggregateKind: string, aggregateId: string): WebhookLogQuery => ({ merchantId, aggregateKind, aggregateId });
+        let lq: WebhookLogQuery;
+        if (q.eventId !== undefined) lq = { merchantId, eventId: q.eventId };
+        else if (q.outTradeNo !== undefined) lq = order("payment", (await getPaymentOrder(ctx.db, merchantId, { merchantOrderId: q.outTradeNo })).id);
+        else if (q.refundId !== undefined) lq = order("refund", q.refundId);
+        else if (q.withdrawId !== undefined) lq = order("withdrawal", q.withdrawId);
+        else if (q.settlementId !== undefined) lq = order("settlement", q.settlementId);
+        else if (q.rechargeId !== undefined) lq = order("recharge", (await getRechargeOrder(ctx.db, merchantId, BigInt(q.rechargeId))).id);
+        else throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: give exactly one of ${PARAMS}`);
+        const log = await listWebhookLog(ctx.db, lq);
         const time = (d: Date | null) => (d ? formatTime(d) : null);
-        return {
-          code: 200,
-          msg: "success",
-          data: {
-            events: log.events.map((e) => ({
-              eventId: e.eventId,
-              type: e.type,
-              orderKind: e.aggregateKind,
-              orderId: e.aggregateId,
-              status: e.status,
-              attempts: e.attempts,
-              nextAttemptTime: time(e.nextAttemptAt),
-              deliveredTime: time(e.deliveredAt),
-              lastError: e.lastError,
-            })),
-            attempts: log.attempts.map((a) => ({
-              eventId: a.eventId,
-              eventType: a.eventType,
-              attemptNo: a.attemptNo,
-              url: a.url,
-              httpStatus: a.httpStatus,
-              error: a.error,
-              durationMs: a.durationMs,
-              attemptTime: formatTime(a.attemptedAt),
-            })),
-          },
-        };
+        return ok({
+          events: log.events.map((e) => ({
+            eventId: e.eventId,
+            type: e.type,
+            orderKind: e.aggregateKind,
+            orderId: e.aggregateId,
+            status: e.status,
+            attempts: e.attempts,
+            nextAttemptTime: time(e.nextAttemptAt),
+            deliveredTime: time(e.deliveredAt),
+            lastError: e.lastError,
+          })),
+          attempts: log.attempts.map((a) => ({
+            eventId: a.eventId,
+            eventType: a.eventType,
+            attemptNo: a.attemptNo,
+            url: a.url,
+            httpStatus: a.httpStatus,
+            error: a.error,
+            durationMs: a.durationMs,
+            attemptTime: formatTime(a.attemptedAt),
+          })),
+        });
       },
     );
   };

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from "fastify";
+import { presentChain, presentCurrency } from "../../wire/presenters.js";
+import { envelope, errorResponses, qInt, ref } from "../../wire/schemas.js";
+import type { GatewayContext } from "../context.js";
+import { ok } from "./common.js";
+
+/** conf/list/chain and conf/list/currency (reference 3.1, 3.2): what the gateway accepts. */
+export function confRoutes(ctx: GatewayContext) {
+  return async function (app: FastifyInstance) {
+    app.get(
+      "/conf/list/chain",
+      {
+        schema: {
+          summary: "The configured chains. chainId is the EVM chain id (eth_chainId) everywhere in this API, not a platform-internal number",
+          tags: ["conf"],
+          operationId: "confListChain",
+          querystring: { type: "object", additionalProperties: false, properties: {} },
+          response: { 200: envelope({ type: "array", items: ref("Chain") }), ...errorResponses },
+        },
+      },
+      async () => ok(ctx.chains.map(presentChain)),
+    );
+
+    app.get<{ Querystring: { chainId?: string } }>(
+      "/conf/list/currency",
+      {
+        schema: {
+          summary: "The accepted currencies (tokens and native coins), each with its stable currencyId; chainId filters one chain",
+          tags: ["conf"],
+          operationId: "confListCurrency",
+          querystring: { type: "object", additionalProperties: false, properties: { chainId: qInt("EVM chain id", 15) } },
+          response: { 200: envelope({ type: "array", items: ref("Currency") }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const chainId = request.query.chainId === undefined ? undefined : ctx.chain(Number(request.query.chainId)).chainId;
+        // the configured tokens only (a token no longer configured keeps its number for old rows but is not accepted)
+        const accepted = ctx.wire
+          .currencies()
+          .filter((c) => (chainId === undefined || c.chainId === chainId) && ctx.chains.some((ch) => ch.chainId === c.chainId && ch.tokens.some((t) => t.address.toLowerCase() === c.address)));
+        return ok(accepted.map(presentCurrency));
+      },
+    );
+  };
+}
