@@ -2,7 +2,7 @@ import { hashTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { payoutTypedData } from "../domain/payoutTypedData.js";
 import { findConsoleOrder } from "../store/consoleQueries.js";
-import { approvePayout, payoutMessage, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
+import { approvePayoutApplication, payoutMessage, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
 import type { ConsoleContext } from "./context.js";
 import { checksummed } from "./format.js";
 import { ConsoleError, type ConsoleUser } from "./session.js";
@@ -84,16 +84,20 @@ export async function approveFromConsole(
     throw new ConsoleError(400, "approve.signatureNotExpected");
   }
 
-  const approved = await approvePayout(ctx.db, {
+  // the vault checks one signature per Payout: an application of several lines (a multi-recipient withdrawal)
+  // is approved with the batch payout's one signature, which the console does not build yet
+  const approved = await approvePayoutApplication(ctx.db, {
     kind: item.kind,
     merchantId: user.merchantId,
-    ref: { id: item.id },
-    authorize: async (locked, merchant) => {
+    ref: { no: order.no },
+    authorize: async (app, merchant) => {
+      if (app.lines.length !== 1) throw new ConsoleError(400, "approve.batchUnavailable");
+      const locked = app.lines[0]!;
       // what was verified above must still be what is approved
       if (hashTypedData(approvalTypedData(ctx, locked)) !== digest || merchant.payoutSigner?.toLowerCase() !== signer.toLowerCase()) {
         throw new ConsoleError(409, "approve.changed");
       }
-      if (merchant.payoutKeyMode === "merchant") return { signature: signature!, approvedBy: "merchant" };
+      if (merchant.payoutKeyMode === "merchant") return [{ signature: signature!, approvedBy: "merchant" }];
       if (!merchant.payoutKeySealed) throw new ConsoleError(409, "approve.noGatewayKey");
       let account: ReturnType<typeof privateKeyToAccount>;
       try {
@@ -104,8 +108,8 @@ export async function approveFromConsole(
       }
       if (account.address.toLowerCase() !== signer.toLowerCase())
         throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
-      return { signature: await account.signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" };
+      return [{ signature: await account.signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" }];
     },
   });
-  return [approved];
+  return approved.lines;
 }

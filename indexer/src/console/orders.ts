@@ -89,7 +89,7 @@ export function summarize(ctx: ConsoleContext, c: ConsoleOrder): OrderSummary {
       return {
         kind: c.kind,
         id: o.id,
-        merchantRef: o.merchantRef,
+        merchantRef: o.merchantRef ?? "",
         chainId: o.chainId,
         token: o.tokenAddress,
         symbol: tk.symbol,

@@ -23,3 +23,11 @@ export class RefundAddressRequiredError extends BaseError {
     super(`The payer of ${payOrderId} is not known yet; name the refund's toAddress`);
   }
 }
+
+/** A payout recipient the vault must never pay (store/recipients.ts): `why` says which kind of address it is. */
+export class RecipientRefusedError extends BaseError {
+  override name = "RecipientRefusedError";
+  constructor(readonly why: string) {
+    super(`the recipient is ${why}: payouts go to an address outside this gateway`);
+  }
+}

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from "fastify";
 import { getAddress, isAddress } from "viem";
-import { NATIVE_TOKEN } from "../../config.js";
 import type { Queryable } from "../../store/db.js";
 import type { Page } from "../../store/paymentOrders.js";
+import { payoutRecipientConflict } from "../../store/recipients.js";
 import { ApiError, ErrorCode } from "../../wire/errors.js";
 import { emptyEnvelope, errorResponses } from "../../wire/schemas.js";
 import type { ChainRuntime, GatewayContext } from "../context.js";
@@ -60,25 +60,10 @@ export function addressOf(value: string, field: string): string {
   return a.toLowerCase();
 }
 
-/**
- * Refuses a payout recipient the vault should never pay (issue 10 item 7): the zero address (tokens burn, a
- * native payout is lost), a configured vault (it would credit no one), or a deposit address of this gateway
- * (a payment or recharge address on any configured chain: the funds would be swept back or credited as a
- * payment).
- */
+/** Refuses a payout recipient the vault should never pay (store/recipients.ts says which and why) with 40011. */
 export async function checkRecipient(ctx: GatewayContext, to: string, field: string, db: Queryable = ctx.db): Promise<void> {
-  const a = to.toLowerCase();
-  const refuse = (why: string) => new ApiError(ErrorCode.RecipientRefused, `${field} ${getAddress(a)} is ${why}: payouts go to an address outside this gateway`);
-  if (a === NATIVE_TOKEN.toLowerCase()) throw refuse("the zero address");
-  const vault = ctx.chains.find((c) => c.vault.toLowerCase() === a);
-  if (vault) throw refuse(`the vault of chain ${vault.chainId}`);
-  const chains = ctx.chains.map((c) => c.chainId);
-  const [hit] = await db.query<{ kind: string }>(
-    `SELECT 'payment' AS kind FROM address_pool WHERE chain_id = ANY($1::bigint[]) AND address = $2
-     UNION ALL SELECT 'recharge' FROM user_wallets WHERE chain_id = ANY($1::bigint[]) AND address = $2 LIMIT 1`,
-    [chains, a],
-  );
-  if (hit) throw refuse(`a ${hit.kind} deposit address of this gateway`);
+  const why = await payoutRecipientConflict(db, ctx.chains, to);
+  if (why) throw new ApiError(ErrorCode.RecipientRefused, `${field} ${getAddress(to.toLowerCase())} is ${why}: payouts go to an address outside this gateway`);
 }
 
 /** A chain from a request's chainId (integer or numeric string). */

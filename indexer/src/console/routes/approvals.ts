@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import { findConsoleOrder, listPendingPayouts } from "../../store/consoleQueries.js";
-import { rejectPayout, type PayoutOrderKind } from "../../store/payoutOrders.js";
+import { rejectPayoutApplication, type PayoutOrderKind } from "../../store/payoutOrders.js";
 import { approveFromConsole, walletTypedDataJson, type ApprovalItem } from "../approve.js";
 import type { ConsoleRouteKit } from "../plugin.js";
 import { ConsoleError, requireRole } from "../session.js";
@@ -78,9 +78,10 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       const { kind, id } = request.params;
       const reason = String(request.body?.reason ?? "").trim();
       if (!reason || reason.length > 256) throw new ConsoleError(400, "approvals.reasonNeeded");
-      if (!isPayoutKind(kind) || !(await findConsoleOrder(ctx.db, kind, user.merchantId, id, user.chainIds)))
-        throw new ConsoleError(404, "error.notFound");
-      await rejectPayout(ctx.db, { kind, merchantId: user.merchantId, ref: { id }, reason });
+      const found = isPayoutKind(kind) ? await findConsoleOrder(ctx.db, kind, user.merchantId, id, user.chainIds) : null;
+      if (!found || found.kind === "payment" || found.kind === "recharge") throw new ConsoleError(404, "error.notFound");
+      // a withdrawal's lines are one application: rejecting one line rejects the merchant's whole request
+      await rejectPayoutApplication(ctx.db, { kind: found.kind, merchantId: user.merchantId, ref: { no: found.order.no }, reason });
       request.log.info({ merchantId: user.merchantId.toString(), kind, id, by: user.address }, "console payout rejected");
       return kit.done(reply, "/approvals", "rejected");
     });

@@ -15,11 +15,12 @@ import {
   type ConsoleOrder,
   type ConsoleOrderKind,
 } from "../../store/consoleQueries.js";
-import { IdempotencyConflictError, RefundAddressRequiredError } from "../../store/errors.js";
+import { IdempotencyConflictError, RecipientRefusedError, RefundAddressRequiredError } from "../../store/errors.js";
 import { paymentTransfersOf } from "../../store/ingest.js";
 import { requeuePaymentNotification } from "../../store/paymentOrders.js";
 import { requeuePayoutNotification } from "../../store/payoutOrders.js";
 import { requeueRechargeNotification } from "../../store/rechargeOrders.js";
+import { payoutRecipientConflict } from "../../store/recipients.js";
 import { createRefundOrder } from "../../store/refundOrders.js";
 import { csvField } from "../../store/statements.js";
 import { listWebhookLog } from "../../store/webhooks.js";
@@ -165,8 +166,8 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       const o = await orderOf(user, request.params);
       const kind = o.kind as ConsoleOrderKind;
       if (o.kind === "payment") await requeuePaymentNotification(ctx.db, user.merchantId, { payOrderId: o.order.id });
-      else if (o.kind === "recharge") await requeueRechargeNotification(ctx.db, user.merchantId, o.order.id);
-      else await requeuePayoutNotification(ctx.db, o.kind, user.merchantId, { id: o.order.id });
+      else if (o.kind === "recharge") await requeueRechargeNotification(ctx.db, user.merchantId, o.order.no!);
+      else await requeuePayoutNotification(ctx.db, o.kind, user.merchantId, { no: o.order.no });
       ctx.wakeNotifier();
       request.log.info({ merchantId: user.merchantId.toString(), kind, id: o.order.id, by: user.address }, "console webhook re-send");
       return kit.done(reply, `/orders/${kind}/${encodeURIComponent(o.order.id)}`, "resent", "#h-callbacks");
@@ -214,19 +215,24 @@ export function orderRoutes(kit: ConsoleRouteKit) {
           merchantId: user.merchantId,
           payment: { payOrderId: p.id },
           // the form's id makes a double submit find the same refund instead of a second one
-          merchantRefundId: `console:${ref}`,
+          outRefundNo: `console:${ref}`,
           requestHash,
           amount: () => amount,
           toAddress: form.toAddress || null,
+          checkRecipient: async (tx, _payment, to) => {
+            const why = await payoutRecipientConflict(tx, ctx.config.chains, to);
+            if (why) throw new RecipientRefusedError(why);
+          },
           reason: form.reason || null,
           notifyUrl: null,
           payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
         });
-        request.log.info({ merchantId: user.merchantId.toString(), refund: refund.id, by: user.address }, "console refund created");
-        return kit.done(reply, `/orders/refund/${encodeURIComponent(refund.id)}`, "refundCreated");
+        request.log.info({ merchantId: user.merchantId.toString(), refund: refund.lines[0]!.id, by: user.address }, "console refund created");
+        return kit.done(reply, `/orders/refund/${encodeURIComponent(refund.lines[0]!.id)}`, "refundCreated");
       } catch (e) {
         if (e instanceof IdempotencyConflictError) return refuse(t("refund.expired"));
         if (e instanceof RefundAddressRequiredError) return refuse(t("refund.needAddress"));
+        if (e instanceof RecipientRefusedError) return refuse(t("refund.recipientRefused", { why: e.why }));
         if (e instanceof IllegalTransitionError) return refuse(t("refund.notAllowed"));
         throw e;
       }

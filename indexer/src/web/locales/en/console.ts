@@ -218,6 +218,8 @@ export const consoleMessages = {
   "webhook.delivered": "Delivered",
   "webhook.pending": "Pending",
   "webhook.dead": "Gave up",
+  "webhook.suppressed": "Not sent (no callback for this change)",
+  "webhook.waiting": "Waiting for a callback URL",
 
   "refund.title": "Refund this payment",
   "refund.amount": "Amount ({symbol})",
@@ -231,6 +233,7 @@ export const consoleMessages = {
   "refund.tooMuch": "That is more than can be refunded ({amount}).",
   "refund.badAddress": "The address is not valid: 0x and 40 hex digits.",
   "refund.needAddress": "The payer is not known yet: enter the address to refund to.",
+  "refund.recipientRefused": "Refunds cannot go to {why}: enter the payer's own address.",
   "refund.notAllowed": "This payment cannot be refunded in its state.",
 
   "approvals.title": "Approvals",

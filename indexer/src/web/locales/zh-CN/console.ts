@@ -219,6 +219,8 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "webhook.delivered": "已送达",
   "webhook.pending": "等待中",
   "webhook.dead": "已放弃",
+  "webhook.suppressed": "未发送（此变更无回调）",
+  "webhook.waiting": "等待配置回调地址",
 
   "refund.title": "退款",
   "refund.amount": "金额（{symbol}）",
@@ -232,6 +234,7 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "refund.tooMuch": "超过了可退款金额（{amount}）。",
   "refund.badAddress": "地址无效：应为 0x 加 40 位十六进制数字。",
   "refund.needAddress": "尚不知道付款人：请填写退款地址。",
+  "refund.recipientRefused": "退款不能发往{why}：请填写付款人自己的地址。",
   "refund.notAllowed": "该支付订单当前状态不能退款。",
 
   "approvals.title": "审批",
