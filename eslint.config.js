@@ -29,6 +29,8 @@ export default tseslint.config(
       "no-empty": ["error", { allowEmptyCatch: true }],
     },
   },
-  // the payment page's script runs in the payer's browser
-  { files: ["indexer/src/web/assets/**/*.js"], languageOptions: { globals: { ...globals.browser } } },
+  // chai's property assertions (`expect(x).to.be.properAddress`) are expressions by design
+  { files: ["test/**/*.ts"], rules: { "@typescript-eslint/no-unused-expressions": "off" } },
+  // the payment page's and the console's scripts run in the browser
+  { files: ["indexer/src/web/assets/**/*.js", "indexer/src/console/assets/**/*.js"], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -344,7 +344,7 @@ export async function startFaultProxy(target: string, options: FaultOptions): Pr
       hung.add(res);
       return;
     }
-    if (r < (edge += o.delayRate ?? 0)) {
+    if (r < edge + (o.delayRate ?? 0)) {
       stats.delayed++;
       await new Promise((done) => setTimeout(done, random() * (o.maxDelayMs ?? 200)));
     }

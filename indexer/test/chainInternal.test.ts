@@ -20,7 +20,7 @@ import { createOrderHooks } from "../src/ingest/index.js";
 import { collectReconciliation, compareReconciliation, formatMismatches } from "../src/jobs/reconcile.js";
 import { createOutboxWorker } from "../src/notify/index.js";
 import type { Db } from "../src/store/db.js";
-import { createMerchant } from "../src/store/merchants.js";
+import { createMerchant, updateMerchantSettings } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { deployFixture, startFaultProxy, startHardhatNode, type FaultProxy, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { call, type TestGateway } from "./helpers.js";
@@ -80,10 +80,12 @@ before(async () => {
   });
   const box = createSecretBox(config.masterKey);
   const merchant = await createMerchant(db, box, { name: "Shop", id: fx.merchantId, rechargeNotifyUrl: notifyUrl });
+  // every state change is called back (not only the final ones), so "exactly once" is checked for each
+  await updateMerchantSettings(db, box, merchant.merchantId, { callbackAllEvents: true });
   const app = await buildApp({ db, config });
   await app.listen({ host: "127.0.0.1", port: 0 });
   gw = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, db, app, config, merchants: [merchant], close: async () => {} };
-  const worker = createOutboxWorker({ db, box, allowPrivateTargets: true, retryScheduleMs: [100] });
+  const worker = createOutboxWorker({ db, config, box, allowPrivateTargets: true, retryScheduleMs: [100] });
   deliver = () => worker.runOnce();
   start = (await fx.blockNumber()) + 1n;
 });
@@ -114,11 +116,13 @@ const api = async (method: "GET" | "POST", path: string, payload: unknown) => {
   return res.body.data;
 };
 const createOrder = async (token: "USDT" | "ETH", amount: string) => {
-  const o = await api("POST", "payment/createPaymentOrder", { merchantOrderId: `i-${++seq}`, chainId: CHAIN, token, amount, notifyUrl });
-  return { id: o.payOrderId as string, address: (o.receiptAddress as string).toLowerCase() as Address };
+  const o = await api("POST", "payment/createPaymentOrder", { outTradeNo: `i-${++seq}`, chainId: CHAIN, quoteCurrencySymbol: token, quoteAmount: amount, notifyUrl });
+  return { id: o.outPaymentNo as string, address: (o.userWalletAddress as string).toLowerCase() as Address };
 };
 const createUserWallet = async () => {
-  const u = await api("POST", "user/create", { uuid: `u-${++seq}` });
+  const uuid = `u-${++seq}`;
+  await api("POST", "user/create", { uuid });
+  const u = await api("GET", "user/detail", { uuid });
   return (u.userWallet.find((w: { chainId: number }) => w.chainId === CHAIN).walletAddress as string).toLowerCase() as Address;
 };
 const state = async (id: string) => {
@@ -186,7 +190,7 @@ describe("internal native transfers from traces (debug_traceTransaction)", () =>
       rows.map((d) => [d.source, BigInt(d.amount), d.tx_hash, Number(d.log_index)]),
       [["native_trace", (5n * ETH) / 4n, paid.transactionHash, -2]],
     );
-    const d = await api("GET", "payment/detail", { payOrderId: o.id });
+    const d = await api("GET", "payment/detail", { outPaymentNo: o.id });
     assert.equal(d.transfers.length, 1);
     assert.equal(d.transfers[0].foundBy, "trace");
     await advance(3);
@@ -247,8 +251,8 @@ describe("the balance safety net (no traces)", () => {
     assert.equal((await deposits(o.address)).length, 1, "found once, not again at every block");
     assert.deepEqual(await outbox(o.id), ["payment.status_changed:2", "payment.status_changed:3", "payment.status_changed:4"]);
     await deliveredOnce(o.id);
-    const d = await api("GET", "payment/detail", { payOrderId: o.id });
-    assert.deepEqual([d.transfers[0].foundBy, d.transfers[0].from, d.transfers[0].matchedTxHashes], ["balance", "", []]);
+    const d = await api("GET", "payment/detail", { outPaymentNo: o.id });
+    assert.deepEqual([d.transfers[0].foundBy, d.transfers[0].fromAddress, d.transfers[0].matchedTxHashes], ["balance", null, []]);
     await reconcileClean();
 
     // later, with traces on (a new RPC, say), the same blocks are read again: the trace is the same money
@@ -266,7 +270,7 @@ describe("the balance safety net (no traces)", () => {
     const s2 = await state(o.id);
     assert.deepEqual([s2.status, s2.seen, s2.paid], [4, ETH / 2n, ETH / 2n], "counted once");
     assert.equal((await outbox(o.id)).length, 3, "no new webhook");
-    assert.deepEqual((await api("GET", "payment/detail", { payOrderId: o.id })).transfers[0].matchedTxHashes, [paid.transactionHash]);
+    assert.deepEqual((await api("GET", "payment/detail", { outPaymentNo: o.id })).transfers[0].matchedTxHashes, [paid.transactionHash]);
     assert.deepEqual(await traced.rescan(paid.blockNumber, paid.blockNumber), { deposits: 0, absorbed: 0, vaultEvents: 0 }, "a second rescan finds nothing new");
     await reconcileClean();
   });
@@ -300,7 +304,7 @@ describe("the balance safety net (no traces)", () => {
     const s = await state(o.id);
     assert.deepEqual([s.status, s.seen, s.paid], [0, 0n, 0n]);
     assert.deepEqual(await outbox(o.id), ["payment.status_changed:2", "payment.status_changed:3", "payment.status_changed:0"]);
-    const d = await api("GET", "payment/detail", { payOrderId: o.id });
+    const d = await api("GET", "payment/detail", { outPaymentNo: o.id });
     assert.deepEqual([d.transfers[0].status, d.transfers[0].foundBy], ["removed", "balance"]);
     assert.equal((await deposits(o.address)).length, 0);
     await advance(DEPTH + 1);

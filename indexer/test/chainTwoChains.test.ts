@@ -19,7 +19,7 @@ import { DepositKind, depositAddress } from "../src/domain/depositAddress.js";
 import { collectReconciliation, compareReconciliation, formatMismatches } from "../src/jobs/reconcile.js";
 import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
-import { createMerchant } from "../src/store/merchants.js";
+import { createMerchant, updateMerchantSettings } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { deployFixture, freePort, startFaultProxy, startHardhatNode, type FaultProxy, type Fixture, type HardhatNode } from "./chainHarness.js";
 
@@ -99,6 +99,8 @@ describe("two chains at once", { timeout: 300_000 }, () => {
       ],
     });
     const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx[A_ID]!.merchantId, name: "Shop", feeBps: 100, rechargeNotifyUrl: notifyUrl });
+    // every state change is called back (not only the final ones), so "each event once" is checked for each
+    await updateMerchantSettings(db, createSecretBox(config.masterKey), m.merchantId, { callbackAllEvents: true });
     gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 300, retryScheduleMs: [200] });
     client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
     // blocks keep coming on both chains, as on real ones (each can be paused)
@@ -117,8 +119,8 @@ describe("two chains at once", { timeout: 300_000 }, () => {
   });
 
   const order = async (chainId: number, token: "USDT" | "ETH", amount: string) =>
-    client.payment.create({ merchantOrderId: `two-${++seq}`, chainId, token, amount, notifyUrl });
-  const stateOf = async (payOrderId: string) => (await client.payment.detail({ payOrderId })).state as number;
+    client.payment.create({ outTradeNo: `two-${++seq}`, chainId, quoteCurrencySymbol: token, quoteAmount: amount, notifyUrl });
+  const stateOf = async (outPaymentNo: string) => (await client.payment.detail({ outPaymentNo })).state;
   const reconcileClean = async (chainId: number) => {
     const input = await collectReconciliation({ db, client: fx[chainId]!.publicClient, chainId, vault: fx[chainId]!.vault, tokens: [fx[chainId]!.token, NATIVE] });
     const m = compareReconciliation(input);
@@ -129,8 +131,9 @@ describe("two chains at once", { timeout: 300_000 }, () => {
   it("the vault, and so a user's recharge address, is the same on both chains", async () => {
     assert.equal(fx[A_ID]!.vault, fx[B_ID]!.vault);
     assert.equal(fx[A_ID]!.token, fx[B_ID]!.token);
-    const user = await client.user.create({ uuid: "both" });
-    const wallets = user.userWallet.map((w: { chainId: number; walletAddress: string }) => [w.chainId, w.walletAddress.toLowerCase()]);
+    await client.user.create({ uuid: "both" });
+    const user = await client.user.detail({ uuid: "both" });
+    const wallets = user.userWallet.map((w) => [w.chainId, w.walletAddress.toLowerCase()]);
     const expected = depositAddress({ vault: fx[A_ID]!.vault, merchantId: 1n, kind: DepositKind.Recharge, key: 1n }).toLowerCase();
     assert.deepEqual(wallets, [
       [A_ID, expected],
@@ -144,23 +147,23 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     mining[A_ID] = mining[B_ID] = false;
     try {
       await fx[A_ID]!.mint(fx[A_ID]!.payer, 100_000_000n);
-      await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [a.receiptAddress, 10_000_000n], fx[A_ID]!.payer);
+      await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [a.userWalletAddress, 10_000_000n], fx[A_ID]!.payer);
       // on B the payer pays through a contract: an internal transfer, found in its trace
-      const paidB = await fx[B_ID]!.forwardNative(senders[B_ID]!, b.receiptAddress as Address, ETH);
-      await until("both seen", async () => [await stateOf(a.payOrderId), await stateOf(b.payOrderId)], ([x, y]) => x === 2 && y === 2);
+      const paidB = await fx[B_ID]!.forwardNative(senders[B_ID]!, b.userWalletAddress as Address, ETH);
+      await until("both seen", async () => [await stateOf(a.outPaymentNo), await stateOf(b.outPaymentNo)], ([x, y]) => x === 2 && y === 2);
       await fx[A_ID]!.mine(1);
-      await until("A at depth 2", () => stateOf(a.payOrderId), (s) => s === 4);
+      await until("A at depth 2", () => stateOf(a.outPaymentNo), (s) => s === 4);
       await fx[B_ID]!.mine(2);
       await until("B follower at the new tip", async () => tipOf(B_ID), (t) => t >= paidB.blockNumber + 2n);
-      assert.equal(await stateOf(b.payOrderId), 3, "B has 3 of its 4 confirmations: still confirming");
+      assert.equal(await stateOf(b.outPaymentNo), 3, "B has 3 of its 4 confirmations: still confirming");
       await fx[B_ID]!.mine(1);
-      await until("B at depth 4", () => stateOf(b.payOrderId), (s) => s === 4);
+      await until("B at depth 4", () => stateOf(b.outPaymentNo), (s) => s === 4);
     } finally {
       mining[A_ID] = mining[B_ID] = true;
     }
-    const d = await client.payment.detail({ payOrderId: b.payOrderId });
-    assert.equal((d as any).transfers[0].foundBy, "trace");
-    const [rows] = await db.query("SELECT count(*)::int AS n FROM payment_orders WHERE id IN ($1, $2) AND chain_id = CASE WHEN id = $1 THEN $3::bigint ELSE $4::bigint END", [a.payOrderId, b.payOrderId, A_ID, B_ID]);
+    const d = await client.payment.detail({ outPaymentNo: b.outPaymentNo });
+    assert.equal(d.transfers[0]!.foundBy, "trace");
+    const [rows] = await db.query("SELECT count(*)::int AS n FROM payment_orders WHERE id IN ($1, $2) AND chain_id = CASE WHEN id = $1 THEN $3::bigint ELSE $4::bigint END", [a.outPaymentNo, b.outPaymentNo, A_ID, B_ID]);
     assert.equal(rows!.n, 2);
   });
 
@@ -207,14 +210,14 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     const nodeB = nodes[B_ID]!;
     const snapshot = await nodeB.rpc<string>("evm_snapshot");
     try {
-      await fx[B_ID]!.send({ to: b.receiptAddress as Address, value: ETH / 2n });
-      await until("B seen", () => stateOf(b.payOrderId), (s) => s === 2);
+      await fx[B_ID]!.send({ to: b.userWalletAddress as Address, value: ETH / 2n });
+      await until("B seen", () => stateOf(b.outPaymentNo), (s) => s === 2);
       const aBefore = await db.query("SELECT tx_hash, log_index, status FROM chain_deposits WHERE chain_id = $1 ORDER BY id", [A_ID]);
       await nodeB.rpc("evm_revert", [snapshot]);
       await fx[B_ID]!.mine(6); // a longer branch without the payment
-      await until("B rolled back", () => stateOf(b.payOrderId), (s) => s === 0);
-      await fx[A_ID]!.forwardNative(senders[A_ID]!, a.receiptAddress as Address, ETH / 4n);
-      await until("A's payment still goes through", () => stateOf(a.payOrderId), (s) => s === 4);
+      await until("B rolled back", () => stateOf(b.outPaymentNo), (s) => s === 0);
+      await fx[A_ID]!.forwardNative(senders[A_ID]!, a.userWalletAddress as Address, ETH / 4n);
+      await until("A's payment still goes through", () => stateOf(a.outPaymentNo), (s) => s === 4);
       const aAfter = await db.query("SELECT tx_hash, log_index, status FROM chain_deposits WHERE chain_id = $1 ORDER BY id", [A_ID]);
       assert.deepEqual(aAfter.slice(0, aBefore.length).map((r) => `${r.tx_hash}:${r.log_index}`), aBefore.map((r) => `${r.tx_hash}:${r.log_index}`), "A's rows untouched");
       const [events] = await db.query(
@@ -240,8 +243,8 @@ describe("two chains at once", { timeout: 300_000 }, () => {
       assert.deepEqual([a.rpc, a.error], ["up", null]);
       assert.match(b.error ?? "", /RPC .* on chain 31338 failed/);
       const o = await order(A_ID, "USDT", "3");
-      await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [o.receiptAddress, 3_000_000n], fx[A_ID]!.payer);
-      await until("A pays while B is down", () => stateOf(o.payOrderId), (s) => s === 4);
+      await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [o.userWalletAddress, 3_000_000n], fx[A_ID]!.payer);
+      await until("A pays while B is down", () => stateOf(o.outPaymentNo), (s) => s === 4);
       const statusB = gateway.followers.find((f) => f.chainId === B_ID)!.status();
       assert.equal(statusB.rpcUp, false);
     } finally {
@@ -249,8 +252,8 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     }
     await until("B back up", async () => (await gateway.health()).chains.find((c) => c.chainId === B_ID)!.rpc, (r) => r === "up");
     const o = await order(B_ID, "ETH", "0.1");
-    await fx[B_ID]!.send({ to: o.receiptAddress as Address, value: ETH / 10n });
-    await until("B pays again", () => stateOf(o.payOrderId), (s) => s === 4);
+    await fx[B_ID]!.send({ to: o.userWalletAddress as Address, value: ETH / 10n });
+    await until("B pays again", () => stateOf(o.outPaymentNo), (s) => s === 4);
     const lagB = gateway.followers.find((f) => f.chainId === B_ID)!.status();
     assert.ok(lagB.head >= lagB.tip && lagB.lag <= 5n, `B caught up: ${lagB.head} / ${lagB.tip}`);
   });

@@ -159,7 +159,6 @@ function hasFields(o: any, fields: Record<string, string>, what: string) {
     if (t === "number") assert.ok(Number.isInteger(o[k]), `${what}.${k} is an integer`);
   }
 }
-const INTEGER_STRING = /^[0-9]+$/;
 const TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 
 describe("Pay Protocol conformance (from the reference)", () => {

@@ -487,7 +487,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
 
     // dark and Chinese together, on a closed order
     await page.emulateMedia({ colorScheme: "dark" });
-    assert.equal((await call(gw, merchant, "POST", "payment/cancel", { payOrderId: o.payOrderId })).status, 200);
+    assert.equal((await call(gw, merchant, "POST", "payment/cancel", { outPaymentNo: o.payOrderId })).status, 200);
     await page.reload();
     await waitState(page, -3);
     assert.equal(await page.textContent("#status-title"), "已取消");

@@ -300,7 +300,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
           [[tx, "2.5", "payment", "seen", false]]
         );
         const c = await create(A);
-        assert.equal((await call(gw, A, "POST", "payment/cancel", { payOrderId: c.payOrderId })).status, 200);
+        assert.equal((await call(gw, A, "POST", "payment/cancel", { outPaymentNo: c.payOrderId })).status, 200);
         s = await (await get(`${gw.url}/pay/status?payOrderId=${c.payOrderId}&accessSign=${c.accessSign}`)).json();
         assert.equal(s.state, -3);
         assert.equal(s.redirectUrl, null, "only success redirects by itself");

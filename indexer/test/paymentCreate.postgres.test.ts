@@ -24,8 +24,8 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
   const schema = `gw_create_${Date.now()}_${randomBytes(3).toString("hex")}`;
   const config = testConfig();
   let dbs: Db[] = [];
-  let apps: FastifyInstance[] = [];
-  let gws: TestGateway[] = [];
+  const apps: FastifyInstance[] = [];
+  const gws: TestGateway[] = [];
   let A: CreatedMerchant;
 
   before(async () => {

@@ -343,7 +343,7 @@ describe("pricing config fragment", () => {
   });
 
   it("is read through the gateway config, with the chain's explorer URL", () => {
-    const base = { chainId: 1, code: "eth", name: "Ethereum", vault: ZERO, confirmations: 12, tokens };
+    const base = { chainId: 1, code: "eth", name: "Ethereum", vault: "0x00000000000000000000000000000000000000A1" as Address, confirmations: 12, tokens };
     const config = resolveConfig({
       masterKey: randomBytes(32),
       chains: [{ ...base, explorerUrl: "https://etherscan.io/", pricing: { tokens: { ETH: { feed } } } as never }],

@@ -12,17 +12,17 @@ const client = (stack: StackFile) =>
 /** Creates a payment order; returns its id, the deposit address to pay and the hosted page. */
 export async function createOrder(stack: StackFile, p: { reference: string; token: string; amount: string; notifyUrl: string }) {
   const o = await client(stack).payment.create({
-    merchantOrderId: p.reference,
+    outTradeNo: p.reference,
     chainId: stack.chainId,
-    token: p.token,
-    amount: p.amount,
+    quoteCurrencySymbol: p.token,
+    quoteAmount: p.amount,
     notifyUrl: p.notifyUrl,
   });
-  return { id: o.payOrderId, depositAddress: o.receiptAddress, paymentUrl: o.paymentUrl, amountBaseUnits: BigInt(o.amountBaseUnits) };
+  return { id: o.outPaymentNo, depositAddress: o.userWalletAddress, paymentUrl: o.paymentLink, amountBaseUnits: BigInt(o.expectedAmount) };
 }
 
 /** An order's state code (seed 003: 4 = success) and what was paid. */
 export async function orderState(stack: StackFile, id: string) {
-  const d = await client(stack).payment.detail({ payOrderId: id });
+  const d = await client(stack).payment.detail({ outPaymentNo: id });
   return { state: d.state, paid: d.paidAmount };
 }

@@ -94,7 +94,7 @@ export async function webhookLatencyRun(
     await fx.mint(fx.payer, 10n ** 15n);
     // native orders that stay open: the balance net reads their addresses at every block of the run
     for (let i = 0; i < (o.balanceNet?.openNativeOrders ?? 0); i++) {
-      await client.payment.create({ merchantOrderId: `open-${i}`, chainId: 31337, token: "ETH", amount: "1", notifyUrl: hookUrl, expireSeconds: 7 * 24 * 3600 });
+      await client.payment.create({ outTradeNo: `open-${i}`, chainId: 31337, quoteCurrencySymbol: "ETH", quoteAmount: "1", notifyUrl: hookUrl, expireSeconds: 7 * 24 * 3600 });
     }
 
     const samples: number[] = [];

@@ -82,7 +82,7 @@ export type PaymentTransfer = {
   transferHash: string;
   logIndex: number;
   blockNumber: string;
-  fromAddress: string;
+  fromAddress: string | null;
   tokenAddress: string;
   currencyId: number;
   amount: string;
@@ -90,6 +90,10 @@ export type PaymentTransfer = {
   status: "seen" | "confirmed" | "removed";
   late: boolean;
   counted: boolean;
+  /** how the gateway found it: a Transfer log, a native transaction, a call trace (a contract paid), a balance change */
+  foundBy: "log" | "transaction" | "trace" | "balance";
+  /** foundBy balance: the transactions found later that this balance change turned out to be (counted once) */
+  matchedTxHashes: string[];
 };
 
 /** The payment object: payment/detail, payment/list and the payment callback. */
@@ -308,7 +312,7 @@ export type Recharge = {
   transferHash: string;
   walletId: number | null;
   walletAddress: string;
-  fromAddress: string;
+  fromAddress: string | null;
   createTime: string;
   blockTime: string | null;
   state: number;

@@ -324,7 +324,9 @@ export async function collectReconciliation(args: {
     // an address that received one token is checked for every token (a sweep of the other may be owed)
     for (const t of tokens) {
       const id = `${r.address}:${t}`;
-      if (!seenHolding.has(id)) seenHolding.add(id), holdings.push({ key: k(r.merchant_id, t), address: r.address, token: t });
+      if (seenHolding.has(id)) continue;
+      seenHolding.add(id);
+      holdings.push({ key: k(r.merchant_id, t), address: r.address, token: t });
     }
   }
   // native coin sent by a contract (an internal transfer) leaves no log at an address without code, so the
@@ -341,7 +343,9 @@ export async function collectReconciliation(args: {
     );
     for (const r of handedOut) {
       const id = `${r.address}:${NATIVE}`;
-      if (wanted(r.merchant_id) && !seenHolding.has(id)) seenHolding.add(id), holdings.push({ key: k(r.merchant_id, NATIVE), address: r.address, token: NATIVE });
+      if (!wanted(r.merchant_id) || seenHolding.has(id)) continue;
+      seenHolding.add(id);
+      holdings.push({ key: k(r.merchant_id, NATIVE), address: r.address, token: NATIVE });
     }
   }
   const outflows = await db.query<{ address: string; token: string; amount: string }>(

@@ -165,7 +165,7 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
       durationMs: 0,
       result: { kind: "dead" },
     });
-    let object: unknown | null = null;
+    let object: unknown | null;
     if (!target?.orderFound) {
       outcome = dead();
     } else if (!isCallback(e, target.callbackAllEvents)) {

@@ -84,7 +84,9 @@ export function parseChainPricing(raw: unknown, chain: { chainId: number; tokens
   const where = `chains[${chain.chainId}].pricing`;
   const parsed = chainPricingSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${i.message}`);
+    // a bad record key (fiat.cny) says why through its inner issue; zod's own message is only "Invalid key in record"
+    const messageOf = (i: z.core.$ZodIssue) => (i.code === "invalid_key" && i.issues[0] ? i.issues[0].message : i.message);
+    const issues = parsed.error.issues.map((i) => `${[where, ...i.path].join(".")}: ${messageOf(i)}`);
     throw new Error(`Invalid pricing config:\n  ${issues.join("\n  ")}`);
   }
   const p = parsed.data;

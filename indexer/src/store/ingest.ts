@@ -3,7 +3,7 @@ import type { RechargeStatus } from "../domain/orderStateMachine.js";
 import type { StoredDeposit } from "./chain.js";
 import type { Queryable } from "./db.js";
 import type { NewOutboxEvent } from "./outbox.js";
-import { toPaymentOrder, type PaymentOrderRecord } from "./paymentOrders.js";
+import { toPaymentOrder, transferFoundBy, type PaymentOrderRecord, type TransferFoundBy } from "./paymentOrders.js";
 import type { RechargeOrderRecord } from "./rechargeOrders.js";
 
 /**
@@ -331,18 +331,11 @@ export type PaymentTransferView = {
    * (a top-level transfer), "trace" (an internal transfer by a contract), or "balance" (the safety net: the
    * address held more than its recorded deposits; no transaction known, `txHash` is `balance:<block>:…`).
    */
-  foundBy: "log" | "transaction" | "trace" | "balance";
+  foundBy: TransferFoundBy;
   /** for a deposit found by balance: the transactions recorded later that it turned out to be (absorbed into it) */
   matchedTxHashes: string[];
 };
 
-const FOUND_BY: Record<string, PaymentTransferView["foundBy"]> = {
-  erc20: "log",
-  native_log: "log",
-  native_tx: "transaction",
-  native_trace: "trace",
-  balance: "balance",
-};
 
 /**
  * What payment/detail adds to an order: every transfer recorded against it, and the late and overpaid
@@ -385,7 +378,7 @@ export async function paymentTransfersOf(
       late: t.late,
       tokenMatches: t.kind === "payment",
       // a removed row's chain_deposits row is gone: a synthetic key still says it was found by balance
-      foundBy: FOUND_BY[r.source as string] ?? (t.txHash.startsWith("balance:") ? "balance" : t.logIndex === -1 ? "transaction" : t.logIndex < -1 ? "trace" : "log"),
+      foundBy: transferFoundBy(r.source, t.txHash, t.logIndex),
       matchedTxHashes: parseTextArray(r.matched),
     };
   });

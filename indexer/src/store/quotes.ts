@@ -38,7 +38,7 @@ const QUOTABLE = "(0, 1)";
 export async function recordPaymentQuote(db: Queryable, p: { merchantId: bigint; payOrderId: string; quote: PaymentQuote }): Promise<boolean> {
   const q = p.quote;
   const written = await db.query(
-    `UPDATE payment_orders SET quote_currency = $3, quote_amount = $4::numeric, quote_decimals = $5, quote_rate = $6::numeric,
+    `UPDATE payment_orders SET quote_currency = $3, fiat_amount = $4::numeric, quote_decimals = $5, quote_rate = $6::numeric,
        quote_sources = $7::jsonb, quoted_at = $8, quote_locked_until = $9, updated_at = now()
      WHERE id = $1 AND merchant_id = $2 AND status IN ${QUOTABLE} RETURNING id`,
     [p.payOrderId, p.merchantId.toString(), q.currency, q.fiatAmount.toString(), q.fiatDecimals, q.rate, JSON.stringify(q.sources), q.quotedAt, q.lockedUntil],
@@ -52,7 +52,7 @@ export async function recordPaymentQuote(db: Queryable, p: { merchantId: bigint;
 /** The quote a payment order was priced at, or null for an order priced in its token. */
 export async function getPaymentQuote(db: Queryable, payOrderId: string): Promise<PaymentQuote | null> {
   const [r] = await db.query(
-    `SELECT quote_currency, quote_amount::text, quote_decimals, quote_rate::text, quote_sources, quoted_at, quote_locked_until
+    `SELECT quote_currency, fiat_amount::text, quote_decimals, quote_rate::text, quote_sources, quoted_at, quote_locked_until
      FROM payment_orders WHERE id = $1`,
     [payOrderId],
   );
@@ -64,7 +64,7 @@ export function toPaymentQuote(r: Record<string, any>): PaymentQuote | null {
   if (r.quote_currency == null) return null;
   return {
     currency: r.quote_currency,
-    fiatAmount: BigInt(r.quote_amount),
+    fiatAmount: BigInt(r.fiat_amount),
     fiatDecimals: Number(r.quote_decimals),
     rate: normaliseDecimal(String(r.quote_rate)),
     sources: typeof r.quote_sources === "string" ? JSON.parse(r.quote_sources) : r.quote_sources,

@@ -132,7 +132,7 @@ export function presentPayment(w: WireContext, v: PaymentOrderView) {
       transferHash: t.txHash,
       logIndex: t.logIndex,
       blockNumber: t.blockNumber.toString(),
-      fromAddress: checksum(t.from),
+      fromAddress: checksumOrNull(t.from),
       tokenAddress: checksum(t.token),
       currencyId: currencyOf(w, t.chainId, t.token).currencyId,
       amount: units(t.amount),
@@ -140,6 +140,8 @@ export function presentPayment(w: WireContext, v: PaymentOrderView) {
       status: t.status,
       late: t.late,
       counted: t.counted,
+      foundBy: t.foundBy,
+      matchedTxHashes: t.matchedTxHashes,
     })),
     earlierChoices: v.choices.map((ch) => ({
       chainId: ch.chainId,
@@ -274,7 +276,7 @@ export function presentRecharge(w: WireContext, r: RechargeOrderRecord) {
     transferHash: r.txHash,
     walletId: r.walletId == null ? null : int(r.walletId),
     walletAddress: checksum(r.toAddress),
-    fromAddress: checksum(r.fromAddress),
+    fromAddress: checksumOrNull(r.fromAddress),
     createTime: formatTime(r.createdAt),
     blockTime: r.confirmedAt ? formatTime(r.confirmedAt) : null,
     // additions

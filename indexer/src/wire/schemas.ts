@@ -48,13 +48,13 @@ export const errorResponses = { "4xx": ref("ErrorEnvelope"), "5xx": ref("ErrorEn
 
 const transfer = {
   type: "object",
-  required: ["chainId", "transferHash", "logIndex", "blockNumber", "fromAddress", "tokenAddress", "amount", "confirmations", "status", "late", "counted"],
+  required: ["chainId", "transferHash", "logIndex", "blockNumber", "fromAddress", "tokenAddress", "amount", "confirmations", "status", "late", "counted", "foundBy", "matchedTxHashes"],
   properties: {
     chainId: int("chain the transfer is on"),
     transferHash: str("transaction hash"),
     logIndex: int("log index; -1: a native transfer seen only as a transaction"),
     blockNumber: str("block number"),
-    fromAddress: address("sender"),
+    fromAddress: nullable("string", "sender (EIP-55 checksummed); null when found by a balance change: no transaction is known"),
     tokenAddress: address("token; 0x000…0 for the native coin"),
     currencyId: int("currencyId of the token (0: a token this gateway never configured)"),
     amount: baseUnits("amount"),
@@ -62,6 +62,16 @@ const transfer = {
     status: { type: "string", enum: ["seen", "confirmed", "removed"] },
     late: { type: "boolean", description: "arrived after the order closed (recorded, shown, not counted towards it)" },
     counted: { type: "boolean", description: "false: another token than the order's (recorded and shown, not counted)" },
+    foundBy: {
+      type: "string",
+      enum: ["log", "transaction", "trace", "balance"],
+      description: "how the gateway found it: a Transfer log, a native transaction, a call trace (a contract paid), or a balance change",
+    },
+    matchedTxHashes: {
+      type: "array",
+      items: { type: "string" },
+      description: "foundBy balance: the transactions found later that this balance change turned out to be (counted once)",
+    },
   },
 };
 
@@ -302,7 +312,7 @@ export const rechargeSchema = {
     transferHash: str("transaction hash"),
     walletId: nullable("integer", "the user's wallet"),
     walletAddress: address("the user's recharge address"),
-    fromAddress: address("sender"),
+    fromAddress: nullable("string", "sender (EIP-55 checksummed); null when found by a balance change: no transaction is known"),
     createTime: time("when the deposit was first seen"),
     blockTime: nullable("string", "when the deposit reached its confirmations; YYYY-MM-DD HH:mm:ss, UTC; null before"),
     state: int("the gateway's recharge state: 2 awaiting confirmation, 3 confirming, 4 success, -1 dropped by a reorg"),
