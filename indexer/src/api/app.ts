@@ -16,6 +16,7 @@ import { billRoutes } from "./routes/bill.js";
 import { confRoutes } from "./routes/conf.js";
 import { merchantRoutes } from "./routes/merchant.js";
 import { paymentRoutes } from "./routes/payment.js";
+import { payoutBatchRoutes } from "./routes/payoutBatch.js";
 import { payoutRoutes } from "./routes/payouts.js";
 import { qrcodeRoutes } from "./routes/qrcode.js";
 import { rechargeRoutes } from "./routes/recharge.js";
@@ -143,6 +144,7 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
       await mer.register(payoutRoutes(ctx, "refund"));
       await mer.register(payoutRoutes(ctx, "withdrawal"));
       await mer.register(payoutRoutes(ctx, "settlement"));
+      await mer.register(payoutBatchRoutes(ctx));
       await mer.register(userRoutes(ctx));
       await mer.register(rechargeRoutes(ctx));
       await mer.register(merchantRoutes(ctx));

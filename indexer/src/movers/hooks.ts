@@ -1,5 +1,6 @@
 import type { ChainFollowerHooks } from "../chain/follower.js";
-import { settlePayoutFromChain } from "../store/payoutOrders.js";
+import { failPayoutFromChain, settlePayoutFromChain } from "../store/payoutOrders.js";
+import { vaultErrorText } from "./vaultCalls.js";
 
 export type MoverHooksParameters = {
   logger?: { warn(o: object): void };
@@ -8,7 +9,8 @@ export type MoverHooksParameters = {
 /**
  * The follower's side of the money movers, in the block's transaction, for vault events at the required
  * depth: `PayoutExecuted` moves its refund, withdrawal or settlement to success (never earlier: a payout
- * seen but reorganised away was never reported), and `Swept` / `SweepSkipped` close the sweep that sent
+ * seen but reorganised away was never reported), `PayoutSkipped` / `PayoutCancelled` fail theirs with the
+ * reason, and `Swept` / `SweepSkipped` close the sweep that sent
  * them with what the vault credited (what arrived less the fee, and the fee).
  */
 export function createMoverHooks({ logger }: MoverHooksParameters = {}): ChainFollowerHooks {
@@ -20,6 +22,15 @@ export function createMoverHooks({ logger }: MoverHooksParameters = {}): ChainFo
           if (r.outcome === "unexpected" || r.outcome === "unknown") {
             logger?.warn({ msg: "vault paid a payout the gateway did not expect", chain_id: chainId, outcome: r.outcome, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, tx_hash: ev.txHash });
           }
+        } else if (ev.name === "PayoutSkipped" || ev.name === "PayoutCancelled") {
+          // An item of a batch the vault could not pay (its id stays unused), or an id the merchant's signer
+          // cancelled: the open payout with that id fails with the reason and its webhook. A skip for a used
+          // id is not a failure: the id was paid (PayoutExecuted settles it) or cancelled (handled here).
+          const reason =
+            ev.name === "PayoutCancelled" ? "the merchant's signer cancelled this payout id in the vault" : `the vault skipped this payout: ${vaultErrorText(String(ev.args.reason))}`;
+          if (ev.name === "PayoutSkipped" && reason.includes("VaultPayoutIdUsed")) continue;
+          const failed = await failPayoutFromChain(tx, { merchantId: BigInt(ev.args.merchantId as string), payoutId: BigInt(ev.args.payoutId as string), reason });
+          logger?.warn({ msg: failed ? "payout failed on chain" : "vault skipped a payout the gateway has no open order for", chain_id: chainId, event: ev.name, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, reason, tx_hash: ev.txHash });
         } else if (ev.name === "Swept" || ev.name === "SweepSkipped") {
           // Swept.amount is what arrived; the merchant is credited that less the fee
           const credited = ev.name === "Swept" ? (BigInt(ev.args.amount as string) - BigInt(ev.args.fee as string)).toString() : "0";

@@ -1,6 +1,16 @@
-import { encodeFunctionData, type Address } from "viem";
+import { encodeFunctionData, getAddress, type Address } from "viem";
 import type { Db } from "../store/db.js";
-import { listExecutablePayouts, markPayoutBroadcast, markPayoutFailed, type ExecutablePayout } from "../store/payoutOrders.js";
+import { PayoutStatus } from "../domain/orderStateMachine.js";
+import {
+  listExecutableBatches,
+  listExecutablePayouts,
+  markBatchBroadcast,
+  markBatchFailed,
+  markPayoutBroadcast,
+  markPayoutFailed,
+  type ExecutableBatch,
+  type ExecutablePayout,
+} from "../store/payoutOrders.js";
 import type { OperatorWallet } from "./operatorWallet.js";
 import { VAULT_CALLS_ABI, vaultErrorName } from "./vaultCalls.js";
 
@@ -14,13 +24,15 @@ export type CreatePayoutExecutorParameters = {
   logger?: { info(o: object): void; warn(o: object): void };
 };
 
-export type PayoutOutcome =
+/** What a pass did with each payout; `batchId` when it went (or waits to go) in a batch transaction. */
+export type PayoutOutcome = (
   | { id: string; kind: string; outcome: "sent"; txHash: string }
   | { id: string; kind: string; outcome: "failed"; reason: string }
   /** stays approved and is tried again next pass (e.g. the merchant's vault balance is short) */
   | { id: string; kind: string; outcome: "waiting"; reason: string }
   /** the vault already paid this id: the follower settles the order from the PayoutExecuted event */
-  | { id: string; kind: string; outcome: "already_paid" };
+  | { id: string; kind: string; outcome: "already_paid" }
+) & { batchId?: string };
 
 export type PayoutExecutor = {
   runOnce(): Promise<PayoutOutcome[]>;
@@ -74,6 +86,64 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
     return { ...base, outcome: "sent", txHash };
   }
 
+  /**
+   * Sends an approved batch as one `vault.payoutBatch(batch, signature)` with every signed item (the
+   * signature covers them all; an item already paid is skipped by its used id). The vault reverts only for
+   * the batch as a whole (signature, deadline, pause): a final reason fails every open line, anything else
+   * waits. An item it cannot pay is reported with PayoutSkipped and fails from the follower (hooks.ts). A
+   * batch whose lines' balance is short waits, as a single payout does, until its deadline fails it.
+   */
+  async function executeBatch(b: ExecutableBatch): Promise<PayoutOutcome[]> {
+    const open = b.lines.filter((l) => l.status === PayoutStatus.Approved);
+    const each = <T extends object>(o: T) => open.map((l) => ({ id: l.id, kind: l.kind, batchId: b.id, ...o }));
+    // a line already sent: the wallet finishes (or drops) that transaction first
+    if (b.lines.some((l) => l.status === PayoutStatus.Broadcast)) return [];
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    if (b.deadline < now) {
+      await markBatchFailed(db, b.id, `the signed payout batch expired at ${new Date(Number(b.deadline) * 1000).toISOString()}`);
+      return each({ outcome: "failed" as const, reason: "deadline passed" });
+    }
+    if (b.lines.some((l) => l.status === PayoutStatus.Failed || l.status === PayoutStatus.Rejected)) {
+      // sending the batch as signed would pay a line the gateway has closed: never
+      await markBatchFailed(db, b.id, "another payout of its batch failed: the batch cannot be sent again as signed");
+      return each({ outcome: "failed" as const, reason: "batch broken" });
+    }
+    // a short balance: wait, as a single payout does (the vault would skip those items and they would fail)
+    const need = new Map<Address, bigint>();
+    for (const l of open) {
+      const token = getAddress(l.tokenAddress);
+      need.set(token, (need.get(token) ?? 0n) + l.amount);
+    }
+    for (const [token, amount] of need) {
+      const [balance] = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "accountOf", args: [b.merchantId, token] });
+      if (balance < amount) {
+        logger?.warn({ msg: "payout batch not executable yet", chain_id: chainId, batch_id: b.id, reason: "VaultInsufficientBalance", token, balance: balance.toString(), needed: amount.toString() });
+        return each({ outcome: "waiting" as const, reason: "VaultInsufficientBalance" });
+      }
+    }
+    const data = encodeFunctionData({
+      abi: VAULT_CALLS_ABI,
+      functionName: "payoutBatch",
+      args: [{ ...b.batch, payouts: b.batch.payouts.map((p) => ({ ...p, kind: Number(p.kind) })) }, b.signature],
+    });
+    let gas: bigint;
+    try {
+      gas = await client.estimateGas({ account: wallet.address, to: vault, data });
+    } catch (e) {
+      const name = vaultErrorName(e) ?? "unknown revert";
+      if (FINAL_ERRORS.has(name)) {
+        await markBatchFailed(db, b.id, `the vault refuses this payout batch: ${name}`);
+        return each({ outcome: "failed" as const, reason: name });
+      }
+      logger?.warn({ msg: "payout batch not executable yet", chain_id: chainId, batch_id: b.id, reason: name });
+      return each({ outcome: "waiting" as const, reason: name });
+    }
+    const txHash = await wallet.send({ to: vault, data, gas: (gas * 12n) / 10n, purpose: "payout", refId: b.id, refKind: "batch" });
+    await markBatchBroadcast(db, b.id, txHash);
+    logger?.info({ msg: "payout batch sent", chain_id: chainId, batch_id: b.id, payouts: open.length, tx_hash: txHash });
+    return each({ outcome: "sent" as const, txHash });
+  }
+
   return {
     async runOnce() {
       const out: PayoutOutcome[] = [];
@@ -82,6 +152,11 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
         const [pending] = await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1 AND status = 'pending' LIMIT 1", [p.id]);
         if (pending) continue;
         out.push(await execute(p));
+      }
+      for (const b of await listExecutableBatches(db, { chainId, limit: batch })) {
+        const [pending] = await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1 AND status = 'pending' LIMIT 1", [b.id]);
+        if (pending) continue;
+        out.push(...(await executeBatch(b)));
       }
       return out;
     },

@@ -4,6 +4,7 @@ import { decodeErrorResult, parseAbi, type Hex } from "viem";
 export const VAULT_CALLS_ABI = parseAbi([
   "function sweep(address token, uint256[] entries, uint256[] amounts)",
   "function payout((uint64 merchantId, uint8 kind, address token, address to, uint256 amount, uint256 payoutId, uint64 deadline) p, bytes signature)",
+  "function payoutBatch((uint64 merchantId, uint64 deadline, (uint8 kind, address token, address to, uint256 amount, uint256 payoutId)[] payouts) batch, bytes signature)",
   "function isPayoutIdUsed(uint64 merchantId, uint256 payoutId) view returns (bool)",
   "function accountOf(uint64 merchantId, address token) view returns (uint256 balance, uint256 feesAccrued)",
   "error VaultInsufficientBalance(uint64 merchantId, address token, uint256 balance, uint256 requested)",
@@ -42,4 +43,15 @@ export function vaultErrorName(e: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A vault error's ABI-encoded bytes (PayoutSkipped.reason) as text: its name and arguments, or the raw bytes. */
+export function vaultErrorText(data: string): string {
+  try {
+    const e = decodeErrorResult({ abi: VAULT_CALLS_ABI, data: data as Hex });
+    const args = (e.args ?? []).map((a) => String(a));
+    return args.length ? `${e.errorName}(${args.join(", ")})` : e.errorName;
+  } catch {
+    return `unknown vault error ${data}`;
+  }
 }

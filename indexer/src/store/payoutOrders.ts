@@ -11,7 +11,7 @@ import {
   type PayoutOrderState,
   type Transition,
 } from "../domain/orderStateMachine.js";
-import { PayoutKind, type Payout } from "../domain/payoutTypedData.js";
+import { PayoutKind, type Payout, type PayoutBatch } from "../domain/payoutTypedData.js";
 import type { Db, Queryable } from "./db.js";
 import { NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
@@ -69,6 +69,8 @@ export type PayoutOrderRecord = {
   payoutSignature: string | null;
   /** who signed the approval: the merchant's own key or the gateway-held key; null until approved */
   approvedBy: PayoutApprover | null;
+  /** the payout batch whose one signature approved this line (payout_batches.id); null when signed alone */
+  batchId: string | null;
   txHash: string | null;
   reason: string | null;
   notifyUrl: string | null;
@@ -145,6 +147,7 @@ export function toPayoutOrder(kind: PayoutOrderKind, r: Record<string, any>): Pa
     payoutDeadline: new Date(r.payout_deadline),
     payoutSignature: r.payout_signature ?? null,
     approvedBy: r.approved_by ?? null,
+    batchId: r.batch_id ?? null,
     txHash: r.tx_hash ?? null,
     reason: r.reason ?? null,
     notifyUrl: (kind === "withdrawal" ? r.app_notify_url : r.notify_url) ?? null,
@@ -328,8 +331,11 @@ export type MerchantPayoutSetup = {
   payoutKeySealed: Buffer | null;
 };
 
-/** What an approval adds to a payout: the EIP-712 signature and who made it. */
-export type PayoutAuthorization = { signature: string; approvedBy: PayoutApprover };
+/**
+ * What an approval adds to a payout: the EIP-712 signature and who made it; or, for a line of a batch, the
+ * batch whose one signature covers it (the signature then lives in payout_batches, payout_signature stays NULL).
+ */
+export type PayoutAuthorization = { signature: string; approvedBy: PayoutApprover; batchId?: undefined } | { signature?: undefined; approvedBy: PayoutApprover; batchId: string };
 
 /**
  * Applies one payout-machine event in the caller's transaction to a payout found without a lock: locks a
@@ -375,9 +381,9 @@ async function applyEvent(
   const txHash = txHashOverride ?? next.txHash;
   const [row] = await tx.query(
     `UPDATE ${k.table} SET status = $2, tx_hash = $3, reason = $4, payout_signature = COALESCE($5, payout_signature),
-       approved_by = COALESCE($6, approved_by), updated_at = now()
-     WHERE id = $1 RETURNING status, tx_hash, reason, payout_signature, approved_by, updated_at`,
-    [order.id, next.status, txHash, reason, auth?.signature ?? null, auth?.approvedBy ?? null],
+       approved_by = COALESCE($6, approved_by), batch_id = COALESCE($7, batch_id), updated_at = now()
+     WHERE id = $1 RETURNING status, tx_hash, reason, payout_signature, approved_by, batch_id, updated_at`,
+    [order.id, next.status, txHash, reason, auth?.signature ?? null, auth?.approvedBy ?? null, auth?.batchId ?? null],
   );
   const updated: PayoutOrderRecord = {
     ...order,
@@ -386,6 +392,7 @@ async function applyEvent(
     reason: row!.reason,
     payoutSignature: row!.payout_signature,
     approvedBy: row!.approved_by ?? null,
+    batchId: row!.batch_id ?? null,
     updatedAt: new Date(row!.updated_at),
   };
   if (!outbox) return updated;
@@ -452,6 +459,86 @@ export function requeuePayoutNotification(db: Db | Queryable, kind: PayoutOrderK
     const id = await requeueLatestEvent(tx, kind, app.no.toString());
     if (!id) throw new NotFoundError(kind, app.no.toString());
     return id;
+  });
+}
+
+// ------------------------------------------------------------------ batch approvals (one signature, many payouts)
+
+/** At most this many payouts under one batch signature (the vault pays them in one loop; a wallet lists each). */
+export const MAX_BATCH_LINES = 100;
+
+/** One application of a batch approval: its kind and public id. */
+export type PayoutBatchRef = { kind: PayoutOrderKind; no: bigint };
+
+/**
+ * The EIP-712 PayoutBatch the payout signer signs for these lines, as the vault verifies it: every line in
+ * payout id order (so the gateway rebuilds the same batch from its rows), the deadline the earliest of the
+ * lines' own deadlines (a batch never authorises a payout for longer than the payout was created for).
+ */
+export function payoutBatchMessage(merchantId: bigint, lines: readonly PayoutOrderRecord[]): PayoutBatch {
+  const sorted = [...lines].sort((a, b) => (a.payoutId < b.payoutId ? -1 : a.payoutId > b.payoutId ? 1 : 0));
+  const deadline = Math.min(...sorted.map((l) => Math.floor(l.payoutDeadline.getTime() / 1000)));
+  return {
+    merchantId,
+    deadline: BigInt(deadline),
+    payouts: sorted.map((l) => ({
+      kind: PAYOUT_KIND_CODE[l.kind],
+      token: getAddress(l.tokenAddress),
+      to: getAddress(l.toAddress),
+      amount: l.amount,
+      payoutId: l.payoutId,
+    })),
+  };
+}
+
+/** The merchant's applications named by `refs`, in the order given; throws {NotFoundError} for any it does not own. */
+export async function getPayoutApplications(db: Queryable, merchantId: bigint, refs: readonly PayoutBatchRef[]): Promise<PayoutApplication[]> {
+  const apps: PayoutApplication[] = [];
+  for (const r of refs) apps.push(await getPayoutApplication(db, r.kind, merchantId, { no: r.no }));
+  return apps;
+}
+
+/**
+ * Approves several pending applications of one merchant with one batch signature, in one transaction:
+ * `authorize` sees the applications, every line, the PayoutBatch built from them and the merchant's signing
+ * setup, and returns the batch's signature (or throws to refuse: nothing is written). Then the batch row is
+ * written and each line moves 0 → 1 pointing at it, with the usual outbox events; a line no longer pending
+ * (a concurrent approval or rejection) makes the state machine throw and the whole approval roll back.
+ */
+export function approvePayoutBatch(
+  db: Db | Queryable,
+  args: {
+    merchantId: bigint;
+    refs: readonly PayoutBatchRef[];
+    authorize: (
+      apps: PayoutApplication[],
+      batch: PayoutBatch,
+      merchant: MerchantPayoutSetup,
+    ) => Promise<{ signature: string; approvedBy: PayoutApprover }>;
+  },
+): Promise<{ batchId: string; batch: PayoutBatch; applications: PayoutApplication[] }> {
+  return inTx(db, async (tx) => {
+    const apps = await getPayoutApplications(tx, args.merchantId, args.refs);
+    const lines = apps.flatMap((a) => a.lines);
+    const batch = payoutBatchMessage(args.merchantId, lines);
+    const [m] = await tx.query("SELECT payout_signer, payout_key_mode, payout_key_enc FROM merchants WHERE id = $1", [args.merchantId]);
+    const auth = await args.authorize(apps, batch, {
+      payoutSigner: m!.payout_signer,
+      payoutKeyMode: m!.payout_key_mode,
+      payoutKeySealed: m!.payout_key_enc ? Buffer.from(m!.payout_key_enc) : null,
+    });
+    const batchId = newId();
+    await tx.query(
+      "INSERT INTO payout_batches (id, merchant_id, chain_id, deadline, signature, approved_by, lines) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [batchId, args.merchantId, apps[0]!.chainId, batch.deadline, auth.signature.toLowerCase(), auth.approvedBy, lines.length],
+    );
+    const applications: PayoutApplication[] = [];
+    for (const app of apps) {
+      const done: PayoutOrderRecord[] = [];
+      for (const line of app.lines) done.push(await applyEvent(tx, line, { type: "approve" }, { batchId, approvedBy: auth.approvedBy }));
+      applications.push(toApplication(done));
+    }
+    return { batchId, batch, applications };
   });
 }
 
@@ -588,4 +675,96 @@ export async function settlePayoutFromChain(
   if (order.status !== 2) return { outcome: "unexpected", order };
   // the chain's hash wins over the one we sent (a replacement transaction may have been mined)
   return { outcome: "settled", order: await applyEvent(tx, order, { type: "confirm" }, undefined, txHash) };
+}
+
+// ------------------------------------------------------------------ batches, for the executor and the follower
+
+/** An approved batch with at least one line still to send (state 1). */
+export type ExecutableBatch = {
+  id: string;
+  merchantId: bigint;
+  chainId: number;
+  /** unix seconds: the signed PayoutBatch.deadline */
+  deadline: bigint;
+  signature: Hex;
+  /** every line of the batch (whatever its state), in payout id order: the signed items */
+  lines: PayoutOrderRecord[];
+  /** the PayoutBatch exactly as signed */
+  batch: PayoutBatch;
+};
+
+/** Every line of a batch, in payout id order. */
+export async function getBatchLines(db: Queryable, batchId: string): Promise<PayoutOrderRecord[]> {
+  const lines: PayoutOrderRecord[] = [];
+  for (const kind of Object.keys(KINDS) as PayoutOrderKind[]) {
+    for (const r of await db.query(`${KINDS[kind].select} WHERE o.batch_id = $1`, [batchId])) lines.push(toPayoutOrder(kind, r));
+  }
+  return lines.sort((a, b) => (a.payoutId < b.payoutId ? -1 : a.payoutId > b.payoutId ? 1 : 0));
+}
+
+/** Approved batches of one chain with a line in state 1, oldest first. */
+export async function listExecutableBatches(db: Queryable, args: { chainId: number; limit: number }): Promise<ExecutableBatch[]> {
+  const rows = await db.query(
+    `SELECT b.* FROM payout_batches b
+      WHERE b.chain_id = $1 AND (
+        EXISTS (SELECT 1 FROM refund_orders o WHERE o.batch_id = b.id AND o.status = 1)
+        OR EXISTS (SELECT 1 FROM withdrawal_orders o WHERE o.batch_id = b.id AND o.status = 1)
+        OR EXISTS (SELECT 1 FROM settlement_orders o WHERE o.batch_id = b.id AND o.status = 1))
+      ORDER BY b.created_at, b.id LIMIT $2`,
+    [args.chainId, args.limit],
+  );
+  const out: ExecutableBatch[] = [];
+  for (const r of rows) {
+    const lines = await getBatchLines(db, r.id);
+    const batch = payoutBatchMessage(BigInt(r.merchant_id), lines);
+    // the stored deadline is the signed one (lines' deadlines never change, so they agree)
+    batch.deadline = BigInt(r.deadline);
+    out.push({ id: r.id, merchantId: BigInt(r.merchant_id), chainId: Number(r.chain_id), deadline: batch.deadline, signature: r.signature as Hex, lines, batch });
+  }
+  return out;
+}
+
+/** Applies `event` to each line of the batch in one of `from` states, in one transaction; returns the lines changed. */
+function eachBatchLine(db: Db | Queryable, batchId: string, from: readonly PayoutStatus[], event: PayoutEvent): Promise<PayoutOrderRecord[]> {
+  return inTx(db, async (tx) => {
+    const changed: PayoutOrderRecord[] = [];
+    for (const line of await getBatchLines(tx, batchId)) {
+      if (from.includes(line.status)) changed.push(await applyEvent(tx, line, event));
+    }
+    return changed;
+  });
+}
+
+/** The executor sent the batch's transaction: each line still approved (1) → 2 with its hash. */
+export const markBatchBroadcast = (db: Db | Queryable, batchId: string, txHash: string) =>
+  eachBatchLine(db, batchId, [PayoutStatus.Approved], { type: "broadcast", txHash: txHash.toLowerCase() });
+
+/** The batch's transaction was dropped or reverted: each line sent (2) → 1, to be sent again. */
+export const markBatchDropped = (db: Db | Queryable, batchId: string) => eachBatchLine(db, batchId, [PayoutStatus.Broadcast], { type: "dropped" });
+
+/** The batch can never be paid (its deadline passed, the vault refuses its signature, …): each open line → -2 with `reason`. */
+export const markBatchFailed = (db: Db | Queryable, batchId: string, reason: string) =>
+  eachBatchLine(db, batchId, [PayoutStatus.Approved, PayoutStatus.Broadcast], { type: "fail", reason });
+
+/**
+ * Called in the chain follower's transaction for a confirmed vault `PayoutSkipped(merchantId, payoutId,
+ * reason)` (an item of a batch the vault could not pay; its id stays unused): the open order with that
+ * payout id (approved or sent) fails with `reason` and its webhook. Returns null when no open order has
+ * that id (paid already, or not the gateway's); never throws for an odd state.
+ */
+export async function failPayoutFromChain(
+  tx: Queryable,
+  args: { merchantId: bigint; payoutId: bigint; reason: string },
+): Promise<PayoutOrderRecord | null> {
+  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
+    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
+     LIMIT 1`,
+    [args.merchantId, args.payoutId],
+  );
+  if (!hit) return null;
+  const order = await findById(tx, hit.kind, hit.id);
+  if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
+  return applyEvent(tx, order, { type: "fail", reason: args.reason });
 }

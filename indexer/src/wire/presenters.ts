@@ -27,7 +27,7 @@ const checksumOrNull = (a: string | null | undefined) => (a ? getAddress(a) : nu
 /** Ids are integers on the wire; ours fit a JS number (sequences from 1). */
 const int = (v: bigint) => Number(v);
 
-function currencyOf(w: WireContext, chainId: number, token: string): Pick<CurrencyRecord, "currencyId" | "symbol" | "decimals"> {
+export function currencyOf(w: WireContext, chainId: number, token: string): Pick<CurrencyRecord, "currencyId" | "symbol" | "decimals"> {
   const c = w.currencyOf(chainId, token);
   // a token never configured has no currencyId; 0 says so rather than guessing
   return c ?? { currencyId: 0, symbol: "", decimals: null };

@@ -1,10 +1,13 @@
 import type { FastifyRequest } from "fastify";
 import { recoverTypedDataAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { payoutTypedData } from "../../domain/payoutTypedData.js";
+import { PayoutStatus } from "../../domain/orderStateMachine.js";
+import { payoutBatchTypedData, payoutTypedData, type PayoutBatch } from "../../domain/payoutTypedData.js";
 import { getPayoutKeyMode } from "../../store/merchants.js";
 import {
+  MAX_BATCH_LINES,
   payoutMessage,
+  type PayoutApprover,
   type MerchantPayoutSetup,
   type PayoutApplication,
   type PayoutAuthorization,
@@ -122,5 +125,96 @@ export function createPayoutApproval(ctx: GatewayContext) {
         }),
       );
     };
-  return { typedData, signaturesOf, requireSignatures, authorize };
+  /** The EIP-712 PayoutBatch typed data of `batch` on `chainId`, as the vault's payoutBatch verifies it. */
+  const batchTypedData = (chainId: number, batch: PayoutBatch) => {
+    const chain = ctx.chain(chainId);
+    return payoutBatchTypedData({ chainId: chain.chainId, vault: chain.vault, batch });
+  };
+
+  /**
+   * What a batch may hold (checked before anything is signed or written): at least one application, each
+   * named once, all pending approval, all on one chain (the signature's domain is one chain's vault), at
+   * most MAX_BATCH_LINES payouts, the batch's deadline ahead.
+   */
+  const checkBatchable = (apps: PayoutApplication[], batch: PayoutBatch) => {
+    const name = (a: PayoutApplication) => `${a.kind} ${a.no}`;
+    const seen = new Set<string>();
+    for (const a of apps) {
+      if (seen.has(name(a))) throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${name(a)} is named twice: name each application once`);
+      seen.add(name(a));
+      if (a.lines.some((l) => l.status !== PayoutStatus.PendingApproval)) {
+        throw new ApiError(ErrorCode.IllegalState, `The ${name(a)} is not pending approval (state ${a.status}): leave it out of the batch`);
+      }
+    }
+    const chains = [...new Set(apps.map((a) => a.chainId))];
+    if (chains.length > 1) {
+      throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: a batch pays on one chain, these applications are on chains ${chains.join(", ")}: send one batch per chain`);
+    }
+    if (batch.payouts.length > MAX_BATCH_LINES) {
+      throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: the batch has ${batch.payouts.length} payouts, at most ${MAX_BATCH_LINES} fit in one: split it`);
+    }
+    if (Number(batch.deadline) * 1000 <= Date.now()) {
+      throw new ApiError(ErrorCode.IllegalState, "A payout of the batch is past its deadline: reject it and create a new one, or leave it out");
+    }
+  };
+
+  /** The merchant's signing setup is usable for `mode`; in gateway mode, the opened key (the registered signer). */
+  const signerOf = (merchant: MerchantPayoutSetup, signatureGiven: boolean) => {
+    if (merchant.payoutKeyMode === "gateway" && signatureGiven) {
+      throw new ApiError(ErrorCode.SignatureNotExpected, "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature");
+    }
+    if (!merchant.payoutSigner || (merchant.payoutKeyMode === "gateway" && !merchant.payoutKeySealed)) {
+      throw new ApiError(
+        ErrorCode.PayoutSignerMissing,
+        merchant.payoutKeyMode === "gateway"
+          ? "The gateway holds no payout key for this merchant: ask the operator to create one"
+          : "The merchant has no payout signer: register one (createMerchant --signer) before approving payouts",
+      );
+    }
+    if (merchant.payoutKeyMode !== "gateway") return null;
+    let account: ReturnType<typeof privateKeyToAccount>;
+    try {
+      account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
+    } catch {
+      // no cause attached: an error about the key must never carry (and log) the key
+      throw new ApiError(ErrorCode.Internal, "The gateway-held payout key could not be opened: ask the operator to check the master key");
+    }
+    if (account.address.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
+      throw new ApiError(
+        ErrorCode.PayoutSignerMissing,
+        `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner)}: ask the operator to fix the merchant`,
+      );
+    }
+    return account;
+  };
+
+  /**
+   * The `authorize` step of approvePayoutBatch: the batch is checked ({checkBatchable}); in merchant mode
+   * `signature` must recover, over the same PayoutBatch typed data the vault hashes, to the registered payout
+   * signer; in gateway mode the gateway signs the batch with the key it holds.
+   */
+  const authorizeBatch =
+    (signature: string | undefined) =>
+    async (apps: PayoutApplication[], batch: PayoutBatch, merchant: MerchantPayoutSetup): Promise<{ signature: string; approvedBy: PayoutApprover }> => {
+      checkBatchable(apps, batch);
+      const account = signerOf(merchant, signature !== undefined);
+      const typed = batchTypedData(apps[0]!.chainId, batch);
+      if (account) return { signature: await account.signTypedData(typed), approvedBy: "gateway" };
+      if (signature === undefined) {
+        throw new ApiError(
+          ErrorCode.InvalidRequest,
+          "Invalid request: body must have required property 'signature': payoutKeyMode is merchant, sign the payoutTypedData of payout/batch/typedData with the payout signer",
+        );
+      }
+      const signer = await recoverTypedDataAddress({ ...typed, signature: signature as Hex }).catch(() => null);
+      if (signer?.toLowerCase() !== merchant.payoutSigner!.toLowerCase()) {
+        throw new ApiError(
+          ErrorCode.InvalidPayoutSignature,
+          `The batch signature recovers to ${signer ?? "nothing"}, not the payout signer ${checksum(merchant.payoutSigner!)}: sign the payoutTypedData of payout/batch/typedData (for exactly these applications) with that key`,
+        );
+      }
+      return { signature, approvedBy: "merchant" };
+    };
+
+  return { typedData, signaturesOf, requireSignatures, authorize, batchTypedData, checkBatchable, authorizeBatch };
 }
