@@ -1,0 +1,194 @@
+/**
+ * Batch payouts on a real `hardhat node`, through the whole runtime (API, follower, notifier, movers): three
+ * applications (a refund, a two-recipient withdrawal, a settlement) approved with ONE PayoutBatch signature
+ * are sent in ONE payoutBatch transaction; the item the vault skips (its balance drained meanwhile by another
+ * payout) fails from the confirmed PayoutSkipped with its reason and a webhook, the others are paid; a forged
+ * signature is refused; a batch past its deadline fails every open line instead of waiting forever.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { parseAbi, type Address, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { createPayClient, PayApiError, type PayClient } from "../../sdk/src/index.js";
+import { resolveConfig, type GatewayConfig } from "../src/config.js";
+import { createSecretBox } from "../src/crypto/secretBox.js";
+import { PAYOUT_BATCH_TYPES, payoutTypedData } from "../src/domain/payoutTypedData.js";
+import { startGateway, type Gateway } from "../src/runtime/gateway.js";
+import type { Db } from "../src/store/db.js";
+import { createMerchant } from "../src/store/merchants.js";
+import { openStore } from "../src/store/open.js";
+import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+const admin = mnemonicToAccount(MNEMONIC, { addressIndex: 0 }); // operator and the merchant's payout signer
+const forger = mnemonicToAccount(MNEMONIC, { addressIndex: 2 });
+const adminKey = `0x${Buffer.from(admin.getHdKey().privateKey!).toString("hex")}` as Hex;
+const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
+const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** payout/batch/typedData's JSON as viem signs it. */
+const signable = (t: any) => ({
+  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
+  types: PAYOUT_BATCH_TYPES,
+  primaryType: "PayoutBatch" as const,
+  message: {
+    merchantId: BigInt(t.message.merchantId),
+    deadline: BigInt(t.message.deadline),
+    payouts: t.message.payouts.map((p: any) => ({ ...p, kind: Number(p.kind), amount: BigInt(p.amount), payoutId: BigInt(p.payoutId) })),
+  },
+});
+
+describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
+  let node: HardhatNode;
+  let fx: Fixture;
+  let db: Db;
+  let config: GatewayConfig;
+  let gateway: Gateway;
+  let client: PayClient;
+  let mining = true;
+  let miner: NodeJS.Timeout | undefined;
+  const balanceOf = (a: Address) => fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [a] }) as Promise<bigint>;
+
+  before(async () => {
+    node = await startHardhatNode();
+    fx = await deployFixture(node);
+    db = await openStore({ pgliteDir: "memory://" });
+    config = resolveConfig({
+      masterKey: randomBytes(32),
+      host: "127.0.0.1",
+      port: await freePort(),
+      logLevel: "silent",
+      operatorKey: adminKey,
+      allowPrivateWebhookTargets: true,
+      chains: [
+        {
+          chainId: 31337,
+          code: "local",
+          name: "hardhat node",
+          vault: fx.vault,
+          confirmations: 2,
+          rpcUrl: node.url,
+          startBlock: Number(await fx.blockNumber()),
+          tokens: [
+            { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
+            { symbol: "ETH", address: NATIVE, decimals: 18 },
+          ],
+        },
+      ],
+    });
+    const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx.merchantId, name: "Shop", feeBps: 100, payoutSigner: fx.admin });
+    // the movers run only when the test says (runOnce), so that it can act between send and mining
+    gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 3_600_000, retryScheduleMs: [200] });
+    client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
+    miner = setInterval(() => void (mining && node.rpc("evm_mine").catch(() => {})), 200);
+  });
+
+  after(async () => {
+    clearInterval(miner);
+    await gateway?.stop();
+    await db?.close();
+    node?.stop();
+  });
+
+  it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item fails with its reason and a webhook", async () => {
+    // 10 USDT paid and swept: the merchant holds 9.9 in the vault
+    const order = await client.payment.create({ outTradeNo: "b-1", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "http://127.0.0.1:9/none" });
+    await fx.mint(fx.payer, 100_000_000n);
+    await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
+    await until("order success", () => client.payment.detail({ outTradeNo: "b-1" }), (d) => d.state === 4);
+    await until(
+      "vault credit",
+      async () => {
+        await gateway.movers!.runOnce();
+        return (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] })) as [bigint, bigint];
+      },
+      ([b]) => b === 9_900_000n,
+    );
+
+    const [s3, w4, w5] = [fx.accounts[3]!, fx.accounts[4]!, fx.accounts[5]!];
+    const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const { refundId } = await client.refund.create({ outTradeNo: "b-1", outRefundNo: "br-1", refundAmount: "2" });
+    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "bw-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "1,1.5", withdrawAddress: `${w4},${w5}` });
+    const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", { outTradeNo: "bs-1", chainId: 31337, currencyId: usdt.currencyId, settlementAmount: "0.5", settlementAddress: s3 });
+    const ids = { refundIds: String(refundId), withdrawIds: String(withdrawId), settlementIds: String(settlementId) };
+    const shown = await client.request<any>("GET", "payout/batch/typedData", ids);
+    assert.deepEqual(shown.items.map((i: any) => i.amount), ["2000000", "1000000", "1500000", "500000"]);
+    const typed = signable(shown.payoutTypedData);
+
+    // a forged signature is refused and nothing is approved
+    await assert.rejects(client.request("POST", "payout/batch/approve", { ...ids, signature: await forger.signTypedData(typed) }), (e: PayApiError) => e.code === 40007);
+    assert.equal((await client.refund.detail({ refundId })).state, 0);
+
+    await client.request("POST", "payout/batch/approve", { ...ids, signature: await admin.signTypedData(typed) });
+    assert.equal((await client.withdraw.detail({ withdrawId })).state, 1);
+
+    // Another payout of the merchant (relayed by anyone, higher tip) takes 6 USDT in the same block, before
+    // the batch: 3.9 is left for 5, so the batch pays in payout id order and skips the 1.5 it cannot.
+    mining = false;
+    await node.rpc("evm_setAutomine", [false]);
+    try {
+      const drain = { merchantId: fx.merchantId, kind: 2 as const, token: fx.token, to: s3, amount: 6_000_000n, payoutId: 900n, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600) };
+      const drainSig = await admin.signTypedData(payoutTypedData({ chainId: 31337, vault: fx.vault, payout: drain }));
+      await fx.wallet.writeContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "payout", args: [drain, drainSig], account: fx.payer, chain: null, gas: 300_000n, maxPriorityFeePerGas: 50_000_000_000n, maxFeePerGas: 200_000_000_000n });
+      const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+      const sent = pass.filter((p) => p.outcome === "sent");
+      assert.equal(sent.length, 4, `every line sent: ${JSON.stringify(pass)}`);
+      assert.equal(new Set(sent.map((p) => (p as { txHash: string }).txHash)).size, 1, "in one transaction");
+      await node.rpc("evm_mine");
+    } finally {
+      await node.rpc("evm_setAutomine", [true]);
+      mining = true;
+    }
+
+    const w = await until("withdrawal closed", () => client.withdraw.detail({ withdrawId }), (d) => d.lines.every((l) => l.state === 3 || l.state === -2));
+    assert.deepEqual(w.lines.map((l) => l.state), [3, -2]);
+    assert.match(w.lines[1]!.reason!, /VaultInsufficientBalance/);
+    assert.equal(w.state, -2, "a withdrawal with a failed line is failed");
+    const r = await until("refund paid", () => client.refund.detail({ refundId }), (d) => d.state === 3);
+    const s = await until("settlement paid", () => client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) }), (d) => d.state === 3);
+    assert.equal(r.transferHash, w.lines[0]!.transferHash);
+    assert.equal(s.transferHash, r.transferHash, "one transaction paid them all");
+    await gateway.movers!.runOnce(); // the wallet settles its sent transaction; nothing more is sent
+    const txs = await db.query("SELECT ref_kind, status FROM operator_txs WHERE purpose = 'payout'");
+    assert.deepEqual(txs.map((t) => [t.ref_kind, t.status]), [["batch", "mined"]]);
+    assert.equal(await balanceOf(w4), 1_000_000n);
+    assert.equal(await balanceOf(w5), 0n, "the skipped recipient got nothing");
+    assert.equal(await balanceOf(s3), 6_500_000n);
+    const [ev] = await db.query(
+      "SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2",
+      [String(withdrawId)],
+    );
+    assert.ok(ev, "the failure has its webhook");
+    // the refund of the failed line is gone, the refund's paid: 8 of 10 remains refundable
+    const more = await client.refund.create({ outTradeNo: "b-1", outRefundNo: "br-2" });
+    assert.equal((await client.refund.detail({ refundId: more.refundId })).refundAmount, "8000000");
+  });
+
+  it("a batch past its deadline fails every open line with a webhook instead of waiting", async () => {
+    const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "bw-2", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "0.1,0.2", withdrawAddress: `${fx.accounts[4]},${fx.accounts[5]}` });
+    const typed = signable((await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData);
+    const { batchId } = await client.request<{ batchId: string }>("POST", "payout/batch/approve", { withdrawIds: String(withdrawId), signature: await admin.signTypedData(typed) });
+    // the clock passes the signed deadline (as if the movers had been down for days)
+    await db.query("UPDATE payout_batches SET deadline = $2 WHERE id = $1", [batchId, Math.floor(Date.now() / 1000) - 1]);
+    const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+    assert.deepEqual(pass.map((p) => p.outcome), ["failed", "failed"]);
+    const w = await client.withdraw.detail({ withdrawId });
+    assert.deepEqual(w.lines.map((l) => l.state), [-2, -2]);
+    assert.match(w.lines[0]!.reason!, /expired/);
+    const events = await db.query("SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2", [String(withdrawId)]);
+    assert.equal(events.length, 1);
+    assert.equal((await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1", [batchId])).length, 0, "nothing sent");
+  });
+});
