@@ -1,8 +1,19 @@
 import { hashTypedData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { payoutTypedData } from "../domain/payoutTypedData.js";
+import { payoutBatchTypedData, payoutBatchTypedDataJson, payoutTypedData, type PayoutBatch } from "../domain/payoutTypedData.js";
 import { findConsoleOrder } from "../store/consoleQueries.js";
-import { approvePayoutApplication, payoutMessage, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
+import {
+  approvePayoutApplication,
+  approvePayoutBatch,
+  getPayoutApplications,
+  MAX_BATCH_LINES,
+  payoutBatchMessage,
+  payoutMessage,
+  type PayoutApplication,
+  type PayoutBatchRef,
+  type PayoutOrderKind,
+  type PayoutOrderRecord,
+} from "../store/payoutOrders.js";
 import type { ConsoleContext } from "./context.js";
 import { checksummed } from "./format.js";
 import { ConsoleError, type ConsoleUser } from "./session.js";
@@ -39,10 +50,9 @@ export function walletTypedDataJson(ctx: ConsoleContext, o: PayoutOrderRecord): 
 }
 
 /**
- * Approves payouts from the console. One payout per signature today: the vault's `payout` checks one
- * signature per Payout. (A multi-select "approve N with one signature" needs the vault's batch payout; it
- * plugs in here: sign the batch's typed data over all `items`, verify it once, approve each in one
- * transaction.)
+ * Approves payouts from the console. One chosen payout whose application has one line: its own Payout
+ * signature (`vault.payout`). Several chosen payouts, or a withdrawal of several recipients: ONE signature
+ * over the vault's PayoutBatch of every line of their applications ({batchFromConsole}; `vault.payoutBatch`).
  *
  * Merchant-signed payouts: the signature must be the registered payout signer's, checked the way the vault
  * checks it (ECDSA, else ERC-1271 over the chain's RPC) BEFORE any row is locked; inside the approval's
@@ -56,11 +66,9 @@ export async function approveFromConsole(
   signature: Hex | undefined
 ): Promise<PayoutOrderRecord[]> {
   if (items.length === 0) throw new ConsoleError(400, "approve.none");
-  if (items.length > 1) throw new ConsoleError(400, "approve.batchUnavailable");
-  const item = items[0]!;
-  const found = await findConsoleOrder(ctx.db, item.kind, user.merchantId, item.id, user.chainIds);
-  if (!found || found.kind === "payment" || found.kind === "recharge") throw new ConsoleError(404, "error.notFound");
-  const order = found.order;
+  const prepared = await batchFromConsole(ctx, user, items);
+  if (prepared.lines.length > 1) return approveBatchFromConsole(ctx, user, prepared, signature);
+  const order = prepared.lines[0]!;
   if (order.status !== 0) throw new ConsoleError(409, "approve.notPending");
   if (order.payoutDeadline.getTime() <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
   const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
@@ -87,11 +95,11 @@ export async function approveFromConsole(
   // the vault checks one signature per Payout: an application of several lines (a multi-recipient withdrawal)
   // is approved with the batch payout's one signature, which the console does not build yet
   const approved = await approvePayoutApplication(ctx.db, {
-    kind: item.kind,
+    kind: order.kind,
     merchantId: user.merchantId,
     ref: { no: order.no },
     authorize: async (app, merchant) => {
-      if (app.lines.length !== 1) throw new ConsoleError(400, "approve.batchUnavailable");
+      if (app.lines.length !== 1) throw new ConsoleError(409, "approve.changed");
       const locked = app.lines[0]!;
       // what was verified above must still be what is approved
       if (hashTypedData(approvalTypedData(ctx, locked)) !== digest || merchant.payoutSigner?.toLowerCase() !== signer.toLowerCase()) {
@@ -112,4 +120,90 @@ export async function approveFromConsole(
     },
   });
   return approved.lines;
+}
+
+/** What a console batch approval signs: the applications of the chosen payouts and their PayoutBatch. */
+export type ConsoleBatch = { refs: PayoutBatchRef[]; apps: PayoutApplication[]; lines: PayoutOrderRecord[]; batch: PayoutBatch; chainId: number };
+
+/**
+ * The batch of the chosen payouts: each payout's whole application (a withdrawal's lines are approved
+ * together), each once; all pending, on one chain, within the signing deadline and MAX_BATCH_LINES.
+ */
+export async function batchFromConsole(ctx: ConsoleContext, user: ConsoleUser, items: readonly ApprovalItem[]): Promise<ConsoleBatch> {
+  if (items.length === 0) throw new ConsoleError(400, "approve.none");
+  const refs: PayoutBatchRef[] = [];
+  for (const item of items) {
+    const found = await findConsoleOrder(ctx.db, item.kind, user.merchantId, item.id, user.chainIds);
+    if (!found || found.kind === "payment" || found.kind === "recharge") throw new ConsoleError(404, "error.notFound");
+    if (found.order.status !== 0) throw new ConsoleError(409, "approve.notPending");
+    if (!refs.some((r) => r.kind === found.kind && r.no === found.order.no)) refs.push({ kind: found.kind, no: found.order.no });
+  }
+  const apps = await getPayoutApplications(ctx.db, user.merchantId, refs);
+  const lines = apps.flatMap((a) => a.lines);
+  if (lines.some((l) => l.status !== 0)) throw new ConsoleError(409, "approve.notPending");
+  if (new Set(apps.map((a) => a.chainId)).size > 1) throw new ConsoleError(400, "approve.batchChains");
+  if (lines.length > MAX_BATCH_LINES) throw new ConsoleError(400, "approve.batchTooLarge", { max: String(MAX_BATCH_LINES) });
+  const batch = payoutBatchMessage(user.merchantId, lines);
+  if (Number(batch.deadline) * 1000 <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
+  return { refs, apps, lines, batch, chainId: apps[0]!.chainId };
+}
+
+/** The batch's typed data, exactly what PaymentVault.payoutBatch verifies. */
+export function batchTypedData(ctx: ConsoleContext, b: ConsoleBatch) {
+  const chain = ctx.chain(b.chainId)!;
+  return payoutBatchTypedData({ chainId: chain.chainId, vault: chain.vault, batch: b.batch });
+}
+
+/** The batch's typed data for the wallet's eth_signTypedData_v4 (EIP712Domain listed, integers as strings). */
+export function batchWalletTypedDataJson(ctx: ConsoleContext, b: ConsoleBatch): string {
+  const chain = ctx.chain(b.chainId)!;
+  return payoutBatchTypedDataJson({ chainId: chain.chainId, vault: chain.vault, batch: b.batch });
+}
+
+/**
+ * Approves a console batch with one signature: checked as the vault checks it (ECDSA, else ERC-1271 over the
+ * RPC) before any row is locked; in the approval's transaction the batch rebuilt from the locked lines and
+ * the signer must be what was verified. Gateway-held keys: the gateway signs the batch.
+ */
+async function approveBatchFromConsole(ctx: ConsoleContext, user: ConsoleUser, b: ConsoleBatch, signature: Hex | undefined): Promise<PayoutOrderRecord[]> {
+  const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
+    "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
+    [user.merchantId]
+  );
+  const signer = m?.payout_signer ?? null;
+  if (!signer) throw new ConsoleError(409, "approve.noSigner");
+  const digest = hashTypedData(batchTypedData(ctx, b));
+  if (m!.payout_key_mode === "merchant") {
+    if (!signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new ConsoleError(400, "approve.signatureMissing");
+    const check = await checkSignature(ctx, { chainId: b.chainId, address: signer, hash: digest, signature });
+    if (!check.ok) {
+      throw new ConsoleError(400, check.reason === "rpc_failed" ? "approve.rpcFailed" : "approve.wrongSigner", {
+        signer: checksummed(signer),
+        recovered: check.recovered ?? "—",
+      });
+    }
+  } else if (signature) {
+    throw new ConsoleError(400, "approve.signatureNotExpected");
+  }
+  const done = await approvePayoutBatch(ctx.db, {
+    merchantId: user.merchantId,
+    refs: b.refs,
+    authorize: async (apps, batch, merchant) => {
+      const now: ConsoleBatch = { ...b, apps, batch };
+      if (hashTypedData(batchTypedData(ctx, now)) !== digest || merchant.payoutSigner?.toLowerCase() !== signer.toLowerCase()) {
+        throw new ConsoleError(409, "approve.changed");
+      }
+      if (merchant.payoutKeyMode === "merchant") return { signature: signature!, approvedBy: "merchant" };
+      if (!merchant.payoutKeySealed) throw new ConsoleError(409, "approve.noGatewayKey");
+      let account: ReturnType<typeof privateKeyToAccount>;
+      try {
+        account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed) as Hex);
+      } catch {
+        throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
+      }
+      if (account.address.toLowerCase() !== signer.toLowerCase()) throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
+      return { signature: await account.signTypedData(batchTypedData(ctx, now)), approvedBy: "gateway" };
+    },
+  });
+  return done.applications.flatMap((a) => a.lines);
 }

@@ -70,41 +70,100 @@
   if (dialog && approveBox) {
     const dlgMsg = $("#dlg-msg");
     const signButton = $("#dlg-sign");
-    /** the rows the person is approving (one today; the batch payout will allow several with one signature) */
+    const batchIntro = $("#dlg-batch-intro");
+    const batchWrap = $("#dlg-batch");
+    const batchItems = $("#dlg-items");
+    const batchMsg = $("#batch-msg");
+    const selectedButton = $("#approve-selected");
+    const gatewaySigns = approveBox.dataset.keyMode === "gateway";
+    /** the rows the person is approving, and the batch's typed data when they go under one signature */
     let chosen = [];
+    let batchTyped = null;
+    const showOne = (on) => dialog.querySelectorAll(".dlg-one").forEach((el) => (el.hidden = !on));
+    const show = () => {
+      dlgMsg.textContent = "";
+      signButton.disabled = false;
+      dialog.showModal();
+      signButton.focus();
+    };
     const open = (rows) => {
       chosen = rows;
+      batchTyped = null;
       const row = rows[0];
       $("#dlg-to").textContent = row.dataset.to;
       $("#dlg-amount").textContent = row.dataset.amount;
       $("#dlg-chain").textContent = row.dataset.chain;
       $("#dlg-payout-id").textContent = row.dataset.payoutId;
       $("#dlg-signer").textContent = row.dataset.signer;
-      dlgMsg.textContent = "";
-      signButton.disabled = false;
-      dialog.showModal();
-      signButton.focus();
+      showOne(true);
+      batchIntro.hidden = true;
+      batchWrap.hidden = true;
+      show();
     };
-    document.querySelectorAll("button[data-approve]").forEach((b) => b.addEventListener("click", () => open([b.closest("tr")])));
+    /** Several payouts (or a withdrawal of several recipients): the gateway builds the batch; every item is listed. */
+    const openBatch = async (rows) => {
+      chosen = rows;
+      batchMsg.textContent = "";
+      try {
+        const b = await postJson(approveBox.dataset.batchUrl, { items: rows.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })) }, csrf);
+        batchTyped = b.typed;
+        batchItems.replaceChildren(
+          ...b.payouts.map((p) => {
+            const tr = document.createElement("tr");
+            for (const [text, cls] of [[p.kind, ""], [p.ref, ""], [p.to, "to"], [p.amount, "num amount"], [p.payoutId, "num"]]) {
+              const td = document.createElement("td");
+              td.textContent = text;
+              if (cls) td.className = cls;
+              tr.append(td);
+            }
+            return tr;
+          })
+        );
+        batchIntro.textContent = t("js.batchIntro", { count: b.count });
+        $("#dlg-chain").textContent = b.chain;
+        $("#dlg-signer").textContent = approveBox.dataset.signer;
+        showOne(false);
+        batchIntro.hidden = false;
+        batchWrap.hidden = false;
+        show();
+      } catch (e) {
+        batchMsg.textContent = walletError(e);
+      }
+    };
+    const checked = () => Array.from(document.querySelectorAll("input[data-select]:checked"), (c) => c.closest("tr"));
+    document.querySelectorAll("input[data-select]").forEach((c) =>
+      c.addEventListener("change", () => {
+        if (selectedButton && !selectedButton.dataset.never) selectedButton.disabled = checked().length === 0;
+      })
+    );
+    selectedButton?.addEventListener("click", () => {
+      const rows = checked();
+      if (rows.length === 0) batchMsg.textContent = t("js.noneSelected");
+      else void (rows.length === 1 && Number(rows[0].dataset.lines) <= 1 ? open(rows) : openBatch(rows));
+    });
+    document.querySelectorAll("button[data-approve]").forEach((b) =>
+      b.addEventListener("click", () => {
+        const row = b.closest("tr");
+        void (Number(row.dataset.lines) > 1 ? openBatch([row]) : open([row]));
+      })
+    );
     $("#dlg-cancel").addEventListener("click", () => dialog.close());
     signButton.addEventListener("click", async () => {
-      const row = chosen[0];
       signButton.disabled = true;
       try {
-        const provider = wallet();
-        const accounts = await provider.request({ method: "eth_requestAccounts" });
-        const account = accounts && accounts[0];
-        const signer = row.dataset.signer;
-        if (!account || account.toLowerCase() !== signer.toLowerCase())
-          throw new Error(t("js.wrongAccount", { signer, account: account || "—" }));
-        dlgMsg.textContent = t("js.signPayout");
-        const signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, row.dataset.typed] });
+        let signature;
+        if (!gatewaySigns) {
+          const provider = wallet();
+          const accounts = await provider.request({ method: "eth_requestAccounts" });
+          const account = accounts && accounts[0];
+          const signer = approveBox.dataset.signer || chosen[0].dataset.signer;
+          if (!account || account.toLowerCase() !== signer.toLowerCase())
+            throw new Error(t("js.wrongAccount", { signer, account: account || "—" }));
+          dlgMsg.textContent = batchTyped ? t("js.signBatch") : t("js.signPayout");
+          signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, batchTyped || chosen[0].dataset.typed] });
+        }
         dlgMsg.textContent = t("js.checking");
-        await postJson(
-          approveBox.dataset.approveUrl,
-          { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature },
-          csrf
-        );
+        await postJson(approveBox.dataset.approveUrl, { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature }, csrf);
         window.location.assign(window.location.pathname + "?done=approved");
       } catch (e) {
         dlgMsg.textContent = walletError(e);

@@ -2,7 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import { findConsoleOrder, listPendingPayouts } from "../../store/consoleQueries.js";
 import { rejectPayoutApplication, type PayoutOrderKind } from "../../store/payoutOrders.js";
-import { approveFromConsole, walletTypedDataJson, type ApprovalItem } from "../approve.js";
+import { approveFromConsole, batchFromConsole, batchWalletTypedDataJson, walletTypedDataJson, type ApprovalItem } from "../approve.js";
+import { checksummed } from "../format.js";
+import { amountText, summarize } from "../orders.js";
 import type { ConsoleRouteKit } from "../plugin.js";
 import { ConsoleError, requireRole } from "../session.js";
 import { readVaults } from "../vault.js";
@@ -17,6 +19,8 @@ type ApproveBody = { items?: { kind: string; id: string }[]; signature?: string;
  * - `GET /approvals`: refunds, withdrawals and settlements pending approval, with who must sign
  * - `POST /approvals/approve` (approver): JSON `{items: [{kind, id}], signature}` from the wallet's
  *   eth_signTypedData_v4 over the payout's typed data (or a form `{kind, id}` when the gateway holds the key)
+ * - `POST /approvals/batch` (approver): JSON `{items}` → what one wallet signature approves for those payouts
+ *   (every line of their applications, each recipient and amount) and its typed data for eth_signTypedData_v4
  * - `POST /approvals/:kind/:id/reject` (approver): with a reason; a refund's amount becomes refundable again
  */
 export function approvalRoutes(kit: ConsoleRouteKit) {
@@ -49,15 +53,41 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       );
     });
 
+    const itemsOf = (b: ApproveBody): ApprovalItem[] => {
+      const raw = Array.isArray(b.items) ? b.items : b.kind !== undefined ? [{ kind: b.kind, id: b.id ?? "" }] : [];
+      return raw.slice(0, 100).map((x) => {
+        if (!isPayoutKind(x?.kind) || typeof x.id !== "string" || x.id.length > 64) throw new ConsoleError(400, "error.badRequest");
+        return { kind: x.kind, id: x.id };
+      });
+    };
+
+    app.post<{ Body: ApproveBody }>("/approvals/batch", async (request, reply) => {
+      const user = kit.user(request);
+      requireRole(user, "approver");
+      const b = await batchFromConsole(ctx, user, itemsOf(request.body ?? {}));
+      const v = await kit.view(request);
+      return reply.headers({ "cache-control": "no-store" }).send({
+        chain: ctx.chain(b.chainId)?.name ?? String(b.chainId),
+        count: b.lines.length,
+        typed: batchWalletTypedDataJson(ctx, b),
+        payouts: b.batch.payouts.map((p) => {
+          const line = b.lines.find((l) => l.payoutId === p.payoutId)!;
+          return {
+            kind: v.t(`one.${line.kind}`),
+            ref: line.merchantRef ?? "",
+            to: checksummed(line.toAddress),
+            amount: amountText(summarize(ctx, { kind: line.kind, order: line } as never), line.amount),
+            payoutId: p.payoutId.toString(),
+          };
+        }),
+      });
+    });
+
     app.post<{ Body: ApproveBody }>("/approvals/approve", async (request, reply) => {
       const user = kit.user(request);
       requireRole(user, "approver");
       const b = request.body ?? {};
-      const raw = Array.isArray(b.items) ? b.items : b.kind !== undefined ? [{ kind: b.kind, id: b.id ?? "" }] : [];
-      const items: ApprovalItem[] = raw.slice(0, 100).map((x) => {
-        if (!isPayoutKind(x?.kind) || typeof x.id !== "string" || x.id.length > 64) throw new ConsoleError(400, "error.badRequest");
-        return { kind: x.kind, id: x.id };
-      });
+      const items = itemsOf(b);
       const signature = typeof b.signature === "string" && b.signature !== "" ? (b.signature as Hex) : undefined;
       const approved = await approveFromConsole(ctx, user, items, signature);
       request.log.info(

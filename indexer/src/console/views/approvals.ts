@@ -16,9 +16,10 @@ export type ApprovalsData = {
 
 /**
  * The approval queue. Each row carries its EIP-712 typed data for the wallet; "Approve" opens a dialog
- * that shows the recipient and amount, then asks the wallet to sign (eth_signTypedData_v4). Rows are laid
- * out for a later multi-select: each has a `data-kind`/`data-id` pair the script collects, and the approve
- * endpoint takes a list.
+ * that shows the recipient and amount, then asks the wallet to sign (eth_signTypedData_v4). Rows can be
+ * selected (their `data-kind`/`data-id`): "Approve selected" asks the gateway for the batch of them
+ * (`/approvals/batch`), lists every recipient and amount in the dialog, and has the wallet sign ONE
+ * PayoutBatch. A withdrawal of several recipients (`data-lines` > 1) is always approved that way.
  */
 export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
   const { ctx, t, user } = v;
@@ -42,6 +43,7 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     .join("");
   const roleNote = mayApprove ? "" : `<p class="warning" role="note">${e(t("approvals.roleNeeded"))}</p>`;
 
+  const linesOf = (o: PayoutOrderRecord) => d.pending.filter((p) => p.order.kind === o.kind && p.order.no === o.no).length;
   const rows = d.pending
     .map(({ order, typedData }) => {
       const s = summarize(ctx, { kind: order.kind, order } as never);
@@ -58,11 +60,14 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
           : `<button type="button" class="primary" data-approve${mayApprove && d.signer ? "" : " disabled"}>${e(
               t("approvals.approve")
             )}</button>`;
-      return `<tr id="o-${e(order.id)}" data-kind="${order.kind}" data-id="${e(order.id)}" data-typed="${e(typedData)}" data-to="${e(
-        to
-      )}" data-amount="${e(amount)}" data-chain="${e(chain)}" data-payout-id="${order.payoutId}" data-signer="${e(
+      return `<tr id="o-${e(order.id)}" data-kind="${order.kind}" data-id="${e(order.id)}" data-lines="${linesOf(order)}" data-typed="${e(
+        typedData
+      )}" data-to="${e(to)}" data-amount="${e(amount)}" data-chain="${e(chain)}" data-payout-id="${order.payoutId}" data-signer="${e(
         d.signer ? checksummed(d.signer) : ""
       )}">
+  <td><input type="checkbox" data-select aria-label="${e(t("approvals.selectRow", { ref: order.merchantRef ?? order.id }))}"${
+        mayApprove ? "" : " disabled"
+      }></td>
   <td>${e(t(`one.${order.kind}`))}</td>
   <td><a href="${e(ctx.base)}/orders/${order.kind}/${e(encodeURIComponent(order.id))}">${e(order.merchantRef)}</a></td>
   <td class="num amount">${e(amount)}</td>
@@ -83,9 +88,12 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     })
     .join("");
 
+  const batchBar = `<p class="actions"><button type="button" class="primary" id="approve-selected" disabled${
+    mayApprove && d.signer ? "" : ` data-never="1"`
+  }>${e(t("approvals.approveSelected"))}</button> <span class="hint">${e(t("approvals.batchExplain"))}</span> <span id="batch-msg" role="status" aria-live="polite"></span></p>`;
   const table = d.pending.length
-    ? `<div class="table-wrap" tabindex="0"><table id="approvals"><caption class="visually-hidden">${e(t("approvals.title"))}</caption>
-  <thead><tr><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col" class="num">${e(
+    ? `${batchBar}<div class="table-wrap" tabindex="0"><table id="approvals"><caption class="visually-hidden">${e(t("approvals.title"))}</caption>
+  <thead><tr><th scope="col">${e(t("approvals.select"))}</th><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col" class="num">${e(
         t("field.amount")
       )}</th><th scope="col">${e(t("field.recipient"))}</th><th scope="col">${e(t("field.chain"))}</th><th scope="col" class="num">${e(
         t("detail.payoutId")
@@ -96,13 +104,19 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
   const dialog = `<dialog id="approve-dialog" aria-labelledby="approve-title">
   <h2 id="approve-title">${e(t("approvals.dialogTitle"))}</h2>
   <p>${e(t("approvals.dialogIntro"))}</p>
+  <p id="dlg-batch-intro" hidden></p>
   <dl class="facts">
-    <div><dt>${e(t("field.recipient"))}</dt><dd><code id="dlg-to"></code></dd></div>
-    <div><dt>${e(t("field.amount"))}</dt><dd id="dlg-amount"></dd></div>
+    <div class="dlg-one"><dt>${e(t("field.recipient"))}</dt><dd><code id="dlg-to"></code></dd></div>
+    <div class="dlg-one"><dt>${e(t("field.amount"))}</dt><dd id="dlg-amount"></dd></div>
     <div><dt>${e(t("field.chain"))}</dt><dd id="dlg-chain"></dd></div>
-    <div><dt>${e(t("detail.payoutId"))}</dt><dd id="dlg-payout-id"></dd></div>
+    <div class="dlg-one"><dt>${e(t("detail.payoutId"))}</dt><dd id="dlg-payout-id"></dd></div>
     <div><dt>${e(t("approvals.signer"))}</dt><dd><code id="dlg-signer"></code></dd></div>
   </dl>
+  <div class="table-wrap" id="dlg-batch" hidden><table><caption class="visually-hidden">${e(t("approvals.batchCaption"))}</caption>
+    <thead><tr><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col">${e(
+      t("field.recipient")
+    )}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(t("detail.payoutId"))}</th></tr></thead>
+    <tbody id="dlg-items"></tbody></table></div>
   <p id="dlg-msg" role="status" aria-live="polite" class="hint"></p>
   <div class="actions"><button type="button" class="primary" id="dlg-sign">${e(
     t("approvals.sign")
@@ -115,7 +129,9 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     wide: true,
     body: `<section class="card" aria-label="${e(t("approvals.who"))}" id="approve-box" data-approve-url="${e(
       ctx.base
-    )}/approvals/approve">${who}${mismatch}${roleNote}
+    )}/approvals/approve" data-batch-url="${e(ctx.base)}/approvals/batch" data-key-mode="${d.keyMode}" data-signer="${e(
+      d.signer ? checksummed(d.signer) : ""
+    )}">${who}${mismatch}${roleNote}
   <p class="hint">${e(t("approvals.explain"))}</p></section>
 ${table}
 ${dialog}`,

@@ -7,7 +7,7 @@ CREATE TABLE payout_batches (
   merchant_id  BIGINT NOT NULL REFERENCES merchants(id),
   chain_id     BIGINT NOT NULL,
   deadline     BIGINT NOT NULL CHECK (deadline > 0),                            -- the signed PayoutBatch.deadline, unix seconds
-  signature    TEXT NOT NULL CHECK (signature ~ '^0x[0-9a-f]{130}$'),         -- lowercase
+  signature    TEXT NOT NULL CHECK (signature ~ '^0x([0-9a-f]{2})+$'),          -- lowercase; 65 bytes ECDSA, any length ERC-1271
   approved_by  TEXT NOT NULL CHECK (approved_by IN ('merchant', 'gateway')),
   lines        INT NOT NULL CHECK (lines > 0),
   created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
