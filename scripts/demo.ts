@@ -373,6 +373,10 @@ console.log(`\n  platform fees: ${fees.map((f) => `${formatUnits(BigInt(f.fee), 
 console.log(`  vault balance of merchant ${MERCHANT}: ${formatUnits((await account(usdtAddress)).balance, 6)} USDT, ${formatUnits((await account(NATIVE)).balance, 18)} ETH`);
 console.log(`  operator gas: ${gasRows.filter((r) => r.purpose === "sweep").length} sweeps ${sweepGas.toLocaleString("en-US")} gas, ${gasRows.filter((r) => r.purpose === "payout").length} payouts ${payoutGas.toLocaleString("en-US")} gas`);
 console.log(`  callbacks: ${shop.received.length} delivered and verified; total time ${elapsed().trim()} s`);
+const consolePage = await fetch(`${gateway.url}/console`, { headers: { "accept-language": "en" } });
+check("the merchant console sends a signed-out visitor to its sign-in page", consolePage.ok && new URL(consolePage.url).pathname === "/console/signin", `HTTP ${consolePage.status} at ${consolePage.url}`);
+console.log(`  merchant console: ${gateway.url}/console — sign in with the merchant's payout signer ${merchantSigner.address} (Hardhat's account #3)
+    in a browser wallet on chain 31337; the demo stops its gateway now: \`npm run local\` keeps one running, with its console`);
 
 clearInterval(miner);
 await gateway.stop();

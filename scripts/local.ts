@@ -97,6 +97,7 @@ console.log(`
 ready in ${elapsed().trim()}: a payable gateway on a local chain (Ctrl-C stops everything)
 
   gateway      ${json.gatewayUrl}   (health ${json.gatewayUrl}/health, metrics ${json.gatewayUrl}/metrics)
+  console      ${json.consoleUrl}   (sign in with the payout signer below: import its key into a browser wallet on chain ${json.chainId})
   chain        ${json.chainId} at ${json.rpcUrl}, a block every ${json.blockTimeMs} ms, ${json.confirmations} confirmations
   vault        ${json.contracts.vault}
   tokens       ${json.tokens.map((t) => `${t.symbol} ${t.address}`).join("\n               ")}

@@ -336,6 +336,10 @@ describe("merchant console in chromium, with an injected wallet against a hardha
       redirectionUrl: null,
       accessSign: "browser-test",
       expiresAt: new Date(Date.now() + 3_600_000),
+      description: "cafe order 1001",
+      quoteSymbol: "USDT",
+      quoteAmount: "10",
+      isLegalTender: 0,
     });
     await fx.mint(fx.payer, 100_000_000n);
     const transfer = await fx.write(fx.token, fx.tokenAbi, "transfer", [order.receiptAddress, 10_000_000n], fx.payer);

@@ -19,9 +19,9 @@ import { createSecretBox } from "../src/crypto/secretBox.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { upsertConsoleMember } from "../src/store/members.js";
-import { purgeNonces, useNonce } from "../src/store/nonces.js";
+import { purgeNonces, rememberSignature } from "../src/store/nonces.js";
 import { openStore } from "../src/store/open.js";
-import { getPayoutOrder } from "../src/store/payoutOrders.js";
+import { getPayoutApplication, type PayoutOrderKind, type PayoutOrderRecord } from "../src/store/payoutOrders.js";
 import { createSettlementOrder } from "../src/store/settlementOrders.js";
 import { ConsoleClient, paidPayment } from "./consoleHarness.js";
 import { freePort } from "./chainHarness.js";
@@ -33,6 +33,26 @@ const viewer = privateKeyToAccount(generatePrivateKey());
 const approver = privateKeyToAccount(generatePrivateKey());
 const stranger = privateKeyToAccount(generatePrivateKey());
 const signerB = privateKeyToAccount(generatePrivateKey());
+
+/**
+ * A payout of the merchant by its row id (the id the console's pages and URLs carry), read through the
+ * store's application of that payout (so another merchant's payout is not found).
+ */
+async function getPayoutOrder(db: Db, kind: PayoutOrderKind, merchantId: bigint, ref: { id: string }): Promise<PayoutOrderRecord> {
+  const [table, noColumn] = (
+    {
+      refund: ["refund_orders", "refund_no"],
+      withdrawal: ["withdrawal_orders", "withdraw_id"],
+      settlement: ["settlement_orders", "settlement_no"],
+    } as const
+  )[kind];
+  const [row] = await db.query(`SELECT ${noColumn}::text AS no FROM ${table} WHERE id = $1`, [ref.id]);
+  assert.ok(row, `no ${kind} payout ${ref.id}`);
+  const app = await getPayoutApplication(db, kind, merchantId, { no: BigInt(row.no) });
+  const line = app.lines.find((l) => l.id === ref.id);
+  assert.ok(line, `${kind} application ${app.no} has no line ${ref.id}`);
+  return line;
+}
 
 const pg = await postgresReachable();
 if (!pg) console.log(`# NOTICE: PostgreSQL not reachable at ${PG_URL}: the console's server tests were skipped (PGlite ran)`);
@@ -421,9 +441,9 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
     });
 
     it("a settlement awaits approval with the others, shows in its own list and is approved with a Payout of kind 2", async () => {
-      const { settlement } = await createSettlementOrder(db, {
+      const { settlement: application } = await createSettlementOrder(db, {
         merchantId: 1n,
-        merchantSettlementId: "settle-1",
+        outTradeNo: "settle-1",
         requestHash: "settle-1",
         chainId: 137,
         tokenAddress: ZERO,
@@ -432,6 +452,10 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
         notifyUrl: null,
         payoutDeadlineSeconds: 3600,
       });
+      // a settlement is an application of one payout (one line); the console lists and approves that payout
+      assert.equal(application.lines.length, 1);
+      const settlement = application.lines[0]!;
+      assert.equal(settlement.merchantRef, "settle-1");
       const c = client();
       await c.signIn(signer);
       const list = await c.request("GET", "/console/orders?kind=settlement&state=0");
@@ -535,7 +559,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.match(settings.text, new RegExp(`${key}</code></td><td>checkout server`));
       assert.doesNotMatch(settings.text, new RegExp(secret), "the secret is never shown again");
       // a signed request records a nonce; when the API purges it, the key's last use is kept
-      await useNonce(db, key, "n-1");
+      assert.equal(await rememberSignature(db, key, "n-1"), true);
       await db.query("UPDATE api_nonces SET seen_at = now() - interval '1 hour' WHERE key_id = $1", [key]);
       assert.equal(await purgeNonces(db, 5 * 60_000), 1);
       const [row] = await db.query(

@@ -6,6 +6,7 @@ import type { Address, Hex } from "viem";
 import type { LocalAccount } from "viem/accounts";
 import { depositInitCodeHash } from "../src/domain/depositAddress.js";
 import { newId } from "../src/domain/ids.js";
+import { formatAmount } from "../src/domain/money.js";
 import type { Db } from "../src/store/db.js";
 import { applyPaymentEvent, createPaymentOrder, type PaymentOrderRecord } from "../src/store/paymentOrders.js";
 
@@ -122,6 +123,11 @@ export async function paidPayment(
     redirectionUrl: null,
     accessSign: "test",
     expiresAt: new Date(Date.now() + 3_600_000),
+    // quoted in the token itself (isLegalTender 0), as the merchant API records a crypto quote
+    description: `order ${p.ref}`,
+    quoteSymbol: p.symbol,
+    quoteAmount: formatAmount(p.amount, p.decimals),
+    isLegalTender: 0,
   });
   for (const event of [
     { type: "transferSeen", amount: p.amount },

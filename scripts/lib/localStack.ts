@@ -397,6 +397,7 @@ export function stackJson(stack: LocalStack) {
     startedAt: new Date().toISOString(),
     gatewayUrl: stack.gatewayUrl,
     payPageUrl: `${stack.gatewayUrl}/pay`,
+    consoleUrl: `${stack.gatewayUrl}/console`,
     chainId: CHAIN_ID,
     rpcUrl: stack.rpcUrl,
     blockTimeMs: stack.options.blockTimeMs,

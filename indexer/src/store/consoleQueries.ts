@@ -62,7 +62,8 @@ const KIND_SQL: Record<ConsoleOrderKind, KindSql> = {
     map: (r) => ({ kind: "payment", order: toPaymentOrder(r) }),
   },
   refund: {
-    from: `SELECT o.*, p.merchant_order_id, p.chain_id, p.token_address, p.token_decimals
+    from: `SELECT o.*, o.refund_no AS no, 1 AS line, o.merchant_refund_id AS merchant_ref, p.merchant_order_id, p.chain_id, p.token_address,
+             p.token_decimals
            FROM refund_orders o JOIN payment_orders p ON p.id = o.pay_order_id`,
     chain: "p.chain_id",
     token: "p.token_address",
@@ -72,16 +73,18 @@ const KIND_SQL: Record<ConsoleOrderKind, KindSql> = {
     map: payout("refund"),
   },
   withdrawal: {
-    from: "SELECT o.* FROM withdrawal_orders o",
+    // a line of a withdrawal application: the application's public id, outTradeNo and notify URL
+    from: `SELECT o.*, o.withdraw_id AS no, o.line_no AS line, w.out_trade_no AS merchant_ref, w.notify_url AS app_notify_url
+           FROM withdrawal_orders o JOIN withdrawals w ON w.id = o.withdraw_id`,
     chain: "o.chain_id",
     token: "o.token_address",
-    merchantRef: "o.merchant_withdraw_id",
+    merchantRef: "w.out_trade_no",
     tx: "o.tx_hash = ?",
     exact: ["o.id", "o.to_address", "o.tx_hash"],
     map: payout("withdrawal"),
   },
   settlement: {
-    from: "SELECT o.* FROM settlement_orders o",
+    from: "SELECT o.*, o.settlement_no AS no, 1 AS line, o.merchant_settlement_id AS merchant_ref FROM settlement_orders o",
     chain: "o.chain_id",
     token: "o.token_address",
     merchantRef: "o.merchant_settlement_id",

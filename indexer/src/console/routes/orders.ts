@@ -79,9 +79,12 @@ export function orderRoutes(kit: ConsoleRouteKit) {
     refundForm?: OrderDetailData["refundForm"]
   ) => {
     const user = kit.user(request);
+    // a payout's events are its application's (aggregate = the public refundId / withdrawId / settlementId);
+    // a payment's and a recharge's are the order's own
+    const aggregateId = o.kind === "payment" || o.kind === "recharge" ? o.order.id : o.order.no.toString();
     const [timeline, webhooks] = await Promise.all([
-      listOrderTimeline(ctx.db, user.merchantId, o.kind, o.order.id),
-      listWebhookLog(ctx.db, { merchantId: user.merchantId, aggregateKind: o.kind, aggregateId: o.order.id }),
+      listOrderTimeline(ctx.db, user.merchantId, o.kind, aggregateId),
+      listWebhookLog(ctx.db, { merchantId: user.merchantId, aggregateKind: o.kind, aggregateId }),
     ]);
     const d: OrderDetailData = { order: o, timeline, webhooks, refundForm };
     if (o.kind === "payment") {
