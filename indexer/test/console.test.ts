@@ -405,7 +405,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(approved.approvedBy, "merchant");
       assert.equal(hashTypedData(typed), hashTypedData(approvalTypedData(createConsoleContext({ db, config }), approved)));
 
-      // two payouts in one request: needs the vault's batch payout
+      // two payouts in one request go under one batch signature (consoleBatch.browser.test.ts); an approved one is refused
       const batch = await ap.request("POST", "/console/approvals/approve", {
         json: {
           items: [
@@ -416,8 +416,8 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
         },
         headers: { "x-csrf-token": await ap.csrf() },
       });
-      assert.equal(batch.status, 400);
-      assert.match(batch.json.error, /batch payout/);
+      assert.equal(batch.status, 409);
+      assert.match(batch.json.error, /no longer awaiting approval/);
 
       // reject a second refund with a reason: the amount is refundable again
       const d2 = await c.request("GET", `/console/orders/payment/${pay.id}`);
