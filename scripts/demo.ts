@@ -81,6 +81,17 @@ function typedDataForSigning(t: PayoutTypedData) {
   } as any;
 }
 
+/** A batch's typed data (payout/batch/typedData) for the signer: integers back to numbers, also in each item. */
+function batchTypedDataForSigning(t: { domain: Record<string, unknown>; types: Record<string, { name: string; type: string }[]>; primaryType: string; message: Record<string, any> }) {
+  const { EIP712Domain: _, ...types } = t.types;
+  const convert = (type: string, v: any): any => {
+    if (type.endsWith("[]")) return (v as any[]).map((x) => convert(type.slice(0, -2), x));
+    if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
+    return /^u?int/.test(type) ? BigInt(v) : v;
+  };
+  return { domain: { ...t.domain, chainId: Number(t.domain.chainId) }, types, primaryType: t.primaryType, message: convert(t.primaryType, t.message) } as any;
+}
+
 // ------------------------------------------------------------------ chain
 section("1. chain and contracts");
 const connection = await network.create("hardhatMainnet");
@@ -292,7 +303,7 @@ const afterRecharges = await waitFor("recharges swept", () => account(usdtAddres
 check("the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)", afterRecharges.balance + afterRecharges.fee === parseUnits("34.5", 6));
 
 // ------------------------------------------------------------------ withdrawal
-section("7. a withdrawal to two recipients (one payout per line)");
+section("7. a withdrawal to two recipients, approved with ONE batch signature and paid in one transaction");
 const customerBefore = BigInt(await usdt.balanceOf(customer.address));
 const treasuryUsdtBefore = BigInt(await usdt.balanceOf(treasury.address));
 const { withdrawId } = await client.withdraw.apply({
@@ -303,15 +314,18 @@ const { withdrawId } = await client.withdraw.apply({
   withdrawAmount: "2.00,1.25",
 });
 const wPending = await client.withdraw.detail({ withdrawId });
-const wSignatures = await Promise.all(wPending.lines.map((l) => merchantSignerAccount.signTypedData(typedDataForSigning(l.payoutTypedData!))));
-await client.withdraw.approve({ withdrawId, signatures: wSignatures });
-say(`withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one signature each`);
+// one EIP-712 PayoutBatch over every line (the wallet lists each recipient and amount), sent as one vault.payoutBatch
+const wBatch = await client.request<{ payoutTypedData: any; items: { toAddress: string; amount: string }[] }>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) });
+const wSignature = await merchantSignerAccount.signTypedData(batchTypedDataForSigning(wBatch.payoutTypedData));
+await client.request("POST", "payout/batch/approve", { withdrawIds: String(withdrawId), signature: wSignature });
+say(`withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one batch signature for ${wBatch.items.map((i) => `${i.toAddress.slice(0, 10)}… ${human(i.amount, 6)}`).join(" and ")}`);
 const wDone = await waitFor("withdrawal success", () => client.withdraw.detail({ withdrawId }), (d) => d.withdrawStatus === 0);
+check("withdrawal W-1's two payouts went out in one transaction", wDone.lines.length === 2 && !!wDone.lines[0]!.transferHash && wDone.lines[0]!.transferHash === wDone.lines[1]!.transferHash);
 check(
   "withdrawal W-1 paid both recipients and confirmed (withdrawStatus 0)",
   BigInt(await usdt.balanceOf(customer.address)) - customerBefore === parseUnits("2", 6) && BigInt(await usdt.balanceOf(treasury.address)) - treasuryUsdtBefore === parseUnits("1.25", 6),
 );
-summary.push({ what: "W-1", kind: "withdrawal", state: `${wDone.withdrawStatus}/${wDone.state}`, amount: `${wDone.withdrawAmount.split(",").map((a) => human(a, 6)).join(" + ")} USDT`, detail: `${wDone.lines.length} recipients, one payout each` });
+summary.push({ what: "W-1", kind: "withdrawal", state: `${wDone.withdrawStatus}/${wDone.state}`, amount: `${wDone.withdrawAmount.split(",").map((a) => human(a, 6)).join(" + ")} USDT`, detail: `${wDone.lines.length} recipients, one batch signature and transaction` });
 
 // ------------------------------------------------------------------ settlement
 section("8. merchant settlement");
