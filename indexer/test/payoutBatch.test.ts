@@ -114,7 +114,7 @@ describe("batch payout approval over HTTP (pglite)", () => {
     assert.equal(fewer.body.code, 40007);
     const none = await call(gw, A, "POST", "payout/batch/approve", ids);
     assert.equal(none.body.code, 40001);
-    assert.match(none.body.msg, /signature/);
+    assert.match(none.body.msg, /signature.*payout\/batch\/typedData/);
     assert.deepEqual(await snapshot(gw.db), before, "a refused batch changes no row and sends no webhook");
 
     const signature = await signer.signTypedData(typed);
@@ -159,6 +159,7 @@ describe("batch payout approval over HTTP (pglite)", () => {
     const failed = await gw.db.transaction((tx) => failPayoutFromChain(tx, { merchantId: 1n, payoutId: skipped.payoutId, reason: "the vault skipped this payout: VaultInsufficientBalance(…)" }));
     assert.equal(failed?.status, -2);
     assert.match(failed!.reason!, /VaultInsufficientBalance/);
+    assert.match(failed!.reason!, new RegExp(`authorises payout id ${skipped.payoutId} until .*cancelPayout`), "says the signature still lives");
     const [ev] = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1", [String(s.settlementId)]);
     assert.equal(ev!.type, "settlement.status_changed");
     assert.equal(Number((await gw.db.query("SELECT count(*) AS n FROM outbox_events"))[0]!.n), outboxBefore + 1);
@@ -204,5 +205,12 @@ describe("batch payout approval over HTTP (pglite)", () => {
     const settings = (await call(gw, C, "GET", "merchant/settings")).body.data;
     assert.equal(await recoverTypedDataAddress({ ...typed, signature: b!.signature }), settings.payoutSigner);
     assert.equal(ok.body.data.withdrawals[0].approvedBy, "gateway");
+  });
+
+  it("the OpenAPI document lists the batch routes", async () => {
+    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as any;
+    assert.ok(doc.paths["/api/mer/payout/batch/typedData"]?.get);
+    const approve = doc.paths["/api/mer/payout/batch/approve"]?.post;
+    assert.ok(approve?.requestBody.content["application/json"].schema.properties.signature);
   });
 });

@@ -766,5 +766,11 @@ export async function failPayoutFromChain(
   if (!hit) return null;
   const order = await findById(tx, hit.kind, hit.id);
   if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
-  return applyEvent(tx, order, { type: "fail", reason: args.reason });
+  // The vault kept the id unused and the batch signature (public in the transaction) authorises it until the
+  // deadline: the reason says so, so that nobody pays it again by other means without cancelling the id first.
+  const [b] = order.batchId ? await tx.query<{ deadline: string }>("SELECT deadline FROM payout_batches WHERE id = $1", [order.batchId]) : [];
+  const reason = b
+    ? `${args.reason}; its batch signature authorises payout id ${order.payoutId} until ${new Date(Number(b.deadline) * 1000).toISOString()}: cancel that id in the vault (cancelPayout) before paying it again by other means`
+    : args.reason;
+  return applyEvent(tx, order, { type: "fail", reason });
 }

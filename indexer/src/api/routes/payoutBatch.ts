@@ -9,6 +9,7 @@ import {
   type PayoutBatchRef,
   type PayoutOrderKind,
 } from "../../store/payoutOrders.js";
+import { getPayoutKeyMode } from "../../store/merchants.js";
 import { units } from "../../wire/amounts.js";
 import { ApiError, ErrorCode } from "../../wire/errors.js";
 import { currencyOf, PAYOUT_FIELDS, presentPayout } from "../../wire/presenters.js";
@@ -106,7 +107,12 @@ export function payoutBatchRoutes(ctx: GatewayContext) {
       },
       async (request) => {
         const refs = refsOf(request.body);
-        await approval.requireSignatures(request, request.body.signature === undefined ? undefined : [request.body.signature]);
+        if (request.body.signature === undefined && (await getPayoutKeyMode(ctx.db, request.merchantId)) === "merchant") {
+          throw new ApiError(
+            ErrorCode.InvalidRequest,
+            "Invalid request: body must have required property 'signature': payoutKeyMode is merchant, sign the payoutTypedData of payout/batch/typedData with the payout signer",
+          );
+        }
         const r = await approvePayoutBatch(ctx.db, { merchantId: request.merchantId, refs, authorize: approval.authorizeBatch(request.body.signature) });
         const of = (k: PayoutOrderKind) => r.applications.filter((a: PayoutApplication) => a.kind === k).map((a) => presentPayout(ctx.wire, a));
         return ok({ batchId: r.batchId, payoutCount: r.batch.payouts.length, deadline: Number(r.batch.deadline), refunds: of("refund"), withdrawals: of("withdrawal"), settlements: of("settlement") });
