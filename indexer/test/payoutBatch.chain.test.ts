@@ -122,15 +122,16 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const { withdrawId } = await client.withdraw.apply({ outTradeNo: "bw-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "1,1.5", withdrawAddress: `${w4},${w5}` });
     const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", { outTradeNo: "bs-1", chainId: 31337, currencyId: usdt.currencyId, settlementAmount: "0.5", settlementAddress: s3 });
     const ids = { refundIds: String(refundId), withdrawIds: String(withdrawId), settlementIds: String(settlementId) };
-    const shown = await client.request<any>("GET", "payout/batch/typedData", ids);
-    assert.deepEqual(shown.items.map((i: any) => i.amount), ["2000000", "1000000", "1500000", "500000"]);
+    const shown = await client.payout.batchTypedData({ refundIds: [refundId], withdrawIds: [withdrawId], settlementIds: [settlementId] });
+    assert.deepEqual(shown.items.map((i) => i.amount), ["2000000", "1000000", "1500000", "500000"]);
     const typed = signable(shown.payoutTypedData);
 
     // a forged signature is refused and nothing is approved
     await assert.rejects(client.request("POST", "payout/batch/approve", { ...ids, signature: await forger.signTypedData(typed) }), (e: PayApiError) => e.code === 40007);
     assert.equal((await client.refund.detail({ refundId })).state, 0);
 
-    await client.request("POST", "payout/batch/approve", { ...ids, signature: await admin.signTypedData(typed) });
+    const approved = await client.payout.batchApprove({ refundIds: [refundId], withdrawIds: [withdrawId], settlementIds: [settlementId], signature: await admin.signTypedData(typed) });
+    assert.equal(approved.payoutCount, 4);
     assert.equal((await client.withdraw.detail({ withdrawId })).state, 1);
 
     // Another payout of the merchant (relayed by anyone, higher tip) takes 6 USDT in the same block, before

@@ -20,6 +20,9 @@ import type {
   PayInfoUpdate,
   PaymentOrder,
   PaymentRef,
+  PayoutBatchApproved,
+  PayoutBatchRefs,
+  PayoutBatchTypedData,
   Recharge,
   Refund,
   RefundRef,
@@ -101,6 +104,12 @@ export type PayClient = {
     notify(ref: SettlementRef): Promise<void>;
     approve(p: SettlementRef & ApproveParams): Promise<Settlement>;
     reject(p: SettlementRef & RejectParams): Promise<Settlement>;
+  };
+  /** several pending refunds, withdrawals and settlements (one chain) approved with ONE PayoutBatch signature */
+  payout: {
+    batchTypedData(p: PayoutBatchRefs): Promise<PayoutBatchTypedData>;
+    /** `signature` over batchTypedData's payoutTypedData; none when the gateway holds the payout key */
+    batchApprove(p: PayoutBatchRefs & { signature?: string }): Promise<PayoutBatchApproved>;
   };
   merchant: {
     settings(): Promise<MerchantSettings>;
@@ -200,6 +209,16 @@ export function createPayClient(o: PayClientOptions): PayClient {
       notify: notify("withdraw/notify"),
       approve: post("withdraw/approve"),
       reject: post("withdraw/reject"),
+    },
+    payout: {
+      // GET: the ids go comma-separated in the query string
+      batchTypedData: (p) =>
+        send("GET", "payout/batch/typedData", {
+          refundIds: p.refundIds?.join(","),
+          withdrawIds: p.withdrawIds?.join(","),
+          settlementIds: p.settlementIds?.join(","),
+        }) as Promise<PayoutBatchTypedData>,
+      batchApprove: (p) => send("POST", "payout/batch/approve", p) as Promise<PayoutBatchApproved>,
     },
     settlement: {
       apply: post("settlement/apply"),

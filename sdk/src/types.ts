@@ -293,6 +293,19 @@ export type SettlementRef = { settlementId?: Id; outTradeNo?: string };
 export type ApproveParams = { signature?: string; signatures?: string[] };
 export type RejectParams = { reason?: string };
 
+/** The pending applications of one batch (numbers; all on one chain). */
+export type PayoutBatchRefs = { refundIds?: number[]; withdrawIds?: number[]; settlementIds?: number[] };
+/** payout/batch/typedData: every line the batch approves, and the EIP-712 PayoutBatch to sign once. */
+export type PayoutBatchTypedData = {
+  chainId: number;
+  /** unix seconds: the earliest line's deadline */
+  deadline: number;
+  items: { kind: "refund" | "withdrawal" | "settlement"; lineNo: number; payoutId: string; toAddress: string; amount: string; symbol: string; decimals: number | null; [id: string]: unknown }[];
+  /** EIP712Domain listed, integers as strings (wallet-ready); PayoutItem[] under message.payouts */
+  payoutTypedData: { domain: PayoutTypedData["domain"]; types: PayoutTypedData["types"]; primaryType: "PayoutBatch"; message: Record<string, unknown> };
+};
+export type PayoutBatchApproved = { batchId: string; payoutCount: number; deadline: number; refunds: Refund[]; withdrawals: Withdrawal[]; settlements: Settlement[] };
+
 export type User = {
   userId: number;
   uuid: string;
