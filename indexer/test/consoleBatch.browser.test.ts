@@ -24,7 +24,8 @@ import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNo
 const CHROMIUM = "/usr/bin/chromium";
 const MNEMONIC = "test test test test test test test test test test test junk";
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
-const keyOf = (i: number) => `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
+const keyOf = (i: number) =>
+  `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
 const admin = privateKeyToAccount(keyOf(0)); // the merchant's payout signer (and the operator)
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium to run the console browser test`;
 
@@ -33,7 +34,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   for (;;) {
     const v = await read();
     if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -47,7 +49,12 @@ function typedFromWallet(json: string) {
     if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
     return /^u?int/.test(type) ? BigInt(v) : v;
   };
-  return { domain: { ...typed.domain, chainId: Number(typed.domain.chainId) }, types, primaryType: typed.primaryType, message: convert(typed.primaryType, typed.message) };
+  return {
+    domain: { ...typed.domain, chainId: Number(typed.domain.chainId) },
+    types,
+    primaryType: typed.primaryType,
+    message: convert(typed.primaryType, typed.message),
+  };
 }
 
 describe("console: approve three payouts with one wallet signature (chromium, hardhat node)", { skip, timeout: 300_000 }, () => {
@@ -92,12 +99,20 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
       ],
     });
     db = await openStore({ pgliteDir: "memory://" });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx.merchantId, name: "Corner Coffee", feeBps: 100, payoutSigner: fx.admin });
+    const m = await createMerchant(db, createSecretBox(config.masterKey), {
+      id: fx.merchantId,
+      name: "Corner Coffee",
+      feeBps: 100,
+      payoutSigner: fx.admin,
+    });
     gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 300, retryScheduleMs: [300] });
     client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
     miner = setInterval(() => void node.rpc("evm_mine").catch(() => {}), 250);
     const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+    });
   });
 
   after(async () => {
@@ -138,7 +153,10 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
       }
     });
     await page.addInitScript(() => {
-      const g = globalThis as unknown as { __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>; ethereum: unknown };
+      const g = globalThis as unknown as {
+        __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>;
+        ethereum: unknown;
+      };
       g.ethereum = {
         async request({ method, params }: { method: string; params?: unknown[] }) {
           const r = await g.__walletRpc(method, params ?? []);
@@ -154,20 +172,44 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
 
   it("selects a refund, a withdrawal and a settlement, sees each recipient and amount, signs once, and they are paid in one transaction", async () => {
     // 10 USDT paid and swept into the vault
-    const order = await client.payment.create({ outTradeNo: "cb-1", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "http://127.0.0.1:9/none" });
+    const order = await client.payment.create({
+      outTradeNo: "cb-1",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
     await fx.mint(fx.payer, 100_000_000n);
     await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
     await until(
       "vault credit",
-      async () => (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] })) as [bigint, bigint],
+      async () =>
+        (await fx.publicClient.readContract({
+          address: fx.vault,
+          abi: fx.vaultAbi,
+          functionName: "accountOf",
+          args: [fx.merchantId, fx.token],
+        })) as [bigint, bigint],
       ([b]) => b === 9_900_000n,
       60_000,
     );
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
     const [to3, to4, to5] = [getAddress(fx.accounts[3]!), getAddress(fx.accounts[4]!), getAddress(fx.accounts[5]!)];
     const { refundId } = await client.refund.create({ outTradeNo: "cb-1", outRefundNo: "cbr-1", refundAmount: "1.25", refundAddress: to3 });
-    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "cbw-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "2", withdrawAddress: to4 });
-    const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", { outTradeNo: "cbs-1", chainId: 31337, currencyId: usdt.currencyId, settlementAmount: "0.5", settlementAddress: to5 });
+    const { withdrawId } = await client.withdraw.apply({
+      outTradeNo: "cbw-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "2",
+      withdrawAddress: to4,
+    });
+    const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", {
+      outTradeNo: "cbs-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      settlementAmount: "0.5",
+      settlementAddress: to5,
+    });
 
     const { page, calls } = await walletPage();
     await page.goto(`${base}/console`);
@@ -189,7 +231,10 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
       [to4, "2"],
       [to5, "0.5"],
     ] as const) {
-      assert.ok(listed.some((r) => r.includes(to) && r.includes(amount)), `${to} ${amount} in ${JSON.stringify(listed)}`);
+      assert.ok(
+        listed.some((r) => r.includes(to) && r.includes(amount)),
+        `${to} ${amount} in ${JSON.stringify(listed)}`,
+      );
     }
     assert.match((await page.textContent("#dlg-batch-intro"))!, /3 payouts/);
     assert.equal(await page.isVisible("#dlg-to"), false, "the one-payout facts are hidden for a batch");
@@ -198,9 +243,24 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
     assert.equal(calls.filter((c) => c === "eth_signTypedData_v4").length, 1, "one wallet signature for the three");
     assert.equal((await page.locator("#approvals tbody tr").count()) === 0 || (await page.isVisible("#approvals-empty")), true);
 
-    const r = await until("refund paid", () => client.refund.detail({ refundId }), (d) => d.state === 3, 60_000);
-    const w = await until("withdrawal paid", () => client.withdraw.detail({ withdrawId }), (d) => d.state === 3, 60_000);
-    const s = await until("settlement paid", () => client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) }), (d) => d.state === 3, 60_000);
+    const r = await until(
+      "refund paid",
+      () => client.refund.detail({ refundId }),
+      (d) => d.state === 3,
+      60_000,
+    );
+    const w = await until(
+      "withdrawal paid",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.state === 3,
+      60_000,
+    );
+    const s = await until(
+      "settlement paid",
+      () => client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) }),
+      (d) => d.state === 3,
+      60_000,
+    );
     assert.equal(r.transferHash, w.transferHash);
     assert.equal(s.transferHash, r.transferHash, "paid in one transaction");
     const [batch] = await db.query("SELECT approved_by, lines FROM payout_batches");

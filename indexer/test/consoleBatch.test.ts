@@ -40,7 +40,12 @@ function typedFromWallet(json: string) {
     if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
     return /^u?int/.test(type) ? BigInt(v) : v;
   };
-  return { domain: { ...typed.domain, chainId: Number(typed.domain.chainId) }, types, primaryType: typed.primaryType, message: convert(typed.primaryType, typed.message) } as any;
+  return {
+    domain: { ...typed.domain, chainId: Number(typed.domain.chainId) },
+    types,
+    primaryType: typed.primaryType,
+    message: convert(typed.primaryType, typed.message),
+  } as any;
 }
 
 describe("console: several payouts approved with one batch signature (pglite)", { timeout: 120_000 }, () => {
@@ -49,7 +54,11 @@ describe("console: several payouts approved with one batch signature (pglite)", 
   let config: GatewayConfig;
   let base: string;
   const states = async () =>
-    (await db.query("SELECT id, status, batch_id FROM settlement_orders UNION ALL SELECT id, status, batch_id FROM withdrawal_orders ORDER BY id")).map((r) => JSON.stringify(r));
+    (
+      await db.query(
+        "SELECT id, status, batch_id FROM settlement_orders UNION ALL SELECT id, status, batch_id FROM withdrawal_orders ORDER BY id",
+      )
+    ).map((r) => JSON.stringify(r));
 
   before(async () => {
     const port = await freePort();
@@ -58,8 +67,22 @@ describe("console: several payouts approved with one batch signature (pglite)", 
       masterKey: randomBytes(32),
       payPageUrl: `${base}/pay`,
       chains: [
-        { chainId: 1, code: "ethereum", name: "Ethereum", vault: VAULT, confirmations: 1, tokens: [{ symbol: "USDT", address: USDT, decimals: 6 }] },
-        { chainId: 137, code: "polygon", name: "Polygon", vault: VAULT, confirmations: 3, tokens: [{ symbol: "POL", address: ZERO, decimals: 18 }] },
+        {
+          chainId: 1,
+          code: "ethereum",
+          name: "Ethereum",
+          vault: VAULT,
+          confirmations: 1,
+          tokens: [{ symbol: "USDT", address: USDT, decimals: 6 }],
+        },
+        {
+          chainId: 137,
+          code: "polygon",
+          name: "Polygon",
+          vault: VAULT,
+          confirmations: 3,
+          tokens: [{ symbol: "POL", address: ZERO, decimals: 18 }],
+        },
       ],
     });
     db = await openStore({ pgliteDir: "memory://" });
@@ -76,7 +99,17 @@ describe("console: several payouts approved with one batch signature (pglite)", 
 
   it("lists every payout of the batch, refuses a wrong signer, two chains and a viewer with nothing changed, and approves with one signature", async () => {
     const settle = (ref: string, chainId: number, token: string, amount: bigint) =>
-      createSettlementOrder(db, { merchantId: 1n, outTradeNo: ref, requestHash: ref, chainId, tokenAddress: token, amount, toAddress: OWN, notifyUrl: null, payoutDeadlineSeconds: 3600 });
+      createSettlementOrder(db, {
+        merchantId: 1n,
+        outTradeNo: ref,
+        requestHash: ref,
+        chainId,
+        tokenAddress: token,
+        amount,
+        toAddress: OWN,
+        notifyUrl: null,
+        payoutDeadlineSeconds: 3600,
+      });
     // live chains (the console's default view): Ethereum and Polygon
     const s1 = (await settle("cs-1", 1, USDT, 1_500_000n)).settlement.lines[0]!;
     const pol = (await settle("cs-pol", 137, ZERO, 10n ** 17n)).settlement.lines[0]!;
@@ -131,7 +164,10 @@ describe("console: several payouts approved with one batch signature (pglite)", 
     assert.match(chains.json.error, /one chain/);
     const v = new ConsoleClient(base);
     await v.signIn(viewer);
-    const byViewer = await v.request("POST", "/console/approvals/approve", { json: { items, signature: await signer.signTypedData(typed) }, headers: { "x-csrf-token": await v.csrf() } });
+    const byViewer = await v.request("POST", "/console/approvals/approve", {
+      json: { items, signature: await signer.signTypedData(typed) },
+      headers: { "x-csrf-token": await v.csrf() },
+    });
     assert.equal(byViewer.status, 403);
     assert.deepEqual(await states(), before, "nothing changed");
 
@@ -143,7 +179,9 @@ describe("console: several payouts approved with one batch signature (pglite)", 
     const [batch] = await db.query("SELECT id, signature, lines FROM payout_batches");
     assert.equal(Number(batch!.lines), 3);
     assert.equal(await recoverTypedDataAddress({ ...typed, signature: batch!.signature as Hex }), signer.address);
-    const lines = await db.query("SELECT batch_id FROM withdrawal_orders UNION ALL SELECT batch_id FROM settlement_orders WHERE id = $1", [s1.id]);
+    const lines = await db.query("SELECT batch_id FROM withdrawal_orders UNION ALL SELECT batch_id FROM settlement_orders WHERE id = $1", [
+      s1.id,
+    ]);
     assert.ok(lines.every((l) => l.batch_id === batch!.id));
     const again = await json("/console/approvals/approve", { items, signature });
     assert.equal(again.status, 409, "no longer pending");

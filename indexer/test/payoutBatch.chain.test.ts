@@ -32,7 +32,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   for (;;) {
     const v = await read();
     if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -58,7 +59,8 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
   let client: PayClient;
   let mining = true;
   let miner: NodeJS.Timeout | undefined;
-  const balanceOf = (a: Address) => fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [a] }) as Promise<bigint>;
+  const balanceOf = (a: Address) =>
+    fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [a] }) as Promise<bigint>;
 
   before(async () => {
     node = await startHardhatNode();
@@ -87,7 +89,12 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
         },
       ],
     });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx.merchantId, name: "Shop", feeBps: 100, payoutSigner: fx.admin });
+    const m = await createMerchant(db, createSecretBox(config.masterKey), {
+      id: fx.merchantId,
+      name: "Shop",
+      feeBps: 100,
+      payoutSigner: fx.admin,
+    });
     // the movers run only when the test says (runOnce), so that it can act between send and mining
     gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 3_600_000, retryScheduleMs: [200] });
     client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
@@ -103,15 +110,30 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
 
   it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item fails with its reason and a webhook", async () => {
     // 10 USDT paid and swept: the merchant holds 9.9 in the vault
-    const order = await client.payment.create({ outTradeNo: "b-1", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "http://127.0.0.1:9/none" });
+    const order = await client.payment.create({
+      outTradeNo: "b-1",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
     await fx.mint(fx.payer, 100_000_000n);
     await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
-    await until("order success", () => client.payment.detail({ outTradeNo: "b-1" }), (d) => d.state === 4);
+    await until(
+      "order success",
+      () => client.payment.detail({ outTradeNo: "b-1" }),
+      (d) => d.state === 4,
+    );
     await until(
       "vault credit",
       async () => {
         await gateway.movers!.runOnce();
-        return (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] })) as [bigint, bigint];
+        return (await fx.publicClient.readContract({
+          address: fx.vault,
+          abi: fx.vaultAbi,
+          functionName: "accountOf",
+          args: [fx.merchantId, fx.token],
+        })) as [bigint, bigint];
       },
       ([b]) => b === 9_900_000n,
     );
@@ -119,18 +141,41 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const [s3, w4, w5] = [fx.accounts[3]!, fx.accounts[4]!, fx.accounts[5]!];
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
     const { refundId } = await client.refund.create({ outTradeNo: "b-1", outRefundNo: "br-1", refundAmount: "2" });
-    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "bw-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "1,1.5", withdrawAddress: `${w4},${w5}` });
-    const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", { outTradeNo: "bs-1", chainId: 31337, currencyId: usdt.currencyId, settlementAmount: "0.5", settlementAddress: s3 });
+    const { withdrawId } = await client.withdraw.apply({
+      outTradeNo: "bw-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "1,1.5",
+      withdrawAddress: `${w4},${w5}`,
+    });
+    const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", {
+      outTradeNo: "bs-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      settlementAmount: "0.5",
+      settlementAddress: s3,
+    });
     const ids = { refundIds: String(refundId), withdrawIds: String(withdrawId), settlementIds: String(settlementId) };
     const shown = await client.payout.batchTypedData({ refundIds: [refundId], withdrawIds: [withdrawId], settlementIds: [settlementId] });
-    assert.deepEqual(shown.items.map((i) => i.amount), ["2000000", "1000000", "1500000", "500000"]);
+    assert.deepEqual(
+      shown.items.map((i) => i.amount),
+      ["2000000", "1000000", "1500000", "500000"],
+    );
     const typed = signable(shown.payoutTypedData);
 
     // a forged signature is refused and nothing is approved
-    await assert.rejects(client.request("POST", "payout/batch/approve", { ...ids, signature: await forger.signTypedData(typed) }), (e: PayApiError) => e.code === 40007);
+    await assert.rejects(
+      client.request("POST", "payout/batch/approve", { ...ids, signature: await forger.signTypedData(typed) }),
+      (e: PayApiError) => e.code === 40007,
+    );
     assert.equal((await client.refund.detail({ refundId })).state, 0);
 
-    const approved = await client.payout.batchApprove({ refundIds: [refundId], withdrawIds: [withdrawId], settlementIds: [settlementId], signature: await admin.signTypedData(typed) });
+    const approved = await client.payout.batchApprove({
+      refundIds: [refundId],
+      withdrawIds: [withdrawId],
+      settlementIds: [settlementId],
+      signature: await admin.signTypedData(typed),
+    });
     assert.equal(approved.payoutCount, 4);
     assert.equal((await client.withdraw.detail({ withdrawId })).state, 1);
 
@@ -139,9 +184,27 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     mining = false;
     await node.rpc("evm_setAutomine", [false]);
     try {
-      const drain = { merchantId: fx.merchantId, kind: 2 as const, token: fx.token, to: s3, amount: 6_000_000n, payoutId: 900n, deadline: BigInt(Math.floor(Date.now() / 1000) + 3600) };
+      const drain = {
+        merchantId: fx.merchantId,
+        kind: 2 as const,
+        token: fx.token,
+        to: s3,
+        amount: 6_000_000n,
+        payoutId: 900n,
+        deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+      };
       const drainSig = await admin.signTypedData(payoutTypedData({ chainId: 31337, vault: fx.vault, payout: drain }));
-      await fx.wallet.writeContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "payout", args: [drain, drainSig], account: fx.payer, chain: null, gas: 300_000n, maxPriorityFeePerGas: 50_000_000_000n, maxFeePerGas: 200_000_000_000n });
+      await fx.wallet.writeContract({
+        address: fx.vault,
+        abi: fx.vaultAbi,
+        functionName: "payout",
+        args: [drain, drainSig],
+        account: fx.payer,
+        chain: null,
+        gas: 300_000n,
+        maxPriorityFeePerGas: 50_000_000_000n,
+        maxFeePerGas: 200_000_000_000n,
+      });
       const pass = (await gateway.movers!.runOnce())[0]!.payouts;
       const sent = pass.filter((p) => p.outcome === "sent");
       assert.equal(sent.length, 4, `every line sent: ${JSON.stringify(pass)}`);
@@ -152,17 +215,35 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       mining = true;
     }
 
-    const w = await until("withdrawal closed", () => client.withdraw.detail({ withdrawId }), (d) => d.lines.every((l) => l.state === 3 || l.state === -2));
-    assert.deepEqual(w.lines.map((l) => l.state), [3, -2]);
+    const w = await until(
+      "withdrawal closed",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.lines.every((l) => l.state === 3 || l.state === -2),
+    );
+    assert.deepEqual(
+      w.lines.map((l) => l.state),
+      [3, -2],
+    );
     assert.match(w.lines[1]!.reason!, /VaultInsufficientBalance/);
     assert.equal(w.state, -2, "a withdrawal with a failed line is failed");
-    const r = await until("refund paid", () => client.refund.detail({ refundId }), (d) => d.state === 3);
-    const s = await until("settlement paid", () => client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) }), (d) => d.state === 3);
+    const r = await until(
+      "refund paid",
+      () => client.refund.detail({ refundId }),
+      (d) => d.state === 3,
+    );
+    const s = await until(
+      "settlement paid",
+      () => client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) }),
+      (d) => d.state === 3,
+    );
     assert.equal(r.transferHash, w.lines[0]!.transferHash);
     assert.equal(s.transferHash, r.transferHash, "one transaction paid them all");
     await gateway.movers!.runOnce(); // the wallet settles its sent transaction; nothing more is sent
     const txs = await db.query("SELECT ref_kind, status FROM operator_txs WHERE purpose = 'payout'");
-    assert.deepEqual(txs.map((t) => [t.ref_kind, t.status]), [["batch", "mined"]]);
+    assert.deepEqual(
+      txs.map((t) => [t.ref_kind, t.status]),
+      [["batch", "mined"]],
+    );
     assert.equal(await balanceOf(w4), 1_000_000n);
     assert.equal(await balanceOf(w5), 0n, "the skipped recipient got nothing");
     assert.equal(await balanceOf(s3), 6_500_000n);
@@ -178,17 +259,37 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
 
   it("a batch past its deadline fails every open line with a webhook instead of waiting", async () => {
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
-    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "bw-2", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "0.1,0.2", withdrawAddress: `${fx.accounts[4]},${fx.accounts[5]}` });
-    const typed = signable((await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData);
-    const { batchId } = await client.request<{ batchId: string }>("POST", "payout/batch/approve", { withdrawIds: String(withdrawId), signature: await admin.signTypedData(typed) });
+    const { withdrawId } = await client.withdraw.apply({
+      outTradeNo: "bw-2",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "0.1,0.2",
+      withdrawAddress: `${fx.accounts[4]},${fx.accounts[5]}`,
+    });
+    const typed = signable(
+      (await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData,
+    );
+    const { batchId } = await client.request<{ batchId: string }>("POST", "payout/batch/approve", {
+      withdrawIds: String(withdrawId),
+      signature: await admin.signTypedData(typed),
+    });
     // the clock passes the signed deadline (as if the movers had been down for days)
     await db.query("UPDATE payout_batches SET deadline = $2 WHERE id = $1", [batchId, Math.floor(Date.now() / 1000) - 1]);
     const pass = (await gateway.movers!.runOnce())[0]!.payouts;
-    assert.deepEqual(pass.map((p) => p.outcome), ["failed", "failed"]);
+    assert.deepEqual(
+      pass.map((p) => p.outcome),
+      ["failed", "failed"],
+    );
     const w = await client.withdraw.detail({ withdrawId });
-    assert.deepEqual(w.lines.map((l) => l.state), [-2, -2]);
+    assert.deepEqual(
+      w.lines.map((l) => l.state),
+      [-2, -2],
+    );
     assert.match(w.lines[0]!.reason!, /expired/);
-    const events = await db.query("SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2", [String(withdrawId)]);
+    const events = await db.query(
+      "SELECT 1 FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2",
+      [String(withdrawId)],
+    );
     assert.equal(events.length, 1);
     assert.equal((await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1", [batchId])).length, 0, "nothing sent");
   });

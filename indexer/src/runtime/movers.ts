@@ -71,7 +71,8 @@ export function createMoneyMovers(args: {
       });
       if (s.purpose === "sweep") await releaseSweep(db, s.refId);
       // a batch's lines go back to approved together, to be sent again (or failed at the deadline)
-      else if (s.refKind === "batch") await markBatchDropped(db, s.refId).catch((err) => logger.warn({ err, ref: s.refId }, "payout batch drop refused"));
+      else if (s.refKind === "batch")
+        await markBatchDropped(db, s.refId).catch((err) => logger.warn({ err, ref: s.refId }, "payout batch drop refused"));
       else
         await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) =>
           logger.warn({ err, ref: s.refId }, "payout drop refused"),

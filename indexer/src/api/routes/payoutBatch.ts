@@ -40,8 +40,13 @@ function refsOf(q: Record<string, unknown>): PayoutBatchRef[] {
     const list = Array.isArray(v) ? v.map(String) : String(v).split(",");
     for (const id of list) refs.push({ kind, no: BigInt(id) });
   }
-  if (refs.length === 0) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: name the applications of the batch: refundIds, withdrawIds and/or settlementIds");
-  if (refs.length > MAX_BATCH_LINES) throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: at most ${MAX_BATCH_LINES} applications per batch`);
+  if (refs.length === 0)
+    throw new ApiError(
+      ErrorCode.InvalidRequest,
+      "Invalid request: name the applications of the batch: refundIds, withdrawIds and/or settlementIds",
+    );
+  if (refs.length > MAX_BATCH_LINES)
+    throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: at most ${MAX_BATCH_LINES} applications per batch`);
   return refs;
 }
 
@@ -66,13 +71,24 @@ export function payoutBatchRoutes(ctx: GatewayContext) {
             "Addition: the EIP-712 PayoutBatch (domain PaymentVault/1/chainId/vault; integers as strings) that approves every line of the named pending applications with one signature: the items in payout id order, the deadline the earliest line's. Sign it with the payout signer and send it to payout/batch/approve with the same ids",
           tags,
           operationId: "payoutBatchTypedData",
-          querystring: { type: "object", additionalProperties: false, properties: { refundIds: { type: "string", pattern: IDS }, withdrawIds: { type: "string", pattern: IDS }, settlementIds: { type: "string", pattern: IDS } } },
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              refundIds: { type: "string", pattern: IDS },
+              withdrawIds: { type: "string", pattern: IDS },
+              settlementIds: { type: "string", pattern: IDS },
+            },
+          },
           response: { 200: envelope(loose), ...errorResponses },
         },
       },
       async (request) => {
         const apps = await getPayoutApplications(ctx.db, request.merchantId, refsOf(request.query));
-        const batch = payoutBatchMessage(request.merchantId, apps.flatMap((a) => a.lines));
+        const batch = payoutBatchMessage(
+          request.merchantId,
+          apps.flatMap((a) => a.lines),
+        );
         approval.checkBatchable(apps, batch);
         const chain = ctx.chain(apps[0]!.chainId);
         const byId = new Map(apps.flatMap((a) => a.lines.map((l) => [l.payoutId, { a, l }] as const)));
@@ -82,7 +98,16 @@ export function payoutBatchRoutes(ctx: GatewayContext) {
           items: batch.payouts.map((p) => {
             const { a, l } = byId.get(p.payoutId)!;
             const c = currencyOf(ctx.wire, a.chainId, l.tokenAddress);
-            return { kind: a.kind, [PAYOUT_FIELDS[a.kind].id]: Number(a.no), lineNo: l.lineNo, payoutId: p.payoutId.toString(), toAddress: checksum(l.toAddress), amount: units(l.amount), symbol: c.symbol, decimals: c.decimals };
+            return {
+              kind: a.kind,
+              [PAYOUT_FIELDS[a.kind].id]: Number(a.no),
+              lineNo: l.lineNo,
+              payoutId: p.payoutId.toString(),
+              toAddress: checksum(l.toAddress),
+              amount: units(l.amount),
+              symbol: c.symbol,
+              decimals: c.decimals,
+            };
           }),
           payoutTypedData: JSON.parse(payoutBatchTypedDataJson({ chainId: chain.chainId, vault: chain.vault, batch })),
         });
@@ -100,7 +125,14 @@ export function payoutBatchRoutes(ctx: GatewayContext) {
           body: {
             type: "object",
             additionalProperties: false,
-            properties: { ...idProps, signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$", description: "the payout signer's signature of the PayoutBatch; omit when payoutKeyMode is gateway" } },
+            properties: {
+              ...idProps,
+              signature: {
+                type: "string",
+                pattern: "^0x[0-9a-fA-F]{130}$",
+                description: "the payout signer's signature of the PayoutBatch; omit when payoutKeyMode is gateway",
+              },
+            },
           },
           response: { 200: envelope(loose), ...errorResponses },
         },
@@ -113,9 +145,21 @@ export function payoutBatchRoutes(ctx: GatewayContext) {
             "Invalid request: body must have required property 'signature': payoutKeyMode is merchant, sign the payoutTypedData of payout/batch/typedData with the payout signer",
           );
         }
-        const r = await approvePayoutBatch(ctx.db, { merchantId: request.merchantId, refs, authorize: approval.authorizeBatch(request.body.signature) });
-        const of = (k: PayoutOrderKind) => r.applications.filter((a: PayoutApplication) => a.kind === k).map((a) => presentPayout(ctx.wire, a));
-        return ok({ batchId: r.batchId, payoutCount: r.batch.payouts.length, deadline: Number(r.batch.deadline), refunds: of("refund"), withdrawals: of("withdrawal"), settlements: of("settlement") });
+        const r = await approvePayoutBatch(ctx.db, {
+          merchantId: request.merchantId,
+          refs,
+          authorize: approval.authorizeBatch(request.body.signature),
+        });
+        const of = (k: PayoutOrderKind) =>
+          r.applications.filter((a: PayoutApplication) => a.kind === k).map((a) => presentPayout(ctx.wire, a));
+        return ok({
+          batchId: r.batchId,
+          payoutCount: r.batch.payouts.length,
+          deadline: Number(r.batch.deadline),
+          refunds: of("refund"),
+          withdrawals: of("withdrawal"),
+          settlements: of("settlement"),
+        });
       },
     );
   };

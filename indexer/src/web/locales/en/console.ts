@@ -261,7 +261,8 @@ export const consoleMessages = {
   "approvals.select": "Select",
   "approvals.selectRow": "Select {ref}",
   "approvals.approveSelected": "Approve selected with one signature…",
-  "approvals.batchExplain": "Selected payouts of one chain are approved with ONE wallet signature; a withdrawal of several recipients always is.",
+  "approvals.batchExplain":
+    "Selected payouts of one chain are approved with ONE wallet signature; a withdrawal of several recipients always is.",
   "approvals.batchCaption": "The payouts this signature approves",
 
   "approve.none": "Choose a payout to approve.",
@@ -396,7 +397,8 @@ export const consoleMessages = {
   "js.wrongAccount": "Your wallet's account is {account}; this payout must be signed by {signer}. Switch accounts in the wallet.",
   "js.copied": "Copied",
   "js.copyFailed": "Copy failed: select the text",
-  "js.batchIntro": "Your wallet will ask you to sign ONE batch of {count} payouts. Compare each recipient and amount below with what your wallet shows.",
+  "js.batchIntro":
+    "Your wallet will ask you to sign ONE batch of {count} payouts. Compare each recipient and amount below with what your wallet shows.",
   "js.signBatch": "Check every payout of the batch in your wallet and sign once.",
   "js.noneSelected": "Select the payouts to approve first.",
 };
