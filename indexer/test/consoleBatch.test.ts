@@ -186,4 +186,46 @@ describe("console: several payouts approved with one batch signature (pglite)", 
     const again = await json("/console/approvals/approve", { items, signature });
     assert.equal(again.status, 409, "no longer pending");
   });
+
+  it("gateway-held key: the approver approves several payouts without a wallet signature; the gateway signs the batch", async () => {
+    const g = await createMerchant(db, createSecretBox(config.masterKey), { name: "Shop G", id: 3n, payoutKeyMode: "gateway" });
+    const member = privateKeyToAccount(generatePrivateKey());
+    await upsertConsoleMember(db, { merchantId: 3n, address: member.address, role: "approver", addedBy: null });
+    const lines = [];
+    for (const ref of ["gs-1", "gs-2"]) {
+      const { settlement } = await createSettlementOrder(db, {
+        merchantId: 3n,
+        outTradeNo: ref,
+        requestHash: ref,
+        chainId: 137,
+        tokenAddress: ZERO,
+        amount: 10n ** 16n,
+        toAddress: OWN,
+        notifyUrl: null,
+        payoutDeadlineSeconds: 3600,
+      });
+      lines.push(settlement.lines[0]!);
+    }
+    const c = new ConsoleClient(base);
+    assert.equal((await c.signIn(member)).status, 200);
+    const csrf = await c.csrf();
+    const items = lines.map((l) => ({ kind: "settlement", id: l.id }));
+    const prep = await c.request("POST", "/console/approvals/batch", { json: { items }, headers: { "x-csrf-token": csrf } });
+    const typed = typedFromWallet(prep.json.typed);
+    const withSig = await c.request("POST", "/console/approvals/approve", {
+      json: { items, signature: `0x${"ab".repeat(65)}` },
+      headers: { "x-csrf-token": csrf },
+    });
+    assert.equal(withSig.status, 400);
+    assert.match(withSig.json.error, /without a wallet signature/);
+    const ok = await c.request("POST", "/console/approvals/approve", { json: { items }, headers: { "x-csrf-token": csrf } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.approved.length, 2);
+    const [batch] = await db.query("SELECT signature, approved_by FROM payout_batches WHERE merchant_id = 3");
+    assert.equal(batch!.approved_by, "gateway");
+    assert.equal(
+      (await recoverTypedDataAddress({ ...typed, signature: batch!.signature as Hex })).toLowerCase(),
+      g.payoutSigner!.toLowerCase(),
+    );
+  });
 });
