@@ -293,4 +293,46 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     assert.equal(events.length, 1);
     assert.equal((await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1", [batchId])).length, 0, "nothing sent");
   });
+
+  it("an id the merchant's signer cancels in the vault fails its line from PayoutCancelled; the rest of the batch is still paid", async () => {
+    const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const [to4, to5] = [fx.accounts[4]!, fx.accounts[5]!];
+    const before5 = await balanceOf(to5);
+    const before4 = await balanceOf(to4);
+    const { withdrawId } = await client.withdraw.apply({
+      outTradeNo: "bw-3",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "0.1,0.2",
+      withdrawAddress: `${to4},${to5}`,
+    });
+    const shown = await client.payout.batchTypedData({ withdrawIds: [withdrawId] });
+    await client.payout.batchApprove({ withdrawIds: [withdrawId], signature: await admin.signTypedData(signable(shown.payoutTypedData)) });
+    const cancelled = BigInt(shown.items[1]!.payoutId);
+    await fx.write(fx.vault, fx.vaultAbi, "cancelPayout", [fx.merchantId, cancelled]);
+    const failed = await until(
+      "cancelled line failed",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.lines[1]!.state === -2,
+    );
+    assert.match(failed.lines[1]!.reason!, /cancelled/);
+    assert.equal(failed.lines[0]!.state, 1, "the other line stays approved");
+    // the cancelled id is used in the vault: sending the batch as signed cannot pay it, so it is sent
+    const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+    assert.deepEqual(
+      pass.map((p) => p.outcome),
+      ["sent"],
+    );
+    const w = await until(
+      "paid line",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.lines[0]!.state === 3,
+    );
+    assert.deepEqual(
+      w.lines.map((l) => l.state),
+      [3, -2],
+    );
+    assert.equal((await balanceOf(to4)) - before4, 100_000n);
+    assert.equal(await balanceOf(to5), before5, "the cancelled payout paid nothing");
+  });
 });

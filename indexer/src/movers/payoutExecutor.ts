@@ -103,10 +103,14 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
       await markBatchFailed(db, b.id, `the signed payout batch expired at ${new Date(Number(b.deadline) * 1000).toISOString()}`);
       return each({ outcome: "failed" as const, reason: "deadline passed" });
     }
-    if (b.lines.some((l) => l.status === PayoutStatus.Failed || l.status === PayoutStatus.Rejected)) {
-      // sending the batch as signed would pay a line the gateway has closed: never
-      await markBatchFailed(db, b.id, "another payout of its batch failed: the batch cannot be sent again as signed");
-      return each({ outcome: "failed" as const, reason: "batch broken" });
+    // Sending the batch as signed must never pay a line the gateway has closed: a closed line whose id the vault
+    // still holds unused (skipped, not cancelled) ends the batch; a cancelled id is only skipped again.
+    for (const l of b.lines.filter((x) => x.status === PayoutStatus.Failed || x.status === PayoutStatus.Rejected)) {
+      const used = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "isPayoutIdUsed", args: [b.merchantId, l.payoutId] });
+      if (!used) {
+        await markBatchFailed(db, b.id, `payout id ${l.payoutId} of its batch failed and is still unused in the vault: the batch cannot be sent again as signed`);
+        return each({ outcome: "failed" as const, reason: "batch broken" });
+      }
     }
     // a short balance: wait, as a single payout does (the vault would skip those items and they would fail)
     const need = new Map<Address, bigint>();
