@@ -28,6 +28,7 @@ const ZERO = "0x0000000000000000000000000000000000000000";
 const ETH = 10n ** 18n;
 const USD = 10n ** 6n;
 const CHAIN = 31337;
+const USDT_137 = "0x00000000000000000000000000000000000000c2";
 const DEPTH = 3;
 const COOLDOWN = 3600;
 
@@ -116,6 +117,8 @@ function suite(backend: "pglite" | "postgres") {
               { symbol: "USDT", address: fx.token, decimals: 6 },
             ],
           },
+          // USDT accepted on a second chain (not followed here): a payer may switch an order to it
+          { chainId: 137, code: "polygon", name: "Polygon", vault: fx.vault, confirmations: DEPTH, tokens: [{ symbol: "USDT", address: USDT_137, decimals: 6 }] },
         ] as any,
       });
       const merchant = await createMerchant(db, createSecretBox(config.masterKey), { name: "Shop", id: fx.merchantId });
@@ -304,6 +307,27 @@ function suite(backend: "pglite" | "postgres") {
       await payToken(o.address, 10n * USD);
       await advance(2);
       assert.equal((await state(o.id)).status, 4);
+    });
+
+    it("after the payer switched network, what arrived before counts and a payment to the earlier address is recorded, not counted", async () => {
+      const o = await createOrder("USDT", "10");
+      await payToken(o.address, 4n * USD);
+      await advance(DEPTH);
+      assert.deepEqual([(await state(o.id)).status, (await state(o.id)).paid], [1, 4n * USD], "partly paid");
+      const [usdt137] = await api("GET", "conf/list/currency", { chainId: 137 });
+      const moved = await api("POST", "payment/payInfo/update", { chainId: 137, currencyId: usdt137.currencyId, outTradeNo: `o-${backend}-${seq}` });
+      assert.deepEqual([moved.chainId, moved.expectedAmount, moved.paidAmount], [137, (10n * USD).toString(), (4n * USD).toString()]);
+      // the payer still sends 2 USDT on the first network, to the first address
+      const late = await payToken(o.address, 2n * USD);
+      await advance(DEPTH);
+      const s = await state(o.id);
+      assert.deepEqual([s.status, s.seen, s.paid], [1, 4n * USD, 4n * USD], "not counted: the order is paid on chain 137 now");
+      const d = await detail(o.id);
+      const t = d.transfers.find((x: { transferHash: string }) => x.transferHash === late.transactionHash);
+      assert.ok(t, "recorded on the order");
+      assert.deepEqual([t.chainId, t.counted, t.amount, t.status], [CHAIN, false, (2n * USD).toString(), "confirmed"]);
+      assert.equal((await listUnattributedDeposits(db, CHAIN, o.address)).length, 0, "not unattributed");
+      assert.equal((await events(o.id)).at(-1), "payment.unmatched_transfer:1");
     });
 
     it("recharge: two deposits to a user's address are two recharge orders, 2 -> 3 -> 4 at depth", async () => {

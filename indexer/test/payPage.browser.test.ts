@@ -38,6 +38,7 @@ const DEPTH = 3;
 // a variable, so a tree without src/ingest/ still loads this file (the cases that need it skip)
 const INGEST = "../src/ingest/index.js";
 const ZERO = "0x0000000000000000000000000000000000000000";
+const USDT_137 = "0x00000000000000000000000000000000000000c2";
 const skip = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the payment page browser test`;
@@ -91,6 +92,15 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
             { symbol: "ETH", address: ZERO, decimals: 18 },
             { symbol: "USDT", address: fx.token, decimals: 6, name: "Tether USD" },
           ],
+        },
+        // USDT is accepted on a second network too (not followed here): the page offers the switch
+        {
+          chainId: 137,
+          code: "polygon",
+          name: "Polygon",
+          vault: fx.vault,
+          confirmations: DEPTH,
+          tokens: [{ symbol: "USDT", address: USDT_137, decimals: 6, name: "Tether USD" }],
         },
       ],
     });
@@ -529,6 +539,50 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     assert.equal(await page.textContent("#amount"), "3.75");
     assert.equal(new URL(page.url()).pathname, "/pay");
     await state(page, "19-qr-order");
+    await page.context().close();
+  });
+
+  it("the payer switches network from the page; a payment sent to the first address afterwards is recorded on the order, not counted", async (t) => {
+    if (noIngest) return t.skip(noIngest);
+    const o = await createOrder({ amount: "5" });
+    const { page } = await walletPage();
+    await page.goto(local(o.paymentUrl));
+    await waitState(page, 0);
+    const options = await page.$$eval("#choice option", (els) => els.map((e) => [e.getAttribute("value"), e.textContent, e.hasAttribute("selected")]));
+    assert.deepEqual(options, [
+      [`31337:${fx.token.toLowerCase()}`, "USDT · Tether USD on Hardhat local", true],
+      [`137:${USDT_137}`, "USDT · Tether USD on Polygon", false],
+    ]);
+    await state(page, "20-choose-network");
+    await page.selectOption("#choice", `137:${USDT_137}`);
+    await Promise.all([page.waitForURL((u) => u.searchParams.get("chainCode") === "polygon"), page.click("#choose-submit")]);
+    await waitState(page, 0);
+    assert.equal(await page.textContent("#network"), "Polygon (chain 137)");
+    assert.match((await page.textContent("#network-warning"))!, /^Send only USDT on Polygon\./);
+    assert.match((await page.textContent("#send-amount"))!, /^5 USDT$/);
+    await state(page, "21-switched-network");
+
+    // the payer's wallet still sends 1 USDT on the first network, to the first address: recorded, shown, not counted
+    await fx.mint(fx.payer, 1_000_000n);
+    const stray = await fx.write(fx.token, fx.tokenAbi, "transfer", [o.receiptAddress, 1_000_000n], fx.payer);
+    await fx.mine(DEPTH);
+    const d = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const x = (await call(gw, merchant, "GET", "payment/detail", { outPaymentNo: o.payOrderId })).body.data;
+        if (x.transfers.some((tr: { status: string }) => tr.status === "confirmed")) return x;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("the stray payment was never recorded");
+    })();
+    assert.deepEqual(
+      d.transfers.map((x: { transferHash: string; chainId: number; counted: boolean }) => [x.transferHash, x.chainId, x.counted]),
+      [[stray.transactionHash, 31337, false]],
+    );
+    assert.deepEqual([d.chainId, d.paymentStatus, d.paidAmount], [137, 1, "0"], "still waiting for USDT on Polygon");
+    await page.reload();
+    await waitState(page, 0);
+    await page.waitForSelector(`#tx-list a[href="${shopUrl}/explorer/tx/${stray.transactionHash}"]`, { timeout: 10_000 });
+    await state(page, "22-switched-stray-payment");
     await page.context().close();
   });
 

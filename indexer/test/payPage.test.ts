@@ -12,7 +12,8 @@ import { readFileSync } from "node:fs";
 import { messagesFor, translator } from "../src/web/i18n.js";
 import { paymentUri } from "../src/web/paymentUri.js";
 import { checkAmount } from "../src/web/payPageRoutes.js";
-import { PG_URL, USDT, call, postgresReachable, startGateway, tableCounts, type Backend, type TestGateway } from "./helpers.js";
+import { resolveConfig } from "../src/config.js";
+import { PG_URL, USDT, call, postgresReachable, startGateway, tableCounts, testConfig, type Backend, type TestGateway } from "./helpers.js";
 
 const pg = await postgresReachable();
 for (const backend of ["pglite", "postgres"] as Backend[]) {
@@ -321,3 +322,101 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
     }
   );
 }
+
+// the payer's choice (payment/payInfo/update from the page): USDT is accepted on a second chain too
+describe("hosted payment page: the payer switches network", () => {
+  let gw: TestGateway;
+  const USDT_137 = "0x00000000000000000000000000000000000000c2";
+  const local = (link: string) => `${gw.url}${new URL(link, "https://pay.example.test").pathname}${new URL(link, "https://pay.example.test").search}`;
+  const form = (fields: Record<string, string>, query = "") =>
+    fetch(`${gw.url}/pay/choose${query}`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    });
+
+  before(async () => {
+    const base = testConfig();
+    const chains = resolveConfig({
+      masterKey: base.masterKey,
+      payPageUrl: base.payPageUrl,
+      chains: [
+        ...base.chains.filter((c) => c.chainId === 31337),
+        {
+          chainId: 137,
+          code: "polygon",
+          name: "Polygon",
+          vault: base.chains[0]!.vault,
+          confirmations: 3,
+          tokens: [
+            { symbol: "POL", address: "0x0000000000000000000000000000000000000000", decimals: 18 },
+            { symbol: "USDT", address: USDT_137, decimals: 18 },
+          ],
+        },
+      ],
+    }).chains;
+    gw = await startGateway("pglite", { chains });
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  it("lists the quote's networks, moves the order to the one chosen, and old links still open it", async () => {
+    const A = gw.merchants[0]!;
+    const created = await call(gw, A, "POST", "payment/createPaymentOrder", {
+      outTradeNo: "switch-1",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "12.5",
+      notifyUrl: "https://shop.example.test/notify",
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const o = created.body.data;
+    const page = await (await fetch(local(o.paymentLink), { headers: { "accept-language": "en" } })).text();
+    assert.match(page, /<form method="post" action="\/pay\/choose"/);
+    assert.match(page, /<option value="31337:0x[0-9a-f]{40}" selected>USDT on Hardhat<\/option>/);
+    assert.match(page, new RegExp(`<option value="137:${USDT_137}">USDT on Polygon</option>`));
+    assert.doesNotMatch(page, /ETH on|POL on/, "only currencies of the quote's symbol");
+
+    // a choice that is not offered, or a wrong accessSign: refused, nothing moved
+    const bogus = await form({ payOrderId: o.outPaymentNo, accessSign: o.accessSign, choice: "137:0x0000000000000000000000000000000000000000" });
+    assert.equal(bogus.status, 400);
+    assert.match(await bogus.text(), /id="choose-error" role="alert">The order could not switch/);
+    const forged = await form({ payOrderId: o.outPaymentNo, accessSign: "AAAA", choice: `137:${USDT_137}` });
+    assert.equal(forged.status, 404);
+    const still = (await call(gw, A, "GET", "payment/detail", { outTradeNo: "switch-1" })).body.data;
+    assert.deepEqual([still.chainId, still.userWalletAddress], [31337, o.userWalletAddress]);
+
+    // the payer's switch, in Chinese
+    const moved = await form({ payOrderId: o.outPaymentNo, accessSign: o.accessSign, choice: `137:${USDT_137}` }, "?lang=zh-CN");
+    assert.equal(moved.status, 303);
+    const next = new URL(moved.headers.get("location")!, gw.url);
+    assert.equal(next.searchParams.get("chainCode"), "polygon");
+    assert.equal(next.searchParams.get("lang"), "zh-CN");
+    const d = (await call(gw, A, "GET", "payment/detail", { outTradeNo: "switch-1" })).body.data;
+    assert.equal(d.chainId, 137);
+    assert.equal(d.expectedAmount, "12500000000000000000", "12.5 USDT in the new token's 18 decimals");
+    // (the vault is at the same address on both chains, so the new lease may be the same CREATE2 address)
+    assert.deepEqual(
+      d.earlierChoices.map((c: { chainId: number; userWalletAddress: string }) => [c.chainId, c.userWalletAddress]),
+      [[31337, o.userWalletAddress]],
+    );
+    const movedPage = await (await fetch(`${gw.url}${next.pathname}${next.search}`)).text();
+    assert.match(movedPage, /Polygon/);
+    assert.match(movedPage, new RegExp(`<code id="receipt">${d.userWalletAddress}</code>`));
+    assert.match(movedPage, /改用其他网络或币种支付/);
+    // the link the payer had before (chainCode=local) opens the order as it is now
+    const old = await fetch(local(o.paymentLink));
+    assert.equal(old.status, 200);
+    assert.match(await old.text(), new RegExp(`<code id="receipt">${d.userWalletAddress}</code>`));
+
+    // a closed order offers no switch and refuses one
+    assert.equal((await call(gw, A, "POST", "payment/cancel", { outTradeNo: "switch-1" })).status, 200);
+    const closedPage = await (await fetch(`${gw.url}${next.pathname}${next.search}`)).text();
+    assert.doesNotMatch(closedPage, /id="choose"/);
+    const late = await form({ payOrderId: o.outPaymentNo, accessSign: o.accessSign, choice: `31337:${USDT.toLowerCase()}` });
+    assert.equal(late.status, 409);
+    assert.match(await late.text(), /no longer open/);
+  });
+});

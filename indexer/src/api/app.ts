@@ -11,6 +11,7 @@ import { openApiOptions } from "../wire/openapi.js";
 import { SHARED_SCHEMAS } from "../wire/schemas.js";
 import { createRequestAuthenticator } from "./auth.js";
 import { createGatewayContext } from "./context.js";
+import { lazyCompilersFactory } from "./lazyCompilers.js";
 import { createRateLimiter } from "./rateLimit.js";
 import { billRoutes } from "./routes/bill.js";
 import { confRoutes } from "./routes/conf.js";
@@ -57,6 +58,8 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
     ...(isInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as FastifyServerOptions["logger"] }),
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, strictTypes: false, allowUnionTypes: true } },
+    // validators and serializers compiled on a route's first request, not at boot (see lazyCompilers.ts)
+    schemaController: { compilersFactory: lazyCompilersFactory as never },
     // a URL Fastify cannot decode answers in the envelope too
     frameworkErrors: (error, _request, reply) => {
       (reply as FastifyReply).status(400).send(fail(ErrorCode.InvalidRequest, `Invalid request: the URL is malformed (${error.message}); percent-encode the path and query`));

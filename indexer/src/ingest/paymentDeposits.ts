@@ -105,7 +105,8 @@ export function createPaymentDepositHooks({ poolCooldownSeconds, nextId }: Payme
           to: d.to,
           amount: d.amount,
           blockNumber: d.blockNumber,
-          kind: d.token === o.tokenAddress ? "payment" : "wrong_token",
+          // the order's token on the order's chain (after a switch, the earlier network's coin is another token)
+          kind: d.token === o.tokenAddress && chainId === o.chainId ? "payment" : "wrong_token",
           // no block time on a row: an order closed when the block is ingested counts as closed for it
           late: PAYMENT_TERMINAL.includes(o.status),
           deposit: d,

@@ -35,7 +35,8 @@ const keyArrays = (ds: readonly DepositKey[]) => [ds.map((d) => d.txHash), ds.ma
 
 /**
  * Finds the payment order of each deposit: the order the address is leased to, else (address back in the
- * pool) the order that last leased it. Deposits to an address of no order and no user wallet are written
+ * pool) the order that last leased it, or that last had it before the payer switched to another network or
+ * coin (payment_order_choices: a payment to the earlier address is recorded on the order, shown, not counted). Deposits to an address of no order and no user wallet are written
  * to `unattributed_deposits` by the same statement. Returns the attributed ones by index into `deposits`.
  * The deposits must be rows of chain_deposits written in this transaction (the follower's onSeen rows).
  */
@@ -54,9 +55,13 @@ export async function attributeDeposits(
        FROM d
        LEFT JOIN address_pool ap ON ap.chain_id = $1 AND ap.address = d.to_address
        LEFT JOIN LATERAL (
-         SELECT o.id FROM payment_orders o
-         WHERE ap.order_id IS NULL AND o.chain_id = $1 AND o.receipt_address = d.to_address
-         ORDER BY o.created_at DESC, o.id DESC LIMIT 1
+         SELECT x.id FROM (
+           SELECT o.id, o.created_at AS at FROM payment_orders o WHERE o.chain_id = $1 AND o.receipt_address = d.to_address
+           UNION ALL
+           SELECT c.pay_order_id, c.switched_at FROM payment_order_choices c WHERE c.chain_id = $1 AND c.receipt_address = d.to_address
+         ) x
+         WHERE ap.order_id IS NULL
+         ORDER BY x.at DESC, x.id DESC LIMIT 1
        ) lo ON true
      ), un AS (
        INSERT INTO unattributed_deposits (chain_id, tx_hash, log_index, merchant_id, token, from_address, to_address, amount, block_number)

@@ -515,8 +515,17 @@ export async function requeuePaymentNotification(db: Db, merchantId: bigint, ref
 // ------------------------------------------------------------------ payment/payInfo/update
 
 /** Why an order cannot move to another currency now (the API answers 40902 with it). */
+/** Why an order cannot move: "closed" (not open any more), "confirming" (a transfer awaits depth), "amount" (the new amounts do not work). */
+export type PaymentMoveRefusal = "closed" | "confirming" | "amount";
+
 export class PaymentMoveRefusedError extends BaseError {
   override name = "PaymentMoveRefusedError";
+  constructor(
+    message: string,
+    readonly refusal: PaymentMoveRefusal,
+  ) {
+    super(message);
+  }
 }
 
 export type MovePaymentOrderParameters = {
@@ -559,15 +568,15 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
   const order = await getPaymentOrder(tx, p.merchantId, p.ref, true);
   if (order.chainId === p.to.chainId && order.tokenAddress === p.to.tokenAddress.toLowerCase()) return { order, moved: false };
   if (order.status !== PaymentStatus.Unpaid && order.status !== PaymentStatus.Incomplete) {
-    throw new PaymentMoveRefusedError(`The order is in state ${order.status}: only an unpaid or partly paid order can change its currency`);
+    throw new PaymentMoveRefusedError(`The order is in state ${order.status}: only an unpaid or partly paid order can change its currency`, "closed");
   }
-  if (order.expiresAt.getTime() <= Date.now()) throw new PaymentMoveRefusedError("The order has expired: create a new order");
+  if (order.expiresAt.getTime() <= Date.now()) throw new PaymentMoveRefusedError("The order has expired: create a new order", "closed");
   if (order.seenAmount !== order.paidAmount) {
-    throw new PaymentMoveRefusedError("A transfer to the order's address is waiting for its confirmations: change the currency after it is confirmed");
+    throw new PaymentMoveRefusedError("A transfer to the order's address is waiting for its confirmations: change the currency after it is confirmed", "confirming");
   }
   const { expectedAmount, carriedAmount } = p.quote(order);
-  if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero");
-  if (carriedAmount >= expectedAmount) throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency");
+  if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero", "amount");
+  if (carriedAmount >= expectedAmount) throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency", "amount");
   await tx.query(
     `INSERT INTO payment_order_choices (pay_order_id, seq, chain_id, token_address, token_symbol, token_decimals, receipt_address, pool_index,
        amount, seen_amount, paid_amount)

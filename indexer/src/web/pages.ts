@@ -42,7 +42,30 @@ export type PayPageView = PageLanguage & {
   status: PayStatus;
   /** the script's strings in the page's language */
   messages: Record<string, string>;
+  /** where the payer may pay instead (another network or coin of the quote), the current one first; shown when open and more than one */
+  choices: { value: string; label: string; current: boolean }[];
+  /** the form's target (POST payOrderId, accessSign, choice) */
+  chooseAction: string;
+  /** why the last choice was refused, in the page's language */
+  chooseError?: string;
 };
+
+/** The "pay with another network or coin" form: a plain form post, no script needed. */
+function choiceForm(v: PayPageView): string {
+  if (v.choices.length < 2 || (v.status.state !== 0 && v.status.state !== 1)) {
+    return v.chooseError ? `<p class="error" id="choose-error" role="alert">${e(v.chooseError)}</p>` : "";
+  }
+  const { t } = v;
+  const options = v.choices.map((c) => `<option value="${e(c.value)}"${c.current ? " selected" : ""}>${e(c.label)}</option>`).join("");
+  return `<form method="post" action="${e(v.chooseAction)}" class="choose" id="choose">
+    <input type="hidden" name="payOrderId" value="${e(v.payOrderId)}">
+    <input type="hidden" name="accessSign" value="${e(v.accessSign)}">
+    <label for="choice">${e(t("chooseLabel"))}</label>
+    <div class="row"><select id="choice" name="choice">${options}</select><button type="submit" id="choose-submit">${e(t("chooseSubmit"))}</button></div>
+    <p class="hint" id="choose-hint">${e(t("chooseHint"))}</p>
+    ${v.chooseError ? `<p class="error" id="choose-error" role="alert">${e(v.chooseError)}</p>` : ""}
+  </form>`;
+}
 
 /** A translated message with HTML pieces put in its `{placeholders}` (the message itself is escaped). */
 function withHtml(message: string, pieces: Record<string, string>): string {
@@ -122,6 +145,7 @@ export function payPage(v: PayPageView): string {
       ${v.native ? "" : `<dt>${e(t("contract"))}</dt><dd><code class="token">${e(v.token)}</code></dd>`}
     </dl>
   </section>
+  ${choiceForm(v)}
   <section id="status" class="status" data-state="${e(state)}" role="status" aria-live="polite">
     <strong id="status-title">${e(t(stateTitleKey(state)))}</strong>
     <span id="status-detail"></span>

@@ -3,20 +3,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../api/context.js";
 import { checksum } from "../api/context.js";
 import { toApiError } from "../api/errors.js";
-import { createPaymentOrderFor, paymentUrlOf } from "../api/paymentOrderService.js";
+import { createPaymentOrderFor, movePaymentTo, paymentChoicesOf, paymentUrlOf } from "../api/paymentOrderService.js";
 import { createRateLimiter } from "../api/rateLimit.js";
 import { NATIVE_TOKEN } from "../config.js";
 import { accessSign, signaturesEqual } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
 import { formatAmount, parseAmount } from "../domain/money.js";
 import { findMerchantQr } from "../store/merchantQr.js";
+import { PaymentMoveRefusedError } from "../store/paymentOrders.js";
 import { PAGE_HEADERS } from "./html.js";
 import { LOCALE_NAMES, LOCALES, messagesFor, negotiateLocale, translator, type Locale, type Translate } from "./i18n.js";
 import { invalidPage, messagePage, payPage, qrAmountPage, type PageLanguage } from "./pages.js";
 import { paymentUri } from "./paymentUri.js";
 import { payStatusOf, payStatusSchema } from "./payStatus.js";
 import { qrSvg } from "./qrSvg.js";
-import { findPaymentOrderById, merchantName } from "./readModel.js";
+import { findPaymentOrderById, merchantName, wasPayableOn } from "./readModel.js";
 
 // read once at start: the page's only script and stylesheet (served from our origin, so the CSP needs no inline code)
 const ASSETS: Record<string, { type: string; body: string }> = {
@@ -36,6 +37,8 @@ const LANG_COOKIE = "pay_lang";
  * The hosted payment page, served under the path of `config.payPageUrl` (default /pay):
  * - `GET /pay?accessSign=&merchantOrderId=&payOrderId=&chainCode=`: the order's page (seed 003's URL)
  * - `GET /pay/status?payOrderId=&accessSign=`: the JSON the page polls
+ * - `POST /pay/choose` (payOrderId, accessSign, choice = `<chainId>:<token>`): the payer pays with another
+ *   network or coin of the order's quote (the merchant's payment/payInfo/update), then sees the new page
  * - `GET /pay/m/<code>` and `POST /pay/m/<code>`: a static merchant QR (seed 004): the payer types an
  *   amount, which becomes an ordinary payment order, then goes to that order's page
  * - `GET /pay/assets/pay.js|pay.css`
@@ -48,6 +51,8 @@ export function payPageRoutes(ctx: GatewayContext) {
   const assetBase = `${base}/assets`;
   // order creation from a public page leases addresses: a few per minute per payer and code
   const qrLimiter = createRateLimiter({ ratePerSecond: 0.2, burst: 10 });
+  // a switch leases an address too: a few per order
+  const chooseLimiter = createRateLimiter({ ratePerSecond: 0.1, burst: 6 });
 
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.status(status).headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(body);
@@ -81,7 +86,11 @@ export function payPageRoutes(ctx: GatewayContext) {
     const o = await findPaymentOrderById(ctx.db, id);
     if (!o) return null;
     if (q.merchantOrderId !== undefined && q.merchantOrderId !== o.merchantOrderId) return null;
-    if (q.chainCode !== undefined && q.chainCode !== ctx.chain(o.chainId).code) return null;
+    if (q.chainCode !== undefined && q.chainCode !== ctx.chain(o.chainId).code) {
+      // a link from before the payer switched networks names the earlier chain: it still opens the order
+      const earlier = ctx.config.chains.find((c) => c.code === q.chainCode);
+      if (!earlier || !(await wasPayableOn(ctx.db, o.id, earlier.chainId))) return null;
+    }
     return o;
   }
 
@@ -99,10 +108,9 @@ export function payPageRoutes(ctx: GatewayContext) {
       return reply.headers({ "x-content-type-options": "nosniff", "cache-control": "public, max-age=300" }).type(a.type).send(a.body);
     });
 
-    app.get<{ Querystring: PayQuery }>(base, async (request, reply) => {
-      const language = languageOf(request, reply);
-      const o = await authorised(request.query);
-      if (!o || !o.receiptAddress) return html(reply, 404, invalidPage(assetBase, bare(language)));
+    /** The order's page; `chooseError` when the payer's switch was refused (the status says why). */
+    async function orderPage(reply: FastifyReply, language: PageLanguage, o: NonNullable<Awaited<ReturnType<typeof authorised>>>, status = 200, chooseError?: string) {
+      if (!o.receiptAddress) return html(reply, 404, invalidPage(assetBase, bare(language)));
       const chain = ctx.chain(o.chainId);
       const token = checksum(o.tokenAddress)!;
       const receipt = checksum(o.receiptAddress)!;
@@ -111,11 +119,20 @@ export function payPageRoutes(ctx: GatewayContext) {
       const uri = paymentUri({ chainId: o.chainId, token, receipt, amount: due });
       const statusUrl = `${base}/status?${new URLSearchParams({ payOrderId: o.id, accessSign: o.accessSign })}`;
       const tokenConfig = chain.tokens.find((t) => t.address.toLowerCase() === o.tokenAddress.toLowerCase());
+      const choices = paymentChoicesOf(ctx, o).map((c) => ({
+        value: `${c.chain.chainId}:${c.token.address.toLowerCase()}`,
+        // the token's name tells two coins of one symbol apart (USDT and a bridged USDT on one network)
+        label: language.t("chooseOption", { symbol: c.token.name ? `${c.token.symbol} · ${c.token.name}` : c.token.symbol, network: c.chain.name }),
+        current: c.chain.chainId === o.chainId && c.token.address.toLowerCase() === o.tokenAddress.toLowerCase(),
+      }));
       return html(
         reply,
-        200,
+        status,
         payPage({
           ...language,
+          choices,
+          chooseAction: `${base}/choose`,
+          chooseError,
           messages: { ...messagesFor(language.locale, "common"), ...messagesFor(language.locale, "pay") },
           status: await payStatusOf(ctx, o),
           explorerUrl: chain.explorerUrl,
@@ -142,6 +159,34 @@ export function payPageRoutes(ctx: GatewayContext) {
           expireAt: o.expiresAt.getTime(),
         })
       );
+    }
+
+    app.get<{ Querystring: PayQuery }>(base, async (request, reply) => {
+      const language = languageOf(request, reply);
+      const o = await authorised(request.query);
+      if (!o) return html(reply, 404, invalidPage(assetBase, bare(language)));
+      return orderPage(reply, language, o);
+    });
+
+    app.post<{ Querystring: PayQuery; Body: Record<string, string> | undefined }>(`${base}/choose`, async (request, reply) => {
+      const language = languageOf(request, reply);
+      const b = request.body ?? {};
+      const o = await authorised({ payOrderId: b.payOrderId, accessSign: b.accessSign });
+      if (!o) return html(reply, 404, invalidPage(assetBase, bare(language)));
+      const { t } = language;
+      const choice = paymentChoicesOf(ctx, o).find((c) => `${c.chain.chainId}:${c.token.address.toLowerCase()}` === b.choice);
+      if (!choice) return orderPage(reply, language, o, 400, t("chooseRefused", { reason: t("chooseClosed") }));
+      if (!chooseLimiter.take(o.id).ok) return orderPage(reply, language, o, 429, t("tooManyPayments"));
+      try {
+        const { order } = await movePaymentTo(ctx, { merchantId: o.merchantId, ref: { payOrderId: o.id }, chain: choice.chain, token: choice.token });
+        const next = new URL(paymentUrlOf(ctx, order));
+        if (request.query.lang) next.searchParams.set("lang", language.locale);
+        return reply.headers(PAGE_HEADERS).redirect(`${next.pathname}${next.search}`, 303);
+      } catch (err) {
+        if (!(err instanceof PaymentMoveRefusedError)) throw err;
+        const reason = err.refusal === "confirming" ? t("chooseBusy") : err.refusal === "closed" ? t("chooseClosed") : err.shortMessage;
+        return orderPage(reply, language, (await authorised({ payOrderId: o.id, accessSign: o.accessSign }))!, 409, t("chooseRefused", { reason }));
+      }
     });
 
     app.get<{ Querystring: PayQuery }>(

@@ -27,7 +27,16 @@ export type PayStatus = {
   /** when the order closed (unix ms), null while open */
   closedAt: number | null;
   /** the transfers seen for the order (amounts human, in the order's token; another token's in base units) */
-  transfers: { txHash: string; amount: string; kind: "payment" | "wrong_token"; status: "seen" | "confirmed"; late: boolean; at: number }[];
+  transfers: {
+    txHash: string;
+    amount: string;
+    kind: "payment" | "wrong_token";
+    status: "seen" | "confirmed";
+    late: boolean;
+    at: number;
+    /** the block explorer of the transfer's own chain (an earlier network's after a switch), null when none is configured */
+    explorerUrl: string | null;
+  }[];
 };
 
 export const payStatusSchema = {
@@ -66,6 +75,7 @@ export const payStatusSchema = {
           status: { type: "string" },
           late: { type: "boolean" },
           at: { type: "integer" },
+          explorerUrl: { type: ["string", "null"] },
         },
       },
     },
@@ -107,6 +117,7 @@ export async function payStatusOf(ctx: GatewayContext, o: PaymentOrderRecord): P
       status: t.status,
       late: t.late,
       at: t.at.getTime(),
+      explorerUrl: ctx.config.chains.find((c) => c.chainId === t.chainId)?.explorerUrl ?? null,
     })),
   };
 }

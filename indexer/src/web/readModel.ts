@@ -17,6 +17,12 @@ export async function findPaymentOrderById(
   return row ? { ...toPaymentOrder(row), merchantName: row.merchant_name } : null;
 }
 
+/** Whether the order was payable on `chainId` before the payer switched (payment_order_choices). */
+export async function wasPayableOn(db: Queryable, payOrderId: string, chainId: number): Promise<boolean> {
+  const rows = await db.query("SELECT 1 FROM payment_order_choices WHERE pay_order_id = $1 AND chain_id = $2 LIMIT 1", [payOrderId, chainId]);
+  return rows.length > 0;
+}
+
 export async function merchantName(db: Queryable, merchantId: bigint): Promise<string> {
   const [row] = await db.query<{ name: string }>("SELECT name FROM merchants WHERE id = $1", [merchantId]);
   return row?.name ?? "";
@@ -39,6 +45,8 @@ export async function pendingDepositDepth(db: Queryable, o: PaymentOrderRecord):
 }
 
 export type PageTransfer = {
+  /** the chain it is on: after the payer switched networks, an earlier network's transfers are shown too */
+  chainId: number;
   txHash: string;
   amount: bigint;
   /** the order's token (counted) or another token sent to the address (shown, not counted) */
@@ -52,9 +60,9 @@ export type PageTransfer = {
 /** The transfers recorded against an order (src/ingest/), oldest first; those a reorg removed are left out. */
 export async function paymentTransfersOf(db: Queryable, payOrderId: string): Promise<PageTransfer[]> {
   const rows = await db.query(
-    `SELECT tx_hash, amount::text, kind, status, late, created_at FROM payment_transfers
+    `SELECT chain_id, tx_hash, amount::text, kind, status, late, created_at FROM payment_transfers
      WHERE pay_order_id = $1 AND status <> 'removed' ORDER BY block_number, log_index LIMIT 20`,
     [payOrderId]
   );
-  return rows.map((r) => ({ txHash: r.tx_hash, amount: BigInt(r.amount), kind: r.kind, status: r.status, late: r.late, at: new Date(r.created_at) }));
+  return rows.map((r) => ({ chainId: Number(r.chain_id), txHash: r.tx_hash, amount: BigInt(r.amount), kind: r.kind, status: r.status, late: r.late, at: new Date(r.created_at) }));
 }

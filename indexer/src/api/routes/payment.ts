@@ -5,11 +5,9 @@ import {
   getPaymentOrder,
   getPaymentView,
   listPaymentViews,
-  movePaymentOrder,
   requeuePaymentNotification,
   type PaymentOrderRef,
 } from "../../store/paymentOrders.js";
-import { canonicalDecimal, merchantAmount, rescale } from "../../wire/amounts.js";
 import { ApiError, ErrorCode } from "../../wire/errors.js";
 import { presentCreatedPayment, presentPage, presentPayInfo, presentPayInfoUpdate, presentPayment } from "../../wire/presenters.js";
 import {
@@ -27,7 +25,7 @@ import {
 } from "../../wire/schemas.js";
 import { PayPaymentStatus, paymentListFilter } from "../../wire/status.js";
 import type { GatewayContext } from "../context.js";
-import { createPaymentOrderIn } from "../paymentOrderService.js";
+import { createPaymentOrderIn, movePaymentTo } from "../paymentOrderService.js";
 import { chainOf, intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } from "./common.js";
 
 type CreateBody = {
@@ -217,38 +215,7 @@ export function paymentRoutes(ctx: GatewayContext) {
         const b = request.body;
         const chain = chainOf(ctx, b.chainId);
         const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
-        const ref = { merchantOrderId: b.outTradeNo };
-        const current = await getPaymentOrder(ctx.db, request.merchantId, ref);
-        if (current.isLegalTender === 0 && token.symbol.toUpperCase() !== current.quoteSymbol.toUpperCase()) {
-          throw new ApiError(
-            ErrorCode.UnknownToken,
-            `currencyId ${b.currencyId} is ${token.symbol}; the order is quoted in ${current.quoteSymbol}: choose a currency of that symbol (conf/list/currency)`,
-          );
-        }
-        const { order } = await movePaymentOrder(ctx.db, {
-          merchantId: request.merchantId,
-          ref,
-          to: {
-            chainId: chain.chainId,
-            vault: chain.vault,
-            initCodeHash: chain.initCodeHash,
-            tokenAddress: token.address,
-            tokenSymbol: token.symbol,
-            tokenDecimals: token.decimals,
-          },
-          // a crypto quote is worth its amount of any token of its symbol: the quote in the new decimals (rounded
-          // up: never less due), and what arrived in the old decimals (rounded down: never worth more)
-          quote: (o) => {
-            const q = canonicalDecimal(o.quoteAmount, "quoteAmount");
-            const scale = q.split(".")[1]?.length ?? 0;
-            const quoteUnits = merchantAmount(q, { field: "quoteAmount", decimals: scale, symbol: o.quoteSymbol });
-            return {
-              expectedAmount: rescale(quoteUnits, scale, token.decimals, "up"),
-              carriedAmount: rescale(o.paidAmount, o.tokenDecimals, token.decimals, "down"),
-            };
-          },
-          poolCooldownSeconds: ctx.config.poolCooldownSeconds,
-        });
+        const { order } = await movePaymentTo(ctx, { merchantId: request.merchantId, ref: { merchantOrderId: b.outTradeNo }, chain, token });
         return ok(presentPayInfoUpdate(ctx.wire, order));
       },
     );

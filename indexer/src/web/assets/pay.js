@@ -74,11 +74,13 @@
     }
   }
 
-  function explorerLink(hash) {
+  // `base`: the explorer of the transfer's own chain (the status says it); else the order's chain's
+  function explorerLink(hash, base) {
     var code = el("code", "hash", hash);
-    if (!d.explorer) return code;
+    var explorer = base === undefined ? d.explorer : base;
+    if (!explorer) return code;
     var a = el("a", "tx-link");
-    a.href = d.explorer + "/tx/" + hash;
+    a.href = explorer + "/tx/" + hash;
     a.rel = "noopener noreferrer";
     a.target = "_blank";
     a.appendChild(code);
@@ -98,7 +100,7 @@
           ? t("txLate", { amount: x.amount + " " + d.symbol })
           : t(x.status === "confirmed" ? "txConfirmed" : "txSeen", { amount: x.amount + " " + d.symbol });
       var li = el("li");
-      li.appendChild(explorerLink(x.txHash));
+      li.appendChild(explorerLink(x.txHash, x.explorerUrl));
       li.appendChild(el("span", "tx-state", label));
       list.appendChild(li);
     });
@@ -132,7 +134,7 @@
     });
     paid.forEach(function (x) {
       var line = el("span", "receipt-line");
-      line.appendChild(explorerLink(x.txHash));
+      line.appendChild(explorerLink(x.txHash, x.explorerUrl));
       txCell.appendChild(line);
     });
   }
