@@ -40,6 +40,8 @@ export type Currency = {
   createTime: string;
   icon: string;
   isNative: boolean;
+  /** the token's USD price (a decimal string) from the chain's price feeds; null when not priced. Addition */
+  exchangeRate?: string | null;
 };
 
 export type CreatePaymentOrderParams = {
@@ -49,7 +51,12 @@ export type CreatePaymentOrderParams = {
   quoteAmount: Decimal;
   notifyUrl: string;
   description?: string;
-  /** 0: a crypto quote (1, fiat, needs a fiat price source on the gateway) */
+  /**
+   * 0: a crypto quote (default). 1: a fiat quote: quoteCurrencySymbol is an ISO code (USD, CNY) and the amount
+   * to pay is priced from the chain's price feeds, in currencyId or else the chain's first priced stablecoin
+   * (40012 when the chain has no price feeds, 40013 when it cannot price that currency or coin, 50302 when a
+   * feed refuses: retry later)
+   */
   isLegalTender?: 0 | 1;
   redirectionUrl?: string;
   /** which currency of that symbol, when a chain accepts several */
@@ -58,7 +65,21 @@ export type CreatePaymentOrderParams = {
   expireSeconds?: number;
 };
 
-export type CreatedPaymentOrder = {
+/** A fiat order's locked quote (isLegalTender 1); null for a crypto quote. Additions: absent from older gateways. */
+export type FiatQuoteFields = {
+  /** units of quoteCurrencySymbol per one whole token, the rate the amount was locked at */
+  exchangeRate?: string | null;
+  /** the price feed rounds the rate came from */
+  rateSources?:
+    | { pair: string; feed: string; roundId: string; answer: string; decimals: number; updatedAt: number; blockNumber: string }[]
+    | null;
+  /** YYYY-MM-DD HH:mm:ss, UTC */
+  quotedTime?: string | null;
+  /** the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC */
+  rateLockedUntil?: string | null;
+};
+
+export type CreatedPaymentOrder = FiatQuoteFields & {
   outPaymentNo: string;
   /** the payment page's path and query: prefix the gateway's payment host, or use paymentLink */
   paymentUrl: string;
@@ -97,7 +118,7 @@ export type PaymentTransfer = {
 };
 
 /** The payment object: payment/detail, payment/list and the payment callback. */
-export type PaymentOrder = {
+export type PaymentOrder = FiatQuoteFields & {
   chainId: number;
   orgId: number;
   outTradeNo: string;

@@ -2,8 +2,10 @@ import { createHash } from "node:crypto";
 import type { TokenConfig } from "../config.js";
 import { accessSign } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
+import type { Quote } from "../pricing/quoter.js";
 import { createPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
 import { canonicalDecimal, merchantAmount } from "../wire/amounts.js";
+import { ApiError, ErrorCode } from "../wire/errors.js";
 import { payLinkOf } from "../wire/presenters.js";
 import type { ChainRuntime, GatewayContext } from "./context.js";
 
@@ -24,6 +26,11 @@ export type PaymentOrderRequest = {
   quoteSymbol?: string;
   /** the name of the amount's field in the request, for error messages (default "amount") */
   amountField?: string;
+  /**
+   * A fiat quote (isLegalTender 1): `amount` is then in this ISO currency (e.g. "12.50" USD), priced in the
+   * token by ctx.quoter at creation and locked until the order expires.
+   */
+  fiatCurrency?: string;
 };
 
 /**
@@ -52,9 +59,11 @@ export async function createPaymentOrderIn(
   b: PaymentOrderRequest,
 ): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   const field = b.amountField ?? "amount";
-  const amount = merchantAmount(b.amount, { field, decimals: token.decimals, symbol: token.symbol });
+  const fiat = b.fiatCurrency?.toUpperCase();
   const quoteAmount = typeof b.amount === "number" ? canonicalDecimal(b.amount, field) : b.amount;
-  const quoteSymbol = (b.quoteSymbol ?? token.symbol).toUpperCase();
+  // a fiat amount is checked (and converted) by the quoter, in the currency's minor units
+  const tokenAmount = fiat === undefined ? merchantAmount(b.amount, { field, decimals: token.decimals, symbol: token.symbol }) : null;
+  const quoteSymbol = (fiat ?? b.quoteSymbol ?? token.symbol).toUpperCase();
   const description = b.description ?? "";
   const requestHash = createHash("sha256")
     .update(
@@ -67,10 +76,20 @@ export async function createPaymentOrderIn(
         b.notifyUrl,
         b.redirectionUrl ?? null,
         b.expireSeconds ?? null,
+        // a fiat request is the same request whatever the rate: a retry answers the order at its locked amount
+        ...(fiat === undefined ? [] : ["fiat"]),
       ]),
     )
     .digest("hex");
   const id = newId();
+  const expiresAt = new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000);
+  let quote: Quote | undefined;
+  if (fiat !== undefined) {
+    if (!ctx.quoter) throw new ApiError(ErrorCode.FiatNotConfigured, `No chain of this gateway has price feeds configured: ${field} in ${fiat} cannot be priced`);
+    // the same "plain decimal" rule as every amount ("12.50" and "12.5" alike), before any feed is read
+    const amount = canonicalDecimal(b.amount, field);
+    quote = await ctx.quoter.quote({ chainId: chain.chainId, token: token.address, currency: fiat, amount, lockedUntil: expiresAt });
+  }
   return createPaymentOrder(ctx.db, {
     id,
     merchantId,
@@ -82,15 +101,17 @@ export async function createPaymentOrderIn(
     tokenAddress: token.address,
     tokenSymbol: token.symbol,
     tokenDecimals: token.decimals,
-    amount,
+    amount: quote ? quote.amount : tokenAmount!,
     notifyUrl: b.notifyUrl,
     redirectionUrl: b.redirectionUrl ?? null,
     accessSign: accessSign(ctx.accessKey, id),
-    expiresAt: new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000),
+    expiresAt,
     description,
     quoteSymbol,
     quoteAmount,
-    isLegalTender: 0,
+    isLegalTender: quote ? 1 : 0,
+    // recorded in the creating transaction: an order never exists priced without its quote
+    ...(quote ? { quote } : {}),
   });
 }
 

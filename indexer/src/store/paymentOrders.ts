@@ -14,6 +14,7 @@ import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
+import { recordPaymentQuote, toPaymentQuote, type PaymentQuote } from "./quotes.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -36,6 +37,8 @@ export type PaymentOrderRecord = PaymentOrderState & {
   quoteAmount: string;
   /** what arrived in earlier currencies (payment/payInfo/update), in this token's base units; part of seen and paid */
   carriedAmount: bigint;
+  /** isLegalTender 1: the fiat quote the amount was locked at (migration 060); null for a crypto quote */
+  quote: PaymentQuote | null;
   /** when the order reached success (set by a trigger, migration 010) */
   paidAt: Date | null;
   expiresAt: Date;
@@ -68,6 +71,7 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     quoteSymbol: r.quote_symbol ?? r.token_symbol,
     quoteAmount: r.quote_amount ?? formatAmount(BigInt(r.amount), Number(r.token_decimals)),
     carriedAmount: BigInt(r.carried_amount ?? 0),
+    quote: toPaymentQuote(r),
     paidAt: r.paid_at ? new Date(r.paid_at) : null,
     expiresAt: new Date(r.expires_at),
     createdAt: new Date(r.created_at),
@@ -96,6 +100,8 @@ export type CreatePaymentOrderParameters = {
   quoteSymbol: string;
   quoteAmount: string;
   isLegalTender: number;
+  /** a fiat quote (isLegalTender 1): recorded in the same transaction as the insert (store/quotes.ts) */
+  quote?: PaymentQuote;
   /** pool growth batch (default {growthBatch} of the pool size) */
   growBy?: number;
 };
@@ -124,11 +130,12 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again.
  */
 export async function createPaymentOrder(db: Db, p: CreatePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; created: boolean }> {
-  let r = await createBatcherOf(db).run(p);
+  const run = () => (p.quote ? createQuoted(db, p, p.quote) : createBatcherOf(db).run(p));
+  let r = await run();
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
     if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
     await growPaymentPool(db, p, r.next!, p.growBy ? BigInt(p.growBy) : undefined);
-    r = await createBatcherOf(db).run(p);
+    r = await run();
   }
   switch (r.outcome) {
     case "created": {
@@ -168,6 +175,20 @@ const createArgs = (p: CreatePaymentOrderParameters) => [
 async function createOne(db: Queryable, p: CreatePaymentOrderParameters): Promise<CreateOutcome> {
   const [row] = await db.query(CREATE_SQL, createArgs(p));
   return toCreateOutcome(row!);
+}
+
+/**
+ * A fiat-priced create: the insert and its quote in one transaction, so no order exists priced without the
+ * quote it was priced at. An existing order (a repeated request) keeps the quote it was created with.
+ */
+async function createQuoted(db: Db, p: CreatePaymentOrderParameters, quote: PaymentQuote): Promise<CreateOutcome> {
+  return db.transaction(async (tx) => {
+    const r = await createOne(tx, p);
+    if (r.outcome !== "created") return r;
+    await recordPaymentQuote(tx, { merchantId: p.merchantId, payOrderId: p.id, quote });
+    const [row] = await tx.query("SELECT * FROM payment_orders WHERE id = $1", [p.id]);
+    return { ...r, row: row! };
+  });
 }
 
 const toCreateOutcome = (row: Row): CreateOutcome => ({

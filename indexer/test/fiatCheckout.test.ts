@@ -1,0 +1,252 @@
+/**
+ * Fiat-priced checkout over HTTP (issue 14): `payment/createPaymentOrder` with `isLegalTender: 1` against a
+ * hardhat node with MockAggregatorV3 feeds deployed and priced by the test. A USD order in the pegged USDT
+ * (the default coin) and in ETH (by currencyId), a CNY order through the CNY/USD feed, stale and zero feeds
+ * refused with nothing written, the locked amount kept after the feed moves, payment/detail's quote fields,
+ * conf/list/currency's exchangeRate, and a chain without pricing still answering 40012.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { encodeDeployData, encodeFunctionData, getAddress, type Address } from "viem";
+import { resolveConfig } from "../src/config.js";
+import { artifact, startHardhatNode, type HardhatNode } from "./chainHarness.js";
+import { call, startGateway, tableCounts, USDT, VAULT, type TestGateway } from "./helpers.js";
+
+const HOUR = 3600;
+const ETH_USD = 3000_12345678n; // 8 decimals
+const CNY_USD = 13812345n; // 0.13812345 USD per CNY
+
+describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node", { timeout: 180_000 }, () => {
+  let node: HardhatNode;
+  let admin: Address;
+  let gw: TestGateway;
+  const feeds = {} as Record<"eth" | "usdt" | "cny", Address>;
+  const currencyIds = {} as Record<"ETH" | "USDT" | "POL", number>;
+  const { abi, bytecode } = artifact("contracts/mocks/MockAggregatorV3.sol/MockAggregatorV3.json");
+
+  const send = async (to: Address | null, data: `0x${string}`) => {
+    const hash = await node.rpc<string>("eth_sendTransaction", [{ from: admin, ...(to ? { to } : {}), data, gas: "0x2dc6c0" }]);
+    const r = await node.rpc<{ status: string; contractAddress: Address | null }>("eth_getTransactionReceipt", [hash]);
+    assert.equal(r.status, "0x1");
+    return r;
+  };
+  const deployFeed = async (decimals: number, description: string, answer: bigint) =>
+    getAddress((await send(null, encodeDeployData({ abi, bytecode, args: [decimals, description, answer] }))).contractAddress!);
+  // the quoter takes the head as current for 1 s (feeds.ts): a changed feed is seen from the next block after that
+  const settle = () => new Promise((r) => setTimeout(r, 1_100));
+  const setAnswer = async (feed: Address, answer: bigint) => {
+    await send(feed, encodeFunctionData({ abi, functionName: "setAnswer", args: [answer] }));
+    await settle();
+  };
+  const setRound = async (feed: Address, roundId: bigint, answer: bigint, updatedAt: bigint) => {
+    await send(feed, encodeFunctionData({ abi, functionName: "setRound", args: [roundId, answer, updatedAt] }));
+    await settle();
+  };
+  const chainNow = async () => BigInt((await node.rpc<{ timestamp: string }>("eth_getBlockByNumber", ["latest", false])).timestamp);
+
+  const merchant = () => gw.merchants[0]!;
+  const create = (body: Record<string, unknown>) =>
+    call(gw, merchant(), "POST", "payment/createPaymentOrder", {
+      chainId: 31337,
+      outTradeNo: `fiat-${randomBytes(6).toString("hex")}`,
+      isLegalTender: 1,
+      quoteCurrencySymbol: "USD",
+      quoteAmount: "12.50",
+      notifyUrl: "https://shop.example.com/notify",
+      ...body,
+    });
+  const detail = (outTradeNo: string) => call(gw, merchant(), "GET", "payment/detail", { outTradeNo });
+  /** ⌈usd · 10^18 · 10^8 / ethUsd⌉ in wei: the rounding rule (never less than the fiat value). */
+  const weiFor = (usdCents: bigint, ethUsd: bigint) => {
+    const num = usdCents * 10n ** 18n * 10n ** 8n;
+    const den = 100n * ethUsd;
+    return (num + den - 1n) / den;
+  };
+
+  before(async () => {
+    node = await startHardhatNode();
+    [admin] = await node.rpc<Address[]>("eth_accounts");
+    feeds.eth = await deployFeed(8, "ETH / USD", ETH_USD);
+    feeds.usdt = await deployFeed(8, "USDT / USD", 1_00020000n);
+    feeds.cny = await deployFeed(8, "CNY / USD", CNY_USD);
+    const resolved = resolveConfig({
+      masterKey: randomBytes(32),
+      payPageUrl: "https://pay.example.test/pay",
+      chains: [
+        {
+          chainId: 31337,
+          code: "local",
+          name: "Hardhat",
+          vault: VAULT,
+          confirmations: 1,
+          rpcUrl: node.url,
+          tokens: [
+            { symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 },
+            { symbol: "USDT", address: USDT, decimals: 6 },
+          ],
+          pricing: {
+            tokens: {
+              ETH: { feed: { address: feeds.eth, heartbeatSeconds: HOUR } },
+              USDT: { peg: "USD", bandBps: 100, feed: { address: feeds.usdt, heartbeatSeconds: 24 * HOUR } },
+            },
+            fiat: { CNY: { feed: { address: feeds.cny, heartbeatSeconds: 24 * HOUR } } },
+          },
+        },
+        {
+          chainId: 137,
+          code: "polygon",
+          name: "Polygon",
+          vault: VAULT,
+          confirmations: 3,
+          tokens: [{ symbol: "POL", address: "0x0000000000000000000000000000000000000000", decimals: 18 }],
+        },
+      ],
+    });
+    gw = await startGateway("pglite", { chains: resolved.chains });
+    const list = await call(gw, merchant(), "GET", "conf/list/currency");
+    for (const c of list.body.data as { currencyId: number; symbol: "ETH" | "USDT" | "POL" }[]) currencyIds[c.symbol] = c.currencyId;
+  });
+  after(async () => {
+    await gw?.close();
+    node?.stop();
+  });
+
+  it("prices a USD order in the chain's first priced stablecoin (USDT, pegged) by default and shows the quote in payment/detail", async () => {
+    const r = await create({ quoteAmount: "12.50" });
+    assert.equal(r.body.code, 200, r.body.msg);
+    const o = r.body.data;
+    assert.equal(o.symbol, "USDT");
+    assert.equal(o.currencyId, currencyIds.USDT);
+    assert.equal(o.expectedAmount, "12500000");
+    assert.equal(o.exchangeRate, "1");
+    assert.equal(o.rateLockedUntil, o.expireTime);
+
+    const d = (await detail(o.outTradeNo)).body.data;
+    assert.equal(d.isLegalTender, 1);
+    assert.equal(d.quoteCurrencySymbol, "USD");
+    assert.equal(d.quoteAmount, "12.50");
+    assert.equal(d.expectedAmount, "12500000");
+    assert.equal(d.exchangeRate, "1");
+    assert.equal(d.rateLockedUntil, d.expireTime);
+    assert.match(d.quotedTime, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    assert.deepEqual(
+      d.rateSources.map((s: { pair: string; feed: string; answer: string; decimals: number }) => [s.pair, s.feed, s.answer, s.decimals]),
+      [["USDT/USD", feeds.usdt, "100020000", 8]],
+    );
+    // the quote columns of migration 060, in integers
+    const [row] = await gw.db.query("SELECT quote_currency, fiat_amount::text, quote_decimals, is_legal_tender FROM payment_orders WHERE id = $1", [o.outPaymentNo]);
+    assert.deepEqual({ ...row }, { quote_currency: "USD", fiat_amount: "1250", quote_decimals: 2, is_legal_tender: 1 });
+  });
+
+  it("prices a USD order in ETH (currencyId) from the ETH/USD feed, rounded up to the next wei", async () => {
+    const r = await create({ quoteAmount: "100", currencyId: currencyIds.ETH });
+    assert.equal(r.body.code, 200, r.body.msg);
+    assert.equal(r.body.data.symbol, "ETH");
+    assert.equal(r.body.data.expectedAmount, weiFor(100_00n, ETH_USD).toString());
+    assert.equal(r.body.data.exchangeRate, "3000.12345678");
+    const d = (await detail(r.body.data.outTradeNo)).body.data;
+    assert.equal(d.quoteCurrencySymbol, "USD");
+    assert.equal(d.quoteAmount, "100");
+    assert.equal(d.rateSources[0].pair, "ETH/USD");
+    assert.equal(d.rateSources[0].feed, feeds.eth);
+  });
+
+  it("prices a CNY order through the CNY/USD feed", async () => {
+    const r = await create({ quoteCurrencySymbol: "cny", quoteAmount: "100.00" });
+    assert.equal(r.body.code, 200, r.body.msg);
+    // 100 CNY · 0.13812345 USD/CNY = 13.812345 USD = 13.812345 USDT (pegged)
+    assert.equal(r.body.data.expectedAmount, "13812345");
+    assert.equal(r.body.data.exchangeRate, "7.23990024865437404"); // CNY per USDT: 1 / 0.13812345
+    const d = (await detail(r.body.data.outTradeNo)).body.data;
+    assert.equal(d.quoteCurrencySymbol, "CNY");
+    assert.deepEqual(
+      d.rateSources.map((s: { pair: string }) => s.pair),
+      ["CNY/USD", "USDT/USD"],
+    );
+  });
+
+  it("keeps the locked amount after the feed moves; a repeated request answers the same order, a new one the new price", async () => {
+    const first = await create({ quoteAmount: "50", currencyId: currencyIds.ETH });
+    assert.equal(first.body.code, 200, first.body.msg);
+    const locked = first.body.data.expectedAmount;
+    assert.equal(locked, weiFor(50_00n, ETH_USD).toString());
+
+    await setAnswer(feeds.eth, 2500_00000000n);
+    const d = (await detail(first.body.data.outTradeNo)).body.data;
+    assert.equal(d.expectedAmount, locked);
+    assert.equal(d.exchangeRate, "3000.12345678");
+
+    const again = await create({ quoteAmount: "50", currencyId: currencyIds.ETH, outTradeNo: first.body.data.outTradeNo });
+    assert.equal(again.body.code, 200, again.body.msg);
+    assert.equal(again.body.data.outPaymentNo, first.body.data.outPaymentNo);
+    assert.equal(again.body.data.expectedAmount, locked);
+    assert.equal(again.body.data.exchangeRate, "3000.12345678");
+
+    const fresh = await create({ quoteAmount: "50", currencyId: currencyIds.ETH });
+    assert.equal(fresh.body.data.expectedAmount, weiFor(50_00n, 2500_00000000n).toString());
+    assert.equal(fresh.body.data.exchangeRate, "2500");
+    await setAnswer(feeds.eth, ETH_USD);
+  });
+
+  it("refuses a quote from a stale feed (older than its heartbeat) with 50302, nothing written", async () => {
+    const stale = (await chainNow()) - BigInt(2 * HOUR);
+    await setRound(feeds.eth, 100n, ETH_USD, stale);
+    const before = await tableCounts(gw.db);
+    const r = await create({ currencyId: currencyIds.ETH });
+    assert.equal(r.status, 503);
+    assert.equal(r.body.code, 50302);
+    assert.match(r.body.msg, /stale/);
+    assert.match(r.body.msg, new RegExp(feeds.eth, "i"));
+    assert.deepEqual(await tableCounts(gw.db), before);
+    // the stablecoin is priced from its own feed, still fresh
+    assert.equal((await create({})).body.code, 200);
+    await setAnswer(feeds.eth, ETH_USD);
+    assert.equal((await create({ currencyId: currencyIds.ETH })).body.code, 200);
+  });
+
+  it("refuses zero, negative and off-peg answers with 50302, nothing written", async () => {
+    const before = await tableCounts(gw.db);
+    await setAnswer(feeds.eth, 0n);
+    let r = await create({ currencyId: currencyIds.ETH });
+    assert.equal(r.body.code, 50302);
+    assert.match(r.body.msg, /answers 0/);
+    await setAnswer(feeds.eth, -1n);
+    r = await create({ currencyId: currencyIds.ETH });
+    assert.equal(r.body.code, 50302);
+    assert.match(r.body.msg, /negative/);
+    await setAnswer(feeds.usdt, 95000000n); // 0.95: 5% off a 1% band
+    r = await create({});
+    assert.equal(r.body.code, 50302);
+    assert.match(r.body.msg, /off its USD peg/);
+    assert.deepEqual(await tableCounts(gw.db), before);
+    await setAnswer(feeds.eth, ETH_USD);
+    await setAnswer(feeds.usdt, 1_00020000n);
+  });
+
+  it("says what to fix: an unpriced currency (40013), a bad amount (40002), a chain without pricing (40012)", async () => {
+    const before = await tableCounts(gw.db);
+    let r = await create({ quoteCurrencySymbol: "JPY", quoteAmount: "1000" });
+    assert.equal(r.body.code, 40013);
+    assert.match(r.body.msg, /USD, CNY/);
+    r = await create({ quoteCurrencySymbol: "USDT" });
+    assert.equal(r.body.code, 40001);
+    assert.match(r.body.msg, /ISO 4217/);
+    r = await create({ quoteAmount: "12.345" });
+    assert.equal(r.body.code, 40002);
+    r = await create({ quoteAmount: "0" });
+    assert.equal(r.body.code, 40002);
+    r = await create({ chainId: 137 });
+    assert.equal(r.body.code, 40012);
+    assert.match(r.body.msg, /chain 137/);
+    assert.deepEqual(await tableCounts(gw.db), before);
+  });
+
+  it("conf/list/currency shows each token's USD price (exchangeRate), null where the chain has no feed", async () => {
+    const list = (await call(gw, merchant(), "GET", "conf/list/currency")).body.data as { symbol: string; exchangeRate: string | null }[];
+    const rate = (s: string) => list.find((c) => c.symbol === s)!.exchangeRate;
+    assert.equal(rate("ETH"), "3000.12345678");
+    assert.equal(rate("USDT"), "1");
+    assert.equal(rate("POL"), null);
+  });
+});
