@@ -354,9 +354,17 @@ export type MerchantSettings = {
   rechargeNotifyUrl: string | null;
   callbackAllEvents: boolean;
   webhookSecretHint: string;
+  /** how much less than expectedAmount still counts as paid, basis points (0..1000); orders take it at creation. Addition */
+  underpaymentToleranceBps?: number;
   createTime: string;
 };
-export type MerchantSettingsUpdate = { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean };
+export type MerchantSettingsUpdate = {
+  name?: string;
+  rechargeNotifyUrl?: string | null;
+  callbackAllEvents?: boolean;
+  /** 0..1000 basis points, for orders created from now on */
+  underpaymentToleranceBps?: number;
+};
 
 export type CreateQrCodeParams = { label: string; chainId: Id; currencyId: Id; notifyUrl: string; redirectionUrl?: string; maxAmount?: Decimal };
 export type MerchantQrCode = {

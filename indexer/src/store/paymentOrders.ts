@@ -1,6 +1,7 @@
 import type { Address } from "viem";
 import { newId } from "../domain/ids.js";
 import {
+  minimumDue,
   PAYMENT_TERMINAL,
   PaymentStatus,
   transitionPayment,
@@ -60,6 +61,7 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     seenAmount: BigInt(r.seen_amount),
     paidAmount: BigInt(r.paid_amount),
     refundedAmount: BigInt(r.refunded_amount),
+    toleranceBps: Number(r.underpayment_tolerance_bps ?? 0),
     receiptAddress: r.receipt_address,
     poolIndex: r.pool_index == null ? null : BigInt(r.pool_index),
     payerAddress: r.payer_address,
@@ -588,7 +590,8 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
   }
   const { expectedAmount, carriedAmount } = p.quote(order);
   if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero");
-  if (carriedAmount >= expectedAmount) throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency");
+  if (carriedAmount >= minimumDue({ amount: expectedAmount, toleranceBps: order.toleranceBps }))
+    throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency");
   await tx.query(
     `INSERT INTO payment_order_choices (pay_order_id, seq, chain_id, token_address, token_symbol, token_decimals, receipt_address, pool_index,
        amount, seen_amount, paid_amount)
