@@ -10,6 +10,10 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { encodeDeployData, encodeFunctionData, getAddress, type Address } from "viem";
 import { resolveConfig } from "../src/config.js";
+import { depositInitCodeHash } from "../src/domain/depositAddress.js";
+import { newId } from "../src/domain/ids.js";
+import { DatabaseError } from "../src/store/db.js";
+import { createPaymentOrder } from "../src/store/paymentOrders.js";
 import { artifact, startHardhatNode, type HardhatNode } from "./chainHarness.js";
 import { call, startGateway, tableCounts, USDT, VAULT, type TestGateway } from "./helpers.js";
 
@@ -240,6 +244,54 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     assert.equal(r.body.code, 40012);
     assert.match(r.body.msg, /chain 137/);
     assert.deepEqual(await tableCounts(gw.db), before);
+  });
+
+  it("concurrent fiat creates (one batched statement) each carry their quote; a quote the table refuses leaves no order and no lease", async () => {
+    const many = await Promise.all(Array.from({ length: 24 }, (_, i) => create({ quoteAmount: `${i + 1}.25` })));
+    assert.deepEqual(
+      many.map((r) => r.body.code),
+      many.map(() => 200),
+    );
+    const ids = many.map((r) => r.body.data.outPaymentNo as string);
+    const rows = await gw.db.query("SELECT id, amount::text, fiat_amount::text, quote_currency FROM payment_orders WHERE id = ANY($1::text[])", [ids]);
+    assert.equal(rows.length, 24);
+    for (const r of rows) {
+      assert.equal(r.quote_currency, "USD");
+      assert.equal(BigInt(r.amount), BigInt(r.fiat_amount) * 10_000n, "USDT (6 decimals) at 1 USD: cents · 10^4");
+    }
+
+    // the store's create with a quote the table's CHECK refuses (a zero rate): the whole create is undone
+    const before = await tableCounts(gw.db);
+    const leased = async () => Number((await gw.db.query("SELECT count(*)::text AS n FROM address_pool WHERE order_id IS NOT NULL"))[0]!.n);
+    const leasedBefore = await leased();
+    const id = newId();
+    await assert.rejects(
+      createPaymentOrder(gw.db, {
+        id,
+        merchantId: merchant().merchantId,
+        merchantOrderId: `bad-quote-${id}`,
+        requestHash: "x",
+        chainId: 31337,
+        vault: VAULT as Address,
+        initCodeHash: depositInitCodeHash(VAULT as Address),
+        tokenAddress: USDT,
+        tokenSymbol: "USDT",
+        tokenDecimals: 6,
+        amount: 1_000_000n,
+        notifyUrl: "https://shop.example.com/notify",
+        redirectionUrl: null,
+        accessSign: "x",
+        expiresAt: new Date(Date.now() + 600_000),
+        description: "",
+        quoteSymbol: "USD",
+        quoteAmount: "1",
+        isLegalTender: 1,
+        quote: { currency: "USD", fiatAmount: 100n, fiatDecimals: 2, rate: "0", sources: [], quotedAt: new Date(), lockedUntil: new Date(Date.now() + 600_000) },
+      }),
+      (e: unknown) => e instanceof DatabaseError && e.sqlState === "23514", // check_violation: quote_rate > 0
+    );
+    assert.deepEqual(await tableCounts(gw.db), before);
+    assert.equal(await leased(), leasedBefore);
   });
 
   it("conf/list/currency shows each token's USD price (exchangeRate), null where the chain has no feed", async () => {

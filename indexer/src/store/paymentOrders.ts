@@ -15,7 +15,7 @@ import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
-import { recordPaymentQuote, toPaymentQuote, type PaymentQuote } from "./quotes.js";
+import { toPaymentQuote, type PaymentQuote } from "./quotes.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -132,7 +132,7 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again.
  */
 export async function createPaymentOrder(db: Db, p: CreatePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; created: boolean }> {
-  const run = () => (p.quote ? createQuoted(db, p, p.quote) : createBatcherOf(db).run(p));
+  const run = () => (p.quote ? quotedBatcherOf(db).run(p) : createBatcherOf(db).run(p));
   let r = await run();
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
     if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
@@ -179,18 +179,38 @@ async function createOne(db: Queryable, p: CreatePaymentOrderParameters): Promis
   return toCreateOutcome(row!);
 }
 
+const CREATE_QUOTED_SQL = `SELECT i, outcome, next_index, (o).* FROM create_quoted_payment_orders($1::text[], $2::bigint[], $3::text[], $4::text[],
+  $5::bigint[], $6::text[], $7::text[], $8::smallint[], $9::numeric[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[],
+  $15::text[], $16::text[], $17::smallint[], $18::text[], $19::numeric[], $20::smallint[], $21::numeric[], $22::text[], $23::timestamptz[],
+  $24::timestamptz[]) ORDER BY i`;
+
+const quoteArgs = (q: PaymentQuote) => [
+  q.currency,
+  q.fiatAmount.toString(),
+  String(q.fiatDecimals),
+  q.rate,
+  JSON.stringify(q.sources),
+  q.quotedAt.toISOString(),
+  q.lockedUntil.toISOString(),
+];
+
+const quotedBatcherOf = batcherPerKey<Db, CreatePaymentOrderParameters, CreateOutcome>(createQuotedMany);
+
 /**
- * A fiat-priced create: the insert and its quote in one transaction, so no order exists priced without the
- * quote it was priced at. An existing order (a repeated request) keeps the quote it was created with.
+ * Fiat-priced creates: each insert and its quote in one statement (`create_quoted_payment_orders`, migration
+ * 091), so no order exists priced without its quote; batched as the other creates. An existing order (a
+ * repeated request) keeps the quote it was created with.
  */
-async function createQuoted(db: Db, p: CreatePaymentOrderParameters, quote: PaymentQuote): Promise<CreateOutcome> {
-  return db.transaction(async (tx) => {
-    const r = await createOne(tx, p);
-    if (r.outcome !== "created") return r;
-    await recordPaymentQuote(tx, { merchantId: p.merchantId, payOrderId: p.id, quote });
-    const [row] = await tx.query("SELECT * FROM payment_orders WHERE id = $1", [p.id]);
-    return { ...r, row: row! };
-  });
+async function createQuotedMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
+  const args = items.map((p) => [...createArgs(p), ...quoteArgs(p.quote!)]);
+  const columns = args[0]!.map((_, c) => args.map((a) => a[c]));
+  try {
+    return (await db.query(CREATE_QUOTED_SQL, columns)).map(toCreateOutcome);
+  } catch (e) {
+    if (items.length === 1) return [e as Error];
+    // one bad item (or a deadlock between batches) fails alone
+    return Promise.all(items.map((p) => createQuotedMany(db, [p]).then((r) => r[0]!)));
+  }
 }
 
 const toCreateOutcome = (row: Row): CreateOutcome => ({
