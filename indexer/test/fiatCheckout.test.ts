@@ -246,6 +246,76 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     assert.deepEqual(await tableCounts(gw.db), before);
   });
 
+  it("payInfo/update re-quotes a fiat order in the new coin at the current rate, with a fresh countdown; what arrived keeps its share", async () => {
+    const created = await create({ quoteAmount: "100", expireSeconds: 600 });
+    assert.equal(created.body.code, 200, created.body.msg);
+    const o = created.body.data;
+    // 200 s have passed and 40 of the 100 USDT arrived (as the follower would record it)
+    await gw.db.query(
+      `UPDATE payment_orders SET created_at = created_at - interval '200 seconds', expires_at = expires_at - interval '200 seconds',
+         seen_amount = 40000000, paid_amount = 40000000, status = 1 WHERE id = $1`,
+      [o.outPaymentNo],
+    );
+    const oldExpiry = Date.parse(`${(await detail(o.outTradeNo)).body.data.expireTime}Z`);
+    const moved = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo });
+    assert.equal(moved.body.code, 200, moved.body.msg);
+    const expected = weiFor(100_00n, ETH_USD);
+    assert.equal(moved.body.data.symbol, "ETH");
+    assert.equal(moved.body.data.expectedAmount, expected.toString());
+    assert.equal(moved.body.data.paidAmount, ((expected * 40n) / 100n).toString(), "40% of the order arrived: 40% of the new amount, rounded down");
+    assert.equal(moved.body.data.exchangeRate, "3000.12345678");
+    const newExpiry = Date.parse(`${moved.body.data.expireTime}Z`);
+    assert.ok(newExpiry - oldExpiry >= 190_000, `a fresh 600 s countdown (was ${moved.body.data.expireTime})`);
+    assert.equal(moved.body.data.rateLockedUntil, moved.body.data.expireTime);
+
+    const d = (await detail(o.outTradeNo)).body.data;
+    assert.equal(d.isLegalTender, 1);
+    assert.equal(d.quoteCurrencySymbol, "USD");
+    assert.equal(d.quoteAmount, "100");
+    assert.equal(d.state, 1);
+    assert.equal(d.exchangeRate, "3000.12345678");
+    assert.deepEqual(
+      d.rateSources.map((s: { pair: string }) => s.pair),
+      ["ETH/USD"],
+    );
+    assert.equal(d.earlierChoices.length, 1);
+    assert.equal(d.earlierChoices[0].symbol, "USDT");
+    assert.equal(d.earlierChoices[0].paidAmount, "40000000");
+
+    // the same coin again changes nothing; back to USDT re-quotes again (1 USD per USDT, 40% carried)
+    // (signed a second later: the same signed write twice is a replay, 40105)
+    const later = { timestamp: String(Math.floor(Date.now() / 1000) + 1) };
+    const again = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo }, later);
+    assert.equal(again.body.code, 200, again.body.msg);
+    assert.equal(again.body.data.expectedAmount, expected.toString());
+    const back = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.USDT, outTradeNo: o.outTradeNo });
+    assert.equal(back.body.code, 200, back.body.msg);
+    assert.equal(back.body.data.expectedAmount, "100000000");
+    assert.equal(back.body.data.paidAmount, ((((expected * 40n) / 100n) * 100000000n) / expected).toString());
+    assert.equal(back.body.data.exchangeRate, "1");
+  });
+
+  it("payInfo/update of a fiat order: a stale feed answers 50302 and nothing moves; a chain without pricing 40012", async () => {
+    const o = (await create({ quoteAmount: "20" })).body.data;
+    const stale = (await chainNow()) - BigInt(2 * HOUR);
+    await setRound(feeds.eth, 200n, ETH_USD, stale);
+    const before = await tableCounts(gw.db);
+    const r = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo });
+    assert.equal(r.body.code, 50302);
+    assert.match(r.body.msg, /stale/);
+    assert.deepEqual(await tableCounts(gw.db), before);
+    const d = (await detail(o.outTradeNo)).body.data;
+    assert.equal(d.symbol, "USDT");
+    assert.equal(d.expectedAmount, "20000000");
+    assert.equal(d.userWalletAddress, o.userWalletAddress);
+    assert.equal(d.expireTime, o.expireTime);
+    await setAnswer(feeds.eth, ETH_USD);
+
+    const pol = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 137, currencyId: currencyIds.POL, outTradeNo: o.outTradeNo });
+    assert.equal(pol.body.code, 40012);
+    assert.equal((await detail(o.outTradeNo)).body.data.symbol, "USDT");
+  });
+
   it("concurrent fiat creates (one batched statement) each carry their quote; a quote the table refuses leaves no order and no lease", async () => {
     const many = await Promise.all(Array.from({ length: 24 }, (_, i) => create({ quoteAmount: `${i + 1}.25` })));
     assert.deepEqual(

@@ -188,7 +188,7 @@ export type PayInfo = {
   paymentStatus: number;
 };
 
-export type PayInfoUpdate = {
+export type PayInfoUpdate = FiatQuoteFields & {
   expectedAmount: string;
   userWalletAddress: string;
   saltHash: string;
@@ -199,6 +199,8 @@ export type PayInfoUpdate = {
   paidAmount: string;
   paymentUrl: string;
   paymentLink: string;
+  /** when the order expires (a fiat order's move starts a fresh countdown). Addition */
+  expireTime?: string;
 };
 
 /** The query of every list: page from 1, size 1..500, status codes of that list, unix-second creation range. */

@@ -15,7 +15,7 @@ import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
-import { toPaymentQuote, type PaymentQuote } from "./quotes.js";
+import { recordPaymentQuote, toPaymentQuote, type PaymentQuote } from "./quotes.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -573,6 +573,11 @@ export type MovePaymentOrderParameters = {
    * as worth in the new token. A crypto quote converts 1:1 by decimals; a fiat quote prices both.
    */
   quote: (order: PaymentOrderRecord) => { expectedAmount: bigint; carriedAmount: bigint };
+  /**
+   * A fiat order's re-quote in the new coin (isLegalTender 1): recorded with the move in its transaction,
+   * and the order's countdown starts again at `expiresAt` (the quote's lockedUntil).
+   */
+  requote?: { quote: PaymentQuote; expiresAt: Date };
   poolCooldownSeconds: number;
 };
 
@@ -651,9 +656,10 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
     throw new PoolEmptySignal(BigInt(c!.next_index ?? 0)); // rolls the move back; the pool grows, then the move runs again
   }
   const status = carriedAmount > 0n ? PaymentStatus.Incomplete : PaymentStatus.Unpaid;
-  const [row] = await tx.query(
+  const [updated] = await tx.query(
     `UPDATE payment_orders SET chain_id = $2, token_address = $3, token_symbol = $4, token_decimals = $5, amount = $6, seen_amount = $7,
-       paid_amount = $7, carried_amount = $7, status = $8, receipt_address = $9, pool_index = $10, updated_at = now()
+       paid_amount = $7, carried_amount = $7, status = $8, receipt_address = $9, pool_index = $10, expires_at = coalesce($11, expires_at),
+       updated_at = now()
      WHERE id = $1 RETURNING *`,
     [
       order.id,
@@ -666,8 +672,14 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
       status,
       lease.address,
       lease.pool_index,
+      p.requote?.expiresAt ?? null,
     ],
   );
+  let row = updated;
+  if (p.requote) {
+    await recordPaymentQuote(tx, { merchantId: p.merchantId, payOrderId: order.id, quote: p.requote.quote });
+    [row] = await tx.query("SELECT * FROM payment_orders WHERE id = $1", [order.id]);
+  }
   const moved = toPaymentOrder(row!);
   await insertOutboxEvent(tx, {
     id: newId(),

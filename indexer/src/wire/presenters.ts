@@ -204,6 +204,8 @@ export function presentPayInfoUpdate(w: WireContext, o: PaymentOrderRecord) {
     decimals: o.tokenDecimals,
     paidAmount: units(o.paidAmount),
     ...payLinkOf(w, o),
+    expireTime: formatTime(o.expiresAt),
+    ...presentQuote(o),
   };
 }
 

@@ -225,6 +225,8 @@ export const payInfoUpdateSchema = {
     paidAmount: baseUnits("what already arrived, in the new currency"),
     paymentUrl: paymentOrderSchema.properties.paymentUrl,
     paymentLink: paymentOrderSchema.properties.paymentLink,
+    expireTime: { ...paymentOrderSchema.properties.expireTime, description: "addition: when the order expires (a fiat quote's move starts a fresh countdown)" },
+    ...quoteProperties,
   },
 };
 

@@ -7,6 +7,7 @@ import {
   listPaymentViews,
   movePaymentOrder,
   requeuePaymentNotification,
+  type PaymentOrderRecord,
   type PaymentOrderRef,
 } from "../../store/paymentOrders.js";
 import { canonicalDecimal, merchantAmount, rescale } from "../../wire/amounts.js";
@@ -104,6 +105,30 @@ async function createFiatOrder(ctx: GatewayContext, merchantId: bigint, chain: C
     description: b.description,
   });
   return order;
+}
+
+/**
+ * payment/payInfo/update of a fiat order: the whole fiat amount re-quoted in the new coin at the current
+ * rate, locked for a fresh countdown as long as the order's first one (its expiry less its creation).
+ */
+async function requoteOf(ctx: GatewayContext, o: PaymentOrderRecord, chain: ChainRuntime, token: TokenConfig) {
+  const q = o.quote;
+  if (!q) throw new ApiError(ErrorCode.IllegalState, `The order is priced in ${o.quoteSymbol} but has no recorded quote: create a new order`);
+  if (!ctx.quoter || !chain.pricing) {
+    throw new ApiError(ErrorCode.FiatNotConfigured, `Chain ${chain.chainId} has no price feeds: the ${q.currency} order cannot be priced there; choose a chain with pricing`);
+  }
+  if (!chain.pricing.tokens[token.symbol]) {
+    throw new ApiError(ErrorCode.FiatUnpriced, `${token.symbol} has no price feed on chain ${chain.chainId}: the ${q.currency} order cannot be paid in it`);
+  }
+  const expiresAt = new Date(Date.now() + Math.max(0, o.expiresAt.getTime() - o.createdAt.getTime()));
+  const quote = await ctx.quoter.quote({
+    chainId: chain.chainId,
+    token: token.address,
+    currency: q.currency,
+    amount: canonicalDecimal(o.quoteAmount, "quoteAmount"),
+    lockedUntil: expiresAt,
+  });
+  return { quote, expiresAt };
 }
 
 /** The payment routes of Pay Protocol's reference (3.3-3.8), plus payment/cancel. */
@@ -247,7 +272,7 @@ export function paymentRoutes(ctx: GatewayContext) {
       {
         schema: {
           summary:
-            "Move an open order to another accepted chain or currency of its quote (a crypto quote: the same symbol). A new deposit address and expected amount; what already arrived counts (paidAmount). Refused (40902) while a transfer awaits confirmations",
+            "Move an open order to another accepted chain or currency of its quote (a crypto quote: the same symbol; a fiat quote, isLegalTender 1: any priced coin, re-quoted at the current rate with a fresh countdown: exchangeRate, rateLockedUntil, expireTime). A new deposit address and expected amount; what already arrived counts (paidAmount; for a fiat quote its share of the old amount, of the new one). Refused (40902) while a transfer awaits confirmations; a refused feed answers 50302 and nothing moves",
           tags: ["payment"],
           operationId: "paymentPayInfoUpdate",
           body: {
@@ -265,19 +290,15 @@ export function paymentRoutes(ctx: GatewayContext) {
         const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
         const ref = { merchantOrderId: b.outTradeNo };
         const current = await getPaymentOrder(ctx.db, request.merchantId, ref);
-        if (current.isLegalTender === 1) {
-          // a fiat quote re-priced in another coin needs a re-quote of what is due and of what arrived: not yet
-          throw new ApiError(
-            ErrorCode.IllegalState,
-            `The order is priced in ${current.quoteSymbol} (isLegalTender 1): its coin cannot be changed yet; create a new order with the currencyId to pay in`,
-          );
-        }
         if (current.isLegalTender === 0 && token.symbol.toUpperCase() !== current.quoteSymbol.toUpperCase()) {
           throw new ApiError(
             ErrorCode.UnknownToken,
             `currencyId ${b.currencyId} is ${token.symbol}; the order is quoted in ${current.quoteSymbol}: choose a currency of that symbol (conf/list/currency)`,
           );
         }
+        // the same chain and coin again changes nothing (no feed read either)
+        const same = current.chainId === chain.chainId && current.tokenAddress === token.address.toLowerCase();
+        const requote = current.isLegalTender === 1 && !same ? await requoteOf(ctx, current, chain, token) : undefined;
         const { order } = await movePaymentOrder(ctx.db, {
           merchantId: request.merchantId,
           ref,
@@ -289,9 +310,12 @@ export function paymentRoutes(ctx: GatewayContext) {
             tokenSymbol: token.symbol,
             tokenDecimals: token.decimals,
           },
+          // a fiat quote: the whole fiat amount at the current rate in the new coin; what arrived is worth the
+          // same share of it as of the old amount (at the rate it was paid at), rounded down: never worth more
           // a crypto quote is worth its amount of any token of its symbol: the quote in the new decimals (rounded
           // up: never less due), and what arrived in the old decimals (rounded down: never worth more)
           quote: (o) => {
+            if (requote) return { expectedAmount: requote.quote.amount, carriedAmount: (requote.quote.amount * o.paidAmount) / o.amount };
             const q = canonicalDecimal(o.quoteAmount, "quoteAmount");
             const scale = q.split(".")[1]?.length ?? 0;
             const quoteUnits = merchantAmount(q, { field: "quoteAmount", decimals: scale, symbol: o.quoteSymbol });
@@ -300,6 +324,7 @@ export function paymentRoutes(ctx: GatewayContext) {
               carriedAmount: rescale(o.paidAmount, o.tokenDecimals, token.decimals, "down"),
             };
           },
+          ...(requote ? { requote } : {}),
           poolCooldownSeconds: ctx.config.poolCooldownSeconds,
         });
         return ok(presentPayInfoUpdate(ctx.wire, order));
