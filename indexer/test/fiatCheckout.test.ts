@@ -194,9 +194,19 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
   });
 
   it("refuses a quote from a stale feed (older than its heartbeat) with 50302, nothing written", async () => {
+    const earlier = await create({ quoteAmount: "30", currencyId: currencyIds.ETH });
+    assert.equal(earlier.body.code, 200, earlier.body.msg);
     const stale = (await chainNow()) - BigInt(2 * HOUR);
     await setRound(feeds.eth, 100n, ETH_USD, stale);
     const before = await tableCounts(gw.db);
+    // a retry of a create that succeeded still answers its order (idempotent by outTradeNo, no quote needed) ...
+    const retried = await create({ quoteAmount: "30", currencyId: currencyIds.ETH, outTradeNo: earlier.body.data.outTradeNo });
+    assert.equal(retried.body.code, 200, retried.body.msg);
+    assert.equal(retried.body.data.outPaymentNo, earlier.body.data.outPaymentNo);
+    assert.equal(retried.body.data.expectedAmount, earlier.body.data.expectedAmount);
+    // ... and other parameters under its outTradeNo are still a conflict
+    const other = await create({ quoteAmount: "31", currencyId: currencyIds.ETH, outTradeNo: earlier.body.data.outTradeNo });
+    assert.equal(other.body.code, 40901);
     const r = await create({ currencyId: currencyIds.ETH });
     assert.equal(r.status, 503);
     assert.equal(r.body.code, 50302);

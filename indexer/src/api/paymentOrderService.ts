@@ -3,7 +3,8 @@ import type { TokenConfig } from "../config.js";
 import { accessSign } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
 import type { Quote } from "../pricing/quoter.js";
-import { createPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
+import { QuoteError } from "../pricing/errors.js";
+import { createPaymentOrder, findRepeatedPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
 import { canonicalDecimal, merchantAmount } from "../wire/amounts.js";
 import { ApiError, ErrorCode } from "../wire/errors.js";
 import { payLinkOf } from "../wire/presenters.js";
@@ -88,7 +89,14 @@ export async function createPaymentOrderIn(
     if (!ctx.quoter) throw new ApiError(ErrorCode.FiatNotConfigured, `No chain of this gateway has price feeds configured: ${field} in ${fiat} cannot be priced`);
     // the same "plain decimal" rule as every amount ("12.50" and "12.5" alike), before any feed is read
     const amount = canonicalDecimal(b.amount, field);
-    quote = await ctx.quoter.quote({ chainId: chain.chainId, token: token.address, currency: fiat, amount, lockedUntil: expiresAt });
+    try {
+      quote = await ctx.quoter.quote({ chainId: chain.chainId, token: token.address, currency: fiat, amount, lockedUntil: expiresAt });
+    } catch (e) {
+      // a retry of a create that succeeded answers its order at the locked amount, even while no quote can be made
+      const repeated = e instanceof QuoteError ? await findRepeatedPaymentOrder(ctx.db, { merchantId, merchantOrderId: b.merchantOrderId, requestHash }) : null;
+      if (repeated) return { order: repeated, created: false };
+      throw e;
+    }
   }
   return createPaymentOrder(ctx.db, {
     id,

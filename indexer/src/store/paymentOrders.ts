@@ -238,6 +238,21 @@ async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promis
   return rows.map(toCreateOutcome);
 }
 
+/**
+ * The order a repeated create names (same merchant and outTradeNo), as createPaymentOrder would answer it:
+ * `null` when there is none; {IdempotencyConflictError} when it was created from other parameters. A fiat
+ * create asks this when no quote can be made now, so a retry of a create that succeeded still answers its order.
+ */
+export async function findRepeatedPaymentOrder(
+  db: Queryable,
+  p: { merchantId: bigint; merchantOrderId: string; requestHash: string },
+): Promise<PaymentOrderRecord | null> {
+  const [row] = await db.query("SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2", [p.merchantId, p.merchantOrderId]);
+  if (!row) return null;
+  if (row.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.merchantOrderId);
+  return toPaymentOrder(row);
+}
+
 /** outTradeNo and/or outPaymentNo (at least one; both must match when both are given). */
 export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
 
