@@ -14,7 +14,7 @@ import { depositInitCodeHash } from "../src/domain/depositAddress.js";
 import { newId } from "../src/domain/ids.js";
 import { DatabaseError } from "../src/store/db.js";
 import { createPaymentOrder } from "../src/store/paymentOrders.js";
-import { artifact, startHardhatNode, type HardhatNode } from "./chainHarness.js";
+import { artifact, startFaultProxy, startHardhatNode, type FaultProxy, type HardhatNode } from "./chainHarness.js";
 import { call, startGateway, tableCounts, USDT, VAULT, type TestGateway } from "./helpers.js";
 
 const HOUR = 3600;
@@ -25,6 +25,8 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
   let node: HardhatNode;
   let admin: Address;
   let gw: TestGateway;
+  /** the gateway's RPC goes through it (no faults): it counts the JSON-RPC requests the feeds cost */
+  let rpc: FaultProxy;
   const feeds = {} as Record<"eth" | "usdt" | "cny", Address>;
   const currencyIds = {} as Record<"ETH" | "USDT" | "POL", number>;
   const { abi, bytecode } = artifact("contracts/mocks/MockAggregatorV3.sol/MockAggregatorV3.json");
@@ -74,6 +76,7 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     feeds.eth = await deployFeed(8, "ETH / USD", ETH_USD);
     feeds.usdt = await deployFeed(8, "USDT / USD", 1_00020000n);
     feeds.cny = await deployFeed(8, "CNY / USD", CNY_USD);
+    rpc = await startFaultProxy(node.url, {});
     const resolved = resolveConfig({
       masterKey: randomBytes(32),
       payPageUrl: "https://pay.example.test/pay",
@@ -84,7 +87,7 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
           name: "Hardhat",
           vault: VAULT,
           confirmations: 1,
-          rpcUrl: node.url,
+          rpcUrl: rpc.url,
           tokens: [
             { symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 },
             { symbol: "USDT", address: USDT, decimals: 6 },
@@ -113,6 +116,7 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
   });
   after(async () => {
     await gw?.close();
+    await rpc?.close();
     node?.stop();
   });
 
@@ -327,7 +331,13 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
   });
 
   it("concurrent fiat creates (one batched statement) each carry their quote; a quote the table refuses leaves no order and no lease", async () => {
+    await setAnswer(feeds.usdt, 1_00020000n); // a new block: the burst below must read the feed again
+    const requestsBefore = rpc.stats.requests;
     const many = await Promise.all(Array.from({ length: 24 }, (_, i) => create({ quoteAmount: `${i + 1}.25` })));
+    // one process-wide quoter: the burst shares one block number and one read of the USDT/USD feed (latestRoundData
+    // and decimals in one JSON-RPC batch), not 24
+    const requests = rpc.stats.requests - requestsBefore;
+    assert.ok(requests >= 1 && requests <= 3, `24 fiat creates cost ${requests} RPC requests`);
     assert.deepEqual(
       many.map((r) => r.body.code),
       many.map(() => 200),
