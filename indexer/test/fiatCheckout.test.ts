@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { encodeDeployData, encodeFunctionData, getAddress, type Address } from "viem";
 import { resolveConfig } from "../src/config.js";
+import { checkPriceFeeds, doctorClient } from "../src/doctor/checks.js";
 import { depositInitCodeHash } from "../src/domain/depositAddress.js";
 import { newId } from "../src/domain/ids.js";
 import { DatabaseError } from "../src/store/db.js";
@@ -382,6 +383,36 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     );
     assert.deepEqual(await tableCounts(gw.db), before);
     assert.equal(await leased(), leasedBefore);
+  });
+
+  it("the doctor reads the feeds as a create would: ok while they answer, a warning naming the feed when one is stale", async () => {
+    const chain = gw.config.chains.find((c) => c.chainId === 31337)!;
+    const client = doctorClient(chain, 5_000);
+    let findings = await checkPriceFeeds(chain, client);
+    assert.deepEqual(
+      findings.map((f) => [f.check, f.status, f.blocking]),
+      [
+        ["price-feed", "ok", false],
+        ["price-feed", "ok", false],
+        ["price-feed", "ok", false],
+      ],
+    );
+    assert.match(findings[0]!.message, /^ETH is priced at 3000\.12345678 USD \(ETH\/USD round \d+, updated \d+ s ago\)$/);
+    assert.match(findings[1]!.message, /^USDT is priced at 1 USD \(pegged to USD\)/);
+    assert.match(findings[2]!.message, /^CNY\/USD answers/);
+
+    await setRound(feeds.eth, 300n, ETH_USD, (await chainNow()) - BigInt(2 * HOUR));
+    findings = await checkPriceFeeds(chain, client);
+    assert.equal(findings[0]!.status, "warn");
+    assert.equal(findings[0]!.token, "0x0000000000000000000000000000000000000000");
+    assert.match(findings[0]!.message, /ETH\/USD: .*stale/);
+    assert.match(findings[0]!.fix!, /chains\[31337\]\.pricing/);
+    assert.deepEqual(
+      findings.slice(1).map((f) => f.status),
+      ["ok", "ok"],
+    );
+    assert.deepEqual(await checkPriceFeeds(gw.config.chains.find((c) => c.chainId === 137)!, client), [], "no pricing, no finding");
+    await setAnswer(feeds.eth, ETH_USD);
   });
 
   it("conf/list/currency shows each token's USD price (exchangeRate), null where the chain has no feed", async () => {
