@@ -148,6 +148,33 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     assert.deepEqual({ ...row }, { quote_currency: "USD", fiat_amount: "1250", quote_decimals: 2, is_legal_tender: 1 });
   });
 
+  it("the payment page shows the fiat price, the locked rate, until when and its source, in English and Chinese", async () => {
+    const o = (await create({ quoteCurrencySymbol: "CNY", quoteAmount: "100.00", currencyId: currencyIds.ETH })).body.data;
+    const page = async (lang: string) => (await fetch(`${gw.url}${o.paymentUrl}`, { headers: { "accept-language": lang } })).text();
+    const en = await page("en");
+    const time = o.rateLockedUntil as string;
+    assert.match(en, /<dt>Price<\/dt><dd id="fiat-price">100\.00 CNY<\/dd>/);
+    // CNY per ETH: 3000.12345678 / 0.13812345, shown to 8 decimals
+    assert.match(en, /<dd id="fiat-rate">1 ETH = 21720\.59456073 CNY<\/dd>/);
+    assert.match(en, new RegExp(`<dd id="fiat-locked"><time datetime="${time.replace(" ", "T")}\\.\\d{3}Z">${time} UTC</time></dd>`), "locked until the expiry");
+    assert.match(en, /<dd id="fiat-source">on-chain price feed CNY\/USD, ETH\/USD<\/dd>/);
+    const zh = await page("zh-CN");
+    assert.match(zh, /<dt>价格<\/dt><dd id="fiat-price">100\.00 CNY<\/dd>/);
+    assert.match(zh, /<dt>汇率锁定至<\/dt>/);
+    assert.match(zh, /链上价格源 CNY\/USD, ETH\/USD/);
+    // a crypto-priced order shows none of it
+    const crypto = (
+      await call(gw, merchant(), "POST", "payment/createPaymentOrder", {
+        chainId: 31337,
+        outTradeNo: `crypto-${randomBytes(4).toString("hex")}`,
+        quoteCurrencySymbol: "USDT",
+        quoteAmount: "5",
+        notifyUrl: "https://shop.example.com/notify",
+      })
+    ).body.data;
+    assert.ok(!(await (await fetch(`${gw.url}${crypto.paymentUrl}`)).text()).includes("fiat-price"));
+  });
+
   it("prices a USD order in ETH (currencyId) from the ETH/USD feed, rounded up to the next wei", async () => {
     const r = await create({ quoteAmount: "100", currencyId: currencyIds.ETH });
     assert.equal(r.body.code, 200, r.body.msg);
