@@ -2,7 +2,8 @@
  * `npm run local`: a payable gateway on this machine in one command, to build an integration against.
  *
  * Starts a `hardhat node` on 127.0.0.1 that mines a block every --block-time ms, deploys the vault and a
- * USDT-style and a USDC-style token, writes the gateway config, creates a merchant, registers it in the
+ * USDT-style and a USDC-style token and mock price feeds (ETH/USD, USDT/USD, CNY/USD: USD- and CNY-priced orders
+ * work), writes the gateway config, creates a merchant, registers it in the
  * vault, allowlists the tokens, funds a payer, starts the gateway, prints the keys, and writes what a script
  * needs to --out (JSON). Ctrl-C (SIGINT) or SIGTERM stops everything it started. The steps are in
  * scripts/lib/localStack.ts.
@@ -16,7 +17,7 @@ const DEFAULT_DIR = ".data/local";
 const usage = `usage: npm run local -- [--out FILE] [--port 8080] [--rpc-port 8545] [--block-time 1000] [--confirmations 2] [--dir ${DEFAULT_DIR}] [--database-url postgres://…]
 
 Starts a local chain (hardhat node, a block every --block-time ms), deploys the vault, a USDT-style and a USDC-style token,
-creates, registers and funds a merchant, starts the gateway, prints the keys and writes them as JSON to --out
+mock price feeds (ETH/USD 3000, USDT/USD 1, CNY/USD 0.14: isLegalTender 1 orders in USD or CNY work), creates, registers and funds a merchant, starts the gateway, prints the keys and writes them as JSON to --out
 (default ${DEFAULT_DIR}/stack.json). Ctrl-C stops everything it started. The data directory is wiped on each run.`;
 let values: Record<string, string | boolean | undefined>;
 try {

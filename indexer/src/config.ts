@@ -452,6 +452,8 @@ export function resolveConfig(
       addresses.add(t.address);
     });
     if (chain.pricing) {
+      // the feeds are read over the chain's RPC: without one, every fiat create would be refused
+      if (!chain.rpcUrl) issues.push({ path: at("pricing"), message: 'price feeds are read over the chain\'s RPC: give "rpcUrl" too, or remove "pricing"' });
       try {
         parseChainPricing(chain.pricing, chain);
       } catch (e) {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { createPublicClient, createWalletClient, http, parseAbi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createOrder, orderState, type StackFile } from "../../scripts/lib/localStackClient.js";
+import { createFiatOrder, createOrder, orderState, type StackFile } from "../../scripts/lib/localStackClient.js";
 import { freePort } from "./chainHarness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -95,25 +95,44 @@ describe("npm run local", { timeout: 300_000 }, () => {
       );
 
       const usdt = stack.tokens.find((t) => t.symbol === "USDT")!;
+      const payer = createWalletClient({ account: privateKeyToAccount(stack.payer.privateKey), transport: http(stack.rpcUrl) });
+      const payUsdt = async (to: string, amount: bigint) => {
+        const hash = await payer.writeContract({
+          address: usdt.address,
+          abi: parseAbi(["function transfer(address to, uint256 amount)"]),
+          functionName: "transfer",
+          args: [to as Address, amount],
+          chain: null,
+        });
+        const receipt = await createPublicClient({ transport: http(stack.rpcUrl) }).waitForTransactionReceipt({ hash });
+        assert.equal(receipt.status, "success");
+      };
+      const paidInTime = async (id: string) => {
+        const deadline = Date.now() + 60_000;
+        let state = await orderState(stack, id);
+        while (state.state !== 4 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          state = await orderState(stack, id);
+        }
+        return state.state;
+      };
+
       const order = await createOrder(stack, { reference: "LOCAL-1", token: "USDT", amount: "12.5", notifyUrl: "http://127.0.0.1:9/hook" });
       assert.equal(order.amountBaseUnits, 12_500_000n);
-      const payer = createWalletClient({ account: privateKeyToAccount(stack.payer.privateKey), transport: http(stack.rpcUrl) });
-      const hash = await payer.writeContract({
-        address: usdt.address,
-        abi: parseAbi(["function transfer(address to, uint256 amount)"]),
-        functionName: "transfer",
-        args: [order.depositAddress as Address, order.amountBaseUnits],
-        chain: null,
-      });
-      const receipt = await createPublicClient({ transport: http(stack.rpcUrl) }).waitForTransactionReceipt({ hash });
-      assert.equal(receipt.status, "success");
-      const deadline = Date.now() + 60_000;
-      let state = await orderState(stack, order.id);
-      while (state.state !== 4 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        state = await orderState(stack, order.id);
-      }
-      assert.equal(state.state, 4, `the order reached success (state ${state.state})`);
+      await payUsdt(order.depositAddress, order.amountBaseUnits);
+      assert.equal(await paidInTime(order.id), 4, "the order reached success");
+
+      // the stack deploys mock price feeds: a USD-priced order is priced in the pegged USDT, a CNY one through CNY/USD
+      assert.ok(stack.contracts.ethUsdFeed && stack.contracts.usdtUsdFeed && stack.contracts.cnyUsdFeed, "the feeds are in the JSON");
+      const fiat = await createFiatOrder(stack, { reference: "LOCAL-USD-1", currency: "USD", amount: "12.50", notifyUrl: "http://127.0.0.1:9/hook" });
+      assert.equal(fiat.symbol, "USDT");
+      assert.equal(fiat.amountBaseUnits, 12_500_000n);
+      assert.equal(fiat.exchangeRate, "1");
+      assert.ok(fiat.rateLockedUntil);
+      const cny = await createFiatOrder(stack, { reference: "LOCAL-CNY-1", currency: "CNY", amount: "100", notifyUrl: "http://127.0.0.1:9/hook" });
+      assert.equal(cny.amountBaseUnits, 14_000_000n, "100 CNY at 0.14 USD is 14 USDT");
+      await payUsdt(fiat.depositAddress, fiat.amountBaseUnits);
+      assert.equal(await paidInTime(fiat.id), 4, "the USD-priced order reached success");
 
       child.kill("SIGTERM");
       assert.equal(await exited, 0);

@@ -325,6 +325,7 @@ function payoutSuite(backend: Backend) {
           rechargeNotifyUrl: null,
           callbackAllEvents: false,
           webhookSecretHint: `whsec_…${A.webhookSecret.slice(-4)}`,
+          underpaymentToleranceBps: 0,
           createTime: undefined,
         },
       );

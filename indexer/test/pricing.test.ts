@@ -343,7 +343,15 @@ describe("pricing config fragment", () => {
   });
 
   it("is read through the gateway config, with the chain's explorer URL", () => {
-    const base = { chainId: 1, code: "eth", name: "Ethereum", vault: "0x00000000000000000000000000000000000000A1" as Address, confirmations: 12, tokens };
+    const base = {
+      chainId: 1,
+      code: "eth",
+      name: "Ethereum",
+      vault: "0x00000000000000000000000000000000000000A1" as Address,
+      confirmations: 12,
+      tokens,
+      rpcUrl: "https://rpc.example/v1/KEY",
+    };
     const config = resolveConfig({
       masterKey: randomBytes(32),
       chains: [{ ...base, explorerUrl: "https://etherscan.io/", pricing: { tokens: { ETH: { feed } } } as never }],
@@ -354,6 +362,11 @@ describe("pricing config fragment", () => {
     assert.throws(
       () => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, pricing: { tokens: { BTC: { feed } } } as never }] }),
       /tokens\.BTC: no token "BTC"/,
+    );
+    // the feeds are read over the chain's RPC: pricing without one is refused at start, not at the first order
+    assert.throws(
+      () => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, rpcUrl: undefined, pricing: { tokens: { ETH: { feed } } } as never }] }),
+      /pricing: price feeds are read over the chain's RPC: give "rpcUrl"/,
     );
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The local stack of `npm run local`, as a list of steps over one shared `LocalStack` object: each step
  * reads what the earlier ones left and adds its part (a process, a contract, a config field, a key). To add
- * something (mock price feeds, say), write a step that deploys it into `stack.contracts` and adds what the
- * gateway needs to `stack.chain`, and put it in `LOCAL_STEPS` before "write the gateway config".
+ * something, write a step that deploys it into `stack.contracts` and adds what the gateway needs to
+ * `stack.chain`, and put it in `LOCAL_STEPS` before "write the gateway config" (as the mock price feeds do).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -252,6 +252,34 @@ const deployContracts: LocalStep = {
   },
 };
 
+/** What the mock feeds answer (8 decimals, as Chainlink's USD feeds): 1 ETH = 3,000 USD, 1 CNY = 0.14 USD. */
+export const LOCAL_FEED_ANSWERS = { ETH_USD: 3000_00000000n, USDT_USD: 1_00000000n, CNY_USD: 14000000n } as const;
+/** A mock feed never updates by itself: a heartbeat of a year keeps it fresh for any local session. */
+const LOCAL_HEARTBEAT_SECONDS = 365 * 24 * 3600;
+
+const deployPriceFeeds: LocalStep = {
+  name: "deploy mock price feeds (ETH/USD, USDT/USD, CNY/USD)",
+  async run(stack) {
+    stack.contracts.ethUsdFeed = await deploy(stack, "MockAggregatorV3", [8, "ETH / USD", LOCAL_FEED_ANSWERS.ETH_USD]);
+    stack.contracts.usdtUsdFeed = await deploy(stack, "MockAggregatorV3", [8, "USDT / USD", LOCAL_FEED_ANSWERS.USDT_USD]);
+    stack.contracts.cnyUsdFeed = await deploy(stack, "MockAggregatorV3", [8, "CNY / USD", LOCAL_FEED_ANSWERS.CNY_USD]);
+    const feed = (address: Address) => ({ address, heartbeatSeconds: LOCAL_HEARTBEAT_SECONDS });
+    // USD and CNY orders (isLegalTender 1) priced in USDT by default (pegged, checked against its feed), or in
+    // ETH or USDC by currencyId; a feed's answer can be changed with MockAggregatorV3.setAnswer
+    Object.assign(stack.chain, {
+      pricing: {
+        tokens: {
+          USDT: { peg: "USD", feed: feed(stack.contracts.usdtUsdFeed) },
+          USDC: { peg: "USD" },
+          ETH: { feed: feed(stack.contracts.ethUsdFeed) },
+        },
+        fiat: { CNY: { feed: feed(stack.contracts.cnyUsdFeed) } },
+      },
+    });
+    stack.log(`ETH/USD ${stack.contracts.ethUsdFeed}, USDT/USD ${stack.contracts.usdtUsdFeed}, CNY/USD ${stack.contracts.cnyUsdFeed}`);
+  },
+};
+
 const writeConfig: LocalStep = {
   name: "write the gateway config",
   async run(stack) {
@@ -382,6 +410,7 @@ export const LOCAL_STEPS: LocalStep[] = [
   prepareDir,
   startNode,
   deployContracts,
+  deployPriceFeeds,
   writeConfig,
   createLocalMerchant,
   registerAndAllow,

@@ -21,6 +21,27 @@ export async function createOrder(stack: StackFile, p: { reference: string; toke
   return { id: o.outPaymentNo, depositAddress: o.userWalletAddress, paymentUrl: o.paymentLink, amountBaseUnits: BigInt(o.expectedAmount) };
 }
 
+/** Creates a fiat-priced payment order (isLegalTender 1): `amount` of `currency` (USD, CNY), paid in `currencyId` or the default stablecoin. */
+export async function createFiatOrder(stack: StackFile, p: { reference: string; currency: string; amount: string; notifyUrl: string; currencyId?: number }) {
+  const o = await client(stack).payment.create({
+    outTradeNo: p.reference,
+    chainId: stack.chainId,
+    isLegalTender: 1,
+    quoteCurrencySymbol: p.currency,
+    quoteAmount: p.amount,
+    notifyUrl: p.notifyUrl,
+    ...(p.currencyId === undefined ? {} : { currencyId: p.currencyId }),
+  });
+  return {
+    id: o.outPaymentNo,
+    depositAddress: o.userWalletAddress,
+    symbol: o.symbol,
+    amountBaseUnits: BigInt(o.expectedAmount),
+    exchangeRate: o.exchangeRate ?? null,
+    rateLockedUntil: o.rateLockedUntil ?? null,
+  };
+}
+
 /** An order's state code (seed 003: 4 = success) and what was paid. */
 export async function orderState(stack: StackFile, id: string) {
   const d = await client(stack).payment.detail({ outPaymentNo: id });

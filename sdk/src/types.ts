@@ -40,6 +40,8 @@ export type Currency = {
   createTime: string;
   icon: string;
   isNative: boolean;
+  /** the token's USD price (a decimal string) from the chain's price feeds; null when not priced. Addition */
+  exchangeRate?: string | null;
 };
 
 export type CreatePaymentOrderParams = {
@@ -49,7 +51,12 @@ export type CreatePaymentOrderParams = {
   quoteAmount: Decimal;
   notifyUrl: string;
   description?: string;
-  /** 0: a crypto quote (1, fiat, needs a fiat price source on the gateway) */
+  /**
+   * 0: a crypto quote (default). 1: a fiat quote: quoteCurrencySymbol is an ISO code (USD, CNY) and the amount
+   * to pay is priced from the chain's price feeds, in currencyId or else the chain's first priced stablecoin
+   * (40012 when the chain has no price feeds, 40013 when it cannot price that currency or coin, 50302 when a
+   * feed refuses: retry later)
+   */
   isLegalTender?: 0 | 1;
   redirectionUrl?: string;
   /** which currency of that symbol, when a chain accepts several */
@@ -58,7 +65,21 @@ export type CreatePaymentOrderParams = {
   expireSeconds?: number;
 };
 
-export type CreatedPaymentOrder = {
+/** A fiat order's locked quote (isLegalTender 1); null for a crypto quote. Additions: absent from older gateways. */
+export type FiatQuoteFields = {
+  /** units of quoteCurrencySymbol per one whole token, the rate the amount was locked at */
+  exchangeRate?: string | null;
+  /** the price feed rounds the rate came from */
+  rateSources?:
+    | { pair: string; feed: string; roundId: string; answer: string; decimals: number; updatedAt: number; blockNumber: string }[]
+    | null;
+  /** YYYY-MM-DD HH:mm:ss, UTC */
+  quotedTime?: string | null;
+  /** the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC */
+  rateLockedUntil?: string | null;
+};
+
+export type CreatedPaymentOrder = FiatQuoteFields & {
   outPaymentNo: string;
   /** the payment page's path and query: prefix the gateway's payment host, or use paymentLink */
   paymentUrl: string;
@@ -97,7 +118,7 @@ export type PaymentTransfer = {
 };
 
 /** The payment object: payment/detail, payment/list and the payment callback. */
-export type PaymentOrder = {
+export type PaymentOrder = FiatQuoteFields & {
   chainId: number;
   orgId: number;
   outTradeNo: string;
@@ -167,7 +188,7 @@ export type PayInfo = {
   paymentStatus: number;
 };
 
-export type PayInfoUpdate = {
+export type PayInfoUpdate = FiatQuoteFields & {
   expectedAmount: string;
   userWalletAddress: string;
   saltHash: string;
@@ -178,6 +199,8 @@ export type PayInfoUpdate = {
   paidAmount: string;
   paymentUrl: string;
   paymentLink: string;
+  /** when the order expires (a fiat order's move starts a fresh countdown). Addition */
+  expireTime?: string;
 };
 
 /** The query of every list: page from 1, size 1..500, status codes of that list, unix-second creation range. */
@@ -346,9 +369,17 @@ export type MerchantSettings = {
   rechargeNotifyUrl: string | null;
   callbackAllEvents: boolean;
   webhookSecretHint: string;
+  /** how much less than expectedAmount still counts as paid, basis points (0..1000); orders take it at creation. Addition */
+  underpaymentToleranceBps?: number;
   createTime: string;
 };
-export type MerchantSettingsUpdate = { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean };
+export type MerchantSettingsUpdate = {
+  name?: string;
+  rechargeNotifyUrl?: string | null;
+  callbackAllEvents?: boolean;
+  /** 0..1000 basis points, for orders created from now on */
+  underpaymentToleranceBps?: number;
+};
 
 export type CreateQrCodeParams = { label: string; chainId: Id; currencyId: Id; notifyUrl: string; redirectionUrl?: string; maxAmount?: Decimal };
 export type MerchantQrCode = {

@@ -2,6 +2,7 @@ import { getAddress } from "viem";
 import type { GatewayConfig, TokenConfig } from "../config.js";
 import { accessKeyOf } from "../config.js";
 import { createSecretBox, type SecretBox } from "../crypto/secretBox.js";
+import { createQuoter, type Quoter } from "../pricing/quoter.js";
 import type { Db } from "../store/db.js";
 import { createWireContext, type ChainRuntime, type WireContext } from "../wire/context.js";
 import { ApiError, ErrorCode } from "../wire/errors.js";
@@ -22,9 +23,28 @@ export type GatewayContext = {
   token(chain: ChainRuntime, token: string): TokenConfig;
   /** a token by its currencyId, which must be on `chain`; throws 40004 */
   currency(chain: ChainRuntime, currencyId: number, field?: string): TokenConfig;
+  /**
+   * Fiat quotes over the chains with a `pricing` config (null when none has one: isLegalTender 1 answers
+   * 40012). One per process: its feed readers share one read per feed and block among all requests.
+   */
+  quoter: Quoter | null;
 };
 
-export async function createGatewayContext(db: Db, config: GatewayConfig): Promise<GatewayContext> {
+export type GatewayContextOptions = {
+  /** the quoter to use instead of one over the configured chains' RPCs (tests) */
+  quoter?: Quoter | null;
+};
+
+/** The quoter over every chain with a `pricing` config, or null when no chain has one. */
+export function quoterOf(config: Pick<GatewayConfig, "chains">): Quoter | null {
+  const priced = config.chains.filter((c) => c.pricing);
+  if (priced.length === 0) return null;
+  return createQuoter({
+    chains: priced.map((c) => ({ chainId: c.chainId, rpcUrl: c.rpcUrl, tokens: c.tokens, pricing: c.pricing })),
+  });
+}
+
+export async function createGatewayContext(db: Db, config: GatewayConfig, options: GatewayContextOptions = {}): Promise<GatewayContext> {
   const wire = await createWireContext(db, config);
   const chains = wire.chains;
   const byId = new Map(chains.map((c) => [c.chainId, c]));
@@ -38,6 +58,7 @@ export async function createGatewayContext(db: Db, config: GatewayConfig): Promi
     accessKey: accessKeyOf(config),
     wire,
     chains,
+    quoter: options.quoter === undefined ? quoterOf(config) : options.quoter,
     chain(chainId) {
       const c = byId.get(chainId);
       if (!c) throw new ApiError(ErrorCode.UnknownChain, `chainId ${chainId} is not configured; use one of: ${configured()} (the EVM chain id)`);

@@ -3,6 +3,9 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { ChainConfig, GatewayConfig } from "../config.js";
 import { NATIVE_TOKEN } from "../config.js";
 import { createSecretBox } from "../crypto/secretBox.js";
+import { QuoteError } from "../pricing/errors.js";
+import { createFeedReader } from "../pricing/feeds.js";
+import { checkRound, createQuoter } from "../pricing/quoter.js";
 import type { Queryable } from "../store/db.js";
 import { outboxBacklog, outboxBacklogByMerchant } from "../store/webhooks.js";
 import type { Finding } from "./findings.js";
@@ -226,8 +229,52 @@ export async function listStoreMerchants(db: Queryable): Promise<StoreMerchant[]
 }
 
 /**
+ * The chain's price feeds (`pricing`), read as a fiat create would read them: each priced token's USD price
+ * (its feed, or its peg checked against its feed within the band) and each fiat currency's feed. A refused
+ * answer (stale, zero, negative, off its peg, unreadable) is a warning: the API stays up, but fiat-priced
+ * creates in that token or currency answer 50302 until the feed answers again. Empty without `pricing`.
+ */
+export async function checkPriceFeeds(chain: ChainConfig, client: PublicClient, now: () => number = Date.now): Promise<Finding[]> {
+  const pricing = chain.pricing;
+  if (!pricing) return [];
+  const base = { chainId: chain.chainId, check: "price-feed" as const, blocking: false };
+  const reader = createFeedReader({ client, blockCacheMs: 0 });
+  const quoter = createQuoter({ chains: [{ chainId: chain.chainId, tokens: chain.tokens, pricing }], readerFor: () => reader, now });
+  const refused = (what: string, e: unknown, token?: string): Finding => ({
+    ...base,
+    ...(token ? { token } : {}),
+    status: "warn",
+    message: `${what}: ${firstLine(e)}`,
+    fix: `check the feed's address and heartbeatSeconds in chains[${chain.chainId}].pricing; fiat-priced orders in it are refused (50302) until it answers`,
+  });
+  const findings: Finding[] = [];
+  for (const t of chain.tokens.filter((x) => pricing.tokens[x.symbol])) {
+    try {
+      const r = await quoter.rate({ chainId: chain.chainId, token: t.address, currency: "USD" });
+      const feeds = r.sources.map((s) => `${s.pair} round ${s.roundId}, updated ${Math.max(0, Math.round(now() / 1000 - s.updatedAt))} s ago`).join("; ");
+      findings.push({ ...base, token: t.address, status: "ok", message: `${t.symbol} is priced at ${r.rate} USD${r.pegged ? ` (pegged to ${r.pegged})` : ""}${feeds ? ` (${feeds})` : ""}` });
+    } catch (e) {
+      if (!(e instanceof QuoteError)) throw e;
+      findings.push(refused(`${t.symbol}/USD`, e, t.address));
+    }
+  }
+  for (const [code, f] of Object.entries(pricing.fiat)) {
+    try {
+      const round = await reader.latest(f.feed.address);
+      checkRound(round, `${code}/USD`, f.feed.heartbeatSeconds, now());
+      findings.push({ ...base, status: "ok", message: `${code}/USD answers (round ${round.roundId}, updated ${Math.max(0, Math.round(now() / 1000) - Number(round.updatedAt))} s ago)` });
+    } catch (e) {
+      if (!(e instanceof QuoteError)) throw e;
+      findings.push(refused(`${code}/USD`, e));
+    }
+  }
+  return findings;
+}
+
+/**
  * What only the chain can do, checked against the config and the store: vault code, pause, the operator's
- * role and balance, each token on the allowlist, each merchant registered with the store's signer and fee.
+ * role and balance, each token on the allowlist, the price feeds, each merchant registered with the store's
+ * signer and fee.
  * Returns the operator's balance for the metrics.
  */
 export async function checkChainSetup(p: {
@@ -345,6 +392,8 @@ export async function checkChainSetup(p: {
           },
     );
   }
+
+  findings.push(...(await checkPriceFeeds(chain, client)));
 
   const limit = p.concurrency ?? 8;
   const queue = [...p.merchants];

@@ -18,7 +18,8 @@ export type CheckName =
   | "merchant-registered"
   | "merchant-signer"
   | "merchant-fee"
-  | "webhook-backlog";
+  | "webhook-backlog"
+  | "price-feed";
 
 export type FindingStatus = "ok" | "warn" | "fail";
 

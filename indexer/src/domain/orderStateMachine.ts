@@ -1,4 +1,5 @@
 import { IllegalTransitionError } from "./errors.js";
+import { minimumAccepted } from "../pricing/tolerance.js";
 
 /**
  * The one place where order states move. Every legal move of a payment, refund, withdrawal or recharge
@@ -68,7 +69,17 @@ export type PaymentOrderState = {
   paidAmount: bigint;
   /** sum of refunds reserved or paid (refund orders not rejected or failed) */
   refundedAmount: bigint;
+  /**
+   * The merchant's underpayment tolerance for this order, basis points of `amount` (0..1000; default 0): the
+   * order is covered once {minimumDue} arrived (pricing/tolerance.ts rounds the allowance down).
+   */
+  toleranceBps?: number;
 };
+
+/** What must arrive for the order to count as covered: the amount less the tolerance's allowance. */
+export function minimumDue(o: Pick<PaymentOrderState, "amount" | "toleranceBps">): bigint {
+  return minimumAccepted(o.amount, o.toleranceBps ?? 0);
+}
 
 export type PaymentEvent =
   | { type: "transferSeen"; amount: bigint }
@@ -119,7 +130,7 @@ export function transitionPayment(order: PaymentOrderState, event: PaymentEvent)
       const status =
         order.status >= PaymentStatus.AwaitingConfirmation
           ? order.status
-          : seenAmount >= order.amount
+          : seenAmount >= minimumDue(order)
             ? PaymentStatus.AwaitingConfirmation
             : PaymentStatus.Incomplete;
       return changed({ ...order, seenAmount, status });
@@ -129,7 +140,7 @@ export function transitionPayment(order: PaymentOrderState, event: PaymentEvent)
       const paidAmount = order.paidAmount + event.amount;
       if (paidAmount > order.seenAmount) illegal("cannot confirm more than was seen");
       if (!isOpenPayment(order.status)) return { next: { ...order, paidAmount }, outbox: null };
-      const status = paidAmount >= order.amount ? PaymentStatus.Success : order.status;
+      const status = paidAmount >= minimumDue(order) ? PaymentStatus.Success : order.status;
       return changed({ ...order, paidAmount, status }, { paidAmount: paidAmount.toString() });
     }
     case "transferRemoved": {
@@ -142,7 +153,7 @@ export function transitionPayment(order: PaymentOrderState, event: PaymentEvent)
       const status =
         seenAmount === 0n
           ? PaymentStatus.Unpaid
-          : seenAmount < order.amount
+          : seenAmount < minimumDue(order)
             ? PaymentStatus.Incomplete
             : order.status;
       const t = changed({ ...order, seenAmount, status }, { reason: "reorg" });
@@ -278,11 +289,11 @@ export function assertPaymentInvariants(o: PaymentOrderState): void {
   if (o.amount <= 0n) bad("amount due must be positive");
   if (o.paidAmount < 0n || o.paidAmount > o.seenAmount) bad("0 <= paid <= seen");
   if (o.refundedAmount < 0n || o.refundedAmount > o.paidAmount) bad("0 <= refunded <= paid");
-  if (o.status === PaymentStatus.Success && o.paidAmount < o.amount) bad("success needs paid >= due");
+  if (o.status === PaymentStatus.Success && o.paidAmount < minimumDue(o)) bad("success needs paid >= due (less the tolerance)");
   if (isOpenPayment(o.status)) {
     if ((o.status === PaymentStatus.Unpaid) !== (o.seenAmount === 0n)) bad("unpaid iff nothing seen");
-    if (o.status === PaymentStatus.Incomplete && o.seenAmount >= o.amount) bad("incomplete needs seen < due");
-    if (o.status >= 2 && o.seenAmount < o.amount) bad("awaiting/confirming needs seen >= due");
+    if (o.status === PaymentStatus.Incomplete && o.seenAmount >= minimumDue(o)) bad("incomplete needs seen < due");
+    if (o.status >= 2 && o.seenAmount < minimumDue(o)) bad("awaiting/confirming needs seen >= due");
     if (o.refundedAmount !== 0n) bad("no refunds while open");
   }
 }

@@ -1,6 +1,7 @@
 import type { Address } from "viem";
 import { newId } from "../domain/ids.js";
 import {
+  minimumDue,
   PAYMENT_TERMINAL,
   PaymentStatus,
   transitionPayment,
@@ -14,6 +15,7 @@ import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
+import { recordPaymentQuote, toPaymentQuote, type PaymentQuote } from "./quotes.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -36,6 +38,8 @@ export type PaymentOrderRecord = PaymentOrderState & {
   quoteAmount: string;
   /** what arrived in earlier currencies (payment/payInfo/update), in this token's base units; part of seen and paid */
   carriedAmount: bigint;
+  /** isLegalTender 1: the fiat quote the amount was locked at (migration 060); null for a crypto quote */
+  quote: PaymentQuote | null;
   /** when the order reached success (set by a trigger, migration 010) */
   paidAt: Date | null;
   expiresAt: Date;
@@ -57,6 +61,7 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     seenAmount: BigInt(r.seen_amount),
     paidAmount: BigInt(r.paid_amount),
     refundedAmount: BigInt(r.refunded_amount),
+    toleranceBps: Number(r.underpayment_tolerance_bps ?? 0),
     receiptAddress: r.receipt_address,
     poolIndex: r.pool_index == null ? null : BigInt(r.pool_index),
     payerAddress: r.payer_address,
@@ -68,6 +73,7 @@ export function toPaymentOrder(r: Record<string, any>): PaymentOrderRecord {
     quoteSymbol: r.quote_symbol ?? r.token_symbol,
     quoteAmount: r.quote_amount ?? formatAmount(BigInt(r.amount), Number(r.token_decimals)),
     carriedAmount: BigInt(r.carried_amount ?? 0),
+    quote: toPaymentQuote(r),
     paidAt: r.paid_at ? new Date(r.paid_at) : null,
     expiresAt: new Date(r.expires_at),
     createdAt: new Date(r.created_at),
@@ -96,6 +102,8 @@ export type CreatePaymentOrderParameters = {
   quoteSymbol: string;
   quoteAmount: string;
   isLegalTender: number;
+  /** a fiat quote (isLegalTender 1): recorded in the same transaction as the insert (store/quotes.ts) */
+  quote?: PaymentQuote;
   /** pool growth batch (default {growthBatch} of the pool size) */
   growBy?: number;
 };
@@ -124,11 +132,12 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again.
  */
 export async function createPaymentOrder(db: Db, p: CreatePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; created: boolean }> {
-  let r = await createBatcherOf(db).run(p);
+  const run = () => (p.quote ? quotedBatcherOf(db).run(p) : createBatcherOf(db).run(p));
+  let r = await run();
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
     if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
     await growPaymentPool(db, p, r.next!, p.growBy ? BigInt(p.growBy) : undefined);
-    r = await createBatcherOf(db).run(p);
+    r = await run();
   }
   switch (r.outcome) {
     case "created": {
@@ -170,6 +179,40 @@ async function createOne(db: Queryable, p: CreatePaymentOrderParameters): Promis
   return toCreateOutcome(row!);
 }
 
+const CREATE_QUOTED_SQL = `SELECT i, outcome, next_index, (o).* FROM create_quoted_payment_orders($1::text[], $2::bigint[], $3::text[], $4::text[],
+  $5::bigint[], $6::text[], $7::text[], $8::smallint[], $9::numeric[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::text[],
+  $15::text[], $16::text[], $17::smallint[], $18::text[], $19::numeric[], $20::smallint[], $21::numeric[], $22::text[], $23::timestamptz[],
+  $24::timestamptz[]) ORDER BY i`;
+
+const quoteArgs = (q: PaymentQuote) => [
+  q.currency,
+  q.fiatAmount.toString(),
+  String(q.fiatDecimals),
+  q.rate,
+  JSON.stringify(q.sources),
+  q.quotedAt.toISOString(),
+  q.lockedUntil.toISOString(),
+];
+
+const quotedBatcherOf = batcherPerKey<Db, CreatePaymentOrderParameters, CreateOutcome>(createQuotedMany);
+
+/**
+ * Fiat-priced creates: each insert and its quote in one statement (`create_quoted_payment_orders`, migration
+ * 091), so no order exists priced without its quote; batched as the other creates. An existing order (a
+ * repeated request) keeps the quote it was created with.
+ */
+async function createQuotedMany(db: Db, items: CreatePaymentOrderParameters[]): Promise<(CreateOutcome | Error)[]> {
+  const args = items.map((p) => [...createArgs(p), ...quoteArgs(p.quote!)]);
+  const columns = args[0]!.map((_, c) => args.map((a) => a[c]));
+  try {
+    return (await db.query(CREATE_QUOTED_SQL, columns)).map(toCreateOutcome);
+  } catch (e) {
+    if (items.length === 1) return [e as Error];
+    // one bad item (or a deadlock between batches) fails alone
+    return Promise.all(items.map((p) => createQuotedMany(db, [p]).then((r) => r[0]!)));
+  }
+}
+
 const toCreateOutcome = (row: Row): CreateOutcome => ({
   outcome: row.outcome,
   next: row.next_index == null ? null : BigInt(row.next_index),
@@ -193,6 +236,21 @@ async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promis
     return Promise.all(items.map(one));
   }
   return rows.map(toCreateOutcome);
+}
+
+/**
+ * The order a repeated create names (same merchant and outTradeNo), as createPaymentOrder would answer it:
+ * `null` when there is none; {IdempotencyConflictError} when it was created from other parameters. A fiat
+ * create asks this when no quote can be made now, so a retry of a create that succeeded still answers its order.
+ */
+export async function findRepeatedPaymentOrder(
+  db: Queryable,
+  p: { merchantId: bigint; merchantOrderId: string; requestHash: string },
+): Promise<PaymentOrderRecord | null> {
+  const [row] = await db.query("SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2", [p.merchantId, p.merchantOrderId]);
+  if (!row) return null;
+  if (row.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.merchantOrderId);
+  return toPaymentOrder(row);
 }
 
 /** outTradeNo and/or outPaymentNo (at least one; both must match when both are given). */
@@ -539,6 +597,11 @@ export type MovePaymentOrderParameters = {
    * as worth in the new token. A crypto quote converts 1:1 by decimals; a fiat quote prices both.
    */
   quote: (order: PaymentOrderRecord) => { expectedAmount: bigint; carriedAmount: bigint };
+  /**
+   * A fiat order's re-quote in the new coin (isLegalTender 1): recorded with the move in its transaction,
+   * and the order's countdown starts again at `expiresAt` (the quote's lockedUntil).
+   */
+  requote?: { quote: PaymentQuote; expiresAt: Date };
   poolCooldownSeconds: number;
 };
 
@@ -576,7 +639,8 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
   }
   const { expectedAmount, carriedAmount } = p.quote(order);
   if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero", "amount");
-  if (carriedAmount >= expectedAmount) throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency", "amount");
+  if (carriedAmount >= minimumDue({ amount: expectedAmount, toleranceBps: order.toleranceBps }))
+    throw new PaymentMoveRefusedError("What already arrived covers the order in the new currency", "amount");
   await tx.query(
     `INSERT INTO payment_order_choices (pay_order_id, seq, chain_id, token_address, token_symbol, token_decimals, receipt_address, pool_index,
        amount, seen_amount, paid_amount)
@@ -616,9 +680,10 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
     throw new PoolEmptySignal(BigInt(c!.next_index ?? 0)); // rolls the move back; the pool grows, then the move runs again
   }
   const status = carriedAmount > 0n ? PaymentStatus.Incomplete : PaymentStatus.Unpaid;
-  const [row] = await tx.query(
+  const [updated] = await tx.query(
     `UPDATE payment_orders SET chain_id = $2, token_address = $3, token_symbol = $4, token_decimals = $5, amount = $6, seen_amount = $7,
-       paid_amount = $7, carried_amount = $7, status = $8, receipt_address = $9, pool_index = $10, updated_at = now()
+       paid_amount = $7, carried_amount = $7, status = $8, receipt_address = $9, pool_index = $10, expires_at = coalesce($11, expires_at),
+       updated_at = now()
      WHERE id = $1 RETURNING *`,
     [
       order.id,
@@ -631,8 +696,14 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
       status,
       lease.address,
       lease.pool_index,
+      p.requote?.expiresAt ?? null,
     ],
   );
+  let row = updated;
+  if (p.requote) {
+    await recordPaymentQuote(tx, { merchantId: p.merchantId, payOrderId: order.id, quote: p.requote.quote });
+    [row] = await tx.query("SELECT * FROM payment_orders WHERE id = $1", [order.id]);
+  }
   const moved = toPaymentOrder(row!);
   await insertOutboxEvent(tx, {
     id: newId(),

@@ -36,6 +36,8 @@ export type PayPageView = PageLanguage & {
   paymentUri: string;
   qrSvg: string;
   expireAt: number;
+  /** a fiat-priced order's locked quote: what the payer is charged in the shop's currency and at which rate */
+  fiat?: { amount: string; currency: string; rate: string; lockedUntil: Date; pairs: string[] };
   /** the chain's block explorer base URL (transactions link to `<explorerUrl>/tx/<hash>`) */
   explorerUrl?: string;
   /** the status when the page was rendered: the script shows it at once, then polls */
@@ -87,6 +89,24 @@ export function stateTitleKey(state: number) {
     [-3]: "stateCancelled",
   } as const;
   return keys[state as keyof typeof keys] ?? "stateUnknown";
+}
+
+/** A rate for reading: at most 8 decimals (the quote keeps 18; amounts never come from this). */
+function readableRate(rate: string): string {
+  const [whole, frac = ""] = rate.split(".");
+  const cut = frac.slice(0, 8).replace(/0+$/, "");
+  return cut ? `${whole}.${cut}` : whole!;
+}
+
+/** The fiat price, the locked rate, until when and where it came from (the page's facts list). */
+function fiatFacts(v: PayPageView): string {
+  const { t } = v;
+  const f = v.fiat!;
+  const time = f.lockedUntil.toISOString().replace("T", " ").slice(0, 19);
+  return `<dt>${e(t("fiatPrice"))}</dt><dd id="fiat-price">${e(f.amount)} ${e(f.currency)}</dd>
+      <dt>${e(t("fiatRate"))}</dt><dd id="fiat-rate">${e(t("fiatRateValue", { symbol: v.tokenSymbol, rate: readableRate(f.rate), currency: f.currency }))}</dd>
+      <dt>${e(t("fiatLockedUntil"))}</dt><dd id="fiat-locked"><time datetime="${e(f.lockedUntil.toISOString())}">${e(t("fiatLockedValue", { time }))}</time></dd>
+      <dt>${e(t("fiatSource"))}</dt><dd id="fiat-source">${e(f.pairs.length ? t("fiatSourceValue", { pairs: f.pairs.join(", ") }) : t("fiatSourcePeg", { currency: f.currency }))}</dd>`;
 }
 
 function languageSwitch(l: PageLanguage): string {
@@ -143,6 +163,7 @@ export function payPage(v: PayPageView): string {
       <dt>${e(t("token"))}</dt><dd id="token-name">${tokenLine}</dd>
       <dt>${e(t("network"))}</dt><dd id="network">${e(t("networkValue", { network: v.networkName, chainId: v.chainId }))}</dd>
       ${v.native ? "" : `<dt>${e(t("contract"))}</dt><dd><code class="token">${e(v.token)}</code></dd>`}
+      ${v.fiat ? fiatFacts(v) : ""}
     </dl>
   </section>
   ${choiceForm(v)}

@@ -137,6 +137,9 @@ export function payPageRoutes(ctx: GatewayContext) {
           status: await payStatusOf(ctx, o),
           explorerUrl: chain.explorerUrl,
           tokenName: tokenConfig?.name,
+          ...(o.quote
+            ? { fiat: { amount: o.quoteAmount, currency: o.quote.currency, rate: o.quote.rate, lockedUntil: o.quote.lockedUntil, pairs: o.quote.sources.map((x) => x.pair) } }
+            : {}),
           assetBase,
           statusUrl,
           merchantName: o.merchantName,

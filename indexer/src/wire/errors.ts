@@ -1,4 +1,5 @@
 import { BaseError, IllegalTransitionError, InvalidAmountError } from "../domain/errors.js";
+import { QuoteError } from "../pricing/errors.js";
 import { DatabaseError } from "../store/db.js";
 import { IdempotencyConflictError, NotFoundError, RefundAddressRequiredError } from "../store/errors.js";
 import { PaymentMoveRefusedError } from "../store/paymentOrders.js";
@@ -47,6 +48,11 @@ export const ErrorCode = {
   FiatNotConfigured: 40012,
   /** a POST whose Content-Type is not application/json */
   UnsupportedMediaType: 41501,
+  // added with fiat quotes (issue 14; append only)
+  /** isLegalTender 1: the chain prices fiat, but not this currency or not this token */
+  FiatUnpriced: 40013,
+  /** isLegalTender 1: a price feed answered stale, zero, negative or off its peg, or could not be read: nothing was created */
+  QuoteRefused: 50302,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -83,6 +89,10 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   [ErrorCode.RecipientRefused]: "a payout recipient is the zero address, the vault or a deposit address of this gateway",
   [ErrorCode.FiatNotConfigured]: "isLegalTender 1 (a fiat quote) needs a fiat price source, which this gateway has not configured",
   [ErrorCode.UnsupportedMediaType]: "a POST body must be sent with Content-Type: application/json",
+  [ErrorCode.FiatUnpriced]:
+    "isLegalTender 1: the chain has no price feed for that fiat currency (quoteCurrencySymbol) or for the token to pay in (currencyId); conf/list/currency shows exchangeRate for priced tokens",
+  [ErrorCode.QuoteRefused]:
+    "isLegalTender 1: a price feed is stale, answered zero or a negative price, a stablecoin is off its peg, or the feed could not be read; no order was created: retry later",
 };
 
 export class ApiError extends BaseError {
@@ -111,6 +121,12 @@ const NOT_FOUND: Record<NotFoundError["what"], [ErrorCode, string]> = {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof InvalidAmountError) return new ApiError(ErrorCode.InvalidAmount, e.shortMessage);
+  if (e instanceof QuoteError) {
+    // a refused quote never prices an order: the message names the feed and why
+    if (e.reason === "invalid_amount") return new ApiError(ErrorCode.InvalidAmount, `Invalid quoteAmount: ${e.shortMessage}`);
+    if (e.reason === "unpriced") return new ApiError(ErrorCode.FiatUnpriced, e.shortMessage);
+    return new ApiError(ErrorCode.QuoteRefused, `No quote: ${e.shortMessage}`, { cause: e, retryable: true });
+  }
   if (e instanceof NotFoundError) {
     const [code, noun] = NOT_FOUND[e.what];
     return new ApiError(code, `No ${noun} "${e.ref}" exists for this merchant: check the number`);

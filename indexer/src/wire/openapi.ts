@@ -62,7 +62,9 @@ Errors: \`{"code":<error code>,"msg":<what to fix>,"data":null}\` with the HTTP 
 - Lists take page (from 1), size (1..500, default 10), orderStatus (or status), transactionHash, startTime, endTime, chainId and
   answer {count, page, size, list}, newest first.
 - user/detail and recharge/list take the user's id as \`UUID\` or \`uuid\`.
-- isLegalTender 1 (a fiat quote) answers 40012 until a fiat price source is configured.
+- isLegalTender 1 (a fiat quote: quoteCurrencySymbol an ISO code such as USD or CNY) is priced from the chain's on-chain price feeds
+  and locked until the order expires; the coin is currencyId, else the chain's first priced stablecoin. 40012: the chain has no
+  price feeds; 40013: not that currency or coin; 50302: a feed is stale, zero, negative or off its peg (nothing is created).
 - Names the reference leaves open in the payment object: settlementAmount, settlementCurrencySymbol, transferHash, fromAddress,
   createTime, arrivalTime. refundCreate's fields: outTradeNo and/or outPaymentNo, refundAmount, refundAddress, notifyUrl.
 - refund/detail by outTradeNo alone answers that payment's latest refund.

@@ -72,6 +72,23 @@ export function presentCreatedPayment(w: WireContext, o: PaymentOrderRecord) {
     state: o.status,
     accessSign: o.accessSign,
     expireTime: formatTime(o.expiresAt),
+    ...presentQuote(o),
+  };
+}
+
+/**
+ * A fiat order's locked quote (additions; all null for a crypto quote): the rate (units of the currency per
+ * whole token), where it came from (the feed rounds read) and until when the amount holds.
+ */
+export function presentQuote(o: Pick<PaymentOrderRecord, "quote">) {
+  const q = o.quote;
+  return {
+    exchangeRate: q ? q.rate : null,
+    rateSources: q
+      ? q.sources.map((s) => ({ pair: s.pair, feed: checksum(s.feed), roundId: s.roundId, answer: s.answer, decimals: s.decimals, updatedAt: s.updatedAt, blockNumber: s.blockNumber }))
+      : null,
+    quotedTime: q ? formatTime(q.quotedAt) : null,
+    rateLockedUntil: q ? formatTime(q.lockedUntil) : null,
   };
 }
 
@@ -97,6 +114,7 @@ export function presentPayment(w: WireContext, v: PaymentOrderView) {
     isLegalTender: v.isLegalTender,
     quoteCurrencySymbol: v.quoteSymbol,
     quoteAmount: v.quoteAmount,
+    ...presentQuote(v),
     paymentStatus: paymentStatusOf(v),
     paymentType: 1,
     expectedAmount: units(v.amount),
@@ -186,6 +204,8 @@ export function presentPayInfoUpdate(w: WireContext, o: PaymentOrderRecord) {
     decimals: o.tokenDecimals,
     paidAmount: units(o.paidAmount),
     ...payLinkOf(w, o),
+    expireTime: formatTime(o.expiresAt),
+    ...presentQuote(o),
   };
 }
 

@@ -75,6 +75,29 @@ const transfer = {
   },
 };
 
+/** A fiat order's locked quote (presenters.ts presentQuote): additions on the payment order and the created order. */
+const quoteProperties = {
+  exchangeRate: nullable("string", "isLegalTender 1: units of quoteCurrencySymbol per one whole token, a decimal string (the rate the amount was locked at); null for a crypto quote"),
+  rateSources: {
+    type: ["array", "null"],
+    description: "isLegalTender 1: the price feed rounds the rate was computed from (AggregatorV3 feeds read on chain); null for a crypto quote",
+    items: {
+      type: "object",
+      properties: {
+        pair: str("e.g. ETH/USD, CNY/USD"),
+        feed: address("the feed contract"),
+        roundId: str("the feed's round"),
+        answer: str("the round's answer, an integer with the feed's decimals"),
+        decimals: int("the feed's decimals"),
+        updatedAt: int("unix seconds the round was updated"),
+        blockNumber: str("the block it was read at"),
+      },
+    },
+  },
+  quotedTime: nullable("string", "isLegalTender 1: when the quote was made; YYYY-MM-DD HH:mm:ss, UTC"),
+  rateLockedUntil: nullable("string", "isLegalTender 1: the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC"),
+};
+
 export const paymentOrderSchema = {
   $id: "PaymentOrder",
   type: "object",
@@ -87,9 +110,10 @@ export const paymentOrderSchema = {
     outTradeNo: str("the merchant's order number"),
     outPaymentNo: str("the gateway's payment order number (seed 003's payOrderId)"),
     description: str("as sent at creation"),
-    isLegalTender: int("0: the quote is a crypto amount"),
+    isLegalTender: int("0: the quote is a crypto amount; 1: a fiat amount (quoteCurrencySymbol an ISO code), priced at exchangeRate"),
     quoteCurrencySymbol: str("as sent at creation (upper case)"),
     quoteAmount: str("as sent at creation (a decimal string)"),
+    ...quoteProperties,
     paymentStatus: int("0 paid, 1 pending payment, 2 block confirmation, 3 partially paid, 4 payment failed (also expired or cancelled), 5 refunded"),
     paymentType: int("1: a transfer to the deposit address (the only kind here)"),
     expectedAmount: baseUnits("the amount due in the current currency"),
@@ -163,6 +187,7 @@ export const createdPaymentSchema = {
     state: paymentOrderSchema.properties.state,
     accessSign: paymentOrderSchema.properties.accessSign,
     expireTime: paymentOrderSchema.properties.expireTime,
+    ...quoteProperties,
   },
 };
 
@@ -200,6 +225,8 @@ export const payInfoUpdateSchema = {
     paidAmount: baseUnits("what already arrived, in the new currency"),
     paymentUrl: paymentOrderSchema.properties.paymentUrl,
     paymentLink: paymentOrderSchema.properties.paymentLink,
+    expireTime: { ...paymentOrderSchema.properties.expireTime, description: "addition: when the order expires (a fiat quote's move starts a fresh countdown)" },
+    ...quoteProperties,
   },
 };
 
@@ -375,6 +402,10 @@ export const currencySchema = {
     createTime: time("when the currency was numbered"),
     icon: str("a data: URI (a generated SVG badge)"),
     isNative: { type: "boolean", description: "the chain's native coin" },
+    exchangeRate: nullable(
+      "string",
+      "addition: the token's USD price (a decimal string) from the chain's price feeds, the rate a fiat quote (isLegalTender 1) uses now; null when the chain does not price it or its feed is refused right now",
+    ),
   },
 };
 

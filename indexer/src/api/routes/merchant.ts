@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { getMerchantSettings, rotateWebhookSecret, updateMerchantSettings, type MerchantSettings } from "../../store/merchants.js";
+import { MAX_TOLERANCE_BPS } from "../../pricing/tolerance.js";
+import { getUnderpaymentTolerance, setUnderpaymentTolerance } from "../../store/quotes.js";
 import { formatTime } from "../../wire/presenters.js";
 import { envelope, errorResponses, httpUrl } from "../../wire/schemas.js";
 import { checksum, type GatewayContext } from "../context.js";
@@ -27,6 +29,11 @@ const settingsSchema = {
         "false (default): callbacks on the status changes Pay Protocol calls back on (payment: paid, partially paid, failed; refund and withdrawal: success, failure, rejected; recharge: success, failure). true: on every status change and transfer event too",
     },
     webhookSecretHint: { type: "string", description: "whsec_… and the last 4 characters of the Standard Webhooks secret (never the secret)" },
+    underpaymentToleranceBps: {
+      type: "integer",
+      description:
+        "how much less than expectedAmount still counts as paid, in basis points (0..1000; 0 default: the whole amount). Orders take the value in force when they are created",
+    },
     createTime: { type: "string" },
   },
 };
@@ -34,7 +41,7 @@ const settingsSchema = {
 /** The merchant's own settings (the gateway's addition): read, the fields it may change, and webhook secret rotation. */
 export function merchantRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const present = (m: MerchantSettings) => ({
+    const present = async (m: MerchantSettings) => ({
       orgId: Number(m.merchantId),
       name: m.name,
       feeBps: m.feeBps,
@@ -44,6 +51,7 @@ export function merchantRoutes(ctx: GatewayContext) {
       rechargeNotifyUrl: m.rechargeNotifyUrl,
       callbackAllEvents: m.callbackAllEvents,
       webhookSecretHint: m.webhookSecretHint,
+      underpaymentToleranceBps: await getUnderpaymentTolerance(ctx.db, m.merchantId),
       createTime: formatTime(m.createdAt),
     });
 
@@ -58,15 +66,15 @@ export function merchantRoutes(ctx: GatewayContext) {
           response: { 200: envelope(settingsSchema), ...errorResponses },
         },
       },
-      async (request) => ok(present(await getMerchantSettings(ctx.db, ctx.box, request.merchantId))),
+      async (request) => ok(await present(await getMerchantSettings(ctx.db, ctx.box, request.merchantId))),
     );
 
-    app.post<{ Body: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean } }>(
+    app.post<{ Body: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean; underpaymentToleranceBps?: number } }>(
       "/merchant/settings/update",
       {
         schema: {
           summary:
-            "Addition: change the name, the recharge callback URL (null clears it; callbacks waiting for it are sent at once) or callbackAllEvents; fee, signer and key mode stay with the operator",
+            "Addition: change the name, the recharge callback URL (null clears it; callbacks waiting for it are sent at once), callbackAllEvents or underpaymentToleranceBps (orders created from now on); fee, signer and key mode stay with the operator",
           tags: ["merchant"],
           operationId: "merchantSettingsUpdate",
           body: {
@@ -77,12 +85,23 @@ export function merchantRoutes(ctx: GatewayContext) {
               name: { type: "string", minLength: 1, maxLength: 128, pattern: "\\S" },
               rechargeNotifyUrl: { ...httpUrl, type: ["string", "null"] },
               callbackAllEvents: { type: "boolean" },
+              underpaymentToleranceBps: { type: "integer", minimum: 0, maximum: MAX_TOLERANCE_BPS, description: "0..1000 basis points" },
             },
           },
           response: { 200: envelope(settingsSchema), ...errorResponses },
         },
       },
-      async (request) => ok(present(await updateMerchantSettings(ctx.db, ctx.box, request.merchantId, request.body))),
+      async (request) => {
+        const { underpaymentToleranceBps, ...rest } = request.body;
+        return ok(
+          await present(
+            await ctx.db.transaction(async (tx) => {
+              if (underpaymentToleranceBps !== undefined) await setUnderpaymentTolerance(tx, request.merchantId, underpaymentToleranceBps);
+              return updateMerchantSettings(tx, ctx.box, request.merchantId, rest);
+            }),
+          ),
+        );
+      },
     );
 
     app.post(

@@ -24,7 +24,8 @@ import {
   ref,
 } from "../../wire/schemas.js";
 import { PayPaymentStatus, paymentListFilter } from "../../wire/status.js";
-import type { GatewayContext } from "../context.js";
+import type { TokenConfig } from "../../config.js";
+import type { ChainRuntime, GatewayContext } from "../context.js";
 import { createPaymentOrderIn, movePaymentTo } from "../paymentOrderService.js";
 import { chainOf, intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } from "./common.js";
 
@@ -57,6 +58,52 @@ export function paymentRefOf(r: Ref): PaymentOrderRef {
   return { merchantOrderId: r.outTradeNo, payOrderId: r.outPaymentNo };
 }
 
+/**
+ * isLegalTender 1: quoteAmount of the ISO currency quoteCurrencySymbol, priced in the coin to pay by the
+ * chain's price feeds and locked until the order expires. The coin: currencyId when given, else the chain's
+ * first priced stablecoin (a `pricing.tokens` entry with a `peg`, in the chain's token order: a stablecoin
+ * keeps the payer's amount stable and round), else its first priced token.
+ */
+async function createFiatOrder(ctx: GatewayContext, merchantId: bigint, chain: ChainRuntime, b: CreateBody) {
+  const pricing = chain.pricing;
+  if (!ctx.quoter || !pricing) {
+    throw new ApiError(
+      ErrorCode.FiatNotConfigured,
+      `isLegalTender 1 (a fiat quote in ${b.quoteCurrencySymbol}) needs price feeds on chain ${chain.chainId}, and it has none configured: quote in a crypto currency (isLegalTender 0, quoteCurrencySymbol from conf/list/currency)` +
+        (ctx.quoter ? " or create the order on a chain with pricing" : ""),
+    );
+  }
+  const currency = b.quoteCurrencySymbol.toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) {
+    throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: with isLegalTender 1, quoteCurrencySymbol is an ISO 4217 code such as USD or CNY, not "${b.quoteCurrencySymbol}"`);
+  }
+  const priced = chain.tokens.filter((t) => pricing.tokens[t.symbol]);
+  const names = priced.map((t) => `${t.symbol} (currencyId ${ctx.wire.currencyOf(chain.chainId, t.address)?.currencyId ?? "?"})`).join(", ");
+  let token: TokenConfig | undefined;
+  if (b.currencyId !== undefined) {
+    token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
+    if (!pricing.tokens[token.symbol]) {
+      throw new ApiError(ErrorCode.FiatUnpriced, `currencyId ${b.currencyId} (${token.symbol}) has no price feed on chain ${chain.chainId}: pay in one of ${names || "(none)"}`);
+    }
+  } else {
+    token = priced.find((t) => pricing.tokens[t.symbol]!.peg) ?? priced[0];
+    if (!token) throw new ApiError(ErrorCode.FiatUnpriced, `Chain ${chain.chainId} prices no token: its pricing config names none of its tokens`);
+  }
+  const { order } = await createPaymentOrderIn(ctx, merchantId, chain, token, {
+    merchantOrderId: b.outTradeNo,
+    chainId: chain.chainId,
+    token: token.address,
+    amount: b.quoteAmount,
+    amountField: "quoteAmount",
+    fiatCurrency: currency,
+    notifyUrl: b.notifyUrl,
+    redirectionUrl: b.redirectionUrl || undefined,
+    expireSeconds: b.expireSeconds,
+    description: b.description,
+  });
+  return order;
+}
+
 /** The payment routes of Pay Protocol's reference (3.3-3.8), plus payment/cancel. */
 export function paymentRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
@@ -66,7 +113,7 @@ export function paymentRoutes(ctx: GatewayContext) {
         config: { idempotentBy: ["outTradeNo"] },
         schema: {
           summary:
-            "Create a payment order: a crypto quote (a symbol and an amount) on a chain, a deposit address leased to it, the payment page's URL. Idempotent by outTradeNo: the same request answers the same order, other parameters are a conflict (40901)",
+            "Create a payment order: a crypto quote (a symbol and an amount) or a fiat quote (isLegalTender 1: an ISO currency, priced from the chain's price feeds and locked) on a chain, a deposit address leased to it, the payment page's URL. Idempotent by outTradeNo: the same request answers the same order, other parameters are a conflict (40901)",
           tags: ["payment"],
           operationId: "paymentCreatePaymentOrder",
           body: {
@@ -80,19 +127,23 @@ export function paymentRoutes(ctx: GatewayContext) {
               isLegalTender: {
                 type: ["integer", "string"],
                 enum: [0, 1, "0", "1"],
-                description: "0: a crypto quote (default). 1: a fiat quote, refused with 40012 until a fiat price source is configured",
+                description:
+                  "0: a crypto quote (default). 1: a fiat quote: quoteCurrencySymbol is an ISO 4217 code (USD, CNY, …) and quoteAmount is in it; the amount to pay is priced from the chain's price feeds (pricing config) and locked until the order expires. The coin paid in: currencyId when given (a priced token), else the chain's first priced stablecoin (a pricing.tokens entry with a peg, in the order of the chain's tokens), else its first priced token. Refused with 40012 when the chain has no pricing config, 40013 when it cannot price that currency or token, 50302 when a feed is stale, zero, negative, off its peg or unreadable (nothing is created)",
               },
               quoteCurrencySymbol: {
                 type: "string",
                 minLength: 1,
                 maxLength: 16,
                 pattern: "^[A-Za-z0-9.]+$",
-                description: "the symbol of an accepted currency on chainId (conf/list/currency), e.g. USDT or ETH; case-insensitive",
+                description:
+                  "isLegalTender 0: the symbol of an accepted currency on chainId (conf/list/currency), e.g. USDT or ETH; case-insensitive. isLegalTender 1: an ISO 4217 code such as USD or CNY",
               },
               quoteAmount: decimalField("the amount in that currency"),
               notifyUrl: { ...httpUrl, description: "where callbacks go (public http(s))" },
               redirectionUrl: { type: "string", maxLength: 2048, pattern: "^(https?://[^\\s/$.?#][^\\s]*)?$", description: "where the payer goes after paying" },
-              currencyId: intField("addition: which currency of that symbol, when the chain accepts several (conf/list/currency)"),
+              currencyId: intField(
+                "addition: which currency of that symbol, when the chain accepts several (conf/list/currency); with isLegalTender 1, the currency to pay in (default: the chain's first priced stablecoin)",
+              ),
               expireSeconds: {
                 type: "integer",
                 minimum: ctx.config.minOrderTtlSeconds,
@@ -106,13 +157,8 @@ export function paymentRoutes(ctx: GatewayContext) {
       },
       async (request) => {
         const b = request.body;
-        if (Number(b.isLegalTender ?? 0) === 1) {
-          throw new ApiError(
-            ErrorCode.FiatNotConfigured,
-            `isLegalTender 1 (a fiat quote in ${b.quoteCurrencySymbol}) needs a fiat price source, and this gateway has none configured: quote in a crypto currency (isLegalTender 0, quoteCurrencySymbol from conf/list/currency)`,
-          );
-        }
         const chain = chainOf(ctx, b.chainId);
+        if (Number(b.isLegalTender ?? 0) === 1) return ok(presentCreatedPayment(ctx.wire, await createFiatOrder(ctx, request.merchantId, chain, b)));
         const token = b.currencyId === undefined ? ctx.token(chain, b.quoteCurrencySymbol) : ctx.currency(chain, intOf(b.currencyId, "currencyId"));
         if (token.symbol.toUpperCase() !== b.quoteCurrencySymbol.toUpperCase()) {
           throw new ApiError(ErrorCode.UnknownToken, `currencyId ${b.currencyId} is ${token.symbol}, not quoteCurrencySymbol ${b.quoteCurrencySymbol}`);
@@ -199,7 +245,7 @@ export function paymentRoutes(ctx: GatewayContext) {
       {
         schema: {
           summary:
-            "Move an open order to another accepted chain or currency of its quote (a crypto quote: the same symbol). A new deposit address and expected amount; what already arrived counts (paidAmount). Refused (40902) while a transfer awaits confirmations",
+            "Move an open order to another accepted chain or currency of its quote (a crypto quote: the same symbol; a fiat quote, isLegalTender 1: any priced coin, re-quoted at the current rate with a fresh countdown: exchangeRate, rateLockedUntil, expireTime). A new deposit address and expected amount; what already arrived counts (paidAmount; for a fiat quote its share of the old amount, of the new one). Refused (40902) while a transfer awaits confirmations; a refused feed answers 50302 and nothing moves",
           tags: ["payment"],
           operationId: "paymentPayInfoUpdate",
           body: {
