@@ -23,7 +23,7 @@ import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { applyPaymentEvent, expireDuePaymentOrders } from "../src/store/paymentOrders.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import { artifact, deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { call, type TestGateway } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -56,6 +56,8 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
   let browser: Browser;
   let shop: http.Server;
   let shopUrl: string;
+  /** MockAggregatorV3 price feeds on the node: ETH/USD and USDT/USD (8 decimals, prices set by the test) */
+  const feeds = {} as Record<"eth" | "usdt", `0x${string}`>;
   let seq = 0;
   /** CSP refusals and uncaught page errors: the page must run under its own policy without any */
   const cspErrors: string[] = [];
@@ -74,6 +76,14 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     shopUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
     node = await startHardhatNode();
     fx = await deployFixture(node);
+    const feedArtifact = artifact("contracts/mocks/MockAggregatorV3.sol/MockAggregatorV3.json");
+    for (const [name, description, answer] of [
+      ["eth", "ETH / USD", 2000_00000000n],
+      ["usdt", "USDT / USD", 1_00000000n],
+    ] as const) {
+      const hash = await fx.wallet.deployContract({ ...feedArtifact, args: [8, description, answer], account: fx.admin, chain: null });
+      feeds[name] = (await fx.publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+    }
     const port = await freePort();
     config = resolveConfig({
       masterKey: randomBytes(32),
@@ -92,6 +102,13 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
             { symbol: "ETH", address: ZERO, decimals: 18 },
             { symbol: "USDT", address: fx.token, decimals: 6, name: "Tether USD" },
           ],
+          // USD-priced orders: ETH from its feed, USDT pegged to USD within 1% of its feed
+          pricing: {
+            tokens: {
+              ETH: { feed: { address: feeds.eth, heartbeatSeconds: 3600 } },
+              USDT: { peg: "USD", bandBps: 100, feed: { address: feeds.usdt, heartbeatSeconds: 86400 } },
+            },
+          },
         },
         // USDT is accepted on a second network too (not followed here): the page offers the switch
         {
@@ -583,6 +600,65 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await waitState(page, 0);
     await page.waitForSelector(`#tx-list a[href="${shopUrl}/explorer/tx/${stray.transactionHash}"]`, { timeout: 10_000 });
     await state(page, "22-switched-stray-payment");
+    await page.context().close();
+  });
+
+  it("a USD-priced order: the payer switches from USDT to ETH (a stale feed refuses first), pays the re-quote from the wallet, success", async (t) => {
+    if (noIngest) return t.skip(noIngest);
+    const created = await call(gw, merchant, "POST", "payment/createPaymentOrder", {
+      outTradeNo: `browser-fiat-${++seq}`,
+      chainId: 31337,
+      isLegalTender: 1,
+      quoteCurrencySymbol: "USD",
+      quoteAmount: "10.00",
+      notifyUrl: `${shopUrl}/notify`,
+      redirectionUrl: `${shopUrl}/done`,
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const o = created.body.data;
+    assert.deepEqual([o.symbol, o.expectedAmount], ["USDT", "10000000"], "priced in the pegged stablecoin first");
+    const { page, log } = await walletPage();
+    await page.goto(o.paymentLink);
+    await waitState(page, 0);
+    assert.equal(await page.textContent("#fiat-price"), "10.00 USD");
+    const options = await page.$$eval("#choice option", (els) => els.map((e) => e.textContent));
+    assert.deepEqual(options, ["USDT · Tether USD on Hardhat local", "ETH on Hardhat local"], "every priced coin of a chain with pricing");
+    await state(page, "23-fiat-usdt");
+
+    // a stale ETH/USD round (older than its heartbeat): the switch is refused, nothing moves
+    const feedAbi = artifact("contracts/mocks/MockAggregatorV3.sol/MockAggregatorV3.json").abi;
+    const now = (await fx.publicClient.getBlock()).timestamp;
+    await fx.write(feeds.eth, feedAbi, "setRound", [7n, 2000_00000000n, now - 7200n], fx.admin);
+    await new Promise((r) => setTimeout(r, 1_100)); // the quoter takes a head as current for 1 s
+    await page.selectOption("#choice", { label: "ETH on Hardhat local" });
+    await Promise.all([page.waitForLoadState("load"), page.click("#choose-submit")]);
+    await page.waitForSelector("#choose-error");
+    assert.match((await page.textContent("#choose-error"))!, /no current price could be read/);
+    assert.equal(await page.textContent("#amount"), "10", "still 10 USDT");
+    await state(page, "24-fiat-stale-feed-refused");
+
+    // a fresh round at 2,500 USD: 10 USD is 0.004 ETH
+    await fx.write(feeds.eth, feedAbi, "setAnswer", [2500_00000000n], fx.admin);
+    await new Promise((r) => setTimeout(r, 1_100));
+    await page.selectOption("#choice", { label: "ETH on Hardhat local" });
+    await Promise.all([page.waitForURL((u) => u.searchParams.get("payOrderId") === o.outPaymentNo && u.pathname === "/pay"), page.click("#choose-submit")]);
+    await waitState(page, 0);
+    assert.equal(await page.textContent("#amount"), "0.004");
+    assert.match((await page.textContent("#fiat-rate"))!, /1 ETH = 2,?500 USD/);
+    const ethReceipt = (await page.textContent("#receipt"))!;
+    assert.notEqual(ethReceipt, o.userWalletAddress);
+    await state(page, "25-fiat-switched-to-eth");
+
+    await page.click("#pay-wallet");
+    await waitState(page, 2);
+    const paid = log.find((c) => c.method === "eth_sendTransaction")!.result as string;
+    assert.equal(await fx.publicClient.getBalance({ address: ethReceipt as `0x${string}` }), 4n * 10n ** 15n, "0.004 ETH to the new address");
+    await fx.mine(DEPTH);
+    await waitState(page, 4);
+    const d = (await call(gw, merchant, "GET", "payment/detail", { outPaymentNo: o.outPaymentNo })).body.data;
+    assert.deepEqual([d.paymentStatus, d.symbol, d.paidAmount, d.quoteCurrencySymbol, d.quoteAmount], [0, "ETH", "4000000000000000", "USD", "10.00"]);
+    assert.equal(d.transfers[0].transferHash, paid);
+    await state(page, "26-fiat-paid-in-eth");
     await page.context().close();
   });
 

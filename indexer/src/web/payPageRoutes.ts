@@ -10,6 +10,7 @@ import { accessSign, signaturesEqual } from "../crypto/signing.js";
 import { newId } from "../domain/ids.js";
 import { formatAmount, parseAmount } from "../domain/money.js";
 import { findMerchantQr } from "../store/merchantQr.js";
+import { QuoteError } from "../pricing/errors.js";
 import { PaymentMoveRefusedError } from "../store/paymentOrders.js";
 import { PAGE_HEADERS } from "./html.js";
 import { LOCALE_NAMES, LOCALES, messagesFor, negotiateLocale, translator, type Locale, type Translate } from "./i18n.js";
@@ -186,8 +187,10 @@ export function payPageRoutes(ctx: GatewayContext) {
         if (request.query.lang) next.searchParams.set("lang", language.locale);
         return reply.headers(PAGE_HEADERS).redirect(`${next.pathname}${next.search}`, 303);
       } catch (err) {
-        if (!(err instanceof PaymentMoveRefusedError)) throw err;
-        const reason = err.refusal === "confirming" ? t("chooseBusy") : err.refusal === "closed" ? t("chooseClosed") : err.shortMessage;
+        let reason: string;
+        if (err instanceof PaymentMoveRefusedError) reason = err.refusal === "confirming" ? t("chooseBusy") : err.refusal === "closed" ? t("chooseClosed") : err.shortMessage;
+        else if (err instanceof QuoteError) reason = t("chooseNoPrice"); // a feed refused now (stale, off-peg): nothing moved
+        else throw err;
         return orderPage(reply, language, (await authorised({ payOrderId: o.id, accessSign: o.accessSign }))!, 409, t("chooseRefused", { reason }));
       }
     });

@@ -29,6 +29,7 @@ export const pay = {
   chooseRefused: "The order could not switch: {reason}",
   chooseBusy: "a payment to it is still being confirmed. Try again once it is confirmed.",
   chooseClosed: "it is no longer open.",
+  chooseNoPrice: "no current price could be read for that coin. Try again in a minute, or pay as before.",
   networkWarning: "Send only {symbol} on {network}. Coins or tokens sent on another network, or another token, may be lost.",
   openInWallet: "Open in a wallet app",
   qrStale: "The amount still due changed: reload the page for a new QR code.",

@@ -27,6 +27,7 @@ export const pay: Record<keyof Catalog["pay"], string> = {
   chooseRefused: "订单无法切换：{reason}",
   chooseBusy: "有一笔付款仍在确认中。确认后再试。",
   chooseClosed: "订单已不再开放。",
+  chooseNoPrice: "暂时无法读取该币种的当前价格。请稍后再试，或按原方式付款。",
   networkWarning: "只能通过 {network} 发送 {symbol}。通过其他网络发送的币或代币，或发送其他代币，都可能丢失。",
   openInWallet: "在钱包应用中打开",
   qrStale: "待付金额已变化：请刷新页面以获取新的二维码。",
