@@ -603,6 +603,36 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await page.context().close();
   });
 
+  it("a USD-priced order paid in USDT from the page: the price, rate, lock and source shown, success", async (t) => {
+    if (noIngest) return t.skip(noIngest);
+    const created = await call(gw, merchant, "POST", "payment/createPaymentOrder", {
+      outTradeNo: `browser-fiat-${++seq}`,
+      chainId: 31337,
+      isLegalTender: 1,
+      quoteCurrencySymbol: "USD",
+      quoteAmount: "7.25",
+      notifyUrl: `${shopUrl}/notify`,
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const o = created.body.data;
+    await fx.mint(fx.payer, 7_250_000n);
+    const { page } = await walletPage({ locale: "zh-CN" });
+    await page.goto(o.paymentLink);
+    await waitState(page, 0);
+    assert.equal(await page.textContent("#fiat-price"), "7.25 USD");
+    assert.equal(await page.textContent("#amount"), "7.25");
+    assert.match((await page.textContent("#fiat-source"))!, /USDT\/USD/);
+    await state(page, "27-fiat-usdt-zh-CN");
+    await page.click("#pay-wallet");
+    await waitState(page, 2);
+    await fx.mine(DEPTH);
+    await waitState(page, 4);
+    const d = (await call(gw, merchant, "GET", "payment/detail", { outPaymentNo: o.outPaymentNo })).body.data;
+    assert.deepEqual([d.paymentStatus, d.symbol, d.paidAmount, d.quoteAmount], [0, "USDT", "7250000", "7.25"]);
+    await state(page, "28-fiat-usdt-paid-zh-CN");
+    await page.context().close();
+  });
+
   it("a USD-priced order: the payer switches from USDT to ETH (a stale feed refuses first), pays the re-quote from the wallet, success", async (t) => {
     if (noIngest) return t.skip(noIngest);
     const created = await call(gw, merchant, "POST", "payment/createPaymentOrder", {
