@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { getAddress, type Address, type Hex } from "viem";
@@ -22,6 +24,27 @@ import { openStore } from "../src/store/open.js";
 import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = path.resolve(import.meta.dirname, "../../test-results/console");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core (WCAG 2 A/AA and best practice) on the page as it is, then screenshots at phone and desktop size. */
+async function shoot(page: Page, name: string): Promise<string[]> {
+  mkdirSync(SHOTS, { recursive: true });
+  const violations: string[] = [];
+  for (const [size, viewport] of [
+    ["phone", { width: 390, height: 844 }],
+    ["desktop", { width: 1280, height: 900 }],
+  ] as const) {
+    await page.setViewportSize(viewport);
+    await page.evaluate(axeSource);
+    const result = (await page.evaluate(
+      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`,
+    )) as { violations: { id: string; nodes: { target: string[] }[] }[] };
+    for (const v of result.violations) violations.push(`${name} (${size}): ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage: true });
+  }
+  return violations;
+}
 const MNEMONIC = "test test test test test test test test test test test junk";
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const keyOf = (i: number) =>
@@ -221,6 +244,7 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
     const rows = page.locator("#approvals tbody tr");
     assert.equal(await rows.count(), 3);
     for (let i = 0; i < 3; i++) await rows.nth(i).locator("input[data-select]").check();
+    const violations = await shoot(page, "batch-1-selected");
     await page.click("#approve-selected");
     await page.waitForSelector("#approve-dialog[open]");
     await page.waitForSelector("#dlg-items tr");
@@ -238,10 +262,13 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
     }
     assert.match((await page.textContent("#dlg-batch-intro"))!, /3 payouts/);
     assert.equal(await page.isVisible("#dlg-to"), false, "the one-payout facts are hidden for a batch");
+    violations.push(...(await shoot(page, "batch-2-dialog")));
     await page.click("#dlg-sign");
     await page.waitForURL(/\/console\/approvals\?done=approved$/, { timeout: 20_000 });
     assert.equal(calls.filter((c) => c === "eth_signTypedData_v4").length, 1, "one wallet signature for the three");
     assert.equal((await page.locator("#approvals tbody tr").count()) === 0 || (await page.isVisible("#approvals-empty")), true);
+    violations.push(...(await shoot(page, "batch-3-approved")));
+    assert.deepEqual(violations, [], "axe-core on every state of the batch approval");
 
     const r = await until(
       "refund paid",

@@ -112,7 +112,7 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     <div class="dlg-one"><dt>${e(t("detail.payoutId"))}</dt><dd id="dlg-payout-id"></dd></div>
     <div><dt>${e(t("approvals.signer"))}</dt><dd><code id="dlg-signer"></code></dd></div>
   </dl>
-  <div class="table-wrap" id="dlg-batch" hidden><table><caption class="visually-hidden">${e(t("approvals.batchCaption"))}</caption>
+  <div class="table-wrap" id="dlg-batch" tabindex="0" role="region" aria-labelledby="dlg-batch-intro" hidden><table><caption class="visually-hidden">${e(t("approvals.batchCaption"))}</caption>
     <thead><tr><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col">${e(
       t("field.recipient")
     )}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(t("detail.payoutId"))}</th></tr></thead>
