@@ -116,8 +116,11 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
     for (const l of b.lines.filter((x) => (x.status === PayoutStatus.Failed || x.status === PayoutStatus.Rejected) && !neverPayable(x))) {
       const used = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "isPayoutIdUsed", args: [b.merchantId, l.payoutId] });
       if (!used) {
-        await markBatchFailed(db, b.id, `payout id ${l.payoutId} of its batch failed and is still unused in the vault: the batch cannot be sent again as signed`);
-        return each({ outcome: "failed" as const, reason: "batch broken" });
+        // The open lines are not failed: the batch signature still authorises them (anyone may relay it), so
+        // they wait, unsent by the gateway, until the deadline fails them or the closed line's id is cancelled.
+        const reason = `payout id ${l.payoutId} of its batch failed and is still unused in the vault: the batch is not sent again as signed until that id is cancelled`;
+        logger?.warn({ msg: "payout batch not sent", chain_id: chainId, batch_id: b.id, reason });
+        return each({ outcome: "waiting" as const, reason });
       }
     }
     // a short balance: wait, as a single payout does (the vault would skip those items and they would fail)
