@@ -795,10 +795,11 @@ export async function skipPayoutFromChain(
 }
 
 /**
- * Called in the chain follower's transaction for a confirmed vault `PayoutSkipped(merchantId, payoutId,
- * reason)` (an item of a batch the vault could not pay; its id stays unused): the open order with that
- * payout id (approved or sent) fails with `reason` and its webhook. Returns null when no open order has
- * that id (paid already, or not the gateway's); never throws for an odd state.
+ * Called in the chain follower's transaction for a confirmed vault `PayoutCancelled`, or a `PayoutSkipped`
+ * whose reason can never pass as signed (hooks.ts; any other skip keeps the order open: skipPayoutFromChain):
+ * the open order with that payout id (approved or sent) fails with `reason` and its webhook, and a refund's
+ * amount is released. Returns null when no open order has that id (paid already, or not the gateway's);
+ * never throws for an odd state.
  */
 export async function failPayoutFromChain(
   tx: Queryable,
