@@ -2,8 +2,9 @@
  * Batch payouts on a real `hardhat node`, through the whole runtime (API, follower, notifier, movers): three
  * applications (a refund, a two-recipient withdrawal, a settlement) approved with ONE PayoutBatch signature
  * are sent in ONE payoutBatch transaction; the item the vault skips (its balance drained meanwhile by another
- * payout) fails from the confirmed PayoutSkipped with its reason and a webhook, the others are paid; a forged
- * signature is refused; a batch past its deadline fails every open line instead of waiting forever.
+ * payout) is not failed (its signature still authorises it): it goes back to approved, stays reserved, and is
+ * paid when the batch is sent again after its retry time once the balance is there; the others are paid; a
+ * forged signature is refused; a batch past its deadline fails every open line instead of waiting forever.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -108,7 +109,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     node?.stop();
   });
 
-  it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item fails with its reason and a webhook", async () => {
+  it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item stays reserved and is paid by the next send once the balance is there", async () => {
     // 10 USDT paid and swept: the merchant holds 9.9 in the vault
     const order = await client.payment.create({
       outTradeNo: "b-1",
@@ -216,16 +217,13 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     }
 
     const w = await until(
-      "withdrawal closed",
+      "withdrawal line 1 paid, line 2 skipped",
       () => client.withdraw.detail({ withdrawId }),
-      (d) => d.lines.every((l) => l.state === 3 || l.state === -2),
+      (d) => d.lines[0]!.state === 3 && d.lines[1]!.state === 1,
     );
-    assert.deepEqual(
-      w.lines.map((l) => l.state),
-      [3, -2],
-    );
-    assert.match(w.lines[1]!.reason!, /VaultInsufficientBalance/);
-    assert.equal(w.state, -2, "a withdrawal with a failed line is failed");
+    assert.match(w.lines[1]!.skipReason!, /VaultInsufficientBalance/);
+    assert.equal(w.lines[1]!.reason, null, "not failed");
+    assert.equal(w.state, 1, "the withdrawal is still open");
     const r = await until(
       "refund paid",
       () => client.refund.detail({ refundId }),
@@ -238,21 +236,77 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     );
     assert.equal(r.transferHash, w.lines[0]!.transferHash);
     assert.equal(s.transferHash, r.transferHash, "one transaction paid them all");
-    await gateway.movers!.runOnce(); // the wallet settles its sent transaction; nothing more is sent
-    const txs = await db.query("SELECT ref_kind, status FROM operator_txs WHERE purpose = 'payout'");
+    assert.equal(await balanceOf(w4), 1_000_000n);
+    assert.equal(await balanceOf(w5), 0n, "the skipped recipient got nothing yet");
+    assert.equal(await balanceOf(s3), 6_500_000n);
+    const failures = () =>
+      db.query(
+        "SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2",
+        [String(withdrawId)],
+      );
+    assert.equal((await failures()).length, 0, "no failure webhook");
+    const [batchRow] = await db.query("SELECT id, retry_after > now() AS later FROM payout_batches WHERE id = $1", [approved.batchId]);
+    assert.equal(batchRow!.later, true, "the batch is sent again only after its retry time");
+
+    // another 10 USDT arrives and is swept: 0.4 + 9.9 in the vault. Within the retry time nothing is sent.
+    const order2 = await client.payment.create({
+      outTradeNo: "b-2",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
+    await fx.write(fx.token, fx.tokenAbi, "transfer", [order2.userWalletAddress, 10_000_000n], fx.payer);
+    await until(
+      "order 2 success",
+      () => client.payment.detail({ outTradeNo: "b-2" }),
+      (d) => d.state === 4,
+    );
+    await until(
+      "vault credit 2",
+      async () => {
+        const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+        assert.ok(!pass.some((p) => p.outcome === "sent"), `nothing sent before the retry time: ${JSON.stringify(pass)}`);
+        return (await fx.publicClient.readContract({
+          address: fx.vault,
+          abi: fx.vaultAbi,
+          functionName: "accountOf",
+          args: [fx.merchantId, fx.token],
+        })) as [bigint, bigint];
+      },
+      ([b]) => b === 10_300_000n,
+    );
+    // the retry time passes: the batch goes again as signed; only the skipped item can be paid now
+    await db.query("UPDATE payout_batches SET retry_after = now() - interval '1 second' WHERE id = $1", [approved.batchId]);
+    const again = (await gateway.movers!.runOnce())[0]!.payouts;
+    assert.deepEqual(
+      again.map((p) => [p.kind, p.outcome, p.batchId]),
+      [["withdrawal", "sent", approved.batchId]],
+      "the one open line, in the same batch",
+    );
+    const paid = await until(
+      "skipped line paid",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.state === 3,
+    );
+    assert.deepEqual(
+      paid.lines.map((l) => l.state),
+      [3, 3],
+    );
+    assert.equal(await balanceOf(w5), 1_500_000n);
+    assert.equal(await balanceOf(s3), 6_500_000n, "nothing paid twice");
+    assert.equal(await balanceOf(w4), 1_000_000n);
+    assert.equal((await failures()).length, 0);
+    await gateway.movers!.runOnce(); // the wallet settles its sent transactions; nothing more is sent
+    const txs = await db.query("SELECT ref_kind, status FROM operator_txs WHERE purpose = 'payout' ORDER BY nonce");
     assert.deepEqual(
       txs.map((t) => [t.ref_kind, t.status]),
-      [["batch", "mined"]],
+      [
+        ["batch", "mined"],
+        ["batch", "mined"],
+      ],
     );
-    assert.equal(await balanceOf(w4), 1_000_000n);
-    assert.equal(await balanceOf(w5), 0n, "the skipped recipient got nothing");
-    assert.equal(await balanceOf(s3), 6_500_000n);
-    const [ev] = await db.query(
-      "SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 AND (payload->'data'->>'status')::int = -2",
-      [String(withdrawId)],
-    );
-    assert.ok(ev, "the failure has its webhook");
-    // the refund of the failed line is gone, the refund's paid: 8 of 10 remains refundable
+    // the refund is paid: 8 of 10 remains refundable
     const more = await client.refund.create({ outTradeNo: "b-1", outRefundNo: "br-2" });
     assert.equal((await client.refund.detail({ refundId: more.refundId })).refundAmount, "8000000");
   });

@@ -6,14 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getAddress, hashTypedData, recoverTypedDataAddress, type Hex } from "viem";
+import { encodeErrorResult, getAddress, hashTypedData, recoverTypedDataAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { PAYOUT_BATCH_TYPES, payoutBatchDigest } from "../src/domain/payoutTypedData.js";
+import { createMoverHooks } from "../src/movers/hooks.js";
+import { VAULT_CALLS_ABI } from "../src/movers/vaultCalls.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import {
   failPayoutFromChain,
+  getBatchLines,
   listExecutableBatches,
   listExecutablePayouts,
   markBatchBroadcast,
@@ -245,6 +248,127 @@ function batchSuite(backend: Backend) {
       assert.equal((await markBatchFailed(gw.db, b!.id, "the signed payout batch expired")).length, 3);
       const rd = (await call(gw, A, "GET", "refund/detail", { refundId: String(r.refundId) })).body.data;
       assert.equal(rd.state, -2);
+    });
+
+    it("the follower keeps a line the vault skipped for a short balance approved and reserved (a later relay pays it) until the deadline fails it; a never-payable skip fails at once", async () => {
+      const hooks = createMoverHooks({ retryAfterSeconds: 300 });
+      const txHash = "0x" + "33".repeat(32);
+      const ev = (name: string, payoutId: bigint, args: Record<string, string> = {}) =>
+        ({
+          chainId: 31337,
+          blockNumber: 1n,
+          blockHash: "0x" + "44".repeat(32),
+          txHash,
+          logIndex: 0,
+          id: 1n,
+          status: "confirmed",
+          name,
+          args: { merchantId: "1", payoutId: payoutId.toString(), ...args },
+        }) as any;
+      const confirm = (vaultEvents: any[]) =>
+        gw.db.transaction((tx) => hooks.onConfirmed!(tx, { chainId: 31337, deposits: [], vaultEvents }));
+      const short = encodeErrorResult({ abi: VAULT_CALLS_ABI, errorName: "VaultInsufficientBalance", args: [1n, OWN, 0n, 3_000_000n] });
+      const events = (kind: string, no: number) =>
+        gw.db.query<{ status: string }>(
+          "SELECT payload->'data'->>'status' AS status FROM outbox_events WHERE aggregate_kind = $1 AND aggregate_id = $2 ORDER BY created_at, id",
+          [kind, String(no)],
+        );
+      const refunded = async (refundId: number) =>
+        BigInt(
+          (
+            await gw.db.query(
+              "SELECT p.refunded_amount FROM payment_orders p JOIN refund_orders r ON r.pay_order_id = p.id WHERE r.refund_no = $1",
+              [refundId],
+            )
+          )[0]!.refunded_amount,
+        );
+
+      const r = (await refund(A, 1n)).body.data;
+      const w = (await withdraw(A, "1,2", `${OWN},${OTHER}`)).body.data;
+      const ids = { refundIds: String(r.refundId), withdrawIds: String(w.withdrawId) };
+      const typed = typedFromJson((await call(gw, A, "GET", "payout/batch/typedData", ids)).body.data.payoutTypedData);
+      const { batchId } = (await call(gw, A, "POST", "payout/batch/approve", { ...ids, signature: await signer.signTypedData(typed) })).body
+        .data;
+      await markBatchBroadcast(gw.db, batchId, txHash);
+      const [rl, w1, w2] = await getBatchLines(gw.db, batchId);
+      assert.deepEqual([rl!.kind, w1!.kind, w2!.kind], ["refund", "withdrawal", "withdrawal"]);
+      assert.equal(await refunded(r.refundId), 3_000_000n);
+
+      // the batch pays w1 and skips the refund and w2 for a short balance: neither fails, both stay reserved
+      await confirm([
+        ev("PayoutSkipped", rl!.payoutId, { reason: short }),
+        ev("PayoutExecuted", w1!.payoutId),
+        ev("PayoutSkipped", w2!.payoutId, { reason: short }),
+      ]);
+      const rd = (await call(gw, A, "GET", "refund/detail", { refundId: String(r.refundId) })).body.data;
+      assert.equal(rd.state, 1, "back to approved, not failed");
+      assert.match(rd.lines[0].skipReason, /VaultInsufficientBalance/);
+      assert.equal(rd.lines[0].reason, null, "not a failure");
+      assert.equal(await refunded(r.refundId), 3_000_000n, "the refund's amount stays reserved");
+      const wd = (await call(gw, A, "GET", "withdraw/detail", { withdrawId: String(w.withdrawId) })).body.data;
+      assert.deepEqual(
+        wd.lines.map((l: any) => [l.state, l.skipReason === null]),
+        [
+          [3, true],
+          [1, false],
+        ],
+      );
+      assert.ok(!(await events("refund", r.refundId)).some((e) => e.status === "-2"), "no failure webhook");
+      assert.ok(!(await events("withdrawal", w.withdrawId)).some((e) => e.status === "-2"));
+      // the executor leaves the batch alone until its retry time
+      assert.ok(
+        !(await listExecutableBatches(gw.db, { chainId: 31337, limit: 100 })).some((b) => b.id === batchId),
+        "not before retry_after",
+      );
+      await gw.db.query("UPDATE payout_batches SET retry_after = now() - interval '1 second' WHERE id = $1", [batchId]);
+      assert.ok(
+        (await listExecutableBatches(gw.db, { chainId: 31337, limit: 100 })).some((b) => b.id === batchId),
+        "listed again after it",
+      );
+
+      // someone relays the batch again once the balance is there: w2 is paid and settles as success
+      await confirm([ev("PayoutExecuted", w2!.payoutId)]);
+      assert.equal((await call(gw, A, "GET", "withdraw/detail", { withdrawId: String(w.withdrawId) })).body.data.state, 3);
+
+      // the refund is never paid: a batch past its deadline is listed even within its retry time (to be failed)
+      await gw.db.query("UPDATE payout_batches SET retry_after = now() + interval '1 hour', deadline = $2 WHERE id = $1", [
+        batchId,
+        Math.floor(Date.now() / 1000) - 1,
+      ]);
+      assert.ok(
+        (await listExecutableBatches(gw.db, { chainId: 31337, limit: 100 })).some((b) => b.id === batchId),
+        "past its deadline",
+      );
+      // its deadline fails it with the skip reason, a webhook and the amount released
+      const failed = await markBatchFailed(gw.db, batchId, "the signed payout batch expired");
+      assert.deepEqual(
+        failed.map((l) => l.id),
+        [rl!.id],
+      );
+      assert.match(failed[0]!.reason!, /expired; last skipped by the vault: .*VaultInsufficientBalance/);
+      assert.equal((await events("refund", r.refundId)).at(-1)!.status, "-2");
+      assert.equal(await refunded(r.refundId), 0n, "refundable again only once the signature is dead");
+
+      // an item the vault can never pay as signed fails at once, with its webhook
+      const s = (await settle(A, "0.5")).body.data;
+      const sTyped = typedFromJson(
+        (await call(gw, A, "GET", "payout/batch/typedData", { settlementIds: String(s.settlementId) })).body.data.payoutTypedData,
+      );
+      const sb = (
+        await call(gw, A, "POST", "payout/batch/approve", {
+          settlementIds: String(s.settlementId),
+          signature: await signer.signTypedData(sTyped),
+        })
+      ).body.data;
+      await markBatchBroadcast(gw.db, sb.batchId, txHash);
+      const [sl] = await getBatchLines(gw.db, sb.batchId);
+      await confirm([
+        ev("PayoutSkipped", sl!.payoutId, { reason: encodeErrorResult({ abi: VAULT_CALLS_ABI, errorName: "VaultZeroAmount" }) }),
+      ]);
+      const sd = (await call(gw, A, "GET", "settlement/detail", { settlementId: String(s.settlementId) })).body.data;
+      assert.equal(sd.state, -2);
+      assert.match(sd.reason, /VaultZeroAmount/);
+      assert.equal((await events("settlement", s.settlementId)).at(-1)!.status, "-2");
     });
 
     it("refuses batches that cannot be one vault batch, with a message that says what to fix", async () => {

@@ -241,6 +241,8 @@ type PayoutCommon = {
     state: number;
     transferHash: string | null;
     reason: string | null;
+    /** why the vault last skipped this payout while it may still be paid: it stays approved and reserved until paid or its deadline */
+    skipReason: string | null;
     /** while pending approval: the EIP-712 Payout to sign */
     payoutTypedData?: PayoutTypedData;
   })[];

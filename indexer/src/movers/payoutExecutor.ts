@@ -12,7 +12,7 @@ import {
   type ExecutablePayout,
 } from "../store/payoutOrders.js";
 import type { OperatorWallet } from "./operatorWallet.js";
-import { VAULT_CALLS_ABI, vaultErrorName } from "./vaultCalls.js";
+import { NEVER_PAYABLE_ERRORS, VAULT_CALLS_ABI, vaultErrorName } from "./vaultCalls.js";
 
 export type CreatePayoutExecutorParameters = {
   db: Db;
@@ -38,8 +38,12 @@ export type PayoutExecutor = {
   runOnce(): Promise<PayoutOutcome[]>;
 };
 
-/** Vault errors after which the same signed payout can never succeed. */
-const FINAL_ERRORS = new Set(["VaultPayoutExpired", "VaultInvalidSignature", "VaultUnknownMerchant", "VaultTokenNotAllowed", "VaultRecipientIsVault", "VaultZeroAddress", "VaultZeroAmount"]);
+/**
+ * Vault errors after which the same signed payout can never succeed. Not the signature, merchant or token
+ * errors: the signer can be changed back (setMerchantSigner), an ERC-1271 signer can start approving, a
+ * merchant can be registered; until its deadline the signature may then pay it, so it waits instead.
+ */
+const FINAL_ERRORS = new Set(["VaultPayoutExpired", ...NEVER_PAYABLE_ERRORS]);
 
 /**
  * Executes approved, merchant-signed refunds, withdrawals and settlements as `vault.payout(p, signature)`,
@@ -90,8 +94,10 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
    * Sends an approved batch as one `vault.payoutBatch(batch, signature)` with every signed item (the
    * signature covers them all; an item already paid is skipped by its used id). The vault reverts only for
    * the batch as a whole (signature, deadline, pause): a final reason fails every open line, anything else
-   * waits. An item it cannot pay is reported with PayoutSkipped and fails from the follower (hooks.ts). A
-   * batch whose lines' balance is short waits, as a single payout does, until its deadline fails it.
+   * waits. An item it cannot pay is reported with PayoutSkipped: the follower (hooks.ts) fails it only if it
+   * can never be paid, else puts it back to approved and the batch is sent again after its retry time
+   * (payout_batches.retry_after). A batch whose lines' balance is short waits, as a single payout does,
+   * until its deadline fails it.
    */
   async function executeBatch(b: ExecutableBatch): Promise<PayoutOutcome[]> {
     const open = b.lines.filter((l) => l.status === PayoutStatus.Approved);
@@ -104,12 +110,17 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
       return each({ outcome: "failed" as const, reason: "deadline passed" });
     }
     // Sending the batch as signed must never pay a line the gateway has closed: a closed line whose id the vault
-    // still holds unused (skipped, not cancelled) ends the batch; a cancelled id is only skipped again.
-    for (const l of b.lines.filter((x) => x.status === PayoutStatus.Failed || x.status === PayoutStatus.Rejected)) {
+    // still holds unused ends the batch; a cancelled id, or an item the vault can never pay (zero amount, zero
+    // address or the vault as recipient: failed at once from its PayoutSkipped), is only skipped again.
+    const neverPayable = (l: (typeof b.lines)[number]) => l.amount === 0n || BigInt(l.toAddress) === 0n || getAddress(l.toAddress) === getAddress(vault);
+    for (const l of b.lines.filter((x) => (x.status === PayoutStatus.Failed || x.status === PayoutStatus.Rejected) && !neverPayable(x))) {
       const used = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "isPayoutIdUsed", args: [b.merchantId, l.payoutId] });
       if (!used) {
-        await markBatchFailed(db, b.id, `payout id ${l.payoutId} of its batch failed and is still unused in the vault: the batch cannot be sent again as signed`);
-        return each({ outcome: "failed" as const, reason: "batch broken" });
+        // The open lines are not failed: the batch signature still authorises them (anyone may relay it), so
+        // they wait, unsent by the gateway, until the deadline fails them or the closed line's id is cancelled.
+        const reason = `payout id ${l.payoutId} of its batch failed and is still unused in the vault: the batch is not sent again as signed until that id is cancelled`;
+        logger?.warn({ msg: "payout batch not sent", chain_id: chainId, batch_id: b.id, reason });
+        return each({ outcome: "waiting" as const, reason });
       }
     }
     // a short balance: wait, as a single payout does (the vault would skip those items and they would fail)

@@ -45,6 +45,22 @@ export function vaultErrorName(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Vault errors a payout signed with these fields can never get past, whatever changes on chain (balances,
+ * recipients, the merchant's signer): only these fail a payout while its signature is still valid. Any
+ * other reason may pass later, and the signature lets anyone relay it until the deadline.
+ */
+export const NEVER_PAYABLE_ERRORS: ReadonlySet<string> = new Set(["VaultZeroAddress", "VaultZeroAmount", "VaultRecipientIsVault"]);
+
+/** The vault error's name in ABI-encoded bytes (PayoutSkipped.reason), or undefined when it is not one of ours. */
+export function vaultErrorNameOf(data: string): string | undefined {
+  try {
+    return decodeErrorResult({ abi: VAULT_CALLS_ABI, data: data as Hex }).errorName;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A vault error's ABI-encoded bytes (PayoutSkipped.reason) as text: its name and arguments, or the raw bytes. */
 export function vaultErrorText(data: string): string {
   try {

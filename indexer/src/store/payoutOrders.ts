@@ -73,6 +73,8 @@ export type PayoutOrderRecord = {
   batchId: string | null;
   txHash: string | null;
   reason: string | null;
+  /** the vault's last PayoutSkipped reason for this payout while it may still be paid (migration 095) */
+  skipReason: string | null;
   notifyUrl: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -150,6 +152,7 @@ export function toPayoutOrder(kind: PayoutOrderKind, r: Record<string, any>): Pa
     batchId: r.batch_id ?? null,
     txHash: r.tx_hash ?? null,
     reason: r.reason ?? null,
+    skipReason: r.skip_reason ?? null,
     notifyUrl: (kind === "withdrawal" ? r.app_notify_url : r.notify_url) ?? null,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
@@ -706,7 +709,10 @@ export async function getBatchLines(db: Queryable, batchId: string): Promise<Pay
 export async function listExecutableBatches(db: Queryable, args: { chainId: number; limit: number }): Promise<ExecutableBatch[]> {
   const rows = await db.query(
     `SELECT b.* FROM payout_batches b
-      WHERE b.chain_id = $1 AND (
+      WHERE b.chain_id = $1
+        -- after a skip, not before its retry time (a batch past its deadline is listed, to be failed)
+        AND (b.retry_after IS NULL OR b.retry_after <= now() OR b.deadline < extract(epoch FROM now()))
+        AND (
         EXISTS (SELECT 1 FROM refund_orders o WHERE o.batch_id = b.id AND o.status = 1)
         OR EXISTS (SELECT 1 FROM withdrawal_orders o WHERE o.batch_id = b.id AND o.status = 1)
         OR EXISTS (SELECT 1 FROM settlement_orders o WHERE o.batch_id = b.id AND o.status = 1))
@@ -742,15 +748,58 @@ export const markBatchBroadcast = (db: Db | Queryable, batchId: string, txHash: 
 /** The batch's transaction was dropped or reverted: each line sent (2) → 1, to be sent again. */
 export const markBatchDropped = (db: Db | Queryable, batchId: string) => eachBatchLine(db, batchId, [PayoutStatus.Broadcast], { type: "dropped" });
 
-/** The batch can never be paid (its deadline passed, the vault refuses its signature, …): each open line → -2 with `reason`. */
+/**
+ * The batch can never be paid (its deadline passed, …): each open line → -2 with `reason`, and the vault's
+ * last skip reason of a line it skipped, so the failure says why it was never paid.
+ */
 export const markBatchFailed = (db: Db | Queryable, batchId: string, reason: string) =>
-  eachBatchLine(db, batchId, [PayoutStatus.Approved, PayoutStatus.Broadcast], { type: "fail", reason });
+  inTx(db, async (tx) => {
+    const changed: PayoutOrderRecord[] = [];
+    for (const line of await getBatchLines(tx, batchId)) {
+      if (line.status !== PayoutStatus.Approved && line.status !== PayoutStatus.Broadcast) continue;
+      const why = line.skipReason ? `${reason}; last skipped by the vault: ${line.skipReason}` : reason;
+      changed.push(await applyEvent(tx, line, { type: "fail", reason: why }));
+    }
+    return changed;
+  });
 
 /**
- * Called in the chain follower's transaction for a confirmed vault `PayoutSkipped(merchantId, payoutId,
- * reason)` (an item of a batch the vault could not pay; its id stays unused): the open order with that
- * payout id (approved or sent) fails with `reason` and its webhook. Returns null when no open order has
- * that id (paid already, or not the gateway's); never throws for an odd state.
+ * Called in the chain follower's transaction for a confirmed vault `PayoutSkipped` whose reason may pass
+ * later (a short balance, a refusing recipient, a signature the signer's current key does not match): the id
+ * stays unused and the signature (public once sent) still authorises the payout until its deadline, so anyone
+ * may relay it again and pay it. The order is therefore NOT failed and keeps its amount reserved: a sent one
+ * goes back to approved (2 → 1, with its webhook) and the reason is kept in skip_reason; its batch is sent
+ * again no earlier than `retryAfterSeconds` from now. It fails at its deadline (executor), or from
+ * PayoutCancelled, or succeeds from PayoutExecuted. Returns null when no open order has that id.
+ */
+export async function skipPayoutFromChain(
+  tx: Queryable,
+  args: { merchantId: bigint; payoutId: bigint; reason: string; retryAfterSeconds: number },
+): Promise<PayoutOrderRecord | null> {
+  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
+    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
+     LIMIT 1`,
+    [args.merchantId, args.payoutId],
+  );
+  if (!hit) return null;
+  let order = await findById(tx, hit.kind, hit.id);
+  if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
+  if (order.status === PayoutStatus.Broadcast) order = await applyEvent(tx, order, { type: "dropped" });
+  await tx.query(`UPDATE ${KINDS[hit.kind].table} SET skip_reason = $2, updated_at = now() WHERE id = $1`, [order.id, args.reason]);
+  if (order.batchId) {
+    await tx.query("UPDATE payout_batches SET retry_after = now() + make_interval(secs => $2) WHERE id = $1", [order.batchId, args.retryAfterSeconds]);
+  }
+  return { ...order, skipReason: args.reason };
+}
+
+/**
+ * Called in the chain follower's transaction for a confirmed vault `PayoutCancelled`, or a `PayoutSkipped`
+ * whose reason can never pass as signed (hooks.ts; any other skip keeps the order open: skipPayoutFromChain):
+ * the open order with that payout id (approved or sent) fails with `reason` and its webhook, and a refund's
+ * amount is released. Returns null when no open order has that id (paid already, or not the gateway's);
+ * never throws for an odd state.
  */
 export async function failPayoutFromChain(
   tx: Queryable,

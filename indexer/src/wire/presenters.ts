@@ -274,6 +274,7 @@ export function presentPayout(w: WireContext, app: PayoutApplication) {
       state: l.status,
       transferHash: l.txHash,
       reason: l.reason,
+      skipReason: l.skipReason,
       ...(pending && l.status === PayoutStatus.PendingApproval && chain ? { payoutTypedData: payoutTypedDataJson(chain, l) } : {}),
     })),
   });

@@ -254,6 +254,10 @@ const payoutCommon = (kind: "refund" | "withdraw" | "settlement") => ({
         state: int("the gateway's payout state"),
         transferHash: nullable("string", "the payout transaction's hash"),
         reason: nullable("string", "why it was rejected or failed"),
+        skipReason: nullable(
+          "string",
+          "why the vault last skipped this payout while it may still be paid (a short balance, a refusing recipient): it stays approved and reserved, is sent again, and fails only at its deadline",
+        ),
         payoutTypedData: {
           type: "object",
           additionalProperties: true,

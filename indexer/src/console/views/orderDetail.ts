@@ -80,6 +80,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
           p.approvedBy ? e(t(p.approvedBy === "gateway" ? "detail.approvedByGateway" : "detail.approvedByMerchant")) : ""
         ),
         row(t("detail.reason"), p.reason ? e(p.reason) : ""),
+        row(t("detail.skipReason"), p.skipReason ? e(p.skipReason) : ""),
         row(t("detail.tx"), txLink(ctx, p.chainId, p.txHash))
       );
       if (p.kind === "refund" && p.payOrderId) {

@@ -175,6 +175,7 @@ export const consoleMessages = {
   "detail.approvedByMerchant": "the merchant's payout signer",
   "detail.approvedByGateway": "the gateway-held payout key",
   "detail.reason": "Reason",
+  "detail.skipReason": "Last skipped by the vault (still payable until the deadline)",
   "detail.payment": "Payment",
   "detail.toApprovals": "Approve or reject it on the approvals page",
   "detail.timeline": "Timeline",

@@ -176,6 +176,7 @@ export const consoleMessages: Record<keyof Catalog["console"], string> = {
   "detail.approvedByMerchant": "商户的出款签名人",
   "detail.approvedByGateway": "网关托管的出款密钥",
   "detail.reason": "原因",
+  "detail.skipReason": "金库上次跳过的原因（截止前仍可支付）",
   "detail.payment": "支付订单",
   "detail.toApprovals": "在审批页面批准或拒绝",
   "detail.timeline": "时间线",
