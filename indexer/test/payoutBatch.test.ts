@@ -294,6 +294,12 @@ function batchSuite(backend: Backend) {
       assert.deepEqual([rl!.kind, w1!.kind, w2!.kind], ["refund", "withdrawal", "withdrawal"]);
       assert.equal(await refunded(r.refundId), 3_000_000n);
 
+      // a stranger relays a payout with the refund's id and a bad signature: the vault reports it skipped, in
+      // a transaction that is not the gateway's: nothing changes
+      await confirm([{ ...ev("PayoutSkipped", rl!.payoutId, { reason: short }), txHash: "0x" + "55".repeat(32) }]);
+      const untouched = (await call(gw, A, "GET", "refund/detail", { refundId: String(r.refundId) })).body.data;
+      assert.deepEqual([untouched.state, untouched.lines[0].skipReason], [2, null], "still sent, no skip recorded");
+
       // the batch pays w1 and skips the refund and w2 for a short balance: neither fails, both stay reserved
       await confirm([
         ev("PayoutSkipped", rl!.payoutId, { reason: short }),

@@ -36,8 +36,8 @@ export function createMoverHooks({ logger, retryAfterSeconds = 300 }: MoverHooks
           if (ev.name === "PayoutSkipped" && !NEVER_PAYABLE_ERRORS.has(name ?? "")) {
             // The id stays unused and the signature still authorises it until the deadline: anyone may relay
             // it again and pay it, so failing it now (and releasing its amount) could pay it twice. It waits.
-            const kept = await skipPayoutFromChain(tx, { merchantId, payoutId, reason, retryAfterSeconds });
-            logger?.warn({ msg: kept ? "vault skipped a payout: kept open until its deadline" : "vault skipped a payout the gateway has no open order for", chain_id: chainId, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, reason, tx_hash: ev.txHash });
+            const kept = await skipPayoutFromChain(tx, { merchantId, payoutId, reason, retryAfterSeconds, txHash: ev.txHash });
+            logger?.warn({ msg: kept ? "vault skipped a payout: kept open until its deadline" : "vault skipped a payout in a transaction that is not the gateway's, or of no open order: nothing changes", chain_id: chainId, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, reason, tx_hash: ev.txHash });
             continue;
           }
           // an id cancelled by the merchant's signer, or an item that can never be paid as signed: fail it now

@@ -774,7 +774,7 @@ export const markBatchFailed = (db: Db | Queryable, batchId: string, reason: str
  */
 export async function skipPayoutFromChain(
   tx: Queryable,
-  args: { merchantId: bigint; payoutId: bigint; reason: string; retryAfterSeconds: number },
+  args: { merchantId: bigint; payoutId: bigint; reason: string; retryAfterSeconds: number; txHash: string },
 ): Promise<PayoutOrderRecord | null> {
   const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
     `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
@@ -786,6 +786,13 @@ export async function skipPayoutFromChain(
   if (!hit) return null;
   let order = await findById(tx, hit.kind, hit.id);
   if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
+  // Only the gateway's own transaction (or one of its fee-bumped replacements) speaks for the order: anyone can
+  // relay a payout with a bad signature and this id, which the vault reports as skipped too.
+  const txHash = args.txHash.toLowerCase();
+  if (order.txHash?.toLowerCase() !== txHash) {
+    const ours = await tx.query("SELECT 1 FROM operator_txs WHERE tx_hash = $1 AND ref_id = ANY($2::text[])", [txHash, [order.id, order.batchId].filter(Boolean)]);
+    if (ours.length === 0) return null;
+  }
   if (order.status === PayoutStatus.Broadcast) order = await applyEvent(tx, order, { type: "dropped" });
   await tx.query(`UPDATE ${KINDS[hit.kind].table} SET skip_reason = $2, updated_at = now() WHERE id = $1`, [order.id, args.reason]);
   if (order.batchId) {
