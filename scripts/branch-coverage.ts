@@ -139,7 +139,11 @@ function analyseFile(file: string, hits: Map<string, number>) {
     return [utf16At[offset], utf16At[offset + length]];
   };
   const lineOf = (node: Node) => text.slice(0, range(node)[0]).split("\n").length;
-  const codeOf = (node: Node) => text.slice(...range(node)).replace(/\s+/g, " ").slice(0, 70);
+  const codeOf = (node: Node) =>
+    text
+      .slice(...range(node))
+      .replace(/\s+/g, " ")
+      .slice(0, 70);
 
   // A statement's entry covers the statement plus whitespace and comments around it, and the `;` that
   // ends a simple statement (outside the statement's AST range).

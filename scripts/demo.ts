@@ -50,7 +50,9 @@ async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => 
     if (done(last)) return last;
     if (Date.now() > deadline) {
       failures.push(`timed out waiting for ${what}`);
-      console.log(`  ${elapsed()}s FAIL timed out waiting for ${what}: ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).slice(0, 300)}`);
+      console.log(
+        `  ${elapsed()}s FAIL timed out waiting for ${what}: ${JSON.stringify(last, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).slice(0, 300)}`,
+      );
       return last;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -82,14 +84,24 @@ function typedDataForSigning(t: PayoutTypedData) {
 }
 
 /** A batch's typed data (payout/batch/typedData) for the signer: integers back to numbers, also in each item. */
-function batchTypedDataForSigning(t: { domain: Record<string, unknown>; types: Record<string, { name: string; type: string }[]>; primaryType: string; message: Record<string, any> }) {
+function batchTypedDataForSigning(t: {
+  domain: Record<string, unknown>;
+  types: Record<string, { name: string; type: string }[]>;
+  primaryType: string;
+  message: Record<string, any>;
+}) {
   const { EIP712Domain: _, ...types } = t.types;
   const convert = (type: string, v: any): any => {
     if (type.endsWith("[]")) return (v as any[]).map((x) => convert(type.slice(0, -2), x));
     if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
     return /^u?int/.test(type) ? BigInt(v) : v;
   };
-  return { domain: { ...t.domain, chainId: Number(t.domain.chainId) }, types, primaryType: t.primaryType, message: convert(t.primaryType, t.message) } as any;
+  return {
+    domain: { ...t.domain, chainId: Number(t.domain.chainId) },
+    types,
+    primaryType: t.primaryType,
+    message: convert(t.primaryType, t.message),
+  } as any;
 }
 
 // ------------------------------------------------------------------ chain
@@ -104,13 +116,20 @@ const keyOf = (index: number): Hex => {
 };
 const operatorKey = keyOf(1);
 const merchantSignerAccount = mnemonicToAccount(MNEMONIC, { addressIndex: 3 });
-check("operator and merchant signer keys match the chain's accounts", mnemonicToAccount(MNEMONIC, { addressIndex: 1 }).address === operator.address && merchantSignerAccount.address === merchantSigner.address);
+check(
+  "operator and merchant signer keys match the chain's accounts",
+  mnemonicToAccount(MNEMONIC, { addressIndex: 1 }).address === operator.address && merchantSignerAccount.address === merchantSigner.address,
+);
 const bridge = await startRpcBridge(connection.provider as any);
 say(`in-process chain 31337 served at ${bridge.url}`);
 // a block every 250 ms, as on a real chain (transactions are also mined as they arrive)
 const miner = setInterval(() => void connection.provider.request({ method: "evm_mine", params: [] }).catch(() => {}), 250);
 
-const deployed = await deployVault(ethers, deployer, { admin: deployer.address, operator: operator.address, feeRecipient: feeRecipient.address });
+const deployed = await deployVault(ethers, deployer, {
+  admin: deployer.address,
+  operator: operator.address,
+  feeRecipient: feeRecipient.address,
+});
 const vault = await ethers.getContractAt("PaymentVault", deployed.vault, deployer);
 const usdt = await ethers.deployContract("MockTetherToken");
 await usdt.waitForDeployment();
@@ -121,7 +140,9 @@ await (await vault.registerMerchant(MERCHANT, merchantSigner.address, 100)).wait
 await (await vault.setTokenAllowed(usdtAddress, true)).wait();
 await (await vault.setTokenAllowed(NATIVE, true)).wait();
 await (await usdt.mint(payer.address, parseUnits("1000", 6))).wait();
-say(`PaymentVault ${deployed.vault} (block ${deployed.blockNumber}), USDT-style token ${usdtAddress}, merchant ${MERCHANT} registered (fee 1%)`);
+say(
+  `PaymentVault ${deployed.vault} (block ${deployed.blockNumber}), USDT-style token ${usdtAddress}, merchant ${MERCHANT} registered (fee 1%)`,
+);
 
 // ------------------------------------------------------------------ gateway
 section("2. gateway on PGlite");
@@ -154,7 +175,13 @@ const config = resolveConfig({
     },
   ],
 });
-const gateway = await startGateway({ config, pollIntervalMs: 100, retryScheduleMs: [250, 500, 1_000, 2_000], moverIntervalMs: 400, expiryIntervalMs: 500 });
+const gateway = await startGateway({
+  config,
+  pollIntervalMs: 100,
+  retryScheduleMs: [250, 500, 1_000, 2_000],
+  moverIntervalMs: 400,
+  expiryIntervalMs: 500,
+});
 say(`gateway at ${gateway.url} (PGlite in ${dataDir})`);
 
 const shopPort = await freePort();
@@ -168,16 +195,27 @@ const created = await createMerchant(gateway.db, createSecretBox(config.masterKe
   rechargeNotifyUrl: `${shopUrl}/callbacks/pay`,
 });
 const client: PayClient = createPayClient({ baseUrl: gateway.url!, apiKey: created.apiKey, apiSecret: created.apiSecret });
-const shop = createMerchantServer({ client, apiSecret: created.apiSecret, webhookSecret: created.webhookSecret, publicUrl: shopUrl, chainId: 31337 });
+const shop = createMerchantServer({
+  client,
+  apiSecret: created.apiSecret,
+  webhookSecret: created.webhookSecret,
+  publicUrl: shopUrl,
+  chainId: 31337,
+});
 await new Promise<void>((r) => shop.server.listen(shopPort, "127.0.0.1", r));
-say(`merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, API secret and whsec_… webhook secret shown once); sample merchant server at ${shopUrl}`);
+say(
+  `merchant ${MERCHANT} created (API key ${created.apiKey.slice(0, 10)}…, API secret and whsec_… webhook secret shown once); sample merchant server at ${shopUrl}`,
+);
 const notifyUrl = `${shopUrl}/callbacks/pay`;
 const health = (await (await fetch(`${gateway.url}/health`)).json()) as { ok: boolean; chains?: { running: boolean }[] };
 check("gateway health: store and follower up", health.ok === true && health.chains?.[0]?.running === true, JSON.stringify(health));
 const chains = await client.conf.chains();
 const currencies = await client.conf.currencies({ chainId: 31337 });
 const currencyId = (symbol: string) => currencies.find((c) => c.symbol === symbol)!.currencyId;
-check("conf/list/chain names the chain by its EVM chain id; conf/list/currency numbers USDT and ETH", chains[0]?.chainId === 31337 && currencies.length === 2);
+check(
+  "conf/list/chain names the chain by its EVM chain id; conf/list/currency numbers USDT and ETH",
+  chains[0]?.chainId === 31337 && currencies.length === 2,
+);
 
 const summary: { what: string; kind: string; state: string; amount: string; detail: string }[] = [];
 const detail = (outTradeNo: string) => client.payment.detail({ outTradeNo });
@@ -188,36 +226,72 @@ const human = (units: string, decimals: number) => formatUnits(BigInt(units), de
 // ------------------------------------------------------------------ payments
 section("3. payments (Pay Protocol's createPaymentOrder, detail, callbacks)");
 const newOrder = (outTradeNo: string, symbol: string, quoteAmount: string, extra: Record<string, unknown> = {}) =>
-  client.payment.create({ chainId: 31337, outTradeNo, description: `demo order ${outTradeNo}`, isLegalTender: 0, quoteCurrencySymbol: symbol, quoteAmount, notifyUrl, ...extra });
+  client.payment.create({
+    chainId: 31337,
+    outTradeNo,
+    description: `demo order ${outTradeNo}`,
+    isLegalTender: 0,
+    quoteCurrencySymbol: symbol,
+    quoteAmount,
+    notifyUrl,
+    ...extra,
+  });
 const p1 = await newOrder("A-1001", "USDT", "25.00", { redirectionUrl: `${shopUrl}/thanks` });
-say(`order A-1001: 25.00 USDT to ${p1.userWalletAddress} (saltHash ${p1.saltHash.slice(0, 12)}…), pay page ${p1.paymentLink.slice(0, 60)}…`);
+say(
+  `order A-1001: 25.00 USDT to ${p1.userWalletAddress} (saltHash ${p1.saltHash.slice(0, 12)}…), pay page ${p1.paymentLink.slice(0, 60)}…`,
+);
 const page = await fetch(p1.paymentLink);
 check("hosted payment page served for the order", page.status === 200 && (await page.text()).includes(p1.userWalletAddress.slice(2, 10)));
 await (await usdt.connect(payer).transfer(p1.userWalletAddress, usdtUnits("25"))).wait();
 say("payer sent 25 USDT (a token that returns nothing, like USDT)");
-const d1 = await waitFor("A-1001 paid", () => detail("A-1001"), (d) => d.paymentStatus === 0);
+const d1 = await waitFor(
+  "A-1001 paid",
+  () => detail("A-1001"),
+  (d) => d.paymentStatus === 0,
+);
 check("A-1001 paid (paymentStatus 0, state 4) after 2 confirmations", d1.state === 4 && d1.settlementAmount === usdtUnits("25"));
 check("payer recorded for refunds", d1.fromAddress?.toLowerCase() === payer.address.toLowerCase());
 
 const p2 = await newOrder("A-1002", "ETH", "0.05");
 await (await payer.sendTransaction({ to: p2.userWalletAddress, value: parseEther("0.05") })).wait();
 say("payer sent 0.05 ETH from a plain wallet transfer");
-const d2 = await waitFor("A-1002 paid", () => detail("A-1002"), (d) => d.paymentStatus === 0);
+const d2 = await waitFor(
+  "A-1002 paid",
+  () => detail("A-1002"),
+  (d) => d.paymentStatus === 0,
+);
 check("A-1002 (native coin) paid", d2.state === 4);
 
 const p3 = await newOrder("A-1003", "USDT", "10.00");
 await (await usdt.connect(payer).transfer(p3.userWalletAddress, usdtUnits("4"))).wait();
-const d3a = await waitFor("A-1003 partially paid", () => detail("A-1003"), (d) => d.paymentStatus === 3);
+const d3a = await waitFor(
+  "A-1003 partially paid",
+  () => detail("A-1003"),
+  (d) => d.paymentStatus === 3,
+);
 check("A-1003 underpaid 4 of 10: partially paid (3)", d3a.state === 1 && d3a.seenAmount === usdtUnits("4"));
 await (await usdt.connect(payer).transfer(p3.userWalletAddress, usdtUnits("6"))).wait();
-const d3 = await waitFor("A-1003 paid", () => detail("A-1003"), (d) => d.paymentStatus === 0);
+const d3 = await waitFor(
+  "A-1003 paid",
+  () => detail("A-1003"),
+  (d) => d.paymentStatus === 0,
+);
 check("A-1003 topped up with 6: paid", d3.state === 4 && d3.settlementAmount === usdtUnits("10"));
 
 const p4 = await newOrder("A-1004", "USDT", "5.00", { expireSeconds: 3 });
-const d4a = await waitFor("A-1004 expired", () => detail("A-1004"), (d) => d.state === -2, 15_000);
+const d4a = await waitFor(
+  "A-1004 expired",
+  () => detail("A-1004"),
+  (d) => d.state === -2,
+  15_000,
+);
 check("A-1004 unpaid past its expiry: expired (state -2, paymentStatus 4)", d4a.state === -2 && d4a.paymentStatus === 4);
 await (await usdt.connect(payer).transfer(p4.userWalletAddress, usdtUnits("5"))).wait();
-const d4 = await waitFor("A-1004 late payment recorded", () => detail("A-1004"), (d) => d.transfers.some((t) => t.late) && d.lateAmount === usdtUnits("5"));
+const d4 = await waitFor(
+  "A-1004 late payment recorded",
+  () => detail("A-1004"),
+  (d) => d.transfers.some((t) => t.late) && d.lateAmount === usdtUnits("5"),
+);
 check("A-1004 late payment of 5 USDT recorded and shown, order stays expired", d4.state === -2 && d4.lateAmount === usdtUnits("5"));
 
 const p5 = await newOrder("A-1005", "USDT", "7.00");
@@ -241,18 +315,33 @@ const account = async (token: string) => {
   const [balance, fee] = await vault.accountOf(MERCHANT, token);
   return { balance: BigInt(balance), fee: BigInt(fee) };
 };
-const usdtAccount = await waitFor("USDT swept (35 USDT)", () => account(usdtAddress), (a) => a.balance + a.fee === parseUnits("35", 6));
-check("sweeper moved the 25 + 10 USDT paid into the vault: merchant credited 34.65, fee 0.35", usdtAccount.balance === parseUnits("34.65", 6) && usdtAccount.fee === parseUnits("0.35", 6), `${usdtAccount.balance}/${usdtAccount.fee}`);
+const usdtAccount = await waitFor(
+  "USDT swept (35 USDT)",
+  () => account(usdtAddress),
+  (a) => a.balance + a.fee === parseUnits("35", 6),
+);
+check(
+  "sweeper moved the 25 + 10 USDT paid into the vault: merchant credited 34.65, fee 0.35",
+  usdtAccount.balance === parseUnits("34.65", 6) && usdtAccount.fee === parseUnits("0.35", 6),
+  `${usdtAccount.balance}/${usdtAccount.fee}`,
+);
 const lateHeld = await gateway.db.query(
   `SELECT 1 FROM chain_deposits d JOIN sweep_items i USING (chain_id, tx_hash, log_index) WHERE d.to_address = $1 AND i.sweep_id IS NOT NULL`,
   [p4.userWalletAddress.toLowerCase()],
 );
 check("the late 5 USDT waits: sweeping it alone would cost more gas than 5% of its value", lateHeld.length === 0);
-const ethAccount = await waitFor("ETH swept", () => account(NATIVE), (a) => a.balance + a.fee === parseEther("0.05"));
+const ethAccount = await waitFor(
+  "ETH swept",
+  () => account(NATIVE),
+  (a) => a.balance + a.fee === parseEther("0.05"),
+);
 check("native payment swept: 0.0495 ETH credited, 0.0005 fee", ethAccount.balance === parseEther("0.0495"));
 const sweepRows = await waitFor(
   "sweeps confirmed",
-  () => gateway.db.query<{ token: string; status: string; credited: string | null; fee: string | null; tx_hash: string | null }>("SELECT token, status, credited, fee, tx_hash FROM sweeps ORDER BY created_at"),
+  () =>
+    gateway.db.query<{ token: string; status: string; credited: string | null; fee: string | null; tx_hash: string | null }>(
+      "SELECT token, status, credited, fee, tx_hash FROM sweeps ORDER BY created_at",
+    ),
   (rows) => rows.length >= 2 && rows.every((r) => r.status === "confirmed"),
 );
 check("every sweep confirmed from the vault's Swept events", sweepRows.length >= 2 && sweepRows.every((r) => r.status === "confirmed"));
@@ -265,21 +354,41 @@ for (const [id, amount] of [
   ["R-1", "5.00"],
   ["R-2", "7.50"],
 ] as const) {
-  const { refundId } = await client.refund.create({ outTradeNo: "A-1001", outRefundNo: id, refundAmount: amount, reason: "customer request" });
+  const { refundId } = await client.refund.create({
+    outTradeNo: "A-1001",
+    outRefundNo: id,
+    refundAmount: amount,
+    reason: "customer request",
+  });
   const r = await client.refund.detail({ refundId });
   const signature = await merchantSignerAccount.signTypedData(typedDataForSigning(r.lines[0]!.payoutTypedData!));
   await client.refund.approve({ refundId, signature });
-  say(`refund ${id} (refundId ${refundId}) of ${amount} USDT to the payer (payout id ${r.lines[0]!.payoutId}), signed by the merchant's payout key, approved`);
+  say(
+    `refund ${id} (refundId ${refundId}) of ${amount} USDT to the payer (payout id ${r.lines[0]!.payoutId}), signed by the merchant's payout key, approved`,
+  );
   refundIds.push(refundId);
 }
 for (const refundId of refundIds) {
-  const done = await waitFor(`refund ${refundId} success`, () => client.refund.detail({ refundId }), (d) => d.refundStatus === 0);
+  const done = await waitFor(
+    `refund ${refundId} success`,
+    () => client.refund.detail({ refundId }),
+    (d) => d.refundStatus === 0,
+  );
   check(`refund ${done.outRefundNo} paid on chain and confirmed (refundStatus 0)`, done.state === 3 && !!done.transferHash);
-  summary.push({ what: done.outRefundNo!, kind: "refund", state: `${done.refundStatus}/${done.state}`, amount: `${human(done.refundAmount, 6)} USDT`, detail: `tx ${done.transferHash?.slice(0, 10)}…` });
+  summary.push({
+    what: done.outRefundNo!,
+    kind: "refund",
+    state: `${done.refundStatus}/${done.state}`,
+    amount: `${human(done.refundAmount, 6)} USDT`,
+    detail: `tx ${done.transferHash?.slice(0, 10)}…`,
+  });
 }
 check("payer received 12.50 USDT back", BigInt(await usdt.balanceOf(payer.address)) - payerBefore === parseUnits("12.5", 6));
 const afterRefunds = await detail("A-1001");
-check("A-1001 shows refunded 12.5, refundable 12.5", afterRefunds.refundedAmount === usdtUnits("12.5") && afterRefunds.refundableAmount === usdtUnits("12.5"));
+check(
+  "A-1001 shows refunded 12.5, refundable 12.5",
+  afterRefunds.refundedAmount === usdtUnits("12.5") && afterRefunds.refundableAmount === usdtUnits("12.5"),
+);
 let refused = false;
 try {
   await client.refund.create({ outTradeNo: "A-1001", outRefundNo: "R-3", refundAmount: "13.00" });
@@ -296,11 +405,29 @@ const rechargeAddress = user.userWallet[0]!.walletAddress;
 say(`user-7 (userId ${userId}) recharge address ${rechargeAddress}`);
 await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("3"))).wait();
 await (await usdt.connect(payer).transfer(rechargeAddress, usdtUnits("4"))).wait();
-const recharges = await waitFor("two recharges at success", () => client.recharge.list({ uuid: "user-7" }), (p) => p.list.length === 2 && p.list.every((r) => r.rechargeStatus === 0));
+const recharges = await waitFor(
+  "two recharges at success",
+  () => client.recharge.list({ uuid: "user-7" }),
+  (p) => p.list.length === 2 && p.list.every((r) => r.rechargeStatus === 0),
+);
 check("two recharge orders succeeded (rechargeStatus 0)", recharges.list.length === 2 && recharges.list.every((r) => r.state === 4));
-for (const r of recharges.list) summary.push({ what: `recharge ${r.rechargeId}`, kind: "recharge", state: `${r.rechargeStatus}/${r.state}`, amount: `${human(r.rechargeAmount, 6)} ${r.symbol}`, detail: "user-7" });
-const afterRecharges = await waitFor("recharges swept", () => account(usdtAddress), (a) => a.balance + a.fee === parseUnits("47", 6) - parseUnits("12.5", 6));
-check("the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)", afterRecharges.balance + afterRecharges.fee === parseUnits("34.5", 6));
+for (const r of recharges.list)
+  summary.push({
+    what: `recharge ${r.rechargeId}`,
+    kind: "recharge",
+    state: `${r.rechargeStatus}/${r.state}`,
+    amount: `${human(r.rechargeAmount, 6)} ${r.symbol}`,
+    detail: "user-7",
+  });
+const afterRecharges = await waitFor(
+  "recharges swept",
+  () => account(usdtAddress),
+  (a) => a.balance + a.fee === parseUnits("47", 6) - parseUnits("12.5", 6),
+);
+check(
+  "the recharges and the late 5 USDT were swept together once worth their gas (47 USDT in all, less 12.50 refunded)",
+  afterRecharges.balance + afterRecharges.fee === parseUnits("34.5", 6),
+);
 
 // ------------------------------------------------------------------ withdrawal
 section("7. a withdrawal to two recipients, approved with ONE batch signature and paid in one transaction");
@@ -315,41 +442,105 @@ const { withdrawId } = await client.withdraw.apply({
 });
 const wPending = await client.withdraw.detail({ withdrawId });
 // one EIP-712 PayoutBatch over every line (the wallet lists each recipient and amount), sent as one vault.payoutBatch
-const wBatch = await client.request<{ payoutTypedData: any; items: { toAddress: string; amount: string }[] }>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) });
+const wBatch = await client.request<{ payoutTypedData: any; items: { toAddress: string; amount: string }[] }>(
+  "GET",
+  "payout/batch/typedData",
+  { withdrawIds: String(withdrawId) },
+);
 const wSignature = await merchantSignerAccount.signTypedData(batchTypedDataForSigning(wBatch.payoutTypedData));
 await client.request("POST", "payout/batch/approve", { withdrawIds: String(withdrawId), signature: wSignature });
-say(`withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one batch signature for ${wBatch.items.map((i) => `${i.toAddress.slice(0, 10)}… ${human(i.amount, 6)}`).join(" and ")}`);
-const wDone = await waitFor("withdrawal success", () => client.withdraw.detail({ withdrawId }), (d) => d.withdrawStatus === 0);
-check("withdrawal W-1's two payouts went out in one transaction", wDone.lines.length === 2 && !!wDone.lines[0]!.transferHash && wDone.lines[0]!.transferHash === wDone.lines[1]!.transferHash);
+say(
+  `withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one batch signature for ${wBatch.items.map((i) => `${i.toAddress.slice(0, 10)}… ${human(i.amount, 6)}`).join(" and ")}`,
+);
+const wDone = await waitFor(
+  "withdrawal success",
+  () => client.withdraw.detail({ withdrawId }),
+  (d) => d.withdrawStatus === 0,
+);
+check(
+  "withdrawal W-1's two payouts went out in one transaction",
+  wDone.lines.length === 2 && !!wDone.lines[0]!.transferHash && wDone.lines[0]!.transferHash === wDone.lines[1]!.transferHash,
+);
 check(
   "withdrawal W-1 paid both recipients and confirmed (withdrawStatus 0)",
-  BigInt(await usdt.balanceOf(customer.address)) - customerBefore === parseUnits("2", 6) && BigInt(await usdt.balanceOf(treasury.address)) - treasuryUsdtBefore === parseUnits("1.25", 6),
+  BigInt(await usdt.balanceOf(customer.address)) - customerBefore === parseUnits("2", 6) &&
+    BigInt(await usdt.balanceOf(treasury.address)) - treasuryUsdtBefore === parseUnits("1.25", 6),
 );
-summary.push({ what: "W-1", kind: "withdrawal", state: `${wDone.withdrawStatus}/${wDone.state}`, amount: `${wDone.withdrawAmount.split(",").map((a) => human(a, 6)).join(" + ")} USDT`, detail: `${wDone.lines.length} recipients, one batch signature and transaction` });
+summary.push({
+  what: "W-1",
+  kind: "withdrawal",
+  state: `${wDone.withdrawStatus}/${wDone.state}`,
+  amount: `${wDone.withdrawAmount
+    .split(",")
+    .map((a) => human(a, 6))
+    .join(" + ")} USDT`,
+  detail: `${wDone.lines.length} recipients, one batch signature and transaction`,
+});
 
 // ------------------------------------------------------------------ settlement
 section("8. merchant settlement");
 const treasuryBefore = await ethers.provider.getBalance(treasury.address);
-const { settlementId } = await client.settlement.apply({ outTradeNo: "S-1", chainId: 31337, currencyId: currencyId("ETH"), settlementAmount: "0.04", settlementAddress: treasury.address });
+const { settlementId } = await client.settlement.apply({
+  outTradeNo: "S-1",
+  chainId: 31337,
+  currencyId: currencyId("ETH"),
+  settlementAmount: "0.04",
+  settlementAddress: treasury.address,
+});
 const sPending = await client.settlement.detail({ settlementId });
-await client.settlement.approve({ settlementId, signature: await merchantSignerAccount.signTypedData(typedDataForSigning(sPending.lines[0]!.payoutTypedData!)) });
-const sDone = await waitFor("settlement success", () => client.settlement.detail({ settlementId }), (d) => d.settlementStatus === 0);
-check("settlement S-1 of 0.04 ETH paid to the merchant's treasury", sDone.state === 3 && (await ethers.provider.getBalance(treasury.address)) - treasuryBefore === parseEther("0.04"));
-summary.push({ what: "S-1", kind: "settlement", state: `${sDone.settlementStatus}/${sDone.state}`, amount: `${human(sDone.settlementAmount, 18)} ETH`, detail: `to ${treasury.address.slice(0, 10)}…` });
+await client.settlement.approve({
+  settlementId,
+  signature: await merchantSignerAccount.signTypedData(typedDataForSigning(sPending.lines[0]!.payoutTypedData!)),
+});
+const sDone = await waitFor(
+  "settlement success",
+  () => client.settlement.detail({ settlementId }),
+  (d) => d.settlementStatus === 0,
+);
+check(
+  "settlement S-1 of 0.04 ETH paid to the merchant's treasury",
+  sDone.state === 3 && (await ethers.provider.getBalance(treasury.address)) - treasuryBefore === parseEther("0.04"),
+);
+summary.push({
+  what: "S-1",
+  kind: "settlement",
+  state: `${sDone.settlementStatus}/${sDone.state}`,
+  amount: `${human(sDone.settlementAmount, 18)} ETH`,
+  detail: `to ${treasury.address.slice(0, 10)}…`,
+});
 
 // ------------------------------------------------------------------ callbacks
 section("9. callbacks (Pay Protocol's: X-PAY-SIGN with the API secret, acknowledged with success)");
-await waitFor("every callback delivered", () => gateway.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL"), (r) => r[0]!.n === "0", 15_000);
+await waitFor(
+  "every callback delivered",
+  () => gateway.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL"),
+  (r) => r[0]!.n === "0",
+  15_000,
+);
 const paidOnce = (outTradeNo: string) => callbacks("payment", (d) => d.outTradeNo === outTradeNo && d.paymentStatus === 0).length === 1;
 check("each paid order's paid callback arrived once, verified (X-PAY-SIGN)", ["A-1001", "A-1002", "A-1003"].every(paidOnce));
-check("the partial payment, the expiry and the cancellation called back (paymentStatus 3, 4, 4)", callbacks("payment", (d) => d.outTradeNo === "A-1003").length === 2 && callbacks("payment", (d) => d.outTradeNo === "A-1004").length === 1 && callbacks("payment", (d) => d.outTradeNo === "A-1005").length === 1);
-check("no callback for block confirmations (Pay Protocol calls back on paid, partially paid and failed only)", callbacks("payment", (d) => d.paymentStatus === 2).length === 0);
+check(
+  "the partial payment, the expiry and the cancellation called back (paymentStatus 3, 4, 4)",
+  callbacks("payment", (d) => d.outTradeNo === "A-1003").length === 2 &&
+    callbacks("payment", (d) => d.outTradeNo === "A-1004").length === 1 &&
+    callbacks("payment", (d) => d.outTradeNo === "A-1005").length === 1,
+);
+check(
+  "no callback for block confirmations (Pay Protocol calls back on paid, partially paid and failed only)",
+  callbacks("payment", (d) => d.paymentStatus === 2).length === 0,
+);
 check(
   "refund, withdrawal and settlement success callbacks arrived",
-  callbacks("refund", (d) => d.refundStatus === 0).length === 2 && callbacks("withdrawal", (d) => d.withdrawStatus === 0).length === 1 && callbacks("settlement", (d) => d.settlementStatus === 0).length === 1,
+  callbacks("refund", (d) => d.refundStatus === 0).length === 2 &&
+    callbacks("withdrawal", (d) => d.withdrawStatus === 0).length === 1 &&
+    callbacks("settlement", (d) => d.settlementStatus === 0).length === 1,
 );
 check("recharge success callbacks arrived at the recharge callback URL", callbacks("recharge", (d) => d.rechargeStatus === 0).length === 2);
-check("every callback was verified by X-PAY-SIGN; none failed verification", shop.received.every((e) => e.verifiedBy === "x-pay-sign") && shop.refused.length === 0, shop.refused.join("; "));
+check(
+  "every callback was verified by X-PAY-SIGN; none failed verification",
+  shop.received.every((e) => e.verifiedBy === "x-pay-sign") && shop.refused.length === 0,
+  shop.refused.join("; "),
+);
 say(`${shop.received.length} callbacks received and verified`);
 
 // ------------------------------------------------------------------ statement and reconciliation
@@ -359,18 +550,36 @@ const from = new Date(today.getTime() - 86_400_000).toISOString().slice(0, 10);
 const to = new Date(today.getTime() + 86_400_000).toISOString().slice(0, 10);
 const bill: any = await client.bill.json({ from, to } as any);
 const csv = await client.bill.csv({ from, to } as any);
-check("statement lists the payments, refunds, recharges, withdrawal and settlement", JSON.stringify(bill).includes("A-1001") && JSON.stringify(bill).includes("R-2") && JSON.stringify(bill).includes("W-1") && csv.split("\n").length > 8);
+check(
+  "statement lists the payments, refunds, recharges, withdrawal and settlement",
+  JSON.stringify(bill).includes("A-1001") &&
+    JSON.stringify(bill).includes("R-2") &&
+    JSON.stringify(bill).includes("W-1") &&
+    csv.split("\n").length > 8,
+);
 const publicClient = createPublicClient({ transport: http(bridge.url) });
 // reconcile at a block where every operator transaction is confirmed
 const headNow = await publicClient.getBlockNumber();
-await waitFor("follower past the last payout", async () => (await gateway.health()).chains[0]!, (c) => BigInt(c.confirmed) >= headNow);
-const input = await collectReconciliation({ db: gateway.db, client: publicClient as any, chainId: 31337, vault: deployed.vault as Address, tokens: [usdtAddress, NATIVE] });
+await waitFor(
+  "follower past the last payout",
+  async () => (await gateway.health()).chains[0]!,
+  (c) => BigInt(c.confirmed) >= headNow,
+);
+const input = await collectReconciliation({
+  db: gateway.db,
+  client: publicClient as any,
+  chainId: 31337,
+  vault: deployed.vault as Address,
+  tokens: [usdtAddress, NATIVE],
+});
 const mismatches = compareReconciliation(input);
 if (mismatches.length) console.log(formatMismatches(mismatches));
 check("reconciliation of the gateway's ledger against the chain is clean", mismatches.length === 0, `${mismatches.length} mismatches`);
 
 // ------------------------------------------------------------------ report
-const gasRows = await gateway.db.query<{ purpose: string; tx_hash: string }>("SELECT purpose, tx_hash FROM operator_txs WHERE status = 'mined' ORDER BY sent_at");
+const gasRows = await gateway.db.query<{ purpose: string; tx_hash: string }>(
+  "SELECT purpose, tx_hash FROM operator_txs WHERE status = 'mined' ORDER BY sent_at",
+);
 let sweepGas = 0n;
 let payoutGas = 0n;
 for (const r of gasRows) {
@@ -378,17 +587,30 @@ for (const r of gasRows) {
   if (r.purpose === "sweep") sweepGas += receipt.gasUsed;
   else payoutGas += receipt.gasUsed;
 }
-const fees = await gateway.db.query<{ token: string; fee: string }>("SELECT token, sum(fee)::text AS fee FROM sweeps WHERE status = 'confirmed' GROUP BY token");
+const fees = await gateway.db.query<{ token: string; fee: string }>(
+  "SELECT token, sum(fee)::text AS fee FROM sweeps WHERE status = 'confirmed' GROUP BY token",
+);
 section("summary");
 console.log(`  ${"order".padEnd(14)} ${"kind".padEnd(11)} ${"state".padStart(5)}  ${"amount".padEnd(14)} detail`);
-for (const r of summary) console.log(`  ${r.what.padEnd(14)} ${r.kind.padEnd(11)} ${r.state.padStart(5)}  ${r.amount.padEnd(14)} ${r.detail}`);
+for (const r of summary)
+  console.log(`  ${r.what.padEnd(14)} ${r.kind.padEnd(11)} ${r.state.padStart(5)}  ${r.amount.padEnd(14)} ${r.detail}`);
 const symbolOf = (t: string) => (t === NATIVE ? ["ETH", 18] : ["USDT", 6]) as [string, number];
-console.log(`\n  platform fees: ${fees.map((f) => `${formatUnits(BigInt(f.fee), symbolOf(f.token)[1])} ${symbolOf(f.token)[0]}`).join(", ")}`);
-console.log(`  vault balance of merchant ${MERCHANT}: ${formatUnits((await account(usdtAddress)).balance, 6)} USDT, ${formatUnits((await account(NATIVE)).balance, 18)} ETH`);
-console.log(`  operator gas: ${gasRows.filter((r) => r.purpose === "sweep").length} sweeps ${sweepGas.toLocaleString("en-US")} gas, ${gasRows.filter((r) => r.purpose === "payout").length} payouts ${payoutGas.toLocaleString("en-US")} gas`);
+console.log(
+  `\n  platform fees: ${fees.map((f) => `${formatUnits(BigInt(f.fee), symbolOf(f.token)[1])} ${symbolOf(f.token)[0]}`).join(", ")}`,
+);
+console.log(
+  `  vault balance of merchant ${MERCHANT}: ${formatUnits((await account(usdtAddress)).balance, 6)} USDT, ${formatUnits((await account(NATIVE)).balance, 18)} ETH`,
+);
+console.log(
+  `  operator gas: ${gasRows.filter((r) => r.purpose === "sweep").length} sweeps ${sweepGas.toLocaleString("en-US")} gas, ${gasRows.filter((r) => r.purpose === "payout").length} payouts ${payoutGas.toLocaleString("en-US")} gas`,
+);
 console.log(`  callbacks: ${shop.received.length} delivered and verified; total time ${elapsed().trim()} s`);
 const consolePage = await fetch(`${gateway.url}/console`, { headers: { "accept-language": "en" } });
-check("the merchant console sends a signed-out visitor to its sign-in page", consolePage.ok && new URL(consolePage.url).pathname === "/console/signin", `HTTP ${consolePage.status} at ${consolePage.url}`);
+check(
+  "the merchant console sends a signed-out visitor to its sign-in page",
+  consolePage.ok && new URL(consolePage.url).pathname === "/console/signin",
+  `HTTP ${consolePage.status} at ${consolePage.url}`,
+);
 console.log(`  merchant console: ${gateway.url}/console — sign in with the merchant's payout signer ${merchantSigner.address} (Hardhat's account #3)
     in a browser wallet on chain 31337; the demo stops its gateway now: \`npm run local\` keeps one running, with its console`);
 

@@ -39,7 +39,10 @@ const depositInitCodeHash: string = await vault.DEPOSIT_INIT_CODE_HASH();
 
 // Optional allowlist.
 const allowlisted: string[] = [];
-const tokens = (process.env.TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+const tokens = (process.env.TOKENS ?? "")
+  .split(",")
+  .map((t) => t.trim())
+  .filter(Boolean);
 if (tokens.length > 0) {
   const role = await vault.MERCHANT_ADMIN_ROLE();
   if (!(await vault.hasRole(role, deployer.address))) {
@@ -72,14 +75,14 @@ const record = {
   deploymentMethod: result.method,
   create2Proxy: result.method === "create2-proxy" ? CREATE2_PROXY : null,
   salt: result.method === "create2-proxy" ? VAULT_SALT : null,
-  deployer: result.alreadyDeployed && samePrevious ? previous.deployer ?? deployer.address : deployer.address,
-  blockNumber: result.blockNumber ?? (samePrevious ? previous.blockNumber ?? null : null),
-  txHash: result.txHash ?? (samePrevious ? previous.txHash ?? null : null),
+  deployer: result.alreadyDeployed && samePrevious ? (previous.deployer ?? deployer.address) : deployer.address,
+  blockNumber: result.blockNumber ?? (samePrevious ? (previous.blockNumber ?? null) : null),
+  txHash: result.txHash ?? (samePrevious ? (previous.txHash ?? null) : null),
   constructorArgs: args,
   initCodeHash: result.initCodeHash,
   DEPOSIT_INIT_CODE_HASH: depositInitCodeHash,
   solcVersion: await solcVersion(),
-  allowlistedTokens: allowlisted.length > 0 ? allowlisted : samePrevious ? previous.allowlistedTokens ?? [] : [],
+  allowlistedTokens: allowlisted.length > 0 ? allowlisted : samePrevious ? (previous.allowlistedTokens ?? []) : [],
 };
 await mkdir(path.dirname(file), { recursive: true });
 await writeFile(`${file}.tmp`, JSON.stringify(record, null, 2) + "\n");

@@ -130,11 +130,11 @@ describe("Deposit addresses", function () {
       const s1 = salt(M1, DepositKind.Payment, 1n);
       const s2 = salt(M1, DepositKind.Payment, 2n);
       const tx = vault.connect(operator).deployDepositAddresses([s1, s2, s2]);
-      await expect(tx).to.emit(vault, "DepositAddressDeployed").withArgs(await vault.predictDepositAddress(M1, 1, 2n), s2);
+      await expect(tx)
+        .to.emit(vault, "DepositAddressDeployed")
+        .withArgs(await vault.predictDepositAddress(M1, 1, 2n), s2);
       const receipt = await (await tx).wait();
-      const deployedLogs = receipt!.logs.filter(
-        (l) => l.topics[0] === vault.interface.getEvent("DepositAddressDeployed").topicHash,
-      );
+      const deployedLogs = receipt!.logs.filter((l) => l.topics[0] === vault.interface.getEvent("DepositAddressDeployed").topicHash);
       expect(deployedLogs.length).to.equal(1);
       expect(await ethers.provider.getCode(addr)).to.equal(runtimeCode(await vault.getAddress()));
     });

@@ -35,7 +35,9 @@ describe("PaymentVault: administration", function () {
     it("reverts on a zero admin, operator or fee recipient, naming the parameter", async function () {
       const [a, o, f] = await ethers.getSigners();
       const factory = await ethers.getContractFactory("PaymentVault");
-      await expect(factory.deploy(ZERO, o, f)).to.be.revertedWithCustomError(factory, "VaultZeroAddress").withArgs("admin");
+      await expect(factory.deploy(ZERO, o, f))
+        .to.be.revertedWithCustomError(factory, "VaultZeroAddress")
+        .withArgs("admin");
       await expect(factory.deploy(a, ZERO, f))
         .to.be.revertedWithCustomError(factory, "VaultZeroAddress")
         .withArgs("operator");
@@ -76,9 +78,7 @@ describe("PaymentVault: administration", function () {
       expect(await vault.MAX_TOKENS()).to.equal(MAX_TOKENS);
       expect(await vault.DEPLOY_FLAG()).to.equal(DEPLOY_FLAG);
       expect(await vault.PAYOUT_TYPEHASH()).to.equal(
-        ethers.id(
-          "Payout(uint64 merchantId,uint8 kind,address token,address to,uint256 amount,uint256 payoutId,uint64 deadline)",
-        ),
+        ethers.id("Payout(uint64 merchantId,uint8 kind,address token,address to,uint256 amount,uint256 payoutId,uint64 deadline)"),
       );
       const d = await vault.eip712Domain();
       const { chainId } = await ethers.provider.getNetwork();
@@ -107,9 +107,10 @@ describe("PaymentVault: administration", function () {
 
     it("a role holder may renounce only its own role", async function () {
       const { vault, operator, stranger } = await load();
-      await expect(
-        vault.connect(stranger).renounceRole(OPERATOR_ROLE, operator),
-      ).to.be.revertedWithCustomError(vault, "AccessControlBadConfirmation");
+      await expect(vault.connect(stranger).renounceRole(OPERATOR_ROLE, operator)).to.be.revertedWithCustomError(
+        vault,
+        "AccessControlBadConfirmation",
+      );
       await vault.connect(operator).renounceRole(OPERATOR_ROLE, operator);
       expect(await vault.hasRole(OPERATOR_ROLE, operator)).to.equal(false);
       await expect(vault.connect(operator).sweep(NATIVE, [], []))
@@ -203,9 +204,7 @@ describe("PaymentVault: administration", function () {
   describe("setMerchantFee", function () {
     it("changes the fee and emits MerchantFeeChanged(previous, new)", async function () {
       const { vault } = await load();
-      await expect(vault.setMerchantFee(M1, 42))
-        .to.emit(vault, "MerchantFeeChanged")
-        .withArgs(M1, M1_FEE, 42);
+      await expect(vault.setMerchantFee(M1, 42)).to.emit(vault, "MerchantFeeChanged").withArgs(M1, M1_FEE, 42);
       expect((await vault.merchant(M1)).feeBps).to.equal(42n);
       await expect(vault.setMerchantFee(M1, MAX_FEE_BPS)).to.emit(vault, "MerchantFeeChanged").withArgs(M1, 42, MAX_FEE_BPS);
       // M2 untouched
@@ -218,9 +217,7 @@ describe("PaymentVault: administration", function () {
         .to.be.revertedWithCustomError(vault, "AccessControlUnauthorizedAccount")
         .withArgs(operator.address, MERCHANT_ADMIN_ROLE);
       await expect(vault.setMerchantFee(99n, 1)).to.be.revertedWithCustomError(vault, "VaultUnknownMerchant").withArgs(99n);
-      await expect(vault.setMerchantFee(M1, 501))
-        .to.be.revertedWithCustomError(vault, "VaultFeeTooHigh")
-        .withArgs(501, MAX_FEE_BPS);
+      await expect(vault.setMerchantFee(M1, 501)).to.be.revertedWithCustomError(vault, "VaultFeeTooHigh").withArgs(501, MAX_FEE_BPS);
       expect((await vault.merchant(M1)).feeBps).to.equal(M1_FEE);
     });
   });
@@ -283,9 +280,7 @@ describe("PaymentVault: administration", function () {
       for (let i = 0n; i < MAX_TOKENS - 2n; i++) extra.push(ethers.getAddress(ethers.toBeHex(0x1000n + i, 20)));
       for (const t of extra) await vault.setTokenAllowed(t, true);
       const next = ethers.getAddress(ethers.toBeHex(0x9999n, 20));
-      await expect(vault.setTokenAllowed(next, true))
-        .to.be.revertedWithCustomError(vault, "VaultTooManyTokens")
-        .withArgs(MAX_TOKENS);
+      await expect(vault.setTokenAllowed(next, true)).to.be.revertedWithCustomError(vault, "VaultTooManyTokens").withArgs(MAX_TOKENS);
       // Issue 11: before, a removed token still counted; now removing one frees a place.
       await vault.setTokenAllowed(extra[0], false);
       await expect(vault.setTokenAllowed(next, true)).to.emit(vault, "TokenAllowed").withArgs(next, true);
@@ -410,10 +405,7 @@ describe("PaymentVault: administration", function () {
 
       // A token allowlisted while paused is paused too.
       await vault.setTokenAllowed(other, true);
-      await expect(vault.connect(operator).sweep(await other.getAddress(), [], [])).to.be.revertedWithCustomError(
-        vault,
-        "EnforcedPause",
-      );
+      await expect(vault.connect(operator).sweep(await other.getAddress(), [], [])).to.be.revertedWithCustomError(vault, "EnforcedPause");
       await vault.setTokenAllowed(other, false);
 
       // Not blocked: configuration, cancelling a payout id, deploying addresses.

@@ -70,7 +70,13 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
         merchantId: 7n,
         deadline: 1_900_000_000n,
         payouts: [
-          { kind: 1, token: "0xdAC17F958D2ee523a2206206994597C13D831ec7", to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", amount: 12_500_000n, payoutId: 3n },
+          {
+            kind: 1,
+            token: "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+            to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            amount: 12_500_000n,
+            payoutId: 3n,
+          },
           { kind: 0, token: NATIVE, to: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", amount: 10n ** 18n, payoutId: 4n },
         ],
       };
@@ -85,8 +91,18 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       expect(await vault.hashPayoutBatch({ ...batch, payouts: [] })).to.equal(
         payoutBatchDigest({ chainId: Number(chainId), vault: vaultAddress as `0x${string}`, batch: { ...batch, payouts: [] } as never }),
       );
-      const p: Payout = { merchantId: 7n, kind: 0, token: batch.payouts[0].token, to: batch.payouts[0].to, amount: 1n, payoutId: 3n, deadline: 1n };
-      expect(await vault.hashPayout(p)).to.equal(payoutDigest({ chainId: Number(chainId), vault: vaultAddress as `0x${string}`, payout: p as never }));
+      const p: Payout = {
+        merchantId: 7n,
+        kind: 0,
+        token: batch.payouts[0].token,
+        to: batch.payouts[0].to,
+        amount: 1n,
+        payoutId: 3n,
+        deadline: 1n,
+      };
+      expect(await vault.hashPayout(p)).to.equal(
+        payoutDigest({ chainId: Number(chainId), vault: vaultAddress as `0x${string}`, payout: p as never }),
+      );
     });
   });
 
@@ -128,18 +144,30 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       ]);
       const tx = vault.payoutBatch(b, await signPayoutBatch(ethers, merchant1, vaultAddress, b));
       const err = (name: string, args: unknown[] = []) => vault.interface.encodeErrorResult(name, args);
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M1, 1n, err("VaultInsufficientBalance", [M1, usdcAddress, BAL, BAL + 1n]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 1n, err("VaultInsufficientBalance", [M1, usdcAddress, BAL, BAL + 1n]));
       await expect(tx)
         .to.emit(vault, "PayoutSkipped")
         .withArgs(M1, 2n, err("VaultNativeTransferFailed", [await refusing.getAddress(), 1n]));
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M1, 3n, err("VaultZeroAddress", ["to"]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 3n, err("VaultZeroAddress", ["to"]));
       await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M1, 4n, err("VaultRecipientIsVault"));
       await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M1, 5n, err("VaultZeroAmount"));
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M1, 6n, err("VaultPayoutIdUsed", [M1, 6n]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 6n, err("VaultPayoutIdUsed", [M1, 6n]));
       await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, 6n, PayoutKind.Withdrawal, usdcAddress, alice.address, 7n);
       for (const id of [1n, 2n, 3n, 4n, 5n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
       await expectAccount(vault, M1, usdcAddress, BAL - 7n, feeOf(IN, M1_FEE));
-      await expectAccount(vault, M1, NATIVE, ethers.parseEther("1") - feeOf(ethers.parseEther("1"), M1_FEE), feeOf(ethers.parseEther("1"), M1_FEE));
+      await expectAccount(
+        vault,
+        M1,
+        NATIVE,
+        ethers.parseEther("1") - feeOf(ethers.parseEther("1"), M1_FEE),
+        feeOf(ethers.parseEther("1"), M1_FEE),
+      );
     });
 
     it("reverts on the batch's signature, deadline or merchant; a signature over other items fails", async function () {
@@ -182,7 +210,15 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
   describe("relayPayouts: many merchants in one transaction", function () {
     it("pays singles and batches of several merchants; one merchant's bad signature or expiry skips only its own", async function () {
       const { vault, vaultAddress, usdc, merchant1, merchant2, alice, bob, stranger } = await load();
-      const single: Payout = { merchantId: M2, kind: PayoutKind.Refund, token: ctx.usdcAddress, to: bob.address, amount: 300n, payoutId: 1n, deadline: await deadlineIn(ethers, 3600n) };
+      const single: Payout = {
+        merchantId: M2,
+        kind: PayoutKind.Refund,
+        token: ctx.usdcAddress,
+        to: bob.address,
+        amount: 300n,
+        payoutId: 1n,
+        deadline: await deadlineIn(ethers, 3600n),
+      };
       const forged: Payout = { ...single, payoutId: 2n, amount: 999n };
       const expiredSingle: Payout = { ...single, payoutId: 3n, deadline: 1n };
       const b1 = await batchOf([item({ payoutId: 1n, amount: 100n }), item({ payoutId: 2n, amount: 200n, to: bob.address })]);
@@ -199,9 +235,15 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
         ],
       );
       const err = (name: string, args: unknown[]) => vault.interface.encodeErrorResult(name, args);
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M2, 2n, err("VaultInvalidSignature", [M2]));
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M2, 3n, err("VaultPayoutExpired", [3n, 1n, await nextTimestamp()]));
-      await expect(tx).to.emit(vault, "PayoutSkipped").withArgs(M2, 9n, err("VaultInvalidSignature", [M2]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M2, 2n, err("VaultInvalidSignature", [M2]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M2, 3n, err("VaultPayoutExpired", [3n, 1n, await nextTimestamp()]));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M2, 9n, err("VaultInvalidSignature", [M2]));
       await expect(tx).to.changeTokenBalances(ethers, usdc, [alice, bob], [100n, 200n + 300n]);
       expect(await vault.isPayoutIdUsed(M2, 1n)).to.equal(true);
       expect(await vault.isPayoutIdUsed(M2, 9n)).to.equal(false);
@@ -235,7 +277,10 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
     it("an empty batch pays nothing; a relayed empty batch with a bad signature skips nothing", async function () {
       const { vault, vaultAddress, merchant1, merchant2 } = await load();
       const empty = await batchOf([]);
-      await expect(vault.payoutBatch(empty, await signPayoutBatch(ethers, merchant1, vaultAddress, empty))).to.not.emit(vault, "PayoutExecuted");
+      await expect(vault.payoutBatch(empty, await signPayoutBatch(ethers, merchant1, vaultAddress, empty))).to.not.emit(
+        vault,
+        "PayoutExecuted",
+      );
       const tx = vault.relayPayouts([], [{ batch: empty, signature: await signPayoutBatch(ethers, merchant2, vaultAddress, empty) }]);
       await expect(tx).to.not.emit(vault, "PayoutSkipped");
     });
@@ -276,7 +321,15 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       const s = salt(M2, DepositKind.Recharge, 5n);
       const dep = await vault.predictDepositAddress(M2, DepositKind.Recharge, 5n);
       await vault.connect(operator).deployDepositAddresses([s]);
-      const p: Payout = { merchantId: M1, kind: PayoutKind.Withdrawal, token: NATIVE, to: dep, amount: 12_345n, payoutId: 1n, deadline: await deadlineIn(ethers, 3600n) };
+      const p: Payout = {
+        merchantId: M1,
+        kind: PayoutKind.Withdrawal,
+        token: NATIVE,
+        to: dep,
+        amount: 12_345n,
+        payoutId: 1n,
+        deadline: await deadlineIn(ethers, 3600n),
+      };
       // Before: the deposit code took the vault's empty call for a command, CALLDATASIZE - 64 wrapped and the
       // call burnt all its gas (VaultNativeTransferFailed).
       const tx = vault.payout(p, await signPayout(ethers, merchant1, vaultAddress, p), { gasLimit: 2_000_000n });
@@ -313,7 +366,10 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       const { vault, vaultAddress, usdcAddress, admin, stranger, bob } = await load();
       const stray = await ethers.deployContract("MockERC20", ["Stray", "S", 18]);
       await stray.mint(vaultAddress, 77n);
-      await expect(vault.connect(stranger).recoverToken(stray, bob)).to.be.revertedWithCustomError(vault, "AccessControlUnauthorizedAccount");
+      await expect(vault.connect(stranger).recoverToken(stray, bob)).to.be.revertedWithCustomError(
+        vault,
+        "AccessControlUnauthorizedAccount",
+      );
       await expect(vault.connect(admin).recoverToken(stray, vaultAddress)).to.be.revertedWithCustomError(vault, "VaultRecipientIsVault");
       await expect(vault.connect(admin).recoverToken(stray, bob))
         .to.emit(vault, "VaultTokenRecovered")

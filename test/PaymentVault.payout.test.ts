@@ -88,9 +88,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const sig = await signPayout(ethers, merchant1, vaultAddress, p);
       expect(await vault.isPayoutIdUsed(M1, 1n)).to.equal(false);
       const tx = vault.connect(stranger).payout(p, sig);
-      await expect(tx)
-        .to.emit(vault, "PayoutExecuted")
-        .withArgs(M1, 1n, PayoutKind.Withdrawal, usdcAddress, alice.address, 400_000n);
+      await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, 1n, PayoutKind.Withdrawal, usdcAddress, alice.address, 400_000n);
       await expect(tx).to.changeTokenBalances(ethers, usdc, [vaultAddress, alice, stranger], [-400_000n, 400_000n, 0n]);
       await expectAccount(vault, M1, usdcAddress, USDC_BAL - 400_000n, USDC_FEE);
       expect(await vault.isPayoutIdUsed(M1, 1n)).to.equal(true);
@@ -104,9 +102,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const sig = await signPayout(ethers, merchant1, vaultAddress, p);
       const tx = vault.payout(p, sig);
       await expect(tx).to.changeEtherBalances(ethers, [vaultAddress, bob], [-ETH_BAL, ETH_BAL]);
-      await expect(tx)
-        .to.emit(vault, "PayoutExecuted")
-        .withArgs(M1, 1n, PayoutKind.Settlement, NATIVE, bob.address, ETH_BAL);
+      await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, 1n, PayoutKind.Settlement, NATIVE, bob.address, ETH_BAL);
       await expectAccount(vault, M1, NATIVE, 0n, ETH_FEE);
       expect(await ethers.provider.getBalance(vaultAddress)).to.equal(ETH_FEE);
     });
@@ -156,11 +152,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const otherSig = await signPayout(ethers, merchant1, await other.getAddress(), p);
       await expect(vault.payout(p, otherSig)).to.be.revertedWithCustomError(vault, "VaultInvalidSignature").withArgs(M1);
       // Another chain id.
-      const wrongChain = await merchant1.signTypedData(
-        { ...(await payoutDomain(ethers, vaultAddress)), chainId: 1n },
-        PAYOUT_TYPES,
-        p,
-      );
+      const wrongChain = await merchant1.signTypedData({ ...(await payoutDomain(ethers, vaultAddress)), chainId: 1n }, PAYOUT_TYPES, p);
       await expect(vault.payout(p, wrongChain)).to.be.revertedWithCustomError(vault, "VaultInvalidSignature").withArgs(M1);
       // Malformed: empty, truncated, high-s.
       const { r, s, v } = ethers.Signature.from(sig);
@@ -212,9 +204,13 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       const { vault, vaultAddress, usdcAddress, merchant1, merchant2 } = await load();
       const sign = async (p: Payout, who = merchant1) => signPayout(ethers, who, vaultAddress, p);
       const unknown = await payoutOf({ merchantId: 99n });
-      await expect(vault.payout(unknown, await sign(unknown))).to.be.revertedWithCustomError(vault, "VaultUnknownMerchant").withArgs(99n);
+      await expect(vault.payout(unknown, await sign(unknown)))
+        .to.be.revertedWithCustomError(vault, "VaultUnknownMerchant")
+        .withArgs(99n);
       const toZero = await payoutOf({ to: ZERO });
-      await expect(vault.payout(toZero, await sign(toZero))).to.be.revertedWithCustomError(vault, "VaultZeroAddress").withArgs("to");
+      await expect(vault.payout(toZero, await sign(toZero)))
+        .to.be.revertedWithCustomError(vault, "VaultZeroAddress")
+        .withArgs("to");
       const toVault = await payoutOf({ to: vaultAddress });
       await expect(vault.payout(toVault, await sign(toVault))).to.be.revertedWithCustomError(vault, "VaultRecipientIsVault");
       const zero = await payoutOf({ amount: 0n });
@@ -325,9 +321,7 @@ describe("PaymentVault: payouts, fees and rescues", function () {
       await expect(wallet.connect(alice).execute(vaultAddress, vault.interface.encodeFunctionData("cancelPayout", [3n, 5n])))
         .to.emit(vault, "PayoutCancelled")
         .withArgs(3n, 5n);
-      await expect(
-        wallet.connect(alice).execute(vaultAddress, vault.interface.encodeFunctionData("setMerchantSigner", [3n, bob.address])),
-      )
+      await expect(wallet.connect(alice).execute(vaultAddress, vault.interface.encodeFunctionData("setMerchantSigner", [3n, bob.address])))
         .to.emit(vault, "MerchantSignerChanged")
         .withArgs(3n, walletAddress, bob.address);
       // The wallet owner's signatures no longer count.

@@ -136,9 +136,7 @@ describe("PaymentVault: reentrancy", function () {
     it("payoutByMerchant re-entered by the token (merchant 3's signer) fails; merchant 3's balance is intact", async function () {
       await load();
       const p = await payoutOf({ merchantId: M3, amount: IN, to: ctx.evilAddress });
-      const { vault, evil, evilAddress } = await armedSweepNoReload(
-        ctx.vault.interface.encodeFunctionData("payoutByMerchant", [p]),
-      );
+      const { vault, evil, evilAddress } = await armedSweepNoReload(ctx.vault.interface.encodeFunctionData("payoutByMerchant", [p]));
       await expectRefused(vault, evil, "ReentrancyGuardReentrantCall");
       await expectAccount(vault, M3, evilAddress, IN, 0n);
     });
@@ -222,7 +220,10 @@ describe("PaymentVault: reentrancy", function () {
       const a = await vault.predictDepositAddress(M1, DepositKind.Payment, 30n);
       await stray.mint(a, 1_000n);
       // It re-enters rescueDepositToken; the call comes from the token, not the signer, but the guard trips first.
-      await stray.arm(vaultAddress, vault.interface.encodeFunctionData("rescueDepositToken", [s, await stray.getAddress(), bob.address, 500n]));
+      await stray.arm(
+        vaultAddress,
+        vault.interface.encodeFunctionData("rescueDepositToken", [s, await stray.getAddress(), bob.address, 500n]),
+      );
       const tx = vault.connect(merchant1).rescueDepositToken(s, stray, bob, 400n);
       await expect(tx).to.changeTokenBalances(ethers, stray, [a, bob], [-400n, 400n]);
       await expectRefused(vault, stray, "ReentrancyGuardReentrantCall");

@@ -26,7 +26,12 @@ const R = DepositKind.Recharge;
 describe("PaymentVault: sweep", function () {
   const load = () => networkHelpers.loadFixture(deployVault);
 
-  async function addr(vault: { predictDepositAddress: (m: bigint, k: number, key: bigint) => Promise<string> }, m: bigint, k: number, key: bigint) {
+  async function addr(
+    vault: { predictDepositAddress: (m: bigint, k: number, key: bigint) => Promise<string> },
+    m: bigint,
+    k: number,
+    key: bigint,
+  ) {
     return vault.predictDepositAddress(m, k, key);
   }
 
@@ -130,7 +135,8 @@ describe("PaymentVault: sweep", function () {
       for (const [m, key, amt] of plan) await usdc.mint(await addr(vault, m, P, key), amt);
       const tx = vault.connect(operator).sweep(
         usdcAddress,
-        plan.map(([m, key]) => salt(m, P, key) | DEPLOY_FLAG), []
+        plan.map(([m, key]) => salt(m, P, key) | DEPLOY_FLAG),
+        [],
       );
       const swept = (await eventsOf(tx, vault)).filter((e) => e.name === "Swept");
       expect(swept).to.deep.equal([
@@ -334,19 +340,27 @@ describe("PaymentVault: sweep", function () {
 
       await vault.setMerchantFee(M1, 300);
       await usdc.mint(a, 10_000n);
-      await expect(vault.connect(operator).sweep(usdcAddress, [s], [])).to.emit(vault, "Swept").withArgs(M1, usdcAddress, 10_000n, 300n);
+      await expect(vault.connect(operator).sweep(usdcAddress, [s], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, usdcAddress, 10_000n, 300n);
       await expectAccount(vault, M1, usdcAddress, 9_900n + 9_700n, 400n);
 
       // An account never credited before (native) reads the merchant's current fee.
       await payer.sendTransaction({ to: a, value: 10_000n });
-      await expect(vault.connect(operator).sweep(NATIVE, [s], [])).to.emit(vault, "Swept").withArgs(M1, NATIVE, 10_000n, 300n);
+      await expect(vault.connect(operator).sweep(NATIVE, [s], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, NATIVE, 10_000n, 300n);
 
       // Down to 0%: both cached accounts follow.
       await vault.setMerchantFee(M1, 0);
       await usdc.mint(a, 10_000n);
       await payer.sendTransaction({ to: a, value: 10_000n });
-      await expect(vault.connect(operator).sweep(usdcAddress, [s], [])).to.emit(vault, "Swept").withArgs(M1, usdcAddress, 10_000n, 0n);
-      await expect(vault.connect(operator).sweep(NATIVE, [s], [])).to.emit(vault, "Swept").withArgs(M1, NATIVE, 10_000n, 0n);
+      await expect(vault.connect(operator).sweep(usdcAddress, [s], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, usdcAddress, 10_000n, 0n);
+      await expect(vault.connect(operator).sweep(NATIVE, [s], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, NATIVE, 10_000n, 0n);
       await expectAccount(vault, M1, usdcAddress, 9_900n + 9_700n + 10_000n, 400n);
       await expectAccount(vault, M1, NATIVE, 9_700n + 10_000n, 300n);
     });
@@ -361,7 +375,9 @@ describe("PaymentVault: sweep", function () {
       await vault.setMerchantFee(M1, 200);
       await vault.setTokenAllowed(usdc, true);
       await usdc.mint(a, 10_000n);
-      await expect(vault.connect(operator).sweep(usdcAddress, [s], [])).to.emit(vault, "Swept").withArgs(M1, usdcAddress, 10_000n, 200n);
+      await expect(vault.connect(operator).sweep(usdcAddress, [s], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, usdcAddress, 10_000n, 200n);
     });
 
     it("setMerchantFee of one merchant leaves another merchant's cached fee alone", async function () {
@@ -388,7 +404,9 @@ describe("PaymentVault: sweep", function () {
       await usdc.mint(await addr(vault, 3n, P, 1n), 1n);
       await usdc.mint(await addr(vault, M1, P, 1n), 1_000n);
       const tx = vault.connect(operator).sweep(usdcAddress, [salt(3n, P, 1n), salt(M1, P, 1n) | DEPLOY_FLAG], []);
-      await expect(tx).to.emit(vault, "SweepSkipped").withArgs(usdcAddress, await addr(vault, 3n, P, 1n), 1n);
+      await expect(tx)
+        .to.emit(vault, "SweepSkipped")
+        .withArgs(usdcAddress, await addr(vault, 3n, P, 1n), 1n);
       await expect(tx).to.emit(vault, "Swept").withArgs(M1, usdcAddress, 1_000n, 10n);
       await expectAccount(vault, 3n, usdcAddress, max, 0n);
       expect(await usdc.balanceOf(await addr(vault, 3n, P, 1n))).to.equal(1n); // kept where it is
@@ -402,7 +420,9 @@ describe("PaymentVault: sweep", function () {
       await usdc.mint(await addr(vault, M1, P, 2n), 1n);
       const tx = vault.connect(operator).sweep(usdcAddress, [salt(M1, P, 1n) | DEPLOY_FLAG, salt(M1, P, 2n) | DEPLOY_FLAG], []);
       await expect(tx).to.emit(vault, "Swept").withArgs(M1, usdcAddress, room, feeOf(room, MAX_FEE_BPS));
-      await expect(tx).to.emit(vault, "SweepSkipped").withArgs(usdcAddress, await addr(vault, M1, P, 2n), 1n);
+      await expect(tx)
+        .to.emit(vault, "SweepSkipped")
+        .withArgs(usdcAddress, await addr(vault, M1, P, 2n), 1n);
     });
   });
 
@@ -479,7 +499,9 @@ describe("PaymentVault: sweep", function () {
       await usdt.mint(a1, 1_000n);
       await usdt.connect(admin).setPaused(true);
       const tx = vault.connect(operator).sweep(await usdt.getAddress(), [salt(M1, P, 1n) | DEPLOY_FLAG], []);
-      await expect(tx).to.emit(vault, "SweepSkipped").withArgs(await usdt.getAddress(), a1, 1_000n);
+      await expect(tx)
+        .to.emit(vault, "SweepSkipped")
+        .withArgs(await usdt.getAddress(), a1, 1_000n);
       await expect(tx).to.not.emit(vault, "Swept");
     });
 
@@ -578,14 +600,8 @@ describe("PaymentVault: sweep", function () {
       await payer.sendTransaction({ to: a1, value: 1_000_000n });
       await payer.sendTransaction({ to: a2, value: 3_000_000n });
       await payer.sendTransaction({ to: b1, value: 2_000_000n });
-      const tx = vault
-        .connect(operator)
-        .sweep(NATIVE, [salt(M1, P, 1n) | DEPLOY_FLAG, salt(M1, R, 9n), salt(M2, P, 1n) | DEPLOY_FLAG], []);
-      await expect(tx).to.changeEtherBalances(
-        ethers,
-        [a1, a2, b1, vaultAddress],
-        [-1_000_000n, -3_000_000n, -2_000_000n, 6_000_000n],
-      );
+      const tx = vault.connect(operator).sweep(NATIVE, [salt(M1, P, 1n) | DEPLOY_FLAG, salt(M1, R, 9n), salt(M2, P, 1n) | DEPLOY_FLAG], []);
+      await expect(tx).to.changeEtherBalances(ethers, [a1, a2, b1, vaultAddress], [-1_000_000n, -3_000_000n, -2_000_000n, 6_000_000n]);
       const events = (await eventsOf(tx, vault)).filter((e) => e.name !== "DepositAddressDeployed");
       expect(events).to.deep.equal([
         { name: "NativeSwept", args: [a1, 1_000_000n] },

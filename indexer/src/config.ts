@@ -453,7 +453,8 @@ export function resolveConfig(
     });
     if (chain.pricing) {
       // the feeds are read over the chain's RPC: without one, every fiat create would be refused
-      if (!chain.rpcUrl) issues.push({ path: at("pricing"), message: 'price feeds are read over the chain\'s RPC: give "rpcUrl" too, or remove "pricing"' });
+      if (!chain.rpcUrl)
+        issues.push({ path: at("pricing"), message: 'price feeds are read over the chain\'s RPC: give "rpcUrl" too, or remove "pricing"' });
       try {
         parseChainPricing(chain.pricing, chain);
       } catch (e) {

@@ -20,7 +20,13 @@ export async function signLines(key: `0x${string}`, lines: { payoutTypedData: an
       account.signTypedData({
         ...t,
         domain: { ...t.domain, chainId: Number(t.domain.chainId) },
-        message: { ...t.message, merchantId: BigInt(t.message.merchantId), amount: BigInt(t.message.amount), payoutId: BigInt(t.message.payoutId), deadline: BigInt(t.message.deadline) },
+        message: {
+          ...t.message,
+          merchantId: BigInt(t.message.merchantId),
+          amount: BigInt(t.message.amount),
+          payoutId: BigInt(t.message.payoutId),
+          deadline: BigInt(t.message.deadline),
+        },
       }),
     ),
   );
@@ -124,13 +130,21 @@ export function apiSuite(backend: Backend) {
       const events = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_id = $1", [created.outPaymentNo]);
       assert.equal(events.length, 1);
       assert.equal(events[0]!.payload.data.status, -3);
-      const [pool] = await gw.db.query("SELECT order_id, available_at > now() AS resting FROM address_pool WHERE chain_id = 31337 AND address = $1", [
-        created.userWalletAddress.toLowerCase(),
-      ]);
+      const [pool] = await gw.db.query(
+        "SELECT order_id, available_at > now() AS resting FROM address_pool WHERE chain_id = 31337 AND address = $1",
+        [created.userWalletAddress.toLowerCase()],
+      );
       assert.equal(pool!.order_id, null);
       assert.equal(pool!.resting, true);
       // signed again (another second: an identical body in the same second is the same signed request)
-      const twice = await call(gw, A, "POST", "payment/cancel", { outTradeNo: req.outTradeNo }, { timestamp: String(Math.floor(Date.now() / 1000) + 1) });
+      const twice = await call(
+        gw,
+        A,
+        "POST",
+        "payment/cancel",
+        { outTradeNo: req.outTradeNo },
+        { timestamp: String(Math.floor(Date.now() / 1000) + 1) },
+      );
       assert.equal(twice.status, 409);
       assert.equal(twice.body.code, 40902);
     });
@@ -156,9 +170,10 @@ export function apiSuite(backend: Backend) {
       const fresh = order();
       await call(gw, A, "POST", "payment/createPaymentOrder", fresh);
       assert.equal((await call(gw, A, "POST", "payment/notify", { outTradeNo: fresh.outTradeNo })).status, 200);
-      const [snap] = await gw.db.query("SELECT o.type FROM outbox_events o JOIN payment_orders p ON p.id = o.aggregate_id WHERE p.merchant_order_id = $1", [
-        fresh.outTradeNo,
-      ]);
+      const [snap] = await gw.db.query(
+        "SELECT o.type FROM outbox_events o JOIN payment_orders p ON p.id = o.aggregate_id WHERE p.merchant_order_id = $1",
+        [fresh.outTradeNo],
+      );
       assert.equal(snap!.type, "payment.snapshot");
     });
 
@@ -202,7 +217,12 @@ export function apiSuite(backend: Backend) {
       // a signature over another query does not read this one
       const t = String(now);
       const { paySignature } = await import("../src/crypto/signing.js");
-      const other = paySignature(A.apiSecret, { timestamp: t, method: "GET", requestPath: "/api/mer/payment/detail?outTradeNo=order-1", body: "" });
+      const other = paySignature(A.apiSecret, {
+        timestamp: t,
+        method: "GET",
+        requestPath: "/api/mer/payment/detail?outTradeNo=order-1",
+        body: "",
+      });
       const forged = await call(gw, A, "GET", "payment/detail", { outTradeNo: "order-2" }, { timestamp: t, sign: other });
       assert.equal(forged.body.code, 40104);
       assert.deepEqual(await tableCounts(gw.db), before);
@@ -219,26 +239,58 @@ export function apiSuite(backend: Backend) {
       // a refused write is forgotten: the same signed request can be sent again once it can succeed
       const cancelBody = { rawBody: JSON.stringify({ outTradeNo: "nope-yet" }), timestamp: t };
       assert.equal((await call(gw, A, "POST", "payment/cancel", undefined, cancelBody)).body.code, 40401);
-      assert.equal((await call(gw, A, "POST", "payment/cancel", undefined, cancelBody)).body.code, 40401, "not 40105: the failed write was not remembered");
+      assert.equal(
+        (await call(gw, A, "POST", "payment/cancel", undefined, cancelBody)).body.code,
+        40401,
+        "not 40105: the failed write was not remembered",
+      );
     });
 
     it("refuses bad input on every route with a code and a message that names the field, changing nothing and never answering 5xx", async () => {
       const before = await tableCounts(gw.db);
       const bad: [string, "GET" | "POST", string, unknown, number, RegExp][] = [
-        ["missing quoteAmount", "POST", "payment/createPaymentOrder", (({ quoteAmount: _dropped, ...r }) => r)(order()), 40001, /quoteAmount/],
+        [
+          "missing quoteAmount",
+          "POST",
+          "payment/createPaymentOrder",
+          (({ quoteAmount: _dropped, ...r }) => r)(order()),
+          40001,
+          /quoteAmount/,
+        ],
         ["non-numeric chainId", "POST", "payment/createPaymentOrder", order({ chainId: "eth" }), 40001, /chainId/],
         ["negative amount", "POST", "payment/createPaymentOrder", order({ quoteAmount: "-1" }), 40002, /quoteAmount/],
         ["exponent amount", "POST", "payment/createPaymentOrder", order({ quoteAmount: 1e-7 }), 40002, /quoteAmount/],
-        ["too many decimals", "POST", "payment/createPaymentOrder", order({ quoteAmount: "1.0000001" }), 40002, /quoteAmount "1.0000001" has 7 decimals; USDT has 6/],
+        [
+          "too many decimals",
+          "POST",
+          "payment/createPaymentOrder",
+          order({ quoteAmount: "1.0000001" }),
+          40002,
+          /quoteAmount "1.0000001" has 7 decimals; USDT has 6/,
+        ],
         ["zero amount", "POST", "payment/createPaymentOrder", order({ quoteAmount: "0.00" }), 40002, /greater than zero/],
         ["unknown chain", "POST", "payment/createPaymentOrder", order({ chainId: 999 }), 40003, /31337/],
         ["unknown currency", "POST", "payment/createPaymentOrder", order({ quoteCurrencySymbol: "DOGE" }), 40004, /USDT/],
         ["fiat quote", "POST", "payment/createPaymentOrder", order({ isLegalTender: 1, quoteCurrencySymbol: "USD" }), 40012, /fiat/],
         ["bad notify URL", "POST", "payment/createPaymentOrder", order({ notifyUrl: "ftp://x.example" }), 40001, /notifyUrl/],
-        ["loopback notify URL", "POST", "payment/createPaymentOrder", order({ notifyUrl: "http://127.0.0.1:8080/hook" }), 40010, /notifyUrl.*loopback/],
+        [
+          "loopback notify URL",
+          "POST",
+          "payment/createPaymentOrder",
+          order({ notifyUrl: "http://127.0.0.1:8080/hook" }),
+          40010,
+          /notifyUrl.*loopback/,
+        ],
         ["private notify URL", "POST", "payment/createPaymentOrder", order({ notifyUrl: "https://[fd00::1]/hook" }), 40010, /private/],
         ["unknown field", "POST", "payment/createPaymentOrder", order({ colour: "red" }), 40001, /unknown field "colour"/],
-        ["NUL byte in a body string", "POST", "payment/createPaymentOrder", order({ description: "a\u0000b" }), 40001, /body\/description holds a NUL byte/],
+        [
+          "NUL byte in a body string",
+          "POST",
+          "payment/createPaymentOrder",
+          order({ description: "a\u0000b" }),
+          40001,
+          /body\/description holds a NUL byte/,
+        ],
         ["NUL byte in a query", "GET", "payment/detail", { outTradeNo: "a\u0000b" }, 40001, /querystring\/outTradeNo holds a NUL byte/],
         ["outTradeNo with a space", "POST", "payment/createPaymentOrder", order({ outTradeNo: "has space" }), 40001, /outTradeNo/],
         ["outTradeNo too long", "POST", "payment/createPaymentOrder", order({ outTradeNo: "x".repeat(129) }), 40001, /outTradeNo/],
@@ -248,22 +300,106 @@ export function apiSuite(backend: Backend) {
         ["list with an unknown status", "GET", "payment/list", { orderStatus: "7" }, 40001, /orderStatus/],
         ["cancel of an unknown order", "POST", "payment/cancel", { outTradeNo: "01NOPE" }, 40401, /01NOPE/],
         ["refund without a payment", "POST", "refund/createRefundOrder", { refundAmount: "1" }, 40001, /outTradeNo/],
-        ["refund with a negative amount", "POST", "refund/createRefundOrder", { outTradeNo: "order-1", refundAmount: "-1" }, 40002, /refundAmount/],
-        ["refund to a bad address", "POST", "refund/createRefundOrder", { outTradeNo: "order-1", refundAddress: "0x12" }, 40001, /refundAddress/],
-        ["refund to a bad checksum", "POST", "refund/createRefundOrder", { outTradeNo: "order-1", refundAddress: PAYER.replace("c", "C") }, 40001, /checksum/],
+        [
+          "refund with a negative amount",
+          "POST",
+          "refund/createRefundOrder",
+          { outTradeNo: "order-1", refundAmount: "-1" },
+          40002,
+          /refundAmount/,
+        ],
+        [
+          "refund to a bad address",
+          "POST",
+          "refund/createRefundOrder",
+          { outTradeNo: "order-1", refundAddress: "0x12" },
+          40001,
+          /refundAddress/,
+        ],
+        [
+          "refund to a bad checksum",
+          "POST",
+          "refund/createRefundOrder",
+          { outTradeNo: "order-1", refundAddress: PAYER.replace("c", "C") },
+          40001,
+          /checksum/,
+        ],
         ["refund of an unknown order", "POST", "refund/createRefundOrder", { outTradeNo: "nope", refundAmount: "1" }, 40401, /nope/],
         ["refund detail of an unknown refund", "GET", "refund/detail", { refundId: "999999" }, 40403, /999999/],
         ["approve without a signature", "POST", "refund/approve", { refundId: 1 }, 40001, /signature/],
         ["approve with a short signature", "POST", "refund/approve", { refundId: 1, signature: "0x1234" }, 40001, /signature/],
-        ["approve of an unknown refund", "POST", "refund/approve", { refundId: 999999, signature: `0x${"ab".repeat(65)}` }, 40403, /999999/],
-        ["withdrawal to the zero address", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: `0x${"0".repeat(40)}`, withdrawAmount: "1" }, 40011, /zero address/],
-        ["withdrawal to the vault", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: VAULT, withdrawAmount: "1" }, 40011, /vault/],
-        ["withdrawal pairs 2 addresses with 1 amount", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: `${PAYER},${OTHER}`, withdrawAmount: "1" }, 40001, /2 address\(es\) and withdrawAmount 1 amount/],
-        ["withdrawal amount with too many decimals", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: `${PAYER},${OTHER}`, withdrawAmount: "1,0.0000001" }, 40002, /withdrawAmount\[2\] "0.0000001" has 7 decimals; USDT has 6/],
-        ["withdrawal in a currency of another chain", "POST", "withdraw/apply", { chainId: 137, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1" }, 40004, /currencyId 2 is not accepted on chain 137/],
-        ["withdrawal with a blank outTradeNo", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1", outTradeNo: "  " }, 40001, /outTradeNo/],
-        ["metadata notify URL (withdrawal)", "POST", "withdraw/apply", { chainId: 31337, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1", notifyUrl: "http://169.254.169.254/latest" }, 40010, /link-local/],
-        ["settlement to the zero address", "POST", "settlement/apply", { chainId: 31337, currencyId: 2, settlementAddress: `0x${"0".repeat(40)}`, settlementAmount: "1" }, 40011, /zero address/],
+        [
+          "approve of an unknown refund",
+          "POST",
+          "refund/approve",
+          { refundId: 999999, signature: `0x${"ab".repeat(65)}` },
+          40403,
+          /999999/,
+        ],
+        [
+          "withdrawal to the zero address",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: `0x${"0".repeat(40)}`, withdrawAmount: "1" },
+          40011,
+          /zero address/,
+        ],
+        [
+          "withdrawal to the vault",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: VAULT, withdrawAmount: "1" },
+          40011,
+          /vault/,
+        ],
+        [
+          "withdrawal pairs 2 addresses with 1 amount",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: `${PAYER},${OTHER}`, withdrawAmount: "1" },
+          40001,
+          /2 address\(es\) and withdrawAmount 1 amount/,
+        ],
+        [
+          "withdrawal amount with too many decimals",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: `${PAYER},${OTHER}`, withdrawAmount: "1,0.0000001" },
+          40002,
+          /withdrawAmount\[2\] "0.0000001" has 7 decimals; USDT has 6/,
+        ],
+        [
+          "withdrawal in a currency of another chain",
+          "POST",
+          "withdraw/apply",
+          { chainId: 137, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1" },
+          40004,
+          /currencyId 2 is not accepted on chain 137/,
+        ],
+        [
+          "withdrawal with a blank outTradeNo",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1", outTradeNo: "  " },
+          40001,
+          /outTradeNo/,
+        ],
+        [
+          "metadata notify URL (withdrawal)",
+          "POST",
+          "withdraw/apply",
+          { chainId: 31337, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "1", notifyUrl: "http://169.254.169.254/latest" },
+          40010,
+          /link-local/,
+        ],
+        [
+          "settlement to the zero address",
+          "POST",
+          "settlement/apply",
+          { chainId: 31337, currencyId: 2, settlementAddress: `0x${"0".repeat(40)}`, settlementAmount: "1" },
+          40011,
+          /zero address/,
+        ],
         ["user without uuid", "POST", "user/create", {}, 40001, /uuid/],
         ["user with a bad uuid", "POST", "user/create", { uuid: "has space" }, 40001, /uuid/],
         ["user detail with a bad userId", "GET", "user/detail", { userId: "-3" }, 40001, /userId/],
@@ -300,7 +436,9 @@ export function apiSuite(backend: Backend) {
     // the issue asks for 500 on the server; PGlite (one in-process connection) runs 200 to stay fast
     const PARALLEL = backend === "postgres" ? 500 : 200;
     it(`${PARALLEL} parallel creates lease ${PARALLEL} distinct addresses`, async () => {
-      const results = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => call(gw, A, "POST", "payment/createPaymentOrder", order({ outTradeNo: `par-${i}` }))));
+      const results = await Promise.all(
+        Array.from({ length: PARALLEL }, (_, i) => call(gw, A, "POST", "payment/createPaymentOrder", order({ outTradeNo: `par-${i}` }))),
+      );
       for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(new Set(results.map((r) => r.body.data.userWalletAddress)).size, PARALLEL);
       const [open] = await gw.db.query<{ n: string; d: string }>(
@@ -312,7 +450,9 @@ export function apiSuite(backend: Backend) {
     it("50 identical parallel creates (the same signed request) make one order", async () => {
       const req = order({ outTradeNo: "same-50" });
       const t = String(Math.floor(Date.now() / 1000));
-      const results = await Promise.all(Array.from({ length: 50 }, () => call(gw, A, "POST", "payment/createPaymentOrder", req, { timestamp: t })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => call(gw, A, "POST", "payment/createPaymentOrder", req, { timestamp: t })),
+      );
       for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(new Set(results.map((r) => r.body.data.outPaymentNo)).size, 1);
       const rows = await gw.db.query("SELECT id FROM payment_orders WHERE merchant_id = 1 AND merchant_order_id = 'same-50'");
@@ -331,7 +471,10 @@ export function apiSuite(backend: Backend) {
       assert.equal(page.body.data.page, 1);
       assert.equal(page.body.data.size, 2);
       assert.ok(page.body.data.count >= 2);
-      assert.deepEqual(page.body.data.list.map((p: any) => p.outTradeNo), [b.outTradeNo, a.outTradeNo]);
+      assert.deepEqual(
+        page.body.data.list.map((p: any) => p.outTradeNo),
+        [b.outTradeNo, a.outTradeNo],
+      );
       const paid = await call(gw, A, "GET", "payment/list", { orderStatus: "0" });
       assert.ok(paid.body.data.list.every((p: any) => p.paymentStatus === 0));
       assert.ok(paid.body.data.list.some((p: any) => p.outTradeNo === b.outTradeNo));
@@ -347,7 +490,8 @@ export function apiSuite(backend: Backend) {
     it("refunds part or all of a paid order, several times, never more than was paid; approve and reject", async () => {
       const req = order();
       await call(gw, A, "POST", "payment/createPaymentOrder", req);
-      const refund = (over: Record<string, unknown>) => call(gw, A, "POST", "refund/createRefundOrder", { outTradeNo: req.outTradeNo, ...over });
+      const refund = (over: Record<string, unknown>) =>
+        call(gw, A, "POST", "refund/createRefundOrder", { outTradeNo: req.outTradeNo, ...over });
       assert.equal((await refund({ refundAmount: "5", refundAddress: PAYER })).body.code, 40902, "an open order cannot be refunded");
       await pay(req.outTradeNo, 12_500_000n);
       assert.equal((await refund({ refundAmount: "1" })).body.code, 40006, "no payer known and no refundAddress");
@@ -362,7 +506,11 @@ export function apiSuite(backend: Backend) {
       assert.equal(d1.refundAmount, "5000000");
       assert.equal(d1.outTradeNo, req.outTradeNo);
       assert.equal(d1.refundFee, "0");
-      assert.equal((await refund({ refundAmount: "5", outRefundNo: "r-1" })).body.data.refundId, r1.body.data.refundId, "idempotent by outRefundNo");
+      assert.equal(
+        (await refund({ refundAmount: "5", outRefundNo: "r-1" })).body.data.refundId,
+        r1.body.data.refundId,
+        "idempotent by outRefundNo",
+      );
       assert.equal((await refund({ refundAmount: "6", outRefundNo: "r-1" })).body.code, 40901);
       const tooMuch = await refund({ refundAmount: "7.500001" });
       assert.equal(tooMuch.body.code, 40902);
@@ -381,7 +529,10 @@ export function apiSuite(backend: Backend) {
       // refund/detail by the payment's outTradeNo alone: its latest refund
       assert.equal((await call(gw, A, "GET", "refund/detail", { outTradeNo: req.outTradeNo })).body.data.refundId, r2.body.data.refundId);
       assert.equal((await call(gw, B, "GET", "refund/detail", { refundId: String(r2.body.data.refundId) })).body.code, 40403);
-      assert.equal((await call(gw, B, "POST", "refund/createRefundOrder", { outTradeNo: req.outTradeNo, refundAmount: "1" })).body.code, 40401);
+      assert.equal(
+        (await call(gw, B, "POST", "refund/createRefundOrder", { outTradeNo: req.outTradeNo, refundAmount: "1" })).body.code,
+        40401,
+      );
       const list = await call(gw, A, "GET", "refund/list", { orderStatus: "1" });
       assert.ok(list.body.data.list.some((r: any) => r.refundId === r1.body.data.refundId));
 
@@ -401,16 +552,27 @@ export function apiSuite(backend: Backend) {
       const afterReject = (await call(gw, A, "GET", "payment/detail", { outTradeNo: req.outTradeNo })).body.data;
       assert.equal(afterReject.refundedAmount, "5000000");
       assert.equal(afterReject.refundableAmount, "7500000");
-      const events = await gw.db.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1 AND aggregate_id = ANY($1)", [
-        [String(r1.body.data.refundId), String(r2.body.data.refundId)],
-      ]);
+      const events = await gw.db.query<{ n: string }>(
+        "SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'refund' AND merchant_id = 1 AND aggregate_id = ANY($1)",
+        [[String(r1.body.data.refundId), String(r2.body.data.refundId)]],
+      );
       assert.equal(events[0]!.n, "4", "created x2, approved, rejected");
-      assert.deepEqual((await call(gw, A, "GET", "refund/notify", { refundId: String(r2.body.data.refundId) })).body, { code: 200, msg: "success" });
+      assert.deepEqual((await call(gw, A, "GET", "refund/notify", { refundId: String(r2.body.data.refundId) })).body, {
+        code: 200,
+        msg: "success",
+      });
     });
 
     it("withdrawals: one recipient or several (one payout per line), idempotent by outTradeNo, approved with one signature per line", async () => {
       const apply = (over: Record<string, unknown> = {}) =>
-        call(gw, A, "POST", "withdraw/apply", { chainId: "31337", currencyId: 2, withdrawAddress: `${PAYER}, ${OTHER}`, withdrawAmount: "1.5,2", outTradeNo: "w-1", ...over });
+        call(gw, A, "POST", "withdraw/apply", {
+          chainId: "31337",
+          currencyId: 2,
+          withdrawAddress: `${PAYER}, ${OTHER}`,
+          withdrawAmount: "1.5,2",
+          outTradeNo: "w-1",
+          ...over,
+        });
       const w1 = await apply();
       assert.equal(w1.status, 200, JSON.stringify(w1.body));
       assert.deepEqual(Object.keys(w1.body.data), ["withdrawId"]);
@@ -425,13 +587,27 @@ export function apiSuite(backend: Backend) {
       assert.equal(BigInt(d.lines[1].payoutId), BigInt(d.lines[0].payoutId) + 1n, "each line its own vault payout id");
       assert.equal(d.lines[0].payoutTypedData.message.kind, 1, "withdrawal payout kind");
       const sigs = await signLines(SIGNER_KEY, d.lines);
-      assert.equal((await call(gw, A, "POST", "withdraw/approve", { withdrawId: d.withdrawId, signature: sigs[0] })).body.code, 40001, "one signature for two lines");
-      assert.equal((await call(gw, A, "POST", "withdraw/approve", { withdrawId: d.withdrawId, signatures: [sigs[1], sigs[0]] })).body.code, 40007, "lines in order");
+      assert.equal(
+        (await call(gw, A, "POST", "withdraw/approve", { withdrawId: d.withdrawId, signature: sigs[0] })).body.code,
+        40001,
+        "one signature for two lines",
+      );
+      assert.equal(
+        (await call(gw, A, "POST", "withdraw/approve", { withdrawId: d.withdrawId, signatures: [sigs[1], sigs[0]] })).body.code,
+        40007,
+        "lines in order",
+      );
       const approved = await call(gw, A, "POST", "withdraw/approve", { withdrawId: d.withdrawId, signatures: sigs });
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
       assert.equal(approved.body.data.withdrawStatus, 2);
-      assert.deepEqual(approved.body.data.lines.map((l: any) => l.state), [1, 1]);
-      const groupEvents = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 ORDER BY seq", [String(d.withdrawId)]);
+      assert.deepEqual(
+        approved.body.data.lines.map((l: any) => l.state),
+        [1, 1],
+      );
+      const groupEvents = await gw.db.query(
+        "SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 ORDER BY seq",
+        [String(d.withdrawId)],
+      );
       assert.deepEqual(
         groupEvents.map((e) => [e.payload.data.from, e.payload.data.status]),
         [
@@ -452,8 +628,14 @@ export function apiSuite(backend: Backend) {
       assert.equal(rejected.body.data.withdrawStatus, 5);
       assert.equal((await call(gw, B, "GET", "withdraw/detail", { withdrawId: String(w2.body.data.withdrawId) })).body.code, 40405);
       const list = await call(gw, A, "GET", "withdraw/list", { orderStatus: "5" });
-      assert.deepEqual(list.body.data.list.map((w: any) => w.withdrawId), [w3.body.data.withdrawId]);
-      assert.deepEqual((await call(gw, A, "GET", "withdraw/notify", { withdrawId: String(w2.body.data.withdrawId) })).body, { code: 200, msg: "success" });
+      assert.deepEqual(
+        list.body.data.list.map((w: any) => w.withdrawId),
+        [w3.body.data.withdrawId],
+      );
+      assert.deepEqual((await call(gw, A, "GET", "withdraw/notify", { withdrawId: String(w2.body.data.withdrawId) })).body, {
+        code: 200,
+        msg: "success",
+      });
       assert.equal((await call(gw, B, "POST", "withdraw/notify", { withdrawId: w2.body.data.withdrawId })).body.code, 40405);
     });
 
@@ -489,7 +671,19 @@ export function apiSuite(backend: Backend) {
           `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address,
              to_address, tx_hash, log_index, block_number, block_hash, created_at)
            VALUES ($1, 1, $2, 31337, $3, $4, $5, $6, $7, $8, 0, $9, $10, now() + make_interval(secs => $11))`,
-          [newId(Date.now() + i), userId, USDT.toLowerCase(), 1_000_000 * (i + 1), i % 2 ? 4 : 2, PAYER.toLowerCase(), wallet.walletAddress.toLowerCase(), `0x${String(i).padStart(64, "0")}`, 100 + i, `0x${"b".repeat(64)}`, i],
+          [
+            newId(Date.now() + i),
+            userId,
+            USDT.toLowerCase(),
+            1_000_000 * (i + 1),
+            i % 2 ? 4 : 2,
+            PAYER.toLowerCase(),
+            wallet.walletAddress.toLowerCase(),
+            `0x${String(i).padStart(64, "0")}`,
+            100 + i,
+            `0x${"b".repeat(64)}`,
+            i,
+          ],
         );
       }
       const p1 = await call(gw, A, "GET", "recharge/list", { size: "2" });
@@ -504,14 +698,20 @@ export function apiSuite(backend: Backend) {
       const p3 = await call(gw, A, "GET", "recharge/list", { size: "2", page: "3" });
       assert.equal(p3.body.data.list.length, 1);
       const done = await call(gw, A, "GET", "recharge/list", { orderStatus: "0", UUID: "rc-user" });
-      assert.deepEqual(done.body.data.list.map((r: any) => r.rechargeAmount), ["4000000", "2000000"]);
+      assert.deepEqual(
+        done.body.data.list.map((r: any) => r.rechargeAmount),
+        ["4000000", "2000000"],
+      );
       assert.equal((await call(gw, A, "GET", "recharge/list", { size: "0" })).body.code, 40001);
       const detail = await call(gw, A, "GET", "recharge/detail", { rechargeId: String(r0.rechargeId) });
       assert.deepEqual(detail.body.data, r0);
       assert.equal((await call(gw, B, "GET", "recharge/detail", { rechargeId: String(r0.rechargeId) })).body.code, 40406);
       assert.equal((await call(gw, B, "GET", "recharge/list", {})).body.data.count, 0);
       assert.equal((await call(gw, A, "GET", "recharge/notify", { rechargeId: String(r0.rechargeId) })).status, 200);
-      const [e] = await gw.db.query("SELECT o.type FROM outbox_events o JOIN recharge_orders r ON r.id = o.aggregate_id WHERE r.recharge_no = $1", [r0.rechargeId]);
+      const [e] = await gw.db.query(
+        "SELECT o.type FROM outbox_events o JOIN recharge_orders r ON r.id = o.aggregate_id WHERE r.recharge_no = $1",
+        [r0.rechargeId],
+      );
       assert.equal(e!.type, "recharge.snapshot");
     });
 
@@ -520,12 +720,21 @@ export function apiSuite(backend: Backend) {
       await call(gw, A, "POST", "payment/createPaymentOrder", req);
       await pay(req.outTradeNo, 12_500_000n);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => call(gw, A, "POST", "refund/createRefundOrder", { outTradeNo: req.outTradeNo, outRefundNo: `par-r-${i}`, refundAmount: "1", refundAddress: OTHER })),
+        Array.from({ length: 20 }, (_, i) =>
+          call(gw, A, "POST", "refund/createRefundOrder", {
+            outTradeNo: req.outTradeNo,
+            outRefundNo: `par-r-${i}`,
+            refundAmount: "1",
+            refundAddress: OTHER,
+          }),
+        ),
       );
       const ok = results.filter((r) => r.status === 200);
       assert.equal(ok.length, 12, "12 refunds of 1 fit in 12.5");
       for (const r of results.filter((r) => r.status !== 200)) assert.equal(r.body.code, 40902);
-      const [row] = await gw.db.query("SELECT refunded_amount FROM payment_orders WHERE merchant_order_id = $1 AND merchant_id = 1", [req.outTradeNo]);
+      const [row] = await gw.db.query("SELECT refunded_amount FROM payment_orders WHERE merchant_order_id = $1 AND merchant_id = 1", [
+        req.outTradeNo,
+      ]);
       assert.equal(row!.refunded_amount, "12000000");
       const users = await Promise.all(Array.from({ length: 30 }, () => call(gw, A, "POST", "user/create", { uuid: "par-user" })));
       for (const u of users) assert.equal(u.status, 200, JSON.stringify(u.body));

@@ -67,7 +67,14 @@ after(async () => {
 function follower(db: Db, rpcUrl: string, extra: Partial<CreateChainFollowerParameters>): ChainFollower {
   const f = createChainFollower({
     db,
-    chain: { chainId: 31337, rpcUrl, vault: fx.vault, tokens: [{ address: fx.token }, { address: ZERO }], confirmations: 2, startBlock: 0n },
+    chain: {
+      chainId: 31337,
+      rpcUrl,
+      vault: fx.vault,
+      tokens: [{ address: fx.token }, { address: ZERO }],
+      confirmations: 2,
+      startBlock: 0n,
+    },
     ...extra,
   });
   f.watch(watched);
@@ -94,13 +101,19 @@ describe("historical backfill and RPC faults", () => {
   const confirmedTimes = new Map<string, number>();
   const hooks = {
     async onConfirmed(_tx: unknown, e: { deposits: { txHash: string; logIndex: number }[] }) {
-      for (const d of e.deposits) confirmedTimes.set(`${d.txHash}:${d.logIndex}`, (confirmedTimes.get(`${d.txHash}:${d.logIndex}`) ?? 0) + 1);
+      for (const d of e.deposits)
+        confirmedTimes.set(`${d.txHash}:${d.logIndex}`, (confirmedTimes.get(`${d.txHash}:${d.logIndex}`) ?? 0) + 1);
     },
   };
 
   it("backfills ~3,000 blocks in 25-block chunks with progress, recording every watched deposit once", async () => {
     const progress: Progress[] = [];
-    clean = follower(cleanDb, node.url, { hooks, chunk: { initial: 25, max: 25 }, onProgress: (p) => progress.push(p), progressIntervalMs: 0 });
+    clean = follower(cleanDb, node.url, {
+      hooks,
+      chunk: { initial: 25, max: 25 },
+      onProgress: (p) => progress.push(p),
+      progressIntervalMs: 0,
+    });
     await clean.init();
     const head = await fx.blockNumber();
     assert.ok(head >= 3000n, `history has ${head} blocks`);

@@ -85,7 +85,10 @@ describe("chain follower on hardhat node", () => {
     // A and B come from the store's address pool (as the API writes them), L is leased later
     await db.query("INSERT INTO merchants (id, name, webhook_secret_enc) VALUES (1, 'm', '\\x00')");
     await db.query("INSERT INTO address_pool_counters (merchant_id, chain_id, next_index) VALUES (1, 31337, 2)");
-    await db.query("INSERT INTO address_pool (merchant_id, chain_id, pool_index, address) VALUES (1, 31337, 0, $1), (1, 31337, 1, $2)", [A, B]);
+    await db.query("INSERT INTO address_pool (merchant_id, chain_id, pool_index, address) VALUES (1, 31337, 0, $1), (1, 31337, 1, $2)", [
+      A,
+      B,
+    ]);
     await fx.mint(fx.admin, 1_000n);
     const { hooks, rec } = recorder();
     const f = await follower(db, 1, hooks);
@@ -118,7 +121,10 @@ describe("chain follower on hardhat node", () => {
     assert.equal(rows[2]!.txHash, n1.transactionHash);
     assert.equal(rows[2]!.logIndex, -1);
     assert.equal(rows[3]!.txHash, n2.transactionHash);
-    assert.ok(rows.every((d) => d.status === "confirmed"), "confirmations = 1: confirmed once included");
+    assert.ok(
+      rows.every((d) => d.status === "confirmed"),
+      "confirmations = 1: confirmed once included",
+    );
 
     await fx.mine(2);
     await f.tick();
@@ -205,7 +211,10 @@ describe("chain follower on hardhat node", () => {
     const snapshot = await node.rpc<string>("evm_snapshot");
     const orphan = await fx.mint(A, 500n);
     await f.tick();
-    assert.deepEqual((await listDeposits(db, 31337)).map((d) => d.amount), [1n, 500n]);
+    assert.deepEqual(
+      (await listDeposits(db, 31337)).map((d) => d.amount),
+      [1n, 500n],
+    );
 
     await node.rpc("evm_revert", [snapshot]);
     const other = await fx.mint(fx.paymentAddress(999n), 3n); // another block at the orphan's height
@@ -213,8 +222,16 @@ describe("chain follower on hardhat node", () => {
     const canonical = await node.rpc<{ hash: string }>("eth_getBlockByNumber", [`0x${other.blockNumber.toString(16)}`, false]);
     const r = await f.tick();
     assert.equal(r.reorgs, 1);
-    assert.deepEqual(rec.reorged.map((d) => d.txHash), [orphan.transactionHash], "the orphan is reported as removed");
-    assert.deepEqual((await listDeposits(db, 31337)).map((d) => d.amount), [1n], "orphan gone, the older deposit kept");
+    assert.deepEqual(
+      rec.reorged.map((d) => d.txHash),
+      [orphan.transactionHash],
+      "the orphan is reported as removed",
+    );
+    assert.deepEqual(
+      (await listDeposits(db, 31337)).map((d) => d.amount),
+      [1n],
+      "orphan gone, the older deposit kept",
+    );
     const [cursor] = await db.query("SELECT block_number, block_hash FROM chain_cursors WHERE chain_id = 31337");
     assert.equal(BigInt(cursor!.block_number), other.blockNumber);
     assert.equal(cursor!.block_hash, canonical.hash, "the follower ends on the new chain");
@@ -232,10 +249,13 @@ describe("chain follower on hardhat node", () => {
     await fx.mine(5);
     await f.tick();
     const rows = await listDeposits(db, 31337);
-    assert.deepEqual(rows.map((d) => [d.amount, d.status]), [
-      [1n, "confirmed"],
-      [602n, "confirmed"],
-    ]);
+    assert.deepEqual(
+      rows.map((d) => [d.amount, d.status]),
+      [
+        [1n, "confirmed"],
+        [602n, "confirmed"],
+      ],
+    );
     assert.equal(rows[1]!.txHash, replay.transactionHash);
     assert.deepEqual(rec.confirmed.map((d) => d.amount).sort(), [1n, 602n], "no orphan ever confirmed");
   });
@@ -270,13 +290,24 @@ describe("chain follower on hardhat node", () => {
     await fx.mint(B, 2n); // the write of this block fails
     await fx.send({ to: A, value: 3n });
     await assert.rejects(first.tick(), /simulated crash/);
-    assert.deepEqual((await listDeposits(db, 31337)).map((d) => d.amount), [1n], "the failed block left nothing");
+    assert.deepEqual(
+      (await listDeposits(db, 31337)).map((d) => d.amount),
+      [1n],
+      "the failed block left nothing",
+    );
     await first.stop();
 
     const { hooks, rec } = recorder();
     const second = createChainFollower({
       db,
-      chain: { chainId: 31337, rpcUrl: node.url, vault: fx.vault, tokens: [{ address: fx.token }, { address: ZERO }], confirmations: 2, startBlock: start },
+      chain: {
+        chainId: 31337,
+        rpcUrl: node.url,
+        vault: fx.vault,
+        tokens: [{ address: fx.token }, { address: ZERO }],
+        confirmations: 2,
+        startBlock: start,
+      },
       hooks,
       pollIntervalMs: 20,
     });
@@ -288,10 +319,20 @@ describe("chain follower on hardhat node", () => {
     await second.tick();
     await second.tick();
     const rows = await listDeposits(db, 31337);
-    assert.deepEqual(rows.map((d) => d.amount), [1n, 2n, 3n, 4n]);
+    assert.deepEqual(
+      rows.map((d) => d.amount),
+      [1n, 2n, 3n, 4n],
+    );
     assert.equal(new Set(rows.map(key)).size, 4);
-    assert.deepEqual(rec.seen.map((d) => d.amount), [2n, 3n, 4n], "the restart re-read only what was not written");
-    assert.deepEqual(rec.confirmed.map((d) => d.amount), [1n, 2n, 3n, 4n]);
+    assert.deepEqual(
+      rec.seen.map((d) => d.amount),
+      [2n, 3n, 4n],
+      "the restart re-read only what was not written",
+    );
+    assert.deepEqual(
+      rec.confirmed.map((d) => d.amount),
+      [1n, 2n, 3n, 4n],
+    );
   });
 
   it("waits for the RPC's finalized block when configured so (hardhat: finalized = latest)", async () => {
@@ -316,7 +357,10 @@ describe("chain follower on hardhat node", () => {
     const m = await fx.mint(A, 5n);
     const r = await f.tick();
     assert.equal(r.confirmed, m.blockNumber, "the finalized block, not head - 12 + 1");
-    assert.deepEqual(rec.confirmed.map((d) => d.amount), [5n]);
+    assert.deepEqual(
+      rec.confirmed.map((d) => d.amount),
+      [5n],
+    );
   });
 
   it("runs as a loop: run() polls, stop() ends it", async () => {
@@ -331,6 +375,9 @@ describe("chain follower on hardhat node", () => {
     while (rec.confirmed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await f.stop();
     await running;
-    assert.deepEqual(rec.confirmed.map((d) => d.amount), [77n]);
+    assert.deepEqual(
+      rec.confirmed.map((d) => d.amount),
+      [77n],
+    );
   });
 });

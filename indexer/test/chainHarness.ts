@@ -49,7 +49,8 @@ export async function startHardhatNode(o: { chainId?: number } = {}): Promise<Ha
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("HARDHAT_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith("HARDHAT_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
   const args = ["hardhat", "node", "--port", String(port), ...(o.chainId !== undefined ? ["--chain-id", String(o.chainId)] : [])];
   const child: ChildProcess = spawn("npx", args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -58,7 +59,11 @@ export async function startHardhatNode(o: { chainId?: number } = {}): Promise<Ha
   const rpc = async <T>(method: string, params: unknown[] = [], attempt = 1): Promise<T> => {
     let body: { result?: T; error?: { message: string } };
     try {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
       body = (await res.json()) as typeof body;
     } catch (e) {
       // a kept-alive socket the node closed meanwhile: once more on a new one
@@ -115,7 +120,12 @@ export function artifact(rel: string): Artifact {
 let clean: Record<string, Artifact> | undefined;
 function compileClean(): Record<string, Artifact> {
   if (clean) return clean;
-  const sources = ["contracts/PaymentVault.sol", "contracts/mocks/MockERC20.sol", "contracts/mocks/MockAggregatorV3.sol", "contracts/mocks/TestWallets.sol"];
+  const sources = [
+    "contracts/PaymentVault.sol",
+    "contracts/mocks/MockERC20.sol",
+    "contracts/mocks/MockAggregatorV3.sol",
+    "contracts/mocks/TestWallets.sol",
+  ];
   const hash = createHash("sha256");
   const walk = (dir: string) => {
     for (const f of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -132,7 +142,11 @@ function compileClean(): Record<string, Artifact> {
   const input = {
     language: "Solidity",
     sources: Object.fromEntries(sources.map((s) => [s, { content: readFileSync(path.join(ROOT, s), "utf8") }])),
-    settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 10_000 }, outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
+    settings: {
+      evmVersion: "cancun",
+      optimizer: { enabled: true, runs: 10_000 },
+      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+    },
   };
   const findImports = (p: string) => {
     for (const base of [ROOT, path.join(ROOT, "node_modules")]) {
@@ -175,8 +189,20 @@ export type Fixture = {
   /** `from` (default: payer) pays `amount` through a NativeSender to `to`: an internal transfer; returns the receipt */
   forwardNative(sender: Address, to: Address, amount: bigint, from?: Address): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
   /** sends a transaction from `from` (default: payer), mined by automine; returns the receipt */
-  send(p: { from?: Address; to: Address; value?: bigint; data?: Hex; gas?: bigint }): Promise<{ status: string; blockNumber: bigint; transactionHash: Hex }>;
-  write(to: Address, abi: Abi, functionName: string, args: unknown[], from?: Address): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
+  send(p: {
+    from?: Address;
+    to: Address;
+    value?: bigint;
+    data?: Hex;
+    gas?: bigint;
+  }): Promise<{ status: string; blockNumber: bigint; transactionHash: Hex }>;
+  write(
+    to: Address,
+    abi: Abi,
+    functionName: string,
+    args: unknown[],
+    from?: Address,
+  ): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
   mint(to: Address, amount: bigint): Promise<{ blockNumber: bigint; transactionHash: Hex }>;
   mine(blocks?: number): Promise<void>;
   blockNumber(): Promise<bigint>;
@@ -195,7 +221,10 @@ export async function deployFixture(node: HardhatNode, o: { deterministic?: bool
   const [admin, payer] = accounts as [Address, Address];
 
   const receipt = async (hash: Hex) => {
-    const r = await node.rpc<{ status: string; blockNumber: string; contractAddress: Address | null; transactionHash: Hex } | null>("eth_getTransactionReceipt", [hash]);
+    const r = await node.rpc<{ status: string; blockNumber: string; contractAddress: Address | null; transactionHash: Hex } | null>(
+      "eth_getTransactionReceipt",
+      [hash],
+    );
     if (!r) throw new Error(`no receipt for ${hash}: is automine on?`);
     return r;
   };
@@ -206,7 +235,8 @@ export async function deployFixture(node: HardhatNode, o: { deterministic?: bool
       const salt = keccak256(toHex(`chain-test/${rel}`));
       const address = getContractAddress({ opcode: "CREATE2", from: CREATE2_PROXY, salt, bytecode: initCode }).toLowerCase() as Address;
       if ((await node.rpc<string>("eth_getCode", [address, "latest"])) === "0x") {
-        if ((await node.rpc<string>("eth_getCode", [CREATE2_PROXY, "latest"])) === "0x") await node.rpc("hardhat_setCode", [CREATE2_PROXY, CREATE2_PROXY_RUNTIME]);
+        if ((await node.rpc<string>("eth_getCode", [CREATE2_PROXY, "latest"])) === "0x")
+          await node.rpc("hardhat_setCode", [CREATE2_PROXY, CREATE2_PROXY_RUNTIME]);
         const hash = await wallet.sendTransaction({ account: admin, to: CREATE2_PROXY, data: concatHex([salt, initCode]), chain: null });
         if ((await receipt(hash)).status !== "0x1" || (await node.rpc<string>("eth_getCode", [address, "latest"])) === "0x") {
           throw new Error(`deterministic deploy of ${rel} failed`);
@@ -245,15 +275,22 @@ export async function deployFixture(node: HardhatNode, o: { deterministic?: bool
     vaultAbi: vault.abi,
     tokenAbi: token.abi,
     merchantId,
-    paymentAddress: (key) =>
-      depositAddress({ vault: vault.address, merchantId, kind: DepositKind.Payment, key }).toLowerCase() as Address,
+    paymentAddress: (key) => depositAddress({ vault: vault.address, merchantId, kind: DepositKind.Payment, key }).toLowerCase() as Address,
     paymentSalt: (key) => depositSalt(merchantId, DepositKind.Payment, key),
     async deployNativeSender() {
       return (await deploy("contracts/mocks/TestWallets.sol/NativeSender.json", [])).address;
     },
     async forwardNative(sender, to, amount, from = payer) {
       const { abi } = artifact("contracts/mocks/TestWallets.sol/NativeSender.json");
-      const hash = await wallet.writeContract({ address: sender, abi, functionName: "sendWithGas", args: [to, 100_000n], value: amount, account: from, chain: null });
+      const hash = await wallet.writeContract({
+        address: sender,
+        abi,
+        functionName: "sendWithGas",
+        args: [to, 100_000n],
+        value: amount,
+        account: from,
+        chain: null,
+      });
       const r = await receipt(hash);
       if (r.status !== "0x1") throw new Error("forwardNative reverted");
       return { blockNumber: BigInt(r.blockNumber), transactionHash: r.transactionHash };
@@ -354,9 +391,9 @@ export async function startFaultProxy(target: string, options: FaultOptions): Pr
       const f = one?.method === "eth_getLogs" ? one.params?.[0] : undefined;
       if (f?.fromBlock && f?.toBlock && BigInt(f.toBlock) - BigInt(f.fromBlock) + 1n > BigInt(o.maxLogRange)) {
         stats.tooLarge++;
-        res.writeHead(200, { "content-type": "application/json" }).end(
-          JSON.stringify({ jsonrpc: "2.0", id: one.id, error: { code: -32005, message: "query returned more than 10000 results" } }),
-        );
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ jsonrpc: "2.0", id: one.id, error: { code: -32005, message: "query returned more than 10000 results" } }));
         return;
       }
     }
@@ -365,7 +402,8 @@ export async function startFaultProxy(target: string, options: FaultOptions): Pr
       let text = await upstream.text();
       if (o.dropLogs) {
         const parsed = JSON.parse(text);
-        const strip = (r: { result?: unknown }, q: { method?: string }) => (q?.method === "eth_getLogs" && Array.isArray(r.result) ? { ...r, result: [] } : r);
+        const strip = (r: { result?: unknown }, q: { method?: string }) =>
+          q?.method === "eth_getLogs" && Array.isArray(r.result) ? { ...r, result: [] } : r;
         const request = JSON.parse(body);
         text = JSON.stringify(Array.isArray(parsed) ? parsed.map((r, i) => strip(r, request[i])) : strip(parsed, request));
       }
@@ -483,11 +521,23 @@ export async function spawnGatewayServer(p: {
 }) {
   const child = spawn(process.execPath, ["--import", "tsx", "indexer/src/server.ts"], {
     cwd: ROOT,
-    env: { ...process.env, GATEWAY_CONFIG: p.configFile, DATABASE_URL: p.databaseUrl, GATEWAY_MASTER_KEY: p.masterKeyHex, LOG_LEVEL: p.logLevel },
+    env: {
+      ...process.env,
+      GATEWAY_CONFIG: p.configFile,
+      DATABASE_URL: p.databaseUrl,
+      GATEWAY_MASTER_KEY: p.masterKeyHex,
+      LOG_LEVEL: p.logLevel,
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   for (let i = 0; i < p.timeoutMs / 100; i++) {
-    if (await fetch(`http://127.0.0.1:${p.port}/health`).then((r) => r.ok, () => false)) return child;
+    if (
+      await fetch(`http://127.0.0.1:${p.port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -84,7 +84,14 @@ before(async () => {
   await updateMerchantSettings(db, box, merchant.merchantId, { callbackAllEvents: true });
   const app = await buildApp({ db, config });
   await app.listen({ host: "127.0.0.1", port: 0 });
-  gw = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, db, app, config, merchants: [merchant], close: async () => {} };
+  gw = {
+    url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+    db,
+    app,
+    config,
+    merchants: [merchant],
+    close: async () => {},
+  };
   const worker = createOutboxWorker({ db, config, box, allowPrivateTargets: true, retryScheduleMs: [100] });
   deliver = () => worker.runOnce();
   start = (await fx.blockNumber()) + 1n;
@@ -102,7 +109,15 @@ let start = 0n;
 async function follower(o: Partial<FollowerChainConfig> & { rpcUrl?: string } = {}) {
   const next = createChainFollower({
     db,
-    chain: { chainId: CHAIN, rpcUrl: proxy.url, vault: fx.vault, tokens: [{ address: fx.token }, { address: ZERO }], confirmations: DEPTH, startBlock: start, ...o },
+    chain: {
+      chainId: CHAIN,
+      rpcUrl: proxy.url,
+      vault: fx.vault,
+      tokens: [{ address: fx.token }, { address: ZERO }],
+      confirmations: DEPTH,
+      startBlock: start,
+      ...o,
+    },
     rpcOptions: { retry: { baseDelayMs: 10 } },
     hooks: createOrderHooks({ poolCooldownSeconds: 3600 }),
   });
@@ -116,7 +131,13 @@ const api = async (method: "GET" | "POST", path: string, payload: unknown) => {
   return res.body.data;
 };
 const createOrder = async (token: "USDT" | "ETH", amount: string) => {
-  const o = await api("POST", "payment/createPaymentOrder", { outTradeNo: `i-${++seq}`, chainId: CHAIN, quoteCurrencySymbol: token, quoteAmount: amount, notifyUrl });
+  const o = await api("POST", "payment/createPaymentOrder", {
+    outTradeNo: `i-${++seq}`,
+    chainId: CHAIN,
+    quoteCurrencySymbol: token,
+    quoteAmount: amount,
+    notifyUrl,
+  });
   return { id: o.outPaymentNo as string, address: (o.userWalletAddress as string).toLowerCase() as Address };
 };
 const createUserWallet = async () => {
@@ -127,7 +148,12 @@ const createUserWallet = async () => {
 };
 const state = async (id: string) => {
   const [r] = await db.query("SELECT status, seen_amount, paid_amount, payer_address FROM payment_orders WHERE id = $1", [id]);
-  return { status: Number(r!.status), seen: BigInt(r!.seen_amount), paid: BigInt(r!.paid_amount), payer: r!.payer_address as string | null };
+  return {
+    status: Number(r!.status),
+    seen: BigInt(r!.seen_amount),
+    paid: BigInt(r!.paid_amount),
+    payer: r!.payer_address as string | null,
+  };
 };
 const outbox = async (id: string) =>
   (await db.query("SELECT type, payload FROM outbox_events WHERE aggregate_id = $1 ORDER BY id", [id])).map((r) => {
@@ -137,23 +163,34 @@ const outbox = async (id: string) =>
 /** Delivers due webhooks; each of the aggregate's events reached the merchant exactly once. */
 async function deliveredOnce(aggregateId: string) {
   for (let i = 0; i < 20 && (await deliver()) > 0; i++); // one event per order per round, in order
-  const ids = (await db.query<{ id: string }>("SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY id", [aggregateId])).map((r) => r.id);
+  const ids = (await db.query<{ id: string }>("SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY id", [aggregateId])).map(
+    (r) => r.id,
+  );
   assert.ok(ids.length > 0);
-  assert.deepEqual(received.filter((id) => ids.includes(id)), ids, "each webhook delivered once, in order");
+  assert.deepEqual(
+    received.filter((id) => ids.includes(id)),
+    ids,
+    "each webhook delivered once, in order",
+  );
 }
 const advance = async (n: number) => {
   await fx.mine(n);
   return f.tick();
 };
 const hasCode = async (a: Address) => (await node.rpc<string>("eth_getCode", [a, "latest"])) !== "0x";
-const deposits = (to: string) => db.query("SELECT id, source, amount, tx_hash, log_index, status, absorbed_by, absorbed_amount FROM chain_deposits WHERE to_address = $1 ORDER BY id", [to]);
+const deposits = (to: string) =>
+  db.query(
+    "SELECT id, source, amount, tx_hash, log_index, status, absorbed_by, absorbed_amount FROM chain_deposits WHERE to_address = $1 ORDER BY id",
+    [to],
+  );
 
 /** The books agree with the chain at the follower's confirmed block. */
 async function reconcileClean() {
   await advance(DEPTH); // everything at depth
   const input = await collectReconciliation({ db, client: fx.publicClient, chainId: CHAIN, vault: fx.vault, tokens: [fx.token, ZERO] });
   const m = compareReconciliation(input);
-  if (m.length) console.log(await db.query("SELECT to_address, source, amount, block_number, status, absorbed_by FROM chain_deposits ORDER BY id"));
+  if (m.length)
+    console.log(await db.query("SELECT to_address, source, amount, block_number, status, absorbed_by FROM chain_deposits ORDER BY id"));
   assert.deepEqual(m, [], formatMismatches(m));
 }
 
@@ -164,7 +201,11 @@ afterEach(async () => {
 describe("what the node serves", () => {
   it("Hardhat's EDR traces transactions with the call tracer, not blocks", async () => {
     const support = await probeTraceSupport(createRpc({ chainId: CHAIN, url: node.url, retry: { maxAttempts: 2, baseDelayMs: 10 } }));
-    assert.deepEqual([support.debug_traceBlock, support.trace_block, support.debug_traceTransaction], [false, false, true], JSON.stringify(support));
+    assert.deepEqual(
+      [support.debug_traceBlock, support.trace_block, support.debug_traceTransaction],
+      [false, false, true],
+      JSON.stringify(support),
+    );
     assert.equal(support.recommended, "debug_traceTransaction");
   });
 });
@@ -223,7 +264,10 @@ describe("internal native transfers from traces (debug_traceTransaction)", () =>
     assert.equal(await hasCode(o.address), true);
     await fx.forwardNative(sender, o.address, 2n * ETH);
     await advance(DEPTH);
-    assert.deepEqual((await deposits(o.address)).map((d) => d.source), ["native_log"]);
+    assert.deepEqual(
+      (await deposits(o.address)).map((d) => d.source),
+      ["native_log"],
+    );
     assert.deepEqual([(await state(o.id)).status, (await state(o.id)).paid], [4, 2n * ETH]);
     await reconcileClean();
   });
@@ -241,7 +285,10 @@ describe("the balance safety net (no traces)", () => {
     assert.equal(r.foundByBalance, 1);
     assert.equal((await state(o.id)).status, 2);
     const [row] = await deposits(o.address);
-    assert.deepEqual([row!.source, BigInt(row!.amount), row!.tx_hash], ["balance", ETH / 2n, `balance:${paid.blockNumber}:${o.address}:${ZERO}`]);
+    assert.deepEqual(
+      [row!.source, BigInt(row!.amount), row!.tx_hash],
+      ["balance", ETH / 2n, `balance:${paid.blockNumber}:${o.address}:${ZERO}`],
+    );
     await advance(1);
     assert.equal((await state(o.id)).status, 3);
     await advance(1);
@@ -271,7 +318,11 @@ describe("the balance safety net (no traces)", () => {
     assert.deepEqual([s2.status, s2.seen, s2.paid], [4, ETH / 2n, ETH / 2n], "counted once");
     assert.equal((await outbox(o.id)).length, 3, "no new webhook");
     assert.deepEqual((await api("GET", "payment/detail", { outPaymentNo: o.id })).transfers[0].matchedTxHashes, [paid.transactionHash]);
-    assert.deepEqual(await traced.rescan(paid.blockNumber, paid.blockNumber), { deposits: 0, absorbed: 0, vaultEvents: 0 }, "a second rescan finds nothing new");
+    assert.deepEqual(
+      await traced.rescan(paid.blockNumber, paid.blockNumber),
+      { deposits: 0, absorbed: 0, vaultEvents: 0 },
+      "a second rescan finds nothing new",
+    );
     await reconcileClean();
   });
 
@@ -284,7 +335,10 @@ describe("the balance safety net (no traces)", () => {
     await advance(DEPTH);
     const rows = await db.query("SELECT id, status, amount, tx_hash, from_address FROM recharge_orders WHERE to_address = $1", [wallet]);
     assert.equal(rows.length, 1);
-    assert.deepEqual([Number(rows[0]!.status), BigInt(rows[0]!.amount), String(rows[0]!.tx_hash).startsWith("balance:")], [4, 7n * ETH, true]);
+    assert.deepEqual(
+      [Number(rows[0]!.status), BigInt(rows[0]!.amount), String(rows[0]!.tx_hash).startsWith("balance:")],
+      [4, 7n * ETH, true],
+    );
     assert.deepEqual(await outbox(rows[0]!.id), ["recharge.status_changed:2", "recharge.status_changed:3", "recharge.status_changed:4"]);
     await deliveredOnce(rows[0]!.id);
     await reconcileClean();
@@ -341,7 +395,11 @@ describe("the balance safety net (no traces)", () => {
       "the balance row went with its block; the transfer it had absorbed is on its own",
     );
     const s = await state(o.id);
-    assert.deepEqual([s.status, s.paid, s.payer], [4, (3n * ETH) / 10n, sender.toLowerCase()], "paid by the transfer itself now, with its sender");
+    assert.deepEqual(
+      [s.status, s.paid, s.payer],
+      [4, (3n * ETH) / 10n, sender.toLowerCase()],
+      "paid by the transfer itself now, with its sender",
+    );
     assert.deepEqual(await outbox(o.id), [
       "payment.status_changed:2",
       "payment.status_changed:3",
@@ -362,7 +420,11 @@ describe("the balance safety net (no traces)", () => {
     const paid = await fx.write(fx.token, fx.tokenAbi, "transfer", [o.address, 12n * USD], fx.admin);
     const r = await f.tick();
     proxy.set({ dropLogs: false });
-    assert.deepEqual((await deposits(o.address)).map((d) => [d.source, BigInt(d.amount)]), [["balance", 12n * USD]], `the log was dropped; the balance shows it (found ${r.foundByBalance} of ${r.balancesRead} read)`);
+    assert.deepEqual(
+      (await deposits(o.address)).map((d) => [d.source, BigInt(d.amount)]),
+      [["balance", 12n * USD]],
+      `the log was dropped; the balance shows it (found ${r.foundByBalance} of ${r.balancesRead} read)`,
+    );
     await advance(DEPTH);
     assert.deepEqual([(await state(o.id)).status, (await state(o.id)).paid], [4, 12n * USD]);
     await reconcileClean();

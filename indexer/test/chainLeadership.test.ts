@@ -11,7 +11,14 @@ import { createChainFollower, type ChainFollower } from "../src/chain/follower.j
 import { createFollowerLeadership, lockKeyOf } from "../src/chain/leadership.js";
 import { createDb, type Db } from "../src/store/db.js";
 import { openStore } from "../src/store/open.js";
-import { CHAIN_PG_URL as PG_URL, chainPostgresReachable as postgresReachable, deployFixture, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import {
+  CHAIN_PG_URL as PG_URL,
+  chainPostgresReachable as postgresReachable,
+  deployFixture,
+  startHardhatNode,
+  type Fixture,
+  type HardhatNode,
+} from "./chainHarness.js";
 
 const CHAIN = 31337;
 const reachable = await postgresReachable();
@@ -31,7 +38,10 @@ describe("follower leader election on PostgreSQL", { skip: reachable ? false : "
     node = await startHardhatNode();
     fx = await deployFixture(node);
     admin = await openStore({ databaseUrl: PG_URL, schema, poolSize: 2 });
-    [dbA, dbB] = await Promise.all([createDb({ databaseUrl: PG_URL, schema, poolSize: 3 }), createDb({ databaseUrl: PG_URL, schema, poolSize: 3 })]);
+    [dbA, dbB] = await Promise.all([
+      createDb({ databaseUrl: PG_URL, schema, poolSize: 3 }),
+      createDb({ databaseUrl: PG_URL, schema, poolSize: 3 }),
+    ]);
   });
   after(async () => {
     await Promise.all(followers.map((f) => f.stop()));
@@ -102,9 +112,14 @@ describe("follower leader election on PostgreSQL", { skip: reachable ? false : "
     for (let i = 6; i < 8; i++) await fx.mint(watched[i]!, BigInt(100 + i));
     await until("8 deposits", async () => (await deposits()) === 8);
     const head = await fx.blockNumber();
-    await until("the cursor at the head", async () => BigInt((await admin.query("SELECT block_number FROM chain_cursors"))[0]!.block_number) === head);
+    await until(
+      "the cursor at the head",
+      async () => BigInt((await admin.query("SELECT block_number FROM chain_cursors"))[0]!.block_number) === head,
+    );
 
-    const rows = await admin.query<{ to_address: string; amount: string }>("SELECT to_address, amount FROM chain_deposits ORDER BY block_number");
+    const rows = await admin.query<{ to_address: string; amount: string }>(
+      "SELECT to_address, amount FROM chain_deposits ORDER BY block_number",
+    );
     assert.deepEqual(
       rows.map((r) => [r.to_address, r.amount]),
       watched.map((w, i) => [w, String(100 + i)]),

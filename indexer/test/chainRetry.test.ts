@@ -25,7 +25,9 @@ before(async () => {
     const step = script.shift() ?? "ok";
     served.push({ method: msg.method, step });
     const rpcError = (code: number, message: string) =>
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code, message } }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code, message } }));
     if (step === "429") res.writeHead(429, { "content-type": "text/plain", "retry-after": "1" }).end("Too Many Requests");
     else if (step === "503") res.writeHead(503).end("unavailable");
     else if (step === "drop") req.socket.destroy();
@@ -33,7 +35,10 @@ before(async () => {
     else if (step === "range-32005") rpcError(-32005, "query returned more than 10000 results");
     else if (step === "bad-32602") rpcError(-32602, "invalid argument 0: hex string without 0x prefix");
     else {
-      const result = msg.method === "eth_getLogs" ? [{ address: "0x01", topics: [], data: "0x", blockNumber: "0x5", blockHash: "0xab", transactionHash: "0xcd", logIndex: "0x0" }] : "0x10";
+      const result =
+        msg.method === "eth_getLogs"
+          ? [{ address: "0x01", topics: [], data: "0x", blockNumber: "0x5", blockHash: "0xab", transactionHash: "0xcd", logIndex: "0x0" }]
+          : "0x10";
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result }));
     }
   });

@@ -21,7 +21,15 @@ import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, updateMerchantSettings } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
-import { deployFixture, freePort, startFaultProxy, startHardhatNode, type FaultProxy, type Fixture, type HardhatNode } from "./chainHarness.js";
+import {
+  deployFixture,
+  freePort,
+  startFaultProxy,
+  startHardhatNode,
+  type FaultProxy,
+  type Fixture,
+  type HardhatNode,
+} from "./chainHarness.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 const adminKey = `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: 0 }).getHdKey().privateKey!).toString("hex")}` as Hex;
@@ -36,7 +44,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   for (;;) {
     const v = await read();
     if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -58,7 +67,11 @@ describe("two chains at once", { timeout: 300_000 }, () => {
   let seq = 0;
 
   before(async () => {
-    [nodes[A_ID], nodes[B_ID], db] = await Promise.all([startHardhatNode(), startHardhatNode({ chainId: B_ID }), openStore({ pgliteDir: "memory://" })]);
+    [nodes[A_ID], nodes[B_ID], db] = await Promise.all([
+      startHardhatNode(),
+      startHardhatNode({ chainId: B_ID }),
+      openStore({ pgliteDir: "memory://" }),
+    ]);
     fx[A_ID] = await deployFixture(nodes[A_ID]!, { deterministic: true });
     fx[B_ID] = await deployFixture(nodes[B_ID]!, { deterministic: true });
     for (const id of [A_ID, B_ID]) senders[id] = await fx[id]!.deployNativeSender();
@@ -98,7 +111,12 @@ describe("two chains at once", { timeout: 300_000 }, () => {
         chain(B_ID, "local2", proxyB.url, { trace: "debug_traceTransaction", balancePoll: { cycleMs: 500 } }),
       ],
     });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx[A_ID]!.merchantId, name: "Shop", feeBps: 100, rechargeNotifyUrl: notifyUrl });
+    const m = await createMerchant(db, createSecretBox(config.masterKey), {
+      id: fx[A_ID]!.merchantId,
+      name: "Shop",
+      feeBps: 100,
+      rechargeNotifyUrl: notifyUrl,
+    });
     // every state change is called back (not only the final ones), so "each event once" is checked for each
     await updateMerchantSettings(db, createSecretBox(config.masterKey), m.merchantId, { callbackAllEvents: true });
     gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 300, retryScheduleMs: [200] });
@@ -122,7 +140,13 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     client.payment.create({ outTradeNo: `two-${++seq}`, chainId, quoteCurrencySymbol: token, quoteAmount: amount, notifyUrl });
   const stateOf = async (outPaymentNo: string) => (await client.payment.detail({ outPaymentNo })).state;
   const reconcileClean = async (chainId: number) => {
-    const input = await collectReconciliation({ db, client: fx[chainId]!.publicClient, chainId, vault: fx[chainId]!.vault, tokens: [fx[chainId]!.token, NATIVE] });
+    const input = await collectReconciliation({
+      db,
+      client: fx[chainId]!.publicClient,
+      chainId,
+      vault: fx[chainId]!.vault,
+      tokens: [fx[chainId]!.token, NATIVE],
+    });
     const m = compareReconciliation(input);
     assert.deepEqual(m, [], formatMismatches(m));
   };
@@ -150,20 +174,39 @@ describe("two chains at once", { timeout: 300_000 }, () => {
       await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [a.userWalletAddress, 10_000_000n], fx[A_ID]!.payer);
       // on B the payer pays through a contract: an internal transfer, found in its trace
       const paidB = await fx[B_ID]!.forwardNative(senders[B_ID]!, b.userWalletAddress as Address, ETH);
-      await until("both seen", async () => [await stateOf(a.outPaymentNo), await stateOf(b.outPaymentNo)], ([x, y]) => x === 2 && y === 2);
+      await until(
+        "both seen",
+        async () => [await stateOf(a.outPaymentNo), await stateOf(b.outPaymentNo)],
+        ([x, y]) => x === 2 && y === 2,
+      );
       await fx[A_ID]!.mine(1);
-      await until("A at depth 2", () => stateOf(a.outPaymentNo), (s) => s === 4);
+      await until(
+        "A at depth 2",
+        () => stateOf(a.outPaymentNo),
+        (s) => s === 4,
+      );
       await fx[B_ID]!.mine(2);
-      await until("B follower at the new tip", async () => tipOf(B_ID), (t) => t >= paidB.blockNumber + 2n);
+      await until(
+        "B follower at the new tip",
+        async () => tipOf(B_ID),
+        (t) => t >= paidB.blockNumber + 2n,
+      );
       assert.equal(await stateOf(b.outPaymentNo), 3, "B has 3 of its 4 confirmations: still confirming");
       await fx[B_ID]!.mine(1);
-      await until("B at depth 4", () => stateOf(b.outPaymentNo), (s) => s === 4);
+      await until(
+        "B at depth 4",
+        () => stateOf(b.outPaymentNo),
+        (s) => s === 4,
+      );
     } finally {
       mining[A_ID] = mining[B_ID] = true;
     }
     const d = await client.payment.detail({ outPaymentNo: b.outPaymentNo });
     assert.equal(d.transfers[0]!.foundBy, "trace");
-    const [rows] = await db.query("SELECT count(*)::int AS n FROM payment_orders WHERE id IN ($1, $2) AND chain_id = CASE WHEN id = $1 THEN $3::bigint ELSE $4::bigint END", [a.outPaymentNo, b.outPaymentNo, A_ID, B_ID]);
+    const [rows] = await db.query(
+      "SELECT count(*)::int AS n FROM payment_orders WHERE id IN ($1, $2) AND chain_id = CASE WHEN id = $1 THEN $3::bigint ELSE $4::bigint END",
+      [a.outPaymentNo, b.outPaymentNo, A_ID, B_ID],
+    );
     assert.equal(rows!.n, 2);
   });
 
@@ -174,7 +217,10 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     await fx[B_ID]!.forwardNative(senders[B_ID]!, address, 3n * ETH); // B: from the trace
     const recharges = await until(
       "a recharge on each chain at success",
-      () => db.query("SELECT chain_id, amount, status, tx_hash FROM recharge_orders WHERE to_address = $1 ORDER BY chain_id", [address.toLowerCase()]),
+      () =>
+        db.query("SELECT chain_id, amount, status, tx_hash FROM recharge_orders WHERE to_address = $1 ORDER BY chain_id", [
+          address.toLowerCase(),
+        ]),
       (rows) => rows.length === 2 && rows.every((r) => Number(r.status) === 4),
     );
     assert.deepEqual(
@@ -186,9 +232,24 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     );
     // swept into each chain's own vault: A holds the USDT payment and A's recharge, B the ETH payment and B's recharge
     const account = (id: number, token: Address) =>
-      fx[id]!.publicClient.readContract({ address: fx[id]!.vault, abi: fx[id]!.vaultAbi, functionName: "accountOf", args: [1n, token] }) as Promise<[bigint, bigint]>;
-    await until("A's sweeps", async () => [await account(A_ID, fx[A_ID]!.token), await account(A_ID, NATIVE)], ([u, e]) => u[0] + u[1] === 10_000_000n && e[0] + e[1] === 2n * ETH, 60_000);
-    await until("B's sweeps", async () => account(B_ID, NATIVE), (e) => e[0] + e[1] === 4n * ETH, 60_000);
+      fx[id]!.publicClient.readContract({
+        address: fx[id]!.vault,
+        abi: fx[id]!.vaultAbi,
+        functionName: "accountOf",
+        args: [1n, token],
+      }) as Promise<[bigint, bigint]>;
+    await until(
+      "A's sweeps",
+      async () => [await account(A_ID, fx[A_ID]!.token), await account(A_ID, NATIVE)],
+      ([u, e]) => u[0] + u[1] === 10_000_000n && e[0] + e[1] === 2n * ETH,
+      60_000,
+    );
+    await until(
+      "B's sweeps",
+      async () => account(B_ID, NATIVE),
+      (e) => e[0] + e[1] === 4n * ETH,
+      60_000,
+    );
     assert.deepEqual(await account(B_ID, fx[B_ID]!.token), [0n, 0n], "no USDT was paid on B");
     const sweeps = await until(
       "sweeps confirmed",
@@ -196,9 +257,16 @@ describe("two chains at once", { timeout: 300_000 }, () => {
       (rows) => rows.length >= 3 && rows.every((r) => r.status === "confirmed"),
       60_000,
     );
-    assert.deepEqual([...new Set(sweeps.map((s) => `${s.chain_id}:${s.token}`))].sort(), [`${A_ID}:${NATIVE}`, `${A_ID}:${fx[A_ID]!.token.toLowerCase()}`, `${B_ID}:${NATIVE}`].sort());
+    assert.deepEqual(
+      [...new Set(sweeps.map((s) => `${s.chain_id}:${s.token}`))].sort(),
+      [`${A_ID}:${NATIVE}`, `${A_ID}:${fx[A_ID]!.token.toLowerCase()}`, `${B_ID}:${NATIVE}`].sort(),
+    );
     for (const id of [A_ID, B_ID]) {
-      await until(`${id}'s sweep events at depth`, () => db.query("SELECT 1 FROM chain_vault_events WHERE chain_id = $1 AND name = 'Swept' AND status = 'seen'", [id]), (r) => r.length === 0);
+      await until(
+        `${id}'s sweep events at depth`,
+        () => db.query("SELECT 1 FROM chain_vault_events WHERE chain_id = $1 AND name = 'Swept' AND status = 'seen'", [id]),
+        (r) => r.length === 0,
+      );
       await reconcileClean(id);
     }
   });
@@ -211,15 +279,31 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     const snapshot = await nodeB.rpc<string>("evm_snapshot");
     try {
       await fx[B_ID]!.send({ to: b.userWalletAddress as Address, value: ETH / 2n });
-      await until("B seen", () => stateOf(b.outPaymentNo), (s) => s === 2);
+      await until(
+        "B seen",
+        () => stateOf(b.outPaymentNo),
+        (s) => s === 2,
+      );
       const aBefore = await db.query("SELECT tx_hash, log_index, status FROM chain_deposits WHERE chain_id = $1 ORDER BY id", [A_ID]);
       await nodeB.rpc("evm_revert", [snapshot]);
       await fx[B_ID]!.mine(6); // a longer branch without the payment
-      await until("B rolled back", () => stateOf(b.outPaymentNo), (s) => s === 0);
+      await until(
+        "B rolled back",
+        () => stateOf(b.outPaymentNo),
+        (s) => s === 0,
+      );
       await fx[A_ID]!.forwardNative(senders[A_ID]!, a.userWalletAddress as Address, ETH / 4n);
-      await until("A's payment still goes through", () => stateOf(a.outPaymentNo), (s) => s === 4);
+      await until(
+        "A's payment still goes through",
+        () => stateOf(a.outPaymentNo),
+        (s) => s === 4,
+      );
       const aAfter = await db.query("SELECT tx_hash, log_index, status FROM chain_deposits WHERE chain_id = $1 ORDER BY id", [A_ID]);
-      assert.deepEqual(aAfter.slice(0, aBefore.length).map((r) => `${r.tx_hash}:${r.log_index}`), aBefore.map((r) => `${r.tx_hash}:${r.log_index}`), "A's rows untouched");
+      assert.deepEqual(
+        aAfter.slice(0, aBefore.length).map((r) => `${r.tx_hash}:${r.log_index}`),
+        aBefore.map((r) => `${r.tx_hash}:${r.log_index}`),
+        "A's rows untouched",
+      );
       const [events] = await db.query(
         "SELECT count(*)::int AS n FROM outbox_events e JOIN payment_orders o ON o.id = e.aggregate_id WHERE o.chain_id = $1 AND e.payload::text LIKE '%reorg%'",
         [A_ID],
@@ -236,7 +320,8 @@ describe("two chains at once", { timeout: 300_000 }, () => {
     try {
       const health = await until(
         "B reported down",
-        async () => (await (await fetch(`${gateway.url}/health`)).json()) as { chains: { chainId: number; rpc: string; error: string | null }[] },
+        async () =>
+          (await (await fetch(`${gateway.url}/health`)).json()) as { chains: { chainId: number; rpc: string; error: string | null }[] },
         (h) => h.chains.find((c) => c.chainId === B_ID)?.rpc === "down",
       );
       const [a, b] = [health.chains.find((c) => c.chainId === A_ID)!, health.chains.find((c) => c.chainId === B_ID)!];
@@ -244,16 +329,28 @@ describe("two chains at once", { timeout: 300_000 }, () => {
       assert.match(b.error ?? "", /RPC .* on chain 31338 failed/);
       const o = await order(A_ID, "USDT", "3");
       await fx[A_ID]!.write(fx[A_ID]!.token, fx[A_ID]!.tokenAbi, "transfer", [o.userWalletAddress, 3_000_000n], fx[A_ID]!.payer);
-      await until("A pays while B is down", () => stateOf(o.outPaymentNo), (s) => s === 4);
+      await until(
+        "A pays while B is down",
+        () => stateOf(o.outPaymentNo),
+        (s) => s === 4,
+      );
       const statusB = gateway.followers.find((f) => f.chainId === B_ID)!.status();
       assert.equal(statusB.rpcUp, false);
     } finally {
       proxyB.set({ failRate: 0 });
     }
-    await until("B back up", async () => (await gateway.health()).chains.find((c) => c.chainId === B_ID)!.rpc, (r) => r === "up");
+    await until(
+      "B back up",
+      async () => (await gateway.health()).chains.find((c) => c.chainId === B_ID)!.rpc,
+      (r) => r === "up",
+    );
     const o = await order(B_ID, "ETH", "0.1");
     await fx[B_ID]!.send({ to: o.userWalletAddress as Address, value: ETH / 10n });
-    await until("B pays again", () => stateOf(o.outPaymentNo), (s) => s === 4);
+    await until(
+      "B pays again",
+      () => stateOf(o.outPaymentNo),
+      (s) => s === 4,
+    );
     const lagB = gateway.followers.find((f) => f.chainId === B_ID)!.status();
     assert.ok(lagB.head >= lagB.tip && lagB.lag <= 5n, `B caught up: ${lagB.head} / ${lagB.tip}`);
   });

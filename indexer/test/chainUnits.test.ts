@@ -3,10 +3,27 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { existsSync, readFileSync } from "node:fs";
-import { decodeEventLog, encodeAbiParameters, encodeEventTopics, getAddress, parseAbi, toEventSelector, type AbiEvent, type Hex } from "viem";
+import {
+  decodeEventLog,
+  encodeAbiParameters,
+  encodeEventTopics,
+  getAddress,
+  parseAbi,
+  toEventSelector,
+  type AbiEvent,
+  type Hex,
+} from "viem";
 import { HttpRequestError, RpcRequestError, TimeoutError } from "viem";
 import { InternalRpcError, InvalidParamsRpcError, LimitExceededRpcError } from "viem";
-import { VAULT_EVENTS_ABI, VAULT_EVENT_TOPICS, addressToTopic, decodeNativeLog, decodeTransfer, decodeVaultEvent, TRANSFER_TOPIC } from "../src/chain/decode.js";
+import {
+  VAULT_EVENTS_ABI,
+  VAULT_EVENT_TOPICS,
+  addressToTopic,
+  decodeNativeLog,
+  decodeTransfer,
+  decodeVaultEvent,
+  TRANSFER_TOPIC,
+} from "../src/chain/decode.js";
 import { collectLogs, createSpec } from "../src/chain/collect.js";
 import { createLocalChain } from "../src/chain/realtime.js";
 import { withRetry } from "../src/chain/retry.js";
@@ -72,10 +89,23 @@ describe("log decoding by hand", () => {
 
   it("decodes the deposit address LOG3 and the vault's events", () => {
     const vault = hex(20);
-    const d = decodeNativeLog(1, log({ address: to, topics: [addressToTopic(vault), addressToTopic(from), `0x${(10n ** 18n).toString(16).padStart(64, "0")}`] }))!;
-    assert.deepEqual([d.to, d.from, d.amount, d.token, d.source], [to, from, 10n ** 18n, "0x0000000000000000000000000000000000000000", "native_log"]);
-    const topics = encodeEventTopics({ abi: VAULT_EVENTS_ABI, eventName: "Swept", args: { merchantId: 7n, token: getAddress(token) } }) as string[];
-    const e = decodeVaultEvent(1, log({ address: vault, topics, data: encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [1000n, 10n]) }))!;
+    const d = decodeNativeLog(
+      1,
+      log({ address: to, topics: [addressToTopic(vault), addressToTopic(from), `0x${(10n ** 18n).toString(16).padStart(64, "0")}`] }),
+    )!;
+    assert.deepEqual(
+      [d.to, d.from, d.amount, d.token, d.source],
+      [to, from, 10n ** 18n, "0x0000000000000000000000000000000000000000", "native_log"],
+    );
+    const topics = encodeEventTopics({
+      abi: VAULT_EVENTS_ABI,
+      eventName: "Swept",
+      args: { merchantId: 7n, token: getAddress(token) },
+    }) as string[];
+    const e = decodeVaultEvent(
+      1,
+      log({ address: vault, topics, data: encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [1000n, 10n]) }),
+    )!;
     assert.deepEqual(e.args, { merchantId: "7", token, amount: "1000", fee: "10" });
     assert.equal(decodeVaultEvent(1, log({ address: vault, topics: [hex(32)] })), undefined);
   });
@@ -88,7 +118,8 @@ describe("log decoding by hand", () => {
     watched.add(watchedAddr);
     const spec = createSpec({ chainId: 1, vault, tokens: [{ address: token }, { address: "0x0000000000000000000000000000000000000000" }] });
     const value = encodeAbiParameters([{ type: "uint256" }], [5n]);
-    const t = (addr: string, recipient: string) => log({ address: addr, topics: [TRANSFER_TOPIC, addressToTopic(from), addressToTopic(recipient)], data: value });
+    const t = (addr: string, recipient: string) =>
+      log({ address: addr, topics: [TRANSFER_TOPIC, addressToTopic(from), addressToTopic(recipient)], data: value });
     const r = collectLogs(spec, watched, [
       t(token, watchedAddr), // kept
       t(token, hex(20)), // not watched
@@ -97,7 +128,10 @@ describe("log decoding by hand", () => {
       log({ address: hex(20), topics: [addressToTopic(vault), addressToTopic(from), addressToTopic("0x" + "00".repeat(19) + "07")] }), // forged receipt
       { ...t(token, watchedAddr), removed: true },
     ]);
-    assert.deepEqual(r.deposits.map((d) => d.source), ["erc20", "native_log"]);
+    assert.deepEqual(
+      r.deposits.map((d) => d.source),
+      ["erc20", "native_log"],
+    );
     assert.equal(r.logCount, 6);
   });
 });
@@ -107,7 +141,10 @@ describe("vault event ABI", () => {
     const file = new URL("../../artifacts/contracts/interfaces/IPaymentVault.sol/IPaymentVault.json", import.meta.url);
     if (!existsSync(file)) return t.skip("no compiled IPaymentVault (run `npx hardhat build`)");
     const abi = JSON.parse(readFileSync(file, "utf8")).abi as AbiEvent[];
-    const declared = abi.filter((e) => e.type === "event").map((e) => toEventSelector(e)).sort();
+    const declared = abi
+      .filter((e) => e.type === "event")
+      .map((e) => toEventSelector(e))
+      .sort();
     assert.deepEqual(declared, [...VAULT_EVENT_TOPICS].sort());
   });
 });
@@ -138,14 +175,24 @@ describe("RPC error classification", () => {
   it("retries with backoff until success, and not what is not retryable", async () => {
     let n = 0;
     const delays: number[] = [];
-    const v = await withRetry(async () => (++n < 4 ? Promise.reject(new Error("flaky")) : "ok"), () => true, {
-      baseDelayMs: 1,
-      onRetry: (i) => delays.push(i.delayMs),
-    });
+    const v = await withRetry(
+      async () => (++n < 4 ? Promise.reject(new Error("flaky")) : "ok"),
+      () => true,
+      {
+        baseDelayMs: 1,
+        onRetry: (i) => delays.push(i.delayMs),
+      },
+    );
     assert.equal(v, "ok");
     assert.equal(delays.length, 3);
     let m = 0;
-    await assert.rejects(withRetry(async () => (m++, Promise.reject(new Error("fatal"))), () => false), /fatal/);
+    await assert.rejects(
+      withRetry(
+        async () => (m++, Promise.reject(new Error("fatal"))),
+        () => false,
+      ),
+      /fatal/,
+    );
     assert.equal(m, 1);
   });
 });
@@ -172,16 +219,32 @@ describe("internal transfers in traces", () => {
 
   it("call tracer: only successful value frames below the top level, a revert undoing its whole subtree, ranked in pre-order", () => {
     const tree = {
-      type: "CALL", from: A, to: B, value: "0x5", // the top-level call: the native_tx row's, not a frame here
+      type: "CALL",
+      from: A,
+      to: B,
+      value: "0x5", // the top-level call: the native_tx row's, not a frame here
       calls: [
         { type: "CALL", from: B, to: W, value: "0x1" },
         { type: "DELEGATECALL", from: B, to: A, value: "0x9" }, // moves nothing
         { type: "STATICCALL", from: B, to: A },
         {
-          type: "CALL", from: B, to: A, value: "0x0",
-          calls: [{ type: "CALL", from: A, to: W, value: "0x2" }, { type: "SELFDESTRUCT", from: A, to: W, value: "0x3" }],
+          type: "CALL",
+          from: B,
+          to: A,
+          value: "0x0",
+          calls: [
+            { type: "CALL", from: A, to: W, value: "0x2" },
+            { type: "SELFDESTRUCT", from: A, to: W, value: "0x3" },
+          ],
         },
-        { type: "CALL", from: B, to: A, value: "0x7", error: "execution reverted", calls: [{ type: "CALL", from: A, to: W, value: "0x8" }] },
+        {
+          type: "CALL",
+          from: B,
+          to: A,
+          value: "0x7",
+          error: "execution reverted",
+          calls: [{ type: "CALL", from: A, to: W, value: "0x8" }],
+        },
         { type: "CALL", from: B, to: W, value: "0x4", error: "out of gas" },
         { type: "CREATE2", from: B, to: W, value: "0x6" },
       ],
@@ -199,7 +262,13 @@ describe("internal transfers in traces", () => {
   });
 
   it("trace_block gives the same frames and ranks, in any order, nested reverts skipped", () => {
-    const t = (traceAddress: number[], action: object, extra: object = {}) => ({ type: "call", action, traceAddress, transactionHash: "0x01", ...extra });
+    const t = (traceAddress: number[], action: object, extra: object = {}) => ({
+      type: "call",
+      action,
+      traceAddress,
+      transactionHash: "0x01",
+      ...extra,
+    });
     const traces = [
       t([3], { callType: "call", from: B, to: A, value: "0x7" }, { error: "Reverted" }),
       t([3, 0], { callType: "call", from: A, to: W, value: "0x8" }),
@@ -228,10 +297,13 @@ describe("internal transfers in traces", () => {
     const token = "0x00000000000000000000000000000000000000cc";
     const vault = "0x00000000000000000000000000000000000000dd";
     const spec = createSpec({ chainId: 1, vault, tokens: [{ address: token }, { address: "0x0000000000000000000000000000000000000000" }] });
-    const amount = `0x${(500n).toString(16).padStart(64, "0")}`;
+    const amount = `0x${500n.toString(16).padStart(64, "0")}`;
     const out = log({ address: token, topics: [TRANSFER_TOPIC, addressToTopic(W), addressToTopic(vault)], data: amount });
     const swept = encodeEventTopics({ abi: VAULT_EVENTS_ABI, eventName: "NativeSwept", args: { depositAddress: W as Hex } });
-    const c = collectLogs(spec, w, [out, log({ address: vault, topics: swept as string[], data: encodeAbiParameters([{ type: "uint256" }], [9n]) })]);
+    const c = collectLogs(spec, w, [
+      out,
+      log({ address: vault, topics: swept as string[], data: encodeAbiParameters([{ type: "uint256" }], [9n]) }),
+    ]);
     assert.equal(c.deposits.length, 0);
     assert.deepEqual(
       c.outflows.map((o) => [o.source, o.token, o.from, o.to, o.amount]),

@@ -23,11 +23,17 @@ import { startGateway, tableCounts, testConfig, USDT, type TestGateway } from ".
 
 /** Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body)): plain concatenation, the secret string as the key. */
 const sign = (secret: string, timestamp: string, method: string, requestPath: string, body: string) =>
-  createHmac("sha256", secret).update(timestamp + method.toUpperCase() + requestPath + body).digest("base64");
+  createHmac("sha256", secret)
+    .update(timestamp + method.toUpperCase() + requestPath + body)
+    .digest("base64");
 
 /** Appendix A: vectors computed with Python hmac/base64 and openssl, secret `my-api-secret`. */
 const VECTORS = [
-  { signString: "1684304935GET/api/mer/conf/list/currency?chainId=101", sign: "wdcfzy78VhyF19SmivCx3j8fkWF3u1mAik6FO5GBCdQ=", parts: ["1684304935", "GET", "/api/mer/conf/list/currency?chainId=101", ""] },
+  {
+    signString: "1684304935GET/api/mer/conf/list/currency?chainId=101",
+    sign: "wdcfzy78VhyF19SmivCx3j8fkWF3u1mAik6FO5GBCdQ=",
+    parts: ["1684304935", "GET", "/api/mer/conf/list/currency?chainId=101", ""],
+  },
   {
     signString:
       '1723971200POST/api/mer/payment/createPaymentOrder{"chainId":1,"description":"some products","isLegalTender":1,"notifyUrl":"https://merchant.example/notify","outTradeNo":"ORDER-1001","quoteAmount":"10.5","quoteCurrencySymbol":"USDT"}',
@@ -53,19 +59,37 @@ type Envelope = { code: number; msg: string; data?: any };
 
 /** A Pay Protocol client as the reference describes one: signs the exact path it sends and the exact bytes of the body. */
 function payClient(base: string, apiKey: string, secret: string) {
-  return async (method: "GET" | "POST", requestPath: string, body = "", extra: Record<string, string> = {}): Promise<{ status: number; env: Envelope }> => {
+  return async (
+    method: "GET" | "POST",
+    requestPath: string,
+    body = "",
+    extra: Record<string, string> = {},
+  ): Promise<{ status: number; env: Envelope }> => {
     const timestamp = String(Math.floor(Date.now() / 1000));
     const res = await fetch(base + requestPath, {
       method,
       // the plugin sends Content-Type: application/json on GET too (1.2)
-      headers: { "Content-Type": "application/json", "X-PAY-KEY": apiKey, "X-PAY-TIMESTAMP": timestamp, "X-PAY-SIGN": sign(secret, timestamp, method, requestPath, body), ...extra },
+      headers: {
+        "Content-Type": "application/json",
+        "X-PAY-KEY": apiKey,
+        "X-PAY-TIMESTAMP": timestamp,
+        "X-PAY-SIGN": sign(secret, timestamp, method, requestPath, body),
+        ...extra,
+      },
       body: method === "POST" ? body : undefined,
     });
     return { status: res.status, env: (await res.json()) as Envelope };
   };
 }
 
-type Received = { path: string; headers: http.IncomingHttpHeaders; raw: string; body: any; payVerified: boolean; standardVerified: boolean };
+type Received = {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  raw: string;
+  body: any;
+  payVerified: boolean;
+  standardVerified: boolean;
+};
 
 /** A callback receiver that trusts nothing it has not verified, by the reference's rule (4.1) and by Standard Webhooks. */
 function receiver(apiSecret: string, webhookSecret: string, answer: (r: Received) => { status: number; type: string; body: string }) {
@@ -78,11 +102,22 @@ function receiver(apiSecret: string, webhookSecret: string, answer: (r: Received
     const expected = sign(apiSecret, String(h["x-pay-timestamp"]), "POST", req.url!, raw);
     let standardVerified = true;
     try {
-      new Webhook(webhookSecret).verify(raw, { "webhook-id": String(h["webhook-id"]), "webhook-timestamp": String(h["webhook-timestamp"]), "webhook-signature": String(h["webhook-signature"]) });
+      new Webhook(webhookSecret).verify(raw, {
+        "webhook-id": String(h["webhook-id"]),
+        "webhook-timestamp": String(h["webhook-timestamp"]),
+        "webhook-signature": String(h["webhook-signature"]),
+      });
     } catch {
       standardVerified = false;
     }
-    const r: Received = { path: req.url!, headers: h, raw, body: JSON.parse(raw), payVerified: h["x-pay-sign"] === expected, standardVerified };
+    const r: Received = {
+      path: req.url!,
+      headers: h,
+      raw,
+      body: JSON.parse(raw),
+      payVerified: h["x-pay-sign"] === expected,
+      standardVerified,
+    };
     got.push(r);
     const a = answer(r);
     res.writeHead(a.status, { "content-type": a.type }).end(a.body);
@@ -90,8 +125,7 @@ function receiver(apiSecret: string, webhookSecret: string, answer: (r: Received
   return { server, got };
 }
 
-const listen = (s: http.Server) =>
-  new Promise<number>((ok) => s.listen(0, "127.0.0.1", () => ok((s.address() as { port: number }).port)));
+const listen = (s: http.Server) => new Promise<number>((ok) => s.listen(0, "127.0.0.1", () => ok((s.address() as { port: number }).port)));
 const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) => {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -103,7 +137,16 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
 // field names and types of section 3 (int32/int64 -> integer, string, date-time -> string)
 const FIELDS = {
   chain: { chainId: "number", chainName: "string" },
-  currency: { currencyId: "number", chainId: "number", name: "string", symbol: "string", address: "string", decimals: "number", createTime: "string", icon: "string" },
+  currency: {
+    currencyId: "number",
+    chainId: "number",
+    name: "string",
+    symbol: "string",
+    address: "string",
+    decimals: "number",
+    createTime: "string",
+    icon: "string",
+  },
   created: { outPaymentNo: "string", paymentUrl: "string", userWalletAddress: "string", saltHash: "string" },
   payment: {
     chainId: "number",
@@ -147,7 +190,15 @@ const FIELDS = {
     fromAddress: "string",
     createTime: "string",
   },
-  withdraw: { chainId: "number", currencyId: "number", withdrawId: "number", withdrawAmount: "string", withdrawAddress: "string", withdrawStatus: "number", withdrawTime: "string" },
+  withdraw: {
+    chainId: "number",
+    currencyId: "number",
+    withdrawId: "number",
+    withdrawAmount: "string",
+    withdrawAddress: "string",
+    withdrawStatus: "number",
+    withdrawTime: "string",
+  },
   page: { count: "number", page: "number", size: "number", list: "object" },
 } as const;
 
@@ -196,14 +247,23 @@ describe("Pay Protocol conformance (from the reference)", () => {
       const base = testConfig();
       // a second chain with USDT of 18 decimals (payInfo/update: the same symbol on another chain)
       const chains = base.chains.map((c) =>
-        c.chainId === 137 ? { ...c, tokens: [...c.tokens, { symbol: "USDT", address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F" as const, decimals: 18 }] } : c,
+        c.chainId === 137
+          ? {
+              ...c,
+              tokens: [...c.tokens, { symbol: "USDT", address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F" as const, decimals: 18 }],
+            }
+          : c,
       );
       gw = await startGateway("pglite", { chains, allowPrivateWebhookTargets: true });
       const A = gw.merchants[0]!;
       call = payClient(gw.url, A.apiKey, A.apiSecret);
       // the WooCommerce plugin's callback handler (4.1): no signature check, reads outTradeNo and outPaymentNo,
       // queries payment/detail with both, answers wp_send_json("success") (a JSON string) only when paid
-      shop = receiver(A.apiSecret, A.webhookSecret, () => ({ status: 200, type: "application/json; charset=UTF-8", body: JSON.stringify("fail") }));
+      shop = receiver(A.apiSecret, A.webhookSecret, () => ({
+        status: 200,
+        type: "application/json; charset=UTF-8",
+        body: JSON.stringify("fail"),
+      }));
       shop.server.removeAllListeners("request");
       shop.server.on("request", async (req, res) => {
         const chunks: Buffer[] = [];
@@ -251,7 +311,7 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.match(currencies.env.data[0].icon, /^data:image\//, "icon is a data URI");
     });
 
-    it("a WooCommerce-plugin checkout: string chainId, \"10.00\", unescaped slashes, detail by both numbers, the quoted \"success\" acknowledgement", async () => {
+    it('a WooCommerce-plugin checkout: string chainId, "10.00", unescaped slashes, detail by both numbers, the quoted "success" acknowledgement', async () => {
       const wcOrder = `WP-ORDER-${gw.merchants[0]!.apiKey}-1001`;
       // the arguments of get_crypto_params (3.3), with the shop's filter choosing a crypto quote (this gateway
       // has no fiat prices yet: the stock isLegalTender 1 is answered below)
@@ -276,7 +336,11 @@ describe("Pay Protocol conformance (from the reference)", () => {
       const outPaymentNo = created.env.data.outPaymentNo;
 
       // the stock plugin sends isLegalTender 1 with the shop's fiat currency: a clear error for Exception($result['msg'])
-      const fiat = await call("POST", "/api/mer/payment/createPaymentOrder", phpJson({ ...params, outTradeNo: `${wcOrder}-fiat`, isLegalTender: 1, quoteCurrencySymbol: "USD" }));
+      const fiat = await call(
+        "POST",
+        "/api/mer/payment/createPaymentOrder",
+        phpJson({ ...params, outTradeNo: `${wcOrder}-fiat`, isLegalTender: 1, quoteCurrencySymbol: "USD" }),
+      );
       assert.notEqual(fiat.env.code, 200);
       assert.match(fiat.env.msg, /fiat/);
 
@@ -296,7 +360,10 @@ describe("Pay Protocol conformance (from the reference)", () => {
         await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: wcOrder }, event, poolCooldownSeconds: 60 });
       }
       await until("the shop's acknowledged callback", async () => {
-        const [e] = await gw.db.query("SELECT count(*)::int AS n FROM outbox_events e JOIN payment_orders p ON p.id = e.aggregate_id WHERE p.merchant_order_id = $1 AND e.delivered_at IS NOT NULL AND NOT e.suppressed", [wcOrder]);
+        const [e] = await gw.db.query(
+          "SELECT count(*)::int AS n FROM outbox_events e JOIN payment_orders p ON p.id = e.aggregate_id WHERE p.merchant_order_id = $1 AND e.delivered_at IS NOT NULL AND NOT e.suppressed",
+          [wcOrder],
+        );
         return e!.n >= 1;
       });
       const callback = shop.got.find((g) => g.body.outTradeNo === wcOrder)!;
@@ -313,14 +380,35 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.equal(attempts[0]!.http_status, 200);
       // the plugin answers "fail" for a repeat: that is retried, not acknowledged
       await call("GET", `/api/mer/payment/notify?outTradeNo=${wcOrder}`);
-      await until("the repeat's retries", async () => (await gw.db.query("SELECT 1 FROM webhook_attempts a JOIN payment_orders p ON p.id = a.aggregate_id WHERE p.merchant_order_id = $1", [wcOrder])).length >= 1);
+      await until(
+        "the repeat's retries",
+        async () =>
+          (
+            await gw.db.query(
+              "SELECT 1 FROM webhook_attempts a JOIN payment_orders p ON p.id = a.aggregate_id WHERE p.merchant_order_id = $1",
+              [wcOrder],
+            )
+          ).length >= 1,
+      );
     });
 
     it("every payment route round trip, and the payment callback verified by an independent receiver equals payment/detail", async () => {
-      const body = JSON.stringify({ chainId: 31337, description: "conformance", outTradeNo: "CF-1", isLegalTender: 0, quoteCurrencySymbol: "USDT", quoteAmount: 25, notifyUrl });
+      const body = JSON.stringify({
+        chainId: 31337,
+        description: "conformance",
+        outTradeNo: "CF-1",
+        isLegalTender: 0,
+        quoteCurrencySymbol: "USDT",
+        quoteAmount: 25,
+        notifyUrl,
+      });
       const created = await call("POST", "/api/mer/payment/createPaymentOrder", body);
       assert.equal(created.env.code, 200, JSON.stringify(created.env));
-      assert.equal((await call("POST", "/api/mer/payment/createPaymentOrder", body)).env.data.outPaymentNo, created.env.data.outPaymentNo, "the same outTradeNo again: the same order");
+      assert.equal(
+        (await call("POST", "/api/mer/payment/createPaymentOrder", body)).env.data.outPaymentNo,
+        created.env.data.outPaymentNo,
+        "the same outTradeNo again: the same order",
+      );
       const list = await call("GET", "/api/mer/payment/list?page=1&size=500&orderStatus=1");
       hasFields(list.env.data, FIELDS.page, "page");
       assert.ok(list.env.data.list.some((p: any) => p.outTradeNo === "CF-1"));
@@ -330,11 +418,25 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.equal(info.env.data.orgName, "Shop A");
 
       // payInfo/update: USDT on chain 137 (18 decimals); a partial payment first, which still counts
-      await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: "CF-1" }, event: { type: "transferSeen", amount: 5_000_000n }, poolCooldownSeconds: 60 });
-      await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: "CF-1" }, event: { type: "transferConfirmed", amount: 5_000_000n }, poolCooldownSeconds: 60 });
+      await applyPaymentEvent(gw.db, {
+        merchantId: 1n,
+        ref: { merchantOrderId: "CF-1" },
+        event: { type: "transferSeen", amount: 5_000_000n },
+        poolCooldownSeconds: 60,
+      });
+      await applyPaymentEvent(gw.db, {
+        merchantId: 1n,
+        ref: { merchantOrderId: "CF-1" },
+        event: { type: "transferConfirmed", amount: 5_000_000n },
+        poolCooldownSeconds: 60,
+      });
       const currencies = (await call("GET", "/api/mer/conf/list/currency?chainId=137")).env.data;
       const usdt137 = currencies.find((c: any) => c.symbol === "USDT");
-      const moved = await call("POST", "/api/mer/payment/payInfo/update", JSON.stringify({ chainId: 137, currencyId: usdt137.currencyId, outTradeNo: "CF-1" }));
+      const moved = await call(
+        "POST",
+        "/api/mer/payment/payInfo/update",
+        JSON.stringify({ chainId: 137, currencyId: usdt137.currencyId, outTradeNo: "CF-1" }),
+      );
       assert.equal(moved.env.code, 200, JSON.stringify(moved.env));
       hasFields(moved.env.data, FIELDS.payInfoUpdate, "payInfo/update");
       assert.equal(moved.env.data.expectedAmount, "25000000000000000000", "25 USDT in 18 decimals");
@@ -345,7 +447,17 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.equal(after.paymentStatus, 3, "partially paid");
       assert.equal(after.earlierChoices[0].paidAmount, "5000000");
       const other = currencies.find((c: any) => c.symbol !== "USDT");
-      assert.notEqual((await call("POST", "/api/mer/payment/payInfo/update", JSON.stringify({ chainId: 137, currencyId: other.currencyId, outTradeNo: "CF-1" }))).env.code, 200, "another symbol is not the same quote");
+      assert.notEqual(
+        (
+          await call(
+            "POST",
+            "/api/mer/payment/payInfo/update",
+            JSON.stringify({ chainId: 137, currencyId: other.currencyId, outTradeNo: "CF-1" }),
+          )
+        ).env.code,
+        200,
+        "another symbol is not the same quote",
+      );
 
       // the partial payment called back (paymentStatus 3, 4.2); wait for it and compare with detail
       await until("a verified payment callback for CF-1", () => independent.got.some((g) => g.body.outTradeNo === "CF-1"));
@@ -360,7 +472,9 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.ok(!cb.raw.includes("\n") && !cb.raw.includes(": "), "compact JSON");
       hasFields(cb.body, FIELDS.payment, "payment callback");
       // the callback is the object detail answers: compare it with detail read now (the order has not moved since)
-      const [lastEvent] = await gw.db.query("SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq DESC LIMIT 1", [created.env.data.outPaymentNo]);
+      const [lastEvent] = await gw.db.query("SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq DESC LIMIT 1", [
+        created.env.data.outPaymentNo,
+      ]);
       await call("GET", "/api/mer/payment/notify?outTradeNo=CF-1");
       await until("the re-sent callback", () => independent.got.filter((g) => g.body.outTradeNo === "CF-1").length >= 2);
       const resent = independent.got.filter((g) => g.body.outTradeNo === "CF-1").at(-1)!;
@@ -371,7 +485,15 @@ describe("Pay Protocol conformance (from the reference)", () => {
     });
 
     it("refund routes (3.9-3.12) and the refund callback", async () => {
-      const body = JSON.stringify({ chainId: 31337, description: "to refund", outTradeNo: "CF-R", isLegalTender: 0, quoteCurrencySymbol: "USDT", quoteAmount: "8", notifyUrl });
+      const body = JSON.stringify({
+        chainId: 31337,
+        description: "to refund",
+        outTradeNo: "CF-R",
+        isLegalTender: 0,
+        quoteCurrencySymbol: "USDT",
+        quoteAmount: "8",
+        notifyUrl,
+      });
       const created = (await call("POST", "/api/mer/payment/createPaymentOrder", body)).env.data;
       for (const event of [
         { type: "transferSeen", amount: 8_000_000n },
@@ -382,7 +504,11 @@ describe("Pay Protocol conformance (from the reference)", () => {
       const payer = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
       await gw.db.query("UPDATE payment_orders SET payer_address = $2 WHERE id = $1", [created.outPaymentNo, payer.toLowerCase()]);
       // amount and address optional: everything received, to the payer (3.9)
-      const r = await call("POST", "/api/mer/refund/createRefundOrder", JSON.stringify({ outTradeNo: "CF-R", outPaymentNo: created.outPaymentNo, notifyUrl }));
+      const r = await call(
+        "POST",
+        "/api/mer/refund/createRefundOrder",
+        JSON.stringify({ outTradeNo: "CF-R", outPaymentNo: created.outPaymentNo, notifyUrl }),
+      );
       assert.equal(r.env.code, 200, JSON.stringify(r.env));
       assert.equal(typeof r.env.data.refundId, "number", "data.refundId int32");
       const detail = (await call("GET", `/api/mer/refund/detail?refundId=${r.env.data.refundId}`)).env.data;
@@ -419,7 +545,15 @@ describe("Pay Protocol conformance (from the reference)", () => {
       await gw.db.query(
         `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address, to_address, tx_hash, log_index, block_number, block_hash)
          VALUES ($1, 1, $2, 31337, $3, 10000000, 4, $4, $5, $6, 0, 7, $7)`,
-        [id, user.userId, USDT.toLowerCase(), `0x${"ab".repeat(20)}`, wallet.walletAddress.toLowerCase(), `0x${"cd".repeat(32)}`, `0x${"ef".repeat(32)}`],
+        [
+          id,
+          user.userId,
+          USDT.toLowerCase(),
+          `0x${"ab".repeat(20)}`,
+          wallet.walletAddress.toLowerCase(),
+          `0x${"cd".repeat(32)}`,
+          `0x${"ef".repeat(32)}`,
+        ],
       );
       const page = (await call("GET", "/api/mer/recharge/list?UUID=USER10001&orderStatus=0")).env.data;
       hasFields(page, FIELDS.page, "recharge page");
@@ -430,7 +564,11 @@ describe("Pay Protocol conformance (from the reference)", () => {
       assert.deepEqual((await call("GET", `/api/mer/recharge/detail?rechargeId=${rc.rechargeId}`)).env.data, rc);
       // no recharge callback URL yet: the callback waits; once one is set it goes out
       assert.deepEqual((await call("GET", `/api/mer/recharge/notify?rechargeId=${rc.rechargeId}`)).env, { code: 200, msg: "success" });
-      await until("the waiting recharge callback", async () => (await gw.db.query("SELECT 1 FROM outbox_events WHERE aggregate_id = $1 AND waiting_reason IS NOT NULL", [id])).length === 1);
+      await until(
+        "the waiting recharge callback",
+        async () =>
+          (await gw.db.query("SELECT 1 FROM outbox_events WHERE aggregate_id = $1 AND waiting_reason IS NOT NULL", [id])).length === 1,
+      );
       assert.ok((await worker.metrics()).waitingEvents >= 1, "counted as waiting");
       await call("POST", "/api/mer/merchant/settings/update", JSON.stringify({ rechargeNotifyUrl: notifyUrl }));
       await until("the recharge callback", () => independent.got.some((g) => g.body.rechargeId === rc.rechargeId));
@@ -440,7 +578,11 @@ describe("Pay Protocol conformance (from the reference)", () => {
 
       // a "Merchant Pro" withdrawal: two addresses and two amounts, paired 1:1 (3.17)
       const two = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65,0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
-      const w = await call("POST", "/api/mer/withdraw/apply", JSON.stringify({ chainId: 31337, currencyId: 2, withdrawAddress: two, withdrawAmount: "1.5,2.25", outTradeNo: "WD-1", notifyUrl }));
+      const w = await call(
+        "POST",
+        "/api/mer/withdraw/apply",
+        JSON.stringify({ chainId: 31337, currencyId: 2, withdrawAddress: two, withdrawAmount: "1.5,2.25", outTradeNo: "WD-1", notifyUrl }),
+      );
       assert.equal(w.env.code, 200, JSON.stringify(w.env));
       assert.deepEqual(Object.keys(w.env.data), ["withdrawId"]);
       const wd = (await call("GET", `/api/mer/withdraw/detail?withdrawId=${w.env.data.withdrawId}`)).env.data;
@@ -455,17 +597,33 @@ describe("Pay Protocol conformance (from the reference)", () => {
       const wcb = independent.got.find((g) => g.body.withdrawId === w.env.data.withdrawId)!;
       assert.ok(wcb.payVerified && wcb.standardVerified);
       assert.equal(wcb.body.withdrawStatus, 5, "rejected (4.5)");
-      assert.deepEqual((await call("GET", `/api/mer/withdraw/notify?withdrawId=${w.env.data.withdrawId}`)).env, { code: 200, msg: "success" });
+      assert.deepEqual((await call("GET", `/api/mer/withdraw/notify?withdrawId=${w.env.data.withdrawId}`)).env, {
+        code: 200,
+        msg: "success",
+      });
     });
 
     it("auth refusals and bad inputs change nothing and never answer 5xx", async () => {
       const A = gw.merchants[0]!;
       const before = await tableCounts(gw.db);
       const path = "/api/mer/payment/createPaymentOrder";
-      const body = JSON.stringify({ chainId: 31337, description: "x", outTradeNo: `BAD-${randomBytes(3).toString("hex")}`, isLegalTender: 0, quoteCurrencySymbol: "USDT", quoteAmount: "1", notifyUrl });
+      const body = JSON.stringify({
+        chainId: 31337,
+        description: "x",
+        outTradeNo: `BAD-${randomBytes(3).toString("hex")}`,
+        isLegalTender: 0,
+        quoteCurrencySymbol: "USDT",
+        quoteAmount: "1",
+        notifyUrl,
+      });
       const now = Math.floor(Date.now() / 1000);
-      const send = (headers: Record<string, string>, b = body, p = path) => fetch(gw.url + p, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: b });
-      const signed = (ts: number, secret = A.apiSecret, p = path, b = body) => ({ "X-PAY-KEY": A.apiKey, "X-PAY-TIMESTAMP": String(ts), "X-PAY-SIGN": sign(secret, String(ts), "POST", p, b) });
+      const send = (headers: Record<string, string>, b = body, p = path) =>
+        fetch(gw.url + p, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: b });
+      const signed = (ts: number, secret = A.apiSecret, p = path, b = body) => ({
+        "X-PAY-KEY": A.apiKey,
+        "X-PAY-TIMESTAMP": String(ts),
+        "X-PAY-SIGN": sign(secret, String(ts), "POST", p, b),
+      });
       const cases: [string, Promise<Response>][] = [
         ["bad signature", send({ ...signed(now), "X-PAY-SIGN": Buffer.alloc(32).toString("base64") })],
         ["stale", send(signed(now - 61))],
@@ -474,7 +632,10 @@ describe("Pay Protocol conformance (from the reference)", () => {
         ["signed for another path", send(signed(now, A.apiSecret, "/api/mer/payment/cancel"))],
         ["signed for another body", send(signed(now, A.apiSecret, path, body.replace('"1"', '"2"')))],
         ["NUL byte", send(signed(now, A.apiSecret, path, body.replace('"x"', '"\\u0000"')), body.replace('"x"', '"\\u0000"'))],
-        ["huge amount", send(signed(now, A.apiSecret, path, body.replace('"1"', `"${"9".repeat(90)}"`)), body.replace('"1"', `"${"9".repeat(90)}"`))],
+        [
+          "huge amount",
+          send(signed(now, A.apiSecret, path, body.replace('"1"', `"${"9".repeat(90)}"`)), body.replace('"1"', `"${"9".repeat(90)}"`)),
+        ],
         ["not JSON", send(signed(now, A.apiSecret, path, "{"), "{")],
       ];
       for (const [name, p] of cases) {

@@ -83,7 +83,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     assert.equal(
       admin.address.toLowerCase(),
       fx.admin.toLowerCase(),
-      "the fixture's admin (the merchant's signer in the vault) is mnemonic account 0"
+      "the fixture's admin (the merchant's signer in the vault) is mnemonic account 0",
     );
     shop = http.createServer(async (req, res) => {
       for await (const _ of req);
@@ -266,7 +266,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
   async function axe(page: Page, name: string) {
     await page.evaluate(axeSource);
     const result = (await page.evaluate(
-      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`
+      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`,
     )) as {
       violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
     };
@@ -346,8 +346,8 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     paid = await until(
       "payment success",
       async () => (await db.query("SELECT * FROM payment_orders WHERE id = $1", [order.id]))[0]!,
-      (r) => Number(r.status) === 4
-    ).then(() => ({ ...order, status: 4 } as PaymentOrderRecord));
+      (r) => Number(r.status) === 4,
+    ).then(() => ({ ...order, status: 4 }) as PaymentOrderRecord);
     // swept into the vault, so a refund has a balance to pay from
     await until(
       "vault credit",
@@ -358,16 +358,14 @@ describe("merchant console in chromium, with an injected wallet against a hardha
           functionName: "accountOf",
           args: [fx.merchantId, fx.token],
         })) as [bigint, bigint],
-      ([b]) => b === 9_900_000n
+      ([b]) => b === 9_900_000n,
     );
     // every event answered 500 once, then acknowledged on the retry
     await until(
       "success webhook delivered",
       async () =>
-        (
-          await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND delivered_at IS NULL", [order.id])
-        )[0]!.n,
-      (n) => n === 0
+        (await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND delivered_at IS NULL", [order.id]))[0]!.n,
+      (n) => n === 0,
     );
 
     const { page, context } = await walletPage(eoaWallet(admin));
@@ -405,7 +403,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
         await page.reload();
         return page.locator("#webhook-attempts tbody tr").count();
       },
-      (n) => n > before
+      (n) => n > before,
     );
     await context.close();
   });
@@ -448,7 +446,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
       "refund paid",
       async () => Number((await db.query("SELECT status FROM refund_orders WHERE id = $1", [refundId]))[0]!.status),
       (s) => s === 3,
-      60_000
+      60_000,
     );
     const payerAfter = (await fx.publicClient.readContract({
       address: fx.token,
@@ -558,12 +556,12 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     await until(
       "refusal shown",
       async () => (await forged.page.textContent("#signin-msg")) ?? "",
-      (s) => /not from the address/.test(s)
+      (s) => /not from the address/.test(s),
     );
     assert.match(forged.page.url(), /\/console\/signin$/);
     assert.equal(
       (await forged.context.cookies()).some((c) => c.name === "console_session"),
-      false
+      false,
     );
     await shoot(forged.page, "14-signin-refused");
     await forged.context.close();

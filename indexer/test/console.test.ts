@@ -134,7 +134,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       const { message, token } = await c.nonce(signer.address, 31337);
       assert.match(
         message,
-        new RegExp(`^http://127\\.0\\.0\\.1:\\d+ wants you to sign in with your Ethereum account:\\n${signer.address}\\n`)
+        new RegExp(`^http://127\\.0\\.0\\.1:\\d+ wants you to sign in with your Ethereum account:\\n${signer.address}\\n`),
       );
       assert.match(message, /\nURI: http:\/\/127\.0\.0\.1:\d+\/console\n/);
       assert.match(message, /\nChain ID: 31337\n/);
@@ -296,7 +296,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(
         (await c.request("GET", `/console/orders/payment/${test.id}`)).status,
         404,
-        "a test-chain order is not in the live view"
+        "a test-chain order is not in the live view",
       );
       const on = await c.post("/console/settings/sandbox", { sandbox: "1" });
       assert.equal(on.status, 303);
@@ -338,12 +338,12 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       const lines = csv.text.trim().split("\r\n");
       assert.equal(
         lines[0],
-        "kind,id,merchantRef,state,stateName,chainId,token,tokenSymbol,amount,amountBaseUnits,paidBaseUnits,counterparty,txHash,createdAt"
+        "kind,id,merchantRef,state,stateName,chainId,token,tokenSymbol,amount,amountBaseUnits,paidBaseUnits,counterparty,txHash,createdAt",
       );
       assert.equal(lines.length, 4);
       assert.ok(
         lines.some((l) => /^payment,[0-9A-Z]{26},csv-2,4,Paid,137,0x0{40},POL,0\.3,300000000000000000,/.test(l)),
-        lines.join("\n")
+        lines.join("\n"),
       );
     });
 
@@ -514,7 +514,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       const { recoverTypedDataAddress } = await import("viem");
       assert.equal(
         (await recoverTypedDataAddress({ ...typed, signature: approved.payoutSignature as Hex })).toLowerCase(),
-        g.payoutSigner!.toLowerCase()
+        g.payoutSigner!.toLowerCase(),
       );
     });
 
@@ -564,7 +564,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(await purgeNonces(db, 5 * 60_000), 1);
       const [row] = await db.query(
         "SELECT last_used_at, (last_used_at < now() - interval '59 minutes') AS old FROM merchant_api_keys WHERE key_id = $1",
-        [key]
+        [key],
       );
       assert.ok(row!.last_used_at && row!.old, "last_used_at is the purged nonce's time");
       const revoked = await c.post(`/console/settings/api-keys/${key}/revoke`);
@@ -586,7 +586,7 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal(bad.status, 400);
       assert.equal(
         (await admin.post("/console/settings/members", { address: newcomer.address, role: "operator", label: "Ops" })).status,
-        303
+        303,
       );
       const m = client();
       assert.equal((await m.signIn(newcomer)).status, 200);

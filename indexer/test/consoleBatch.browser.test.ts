@@ -40,7 +40,8 @@ async function shoot(page: Page, name: string): Promise<string[]> {
     const result = (await page.evaluate(
       `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`,
     )) as { violations: { id: string; nodes: { target: string[] }[] }[] };
-    for (const v of result.violations) violations.push(`${name} (${size}): ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    for (const v of result.violations)
+      violations.push(`${name} (${size}): ${v.id} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
     await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage: true });
   }
   return violations;

@@ -22,7 +22,7 @@ export class ConsoleClient {
   async request(
     method: "GET" | "POST",
     path: string,
-    o: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}
+    o: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
   ): Promise<ConsoleResponse> {
     const headers: Record<string, string> = { ...o.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -105,7 +105,7 @@ export async function paidPayment(
     decimals: number;
     amount: bigint;
     payer?: string;
-  }
+  },
 ): Promise<PaymentOrderRecord> {
   const { order } = await createPaymentOrder(db, {
     id: newId(),

@@ -30,7 +30,7 @@ describe("console catalogs", () => {
     const files = ["", "routes"].flatMap((d) =>
       readdirSync(path.join(CONSOLE_DIR, d))
         .filter((f) => f.endsWith(".ts"))
-        .map((f) => path.join(CONSOLE_DIR, d, f))
+        .map((f) => path.join(CONSOLE_DIR, d, f)),
     );
     for (const f of files) {
       for (const [, key] of readFileSync(f, "utf8").matchAll(/ConsoleError\(\d{3}, "([a-zA-Z.]+)"/g))

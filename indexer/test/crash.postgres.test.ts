@@ -53,7 +53,14 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
   const rand = () => ((random = (Math.imul(random, 1103515245) + 12345) >>> 0), random / 2 ** 32);
 
   async function startChild() {
-    child = await spawnGatewayServer({ configFile, databaseUrl: dbUrl, masterKeyHex: masterKey, port, logLevel: "error", timeoutMs: 20_000 });
+    child = await spawnGatewayServer({
+      configFile,
+      databaseUrl: dbUrl,
+      masterKeyHex: masterKey,
+      port,
+      logLevel: "error",
+      timeoutMs: 20_000,
+    });
   }
   function kill() {
     child?.kill("SIGKILL");
@@ -69,7 +76,11 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
     node = await startHardhatNode();
     fx = await deployFixture(node);
     db = await openStore({ databaseUrl: dbUrl });
-    const m = await createMerchant(db, createSecretBox(Buffer.from(masterKey, "hex")), { id: fx.merchantId, name: "Shop", payoutSigner: fx.admin });
+    const m = await createMerchant(db, createSecretBox(Buffer.from(masterKey, "hex")), {
+      id: fx.merchantId,
+      name: "Shop",
+      payoutSigner: fx.admin,
+    });
     // every event calls back (not only Pay Protocol's status changes), so every event's delivery is checked
     await db.query("UPDATE merchants SET callback_all_events = true WHERE id = $1", [fx.merchantId]);
     merchantServer = http.createServer((req, res) => {
@@ -84,7 +95,12 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
             "webhook-timestamp": String(req.headers["webhook-timestamp"]),
             "webhook-signature": String(req.headers["webhook-signature"]),
           });
-          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({ apiSecret: m.apiSecret, requestPath: req.url!, headers: req.headers, body });
+          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({
+            apiSecret: m.apiSecret,
+            requestPath: req.url!,
+            headers: req.headers,
+            body,
+          });
           received.push({ eventId: e.eventId, outPaymentNo: e.data.outPaymentNo, paymentStatus: e.data.paymentStatus });
           res.writeHead(200).end("success");
         } catch {
@@ -130,7 +146,13 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
     const orders = [];
     for (let i = 0; i < 12; i++) {
       orders.push(
-        await client.payment.create({ outTradeNo: `c-${i}`, chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "2", notifyUrl: `http://127.0.0.1:${(merchantServer.address() as any).port}/hook?shop=c` }),
+        await client.payment.create({
+          outTradeNo: `c-${i}`,
+          chainId: 31337,
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "2",
+          notifyUrl: `http://127.0.0.1:${(merchantServer.address() as any).port}/hook?shop=c`,
+        }),
       );
     }
     await fx.mint(fx.payer, 1_000_000_000n);
@@ -178,12 +200,22 @@ describe("SIGKILL at random points", { skip: !reachable, timeout: 240_000 }, () 
       const moves = events.map((e) => `${e.payload.data.from}->${e.payload.data.status}`);
       assert.equal(new Set(moves).size, moves.length, `${o.outTradeNo}: no transition written twice (${moves})`);
       assert.equal(moves.filter((mv) => mv.endsWith("->4")).length, 1, `${o.outTradeNo}: one success`);
-      for (const e of events) assert.ok(received.some((r) => r.eventId === e.id), `event ${e.id} of ${o.outTradeNo} delivered`);
+      for (const e of events)
+        assert.ok(
+          received.some((r) => r.eventId === e.id),
+          `event ${e.id} of ${o.outTradeNo} delivered`,
+        );
       // every delivery about this order carries one of its events' ids, and the success was delivered showing paid
       const ids = new Set(events.map((e) => e.id));
-      assert.ok(received.filter((r) => r.outPaymentNo === o.outPaymentNo).every((r) => ids.has(r.eventId)), `${o.outTradeNo}: stable event ids`);
+      assert.ok(
+        received.filter((r) => r.outPaymentNo === o.outPaymentNo).every((r) => ids.has(r.eventId)),
+        `${o.outTradeNo}: stable event ids`,
+      );
       const success = events.find((e) => e.payload.data.status === 4)!;
-      assert.ok(received.some((r) => r.eventId === success.id && r.paymentStatus === 0), `${o.outTradeNo}: the success callback says paid`);
+      assert.ok(
+        received.some((r) => r.eventId === success.id && r.paymentStatus === 0),
+        `${o.outTradeNo}: the success callback says paid`,
+      );
     }
   });
 });

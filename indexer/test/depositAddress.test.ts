@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getContractAddress } from "viem";
-import { DepositKind, depositAddress, depositAddressesLower, depositInitCode, depositInitCodeHash, depositSalt } from "../src/domain/depositAddress.js";
+import {
+  DepositKind,
+  depositAddress,
+  depositAddressesLower,
+  depositInitCode,
+  depositInitCodeHash,
+  depositSalt,
+} from "../src/domain/depositAddress.js";
 
 // Vectors read from the compiled PaymentVault (predictDepositAddress / DEPOSIT_INIT_CODE_HASH) deployed by
 // the first account of a fresh Hardhat network.
@@ -23,7 +30,11 @@ describe("deposit addresses", () => {
     ];
     for (const [merchantId, kind, key, expected] of vectors) {
       assert.equal(depositAddress({ vault: VAULT, merchantId, kind, key }), expected);
-      assert.deepEqual(depositAddressesLower({ vault: VAULT, merchantId, kind, first: key, count: 1 }), [expected.toLowerCase()], "the pool's batch path");
+      assert.deepEqual(
+        depositAddressesLower({ vault: VAULT, merchantId, kind, first: key, count: 1 }),
+        [expected.toLowerCase()],
+        "the pool's batch path",
+      );
     }
   });
 
@@ -31,10 +42,18 @@ describe("deposit addresses", () => {
     const batch = depositAddressesLower({ vault: VAULT, merchantId: 9n, kind: DepositKind.Payment, first: 250n, count: 300 });
     for (let i = 0; i < 300; i++) {
       const salt = depositSalt(9n, DepositKind.Payment, 250n + BigInt(i));
-      const expected = getContractAddress({ opcode: "CREATE2", from: VAULT, salt: `0x${salt.toString(16).padStart(64, "0")}`, bytecodeHash: depositInitCodeHash(VAULT) });
+      const expected = getContractAddress({
+        opcode: "CREATE2",
+        from: VAULT,
+        salt: `0x${salt.toString(16).padStart(64, "0")}`,
+        bytecodeHash: depositInitCodeHash(VAULT),
+      });
       assert.equal(batch[i], expected.toLowerCase());
     }
-    assert.throws(() => depositAddressesLower({ vault: VAULT, merchantId: 1n, kind: DepositKind.Payment, first: (1n << 184n) - 1n, count: 2 }), /184 bits/);
+    assert.throws(
+      () => depositAddressesLower({ vault: VAULT, merchantId: 1n, kind: DepositKind.Payment, first: (1n << 184n) - 1n, count: 2 }),
+      /184 bits/,
+    );
   });
 
   it("salt packs merchant << 192 | kind << 184 | key and refuses what the vault refuses", () => {

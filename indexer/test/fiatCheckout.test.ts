@@ -144,7 +144,10 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
       [["USDT/USD", feeds.usdt, "100020000", 8]],
     );
     // the quote columns of migration 060, in integers
-    const [row] = await gw.db.query("SELECT quote_currency, fiat_amount::text, quote_decimals, is_legal_tender FROM payment_orders WHERE id = $1", [o.outPaymentNo]);
+    const [row] = await gw.db.query(
+      "SELECT quote_currency, fiat_amount::text, quote_decimals, is_legal_tender FROM payment_orders WHERE id = $1",
+      [o.outPaymentNo],
+    );
     assert.deepEqual({ ...row }, { quote_currency: "USD", fiat_amount: "1250", quote_decimals: 2, is_legal_tender: 1 });
   });
 
@@ -156,7 +159,11 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     assert.match(en, /<dt>Price<\/dt><dd id="fiat-price">100\.00 CNY<\/dd>/);
     // CNY per ETH: 3000.12345678 / 0.13812345, shown to 8 decimals
     assert.match(en, /<dd id="fiat-rate">1 ETH = 21720\.59456073 CNY<\/dd>/);
-    assert.match(en, new RegExp(`<dd id="fiat-locked"><time datetime="${time.replace(" ", "T")}\\.\\d{3}Z">${time} UTC</time></dd>`), "locked until the expiry");
+    assert.match(
+      en,
+      new RegExp(`<dd id="fiat-locked"><time datetime="${time.replace(" ", "T")}\\.\\d{3}Z">${time} UTC</time></dd>`),
+      "locked until the expiry",
+    );
     assert.match(en, /<dd id="fiat-source">on-chain price feed CNY\/USD, ETH\/USD<\/dd>/);
     const zh = await page("zh-CN");
     assert.match(zh, /<dt>价格<\/dt><dd id="fiat-price">100\.00 CNY<\/dd>/);
@@ -299,12 +306,20 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
       [o.outPaymentNo],
     );
     const oldExpiry = Date.parse(`${(await detail(o.outTradeNo)).body.data.expireTime}Z`);
-    const moved = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo });
+    const moved = await call(gw, merchant(), "POST", "payment/payInfo/update", {
+      chainId: 31337,
+      currencyId: currencyIds.ETH,
+      outTradeNo: o.outTradeNo,
+    });
     assert.equal(moved.body.code, 200, moved.body.msg);
     const expected = weiFor(100_00n, ETH_USD);
     assert.equal(moved.body.data.symbol, "ETH");
     assert.equal(moved.body.data.expectedAmount, expected.toString());
-    assert.equal(moved.body.data.paidAmount, ((expected * 40n) / 100n).toString(), "40% of the order arrived: 40% of the new amount, rounded down");
+    assert.equal(
+      moved.body.data.paidAmount,
+      ((expected * 40n) / 100n).toString(),
+      "40% of the order arrived: 40% of the new amount, rounded down",
+    );
     assert.equal(moved.body.data.exchangeRate, "3000.12345678");
     const newExpiry = Date.parse(`${moved.body.data.expireTime}Z`);
     assert.ok(newExpiry - oldExpiry >= 190_000, `a fresh 600 s countdown (was ${moved.body.data.expireTime})`);
@@ -327,10 +342,21 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     // the same coin again changes nothing; back to USDT re-quotes again (1 USD per USDT, 40% carried)
     // (signed a second later: the same signed write twice is a replay, 40105)
     const later = { timestamp: String(Math.floor(Date.now() / 1000) + 1) };
-    const again = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo }, later);
+    const again = await call(
+      gw,
+      merchant(),
+      "POST",
+      "payment/payInfo/update",
+      { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo },
+      later,
+    );
     assert.equal(again.body.code, 200, again.body.msg);
     assert.equal(again.body.data.expectedAmount, expected.toString());
-    const back = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.USDT, outTradeNo: o.outTradeNo });
+    const back = await call(gw, merchant(), "POST", "payment/payInfo/update", {
+      chainId: 31337,
+      currencyId: currencyIds.USDT,
+      outTradeNo: o.outTradeNo,
+    });
     assert.equal(back.body.code, 200, back.body.msg);
     assert.equal(back.body.data.expectedAmount, "100000000");
     assert.equal(back.body.data.paidAmount, ((((expected * 40n) / 100n) * 100000000n) / expected).toString());
@@ -342,7 +368,11 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     const stale = (await chainNow()) - BigInt(2 * HOUR);
     await setRound(feeds.eth, 200n, ETH_USD, stale);
     const before = await tableCounts(gw.db);
-    const r = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 31337, currencyId: currencyIds.ETH, outTradeNo: o.outTradeNo });
+    const r = await call(gw, merchant(), "POST", "payment/payInfo/update", {
+      chainId: 31337,
+      currencyId: currencyIds.ETH,
+      outTradeNo: o.outTradeNo,
+    });
     assert.equal(r.body.code, 50302);
     assert.match(r.body.msg, /stale/);
     assert.deepEqual(await tableCounts(gw.db), before);
@@ -353,7 +383,11 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
     assert.equal(d.expireTime, o.expireTime);
     await setAnswer(feeds.eth, ETH_USD);
 
-    const pol = await call(gw, merchant(), "POST", "payment/payInfo/update", { chainId: 137, currencyId: currencyIds.POL, outTradeNo: o.outTradeNo });
+    const pol = await call(gw, merchant(), "POST", "payment/payInfo/update", {
+      chainId: 137,
+      currencyId: currencyIds.POL,
+      outTradeNo: o.outTradeNo,
+    });
     assert.equal(pol.body.code, 40012);
     assert.equal((await detail(o.outTradeNo)).body.data.symbol, "USDT");
   });
@@ -371,7 +405,10 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
       many.map(() => 200),
     );
     const ids = many.map((r) => r.body.data.outPaymentNo as string);
-    const rows = await gw.db.query("SELECT id, amount::text, fiat_amount::text, quote_currency FROM payment_orders WHERE id = ANY($1::text[])", [ids]);
+    const rows = await gw.db.query(
+      "SELECT id, amount::text, fiat_amount::text, quote_currency FROM payment_orders WHERE id = ANY($1::text[])",
+      [ids],
+    );
     assert.equal(rows.length, 24);
     for (const r of rows) {
       assert.equal(r.quote_currency, "USD");
@@ -404,7 +441,15 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
         quoteSymbol: "USD",
         quoteAmount: "1",
         isLegalTender: 1,
-        quote: { currency: "USD", fiatAmount: 100n, fiatDecimals: 2, rate: "0", sources: [], quotedAt: new Date(), lockedUntil: new Date(Date.now() + 600_000) },
+        quote: {
+          currency: "USD",
+          fiatAmount: 100n,
+          fiatDecimals: 2,
+          rate: "0",
+          sources: [],
+          quotedAt: new Date(),
+          lockedUntil: new Date(Date.now() + 600_000),
+        },
       }),
       (e: unknown) => e instanceof DatabaseError && e.sqlState === "23514", // check_violation: quote_rate > 0
     );
@@ -438,7 +483,14 @@ describe("fiat checkout over HTTP with MockAggregatorV3 feeds on a hardhat node"
       findings.slice(1).map((f) => f.status),
       ["ok", "ok"],
     );
-    assert.deepEqual(await checkPriceFeeds(gw.config.chains.find((c) => c.chainId === 137)!, client), [], "no pricing, no finding");
+    assert.deepEqual(
+      await checkPriceFeeds(
+        gw.config.chains.find((c) => c.chainId === 137)!,
+        client,
+      ),
+      [],
+      "no pricing, no finding",
+    );
     await setAnswer(feeds.eth, ETH_USD);
   });
 

@@ -63,9 +63,7 @@ export async function startGateway(backend: Backend, overrides: Partial<GatewayC
   const config = { ...testConfig(), ...overrides };
   const schema = `gw_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
   const db =
-    backend === "pglite"
-      ? await openStore({ pgliteDir: "memory://" })
-      : await openStore({ databaseUrl: PG_URL, schema, poolSize: 20 });
+    backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 20 });
   const box = createSecretBox(config.masterKey);
   const merchants = [
     await createMerchant(db, box, { name: "Shop A", id: 1n, payoutSigner: SIGNER_ADDRESS }),

@@ -101,7 +101,8 @@ function suite(backend: "pglite" | "postgres") {
     const hooks = () => createOrderHooks({ poolCooldownSeconds: COOLDOWN });
 
     before(async () => {
-      db = backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 5 });
+      db =
+        backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 5 });
       const config = resolveConfig({
         masterKey: randomBytes(32),
         poolCooldownSeconds: COOLDOWN,
@@ -118,13 +119,27 @@ function suite(backend: "pglite" | "postgres") {
             ],
           },
           // USDT accepted on a second chain (not followed here): a payer may switch an order to it
-          { chainId: 137, code: "polygon", name: "Polygon", vault: fx.vault, confirmations: DEPTH, tokens: [{ symbol: "USDT", address: USDT_137, decimals: 6 }] },
+          {
+            chainId: 137,
+            code: "polygon",
+            name: "Polygon",
+            vault: fx.vault,
+            confirmations: DEPTH,
+            tokens: [{ symbol: "USDT", address: USDT_137, decimals: 6 }],
+          },
         ] as any,
       });
       const merchant = await createMerchant(db, createSecretBox(config.masterKey), { name: "Shop", id: fx.merchantId });
       const app = await buildApp({ db, config });
       await app.listen({ host: "127.0.0.1", port: 0 });
-      gw = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, db, app, config, merchants: [merchant], close: async () => {} };
+      gw = {
+        url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+        db,
+        app,
+        config,
+        merchants: [merchant],
+        close: async () => {},
+      };
       f = await newFollower(hooks(), (await fx.blockNumber()) + 1n);
     });
     after(async () => {
@@ -156,7 +171,12 @@ function suite(backend: "pglite" | "postgres") {
     };
     const state = async (id: string) => {
       const [r] = await db.query("SELECT status, seen_amount, paid_amount, payer_address FROM payment_orders WHERE id = $1", [id]);
-      return { status: Number(r!.status), seen: BigInt(r!.seen_amount), paid: BigInt(r!.paid_amount), payer: r!.payer_address as string | null };
+      return {
+        status: Number(r!.status),
+        seen: BigInt(r!.seen_amount),
+        paid: BigInt(r!.paid_amount),
+        payer: r!.payer_address as string | null,
+      };
     };
     /** the order's webhooks in order: "type:state" */
     const events = async (id: string) =>
@@ -315,7 +335,11 @@ function suite(backend: "pglite" | "postgres") {
       await advance(DEPTH);
       assert.deepEqual([(await state(o.id)).status, (await state(o.id)).paid], [1, 4n * USD], "partly paid");
       const [usdt137] = await api("GET", "conf/list/currency", { chainId: 137 });
-      const moved = await api("POST", "payment/payInfo/update", { chainId: 137, currencyId: usdt137.currencyId, outTradeNo: `o-${backend}-${seq}` });
+      const moved = await api("POST", "payment/payInfo/update", {
+        chainId: 137,
+        currencyId: usdt137.currencyId,
+        outTradeNo: `o-${backend}-${seq}`,
+      });
       assert.deepEqual([moved.chainId, moved.expectedAmount, moved.paidAmount], [137, (10n * USD).toString(), (4n * USD).toString()]);
       // the payer still sends 2 USDT on the first network, to the first address
       const late = await payToken(o.address, 2n * USD);
@@ -332,7 +356,9 @@ function suite(backend: "pglite" | "postgres") {
 
     it("recharge: two deposits to a user's address are two recharge orders, 2 -> 3 -> 4 at depth", async () => {
       const user = await createUser(`u-${backend}`);
-      const wallet = (user.userWallet.find((w: { chainId: number }) => w.chainId === CHAIN).walletAddress as string).toLowerCase() as Address;
+      const wallet = (
+        user.userWallet.find((w: { chainId: number }) => w.chainId === CHAIN).walletAddress as string
+      ).toLowerCase() as Address;
       await f.tick(); // the new wallet is watched from the store
       const t1 = await payToken(wallet, 5n * USD);
       const t2 = await fx.send({ to: wallet, value: ETH });
@@ -347,7 +373,10 @@ function suite(backend: "pglite" | "postgres") {
       );
       await advance(2);
       rows = await db.query("SELECT id, status FROM recharge_orders WHERE to_address = $1 ORDER BY block_number", [wallet]);
-      assert.deepEqual(rows.map((r) => Number(r.status)), [4, 4]);
+      assert.deepEqual(
+        rows.map((r) => Number(r.status)),
+        [4, 4],
+      );
       for (const r of rows) {
         assert.deepEqual(await events(r.id), ["recharge.status_changed:2", "recharge.status_changed:3", "recharge.status_changed:4"]);
         const [e] = await db.query("SELECT aggregate_kind FROM outbox_events WHERE aggregate_id = $1 LIMIT 1", [r.id]);
@@ -390,7 +419,10 @@ function suite(backend: "pglite" | "postgres") {
       s = await state(o.id);
       assert.deepEqual([s.status, s.paid], [4, 10n * USD]);
       d = await detail(o.id);
-      assert.deepEqual(d.transfers.map((t: { status: string }) => t.status), ["removed", "confirmed"]);
+      assert.deepEqual(
+        d.transfers.map((t: { status: string }) => t.status),
+        ["removed", "confirmed"],
+      );
     });
 
     it("batches are set-based: 2,000 payments and 5,000 unattributed deposits in a fixed number of queries", async () => {
@@ -425,8 +457,14 @@ function suite(backend: "pglite" | "postgres") {
         source: "erc20",
       });
       // written as the follower writes them (the hooks get rows of chain_deposits)
-      const paying = await insertDeposits(db, Array.from({ length: N }, (_, k) => deposit(k + 1, hex(k + 1, 40))));
-      const stray = await insertDeposits(db, Array.from({ length: 5_000 }, (_, k) => deposit(1_000_000 + k, hex(0xf00000 + k, 40))));
+      const paying = await insertDeposits(
+        db,
+        Array.from({ length: N }, (_, k) => deposit(k + 1, hex(k + 1, 40))),
+      );
+      const stray = await insertDeposits(
+        db,
+        Array.from({ length: 5_000 }, (_, k) => deposit(1_000_000 + k, hex(0xf00000 + k, 40))),
+      );
       const h = hooks();
       const run = async (fn: (tx: Queryable) => Promise<void>) => {
         let queries = 0;
@@ -438,8 +476,13 @@ function suite(backend: "pglite" | "postgres") {
       const confirmed = await run((tx) => h.onConfirmed!(tx, { chainId, deposits: paying, vaultEvents: [] }));
       const unattributed = await run((tx) => h.onSeen!(tx, { chainId, deposits: stray, vaultEvents: [] }));
       const again = await run((tx) => h.onSeen!(tx, { chainId, deposits: paying, vaultEvents: [] }));
-      console.log(`[${backend}] ${N} payments seen ${seen.ms} ms/${seen.queries} queries, confirmed ${confirmed.ms} ms/${confirmed.queries} queries; 5000 unattributed ${unattributed.ms} ms/${unattributed.queries} queries`);
-      assert.ok(seen.queries <= 6 && confirmed.queries <= 7 && unattributed.queries <= 2, JSON.stringify({ seen, confirmed, unattributed }));
+      console.log(
+        `[${backend}] ${N} payments seen ${seen.ms} ms/${seen.queries} queries, confirmed ${confirmed.ms} ms/${confirmed.queries} queries; 5000 unattributed ${unattributed.ms} ms/${unattributed.queries} queries`,
+      );
+      assert.ok(
+        seen.queries <= 6 && confirmed.queries <= 7 && unattributed.queries <= 2,
+        JSON.stringify({ seen, confirmed, unattributed }),
+      );
       const [counts] = await db.query(
         `SELECT count(*) FILTER (WHERE status = 4)::int AS paid, count(*)::int AS n, sum(paid_amount)::text AS total
          FROM payment_orders WHERE chain_id = $1`,

@@ -124,12 +124,22 @@ describe("npm run local", { timeout: 300_000 }, () => {
 
       // the stack deploys mock price feeds: a USD-priced order is priced in the pegged USDT, a CNY one through CNY/USD
       assert.ok(stack.contracts.ethUsdFeed && stack.contracts.usdtUsdFeed && stack.contracts.cnyUsdFeed, "the feeds are in the JSON");
-      const fiat = await createFiatOrder(stack, { reference: "LOCAL-USD-1", currency: "USD", amount: "12.50", notifyUrl: "http://127.0.0.1:9/hook" });
+      const fiat = await createFiatOrder(stack, {
+        reference: "LOCAL-USD-1",
+        currency: "USD",
+        amount: "12.50",
+        notifyUrl: "http://127.0.0.1:9/hook",
+      });
       assert.equal(fiat.symbol, "USDT");
       assert.equal(fiat.amountBaseUnits, 12_500_000n);
       assert.equal(fiat.exchangeRate, "1");
       assert.ok(fiat.rateLockedUntil);
-      const cny = await createFiatOrder(stack, { reference: "LOCAL-CNY-1", currency: "CNY", amount: "100", notifyUrl: "http://127.0.0.1:9/hook" });
+      const cny = await createFiatOrder(stack, {
+        reference: "LOCAL-CNY-1",
+        currency: "CNY",
+        amount: "100",
+        notifyUrl: "http://127.0.0.1:9/hook",
+      });
       assert.equal(cny.amountBaseUnits, 14_000_000n, "100 CNY at 0.14 USD is 14 USDT");
       await payUsdt(fiat.depositAddress, fiat.amountBaseUnits);
       assert.equal(await paidInTime(fiat.id), 4, "the USD-priced order reached success");

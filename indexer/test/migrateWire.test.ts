@@ -44,13 +44,16 @@ async function fillOldSchema(db: Db) {
   await db.query(`INSERT INTO settlement_orders (id, merchant_id, merchant_settlement_id, request_hash, chain_id, token_address, amount, to_address, status, payout_id, payout_deadline)
     VALUES ('01OLDSET0000000000000000E1', 1, 'S-1', 'h', 31337, '${USDT.toLowerCase()}', 4000000, '${addr(0xf1)}', 0, 5, now() + interval '1 day')`);
   const event = (id: string, kind: string, aggregate: string) =>
-    db.query("INSERT INTO outbox_events (id, merchant_id, aggregate_kind, aggregate_id, type, payload) VALUES ($1, 1, $2, $3, $4, $5::jsonb)", [
-      id,
-      kind,
-      aggregate,
-      `${kind}.status_changed`,
-      JSON.stringify({ eventId: id, type: `${kind}.status_changed`, data: { from: null, status: 0 } }),
-    ]);
+    db.query(
+      "INSERT INTO outbox_events (id, merchant_id, aggregate_kind, aggregate_id, type, payload) VALUES ($1, 1, $2, $3, $4, $5::jsonb)",
+      [
+        id,
+        kind,
+        aggregate,
+        `${kind}.status_changed`,
+        JSON.stringify({ eventId: id, type: `${kind}.status_changed`, data: { from: null, status: 0 } }),
+      ],
+    );
   await event("EV-REF", "refund", "01OLDREF0000000000000000B1");
   await event("EV-WDR", "withdrawal", "01OLDWDR0000000000000000D1");
   await event("EV-SET", "settlement", "01OLDSET0000000000000000E1");
@@ -86,30 +89,49 @@ for (const backend of ["pglite", "postgres"] as const) {
       await db?.close();
     });
 
-    const gw = () => ({ url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, db, app, config, merchants: [merchant], close: async () => {} }) as TestGateway;
+    const gw = () =>
+      ({
+        url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+        db,
+        app,
+        config,
+        merchants: [merchant],
+        close: async () => {},
+      }) as TestGateway;
 
     it("numbers old rows in creation order and rewrites the callback log to the new ids", async () => {
       const refunds = await db.query("SELECT id, refund_no::int AS no, merchant_refund_id FROM refund_orders ORDER BY refund_no");
-      assert.deepEqual(refunds.map((r) => [r.id, r.no, r.merchant_refund_id]), [
-        ["01OLDREF0000000000000000B1", 1, "R-1"],
-        ["01OLDREF0000000000000000B2", 2, "R-2"],
-      ]);
-      const wd = await db.query("SELECT w.id::int AS id, w.out_trade_no, o.id AS line, o.line_no FROM withdrawals w JOIN withdrawal_orders o ON o.withdraw_id = w.id ORDER BY w.id");
-      assert.deepEqual(wd.map((r) => [r.id, r.out_trade_no, r.line, r.line_no]), [
-        [1, "W-A", "01OLDWDR0000000000000000D1", 1],
-        [2, "W-B", "01OLDWDR0000000000000000D2", 1],
-      ]);
+      assert.deepEqual(
+        refunds.map((r) => [r.id, r.no, r.merchant_refund_id]),
+        [
+          ["01OLDREF0000000000000000B1", 1, "R-1"],
+          ["01OLDREF0000000000000000B2", 2, "R-2"],
+        ],
+      );
+      const wd = await db.query(
+        "SELECT w.id::int AS id, w.out_trade_no, o.id AS line, o.line_no FROM withdrawals w JOIN withdrawal_orders o ON o.withdraw_id = w.id ORDER BY w.id",
+      );
+      assert.deepEqual(
+        wd.map((r) => [r.id, r.out_trade_no, r.line, r.line_no]),
+        [
+          [1, "W-A", "01OLDWDR0000000000000000D1", 1],
+          [2, "W-B", "01OLDWDR0000000000000000D2", 1],
+        ],
+      );
       const [s] = await db.query("SELECT settlement_no::int AS no FROM settlement_orders");
       assert.equal(s!.no, 1);
       const [r] = await db.query("SELECT recharge_no::int AS no FROM recharge_orders");
       assert.equal(r!.no, 1);
       const events = await db.query("SELECT id, aggregate_id FROM outbox_events ORDER BY id");
-      assert.deepEqual(events.map((e) => [e.id, e.aggregate_id]), [
-        ["EV-PAY", "01OLDPAY0000000000000000A1"],
-        ["EV-REF", "1"],
-        ["EV-SET", "1"],
-        ["EV-WDR", "1"],
-      ]);
+      assert.deepEqual(
+        events.map((e) => [e.id, e.aggregate_id]),
+        [
+          ["EV-PAY", "01OLDPAY0000000000000000A1"],
+          ["EV-REF", "1"],
+          ["EV-SET", "1"],
+          ["EV-WDR", "1"],
+        ],
+      );
       const [attempt] = await db.query("SELECT aggregate_id FROM webhook_attempts WHERE event_id = 'EV-REF'");
       assert.equal(attempt!.aggregate_id, "1");
       const [u] = await db.query("SELECT user_type FROM users");
@@ -118,11 +140,14 @@ for (const backend of ["pglite", "postgres"] as const) {
 
     it("gives every token old rows used a currencyId, in the order they first appeared, and the configured ones theirs", async () => {
       const rows = await db.query("SELECT id::int AS id, chain_id::int AS chain, address, symbol, decimals FROM currencies ORDER BY id");
-      assert.deepEqual(rows.slice(0, 3).map((c) => [c.id, c.address, c.symbol]), [
-        [1, USDT.toLowerCase(), "USDT"],
-        [2, ETH, "ETH"],
-        [3, "0x9999999999999999999999999999999999999999", ""],
-      ]);
+      assert.deepEqual(
+        rows.slice(0, 3).map((c) => [c.id, c.address, c.symbol]),
+        [
+          [1, USDT.toLowerCase(), "USDT"],
+          [2, ETH, "ETH"],
+          [3, "0x9999999999999999999999999999999999999999", ""],
+        ],
+      );
       // buildApp numbered the configured tokens not seen before (POL on 137) after them, and kept the old ones
       assert.ok(rows.some((c) => c.chain === 137 && c.symbol === "POL" && c.id > 3));
       assert.equal(rows.find((c) => c.address === USDT.toLowerCase())!.decimals, 6);
@@ -152,12 +177,20 @@ for (const backend of ["pglite", "postgres"] as const) {
       assert.equal(rc.rechargeAmount, "700");
       assert.equal(rc.currencyId, 3, "a token no longer configured keeps the number it was given");
       const log = (await call(gw(), A, "GET", "webhook/attempts", { refundId: "1" })).body.data;
-      assert.deepEqual(log.attempts.map((a: any) => a.httpStatus), [500]);
+      assert.deepEqual(
+        log.attempts.map((a: any) => a.httpStatus),
+        [500],
+      );
     });
 
     it("new rows continue the numbering", async () => {
       const A = merchant;
-      const w = await call(gw(), A, "POST", "withdraw/apply", { chainId: 31337, currencyId: 1, withdrawAddress: addr(0x77), withdrawAmount: "1" });
+      const w = await call(gw(), A, "POST", "withdraw/apply", {
+        chainId: 31337,
+        currencyId: 1,
+        withdrawAddress: addr(0x77),
+        withdrawAmount: "1",
+      });
       assert.equal(w.body.data.withdrawId, 3, JSON.stringify(w.body));
       const lines = await db.query("SELECT payout_id::int AS p FROM withdrawal_orders WHERE withdraw_id = 3");
       assert.equal(lines[0]!.p, 1, "the merchant's payout counter (merchants.next_payout_id) is untouched by the migration");

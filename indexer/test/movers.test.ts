@@ -30,7 +30,8 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   for (;;) {
     const v = await read();
     if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -39,7 +40,12 @@ function signable(t: PayoutTypedData) {
   const fields = t.types[t.primaryType]!;
   const message: Record<string, unknown> = {};
   for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
-  return { domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address }, types: { [t.primaryType]: fields }, primaryType: t.primaryType, message } as any;
+  return {
+    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
+    types: { [t.primaryType]: fields },
+    primaryType: t.primaryType,
+    message,
+  } as any;
 }
 
 describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
@@ -84,7 +90,12 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
         },
       ],
     });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), { id: fx.merchantId, name: "Shop", feeBps: 100, payoutSigner: fx.admin });
+    const m = await createMerchant(db, createSecretBox(config.masterKey), {
+      id: fx.merchantId,
+      name: "Shop",
+      feeBps: 100,
+      payoutSigner: fx.admin,
+    });
     await start();
     client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
     // blocks keep coming, as on a real chain
@@ -99,40 +110,89 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
   });
 
   it("sweeps a confirmed payment into the vault and leaves a dust deposit until it is worth its gas", async () => {
-    const order = await client.payment.create({ outTradeNo: "m-1", chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "http://127.0.0.1:9/none" });
+    const order = await client.payment.create({
+      outTradeNo: "m-1",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
     await fx.mint(fx.payer, 100_000_000n);
     await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
-    await until("order success", () => client.payment.detail({ outTradeNo: "m-1" }), (d) => d.state === 4);
+    await until(
+      "order success",
+      () => client.payment.detail({ outTradeNo: "m-1" }),
+      (d) => d.state === 4,
+    );
     const [balance, fee] = await until(
       "vault credit",
-      () => fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [fx.merchantId, fx.token] }) as Promise<[bigint, bigint]>,
+      () =>
+        fx.publicClient.readContract({
+          address: fx.vault,
+          abi: fx.vaultAbi,
+          functionName: "accountOf",
+          args: [fx.merchantId, fx.token],
+        }) as Promise<[bigint, bigint]>,
       ([b, f]) => b + f === 10_000_000n,
     );
     const m = await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "merchant", args: [fx.merchantId] });
-    assert.equal(balance, 9_900_000n, `merchant credited what arrived less the 1% fee (${JSON.stringify(m, (_k, x) => (typeof x === "bigint" ? x.toString() : x))})`);
+    assert.equal(
+      balance,
+      9_900_000n,
+      `merchant credited what arrived less the 1% fee (${JSON.stringify(m, (_k, x) => (typeof x === "bigint" ? x.toString() : x))})`,
+    );
     assert.equal(fee, 100_000n);
-    const [sweep] = await until("sweep confirmed", () => db.query("SELECT * FROM sweeps WHERE token = $1", [fx.token.toLowerCase()]), (r) => r[0]?.status === "confirmed");
+    const [sweep] = await until(
+      "sweep confirmed",
+      () => db.query("SELECT * FROM sweeps WHERE token = $1", [fx.token.toLowerCase()]),
+      (r) => r[0]?.status === "confirmed",
+    );
     assert.equal(BigInt(sweep!.credited), 9_900_000n);
     assert.equal(BigInt(sweep!.fee), 100_000n);
 
     // 1 gwei of ETH is worth far less than the gas to sweep it
-    const dust = await client.payment.create({ outTradeNo: "m-dust", chainId: 31337, quoteCurrencySymbol: "ETH", quoteAmount: "0.000000001", notifyUrl: "http://127.0.0.1:9/none" });
+    const dust = await client.payment.create({
+      outTradeNo: "m-dust",
+      chainId: 31337,
+      quoteCurrencySymbol: "ETH",
+      quoteAmount: "0.000000001",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
     await fx.send({ to: dust.userWalletAddress as Address, value: 1_000_000_000n });
-    await until("dust order success", () => client.payment.detail({ outTradeNo: "m-dust" }), (d) => d.state === 4);
+    await until(
+      "dust order success",
+      () => client.payment.detail({ outTradeNo: "m-dust" }),
+      (d) => d.state === 4,
+    );
     const passes = async () => (await gateway.movers!.runOnce())[0]!.sweeps;
     const outcome = (await passes()).find((s) => s.token === NATIVE);
     assert.equal(outcome?.outcome, "not_worth_it");
-    assert.equal(await fx.publicClient.getBalance({ address: dust.userWalletAddress as Address }), 1_000_000_000n, "the dust stays in its address");
+    assert.equal(
+      await fx.publicClient.getBalance({ address: dust.userWalletAddress as Address }),
+      1_000_000_000n,
+      "the dust stays in its address",
+    );
   });
 
   it("pays an approved refund and withdrawal on chain, success only from the confirmed event, and never twice across a restart", async () => {
-    const payerBefore = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
+    const payerBefore = (await fx.publicClient.readContract({
+      address: fx.token,
+      abi: ERC20,
+      functionName: "balanceOf",
+      args: [fx.payer],
+    })) as bigint;
     const { refundId } = await client.refund.create({ outTradeNo: "m-1", outRefundNo: "r-1", refundAmount: "4" });
     const refund = await client.refund.detail({ refundId });
     await client.refund.approve({ refundId, signature: await admin.signTypedData(signable(refund.lines[0]!.payoutTypedData!)) });
     const to = fx.accounts[5]!;
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
-    const { withdrawId } = await client.withdraw.apply({ outTradeNo: "w-1", chainId: 31337, currencyId: usdt.currencyId, withdrawAmount: "1.5", withdrawAddress: to });
+    const { withdrawId } = await client.withdraw.apply({
+      outTradeNo: "w-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "1.5",
+      withdrawAddress: to,
+    });
     const w = await client.withdraw.detail({ withdrawId });
     await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(signable(w.lines[0]!.payoutTypedData!)) });
 
@@ -149,8 +209,17 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     );
     assert.ok(done.transferHash, "the success carries the transaction hash");
     assert.ok(!seen.includes(-2), `no failure on the way: ${seen}`);
-    await until("withdrawal success", () => client.withdraw.detail({ withdrawId }), (d) => d.state === 3 && d.withdrawStatus === 0);
-    const payerAfter = (await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [fx.payer] })) as bigint;
+    await until(
+      "withdrawal success",
+      () => client.withdraw.detail({ withdrawId }),
+      (d) => d.state === 3 && d.withdrawStatus === 0,
+    );
+    const payerAfter = (await fx.publicClient.readContract({
+      address: fx.token,
+      abi: ERC20,
+      functionName: "balanceOf",
+      args: [fx.payer],
+    })) as bigint;
     assert.equal(payerAfter - payerBefore, 4_000_000n);
     assert.equal(await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [to] }), 1_500_000n);
 
@@ -175,7 +244,11 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     mining = false;
     await node.rpc("evm_setAutomine", [false]);
     // a harmless call the vault answers without state change
-    const data = encodeFunctionData({ abi: parseAbi(["function isPayoutIdUsed(uint64,uint256) view returns (bool)"]), functionName: "isPayoutIdUsed", args: [1n, 1n] });
+    const data = encodeFunctionData({
+      abi: parseAbi(["function isPayoutIdUsed(uint64,uint256) view returns (bool)"]),
+      functionName: "isPayoutIdUsed",
+      args: [1n, 1n],
+    });
     try {
       const first = await wallet.send({ to: fx.vault, data, gas: 100_000n, purpose: "sweep", refId: "stuck-1" });
       // no block comes: the next check re-signs it with higher fees at the same nonce
@@ -191,7 +264,10 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
       assert.equal(settled[0]!.txHash, rows[1]!.tx_hash);
       assert.equal(settled[0]!.outcome, "mined");
       const after = await db.query("SELECT tx_hash, status FROM operator_txs WHERE ref_id = 'stuck-1' ORDER BY sent_at");
-      assert.deepEqual(after.map((r) => r.status), ["replaced", "mined"]);
+      assert.deepEqual(
+        after.map((r) => r.status),
+        ["replaced", "mined"],
+      );
     } finally {
       await node.rpc("evm_setAutomine", [true]);
       mining = true;

@@ -10,7 +10,13 @@ import { createSecretBox, type SecretBox } from "../src/crypto/secretBox.js";
 import { paySignature } from "../src/crypto/signing.js";
 import { newId } from "../src/domain/ids.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "../src/notify/backoff.js";
-import { blockedReason, checkNotifyUrl, createOutboxWorker, WebhookTargetRefusedError, type CreateOutboxWorkerParameters } from "../src/notify/index.js";
+import {
+  blockedReason,
+  checkNotifyUrl,
+  createOutboxWorker,
+  WebhookTargetRefusedError,
+  type CreateOutboxWorkerParameters,
+} from "../src/notify/index.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
@@ -38,7 +44,11 @@ async function startReceiver(m: { apiKey: string; apiSecret: string; webhookSecr
       const body = Buffer.concat(chunks).toString("utf8");
       const h = req.headers as Record<string, string>;
       try {
-        wh.verify(body, { "webhook-id": h["webhook-id"]!, "webhook-timestamp": h["webhook-timestamp"]!, "webhook-signature": h["webhook-signature"]! });
+        wh.verify(body, {
+          "webhook-id": h["webhook-id"]!,
+          "webhook-timestamp": h["webhook-timestamp"]!,
+          "webhook-signature": h["webhook-signature"]!,
+        });
       } catch (e) {
         problems.push(`standardwebhooks: ${(e as Error).message}`);
       }
@@ -107,7 +117,8 @@ function notifySuite(backend: Backend) {
       masterKey = randomBytes(32);
       box = createSecretBox(masterKey);
       schema = `notify_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
-      db = backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 10 });
+      db =
+        backend === "pglite" ? await openStore({ pgliteDir: "memory://" }) : await openStore({ databaseUrl: PG_URL, schema, poolSize: 10 });
       m = await createMerchant(db, box, { name: "Hook shop", id: 1n });
       // the delivery mechanics below send every event; which events are callbacks is tested on its own
       await db.query("UPDATE merchants SET callback_all_events = true WHERE id = $1", [m.merchantId]);
@@ -122,7 +133,17 @@ function notifySuite(backend: Backend) {
     });
 
     const worker = (over: Partial<CreateOutboxWorkerParameters> = {}) => {
-      const w = createOutboxWorker({ db, config, box, allowPrivateTargets: true, retryScheduleMs: [20, 20, 20], pollIntervalMs: 5, timeoutMs: 2000, waitMs: 50, ...over });
+      const w = createOutboxWorker({
+        db,
+        config,
+        box,
+        allowPrivateTargets: true,
+        retryScheduleMs: [20, 20, 20],
+        pollIntervalMs: 5,
+        timeoutMs: 2000,
+        waitMs: 50,
+        ...over,
+      });
       workers.push(w);
       return w;
     };
@@ -137,9 +158,16 @@ function notifySuite(backend: Backend) {
       );
       return id;
     }
-    async function event(aggregateId: string, type = "payment.status", kind: NewOutboxEvent["aggregateKind"] = "payment", payload: Record<string, unknown> = {}): Promise<string> {
+    async function event(
+      aggregateId: string,
+      type = "payment.status",
+      kind: NewOutboxEvent["aggregateKind"] = "payment",
+      payload: Record<string, unknown> = {},
+    ): Promise<string> {
       const id = newId();
-      await db.transaction((tx) => insertOutboxEvent(tx, { id, merchantId: m.merchantId, aggregateKind: kind, aggregateId, type, payload }));
+      await db.transaction((tx) =>
+        insertOutboxEvent(tx, { id, merchantId: m.merchantId, aggregateKind: kind, aggregateId, type, payload }),
+      );
       return id;
     }
     const eventRow = async (id: string) => (await db.query("SELECT * FROM outbox_events WHERE id = $1", [id]))[0]!;
@@ -147,7 +175,11 @@ function notifySuite(backend: Backend) {
     /** A user's recharge order row (as the chain follower writes one); returns its id. */
     async function recharge(): Promise<string> {
       const uuid = `u-${++users}`;
-      const [u] = await db.query<{ id: string }>("INSERT INTO users (merchant_id, user_no, uuid) VALUES ($1, $2, $3) RETURNING id::text", [m.merchantId, 1000 + users, uuid]);
+      const [u] = await db.query<{ id: string }>("INSERT INTO users (merchant_id, user_no, uuid) VALUES ($1, $2, $3) RETURNING id::text", [
+        m.merchantId,
+        1000 + users,
+        uuid,
+      ]);
       const id = newId();
       await db.query(
         `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address, to_address, tx_hash, log_index, block_number, block_hash)
@@ -204,7 +236,11 @@ function notifySuite(backend: Backend) {
         const byPay = verifyWebhook<{ outPaymentNo: string }>({ apiSecret: m.apiSecret, requestPath: path, headers: h, body: raw });
         assert.equal(byPay.verifiedBy, "x-pay-sign");
         assert.equal(byPay.data.outPaymentNo, o);
-        assert.throws(() => verifyWebhook({ apiSecret: m.apiSecret, requestPath: "/x?token=abd", headers: h, body: raw }), /does not match/, "another path");
+        assert.throws(
+          () => verifyWebhook({ apiSecret: m.apiSecret, requestPath: "/x?token=abd", headers: h, body: raw }),
+          /does not match/,
+          "another path",
+        );
         // the same request, checked with another merchant's secret, fails both ways
         const o2 = await order(rx.url);
         await event(o2);
@@ -284,7 +320,10 @@ function notifySuite(backend: Backend) {
         const rc = await recharge();
         const id = await event(rc, "recharge.status_changed", "recharge", { from: 3, status: 4 });
         await worker().runOnce();
-        assert.deepEqual(rx.delivered().map((r) => r.id), [id]);
+        assert.deepEqual(
+          rx.delivered().map((r) => r.id),
+          [id],
+        );
         assert.equal(rx.received[0]!.body.rechargeStatus, 0);
         assert.equal(rx.received[0]!.body.rechargeAmount, "700");
       } finally {
@@ -307,7 +346,10 @@ function notifySuite(backend: Backend) {
         rx.setRespond(() => (Date.now() < upAt ? 500 : 200));
         const all = [...expected.values()].flat();
         await waitFor("all delivered", async () => {
-          const [r] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1) AND delivered_at IS NOT NULL", [all]);
+          const [r] = await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1) AND delivered_at IS NOT NULL",
+            [all],
+          );
           return r!.n === all.length;
         });
         await w.stop();
@@ -315,20 +357,34 @@ function notifySuite(backend: Backend) {
         const ok = rx.delivered();
         assert.equal(ok.length, all.length, "each event answered 2xx exactly once");
         for (const [o, ids] of expected) {
-          assert.deepEqual(ok.filter((r) => r.body.outPaymentNo === o).map((r) => r.id), ids, `order ${o} in order`);
+          assert.deepEqual(
+            ok.filter((r) => r.body.outPaymentNo === o).map((r) => r.id),
+            ids,
+            `order ${o} in order`,
+          );
         }
         // no event was sent while an earlier event of its order was still undelivered
         for (const r of rx.received) {
           const ids = [...expected.values()].find((l) => l.includes(r.id))!;
           const earlier = ids.slice(0, ids.indexOf(r.id));
-          for (const e of earlier) assert.ok(ok.some((d) => d.id === e && d.at <= r.at), `${r.id} sent before ${e} was delivered`);
+          for (const e of earlier)
+            assert.ok(
+              ok.some((d) => d.id === e && d.at <= r.at),
+              `${r.id} sent before ${e} was delivered`,
+            );
         }
-        const errors = (await db.query<{ error: string | null; http_status: number | null }>(
+        const errors = await db.query<{ error: string | null; http_status: number | null }>(
           "SELECT error, http_status FROM webhook_attempts WHERE event_id = ANY($1)",
           [all],
-        ));
-        assert.ok(errors.some((a) => /ECONNREFUSED/.test(a.error ?? "")), "connection refused attempts logged");
-        assert.ok(errors.some((a) => a.http_status === 500), "500 attempts logged");
+        );
+        assert.ok(
+          errors.some((a) => /ECONNREFUSED/.test(a.error ?? "")),
+          "connection refused attempts logged",
+        );
+        assert.ok(
+          errors.some((a) => a.http_status === 500),
+          "500 attempts logged",
+        );
       } finally {
         await w.stop();
         await rx.close();
@@ -344,7 +400,10 @@ function notifySuite(backend: Backend) {
         const id = await event(o);
         const w = worker({ retryScheduleMs: schedule, pollIntervalMs: 5 });
         w.start();
-        await waitFor("dead", async () => (await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).events[0]!.status === "dead");
+        await waitFor(
+          "dead",
+          async () => (await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).events[0]!.status === "dead",
+        );
         await sleep(400);
         assert.equal(rx.received.length, 4, "one attempt plus one per delay, then no more");
         for (let i = 0; i < schedule.length; i++) {
@@ -358,10 +417,16 @@ function notifySuite(backend: Backend) {
         await waitFor("next delivered", () => rx.delivered().some((r) => r.id === next));
         // the re-send of the dead event (payment/notify re-queues the latest, so requeue it by hand here)
         await db.query("UPDATE outbox_events SET next_attempt_at = now(), delivered_at = NULL WHERE id = $1", [id]);
-        await waitFor("re-sent", async () => (await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).events[0]!.status === "delivered");
+        await waitFor(
+          "re-sent",
+          async () => (await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).events[0]!.status === "delivered",
+        );
         assert.equal(rx.delivered().filter((r) => r.id === id).length, 1);
         const log = await listWebhookLog(db, { merchantId: m.merchantId, eventId: id });
-        assert.deepEqual(log.attempts.map((a) => a.attemptNo), [1, 2, 3, 4, 5]);
+        assert.deepEqual(
+          log.attempts.map((a) => a.attemptNo),
+          [1, 2, 3, 4, 5],
+        );
         assert.equal(log.events[0]!.status, "delivered");
         await w.stop();
       } finally {
@@ -384,7 +449,10 @@ function notifySuite(backend: Backend) {
           await w.runOnce();
           return rx.delivered().some((r) => r.id === second);
         });
-        assert.deepEqual(rx.received.map((r) => r.id).filter((i) => i !== elsewhere), [first, first, first, second]);
+        assert.deepEqual(
+          rx.received.map((r) => r.id).filter((i) => i !== elsewhere),
+          [first, first, first, second],
+        );
       } finally {
         await rx.close();
       }
@@ -396,13 +464,22 @@ function notifySuite(backend: Backend) {
         const o = await order(rx.url);
         const id = await event(o);
         const claimed = await claimDueEvents(db, { limit: 10, leaseMs: 150, claimToken: "crashed" });
-        assert.deepEqual(claimed.map((e) => e.id), [id]);
+        assert.deepEqual(
+          claimed.map((e) => e.id),
+          [id],
+        );
         const w = worker();
         assert.equal(await w.runOnce(), 0, "claimed by the crashed worker");
         await sleep(170);
         assert.equal(await w.runOnce(), 1);
-        assert.deepEqual(rx.delivered().map((r) => r.id), [id]);
-        assert.deepEqual((await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).attempts.map((a) => a.attemptNo), [2]);
+        assert.deepEqual(
+          rx.delivered().map((r) => r.id),
+          [id],
+        );
+        assert.deepEqual(
+          (await listWebhookLog(db, { merchantId: m.merchantId, eventId: id })).attempts.map((a) => a.attemptNo),
+          [2],
+        );
       } finally {
         await rx.close();
       }
@@ -452,7 +529,10 @@ function notifySuite(backend: Backend) {
         assert.equal((await eventRow(id)).delivered_at, null, "the re-send is still due");
         rx.setDelay(0);
         assert.equal(await w.runOnce(), 1);
-        assert.deepEqual(rx.delivered().map((r) => r.id), [id, id]);
+        assert.deepEqual(
+          rx.delivered().map((r) => r.id),
+          [id, id],
+        );
 
         rx.setDelay(2000);
         const slow = await event(await order(rx.url));
@@ -481,10 +561,10 @@ function notifySuite(backend: Backend) {
         );
         const e1 = await event(s!.no, "settlement.status_changed", "settlement");
         const e2 = await event("W-none", "withdrawal.status_changed", "withdrawal");
-        const [w] = await db.query<{ id: string }>("INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES ($1, 'h', 31337, $2) RETURNING id::text", [
-          m.merchantId,
-          USDT.toLowerCase(),
-        ]);
+        const [w] = await db.query<{ id: string }>(
+          "INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES ($1, 'h', 31337, $2) RETURNING id::text",
+          [m.merchantId, USDT.toLowerCase()],
+        );
         await db.query(
           `INSERT INTO withdrawal_orders (id, merchant_id, withdraw_id, line_no, request_hash, chain_id, token_address, amount, to_address, payout_id, payout_deadline)
            VALUES ($1, $2, $3, 1, 'h', 31337, $4, 5, $4, 9002, now() + interval '1 day')`,
@@ -522,7 +602,13 @@ function notifySuite(backend: Backend) {
           process.on("SIGTERM", async () => { await w.stop(); process.stdout.write(JSON.stringify(await w.metrics()) + "\\n"); await db.close(); process.exit(0); });
           process.stdout.write("ready\\n");`;
         const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-          env: { ...process.env, PG_URL, SCHEMA: schema, MASTER_KEY: masterKey.toString("hex"), WIRE_CONFIG: JSON.stringify({ chains: config.chains, payPageUrl: config.payPageUrl }) },
+          env: {
+            ...process.env,
+            PG_URL,
+            SCHEMA: schema,
+            MASTER_KEY: masterKey.toString("hex"),
+            WIRE_CONFIG: JSON.stringify({ chains: config.chains, payPageUrl: config.payPageUrl }),
+          },
           stdio: ["ignore", "pipe", "inherit"],
         });
         let out = "";
@@ -590,10 +676,17 @@ function notifySuite(backend: Backend) {
           const { ids } = await manyEvents(rx.url, 20, 5);
           await waitFor("some delivered", () => rx.received.length >= 20, 30_000);
           await a.kill();
-          await waitFor("all delivered", async () => {
-            const [r] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1) AND delivered_at IS NOT NULL", [ids]);
-            return r!.n === ids.length;
-          }, 60_000);
+          await waitFor(
+            "all delivered",
+            async () => {
+              const [r] = await db.query<{ n: number }>(
+                "SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1) AND delivered_at IS NOT NULL",
+                [ids],
+              );
+              return r!.n === ids.length;
+            },
+            60_000,
+          );
           await b.stop();
           const counts = new Map<string, number>();
           for (const r of rx.received) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
@@ -620,39 +713,77 @@ function notifySuite(backend: Backend) {
       const gw = await startGateway(backend, { allowPrivateWebhookTargets: true });
       const [A] = gw.merchants as [CreatedMerchant];
       const rx = await startReceiver(A);
-      const w = createOutboxWorker({ db: gw.db, config: gw.config, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, pollIntervalMs: 5 });
+      const w = createOutboxWorker({
+        db: gw.db,
+        config: gw.config,
+        box: createSecretBox(gw.config.masterKey),
+        allowPrivateTargets: true,
+        pollIntervalMs: 5,
+      });
       const drain = async () => {
         while ((await w.runOnce()) > 0);
       };
       try {
         const ok = await call(gw, A, "POST", "payment/createPaymentOrder", {
-          chainId: 31337, outTradeNo: "cb-1", quoteCurrencySymbol: "USDT", quoteAmount: "2", notifyUrl: rx.url,
+          chainId: 31337,
+          outTradeNo: "cb-1",
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "2",
+          notifyUrl: rx.url,
         });
         assert.equal(ok.status, 200, JSON.stringify(ok.body));
         const { applyPaymentEvent } = await import("../src/store/paymentOrders.js");
-        const move = (event: any) => applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: "cb-1" }, event, poolCooldownSeconds: 60 });
+        const move = (event: any) =>
+          applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: "cb-1" }, event, poolCooldownSeconds: 60 });
         await move({ type: "transferSeen", amount: 2_000_000n }); // 0 -> 2: block confirmation, no callback
         await move({ type: "confirming" }); // 2 -> 3: still block confirmation
         await drain();
         assert.equal(rx.received.length, 0, "no callback for block confirmation");
         const log = (await call(gw, A, "GET", "webhook/attempts", { outTradeNo: "cb-1" })).body.data;
-        assert.deepEqual(log.events.map((e: any) => e.status), ["suppressed", "suppressed"]);
+        assert.deepEqual(
+          log.events.map((e: any) => e.status),
+          ["suppressed", "suppressed"],
+        );
         assert.deepEqual(log.attempts, [], "a suppressed event makes no attempt");
         await move({ type: "transferConfirmed", amount: 2_000_000n }); // 3 -> 4: paid
         await drain();
-        assert.deepEqual(rx.delivered().map((r) => r.body.paymentStatus), [0], "one callback: paid");
+        assert.deepEqual(
+          rx.delivered().map((r) => r.body.paymentStatus),
+          [0],
+          "one callback: paid",
+        );
         assert.deepEqual(rx.problems, []);
         // payment/notify sends the latest event again (forced), under its id
         const last = rx.received[0]!.id;
         assert.equal((await call(gw, A, "GET", "payment/notify", { outTradeNo: "cb-1" })).status, 200);
         await drain();
-        assert.deepEqual(rx.received.map((r) => r.id), [last, last]);
+        assert.deepEqual(
+          rx.received.map((r) => r.id),
+          [last, last],
+        );
         // with callbackAllEvents every event goes out
-        assert.equal((await call(gw, A, "POST", "merchant/settings/update", { callbackAllEvents: true })).body.data.callbackAllEvents, true);
-        await call(gw, A, "POST", "payment/createPaymentOrder", { chainId: 31337, outTradeNo: "cb-2", quoteCurrencySymbol: "USDT", quoteAmount: "2", notifyUrl: rx.url });
-        await applyPaymentEvent(gw.db, { merchantId: 1n, ref: { merchantOrderId: "cb-2" }, event: { type: "transferSeen", amount: 2_000_000n }, poolCooldownSeconds: 60 });
+        assert.equal(
+          (await call(gw, A, "POST", "merchant/settings/update", { callbackAllEvents: true })).body.data.callbackAllEvents,
+          true,
+        );
+        await call(gw, A, "POST", "payment/createPaymentOrder", {
+          chainId: 31337,
+          outTradeNo: "cb-2",
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "2",
+          notifyUrl: rx.url,
+        });
+        await applyPaymentEvent(gw.db, {
+          merchantId: 1n,
+          ref: { merchantOrderId: "cb-2" },
+          event: { type: "transferSeen", amount: 2_000_000n },
+          poolCooldownSeconds: 60,
+        });
         await drain();
-        assert.deepEqual(rx.received.filter((r) => r.body.outTradeNo === "cb-2").map((r) => r.body.paymentStatus), [2]);
+        assert.deepEqual(
+          rx.received.filter((r) => r.body.outTradeNo === "cb-2").map((r) => r.body.paymentStatus),
+          [2],
+        );
       } finally {
         await w.stop();
         await rx.close();
@@ -660,23 +791,49 @@ function notifySuite(backend: Backend) {
       }
     });
 
-    it("acknowledged by success or \"success\" only: another answer is retried; the body equals payment/detail", async () => {
+    it('acknowledged by success or "success" only: another answer is retried; the body equals payment/detail', async () => {
       const gw = await startGateway(backend, { allowPrivateWebhookTargets: true });
       const [A] = gw.merchants as [CreatedMerchant];
       const rx = await startReceiver(A);
-      const w = createOutboxWorker({ db: gw.db, config: gw.config, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, retryScheduleMs: [1, 1, 1, 1, 1, 1], pollIntervalMs: 5 });
+      const w = createOutboxWorker({
+        db: gw.db,
+        config: gw.config,
+        box: createSecretBox(gw.config.masterKey),
+        allowPrivateTargets: true,
+        retryScheduleMs: [1, 1, 1, 1, 1, 1],
+        pollIntervalMs: 5,
+      });
       try {
-        const answers = [{ status: 200, body: "ok" }, { status: 204, body: "" }, { status: 200, body: "SUCCESS!" }, { status: 500, body: "success" }, { status: 200, body: '"success"' }];
+        const answers = [
+          { status: 200, body: "ok" },
+          { status: 204, body: "" },
+          { status: 200, body: "SUCCESS!" },
+          { status: 500, body: "success" },
+          { status: 200, body: '"success"' },
+        ];
         rx.setRespond((_id, n) => answers[n] ?? { status: 200, body: "success" });
-        await call(gw, A, "POST", "payment/createPaymentOrder", { chainId: 31337, outTradeNo: "ack-1", quoteCurrencySymbol: "USDT", quoteAmount: "3", notifyUrl: `${rx.url}?order=ack-1` });
+        await call(gw, A, "POST", "payment/createPaymentOrder", {
+          chainId: 31337,
+          outTradeNo: "ack-1",
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "3",
+          notifyUrl: `${rx.url}?order=ack-1`,
+        });
         await call(gw, A, "POST", "payment/cancel", { outTradeNo: "ack-1" });
         await waitFor("acknowledged", async () => {
           await w.runOnce();
           return rx.delivered().length === 1;
         });
-        assert.deepEqual(rx.received.map((r) => r.answer), ["ok", "", "SUCCESS!", "success", '"success"'], "retried until a real acknowledgement");
+        assert.deepEqual(
+          rx.received.map((r) => r.answer),
+          ["ok", "", "SUCCESS!", "success", '"success"'],
+          "retried until a real acknowledgement",
+        );
         const log = (await call(gw, A, "GET", "webhook/attempts", { outTradeNo: "ack-1" })).body.data;
-        assert.deepEqual(log.attempts.map((a: any) => a.httpStatus), [200, 204, 200, 500, 200]);
+        assert.deepEqual(
+          log.attempts.map((a: any) => a.httpStatus),
+          [200, 204, 200, 500, 200],
+        );
         assert.match(log.attempts[0].error, /not the acknowledgement "success"/);
         assert.equal(log.events.at(-1).status, "delivered");
         const detail = (await call(gw, A, "GET", "payment/detail", { outTradeNo: "ack-1" })).body.data;
@@ -693,7 +850,14 @@ function notifySuite(backend: Backend) {
       const gw = await startGateway(backend, { allowPrivateWebhookTargets: true });
       const [A] = gw.merchants as [CreatedMerchant];
       const rx = await startReceiver(A);
-      const w = createOutboxWorker({ db: gw.db, config: gw.config, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, pollIntervalMs: 5, waitMs: 30 });
+      const w = createOutboxWorker({
+        db: gw.db,
+        config: gw.config,
+        box: createSecretBox(gw.config.masterKey),
+        allowPrivateTargets: true,
+        pollIntervalMs: 5,
+        waitMs: 30,
+      });
       try {
         const userId = (await call(gw, A, "POST", "user/create", { uuid: "waiting-user" })).body.data;
         const id = newId();
@@ -702,7 +866,16 @@ function notifySuite(backend: Backend) {
            VALUES ($1, 1, $2, 31337, $3, 9, 4, $4, $4, $5, 0, 1, $5)`,
           [id, userId, USDT.toLowerCase(), `0x${"2".repeat(40)}`, `0x${"3".repeat(64)}`],
         );
-        await gw.db.transaction((tx) => insertOutboxEvent(tx, { id: newId(), merchantId: 1n, aggregateKind: "recharge", aggregateId: id, type: "recharge.status_changed", payload: { from: 3, status: 4 } }));
+        await gw.db.transaction((tx) =>
+          insertOutboxEvent(tx, {
+            id: newId(),
+            merchantId: 1n,
+            aggregateKind: "recharge",
+            aggregateId: id,
+            type: "recharge.status_changed",
+            payload: { from: 3, status: 4 },
+          }),
+        );
         for (let i = 0; i < 4; i++) {
           await w.runOnce();
           await sleep(40);
@@ -734,9 +907,21 @@ function notifySuite(backend: Backend) {
       const gw = await startGateway(backend, { allowPrivateWebhookTargets: true });
       const [A, B] = gw.merchants as [CreatedMerchant, CreatedMerchant];
       const rx = await startReceiver(A);
-      const w = createOutboxWorker({ db: gw.db, config: gw.config, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, pollIntervalMs: 5 });
+      const w = createOutboxWorker({
+        db: gw.db,
+        config: gw.config,
+        box: createSecretBox(gw.config.masterKey),
+        allowPrivateTargets: true,
+        pollIntervalMs: 5,
+      });
       try {
-        const created = await call(gw, A, "POST", "payment/createPaymentOrder", { chainId: 31337, outTradeNo: "hook-1", quoteCurrencySymbol: "USDT", quoteAmount: "1", notifyUrl: rx.url });
+        const created = await call(gw, A, "POST", "payment/createPaymentOrder", {
+          chainId: 31337,
+          outTradeNo: "hook-1",
+          quoteCurrencySymbol: "USDT",
+          quoteAmount: "1",
+          notifyUrl: rx.url,
+        });
         assert.equal(created.status, 200, JSON.stringify(created.body));
         assert.equal((await call(gw, A, "POST", "payment/cancel", { outTradeNo: "hook-1" })).status, 200);
         while ((await w.runOnce()) > 0);
@@ -755,7 +940,10 @@ function notifySuite(backend: Backend) {
         assert.ok(d.attempts.every((a: any) => a.httpStatus === 200 && a.url === rx.url && typeof a.durationMs === "number"));
         assert.ok(d.events.every((e: any) => e.status === "delivered" && e.orderId === created.body.data.outPaymentNo));
         const byEvent = await call(gw, A, "GET", "webhook/attempts", { eventId: firstIds[0]! });
-        assert.deepEqual(byEvent.body.data.attempts.map((a: any) => a.attemptNo), [1, 2]);
+        assert.deepEqual(
+          byEvent.body.data.attempts.map((a: any) => a.attemptNo),
+          [1, 2],
+        );
         // another merchant sees nothing of it; a missing or doubled parameter is a 400
         assert.equal((await call(gw, B, "GET", "webhook/attempts", { outTradeNo: "hook-1" })).body.code, 40401);
         assert.deepEqual((await call(gw, B, "GET", "webhook/attempts", { eventId: firstIds[0]! })).body.data, { events: [], attempts: [] });
@@ -774,10 +962,38 @@ function notifySuite(backend: Backend) {
 
 describe("notify URL guard", () => {
   it("classifies loopback, private, link-local, CGNAT, multicast, unspecified and IPv4-mapped addresses", () => {
-    const blocked = ["127.0.0.1", "10.0.0.5", "172.20.1.1", "192.168.1.1", "169.254.169.254", "100.64.1.1", "224.0.0.1", "0.0.0.0", "255.255.255.255",
-      "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:c0a8:101::1"];
+    const blocked = [
+      "127.0.0.1",
+      "10.0.0.5",
+      "172.20.1.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.1.1",
+      "224.0.0.1",
+      "0.0.0.0",
+      "255.255.255.255",
+      "::1",
+      "::",
+      "fe80::1",
+      "fc00::1",
+      "fd12:3456::1",
+      "ff02::1",
+      "::ffff:127.0.0.1",
+      "::ffff:7f00:1",
+      "::ffff:10.0.0.1",
+      "64:ff9b::a00:1",
+      "2002:c0a8:101::1",
+    ];
     for (const ip of blocked) assert.ok(blockedReason(ip), `${ip} must be refused`);
-    for (const ip of ["8.8.8.8", "1.1.1.1", "100.128.0.1", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2001:4860:4860::8888"]) {
+    for (const ip of [
+      "8.8.8.8",
+      "1.1.1.1",
+      "100.128.0.1",
+      "172.32.0.1",
+      "2606:4700:4700::1111",
+      "::ffff:8.8.8.8",
+      "2001:4860:4860::8888",
+    ]) {
       assert.equal(blockedReason(ip), null, `${ip} is public`);
     }
     assert.equal(blockedReason("::ffff:127.0.0.1"), "loopback (IPv4 127.0.0.1 inside IPv6)");

@@ -20,10 +20,22 @@ import {
 
 /** Payment status moves the machine may make: seed 003's table plus reorg rollbacks before success. */
 const PAYMENT_EDGES = new Set([
-  "0>1", "0>2", "0>-2", "0>-3",
-  "1>0", "1>2", "1>-1",
-  "2>0", "2>1", "2>3", "2>4", "2>-1",
-  "3>0", "3>1", "3>4", "3>-1",
+  "0>1",
+  "0>2",
+  "0>-2",
+  "0>-3",
+  "1>0",
+  "1>2",
+  "1>-1",
+  "2>0",
+  "2>1",
+  "2>3",
+  "2>4",
+  "2>-1",
+  "3>0",
+  "3>1",
+  "3>4",
+  "3>-1",
 ]);
 const PAYOUT_EDGES = new Set(["0>1", "0>-1", "1>2", "1>-2", "2>1", "2>3", "2>-2"]);
 
@@ -119,7 +131,10 @@ describe("order state machine", () => {
     assert.equal(b.next.txHash, "0x01");
     assert.equal(b.outbox?.type, "refund.status_changed");
     assert.equal(transitionPayout("refund", b.next, { type: "confirm" }).next.status, 3);
-    assert.throws(() => transitionPayout("withdrawal", { status: 3, amount: 1n, txHash: "0x" }, { type: "fail", reason: "x" }), IllegalTransitionError);
+    assert.throws(
+      () => transitionPayout("withdrawal", { status: 3, amount: 1n, txHash: "0x" }, { type: "fail", reason: "x" }),
+      IllegalTransitionError,
+    );
     const rc = openRecharge(9n);
     assert.equal(rc.next.status, 2);
     assert.equal(transitionRecharge(rc.next, { type: "confirm" }).next.status, 4);

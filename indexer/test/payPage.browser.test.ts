@@ -31,7 +31,7 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.mi
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
 const ICON = `data:image/svg+xml;base64,${Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="11" fill="#7b61ff"/></svg>'
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="11" fill="#7b61ff"/></svg>',
 ).toString("base64")}`;
 const SHOTS = path.resolve(import.meta.dirname, "../../test-results/pay-page");
 const DEPTH = 3;
@@ -193,7 +193,13 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const d = res.body.data;
-    return { payOrderId: d.outPaymentNo as string, paymentUrl: d.paymentLink as string, receiptAddress: d.userWalletAddress as string, accessSign: d.accessSign as string, merchantOrderId: d.outTradeNo as string };
+    return {
+      payOrderId: d.outPaymentNo as string,
+      paymentUrl: d.paymentLink as string,
+      receiptAddress: d.userWalletAddress as string,
+      accessSign: d.accessSign as string,
+      merchantOrderId: d.outTradeNo as string,
+    };
   };
 
   type Wallets = "injected" | "eip6963" | "none";
@@ -205,7 +211,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
    * and forwards to the hardhat node with the fixture's payer as its account.
    */
   const walletPage = async (
-    o: { wallets?: Wallets; locale?: string; colorScheme?: "light" | "dark" } = {}
+    o: { wallets?: Wallets; locale?: string; colorScheme?: "light" | "dark" } = {},
   ): Promise<{ page: Page; calls: string[]; log: WalletCall[] }> => {
     const context = await browser.newContext({
       viewport: PHONE,
@@ -565,7 +571,9 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     const { page } = await walletPage();
     await page.goto(local(o.paymentUrl));
     await waitState(page, 0);
-    const options = await page.$$eval("#choice option", (els) => els.map((e) => [e.getAttribute("value"), e.textContent, e.hasAttribute("selected")]));
+    const options = await page.$$eval("#choice option", (els) =>
+      els.map((e) => [e.getAttribute("value"), e.textContent, e.hasAttribute("selected")]),
+    );
     assert.deepEqual(options, [
       [`31337:${fx.token.toLowerCase()}`, "USDT · Tether USD on Hardhat local", true],
       [`137:${USDT_137}`, "USDT · Tether USD on Polygon", false],
@@ -671,7 +679,10 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await fx.write(feeds.eth, feedAbi, "setAnswer", [2500_00000000n], fx.admin);
     await new Promise((r) => setTimeout(r, 1_100));
     await page.selectOption("#choice", { label: "ETH on Hardhat local" });
-    await Promise.all([page.waitForURL((u) => u.searchParams.get("payOrderId") === o.outPaymentNo && u.pathname === "/pay"), page.click("#choose-submit")]);
+    await Promise.all([
+      page.waitForURL((u) => u.searchParams.get("payOrderId") === o.outPaymentNo && u.pathname === "/pay"),
+      page.click("#choose-submit"),
+    ]);
     await waitState(page, 0);
     assert.equal(await page.textContent("#amount"), "0.004");
     assert.match((await page.textContent("#fiat-rate"))!, /1 ETH = 2,?500 USD/);
@@ -682,11 +693,18 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     await page.click("#pay-wallet");
     await waitState(page, 2);
     const paid = log.find((c) => c.method === "eth_sendTransaction")!.result as string;
-    assert.equal(await fx.publicClient.getBalance({ address: ethReceipt as `0x${string}` }), 4n * 10n ** 15n, "0.004 ETH to the new address");
+    assert.equal(
+      await fx.publicClient.getBalance({ address: ethReceipt as `0x${string}` }),
+      4n * 10n ** 15n,
+      "0.004 ETH to the new address",
+    );
     await fx.mine(DEPTH);
     await waitState(page, 4);
     const d = (await call(gw, merchant, "GET", "payment/detail", { outPaymentNo: o.outPaymentNo })).body.data;
-    assert.deepEqual([d.paymentStatus, d.symbol, d.paidAmount, d.quoteCurrencySymbol, d.quoteAmount], [0, "ETH", "4000000000000000", "USD", "10.00"]);
+    assert.deepEqual(
+      [d.paymentStatus, d.symbol, d.paidAmount, d.quoteCurrencySymbol, d.quoteAmount],
+      [0, "ETH", "4000000000000000", "USD", "10.00"],
+    );
     assert.equal(d.transfers[0].transferHash, paid);
     await state(page, "26-fiat-paid-in-eth");
     await page.context().close();

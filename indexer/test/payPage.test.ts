@@ -82,7 +82,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.doesNotMatch(html, /<script>(?!<\/script>)/, "no inline script");
         assert.equal(
           paymentUri({ chainId: 1, token: "0x0000000000000000000000000000000000000000", receipt: "0xabc", amount: 5n }),
-          "ethereum:0xabc@1?value=5"
+          "ethereum:0xabc@1?value=5",
         );
       });
 
@@ -174,13 +174,20 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.match(qr.code, /^[A-Za-z0-9_-]{22}$/);
         assert.equal(qr.url, `https://pay.example.test/pay/m/${qr.code}`);
         assert.match(qr.qrSvg, /^<svg/);
-        const again = await call(gw, A, "POST", "qrcode/create", {
-          label: "Counter 1",
-          chainId: 31337,
-          currencyId: 2,
-          notifyUrl: "https://shop.example.test/qr-notify",
-          maxAmount: "1000",
-        }, { timestamp: String(Math.floor(Date.now() / 1000) + 1) });
+        const again = await call(
+          gw,
+          A,
+          "POST",
+          "qrcode/create",
+          {
+            label: "Counter 1",
+            chainId: 31337,
+            currencyId: 2,
+            notifyUrl: "https://shop.example.test/qr-notify",
+            maxAmount: "1000",
+          },
+          { timestamp: String(Math.floor(Date.now() / 1000) + 1) },
+        );
         assert.equal(again.body.data.code, qr.code, "same label and parameters: same code");
         const conflict = await call(gw, A, "POST", "qrcode/create", {
           label: "Counter 1",
@@ -240,7 +247,13 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.equal(zh.headers.get("set-cookie"), null, "a header alone sets no cookie");
         // the switch links the same order in each language, the current one marked
         const links = [...html.matchAll(/<a href="([^"]+)" lang="([^"]+)" hreflang="[^"]+"( aria-current="page")?>/g)];
-        assert.deepEqual(links.map((m) => [m[2], Boolean(m[3])]), [["en", false], ["zh-CN", true]]);
+        assert.deepEqual(
+          links.map((m) => [m[2], Boolean(m[3])]),
+          [
+            ["en", false],
+            ["zh-CN", true],
+          ],
+        );
         const en = new URL(links[0]![1]!.replace(/&amp;/g, "&"), gw.url);
         assert.equal(en.searchParams.get("payOrderId"), o.payOrderId);
         assert.equal(en.searchParams.get("lang"), "en");
@@ -251,7 +264,13 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         const remembered = await fetch(local(o.paymentUrl), { headers: { "accept-language": "zh-CN", cookie: "pay_lang=en" } });
         assert.match(await remembered.text(), /<h1 class="merchant">Payment to Shop A<\/h1>/);
         // the script's strings and the first status travel as JSON in data- attributes, in the same language
-        const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+        const unescape = (v: string) =>
+          v
+            .replace(/&quot;/g, '"')
+            .replace(/&#39;/g, "'")
+            .replace(/&lt;/g, "<")
+            .replace(/&gt;/g, ">")
+            .replace(/&amp;/g, "&");
         const data = (name: string) => JSON.parse(unescape(new RegExp(`data-${name}="([^"]*)"`).exec(html)![1]!));
         assert.equal(data("messages").stateUnpaid, "等待付款");
         assert.equal(data("messages").copy, "复制");
@@ -287,7 +306,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         await gw.db.query(
           `INSERT INTO payment_transfers (chain_id, tx_hash, log_index, pay_order_id, token, from_address, to_address, amount, block_number, kind, late)
            VALUES (31337, $1, 0, $2, $3, '0x1111111111111111111111111111111111111111', $4, 2500000, 7, 'payment', false)`,
-          [tx, o.payOrderId, USDT.toLowerCase(), o.receiptAddress.toLowerCase()]
+          [tx, o.payOrderId, USDT.toLowerCase(), o.receiptAddress.toLowerCase()],
         );
         await applyPaymentEvent(gw.db, {
           merchantId: A.merchantId,
@@ -298,7 +317,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         s = await (await get(statusUrl)).json();
         assert.deepEqual(
           s.transfers.map((t: any) => [t.txHash, t.amount, t.kind, t.status, t.late]),
-          [[tx, "2.5", "payment", "seen", false]]
+          [[tx, "2.5", "payment", "seen", false]],
         );
         const c = await create(A);
         assert.equal((await call(gw, A, "POST", "payment/cancel", { outPaymentNo: c.payOrderId })).status, 200);
@@ -319,7 +338,7 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
         assert.match(checkAmount("2", 0, 1n, "X")!, /maximum of 1 X/);
         assert.match(checkAmount("+1", 6, null, "USDT")!, /digits/);
       });
-    }
+    },
   );
 }
 
@@ -327,7 +346,8 @@ for (const backend of ["pglite", "postgres"] as Backend[]) {
 describe("hosted payment page: the payer switches network", () => {
   let gw: TestGateway;
   const USDT_137 = "0x00000000000000000000000000000000000000c2";
-  const local = (link: string) => `${gw.url}${new URL(link, "https://pay.example.test").pathname}${new URL(link, "https://pay.example.test").search}`;
+  const local = (link: string) =>
+    `${gw.url}${new URL(link, "https://pay.example.test").pathname}${new URL(link, "https://pay.example.test").search}`;
   const form = (fields: Record<string, string>, query = "") =>
     fetch(`${gw.url}/pay/choose${query}`, {
       method: "POST",
@@ -380,7 +400,11 @@ describe("hosted payment page: the payer switches network", () => {
     assert.doesNotMatch(page, /ETH on|POL on/, "only currencies of the quote's symbol");
 
     // a choice that is not offered, or a wrong accessSign: refused, nothing moved
-    const bogus = await form({ payOrderId: o.outPaymentNo, accessSign: o.accessSign, choice: "137:0x0000000000000000000000000000000000000000" });
+    const bogus = await form({
+      payOrderId: o.outPaymentNo,
+      accessSign: o.accessSign,
+      choice: "137:0x0000000000000000000000000000000000000000",
+    });
     assert.equal(bogus.status, 400);
     assert.match(await bogus.text(), /id="choose-error" role="alert">The order could not switch/);
     const forged = await form({ payOrderId: o.outPaymentNo, accessSign: "AAAA", choice: `137:${USDT_137}` });

@@ -29,10 +29,7 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
   let A: CreatedMerchant;
 
   before(async () => {
-    dbs = [
-      await openStore({ databaseUrl: PG_URL, schema, poolSize: 4 }),
-      await openStore({ databaseUrl: PG_URL, schema, poolSize: 4 }),
-    ];
+    dbs = [await openStore({ databaseUrl: PG_URL, schema, poolSize: 4 }), await openStore({ databaseUrl: PG_URL, schema, poolSize: 4 })];
     A = await createMerchant(dbs[0]!, createSecretBox(config.masterKey), { name: "Shop A", id: 1n });
     for (const db of dbs) {
       const app = await buildApp({ db, config });
@@ -64,7 +61,8 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
     assert.equal(created.status, 200, JSON.stringify(created.body));
     const again = await call(g2, A, "POST", "payment/createPaymentOrder", order("n-1"), t);
     assert.equal(again.body.data.outPaymentNo, created.body.data.outPaymentNo, "an idempotent create repeats: the same order");
-    for (const g of [g1, g2]) assert.equal((await call(g, A, "GET", "payment/detail", { outTradeNo: "n-1" }, t)).status, 200, "reads repeat");
+    for (const g of [g1, g2])
+      assert.equal((await call(g, A, "GET", "payment/detail", { outTradeNo: "n-1" }, t)).status, 200, "reads repeat");
 
     const w = { chainId: 31337, currencyId: 2, withdrawAddress: "0x90F79bf6EB2c4f870365E785982E1f101E93b906", withdrawAmount: "1" };
     const first = await call(g1, A, "POST", "withdraw/apply", w, t);
@@ -89,14 +87,18 @@ describe("payment create and detail on one PostgreSQL shared by two gateways", {
     assert.equal(n!.n, 1);
     // and many different requests at once all pass (they share statements)
     const created = await call(g1, A, "POST", "payment/createPaymentOrder", order("burst-0"));
-    const many = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", { outTradeNo: "burst-0" })));
+    const many = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => call(i % 2 ? g1 : g2, A, "GET", "payment/detail", { outTradeNo: "burst-0" })),
+    );
     assert.ok(many.every((r) => r.status === 200 && r.body.data.outPaymentNo === created.body.data.outPaymentNo));
   });
 
   it("a repeated create gives its lease back: the address stays free with its rest time", async () => {
     const [g1, g2] = gws as [TestGateway, TestGateway];
     const req = order("rep-1");
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "payment/createPaymentOrder", req)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(i % 2 ? g1 : g2, A, "POST", "payment/createPaymentOrder", req)),
+    );
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(new Set(results.map((r) => r.body.data.outPaymentNo)).size, 1);
     const [{ leased, orders }] = (await dbs[0]!.query(

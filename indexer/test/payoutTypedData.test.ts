@@ -30,8 +30,20 @@ const BATCH: PayoutBatch = {
   merchantId: 7n,
   deadline: 1_900_000_000n,
   payouts: [
-    { kind: 1, token: "0xdAC17F958D2ee523a2206206994597C13D831ec7", to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", amount: 12_500_000n, payoutId: 3n },
-    { kind: 0, token: "0x0000000000000000000000000000000000000000", to: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", amount: 10n ** 18n, payoutId: 4n },
+    {
+      kind: 1,
+      token: "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+      to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      amount: 12_500_000n,
+      payoutId: 3n,
+    },
+    {
+      kind: 0,
+      token: "0x0000000000000000000000000000000000000000",
+      to: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+      amount: 10n ** 18n,
+      payoutId: 4n,
+    },
   ],
 };
 
@@ -68,10 +80,16 @@ describe("payout typed data", () => {
     assert.equal(await recoverTypedDataAddress({ ...typed, signature }), signer.address);
     const json = JSON.parse(payoutBatchTypedDataJson({ chainId: 31337, vault: VAULT, batch: BATCH }));
     assert.equal(json.primaryType, "PayoutBatch");
-    assert.deepEqual(json.types.EIP712Domain.map((f: { name: string }) => f.name), ["name", "version", "chainId", "verifyingContract"]);
+    assert.deepEqual(
+      json.types.EIP712Domain.map((f: { name: string }) => f.name),
+      ["name", "version", "chainId", "verifyingContract"],
+    );
     assert.deepEqual(
       json.message.payouts.map((p: { to: string; amount: string }) => [p.to, p.amount]),
-      [["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "12500000"], ["0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "1000000000000000000"]],
+      [
+        ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "12500000"],
+        ["0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "1000000000000000000"],
+      ],
     );
   });
 });

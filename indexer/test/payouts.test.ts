@@ -22,7 +22,18 @@ import {
   markPayoutFailed,
   settlePayoutFromChain,
 } from "../src/store/payoutOrders.js";
-import { PG_URL, SIGNER_ADDRESS, SIGNER_KEY, USDT, VAULT, call, postgresReachable, startGateway, type Backend, type TestGateway } from "./helpers.js";
+import {
+  PG_URL,
+  SIGNER_ADDRESS,
+  SIGNER_KEY,
+  USDT,
+  VAULT,
+  call,
+  postgresReachable,
+  startGateway,
+  type Backend,
+  type TestGateway,
+} from "./helpers.js";
 
 const OWN = getAddress("0x90f79bf6eb2c4f870365e785982e1f101e93b906"); // a merchant's own address (Hardhat account 3)
 const OTHER = getAddress("0x15d34aaf54267db7d7c367839aaf71a00a2c6a65"); // Hardhat account 4
@@ -48,7 +59,9 @@ async function snapshot(db: Db) {
     out[t] = (await db.query(`SELECT count(*)::text AS n FROM ${t}`))[0]!.n;
   }
   out.merchants = (
-    await db.query("SELECT id, name, recharge_notify_url, encode(webhook_secret_enc, 'hex') AS w, next_payout_id FROM merchants ORDER BY id")
+    await db.query(
+      "SELECT id, name, recharge_notify_url, encode(webhook_secret_enc, 'hex') AS w, next_payout_id FROM merchants ORDER BY id",
+    )
   ).map((r) => JSON.stringify(r));
   out.states = (await db.query("SELECT id, status, payout_signature FROM settlement_orders ORDER BY id")).map((r) => JSON.stringify(r));
   out.withdrawals = (await db.query("SELECT count(*)::text AS n FROM withdrawals"))[0]!.n;
@@ -68,7 +81,14 @@ function payoutSuite(backend: Backend) {
     /** a fresh timestamp per write: two identical signed writes in one second are one request (the replay rule) */
     const fresh = () => ({ timestamp: String(Math.floor(Date.now() / 1000) + (++second % 30)) });
     const settle = (m: CreatedMerchant, over: Record<string, unknown> = {}) =>
-      call(gw, m, "POST", "settlement/apply", { outTradeNo: "s-1", chainId: 31337, currencyId: USDT_ID, settlementAmount: "100.25", settlementAddress: OWN, ...over });
+      call(gw, m, "POST", "settlement/apply", {
+        outTradeNo: "s-1",
+        chainId: 31337,
+        currencyId: USDT_ID,
+        settlementAmount: "100.25",
+        settlementAddress: OWN,
+        ...over,
+      });
     const detailOf = async (m: CreatedMerchant, kind: string, ref: Record<string, unknown>) =>
       (await call(gw, m, "GET", `${kind}/detail`, Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, String(v)])))).body.data;
 
@@ -107,7 +127,13 @@ function payoutSuite(backend: Backend) {
       assert.deepEqual(await snapshot(gw.db), before, "a conflict changes no row");
 
       // the same per-merchant counter as withdrawals
-      const w = await call(gw, A, "POST", "withdraw/apply", { outTradeNo: "w-after-s", chainId: 31337, currencyId: USDT_ID, withdrawAmount: "1", withdrawAddress: OWN });
+      const w = await call(gw, A, "POST", "withdraw/apply", {
+        outTradeNo: "w-after-s",
+        chainId: 31337,
+        currencyId: USDT_ID,
+        withdrawAmount: "1",
+        withdrawAddress: OWN,
+      });
       const wd = await detailOf(A, "withdraw", { withdrawId: w.body.data.withdrawId });
       assert.equal(BigInt(wd.lines[0].payoutId), BigInt(line.payoutId) + 1n);
       const s2 = await settle(A, { outTradeNo: "s-2", currencyId: ETH_ID, settlementAmount: "0.5" });
@@ -123,7 +149,10 @@ function payoutSuite(backend: Backend) {
       assert.notEqual(sB.body.data.settlementId, d.settlementId);
       assert.equal((await detailOf(B, "settlement", { outTradeNo: "s-1" })).lines[0].payoutTypedData.message.merchantId, "2");
 
-      const events = await gw.db.query("SELECT type, payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1", [String(d.settlementId)]);
+      const events = await gw.db.query(
+        "SELECT type, payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1",
+        [String(d.settlementId)],
+      );
       assert.equal(events.length, 1);
       assert.equal(events[0]!.type, "settlement.status_changed");
       assert.equal(events[0]!.payload.data.amount, "100250000");
@@ -149,7 +178,9 @@ function payoutSuite(backend: Backend) {
       assert.equal(ok.body.data.settlementStatus, 2);
       assert.equal(ok.body.data.approvedBy, "merchant");
       assert.equal(ok.body.data.lines[0].payoutTypedData, undefined);
-      const [row] = await gw.db.query("SELECT payout_signature, approved_by FROM settlement_orders WHERE settlement_no = $1", [s.settlementId]);
+      const [row] = await gw.db.query("SELECT payout_signature, approved_by FROM settlement_orders WHERE settlement_no = $1", [
+        s.settlementId,
+      ]);
       assert.equal(row!.payout_signature, signature);
       assert.equal(row!.approved_by, "merchant");
       assert.equal((await call(gw, A, "POST", "settlement/reject", { outTradeNo: "s-m" })).body.code, 40902);
@@ -200,30 +231,51 @@ function payoutSuite(backend: Backend) {
       assert.equal(typed.domain.name, "PaymentVault");
 
       // a withdrawal of two recipients: one gateway signature per line
-      const w = await call(gw, C, "POST", "withdraw/apply", { outTradeNo: "cw", chainId: 31337, currencyId: ETH_ID, withdrawAmount: "0.1,0.2", withdrawAddress: `${OWN},${OTHER}` });
+      const w = await call(gw, C, "POST", "withdraw/apply", {
+        outTradeNo: "cw",
+        chainId: 31337,
+        currencyId: ETH_ID,
+        withdrawAmount: "0.1,0.2",
+        withdrawAddress: `${OWN},${OTHER}`,
+      });
       const wd = await detailOf(C, "withdraw", { withdrawId: w.body.data.withdrawId });
       const wa = await call(gw, C, "POST", "withdraw/approve", { withdrawId: w.body.data.withdrawId });
       assert.equal(wa.body.data.approvedBy, "gateway", JSON.stringify(wa.body));
-      const lines = await gw.db.query("SELECT line_no, payout_signature FROM withdrawal_orders WHERE withdraw_id = $1 ORDER BY line_no", [w.body.data.withdrawId]);
+      const lines = await gw.db.query("SELECT line_no, payout_signature FROM withdrawal_orders WHERE withdraw_id = $1 ORDER BY line_no", [
+        w.body.data.withdrawId,
+      ]);
       assert.equal(lines.length, 2);
       for (const [i, l] of lines.entries()) {
-        assert.equal(await recoverTypedDataAddress({ ...typedFromJson(wd.lines[i].payoutTypedData), signature: l.payout_signature }), settings.payoutSigner);
+        assert.equal(
+          await recoverTypedDataAddress({ ...typedFromJson(wd.lines[i].payoutTypedData), signature: l.payout_signature }),
+          settings.payoutSigner,
+        );
       }
 
-      await call(gw, C, "POST", "payment/createPaymentOrder", { chainId: 31337, outTradeNo: "c-pay", quoteCurrencySymbol: "USDT", quoteAmount: "10", notifyUrl: "https://c.example.test/n" });
+      await call(gw, C, "POST", "payment/createPaymentOrder", {
+        chainId: 31337,
+        outTradeNo: "c-pay",
+        quoteCurrencySymbol: "USDT",
+        quoteAmount: "10",
+        notifyUrl: "https://c.example.test/n",
+      });
       for (const event of [
         { type: "transferSeen", amount: 10_000_000n },
         { type: "transferConfirmed", amount: 10_000_000n },
       ] as const) {
         await applyPaymentEvent(gw.db, { merchantId: 3n, ref: { merchantOrderId: "c-pay" }, event, poolCooldownSeconds: 60 });
       }
-      const r = (await call(gw, C, "POST", "refund/createRefundOrder", { outTradeNo: "c-pay", refundAmount: "4", refundAddress: OWN })).body.data;
+      const r = (await call(gw, C, "POST", "refund/createRefundOrder", { outTradeNo: "c-pay", refundAmount: "4", refundAddress: OWN })).body
+        .data;
       const rd = await detailOf(C, "refund", { refundId: r.refundId });
       const ra = await call(gw, C, "POST", "refund/approve", { refundId: r.refundId });
       assert.equal(ra.body.data.approvedBy, "gateway", JSON.stringify(ra.body));
       assert.equal((await detailOf(C, "refund", { refundId: r.refundId })).approvedBy, "gateway");
       const [rr] = await gw.db.query("SELECT payout_signature FROM refund_orders WHERE refund_no = $1", [r.refundId]);
-      assert.equal(await recoverTypedDataAddress({ ...typedFromJson(rd.lines[0].payoutTypedData), signature: rr!.payout_signature }), settings.payoutSigner);
+      assert.equal(
+        await recoverTypedDataAddress({ ...typedFromJson(rd.lines[0].payoutTypedData), signature: rr!.payout_signature }),
+        settings.payoutSigner,
+      );
 
       // merchant-mode approvals without a signature stay refused
       assert.equal((await call(gw, A, "POST", "withdraw/approve", { outTradeNo: "w-after-s" })).body.code, 40001);
@@ -257,7 +309,10 @@ function payoutSuite(backend: Backend) {
       await assert.rejects(markPayoutBroadcast(gw.db, sm.kind, sm.id, hash), /cannot take event "broadcast"/);
       assert.ok(!(await listExecutablePayouts(gw.db, { chainId: 31337, limit: 100 })).some((p) => p.id === sm.id));
       assert.equal((await markPayoutDropped(gw.db, sm.kind, sm.id)).txHash, null);
-      assert.ok((await listExecutablePayouts(gw.db, { chainId: 31337, limit: 100 })).some((p) => p.id === sm.id), "dropped: to be re-sent");
+      assert.ok(
+        (await listExecutablePayouts(gw.db, { chainId: 31337, limit: 100 })).some((p) => p.id === sm.id),
+        "dropped: to be re-sent",
+      );
       await markPayoutBroadcast(gw.db, sm.kind, sm.id, hash);
 
       const mined = `0x${"bb".repeat(32)}`;
@@ -267,14 +322,18 @@ function payoutSuite(backend: Backend) {
       const detail = await detailOf(A, "settlement", { settlementId: no!.settlement_no });
       assert.equal(detail.settlementStatus, 0);
       assert.equal(detail.transferHash, mined, "the mined transaction's hash is kept");
-      const [ev] = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1 ORDER BY seq DESC LIMIT 1", [
-        String(no!.settlement_no),
-      ]);
+      const [ev] = await gw.db.query(
+        "SELECT payload FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1 ORDER BY seq DESC LIMIT 1",
+        [String(no!.settlement_no)],
+      );
       assert.equal(ev!.payload.data.status, 3);
       assert.equal(ev!.payload.data.txHash, mined);
       const twice = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: sm.payoutId, txHash: mined }));
       assert.equal(twice.outcome, "already");
-      assert.equal((await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: 999_999n, txHash: mined }))).outcome, "unknown");
+      assert.equal(
+        (await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: 999_999n, txHash: mined }))).outcome,
+        "unknown",
+      );
 
       // an approved withdrawal executed without a recorded broadcast goes 1 -> 2 -> 3, line by line; the
       // withdrawal calls back once, when the last line is paid
@@ -284,7 +343,10 @@ function payoutSuite(backend: Backend) {
         assert.equal(direct.outcome, "settled");
       }
       const [g] = await gw.db.query("SELECT withdraw_id::text AS id FROM withdrawal_orders WHERE id = $1", [wds[0]!.id]);
-      const wdEvents = await gw.db.query("SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 ORDER BY seq", [g!.id]);
+      const wdEvents = await gw.db.query(
+        "SELECT payload FROM outbox_events WHERE aggregate_kind = 'withdrawal' AND aggregate_id = $1 ORDER BY seq",
+        [g!.id],
+      );
       assert.deepEqual(
         wdEvents.map((e) => [e.payload.data.from, e.payload.data.status]),
         [
@@ -306,7 +368,9 @@ function payoutSuite(backend: Backend) {
       assert.equal(pay!.refunded_amount, "0");
       // a rejected order the vault paid anyway is reported, not changed
       const rej = await gw.db.query("SELECT payout_id FROM settlement_orders WHERE merchant_id = 1 AND status = -1");
-      const odd = await gw.db.transaction((tx) => settlePayoutFromChain(tx, { merchantId: 1n, payoutId: BigInt(rej[0]!.payout_id), txHash: mined }));
+      const odd = await gw.db.transaction((tx) =>
+        settlePayoutFromChain(tx, { merchantId: 1n, payoutId: BigInt(rej[0]!.payout_id), txHash: mined }),
+      );
       assert.equal(odd.outcome, "unexpected");
     });
 
@@ -331,7 +395,10 @@ function payoutSuite(backend: Backend) {
       );
       assert.ok(!JSON.stringify(s.body).includes(A.webhookSecret.slice(6, 20)), "the secret is not shown");
 
-      const u = await call(gw, A, "POST", "merchant/settings/update", { rechargeNotifyUrl: "https://a.example.test/recharge", name: "Shop A2" });
+      const u = await call(gw, A, "POST", "merchant/settings/update", {
+        rechargeNotifyUrl: "https://a.example.test/recharge",
+        name: "Shop A2",
+      });
       assert.equal(u.status, 200, JSON.stringify(u.body));
       assert.equal(u.body.data.rechargeNotifyUrl, "https://a.example.test/recharge");
       assert.equal(u.body.data.name, "Shop A2");
@@ -374,7 +441,14 @@ function payoutSuite(backend: Backend) {
         ["approve short signature", "POST", "settlement/approve", { outTradeNo: "s-1", signature: "0x12" }, 40001, /signature/],
         ["approve without reference", "POST", "settlement/approve", { signature: sig }, 40001, /settlementId or outTradeNo/],
         ["approve without signature", "POST", "settlement/approve", { outTradeNo: "s-1" }, 40001, /signature/],
-        ["approve with both signature forms", "POST", "settlement/approve", { outTradeNo: "s-1", signature: sig, signatures: [sig] }, 40001, /not both/],
+        [
+          "approve with both signature forms",
+          "POST",
+          "settlement/approve",
+          { outTradeNo: "s-1", signature: sig, signatures: [sig] },
+          40001,
+          /not both/,
+        ],
         ["approve unknown", "POST", "settlement/approve", { outTradeNo: "nope", signature: sig }, 40407, /nope/],
         ["approve bad signature", "POST", "settlement/approve", { outTradeNo: "s-1", signature: sig }, 40007, /payout signer/],
         ["reject unknown", "POST", "settlement/reject", { settlementId: 999999 }, 40407, /999999/],
@@ -404,9 +478,13 @@ function payoutSuite(backend: Backend) {
       const same = await Promise.all(Array.from({ length: 20 }, () => settle(A, { outTradeNo: "par-same", settlementAmount: "2" })));
       for (const r of same) assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(new Set(same.map((r) => r.body.data.settlementId)).size, 1);
-      const distinct = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(C, { outTradeNo: `par-${i}`, settlementAmount: "1" })));
+      const distinct = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => settle(C, { outTradeNo: `par-${i}`, settlementAmount: "1" })),
+      );
       for (const r of distinct) assert.equal(r.status, 200, JSON.stringify(r.body));
-      const payoutIds = await gw.db.query("SELECT payout_id FROM settlement_orders WHERE merchant_id = 3 AND merchant_settlement_id LIKE 'par-%'");
+      const payoutIds = await gw.db.query(
+        "SELECT payout_id FROM settlement_orders WHERE merchant_id = 3 AND merchant_settlement_id LIKE 'par-%'",
+      );
       assert.equal(new Set(payoutIds.map((r) => r.payout_id)).size, 20, "distinct payout ids");
       const [dup] = await gw.db.query(
         `SELECT count(*)::text AS n FROM (SELECT payout_id FROM refund_orders WHERE merchant_id = 3 UNION ALL
@@ -416,22 +494,44 @@ function payoutSuite(backend: Backend) {
       assert.equal(dup, undefined, "no payout id used twice across the kinds");
       const id = distinct[0]!.body.data.settlementId;
       // each approval signed at its own second: distinct requests racing for one order
-      const approvals = await Promise.all(Array.from({ length: 8 }, (_, i) => call(gw, C, "POST", "settlement/approve", { settlementId: id }, { timestamp: String(Math.floor(Date.now() / 1000) - i) })));
+      const approvals = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          call(gw, C, "POST", "settlement/approve", { settlementId: id }, { timestamp: String(Math.floor(Date.now() / 1000) - i) }),
+        ),
+      );
       assert.equal(approvals.filter((r) => r.status === 200).length, 1);
       for (const r of approvals.filter((r) => r.status !== 200)) assert.equal(r.body.code, 40902);
-      const [n] = await gw.db.query("SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1", [String(id)]);
+      const [n] = await gw.db.query(
+        "SELECT count(*)::text AS n FROM outbox_events WHERE aggregate_kind = 'settlement' AND aggregate_id = $1",
+        [String(id)],
+      );
       assert.equal(n!.n, "2", "created and approved: one event each");
     });
 
     it("logs carry neither the gateway-held key nor a rotated webhook secret nor a request signature", async () => {
       const lines: string[] = [];
       const stream = { write: (l: string) => void lines.push(l) };
-      const app = await buildApp({ db: gw.db, config: gw.config, logger: { level: "trace", stream, redact: ['req.headers["x-pay-sign"]'] } as any });
+      const app = await buildApp({
+        db: gw.db,
+        config: gw.config,
+        logger: { level: "trace", stream, redact: ['req.headers["x-pay-sign"]'] } as any,
+      });
       await app.listen({ host: "127.0.0.1", port: 0 });
       try {
         const local = { ...gw, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
-        const s = (await call(local, C, "POST", "settlement/apply", { outTradeNo: "log-1", chainId: 31337, currencyId: ETH_ID, settlementAmount: "1", settlementAddress: OWN })).body.data;
-        assert.equal((await call(local, C, "POST", "settlement/approve", { settlementId: s.settlementId })).body.data.approvedBy, "gateway");
+        const s = (
+          await call(local, C, "POST", "settlement/apply", {
+            outTradeNo: "log-1",
+            chainId: 31337,
+            currencyId: ETH_ID,
+            settlementAmount: "1",
+            settlementAddress: OWN,
+          })
+        ).body.data;
+        assert.equal(
+          (await call(local, C, "POST", "settlement/approve", { settlementId: s.settlementId })).body.data.approvedBy,
+          "gateway",
+        );
         const secret = (await call(local, C, "POST", "merchant/webhookSecret/rotate", {}, fresh())).body.data.webhookSecret;
         C = { ...C, webhookSecret: secret };
         const [m] = await gw.db.query("SELECT payout_key_enc FROM merchants WHERE id = 3");
@@ -477,7 +577,14 @@ describe("createMerchant CLI with a gateway-held payout key", () => {
   const dir = mkdtempSync(join(tmpdir(), "gw-payout-cli-"));
   // the gateway's environment: its config file names the store and the key file, which its first start created
   const configFile = join(dir, "gateway.json");
-  const chain = { chainId: 31337, code: "local", name: "Hardhat", vault: "0x5FbDB2315678afecb367f032d93F642f64180aa3", confirmations: 1, tokens: [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }] };
+  const chain = {
+    chainId: 31337,
+    code: "local",
+    name: "Hardhat",
+    vault: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    confirmations: 1,
+    tokens: [{ symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 }],
+  };
   writeFileSync(configFile, JSON.stringify({ pgliteDir: "pglite", masterKeyFile: "master.key", chains: [chain] }));
   const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_CONFIG: configFile };
   for (const k of ["DATABASE_URL", "PGLITE_DIR", "GATEWAY_MASTER_KEY", "GATEWAY_MASTER_KEY_FILE"]) delete env[k];
@@ -495,7 +602,10 @@ describe("createMerchant CLI with a gateway-held payout key", () => {
     assert.ok(!/[0-9a-f]{64}(?![0-9a-f])/i.test(stdout.replace(m.apiSecret, "")), "no 32-byte hex key in the output");
     assert.match(stderr, /^create-merchant: merchant 9 created\. Register it in the vault .*npm run admin -- register-merchant/);
     assert.ok(!/[0-9a-f]{64}(?![0-9a-f])/i.test(stderr), "no key on stderr either");
-    await assert.rejects(cli(["--name", "X", "--payout-key-mode", "gateway", "--signer", OWN]), /cannot be given with --payout-key-mode gateway/);
+    await assert.rejects(
+      cli(["--name", "X", "--payout-key-mode", "gateway", "--signer", OWN]),
+      /cannot be given with --payout-key-mode gateway/,
+    );
   });
 });
 

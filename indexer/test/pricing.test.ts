@@ -118,7 +118,10 @@ describe("fiat quotes from MockAggregatorV3 feeds on a hardhat node", { timeout:
     );
     assert.equal(q.sources[0]!.roundId, "1");
     // by address too, and a currency code is matched exactly
-    assert.equal((await quoter.quote({ chainId: 31337, token: USDT.toLowerCase(), currency: "USD", amount: "1", lockedUntil })).amount, 1_000_000n);
+    assert.equal(
+      (await quoter.quote({ chainId: 31337, token: USDT.toLowerCase(), currency: "USD", amount: "1", lockedUntil })).amount,
+      1_000_000n,
+    );
   });
 
   it("prices USD in ETH from the ETH/USD feed, rounded up to the next wei", async () => {
@@ -130,7 +133,10 @@ describe("fiat quotes from MockAggregatorV3 feeds on a hardhat node", { timeout:
     assert.ok(q.amount * exactDen >= exactNum && (q.amount - 1n) * exactDen < exactNum);
     assert.equal(q.rate, "3000.12345678");
     assert.equal(q.pegged, null);
-    assert.deepEqual(q.sources.map((s) => s.pair), ["ETH/USD"]);
+    assert.deepEqual(
+      q.sources.map((s) => s.pair),
+      ["ETH/USD"],
+    );
     assert.equal(q.sources[0]!.feed, feeds.eth);
     assert.ok(Number(q.sources[0]!.blockNumber) > 0);
   });
@@ -144,13 +150,19 @@ describe("fiat quotes from MockAggregatorV3 feeds on a hardhat node", { timeout:
     // one USDT is worth 1 / 0.13812345 CNY
     assert.equal(inUsdt.rate, formatPrice({ num: 10n ** 8n, den: 13812345n }));
     assert.match(inUsdt.rate, /^7\.2399002486543740\d*$/);
-    assert.deepEqual(inUsdt.sources.map((s) => s.pair), ["CNY/USD", "USDT/USD"]);
+    assert.deepEqual(
+      inUsdt.sources.map((s) => s.pair),
+      ["CNY/USD", "USDT/USD"],
+    );
 
     const inEth = await quoter.quote({ chainId: 31337, token: "ETH", currency: "CNY", amount: "100", lockedUntil });
     const num = 10_000n * 13812345n * 10n ** 8n * 10n ** 18n;
     const den = 100n * 10n ** 8n * 3000_12345678n;
     assert.equal(inEth.amount, ceilDiv(num, den));
-    assert.deepEqual(inEth.sources.map((s) => s.pair), ["CNY/USD", "ETH/USD"]);
+    assert.deepEqual(
+      inEth.sources.map((s) => s.pair),
+      ["CNY/USD", "ETH/USD"],
+    );
     assert.deepEqual(quoter.currencies(31337), ["USD", "CNY"]);
   });
 
@@ -183,17 +195,24 @@ describe("fiat quotes from MockAggregatorV3 feeds on a hardhat node", { timeout:
     await setAnswer(feeds.usdt, 99_000000n); // exactly 1% off: inside the band
     assert.equal((await usd("USDT")).amount, 25_000_000n);
     await setRound(feeds.cny, 3n, 13812345n, now - 2n * 24n * BigInt(HOUR));
-    await assert.rejects(quoter.quote({ chainId: 31337, token: "USDT", currency: "CNY", amount: "5", lockedUntil }), refused("stale", feeds.cny));
+    await assert.rejects(
+      quoter.quote({ chainId: 31337, token: "USDT", currency: "CNY", amount: "5", lockedUntil }),
+      refused("stale", feeds.cny),
+    );
     await setAnswer(feeds.cny, 13812345n);
   });
 
   it("refuses what it cannot price: unknown currency, unpriced chain or token, bad amounts", async () => {
     const q = (over: Partial<Parameters<Quoter["quote"]>[0]>) =>
       quoter.quote({ chainId: 31337, token: "USDT", currency: "USD", amount: "1", lockedUntil, ...over });
-    await assert.rejects(q({ currency: "EUR" }), (e: unknown) => refused("unpriced")(e) && /use one of: USD, CNY/.test((e as Error).message));
+    await assert.rejects(
+      q({ currency: "EUR" }),
+      (e: unknown) => refused("unpriced")(e) && /use one of: USD, CNY/.test((e as Error).message),
+    );
     await assert.rejects(q({ chainId: 1 }), refused("unpriced"));
     await assert.rejects(q({ token: "DAI" }), refused("unpriced"));
-    for (const amount of ["0", "0.00", "-1", "1.234", "1e3", "abc", ""]) await assert.rejects(q({ amount }), refused("invalid_amount"), amount);
+    for (const amount of ["0", "0.00", "-1", "1.234", "1e3", "abc", ""])
+      await assert.rejects(q({ amount }), refused("invalid_amount"), amount);
     const unpriced = createQuoter({ chains: [{ chainId: 5, tokens: chain.tokens }], readerFor: () => reader });
     assert.deepEqual(unpriced.currencies(5), []);
     await assert.rejects(unpriced.quote({ chainId: 5, token: "ETH", currency: "USD", amount: "1", lockedUntil }), refused("unpriced"));
@@ -219,7 +238,9 @@ describe("fiat quotes from MockAggregatorV3 feeds on a hardhat node", { timeout:
 
       // a new block: read again, once
       await node.rpc("evm_mine");
-      await Promise.all(Array.from({ length: 50 }, () => quoter.quote({ chainId: 31337, token: "ETH", currency: "USD", amount: "3", lockedUntil })));
+      await Promise.all(
+        Array.from({ length: 50 }, () => quoter.quote({ chainId: 31337, token: "ETH", currency: "USD", amount: "3", lockedUntil })),
+      );
       assert.equal(reader.reads - readsBefore, 4);
       assert.equal(delta(`eth_call:${feeds.eth.toLowerCase()}`), 4);
     } finally {
@@ -259,7 +280,13 @@ describe("quote math: one rounding rule, exact", () => {
         price,
         fc.integer({ min: 0, max: 24 }),
         (fiatAmount, fiatDecimals, fiat, token, tokenDecimals) => {
-          const p = { fiatAmount, fiatDecimals, fiatUsd: feedPrice(fiat.answer, fiat.decimals), tokenUsd: feedPrice(token.answer, token.decimals), tokenDecimals };
+          const p = {
+            fiatAmount,
+            fiatDecimals,
+            fiatUsd: feedPrice(fiat.answer, fiat.decimals),
+            tokenUsd: feedPrice(token.answer, token.decimals),
+            tokenDecimals,
+          };
           const amount = tokenAmountFor(p);
           const exact = exactTokenAmount(p);
           // the merchant never gets less than the exact value …
@@ -358,14 +385,21 @@ describe("pricing config fragment", () => {
     });
     assert.equal(config.chains[0]!.explorerUrl, "https://etherscan.io");
     assert.equal(config.chains[0]!.pricing?.tokens.ETH?.feed?.heartbeatSeconds, 3600);
-    assert.throws(() => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, explorerUrl: "javascript:alert(1)" }] }), /explorerUrl/);
+    assert.throws(
+      () => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, explorerUrl: "javascript:alert(1)" }] }),
+      /explorerUrl/,
+    );
     assert.throws(
       () => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, pricing: { tokens: { BTC: { feed } } } as never }] }),
       /tokens\.BTC: no token "BTC"/,
     );
     // the feeds are read over the chain's RPC: pricing without one is refused at start, not at the first order
     assert.throws(
-      () => resolveConfig({ masterKey: randomBytes(32), chains: [{ ...base, rpcUrl: undefined, pricing: { tokens: { ETH: { feed } } } as never }] }),
+      () =>
+        resolveConfig({
+          masterKey: randomBytes(32),
+          chains: [{ ...base, rpcUrl: undefined, pricing: { tokens: { ETH: { feed } } } as never }],
+        }),
       /pricing: price feeds are read over the chain's RPC: give "rpcUrl"/,
     );
   });
@@ -389,7 +423,17 @@ describe("quote columns of payment orders (migration 060, store/quotes.ts)", () 
     fiatAmount: 10_000n,
     fiatDecimals: 2,
     rate: "7.239929435859883826",
-    sources: [{ pair: "CNY/USD", feed: USDT, roundId: "18446744073709551617", answer: "13812345", decimals: 8, updatedAt: 1_700_000_000, blockNumber: "12" }],
+    sources: [
+      {
+        pair: "CNY/USD",
+        feed: USDT,
+        roundId: "18446744073709551617",
+        answer: "13812345",
+        decimals: 8,
+        updatedAt: 1_700_000_000,
+        blockNumber: "12",
+      },
+    ],
     quotedAt: new Date("2025-01-01T00:00:00.000Z"),
     lockedUntil: new Date("2025-01-01T00:30:00.000Z"),
   };
@@ -428,6 +472,9 @@ describe("quote columns of payment orders (migration 060, store/quotes.ts)", () 
     assert.equal(await getUnderpaymentTolerance(db, merchantId), 50);
     assert.equal(await setUnderpaymentTolerance(db, 12345n, 50), false);
     await assert.rejects(setUnderpaymentTolerance(db, merchantId, 1001), RangeError);
-    await assert.rejects(db.query("UPDATE merchants SET underpayment_tolerance_bps = 1001 WHERE id = $1", [merchantId.toString()]), /check/i);
+    await assert.rejects(
+      db.query("UPDATE merchants SET underpayment_tolerance_bps = 1001 WHERE id = $1", [merchantId.toString()]),
+      /check/i,
+    );
   });
 });

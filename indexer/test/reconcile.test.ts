@@ -67,7 +67,10 @@ let userId: string;
 let payoutId = 0n;
 /** A withdrawal application (migration 010's `withdrawals`) of one line, as `withdraw/apply` stores it. */
 async function application(token: Address): Promise<string> {
-  const [r] = await db.query("INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES (1, 'h', 31337, $1) RETURNING id::text AS id", [token.toLowerCase()]);
+  const [r] = await db.query(
+    "INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES (1, 'h', 31337, $1) RETURNING id::text AS id",
+    [token.toLowerCase()],
+  );
   return r!.id;
 }
 async function payout(to: Address, amount: bigint, record: boolean, token: Address = fx.token) {
@@ -159,20 +162,29 @@ describe("reconcile on hardhat node", () => {
     await db.query("UPDATE withdrawal_orders SET amount = amount + 1 WHERE id = 'w-1'");
     try {
       const m = compareReconciliation(await input());
-      assert.deepEqual(m.map((x) => x.check), ["payout"]);
+      assert.deepEqual(
+        m.map((x) => x.check),
+        ["payout"],
+      );
       assert.match(m[0]!.detail, /withdrawal w-1 .* differs from its PayoutExecuted/);
     } finally {
       await db.query("UPDATE withdrawal_orders SET amount = amount - 1 WHERE id = 'w-1'");
     }
     // a vault event row edited in the store: balance and fee no longer match the chain
-    await db.query("UPDATE chain_vault_events SET args = jsonb_set(args, '{fee}', '\"200000\"') WHERE name = 'Swept' AND args->>'token' = $1", [fx.token.toLowerCase()]);
+    await db.query(
+      "UPDATE chain_vault_events SET args = jsonb_set(args, '{fee}', '\"200000\"') WHERE name = 'Swept' AND args->>'token' = $1",
+      [fx.token.toLowerCase()],
+    );
     try {
       const m = compareReconciliation(await input());
       assert.deepEqual(m.map((x) => x.check).sort(), ["balance"], formatMismatches(m));
       assert.equal(m[0]!.gateway, String(10_000_000n - 200_000n - 2_000_000n));
       assert.equal(m[0]!.chain, String(10_000_000n - 100_000n - 2_000_000n));
     } finally {
-      await db.query("UPDATE chain_vault_events SET args = jsonb_set(args, '{fee}', '\"100000\"') WHERE name = 'Swept' AND args->>'token' = $1", [fx.token.toLowerCase()]);
+      await db.query(
+        "UPDATE chain_vault_events SET args = jsonb_set(args, '{fee}', '\"100000\"') WHERE name = 'Swept' AND args->>'token' = $1",
+        [fx.token.toLowerCase()],
+      );
     }
     // a payout marked success that never happened on chain
     await db.query(

@@ -49,7 +49,10 @@ describe("merchant SDK", () => {
     const byTrade = await sdk.payment.detail({ outTradeNo: "sdk-1" });
     const byBoth = await sdk.payment.detail({ outTradeNo: "sdk-1", outPaymentNo: created.outPaymentNo });
     assert.deepEqual(byTrade, byBoth);
-    assert.equal((await sdk.payment.list({ orderStatus: 1, size: 500 })).list.some((p) => p.outTradeNo === "sdk-1"), true);
+    assert.equal(
+      (await sdk.payment.list({ orderStatus: 1, size: 500 })).list.some((p) => p.outTradeNo === "sdk-1"),
+      true,
+    );
     assert.equal((await sdk.payment.payInfo({ outTradeNo: "sdk-1" })).orgName, "Shop A");
     const cancelled = await sdk.payment.cancel({ outTradeNo: "sdk-1" });
     assert.equal(cancelled.state, -3);
@@ -66,10 +69,19 @@ describe("merchant SDK", () => {
       assert.equal(e.retryable, false);
       return true;
     });
-    await assert.rejects(sdk.payment.detail({ outTradeNo: "nosuchorder" }), (e: unknown) => e instanceof PayApiError && e.code === 40401 && e.httpStatus === 404);
-    await assert.rejects(sdk.payment.create(order("sdk-1", { quoteAmount: "2" })), (e: unknown) => e instanceof PayApiError && e.code === 40901);
+    await assert.rejects(
+      sdk.payment.detail({ outTradeNo: "nosuchorder" }),
+      (e: unknown) => e instanceof PayApiError && e.code === 40401 && e.httpStatus === 404,
+    );
+    await assert.rejects(
+      sdk.payment.create(order("sdk-1", { quoteAmount: "2" })),
+      (e: unknown) => e instanceof PayApiError && e.code === 40901,
+    );
     const wrong = createPayClient({ baseUrl: gw.url, apiKey: gw.merchants[0]!.apiKey, apiSecret: "sk_wrong" });
-    await assert.rejects(wrong.payment.detail({ outTradeNo: "sdk-1" }), (e: unknown) => e instanceof PayApiError && e.code === 40104 && e.httpStatus === 401);
+    await assert.rejects(
+      wrong.payment.detail({ outTradeNo: "sdk-1" }),
+      (e: unknown) => e instanceof PayApiError && e.code === 40104 && e.httpStatus === 401,
+    );
     await assert.rejects(sdk.request("GET", "no/such/route"), (e: unknown) => e instanceof PayApiError && e.code === 40404);
   });
 
@@ -97,7 +109,10 @@ describe("merchant SDK", () => {
     assert.equal(refund.refundAddress, PAYER);
     assert.equal(refund.lines[0]!.payoutTypedData?.primaryType, "Payout");
     assert.equal((await sdk.refund.detail({ outRefundNo: "sdk-r1" })).refundId, refundId);
-    await assert.rejects(sdk.refund.create({ outTradeNo: "sdk-paid", refundAmount: "7.6" }), (e: unknown) => e instanceof PayApiError && e.code === 40902);
+    await assert.rejects(
+      sdk.refund.create({ outTradeNo: "sdk-paid", refundAmount: "7.6" }),
+      (e: unknown) => e instanceof PayApiError && e.code === 40902,
+    );
     const rejected = await sdk.refund.reject({ refundId, reason: "test" });
     assert.equal(rejected.refundStatus, 5);
     assert.equal((await sdk.payment.detail({ outTradeNo: "sdk-paid" })).refundableAmount, "12500000");
@@ -111,7 +126,13 @@ describe("merchant SDK", () => {
     assert.equal(user.userWallet.length, 2, "one recharge address per configured chain");
     assert.deepEqual(await sdk.user.detail({ uuid: "sdk-user-1" }), user);
     assert.deepEqual(await sdk.recharge.list({ uuid: "sdk-user-1", size: 5 }), { count: 0, page: 1, size: 5, list: [] });
-    const { withdrawId } = await sdk.withdraw.apply({ outTradeNo: "sdk-w1", chainId: 31337, currencyId: 2, withdrawAddress: PAYER, withdrawAmount: "3.25" });
+    const { withdrawId } = await sdk.withdraw.apply({
+      outTradeNo: "sdk-w1",
+      chainId: 31337,
+      currencyId: 2,
+      withdrawAddress: PAYER,
+      withdrawAmount: "3.25",
+    });
     const w = await sdk.withdraw.detail({ withdrawId });
     assert.equal(w.withdrawStatus, 1);
     assert.equal(w.withdrawAmount, "3250000");
@@ -120,17 +141,41 @@ describe("merchant SDK", () => {
   });
 
   it("qrcode/create and webhook/attempts", async () => {
-    const qr = await sdk.qrcode.create({ label: "Counter 1", chainId: 31337, currencyId: 2, notifyUrl: "https://shop.example.test/qr", maxAmount: "100" });
+    const qr = await sdk.qrcode.create({
+      label: "Counter 1",
+      chainId: 31337,
+      currencyId: 2,
+      notifyUrl: "https://shop.example.test/qr",
+      maxAmount: "100",
+    });
     assert.match(qr.url, /\/m\//);
     assert.match(qr.qrSvg, /^<svg/);
     assert.equal(qr.maxAmount, "100000000");
-    assert.equal((await sdk.qrcode.create({ label: "Counter 1", chainId: 31337, currencyId: 2, notifyUrl: "https://shop.example.test/qr", maxAmount: "100" })).code, qr.code, "idempotent by label");
+    assert.equal(
+      (
+        await sdk.qrcode.create({
+          label: "Counter 1",
+          chainId: 31337,
+          currencyId: 2,
+          notifyUrl: "https://shop.example.test/qr",
+          maxAmount: "100",
+        })
+      ).code,
+      qr.code,
+      "idempotent by label",
+    );
     const log = await sdk.webhook.attempts({ outTradeNo: "sdk-1" });
     assert.ok(log.events.length >= 1, "the cancel wrote a callback event");
   });
 
   it("settlement apply, detail, reject", async () => {
-    const { settlementId } = await sdk.settlement.apply({ outTradeNo: "sdk-s1", chainId: 31337, currencyId: 2, settlementAmount: "7", settlementAddress: PAYER });
+    const { settlementId } = await sdk.settlement.apply({
+      outTradeNo: "sdk-s1",
+      chainId: 31337,
+      currencyId: 2,
+      settlementAmount: "7",
+      settlementAddress: PAYER,
+    });
     const s = await sdk.settlement.detail({ settlementId });
     assert.equal(s.settlementStatus, 1);
     assert.equal(s.settlementAmount, "7000000");
@@ -142,23 +187,47 @@ describe("merchant SDK", () => {
     const settings = await sdk.merchant.settings();
     assert.equal(settings.orgId, 1);
     assert.ok(settings.webhookSecretHint.startsWith("whsec_"));
-    assert.equal((await sdk.merchant.updateSettings({ rechargeNotifyUrl: "https://shop.example.test/recharge" })).rechargeNotifyUrl, "https://shop.example.test/recharge");
+    assert.equal(
+      (await sdk.merchant.updateSettings({ rechargeNotifyUrl: "https://shop.example.test/recharge" })).rechargeNotifyUrl,
+      "https://shop.example.test/recharge",
+    );
   });
 
   it("the example merchant server creates orders and verifies the callbacks the gateway's notifier delivers", async () => {
     const A = gw.merchants[0]!;
-    const shop = createMerchantServer({ client: sdk, apiSecret: A.apiSecret, webhookSecret: A.webhookSecret, publicUrl: "http://127.0.0.1:0" });
+    const shop = createMerchantServer({
+      client: sdk,
+      apiSecret: A.apiSecret,
+      webhookSecret: A.webhookSecret,
+      publicUrl: "http://127.0.0.1:0",
+    });
     await new Promise<void>((r) => shop.server.listen(0, "127.0.0.1", r));
     const publicUrl = `http://127.0.0.1:${(shop.server.address() as { port: number }).port}`;
-    const worker = createOutboxWorker({ db: gw.db, config: gw.config, box: createSecretBox(gw.config.masterKey), allowPrivateTargets: true, retryScheduleMs: [20], pollIntervalMs: 5 });
+    const worker = createOutboxWorker({
+      db: gw.db,
+      config: gw.config,
+      box: createSecretBox(gw.config.masterKey),
+      allowPrivateTargets: true,
+      retryScheduleMs: [20],
+      pollIntervalMs: 5,
+    });
     try {
       // the shop's notifyUrl must reach it: create the order through the SDK with the real address
       const created = await sdk.payment.create(order("shop-1", { quoteAmount: "2", notifyUrl: `${publicUrl}/callbacks/pay?shop=1` }));
-      shop.orders.set("shop-1", { orderId: "shop-1", outPaymentNo: created.outPaymentNo, paymentLink: created.paymentLink, paymentStatus: 1, callbacks: [] });
+      shop.orders.set("shop-1", {
+        orderId: "shop-1",
+        outPaymentNo: created.outPaymentNo,
+        paymentLink: created.paymentLink,
+        paymentStatus: 1,
+        callbacks: [],
+      });
       const viaShop = await fetch(`${publicUrl}/checkout`, { method: "POST", body: JSON.stringify({ orderId: "shop-2", amount: "1.5" }) });
       assert.equal(viaShop.status, 200);
       assert.match(((await viaShop.json()) as { paymentLink: string }).paymentLink, /payOrderId=/);
-      const bad = await fetch(`${publicUrl}/checkout`, { method: "POST", body: JSON.stringify({ orderId: "shop-3", amount: "1.0000001" }) });
+      const bad = await fetch(`${publicUrl}/checkout`, {
+        method: "POST",
+        body: JSON.stringify({ orderId: "shop-3", amount: "1.0000001" }),
+      });
       assert.equal(bad.status, 400);
       assert.equal(((await bad.json()) as { code: number }).code, 40002);
 
@@ -171,13 +240,23 @@ describe("merchant SDK", () => {
       assert.deepEqual(shop.orders.get("shop-1")!.callbacks, [4], "one verified callback: payment failed (cancelled)");
       assert.equal(shop.received[0]!.verifiedBy, "x-pay-sign");
       const log = await sdk.webhook.attempts({ outTradeNo: "shop-1" });
-      assert.ok(log.attempts.some((a) => a.httpStatus === 200), JSON.stringify(log));
+      assert.ok(
+        log.attempts.some((a) => a.httpStatus === 200),
+        JSON.stringify(log),
+      );
       assert.equal(log.events[0]!.status, "delivered", "the example answered success");
 
       // a forged delivery is refused with 400
       const forged = await fetch(`${publicUrl}/callbacks/pay`, {
         method: "POST",
-        headers: signWebhook({ apiKey: A.apiKey, apiSecret: "sk_forged", secret: "whsec_" + Buffer.alloc(32, 1).toString("base64"), id: "evt_x", url: `${publicUrl}/callbacks/pay`, body: "{}" }),
+        headers: signWebhook({
+          apiKey: A.apiKey,
+          apiSecret: "sk_forged",
+          secret: "whsec_" + Buffer.alloc(32, 1).toString("base64"),
+          id: "evt_x",
+          url: `${publicUrl}/callbacks/pay`,
+          body: "{}",
+        }),
         body: "{}",
       });
       assert.equal(forged.status, 400);
@@ -198,7 +277,12 @@ describe("merchant SDK", () => {
 
     it("accepts X-PAY-SIGN (the API secret over the notify path and query) and returns the parsed body", () => {
       const h = sign();
-      const ev = verifyWebhook({ apiSecret, requestPath: "/pay/callback?order=1", headers: { "X-PAY-KEY": "pk", "X-PAY-TIMESTAMP": h["x-pay-timestamp"], "X-PAY-SIGN": h["x-pay-sign"], "X-PAY-EVENT-ID": "evt_1" }, body });
+      const ev = verifyWebhook({
+        apiSecret,
+        requestPath: "/pay/callback?order=1",
+        headers: { "X-PAY-KEY": "pk", "X-PAY-TIMESTAMP": h["x-pay-timestamp"], "X-PAY-SIGN": h["x-pay-sign"], "X-PAY-EVENT-ID": "evt_1" },
+        body,
+      });
       assert.equal(ev.eventId, "evt_1");
       assert.equal(ev.verifiedBy, "x-pay-sign");
       assert.equal(ev.data.paymentStatus, 0);
@@ -214,7 +298,10 @@ describe("merchant SDK", () => {
     });
 
     const rejects = (p: Parameters<typeof verifyWebhook>[0], re: RegExp) =>
-      assert.throws(() => verifyWebhook(p), (e: unknown) => e instanceof WebhookVerificationError && re.test(e.message));
+      assert.throws(
+        () => verifyWebhook(p),
+        (e: unknown) => e instanceof WebhookVerificationError && re.test(e.message),
+      );
 
     it("refuses a tampered body, another path, a stale timestamp, a wrong secret and missing headers", () => {
       const h = sign();
@@ -230,7 +317,11 @@ describe("merchant SDK", () => {
       rejects({ ...pay, headers: { ...h, "x-pay-sign": h["x-pay-sign"]!.slice(0, 40) }, body }, /does not match/);
       rejects({ secret, headers: { "content-type": "application/json" }, body }, /missing signature headers/);
       rejects({ apiSecret, headers: h, body }, /requestPath is needed/);
-      const sw = { "webhook-id": "evt_1", "webhook-timestamp": String(now), "webhook-signature": h["webhook-signature"]!.replace(/^v1/, "v2") };
+      const sw = {
+        "webhook-id": "evt_1",
+        "webhook-timestamp": String(now),
+        "webhook-signature": h["webhook-signature"]!.replace(/^v1/, "v2"),
+      };
       rejects({ secret, headers: sw, body }, /does not match/);
     });
   });

@@ -11,7 +11,13 @@ import { buildApp } from "../src/api/app.js";
 import { createChainFollower, type ChainFollower } from "../src/chain/follower.js";
 import { resolveConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
-import { assertPaymentInvariants, minimumDue, PaymentStatus, transitionPayment, type PaymentOrderState } from "../src/domain/orderStateMachine.js";
+import {
+  assertPaymentInvariants,
+  minimumDue,
+  PaymentStatus,
+  transitionPayment,
+  type PaymentOrderState,
+} from "../src/domain/orderStateMachine.js";
 import { createOrderHooks } from "../src/ingest/index.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
@@ -87,7 +93,14 @@ describe("underpayment tolerance end to end (hardhat node, follower, HTTP)", { t
     const merchant = await createMerchant(db, createSecretBox(config.masterKey), { name: "Shop", id: fx.merchantId });
     const app = await buildApp({ db, config });
     await app.listen({ host: "127.0.0.1", port: 0 });
-    gw = { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, db, app, config, merchants: [merchant], close: async () => {} };
+    gw = {
+      url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+      db,
+      app,
+      config,
+      merchants: [merchant],
+      close: async () => {},
+    };
     f = createChainFollower({
       db,
       chain: {

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { PaymentStatus, PayoutStatus, RechargeStatus, transitionPayment, type PaymentEvent, type PaymentOrderState } from "../src/domain/orderStateMachine.js";
+import {
+  PaymentStatus,
+  PayoutStatus,
+  RechargeStatus,
+  transitionPayment,
+  type PaymentEvent,
+  type PaymentOrderState,
+} from "../src/domain/orderStateMachine.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
@@ -52,11 +59,16 @@ describe("wire status mapping", () => {
 
   it("paymentStatus: 5 exactly when paid refunds cover what was paid, else the state's code (property)", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...PAYMENT_STATES), fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n }), (status, paid, refundPaid) => {
-        const code = paymentStatusOf({ status, paidAmount: paid, refundPaidAmount: refundPaid });
-        if (refundPaid > 0n && refundPaid >= paid) assert.equal(code, PayPaymentStatus.Refunded);
-        else assert.equal(code, PAYMENT_STATUS[status]);
-      }),
+      fc.property(
+        fc.constantFrom(...PAYMENT_STATES),
+        fc.bigInt({ min: 0n, max: 10n ** 20n }),
+        fc.bigInt({ min: 0n, max: 10n ** 20n }),
+        (status, paid, refundPaid) => {
+          const code = paymentStatusOf({ status, paidAmount: paid, refundPaidAmount: refundPaid });
+          if (refundPaid > 0n && refundPaid >= paid) assert.equal(code, PayPaymentStatus.Refunded);
+          else assert.equal(code, PAYMENT_STATUS[status]);
+        },
+      ),
     );
   });
 
@@ -69,7 +81,12 @@ describe("wire status mapping", () => {
       fc.record({ type: fc.constant("transferSeen" as const), amount: fc.bigInt({ min: 1n, max: 30n }) }),
       fc.record({ type: fc.constant("transferConfirmed" as const), amount: fc.bigInt({ min: 1n, max: 30n }) }),
       fc.record({ type: fc.constant("transferRemoved" as const), amount: fc.bigInt({ min: 1n, max: 30n }) }),
-      fc.constantFrom({ type: "confirming" as const }, { type: "expire" as const }, { type: "cancel" as const }, { type: "fail" as const, reason: "x" }),
+      fc.constantFrom(
+        { type: "confirming" as const },
+        { type: "expire" as const },
+        { type: "cancel" as const },
+        { type: "fail" as const, reason: "x" },
+      ),
     );
     fc.assert(
       fc.property(fc.array(event, { maxLength: 12 }), (events) => {
@@ -99,7 +116,9 @@ describe("wire status mapping", () => {
     assert.ok(!isCallbackTransition("payment", 0, 2), "seen in a block: block confirmation, no callback");
     assert.ok(!isCallbackTransition("payment", 2, 3), "awaiting -> confirming is one Pay Protocol status");
     assert.ok(isCallbackTransition("refund", 2, 3) && isCallbackTransition("refund", 0, -1) && isCallbackTransition("refund", 2, -2));
-    assert.ok(!isCallbackTransition("refund", null, 0) && !isCallbackTransition("refund", 0, 1) && !isCallbackTransition("withdrawal", 1, 2));
+    assert.ok(
+      !isCallbackTransition("refund", null, 0) && !isCallbackTransition("refund", 0, 1) && !isCallbackTransition("withdrawal", 1, 2),
+    );
     assert.ok(isCallbackTransition("recharge", 3, 4) && isCallbackTransition("recharge", 2, -1) && !isCallbackTransition("recharge", 2, 3));
   });
 
@@ -115,7 +134,9 @@ describe("wire status mapping", () => {
       const order = fc.record({
         status: fc.constantFrom(...PAYMENT_STATES),
         paid: fc.bigInt({ min: 0n, max: 5n }),
-        refunds: fc.array(fc.record({ amount: fc.bigInt({ min: 1n, max: 3n }), status: fc.constantFrom(0, 1, 2, 3, -1, -2) }), { maxLength: 3 }),
+        refunds: fc.array(fc.record({ amount: fc.bigInt({ min: 1n, max: 3n }), status: fc.constantFrom(0, 1, 2, 3, -1, -2) }), {
+          maxLength: 3,
+        }),
       });
       let run = 0;
       await fc.assert(
@@ -144,7 +165,10 @@ describe("wire status mapping", () => {
           }
           for (const code of Object.values(PayPaymentStatus)) {
             const { list, count } = await listPaymentViews(db, merchant, paymentListFilter(code), { page: 1, size: 500 });
-            const want = [...expected].filter(([, c]) => c === code).map(([id]) => id).sort();
+            const want = [...expected]
+              .filter(([, c]) => c === code)
+              .map(([id]) => id)
+              .sort();
             assert.deepEqual(list.map((v) => v.id).sort(), want, `orderStatus ${code}`);
             assert.equal(count, want.length);
             for (const v of list) assert.equal(paymentStatusOf(v), code, "the view's refundPaidAmount agrees");
@@ -157,33 +181,39 @@ describe("wire status mapping", () => {
     it("a withdrawal's state in SQL (the list's filter) is applicationStatus of its lines (property)", async () => {
       let run = 0;
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.array(fc.constantFrom(...PAYOUT_STATES), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }), async (apps) => {
-          const merchant = BigInt(++run + 1000);
-          await db.query("INSERT INTO merchants (id, name, webhook_secret_enc) VALUES ($1, 'w', '\\x00')", [merchant]);
-          const expected = new Map<string, number>();
-          let payoutId = 0;
-          for (const lines of apps) {
-            const [w] = await db.query<{ id: string }>(
-              "INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES ($1, 'h', 31337, '0x0') RETURNING id::text",
-              [merchant],
-            );
-            for (const [i, s] of lines.entries()) {
-              await db.query(
-                `INSERT INTO withdrawal_orders (id, merchant_id, withdraw_id, line_no, request_hash, chain_id, token_address, amount, to_address, status, payout_id)
-                 VALUES ($1, $2, $3, $4, 'h', 31337, '0x0', 1, '0x1', $5, $6)`,
-                [`W${merchant}-${w!.id}-${i}`, merchant, w!.id, i + 1, s, ++payoutId],
+        fc.asyncProperty(
+          fc.array(fc.array(fc.constantFrom(...PAYOUT_STATES), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }),
+          async (apps) => {
+            const merchant = BigInt(++run + 1000);
+            await db.query("INSERT INTO merchants (id, name, webhook_secret_enc) VALUES ($1, 'w', '\\x00')", [merchant]);
+            const expected = new Map<string, number>();
+            let payoutId = 0;
+            for (const lines of apps) {
+              const [w] = await db.query<{ id: string }>(
+                "INSERT INTO withdrawals (merchant_id, request_hash, chain_id, token_address) VALUES ($1, 'h', 31337, '0x0') RETURNING id::text",
+                [merchant],
               );
+              for (const [i, s] of lines.entries()) {
+                await db.query(
+                  `INSERT INTO withdrawal_orders (id, merchant_id, withdraw_id, line_no, request_hash, chain_id, token_address, amount, to_address, status, payout_id)
+                 VALUES ($1, $2, $3, $4, 'h', 31337, '0x0', 1, '0x1', $5, $6)`,
+                  [`W${merchant}-${w!.id}-${i}`, merchant, w!.id, i + 1, s, ++payoutId],
+                );
+              }
+              expected.set(w!.id, applicationStatus(lines));
             }
-            expected.set(w!.id, applicationStatus(lines));
-          }
-          for (const code of Object.values(PayPayoutStatus)) {
-            const statuses = statesOf(PAYOUT_STATUS, code);
-            const { list } = await listPayoutApplications(db, "withdrawal", merchant, { statuses }, { page: 1, size: 500 });
-            const want = [...expected].filter(([, s]) => statuses.includes(s)).map(([id]) => id).sort();
-            assert.deepEqual(list.map((a) => a.no.toString()).sort(), want, `withdrawStatus ${code}`);
-            for (const a of list) assert.equal(a.status, expected.get(a.no.toString()));
-          }
-        }),
+            for (const code of Object.values(PayPayoutStatus)) {
+              const statuses = statesOf(PAYOUT_STATUS, code);
+              const { list } = await listPayoutApplications(db, "withdrawal", merchant, { statuses }, { page: 1, size: 500 });
+              const want = [...expected]
+                .filter(([, s]) => statuses.includes(s))
+                .map(([id]) => id)
+                .sort();
+              assert.deepEqual(list.map((a) => a.no.toString()).sort(), want, `withdrawStatus ${code}`);
+              for (const a of list) assert.equal(a.status, expected.get(a.no.toString()));
+            }
+          },
+        ),
         { numRuns: 15 },
       );
     });

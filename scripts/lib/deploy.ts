@@ -140,8 +140,15 @@ export async function deployVault(ethers: any, deployer: any, args: VaultArgs, l
   if (await hasCode(provider, predicted)) {
     log(`PaymentVault already deployed at ${predicted}: nothing to do`);
     const found = await findDeployment(ethers, predicted);
-    return { ...base, vault: predicted, method: "create2-proxy", alreadyDeployed: true, proxy: "present",
-      txHash: found?.txHash ?? null, blockNumber: found?.blockNumber ?? null };
+    return {
+      ...base,
+      vault: predicted,
+      method: "create2-proxy",
+      alreadyDeployed: true,
+      proxy: "present",
+      txHash: found?.txHash ?? null,
+      blockNumber: found?.blockNumber ?? null,
+    };
   }
 
   const proxy = await ensureCreate2Proxy(ethers, deployer, chainId, log);
@@ -149,8 +156,15 @@ export async function deployVault(ethers: any, deployer: any, args: VaultArgs, l
     log(`WARNING: deploying with a plain CREATE; the vault address will differ from chain to chain`);
     const vault = await factory.deploy(...ordered);
     const receipt = await vault.deploymentTransaction().wait();
-    return { ...base, vault: await vault.getAddress(), method: "create", alreadyDeployed: false, proxy,
-      txHash: receipt.hash, blockNumber: receipt.blockNumber };
+    return {
+      ...base,
+      vault: await vault.getAddress(),
+      method: "create",
+      alreadyDeployed: false,
+      proxy,
+      txHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+    };
   }
 
   log(`deploying PaymentVault through ${CREATE2_PROXY} to ${predicted}`);
@@ -159,6 +173,13 @@ export async function deployVault(ethers: any, deployer: any, args: VaultArgs, l
   if (receipt.status !== 1 || !(await hasCode(provider, predicted))) {
     throw new Error(`deployment through the CREATE2 proxy failed (tx ${tx.hash})`);
   }
-  return { ...base, vault: predicted, method: "create2-proxy", alreadyDeployed: false, proxy,
-    txHash: receipt.hash, blockNumber: receipt.blockNumber };
+  return {
+    ...base,
+    vault: predicted,
+    method: "create2-proxy",
+    alreadyDeployed: false,
+    proxy,
+    txHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+  };
 }

@@ -75,10 +75,7 @@ const NATIVE_DEPOSIT = 10n ** 16n; // 0.01 ETH
  * Runs every measurement on `connection`'s chain. The chain must be fresh enough to deploy on and should be
  * an in-process EDR chain pinned to cancun (e.g. `network.create("hardhatMainnet")`).
  */
-export async function measureGas(
-  connection: { ethers: any; provider: any; networkConfig?: any },
-  log: Log = () => {},
-): Promise<GasReport> {
+export async function measureGas(connection: { ethers: any; provider: any; networkConfig?: any }, log: Log = () => {}): Promise<GasReport> {
   const { ethers } = connection;
   const started = Date.now();
   const step = (msg: string) => log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
@@ -99,7 +96,9 @@ export async function measureGas(
   const breakdown = async (label: string) => {
     if (!process.env.GAS_BREAKDOWN) return;
     const b = await gasBreakdown(connection.provider, lastTxHash);
-    const rows = Object.entries(b.byClass).sort(([a], [c]) => a.localeCompare(c)).map(([k, v]) => `${k}=${v}`);
+    const rows = Object.entries(b.byClass)
+      .sort(([a], [c]) => a.localeCompare(c))
+      .map(([k, v]) => `${k}=${v}`);
     log(`  breakdown ${label}: executed ${b.executed}, refund ${b.refund}: ${rows.join(" ")}`);
   };
 
@@ -138,7 +137,13 @@ export async function measureGas(
   };
   /** Sweeps with the amounts the operator read (as the gateway does): every address holds one deposit. */
   const sweep = (token: string, entries: bigint[]) =>
-    gasOf(asOperator.sweep(token, entries, entries.map(() => (token === NATIVE ? NATIVE_DEPOSIT : TOKEN_DEPOSIT))));
+    gasOf(
+      asOperator.sweep(
+        token,
+        entries,
+        entries.map(() => (token === NATIVE ? NATIVE_DEPOSIT : TOKEN_DEPOSIT)),
+      ),
+    );
   const deployFlagged = (salts: bigint[]) => salts.map((s) => s | DEPLOY_FLAG);
 
   const gas: Record<string, number> = {};
@@ -311,6 +316,9 @@ export function formatGasTable(report: GasReport): string {
   const header = ["key", "gas", "target", "met", "what"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 1 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (i === 1 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }

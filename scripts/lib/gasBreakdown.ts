@@ -17,7 +17,10 @@ const CLASSES: [RegExp, string][] = [
   [/^(MLOAD|MSTORE8?|MCOPY|CALLDATACOPY|RETURNDATACOPY|CODECOPY)$/, "memory"],
 ];
 
-export async function gasBreakdown(provider: { request(a: { method: string; params: unknown[] }): Promise<any> }, txHash: string): Promise<GasBreakdown> {
+export async function gasBreakdown(
+  provider: { request(a: { method: string; params: unknown[] }): Promise<any> },
+  txHash: string,
+): Promise<GasBreakdown> {
   const trace = await provider.request({ method: "debug_traceTransaction", params: [txHash, { disableStack: true }] });
   const byClass: Record<string, number> = {};
   const byOp: Record<string, number> = {};
@@ -43,7 +46,9 @@ export async function gasBreakdown(provider: { request(a: { method: string; para
   }
   const executed = Object.values(byClass).reduce((a, b) => a + b, 0);
   if (process.env.GAS_BREAKDOWN === "ops") {
-    const top = Object.entries(byOp).sort((a, b) => b[1] - a[1]).slice(0, 25);
+    const top = Object.entries(byOp)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25);
     console.log("  depth-1 gas by opcode:", top.map(([k, v]) => `${k}=${v}`).join(" "));
   }
   return { total: trace.gas, byClass, executed, refund: logs.at(-1)?.refund ?? 0, steps: logs.length };

@@ -22,7 +22,10 @@ export async function createOrder(stack: StackFile, p: { reference: string; toke
 }
 
 /** Creates a fiat-priced payment order (isLegalTender 1): `amount` of `currency` (USD, CNY), paid in `currencyId` or the default stablecoin. */
-export async function createFiatOrder(stack: StackFile, p: { reference: string; currency: string; amount: string; notifyUrl: string; currencyId?: number }) {
+export async function createFiatOrder(
+  stack: StackFile,
+  p: { reference: string; currency: string; amount: string; notifyUrl: string; currencyId?: number },
+) {
   const o = await client(stack).payment.create({
     outTradeNo: p.reference,
     chainId: stack.chainId,

@@ -63,7 +63,12 @@ export async function webhookLatencyRun(
       req.on("data", (c) => chunks.push(c));
       req.on("end", () => {
         try {
-          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({ apiSecret: m.apiSecret, requestPath: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+          const e = verifyWebhook<{ outPaymentNo: string; paymentStatus: number }>({
+            apiSecret: m.apiSecret,
+            requestPath: req.url!,
+            headers: req.headers,
+            body: Buffer.concat(chunks),
+          });
           if (e.data.paymentStatus === 0) waiting.get(e.data.outPaymentNo)?.(performance.timeOrigin + performance.now());
           res.writeHead(200).end("success");
         } catch {
@@ -88,13 +93,27 @@ export async function webhookLatencyRun(
         chains: [await fixtureChainConfig(fx, { confirmations: CONFIRMATIONS, wsUrl, balanceNet: o.balanceNet })],
       }),
     );
-    child = await spawnGatewayServer({ configFile, databaseUrl: dbUrl, masterKeyHex: masterKey.toString("hex"), port, logLevel: "warn", timeoutMs: 30_000 });
+    child = await spawnGatewayServer({
+      configFile,
+      databaseUrl: dbUrl,
+      masterKeyHex: masterKey.toString("hex"),
+      port,
+      logLevel: "warn",
+      timeoutMs: 30_000,
+    });
     const base = `http://127.0.0.1:${port}`;
     const client = createPayClient({ baseUrl: base, apiKey: m.apiKey, apiSecret: m.apiSecret });
     await fx.mint(fx.payer, 10n ** 15n);
     // native orders that stay open: the balance net reads their addresses at every block of the run
     for (let i = 0; i < (o.balanceNet?.openNativeOrders ?? 0); i++) {
-      await client.payment.create({ outTradeNo: `open-${i}`, chainId: 31337, quoteCurrencySymbol: "ETH", quoteAmount: "1", notifyUrl: hookUrl, expireSeconds: 7 * 24 * 3600 });
+      await client.payment.create({
+        outTradeNo: `open-${i}`,
+        chainId: 31337,
+        quoteCurrencySymbol: "ETH",
+        quoteAmount: "1",
+        notifyUrl: hookUrl,
+        expireSeconds: 7 * 24 * 3600,
+      });
     }
 
     const samples: number[] = [];
@@ -104,7 +123,13 @@ export async function webhookLatencyRun(
         const orders = [];
         for (let i = 0; i < o.perBlock; i++) {
           orders.push(
-            await client.payment.create({ outTradeNo: `lat-${round}-${i}`, chainId: 31337, quoteCurrencySymbol: "USDT", quoteAmount: "1.5", notifyUrl: hookUrl }),
+            await client.payment.create({
+              outTradeNo: `lat-${round}-${i}`,
+              chainId: 31337,
+              quoteCurrencySymbol: "USDT",
+              quoteAmount: "1.5",
+              notifyUrl: hookUrl,
+            }),
           );
         }
         const delivered = orders.map((order) => new Promise<number>((resolve) => waiting.set(order.outPaymentNo, resolve)));
@@ -153,5 +178,7 @@ export async function webhookLatencyRun(
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(message)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }

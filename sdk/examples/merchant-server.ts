@@ -11,7 +11,16 @@
  */
 import http from "node:http";
 import { pathToFileURL } from "node:url";
-import { CALLBACK_ACK, createPayClient, PayApiError, PaymentStatus, verifyWebhook, WebhookVerificationError, type PayClient, type WebhookEvent } from "../src/index.js";
+import {
+  CALLBACK_ACK,
+  createPayClient,
+  PayApiError,
+  PaymentStatus,
+  verifyWebhook,
+  WebhookVerificationError,
+  type PayClient,
+  type WebhookEvent,
+} from "../src/index.js";
 
 export type ShopOrder = { orderId: string; outPaymentNo: string; paymentLink: string; paymentStatus: number; callbacks: number[] };
 /** What a callback was about, from its body's fields. */
@@ -29,7 +38,17 @@ export type MerchantServer = {
 };
 
 export const callbackKindOf = (b: Record<string, unknown>): CallbackKind =>
-  "paymentStatus" in b ? "payment" : "refundId" in b ? "refund" : "withdrawId" in b ? "withdrawal" : "settlementId" in b ? "settlement" : "rechargeId" in b ? "recharge" : "unknown";
+  "paymentStatus" in b
+    ? "payment"
+    : "refundId" in b
+      ? "refund"
+      : "withdrawId" in b
+        ? "withdrawal"
+        : "settlementId" in b
+          ? "settlement"
+          : "rechargeId" in b
+            ? "recharge"
+            : "unknown";
 
 export function createMerchantServer(o: {
   client: PayClient;
@@ -68,7 +87,13 @@ export function createMerchantServer(o: {
         let event: WebhookEvent;
         try {
           // req.url is the path and query the gateway signed (the notifyUrl's)
-          event = verifyWebhook({ apiSecret: o.apiSecret, requestPath: req.url ?? "/", secret: o.webhookSecret, headers: req.headers, body: raw });
+          event = verifyWebhook({
+            apiSecret: o.apiSecret,
+            requestPath: req.url ?? "/",
+            secret: o.webhookSecret,
+            headers: req.headers,
+            body: raw,
+          });
         } catch (e) {
           if (!(e instanceof WebhookVerificationError)) throw e;
           refused.push(e.message);
@@ -92,7 +117,12 @@ export function createMerchantServer(o: {
         return;
       }
       if (req.method === "POST" && url.pathname === "/checkout") {
-        const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { orderId: string; amount: string; symbol?: string; chainId?: number };
+        const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as {
+          orderId: string;
+          amount: string;
+          symbol?: string;
+          chainId?: number;
+        };
         const order = await o.client.payment.create({
           chainId: body.chainId ?? o.chainId ?? 31337,
           outTradeNo: body.orderId,
@@ -125,7 +155,12 @@ export function createMerchantServer(o: {
         if (!order) return json(res, 404, { error: "no such order" });
         // seed 002: trust the query, not only the notification
         const live = await o.client.payment.detail({ outTradeNo: order.orderId, outPaymentNo: order.outPaymentNo });
-        return json(res, 200, { ...order, paymentStatus: live.paymentStatus, paid: live.paymentStatus === PaymentStatus.Paid, settlementAmount: live.settlementAmount });
+        return json(res, 200, {
+          ...order,
+          paymentStatus: live.paymentStatus,
+          paid: live.paymentStatus === PaymentStatus.Paid,
+          settlementAmount: live.settlementAmount,
+        });
       }
       json(res, 404, { error: "not found" });
     } catch (e) {
@@ -148,5 +183,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     webhookSecret: process.env.PAY_WEBHOOK_SECRET,
     publicUrl: process.env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
   });
-  server.listen(port, "127.0.0.1", () => console.log(`merchant server on http://127.0.0.1:${port} (POST /checkout, POST /callbacks/pay, GET /orders/:id)`));
+  server.listen(port, "127.0.0.1", () =>
+    console.log(`merchant server on http://127.0.0.1:${port} (POST /checkout, POST /callbacks/pay, GET /orders/:id)`),
+  );
 }

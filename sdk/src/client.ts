@@ -171,12 +171,19 @@ export function createPayClient(o: PayClientOptions): PayClient {
     } catch {
       throw new PayApiError(0, `not a JSON answer (HTTP ${res.status}): ${text.slice(0, 200)}`, res.status, endpoint);
     }
-    if (typeof env?.code !== "number") throw new PayApiError(0, `not the {code,msg,data} envelope (HTTP ${res.status})`, res.status, endpoint);
+    if (typeof env?.code !== "number")
+      throw new PayApiError(0, `not the {code,msg,data} envelope (HTTP ${res.status})`, res.status, endpoint);
     if (env.code !== 200) throw new PayApiError(env.code, String(env.msg ?? ""), res.status, endpoint);
     return env.data;
   }
-  const get = <T>(path: string) => (p?: object) => send("GET", path, p as Params) as Promise<T>;
-  const post = <T>(path: string) => (p?: object) => send("POST", path, p as Params) as Promise<T>;
+  const get =
+    <T>(path: string) =>
+    (p?: object) =>
+      send("GET", path, p as Params) as Promise<T>;
+  const post =
+    <T>(path: string) =>
+    (p?: object) =>
+      send("POST", path, p as Params) as Promise<T>;
   const notify = (path: string) => async (p?: object) => {
     await send("GET", path, p as Params);
   };

@@ -1,5 +1,13 @@
 export { createPayClient, type PayClient, type PayClientOptions } from "./client.js";
 export { PayApiError, WebhookVerificationError } from "./errors.js";
 export { paySignature, signRequest, type SignedHeaders } from "./signing.js";
-export { CALLBACK_ACK, signWebhook, verifyWebhook, webhookKey, type VerifyWebhookParameters, type WebhookEvent, type WebhookHeaders } from "./webhook.js";
+export {
+  CALLBACK_ACK,
+  signWebhook,
+  verifyWebhook,
+  webhookKey,
+  type VerifyWebhookParameters,
+  type WebhookEvent,
+  type WebhookHeaders,
+} from "./webhook.js";
 export * from "./types.js";

@@ -6,7 +6,13 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * the X-PAY-TIMESTAMP string (unix seconds), requestPath the path and query exactly as sent, body the raw
  * text ("" for GET). Duplicated from the gateway on purpose: this package stands alone.
  */
-export function paySignature(p: { apiSecret: string; timestamp: string; method: string; requestPath: string; body: string | Uint8Array }): string {
+export function paySignature(p: {
+  apiSecret: string;
+  timestamp: string;
+  method: string;
+  requestPath: string;
+  body: string | Uint8Array;
+}): string {
   const mac = createHmac("sha256", p.apiSecret).update(`${p.timestamp}${p.method.toUpperCase()}${p.requestPath}`, "utf8");
   mac.update(typeof p.body === "string" ? Buffer.from(p.body, "utf8") : p.body);
   return mac.digest("base64");

@@ -12,7 +12,16 @@ export const PayoutStatus = { Success: 0, PendingApproval: 1, UnderReview: 2, Bl
 /** rechargeStatus. */
 export const RechargeStatus = { Success: 0, Pending: 1, Failure: 2 } as const;
 /** A payment's `state` (seed 003's codes), shown next to paymentStatus. */
-export const PaymentState = { Unpaid: 0, Incomplete: 1, AwaitingConfirmation: 2, Confirming: 3, Success: 4, Failed: -1, Expired: -2, Cancelled: -3 } as const;
+export const PaymentState = {
+  Unpaid: 0,
+  Incomplete: 1,
+  AwaitingConfirmation: 2,
+  Confirming: 3,
+  Success: 4,
+  Failed: -1,
+  Expired: -2,
+  Cancelled: -3,
+} as const;
 
 /** An id sent as a number or a numeric string. */
 export type Id = number | string;
@@ -71,8 +80,7 @@ export type FiatQuoteFields = {
   exchangeRate?: string | null;
   /** the price feed rounds the rate came from */
   rateSources?:
-    | { pair: string; feed: string; roundId: string; answer: string; decimals: number; updatedAt: number; blockNumber: string }[]
-    | null;
+    { pair: string; feed: string; roundId: string; answer: string; decimals: number; updatedAt: number; blockNumber: string }[] | null;
   /** YYYY-MM-DD HH:mm:ss, UTC */
   quotedTime?: string | null;
   /** the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC */
@@ -325,11 +333,32 @@ export type PayoutBatchTypedData = {
   chainId: number;
   /** unix seconds: the earliest line's deadline */
   deadline: number;
-  items: { kind: "refund" | "withdrawal" | "settlement"; lineNo: number; payoutId: string; toAddress: string; amount: string; symbol: string; decimals: number | null; [id: string]: unknown }[];
+  items: {
+    kind: "refund" | "withdrawal" | "settlement";
+    lineNo: number;
+    payoutId: string;
+    toAddress: string;
+    amount: string;
+    symbol: string;
+    decimals: number | null;
+    [id: string]: unknown;
+  }[];
   /** EIP712Domain listed, integers as strings (wallet-ready); PayoutItem[] under message.payouts */
-  payoutTypedData: { domain: PayoutTypedData["domain"]; types: PayoutTypedData["types"]; primaryType: "PayoutBatch"; message: Record<string, unknown> };
+  payoutTypedData: {
+    domain: PayoutTypedData["domain"];
+    types: PayoutTypedData["types"];
+    primaryType: "PayoutBatch";
+    message: Record<string, unknown>;
+  };
 };
-export type PayoutBatchApproved = { batchId: string; payoutCount: number; deadline: number; refunds: Refund[]; withdrawals: Withdrawal[]; settlements: Settlement[] };
+export type PayoutBatchApproved = {
+  batchId: string;
+  payoutCount: number;
+  deadline: number;
+  refunds: Refund[];
+  withdrawals: Withdrawal[];
+  settlements: Settlement[];
+};
 
 export type User = {
   userId: number;
@@ -383,7 +412,14 @@ export type MerchantSettingsUpdate = {
   underpaymentToleranceBps?: number;
 };
 
-export type CreateQrCodeParams = { label: string; chainId: Id; currencyId: Id; notifyUrl: string; redirectionUrl?: string; maxAmount?: Decimal };
+export type CreateQrCodeParams = {
+  label: string;
+  chainId: Id;
+  currencyId: Id;
+  notifyUrl: string;
+  redirectionUrl?: string;
+  maxAmount?: Decimal;
+};
 export type MerchantQrCode = {
   code: string;
   label: string;
@@ -402,7 +438,14 @@ export type MerchantQrCode = {
 };
 
 /** Exactly one: an event id, or one order. */
-export type WebhookAttemptsParams = { eventId?: string; outTradeNo?: string; refundId?: Id; withdrawId?: Id; rechargeId?: Id; settlementId?: Id };
+export type WebhookAttemptsParams = {
+  eventId?: string;
+  outTradeNo?: string;
+  refundId?: Id;
+  withdrawId?: Id;
+  rechargeId?: Id;
+  settlementId?: Id;
+};
 export type WebhookLog = {
   events: {
     eventId: string;

@@ -66,18 +66,27 @@ export function verifyWebhook<T = Record<string, unknown>>(p: VerifyWebhookParam
   const now = p.now ?? Math.floor(Date.now() / 1000);
   if (!p.apiSecret && !p.secret) throw new WebhookVerificationError("give apiSecret (with requestPath) or secret (whsec_…) to verify with");
   const fresh = (timestamp: string | undefined) => {
-    if (!timestamp || !/^[0-9]{1,12}$/.test(timestamp)) throw new WebhookVerificationError("missing or malformed timestamp header (unix seconds)");
+    if (!timestamp || !/^[0-9]{1,12}$/.test(timestamp))
+      throw new WebhookVerificationError("missing or malformed timestamp header (unix seconds)");
     if (Math.abs(now - Number(timestamp)) > tolerance) {
-      throw new WebhookVerificationError(`timestamp ${timestamp} is more than ${tolerance} s from now (${now}): stale or replayed delivery`);
+      throw new WebhookVerificationError(
+        `timestamp ${timestamp} is more than ${tolerance} s from now (${now}): stale or replayed delivery`,
+      );
     }
   };
   let verifiedBy: WebhookEvent["verifiedBy"] | null = null;
   const paySign = header(p.headers, "x-pay-sign");
   if (p.apiSecret && paySign) {
-    if (p.requestPath === undefined) throw new WebhookVerificationError("requestPath is needed to check X-PAY-SIGN: pass the path and query the callback came to (req.url)");
+    if (p.requestPath === undefined)
+      throw new WebhookVerificationError(
+        "requestPath is needed to check X-PAY-SIGN: pass the path and query the callback came to (req.url)",
+      );
     const timestamp = header(p.headers, "x-pay-timestamp");
     fresh(timestamp);
-    const expected = Buffer.from(paySignature({ apiSecret: p.apiSecret, timestamp: timestamp!, method: "POST", requestPath: p.requestPath, body }), "base64");
+    const expected = Buffer.from(
+      paySignature({ apiSecret: p.apiSecret, timestamp: timestamp!, method: "POST", requestPath: p.requestPath, body }),
+      "base64",
+    );
     if (/^[A-Za-z0-9+/]{43}=$/.test(paySign) && bytesEqual(expected, Buffer.from(paySign, "base64"))) verifiedBy = "x-pay-sign";
   }
   const swSign = header(p.headers, "webhook-signature");
@@ -111,7 +120,15 @@ export function verifyWebhook<T = Record<string, unknown>>(p: VerifyWebhookParam
  * The headers the gateway would send for `body` to `url` (both sets). For tests of your callback endpoint;
  * the gateway's notifier is the real sender.
  */
-export function signWebhook(p: { apiKey: string; apiSecret: string; secret: string; id: string; url: string; body: string; timestamp?: number }): Record<string, string> {
+export function signWebhook(p: {
+  apiKey: string;
+  apiSecret: string;
+  secret: string;
+  id: string;
+  url: string;
+  body: string;
+  timestamp?: number;
+}): Record<string, string> {
   const timestamp = String(p.timestamp ?? Math.floor(Date.now() / 1000));
   const u = new URL(p.url);
   const mac = standardMac(webhookKey(p.secret), p.id, timestamp, Buffer.from(p.body, "utf8"));
@@ -119,7 +136,13 @@ export function signWebhook(p: { apiKey: string; apiSecret: string; secret: stri
     "content-type": "application/json",
     "x-pay-key": p.apiKey,
     "x-pay-timestamp": timestamp,
-    "x-pay-sign": paySignature({ apiSecret: p.apiSecret, timestamp, method: "POST", requestPath: `${u.pathname}${u.search}`, body: p.body }),
+    "x-pay-sign": paySignature({
+      apiSecret: p.apiSecret,
+      timestamp,
+      method: "POST",
+      requestPath: `${u.pathname}${u.search}`,
+      body: p.body,
+    }),
     "x-pay-event-id": p.id,
     "webhook-id": p.id,
     "webhook-timestamp": timestamp,

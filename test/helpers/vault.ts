@@ -85,12 +85,7 @@ export type PayoutItem = { kind: number; token: string; to: string; amount: bigi
 export type PayoutBatch = { merchantId: bigint; deadline: bigint; payouts: PayoutItem[] };
 
 /** The merchant signer's EIP-712 signature of the batch `b` for `vault`. */
-export async function signPayoutBatch(
-  ethers: HardhatEthers,
-  signer: HardhatEthersSigner,
-  vault: string,
-  b: PayoutBatch,
-): Promise<string> {
+export async function signPayoutBatch(ethers: HardhatEthers, signer: HardhatEthersSigner, vault: string, b: PayoutBatch): Promise<string> {
   return signer.signTypedData(await payoutDomain(ethers, vault), PAYOUT_BATCH_TYPES, b);
 }
 
@@ -110,12 +105,7 @@ export async function payoutDomain(ethers: HardhatEthers, verifyingContract: str
 }
 
 /** The merchant signer's EIP-712 signature of `p` for `vault`. */
-export async function signPayout(
-  ethers: HardhatEthers,
-  signer: HardhatEthersSigner,
-  vault: string,
-  p: Payout,
-): Promise<string> {
+export async function signPayout(ethers: HardhatEthers, signer: HardhatEthersSigner, vault: string, p: Payout): Promise<string> {
   return signer.signTypedData(await payoutDomain(ethers, vault), PAYOUT_TYPES, p);
 }
 
@@ -131,13 +121,7 @@ export async function account(vault: PaymentVault, merchantId: bigint, token: st
 }
 
 /** Asserts a merchant's ledger entry. */
-export async function expectAccount(
-  vault: PaymentVault,
-  merchantId: bigint,
-  token: string,
-  balance: bigint,
-  fees: bigint,
-) {
+export async function expectAccount(vault: PaymentVault, merchantId: bigint, token: string, balance: bigint, fees: bigint) {
   const a = await account(vault, merchantId, token);
   expect(a, `accountOf(${merchantId}, ${token})`).to.deep.equal({ balance, fees });
 }
@@ -147,8 +131,7 @@ export async function expectAccount(
  * ("usdc") and the native coin allowlisted.
  */
 export async function deployVault({ ethers }: NetworkConnection) {
-  const [admin, operator, feeRecipient, merchant1, merchant2, payer, alice, bob, stranger] =
-    await ethers.getSigners();
+  const [admin, operator, feeRecipient, merchant1, merchant2, payer, alice, bob, stranger] = await ethers.getSigners();
   const vault: PaymentVault = await ethers.deployContract("PaymentVault", [admin, operator, feeRecipient]);
   const vaultAddress = await vault.getAddress();
   const usdc: MockERC20 = await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6]);

@@ -1,6 +1,12 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from "fastify";
 import type { GatewayConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import { checkNotifyUrl, WebhookTargetRefusedError } from "../notify/urlGuard.js";
@@ -62,7 +68,11 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
     schemaController: { compilersFactory: lazyCompilersFactory as never },
     // a URL Fastify cannot decode answers in the envelope too
     frameworkErrors: (error, _request, reply) => {
-      (reply as FastifyReply).status(400).send(fail(ErrorCode.InvalidRequest, `Invalid request: the URL is malformed (${error.message}); percent-encode the path and query`));
+      (reply as FastifyReply)
+        .status(400)
+        .send(
+          fail(ErrorCode.InvalidRequest, `Invalid request: the URL is malformed (${error.message}); percent-encode the path and query`),
+        );
     },
   });
   const ctx = await createGatewayContext(db, config);
@@ -86,7 +96,8 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
       return done(new ApiError(ErrorCode.InvalidJson, "The body is not valid JSON"), undefined);
     }
     const nul = nulPath(parsed, "body");
-    if (nul) return done(new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${nul} holds a NUL byte (\\u0000); remove it`), undefined);
+    if (nul)
+      return done(new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${nul} holds a NUL byte (\\u0000); remove it`), undefined);
     done(null, parsed);
   });
   app.decorateRequest("merchantId", 0n);
@@ -179,8 +190,10 @@ export async function buildApp({ db, config, logger = false, health, metrics }: 
     },
   );
   if (metrics) {
-    app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], operationId: "metrics", security: [] } }, async (_request, reply) =>
-      reply.type("text/plain; version=0.0.4").send(await metrics()),
+    app.get(
+      "/metrics",
+      { schema: { summary: "Prometheus metrics", tags: ["operations"], operationId: "metrics", security: [] } },
+      async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics()),
     );
   }
 

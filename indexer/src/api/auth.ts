@@ -134,7 +134,8 @@ export function createRequestAuthenticator({
       const r = remembered.get(request);
       if (!r) return;
       remembered.delete(request);
-      if (reply.statusCode >= 400) await forgetSignature(db, r.keyId, r.sign).catch((err) => request.log.warn({ err }, "signature forget failed"));
+      if (reply.statusCode >= 400)
+        await forgetSignature(db, r.keyId, r.sign).catch((err) => request.log.warn({ err }, "signature forget failed"));
     },
   };
 }

@@ -61,20 +61,26 @@ export async function createGatewayContext(db: Db, config: GatewayConfig, option
     quoter: options.quoter === undefined ? quoterOf(config) : options.quoter,
     chain(chainId) {
       const c = byId.get(chainId);
-      if (!c) throw new ApiError(ErrorCode.UnknownChain, `chainId ${chainId} is not configured; use one of: ${configured()} (the EVM chain id)`);
+      if (!c)
+        throw new ApiError(ErrorCode.UnknownChain, `chainId ${chainId} is not configured; use one of: ${configured()} (the EVM chain id)`);
       return c;
     },
     token(chain, token) {
       const t = token.startsWith("0x")
         ? chain.tokens.find((x) => x.address.toLowerCase() === token.toLowerCase())
         : chain.tokens.find((x) => x.symbol.toUpperCase() === token.toUpperCase());
-      if (!t) throw new ApiError(ErrorCode.UnknownToken, `"${token}" is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`);
+      if (!t)
+        throw new ApiError(ErrorCode.UnknownToken, `"${token}" is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`);
       return t;
     },
     currency(chain, currencyId, field = "currencyId") {
       const c = wire.currencyById(currencyId);
       const t = c && c.chainId === chain.chainId ? chain.tokens.find((x) => x.address.toLowerCase() === c.address) : undefined;
-      if (!t) throw new ApiError(ErrorCode.UnknownToken, `${field} ${currencyId} is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`);
+      if (!t)
+        throw new ApiError(
+          ErrorCode.UnknownToken,
+          `${field} ${currencyId} is not accepted on chain ${chain.chainId}; use one of: ${accepted(chain)}`,
+        );
       return t;
     },
   };

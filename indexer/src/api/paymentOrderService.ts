@@ -93,14 +93,21 @@ export async function createPaymentOrderIn(
   const expiresAt = new Date(Date.now() + (b.expireSeconds ?? ctx.config.orderTtlSeconds) * 1000);
   let quote: Quote | undefined;
   if (fiat !== undefined) {
-    if (!ctx.quoter) throw new ApiError(ErrorCode.FiatNotConfigured, `No chain of this gateway has price feeds configured: ${field} in ${fiat} cannot be priced`);
+    if (!ctx.quoter)
+      throw new ApiError(
+        ErrorCode.FiatNotConfigured,
+        `No chain of this gateway has price feeds configured: ${field} in ${fiat} cannot be priced`,
+      );
     // the same "plain decimal" rule as every amount ("12.50" and "12.5" alike), before any feed is read
     const amount = canonicalDecimal(b.amount, field);
     try {
       quote = await ctx.quoter.quote({ chainId: chain.chainId, token: token.address, currency: fiat, amount, lockedUntil: expiresAt });
     } catch (e) {
       // a retry of a create that succeeded answers its order at the locked amount, even while no quote can be made
-      const repeated = e instanceof QuoteError ? await findRepeatedPaymentOrder(ctx.db, { merchantId, merchantOrderId: b.merchantOrderId, requestHash }) : null;
+      const repeated =
+        e instanceof QuoteError
+          ? await findRepeatedPaymentOrder(ctx.db, { merchantId, merchantOrderId: b.merchantOrderId, requestHash })
+          : null;
       if (repeated) return { order: repeated, created: false };
       throw e;
     }
@@ -152,7 +159,8 @@ export function paymentChoicesOf(
   for (const c of ctx.config.chains) {
     const chain = ctx.chain(c.chainId);
     for (const token of chain.tokens) {
-      const fits = o.isLegalTender === 1 ? Boolean(ctx.quoter && chain.pricing?.tokens[token.symbol]) : token.symbol.toUpperCase() === symbol;
+      const fits =
+        o.isLegalTender === 1 ? Boolean(ctx.quoter && chain.pricing?.tokens[token.symbol]) : token.symbol.toUpperCase() === symbol;
       if (fits) choices.push({ chain, token });
     }
   }
@@ -163,12 +171,19 @@ export function paymentChoicesOf(
 /** A fiat order's quote in another coin at the current rate, with a fresh countdown as long as the first. */
 async function requoteOf(ctx: GatewayContext, o: PaymentOrderRecord, chain: ChainRuntime, token: TokenConfig) {
   const q = o.quote;
-  if (!q) throw new ApiError(ErrorCode.IllegalState, `The order is priced in ${o.quoteSymbol} but has no recorded quote: create a new order`);
+  if (!q)
+    throw new ApiError(ErrorCode.IllegalState, `The order is priced in ${o.quoteSymbol} but has no recorded quote: create a new order`);
   if (!ctx.quoter || !chain.pricing) {
-    throw new ApiError(ErrorCode.FiatNotConfigured, `Chain ${chain.chainId} has no price feeds: the ${q.currency} order cannot be priced there; choose a chain with pricing`);
+    throw new ApiError(
+      ErrorCode.FiatNotConfigured,
+      `Chain ${chain.chainId} has no price feeds: the ${q.currency} order cannot be priced there; choose a chain with pricing`,
+    );
   }
   if (!chain.pricing.tokens[token.symbol]) {
-    throw new ApiError(ErrorCode.FiatUnpriced, `${token.symbol} has no price feed on chain ${chain.chainId}: the ${q.currency} order cannot be paid in it`);
+    throw new ApiError(
+      ErrorCode.FiatUnpriced,
+      `${token.symbol} has no price feed on chain ${chain.chainId}: the ${q.currency} order cannot be paid in it`,
+    );
   }
   const expiresAt = new Date(Date.now() + Math.max(0, o.expiresAt.getTime() - o.createdAt.getTime()));
   const quote = await ctx.quoter.quote({

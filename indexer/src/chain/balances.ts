@@ -54,7 +54,13 @@ export type BalanceChecker = {
   readonly stats: { reads: number; addressesRead: number; found: number; short: number };
 };
 
-export function createBalanceChecker(args: { db: Db; rpc: Rpc; spec: ChainSpec; config?: BalancePollConfig; logger: ChainLogger }): BalanceChecker {
+export function createBalanceChecker(args: {
+  db: Db;
+  rpc: Rpc;
+  spec: ChainSpec;
+  config?: BalancePollConfig;
+  logger: ChainLogger;
+}): BalanceChecker {
   const { db, rpc, spec, logger } = args;
   const c = args.config ?? {};
   const hot = c.hot ?? (spec.native && !spec.trace);
@@ -133,13 +139,25 @@ export function createBalanceChecker(args: { db: Db; rpc: Rpc; spec: ChainSpec; 
           stats.short++;
           if (!shortWarned.has(key)) {
             shortWarned.add(key);
-            logger.warn({ msg: "deposit address holds less than its recorded deposits", chain_id: spec.chainId, address: q.address, token: q.token, block: String(block.number), short_by: String(-diff) });
+            logger.warn({
+              msg: "deposit address holds less than its recorded deposits",
+              chain_id: spec.chainId,
+              address: q.address,
+              token: q.token,
+              block: String(block.number),
+              short_by: String(-diff),
+            });
           }
         }
       });
       stats.found += out.length;
       if (out.length) {
-        logger.warn({ msg: "deposits found by balance", chain_id: spec.chainId, block: String(block.number), deposits: out.map((d) => ({ to: d.to, token: d.token, amount: String(d.amount) })) });
+        logger.warn({
+          msg: "deposits found by balance",
+          chain_id: spec.chainId,
+          block: String(block.number),
+          deposits: out.map((d) => ({ to: d.to, token: d.token, amount: String(d.amount) })),
+        });
       }
       return out;
     },

@@ -53,7 +53,11 @@ export function createSpec(args: { chainId: number; vault: string; tokens: { add
  * vault with topic0 = Transfer or a vault event (recipients are filtered in memory: a million addresses do
  * not fit in a filter); (2) with topic0 = the vault's address, from any emitter: deposit-address receipts.
  */
-export async function fetchLogs(rpc: Rpc, spec: ChainSpec, range: { fromBlock: bigint; toBlock: bigint } | { blockHash: string }): Promise<RawLog[]> {
+export async function fetchLogs(
+  rpc: Rpc,
+  spec: ChainSpec,
+  range: { fromBlock: bigint; toBlock: bigint } | { blockHash: string },
+): Promise<RawLog[]> {
   const [main, receipts] = await Promise.all([
     rpc.getLogs({ ...range, address: [...spec.tokens, spec.vault], topics: [[TRANSFER_TOPIC, ...VAULT_EVENT_TOPICS]] }),
     spec.native ? rpc.getLogs({ ...range, topics: [addressToTopic(spec.vault)] }) : Promise.resolve([] as RawLog[]),

@@ -189,13 +189,26 @@ export function decodeTransferOut(chainId: number, log: RawLog): Outflow | undef
 
 /** The native coin a vault event took out of a deposit address (`NativeSwept`, a native `DepositTokenRescued`), if any. */
 export function vaultEventOutflow(e: VaultEvent, vault: string): Outflow | undefined {
-  const base = { chainId: e.chainId, blockNumber: e.blockNumber, blockHash: e.blockHash, txHash: e.txHash, logIndex: e.logIndex, token: NATIVE_TOKEN_LOWER };
+  const base = {
+    chainId: e.chainId,
+    blockNumber: e.blockNumber,
+    blockHash: e.blockHash,
+    txHash: e.txHash,
+    logIndex: e.logIndex,
+    token: NATIVE_TOKEN_LOWER,
+  };
   if (!(BigInt(String(e.args.amount ?? "0")) > 0n)) return undefined;
   if (e.name === "NativeSwept") {
     return { ...base, from: String(e.args.depositAddress), to: vault, amount: BigInt(String(e.args.amount)), source: "native_swept" };
   }
   if (e.name === "DepositTokenRescued" && e.args.token === NATIVE_TOKEN_LOWER) {
-    return { ...base, from: String(e.args.depositAddress), to: String(e.args.to), amount: BigInt(String(e.args.amount)), source: "native_rescued" };
+    return {
+      ...base,
+      from: String(e.args.depositAddress),
+      to: String(e.args.to),
+      amount: BigInt(String(e.args.amount)),
+      source: "native_rescued",
+    };
   }
   return undefined;
 }

@@ -210,7 +210,8 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
   const watched = args.watched ?? createWatchedSet();
   const spec: ChainSpec = createSpec(chain);
   const balances: BalanceChecker = createBalanceChecker({ db, rpc, spec, config: chain.balancePoll, logger });
-  const finality = chain.finality === "finalized" ? ({ mode: "finalized" } as const) : ({ mode: "depth", confirmations: chain.confirmations } as const);
+  const finality =
+    chain.finality === "finalized" ? ({ mode: "finalized" } as const) : ({ mode: "depth", confirmations: chain.confirmations } as const);
   if (finality.mode === "depth" && !(chain.confirmations >= 1)) throw new BaseError(`Chain ${chainId}: confirmations must be >= 1`);
   const realtime: RealtimeSync = createRealtimeSync({ rpc, spec, watched, finality });
   const historical: HistoricalSync = createHistoricalSync({
@@ -336,10 +337,13 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
     balanceCheck = balances
       .read(local.tip())
       .then((reading) => (reading ? exclusive(() => applyReading(reading)) : 0))
-      .then(() => {}, (e) => {
-        tickError = { message: (e as Error).message.split("\n")[0]!, at: new Date() };
-        logger.warn({ msg: "balance check failed", chain_id: chainId, error: (e as Error).message });
-      })
+      .then(
+        () => {},
+        (e) => {
+          tickError = { message: (e as Error).message.split("\n")[0]!, at: new Date() };
+          logger.warn({ msg: "balance check failed", chain_id: chainId, error: (e as Error).message });
+        },
+      )
       .finally(() => (balanceCheck = undefined));
   }
 
@@ -455,7 +459,8 @@ export function createChainFollower(args: CreateChainFollowerParameters): ChainF
 
   async function rescan(fromBlock: bigint, toBlock: bigint) {
     if (!local) await reload();
-    if (toBlock > confirmed) throw new BaseError(`Chain ${chainId}: rescan only reads confirmed blocks (up to ${confirmed}), not ${toBlock}`);
+    if (toBlock > confirmed)
+      throw new BaseError(`Chain ${chainId}: rescan only reads confirmed blocks (up to ${confirmed}), not ${toBlock}`);
     const out = { deposits: 0, absorbed: 0, vaultEvents: 0 };
     const sync = createHistoricalSync({ rpc, spec, watched, chunk: args.chunk, logger, signal: abort.signal });
     await sync.sync(fromBlock, toBlock, async (c) => {

@@ -27,7 +27,12 @@ export type CreateHeadSubscriptionParameters = {
   reconnectMs?: number;
 };
 
-export function createHeadSubscription({ url, chainId, logger = silentLogger, reconnectMs = 500 }: CreateHeadSubscriptionParameters): HeadSubscription {
+export function createHeadSubscription({
+  url,
+  chainId,
+  logger = silentLogger,
+  reconnectMs = 500,
+}: CreateHeadSubscriptionParameters): HeadSubscription {
   let ws: WebSocket | undefined;
   let live = false;
   let closed = false;
@@ -91,7 +96,12 @@ export function createHeadSubscription({ url, chainId, logger = silentLogger, re
     if (closed) return;
     failures++;
     const delay = Math.min(30_000, reconnectMs * 2 ** Math.min(failures - 1, 6));
-    logger[failures >= 3 ? "warn" : "debug"]?.({ msg: "newHeads socket down; polling meanwhile", chain_id: chainId, reason, retry_ms: delay });
+    logger[failures >= 3 ? "warn" : "debug"]?.({
+      msg: "newHeads socket down; polling meanwhile",
+      chain_id: chainId,
+      reason,
+      retry_ms: delay,
+    });
     retryTimer = setTimeout(open, delay);
     retryTimer.unref?.();
   }

@@ -92,7 +92,8 @@ export function createHistoricalSync({
     } catch (e) {
       if (!(e instanceof LogRangeTooLargeError)) throw e;
       const span = Number(to - from + 1n);
-      if (span <= min) throw new RpcCallError(spec.chainId, "eth_getLogs", `even ${span} block(s) are too large a range`, { cause: e, retryable: false });
+      if (span <= min)
+        throw new RpcCallError(spec.chainId, "eth_getLogs", `even ${span} block(s) are too large a range`, { cause: e, retryable: false });
       const suggested = e.suggestedBlocks !== undefined ? Number(e.suggestedBlocks) : undefined;
       const part = clamp(suggested !== undefined && suggested < span ? suggested : Math.floor(span / 2), min, max);
       size = Math.min(size, part);

@@ -76,7 +76,12 @@ export function createFollowerLeadership({
     await client.connect();
     let got = false;
     try {
-      const [row] = (await client.query<{ ok: boolean; pid: number }>("SELECT pg_try_advisory_lock($1::int, $2::int) AS ok, pg_backend_pid() AS pid", [namespace, key])).rows;
+      const [row] = (
+        await client.query<{ ok: boolean; pid: number }>("SELECT pg_try_advisory_lock($1::int, $2::int) AS ok, pg_backend_pid() AS pid", [
+          namespace,
+          key,
+        ])
+      ).rows;
       got = row!.ok;
       if (!got) return undefined;
       return lease(client, row!.pid);

@@ -281,7 +281,13 @@ export async function probeTraceSupport(rpc: Rpc): Promise<TraceSupport> {
     try {
       await rpc.traceTransactionCalls(tx ?? `0x${"00".repeat(32)}`);
     } catch (e) {
-      if (!tx && !/not (supported|found|available)|does not exist|unsupported|unknown method|-32601/i.test((e as Error).message + String((e as any).cause?.code))) return;
+      if (
+        !tx &&
+        !/not (supported|found|available)|does not exist|unsupported|unknown method|-32601/i.test(
+          (e as Error).message + String((e as any).cause?.code),
+        )
+      )
+        return;
       if (!tx && /transaction .*not found/i.test((e as Error).message)) return;
       throw e;
     }
@@ -335,7 +341,12 @@ export function isRetryableRpcFailure(error: unknown): boolean {
   // HttpRequestError without a status: the connection failed or was dropped
   if (f.names.includes("HttpRequestError") && f.statuses.length === 0) return true;
   if (f.codes.some((c) => c === -32603 || c === -32005 || c === -32000 || c === -32016 || c === 429 || c === -1)) return true;
-  if (/rate limit|too many requests|timeout|timed out|ECONNRESET|ECONNREFUSED|socket|fetch failed|header not found|unknown block|not (yet )?available/i.test(f.messages)) return true;
+  if (
+    /rate limit|too many requests|timeout|timed out|ECONNRESET|ECONNREFUSED|socket|fetch failed|header not found|unknown block|not (yet )?available/i.test(
+      f.messages,
+    )
+  )
+    return true;
   if (f.names.some((n) => n === "SyntaxError")) return true; // a truncated body
   return false;
 }

@@ -117,12 +117,20 @@ export async function collectTraceDeposits(
       if (spec.trace === "debug_traceBlock") {
         const results = await rpc.traceBlockCalls(block.hash);
         if (results.length !== block.transactions.length) {
-          throw new RpcCallError(spec.chainId, "debug_traceBlockByHash", `${results.length} traces for ${block.transactions.length} transactions`, {
-            retryable: true,
-          });
+          throw new RpcCallError(
+            spec.chainId,
+            "debug_traceBlockByHash",
+            `${results.length} traces for ${block.transactions.length} transactions`,
+            {
+              retryable: true,
+            },
+          );
         }
         return results.map((r, i) => {
-          if (!r.result) throw new RpcCallError(spec.chainId, "debug_traceBlockByHash", `no trace for ${block.transactions[i]!.hash}: ${r.error}`, { retryable: true });
+          if (!r.result)
+            throw new RpcCallError(spec.chainId, "debug_traceBlockByHash", `no trace for ${block.transactions[i]!.hash}: ${r.error}`, {
+              retryable: true,
+            });
           return { block, txHash: (r.txHash ?? block.transactions[i]!.hash).toLowerCase(), frames: valueFramesOfCallTree(r.result) };
         });
       }
@@ -131,7 +139,9 @@ export async function collectTraceDeposits(
       for (const t of traces) {
         if (!t.transactionHash) continue; // block and uncle rewards: the balance net sees those
         if (t.blockHash && t.blockHash.toLowerCase() !== block.hash.toLowerCase()) {
-          throw new RpcCallError(spec.chainId, "trace_block", `traces of block ${block.number} came from another block`, { retryable: true });
+          throw new RpcCallError(spec.chainId, "trace_block", `traces of block ${block.number} came from another block`, {
+            retryable: true,
+          });
         }
         const key = t.transactionHash.toLowerCase();
         byTx.set(key, [...(byTx.get(key) ?? []), t]);

@@ -51,7 +51,7 @@ await runCommand(NAME, async () => {
         process.stdout.write(
           `chain ${chain.chainId} (${chain.name}) at block ${input.atBlock}: ${input.merchants.length} merchant(s) x ${input.tokens.length} token(s), ` +
             `${input.payoutRecords.length} payout order(s), ${input.payoutEvents.length} PayoutExecuted event(s), ` +
-              `${input.foundByBalance?.count ?? 0} deposit(s) found by balance\n`,
+            `${input.foundByBalance?.count ?? 0} deposit(s) found by balance\n`,
         );
       }
     }

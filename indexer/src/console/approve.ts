@@ -63,7 +63,7 @@ export async function approveFromConsole(
   ctx: ConsoleContext,
   user: ConsoleUser,
   items: readonly ApprovalItem[],
-  signature: Hex | undefined
+  signature: Hex | undefined,
 ): Promise<PayoutOrderRecord[]> {
   if (items.length === 0) throw new ConsoleError(400, "approve.none");
   const prepared = await batchFromConsole(ctx, user, items);
@@ -73,7 +73,7 @@ export async function approveFromConsole(
   if (order.payoutDeadline.getTime() <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
   const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
     "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [user.merchantId]
+    [user.merchantId],
   );
   const signer = m?.payout_signer ?? null;
   if (!signer) throw new ConsoleError(409, "approve.noSigner");
@@ -123,7 +123,13 @@ export async function approveFromConsole(
 }
 
 /** What a console batch approval signs: the applications of the chosen payouts and their PayoutBatch. */
-export type ConsoleBatch = { refs: PayoutBatchRef[]; apps: PayoutApplication[]; lines: PayoutOrderRecord[]; batch: PayoutBatch; chainId: number };
+export type ConsoleBatch = {
+  refs: PayoutBatchRef[];
+  apps: PayoutApplication[];
+  lines: PayoutOrderRecord[];
+  batch: PayoutBatch;
+  chainId: number;
+};
 
 /**
  * The batch of the chosen payouts: each payout's whole application (a withdrawal's lines are approved
@@ -165,10 +171,15 @@ export function batchWalletTypedDataJson(ctx: ConsoleContext, b: ConsoleBatch): 
  * RPC) before any row is locked; in the approval's transaction the batch rebuilt from the locked lines and
  * the signer must be what was verified. Gateway-held keys: the gateway signs the batch.
  */
-async function approveBatchFromConsole(ctx: ConsoleContext, user: ConsoleUser, b: ConsoleBatch, signature: Hex | undefined): Promise<PayoutOrderRecord[]> {
+async function approveBatchFromConsole(
+  ctx: ConsoleContext,
+  user: ConsoleUser,
+  b: ConsoleBatch,
+  signature: Hex | undefined,
+): Promise<PayoutOrderRecord[]> {
   const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
     "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [user.merchantId]
+    [user.merchantId],
   );
   const signer = m?.payout_signer ?? null;
   if (!signer) throw new ConsoleError(409, "approve.noSigner");
@@ -201,7 +212,8 @@ async function approveBatchFromConsole(ctx: ConsoleContext, user: ConsoleUser, b
       } catch {
         throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
       }
-      if (account.address.toLowerCase() !== signer.toLowerCase()) throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
+      if (account.address.toLowerCase() !== signer.toLowerCase())
+        throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
       return { signature: await account.signTypedData(batchTypedData(ctx, now)), approvedBy: "gateway" };
     },
   });

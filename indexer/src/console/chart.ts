@@ -23,7 +23,7 @@ export function barChart(p: { id: string; title: string; description: string; po
       const x = i * slot + (slot - bar) / 2;
       const y = H - bottom - h;
       return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bar.toFixed(1)}" height="${Math.max(h, pt.value > 0n ? 1 : 0).toFixed(
-        1
+        1,
       )}" fill="#2563eb"><title>${e(pt.label)}: ${e(pt.text)}</title></rect>`;
     })
     .join("");

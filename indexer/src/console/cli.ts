@@ -54,8 +54,8 @@ try {
     JSON.stringify(
       members.map((x) => ({ address: x.address, role: x.role, label: x.label, payoutSigner: x.signer })),
       null,
-      2
-    ) + "\n"
+      2,
+    ) + "\n",
   );
   process.stdout.write(`sign in at ${new URL(config.payPageUrl).origin}/console with one of these addresses' wallets\n`);
 } finally {

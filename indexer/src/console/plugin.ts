@@ -153,8 +153,8 @@ export function consolePlugin(ctx: ConsoleContext) {
         errorPage(
           await kit.view(request).catch(() => ({ ctx, t: tr, locale: request.consoleLocale, url: request.url, user: null })),
           status,
-          message
-        )
+          message,
+        ),
       );
     });
 
@@ -182,7 +182,7 @@ export function consolePlugin(ctx: ConsoleContext) {
 
     const purge = setInterval(
       () => purgeConsoleSessions(ctx.db).catch((err) => app.log.warn({ err }, "console session purge failed")),
-      10 * 60_000
+      10 * 60_000,
     );
     purge.unref();
     app.addHook("onClose", async () => clearInterval(purge));

@@ -40,7 +40,11 @@ export const sha256 = (v: string) => createHash("sha256").update(v).digest("hex"
 /** A request the console refuses, with the catalog key of what the person should read. */
 export class ConsoleError extends BaseError {
   override name = "ConsoleError";
-  constructor(readonly status: number, readonly key: string, readonly params: Record<string, string | number> = {}) {
+  constructor(
+    readonly status: number,
+    readonly key: string,
+    readonly params: Record<string, string | number> = {},
+  ) {
     super(`${status} ${key}`);
   }
 }

@@ -16,7 +16,7 @@ export type SignatureCheck =
  */
 export async function checkSignature(
   ctx: ConsoleContext,
-  p: { chainId: number; address: string; hash: Hex; signature: Hex }
+  p: { chainId: number; address: string; hash: Hex; signature: Hex },
 ): Promise<SignatureCheck> {
   const address = getAddress(p.address);
   let recovered: Address | null = null;

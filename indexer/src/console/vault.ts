@@ -33,7 +33,7 @@ export async function readVaults(ctx: ConsoleContext, merchantId: bigint, chainI
         const [m, ...accounts] = await Promise.all([
           client.readContract({ address: chain.vault, abi: VAULT_READS, functionName: "merchant", args: [merchantId] }),
           ...chain.tokens.map((t) =>
-            client.readContract({ address: chain.vault, abi: VAULT_READS, functionName: "accountOf", args: [merchantId, t.address] })
+            client.readContract({ address: chain.vault, abi: VAULT_READS, functionName: "accountOf", args: [merchantId, t.address] }),
           ),
         ]);
         const signer = (m as { signer: string }).signer;
@@ -49,6 +49,6 @@ export async function readVaults(ctx: ConsoleContext, merchantId: bigint, chainI
       } catch {
         return { ...base, error: "rpc_failed" };
       }
-    })
+    }),
   );
 }

@@ -6,7 +6,10 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * plain concatenation; `timestamp` is the X-PAY-TIMESTAMP string (unix seconds), `requestPath` the path and
  * query exactly as sent, `body` the raw bytes (empty for GET). The secret string's UTF-8 bytes are the key.
  */
-export function paySignature(secret: string | Buffer, p: { timestamp: string; method: string; requestPath: string; body: string | Buffer }): string {
+export function paySignature(
+  secret: string | Buffer,
+  p: { timestamp: string; method: string; requestPath: string; body: string | Buffer },
+): string {
   const mac = createHmac("sha256", secret).update(`${p.timestamp}${p.method.toUpperCase()}${p.requestPath}`, "utf8");
   mac.update(typeof p.body === "string" ? Buffer.from(p.body, "utf8") : p.body);
   return mac.digest("base64");

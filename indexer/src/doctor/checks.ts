@@ -251,8 +251,15 @@ export async function checkPriceFeeds(chain: ChainConfig, client: PublicClient, 
   for (const t of chain.tokens.filter((x) => pricing.tokens[x.symbol])) {
     try {
       const r = await quoter.rate({ chainId: chain.chainId, token: t.address, currency: "USD" });
-      const feeds = r.sources.map((s) => `${s.pair} round ${s.roundId}, updated ${Math.max(0, Math.round(now() / 1000 - s.updatedAt))} s ago`).join("; ");
-      findings.push({ ...base, token: t.address, status: "ok", message: `${t.symbol} is priced at ${r.rate} USD${r.pegged ? ` (pegged to ${r.pegged})` : ""}${feeds ? ` (${feeds})` : ""}` });
+      const feeds = r.sources
+        .map((s) => `${s.pair} round ${s.roundId}, updated ${Math.max(0, Math.round(now() / 1000 - s.updatedAt))} s ago`)
+        .join("; ");
+      findings.push({
+        ...base,
+        token: t.address,
+        status: "ok",
+        message: `${t.symbol} is priced at ${r.rate} USD${r.pegged ? ` (pegged to ${r.pegged})` : ""}${feeds ? ` (${feeds})` : ""}`,
+      });
     } catch (e) {
       if (!(e instanceof QuoteError)) throw e;
       findings.push(refused(`${t.symbol}/USD`, e, t.address));
@@ -262,7 +269,11 @@ export async function checkPriceFeeds(chain: ChainConfig, client: PublicClient, 
     try {
       const round = await reader.latest(f.feed.address);
       checkRound(round, `${code}/USD`, f.feed.heartbeatSeconds, now());
-      findings.push({ ...base, status: "ok", message: `${code}/USD answers (round ${round.roundId}, updated ${Math.max(0, Math.round(now() / 1000) - Number(round.updatedAt))} s ago)` });
+      findings.push({
+        ...base,
+        status: "ok",
+        message: `${code}/USD answers (round ${round.roundId}, updated ${Math.max(0, Math.round(now() / 1000) - Number(round.updatedAt))} s ago)`,
+      });
     } catch (e) {
       if (!(e instanceof QuoteError)) throw e;
       findings.push(refused(`${code}/USD`, e));

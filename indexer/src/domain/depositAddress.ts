@@ -11,8 +11,7 @@ const MAX_KEY = (1n << 184n) - 1n;
 /** Init code prefix (PUSH1 69 DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN, then PUSH20). */
 const INIT_PREFIX: Hex = "0x60458060095f395ff373";
 /** Runtime after the embedded vault address (contracts/libraries/DepositAddressCode.sol). */
-const RUNTIME_SUFFIX: Hex =
-  "0x80331436026024573433825f5fa3005b5f5f604036038060405f375f6020355f355af13d5f5f3e3d5f82604357fd5bf3";
+const RUNTIME_SUFFIX: Hex = "0x80331436026024573433825f5fa3005b5f5f604036038060405f375f6020355f355af13d5f5f3e3d5f82604357fd5bf3";
 
 /** `merchantId << 192 | kind << 184 | key`, as PaymentVault.depositSalt computes it (with its checks). */
 export function depositSalt(merchantId: bigint, kind: DepositKind, key: bigint): bigint {
@@ -56,7 +55,14 @@ export function depositAddress({ vault, merchantId, kind, key, initCodeHash }: D
  * reused 85-byte buffer with only the salt rewritten, and without the checksum's second hash: a pool
  * grows by up to 1,024 addresses at a time on the request path's event loop.
  */
-export function depositAddressesLower(p: { vault: Address; merchantId: bigint; kind: DepositKind; first: bigint; count: number; initCodeHash?: Hex }): string[] {
+export function depositAddressesLower(p: {
+  vault: Address;
+  merchantId: bigint;
+  kind: DepositKind;
+  first: bigint;
+  count: number;
+  initCodeHash?: Hex;
+}): string[] {
   const buf = new Uint8Array(85);
   buf[0] = 0xff;
   buf.set(hexToBytes(p.vault), 1);

@@ -25,7 +25,10 @@ export class BaseError extends Error {
 /** A human or base-unit amount that cannot be represented exactly in the token's decimals. */
 export class InvalidAmountError extends BaseError {
   override name = "InvalidAmountError";
-  constructor(readonly amount: string, reason: string) {
+  constructor(
+    readonly amount: string,
+    reason: string,
+  ) {
     super(`Invalid amount "${amount}": ${reason}`);
   }
 }

@@ -17,10 +17,7 @@ export function parseAmount(value: string, decimals: number): bigint {
   }
   const m = HUMAN.exec(value);
   if (!m) {
-    throw new InvalidAmountError(
-      value,
-      'expected a non-negative decimal such as "12.50" (digits, at most one dot, no sign or exponent)',
-    );
+    throw new InvalidAmountError(value, 'expected a non-negative decimal such as "12.50" (digits, at most one dot, no sign or exponent)');
   }
   const whole = m[1]!;
   let frac = m[2] ?? "";

@@ -148,14 +148,12 @@ export function transitionPayment(order: PaymentOrderState, event: PaymentEvent)
       const seenAmount = order.seenAmount - event.amount;
       if (seenAmount < order.paidAmount) illegal("a confirmed transfer cannot be removed");
       // the merchant is told either way: by the status change, or (status kept) that the transfer went
-      const removed: OutboxEvent = { type: "payment.transfer_removed", payload: { status: order.status, amount: event.amount.toString(), reason: "reorg" } };
+      const removed: OutboxEvent = {
+        type: "payment.transfer_removed",
+        payload: { status: order.status, amount: event.amount.toString(), reason: "reorg" },
+      };
       if (!isOpenPayment(order.status)) return { next: { ...order, seenAmount }, outbox: removed };
-      const status =
-        seenAmount === 0n
-          ? PaymentStatus.Unpaid
-          : seenAmount < minimumDue(order)
-            ? PaymentStatus.Incomplete
-            : order.status;
+      const status = seenAmount === 0n ? PaymentStatus.Unpaid : seenAmount < minimumDue(order) ? PaymentStatus.Incomplete : order.status;
       const t = changed({ ...order, seenAmount, status }, { reason: "reorg" });
       return t.outbox ? t : { next: t.next, outbox: removed };
     }
@@ -221,11 +219,7 @@ const PAYOUT_MOVES: Record<PayoutEvent["type"], Partial<Record<PayoutStatus, Pay
 };
 
 /** @param kind `"refund"` or `"withdrawal"`: names the outbox event. */
-export function transitionPayout(
-  kind: "refund" | "withdrawal",
-  order: PayoutOrderState,
-  event: PayoutEvent,
-): Transition<PayoutOrderState> {
+export function transitionPayout(kind: "refund" | "withdrawal", order: PayoutOrderState, event: PayoutEvent): Transition<PayoutOrderState> {
   const to = PAYOUT_MOVES[event.type][order.status];
   if (to === undefined) throw new IllegalTransitionError(kind, order.status, event.type);
   const txHash = event.type === "broadcast" ? event.txHash : event.type === "dropped" ? null : order.txHash;

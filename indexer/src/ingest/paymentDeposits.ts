@@ -25,7 +25,12 @@ export type PaymentDepositHooksParameters = {
 };
 
 /** One state-machine event for one order, with what the webhook should say about the transfer. */
-type Step = { orderId: string; event: PaymentEvent; transfer?: { txHash: string; logIndex: number; amount: bigint }; extra?: Record<string, unknown> };
+type Step = {
+  orderId: string;
+  event: PaymentEvent;
+  transfer?: { txHash: string; logIndex: number; amount: bigint };
+  extra?: Record<string, unknown>;
+};
 
 /**
  * Deposits to payment addresses -> payment orders. Every move goes through `transitionPayment`; the
@@ -75,7 +80,11 @@ export function createPaymentDepositHooks({ poolCooldownSeconds, nextId }: Payme
     await releaseAddresses(tx, closed, poolCooldownSeconds);
   }
 
-  const transferOf = (t: { txHash: string; logIndex: number; amount: bigint }) => ({ txHash: t.txHash, logIndex: t.logIndex, amount: t.amount });
+  const transferOf = (t: { txHash: string; logIndex: number; amount: bigint }) => ({
+    txHash: t.txHash,
+    logIndex: t.logIndex,
+    amount: t.amount,
+  });
   // Deposits that onSeen found to be no payment (unattributed, or a recharge address), by transaction: a
   // backfill chunk reports its rows seen and confirmed in one transaction, and those need no second lookup.
   const notMine = new WeakMap<Queryable, Set<bigint>>();

@@ -1,6 +1,13 @@
 import type { ChainFollowerHooks } from "../chain/follower.js";
 import { newId } from "../domain/ids.js";
-import { RechargeStatus, openRecharge, transitionRecharge, type RechargeEvent, type Transition, type RechargeOrderState } from "../domain/orderStateMachine.js";
+import {
+  RechargeStatus,
+  openRecharge,
+  transitionRecharge,
+  type RechargeEvent,
+  type Transition,
+  type RechargeOrderState,
+} from "../domain/orderStateMachine.js";
 import type { Queryable } from "../store/db.js";
 import {
   insertOutboxEvents,
@@ -34,12 +41,22 @@ export function createRechargeDepositHooks({ nextId }: RechargeDepositHooksParam
             aggregateKind: "recharge",
             aggregateId: r.id,
             type: t.outbox.type,
-            payload: { ...rechargeWebhookPayload({ ...r, ...t.next }), ...t.outbox.payload, blockNumber: r.blockNumber.toString(), ...extra },
+            payload: {
+              ...rechargeWebhookPayload({ ...r, ...t.next }),
+              ...t.outbox.payload,
+              blockNumber: r.blockNumber.toString(),
+              ...extra,
+            },
           },
         ]
       : [];
 
-  async function move(tx: Queryable, orders: RechargeOrderRecord[], e: RechargeEvent, extra?: (r: RechargeOrderRecord) => Record<string, unknown>) {
+  async function move(
+    tx: Queryable,
+    orders: RechargeOrderRecord[],
+    e: RechargeEvent,
+    extra?: (r: RechargeOrderRecord) => Record<string, unknown>,
+  ) {
     const events: NewOutboxEvent[] = [];
     const next = orders.map((r) => {
       const t = transitionRecharge(r, e);

@@ -107,7 +107,8 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
   const known = new Set(input.merchants);
   for (const key of new Set([...input.swept.keys(), ...paidOut.keys()])) {
     const [m, t] = key.split(":") as [string, string];
-    if (!known.has(m) && input.tokens.includes(t)) push(m, t, "merchant", "no such merchant", "vault activity", "the vault credits or pays a merchant id the gateway does not know");
+    if (!known.has(m) && input.tokens.includes(t))
+      push(m, t, "merchant", "no such merchant", "vault activity", "the vault credits or pays a merchant id the gateway does not know");
   }
 
   for (const m of input.merchants) {
@@ -117,10 +118,25 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
       const acct = input.accounts.get(key) ?? { balance: 0n, fees: 0n };
       const expected = s.amount - s.fee - (paidOut.get(key) ?? 0n);
       if (acct.balance !== expected) {
-        push(m, t, "balance", expected, acct.balance, `vault balance differs by ${acct.balance - expected} (swept net of fees minus payouts in the gateway's events)`);
+        push(
+          m,
+          t,
+          "balance",
+          expected,
+          acct.balance,
+          `vault balance differs by ${acct.balance - expected} (swept net of fees minus payouts in the gateway's events)`,
+        );
       }
       if (input.unattributedClaims.has(key)) {
-        if (acct.fees > s.feesSinceClaim) push(m, t, "fees", `<= ${s.feesSinceClaim}`, acct.fees, "accrued fees exceed the recorded sweep fees (a claim could not be attributed)");
+        if (acct.fees > s.feesSinceClaim)
+          push(
+            m,
+            t,
+            "fees",
+            `<= ${s.feesSinceClaim}`,
+            acct.fees,
+            "accrued fees exceed the recorded sweep fees (a claim could not be attributed)",
+          );
       } else if (acct.fees !== s.feesSinceClaim) {
         push(m, t, "fees", s.feesSinceClaim, acct.fees, `accrued platform fee differs by ${acct.fees - s.feesSinceClaim}`);
       }
@@ -140,7 +156,14 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
       }
       const l = input.ledger?.get(key);
       if (input.ledger && ((l?.credited ?? 0n) !== s.amount - s.fee || (l?.fee ?? 0n) !== s.fee)) {
-        push(m, t, "ledger", `${l?.credited ?? 0n} net, ${l?.fee ?? 0n} fee`, `${s.amount - s.fee} net, ${s.fee} fee`, "the sweep ledger differs from the vault's Swept events");
+        push(
+          m,
+          t,
+          "ledger",
+          `${l?.credited ?? 0n} net, ${l?.fee ?? 0n} fee`,
+          `${s.amount - s.fee} net, ${s.fee} fee`,
+          "the sweep ledger differs from the vault's Swept events",
+        );
       }
     }
   }
@@ -160,10 +183,24 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
     );
   }
   for (const b of input.absorbedMismatches ?? []) {
-    push(b.merchantId, b.token, "absorbed", `${b.absorbedAmount} absorbed`, `${b.absorbedSum} in absorbed transfers`, `balance-found deposit ${b.key} (amount ${b.amount}) disagrees with the transfers it absorbed`);
+    push(
+      b.merchantId,
+      b.token,
+      "absorbed",
+      `${b.absorbedAmount} absorbed`,
+      `${b.absorbedSum} in absorbed transfers`,
+      `balance-found deposit ${b.key} (amount ${b.amount}) disagrees with the transfers it absorbed`,
+    );
   }
   for (const u of input.uncredited ?? []) {
-    push(u.merchantId, u.token, "credited", "no order, recharge or unattributed row", `${u.amount} (${u.source})`, `confirmed deposit ${u.key} never reached the order logic`);
+    push(
+      u.merchantId,
+      u.token,
+      "credited",
+      "no order, recharge or unattributed row",
+      `${u.amount} (${u.source})`,
+      `confirmed deposit ${u.key} never reached the order logic`,
+    );
   }
 
   const eventBy = new Map(input.payoutEvents.map((e) => [k(e.merchantId, e.payoutId), e]));
@@ -172,16 +209,44 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
     const e = eventBy.get(k(r.merchantId, r.payoutId));
     const label = `${r.kind} ${r.id} (payout id ${r.payoutId})`;
     if (r.status === SUCCESS && !e) {
-      push(r.merchantId, r.token, "payout", `${r.amount} success`, "no PayoutExecuted", `${label} is marked success but never paid on chain`);
+      push(
+        r.merchantId,
+        r.token,
+        "payout",
+        `${r.amount} success`,
+        "no PayoutExecuted",
+        `${label} is marked success but never paid on chain`,
+      );
     } else if (e && (e.token !== r.token || e.to !== r.to || e.amount !== r.amount)) {
-      push(r.merchantId, r.token, "payout", `${r.amount} to ${r.to}`, `${e.amount} of ${e.token} to ${e.to}`, `${label} differs from its PayoutExecuted (${e.txHash})`);
+      push(
+        r.merchantId,
+        r.token,
+        "payout",
+        `${r.amount} to ${r.to}`,
+        `${e.amount} of ${e.token} to ${e.to}`,
+        `${label} differs from its PayoutExecuted (${e.txHash})`,
+      );
     } else if (e && r.status !== SUCCESS) {
-      push(r.merchantId, r.token, "payout", `state ${r.status}`, `paid ${e.amount}`, `${label} was paid on chain (${e.txHash}) but is not marked success`);
+      push(
+        r.merchantId,
+        r.token,
+        "payout",
+        `state ${r.status}`,
+        `paid ${e.amount}`,
+        `${label} was paid on chain (${e.txHash}) but is not marked success`,
+      );
     }
   }
   for (const e of input.payoutEvents) {
     if (!recordBy.has(k(e.merchantId, e.payoutId))) {
-      push(e.merchantId, e.token, "payout", "no order", `paid ${e.amount} to ${e.to}`, `PayoutExecuted ${e.txHash} (payout id ${e.payoutId}) matches no refund, withdrawal or settlement`);
+      push(
+        e.merchantId,
+        e.token,
+        "payout",
+        "no order",
+        `paid ${e.amount} to ${e.to}`,
+        `PayoutExecuted ${e.txHash} (payout id ${e.payoutId}) matches no refund, withdrawal or settlement`,
+      );
     }
   }
   return out;
@@ -239,7 +304,9 @@ export async function collectReconciliation(args: {
   }
   const atBlock = BigInt(cursor.confirmed_number);
   const only = args.merchantId?.toString();
-  const merchants = (await db.query<{ id: string }>("SELECT id::text AS id FROM merchants ORDER BY id")).map((r) => r.id).filter((m) => !only || m === only);
+  const merchants = (await db.query<{ id: string }>("SELECT id::text AS id FROM merchants ORDER BY id"))
+    .map((r) => r.id)
+    .filter((m) => !only || m === only);
   const wanted = (m: string) => !only || m === only;
 
   const events = await db.query<{ name: string; args: Record<string, string>; tx_hash: string }>(
@@ -263,7 +330,14 @@ export async function collectReconciliation(args: {
       swept.set(key, s);
     } else if (e.name === "PayoutExecuted") {
       if (!wanted(a.merchantId!)) continue;
-      payoutEvents.push({ merchantId: a.merchantId!, payoutId: a.payoutId!, token: a.token!.toLowerCase(), to: a.to!.toLowerCase(), amount: BigInt(a.amount!), txHash: e.tx_hash });
+      payoutEvents.push({
+        merchantId: a.merchantId!,
+        payoutId: a.payoutId!,
+        token: a.token!.toLowerCase(),
+        to: a.to!.toLowerCase(),
+        amount: BigInt(a.amount!),
+        txHash: e.tx_hash,
+      });
     } else {
       // FeesClaimed names no merchant: the claimFees call's argument does; a claim through another
       // contract cannot be decoded, and then those fees can only be bounded
@@ -272,7 +346,8 @@ export async function collectReconciliation(args: {
       try {
         const tx = await client.getTransaction({ hash: e.tx_hash as Hex });
         const call = decodeFunctionData({ abi: VAULT_ABI, data: tx.input });
-        if (call.functionName === "claimFees" && tx.to?.toLowerCase() === args.vault.toLowerCase()) ids = (call.args[1] as readonly bigint[]).map(String);
+        if (call.functionName === "claimFees" && tx.to?.toLowerCase() === args.vault.toLowerCase())
+          ids = (call.args[1] as readonly bigint[]).map(String);
       } catch {
         ids = null;
       }
@@ -289,7 +364,13 @@ export async function collectReconciliation(args: {
   const accounts = new Map<string, { balance: bigint; fees: bigint }>();
   const pairs = merchants.flatMap((m) => tokens.map((t) => [m, t] as const));
   await mapLimit(pairs, 8, async ([m, t]) => {
-    const [balance, fees] = await client.readContract({ address: args.vault, abi: VAULT_ABI, functionName: "accountOf", args: [BigInt(m), t as Address], blockNumber: atBlock });
+    const [balance, fees] = await client.readContract({
+      address: args.vault,
+      abi: VAULT_ABI,
+      functionName: "accountOf",
+      args: [BigInt(m), t as Address],
+      blockNumber: atBlock,
+    });
     accounts.set(k(m, t), { balance, fees });
   });
 
@@ -358,7 +439,13 @@ export async function collectReconciliation(args: {
     const v =
       h.token === NATIVE
         ? await client.getBalance({ address: h.address as Address, blockNumber: atBlock })
-        : await client.readContract({ address: h.token as Address, abi: ERC20_ABI, functionName: "balanceOf", args: [h.address as Address], blockNumber: atBlock });
+        : await client.readContract({
+            address: h.token as Address,
+            abi: ERC20_ABI,
+            functionName: "balanceOf",
+            args: [h.address as Address],
+            blockNumber: atBlock,
+          });
     held.set(h.key, (held.get(h.key) ?? 0n) + v);
     const id = `${h.address}:${h.token}`;
     const a = addresses.get(id) ?? { merchantId: h.key.split(":")[0]!, held: 0n, expected: 0n };
@@ -382,7 +469,17 @@ export async function collectReconciliation(args: {
   );
   for (const r of rows) {
     if (!wanted(r.merchant_id)) continue;
-    payoutRecords.push({ kind: r.kind, id: r.id, merchantId: r.merchant_id, payoutId: r.payout_id, token: r.token.toLowerCase(), to: r.to_address.toLowerCase(), amount: BigInt(r.amount), status: Number(r.status), txHash: r.tx_hash });
+    payoutRecords.push({
+      kind: r.kind,
+      id: r.id,
+      merchantId: r.merchant_id,
+      payoutId: r.payout_id,
+      token: r.token.toLowerCase(),
+      to: r.to_address.toLowerCase(),
+      amount: BigInt(r.amount),
+      status: Number(r.status),
+      txHash: r.tx_hash,
+    });
   }
 
   return {
@@ -410,7 +507,14 @@ export async function collectReconciliation(args: {
 async function readBalanceFound(db: Queryable, chainId: number, atBlock: bigint, wanted: (m: string) => boolean) {
   const owner = `COALESCE((SELECT merchant_id FROM address_pool p WHERE p.chain_id = d.chain_id AND p.address = d.to_address),
                           (SELECT u.merchant_id FROM user_wallets w JOIN users u ON u.id = w.user_id WHERE w.chain_id = d.chain_id AND w.address = d.to_address))::text`;
-  const found = await db.query<{ merchant_id: string | null; tx_hash: string; token: string; amount: string; absorbed_amount: string; absorbed_sum: string }>(
+  const found = await db.query<{
+    merchant_id: string | null;
+    tx_hash: string;
+    token: string;
+    amount: string;
+    absorbed_amount: string;
+    absorbed_sum: string;
+  }>(
     `SELECT ${owner} AS merchant_id, d.tx_hash, d.token, d.amount::text, d.absorbed_amount::text,
             (SELECT COALESCE(sum(a.amount), 0) FROM chain_deposits a WHERE a.absorbed_by = d.id)::text AS absorbed_sum
        FROM chain_deposits d
@@ -429,10 +533,24 @@ async function readBalanceFound(db: Queryable, chainId: number, atBlock: bigint,
     amount.set(key, (amount.get(key) ?? 0n) + BigInt(r.amount));
     unmatched.set(key, (unmatched.get(key) ?? 0n) + BigInt(r.amount) - BigInt(r.absorbed_amount));
     if (r.absorbed_amount !== r.absorbed_sum || BigInt(r.absorbed_amount) > BigInt(r.amount)) {
-      absorbedMismatches.push({ merchantId: m, token: r.token, key: r.tx_hash, amount: BigInt(r.amount), absorbedAmount: BigInt(r.absorbed_amount), absorbedSum: BigInt(r.absorbed_sum) });
+      absorbedMismatches.push({
+        merchantId: m,
+        token: r.token,
+        key: r.tx_hash,
+        amount: BigInt(r.amount),
+        absorbedAmount: BigInt(r.absorbed_amount),
+        absorbedSum: BigInt(r.absorbed_sum),
+      });
     }
   }
-  const lost = await db.query<{ merchant_id: string | null; tx_hash: string; log_index: number; token: string; amount: string; source: string }>(
+  const lost = await db.query<{
+    merchant_id: string | null;
+    tx_hash: string;
+    log_index: number;
+    token: string;
+    amount: string;
+    source: string;
+  }>(
     `SELECT ${owner} AS merchant_id, d.tx_hash, d.log_index, d.token, d.amount::text, d.source
        FROM chain_deposits d
       WHERE d.chain_id = $1 AND d.status = 'confirmed' AND d.block_number <= $2 AND d.absorbed_by IS NULL
@@ -444,16 +562,31 @@ async function readBalanceFound(db: Queryable, chainId: number, atBlock: bigint,
   );
   const uncredited = lost
     .filter((r) => wanted(r.merchant_id ?? "-"))
-    .map((r) => ({ merchantId: r.merchant_id ?? "-", token: r.token, key: `${r.tx_hash}:${r.log_index}`, source: r.source, amount: BigInt(r.amount) }));
+    .map((r) => ({
+      merchantId: r.merchant_id ?? "-",
+      token: r.token,
+      key: `${r.tx_hash}:${r.log_index}`,
+      source: r.source,
+      amount: BigInt(r.amount),
+    }));
   return { foundByBalance: { count, amount, unmatched }, absorbedMismatches, uncredited };
 }
 
 /** H5's sweep ledger (migration 006), when installed and shaped as expected; undefined otherwise. */
-async function readSweepLedger(db: Queryable, chainId: number, only?: string): Promise<Map<string, { credited: bigint; fee: bigint }> | undefined> {
+async function readSweepLedger(
+  db: Queryable,
+  chainId: number,
+  only?: string,
+): Promise<Map<string, { credited: bigint; fee: bigint }> | undefined> {
   for (const table of ["sweep_ledger", "ledger_entries", "sweep_credits"]) {
     if (!(await tableExists(db, table))) continue;
     const cols = new Set(
-      (await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = ANY (current_schemas(false))", [table])).map((r) => r.column_name),
+      (
+        await db.query<{ column_name: string }>(
+          "SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = ANY (current_schemas(false))",
+          [table],
+        )
+      ).map((r) => r.column_name),
     );
     const token = cols.has("token_address") ? "token_address" : cols.has("token") ? "token" : null;
     const credit = cols.has("credited") ? "credited" : cols.has("net_amount") ? "net_amount" : null;

@@ -21,9 +21,20 @@ export function createMoverHooks({ logger, retryAfterSeconds = 300 }: MoverHooks
     async onConfirmed(tx, { chainId, vaultEvents }) {
       for (const ev of vaultEvents) {
         if (ev.name === "PayoutExecuted") {
-          const r = await settlePayoutFromChain(tx, { merchantId: BigInt(ev.args.merchantId as string), payoutId: BigInt(ev.args.payoutId as string), txHash: ev.txHash });
+          const r = await settlePayoutFromChain(tx, {
+            merchantId: BigInt(ev.args.merchantId as string),
+            payoutId: BigInt(ev.args.payoutId as string),
+            txHash: ev.txHash,
+          });
           if (r.outcome === "unexpected" || r.outcome === "unknown") {
-            logger?.warn({ msg: "vault paid a payout the gateway did not expect", chain_id: chainId, outcome: r.outcome, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, tx_hash: ev.txHash });
+            logger?.warn({
+              msg: "vault paid a payout the gateway did not expect",
+              chain_id: chainId,
+              outcome: r.outcome,
+              merchant_id: ev.args.merchantId,
+              payout_id: ev.args.payoutId,
+              tx_hash: ev.txHash,
+            });
           }
         } else if (ev.name === "PayoutSkipped" || ev.name === "PayoutCancelled") {
           const merchantId = BigInt(ev.args.merchantId as string);
@@ -32,17 +43,36 @@ export function createMoverHooks({ logger, retryAfterSeconds = 300 }: MoverHooks
           // A skip for a used id is not a failure: the id was paid (PayoutExecuted settles it) or cancelled.
           if (name === "VaultPayoutIdUsed") continue;
           const reason =
-            ev.name === "PayoutCancelled" ? "the merchant's signer cancelled this payout id in the vault" : `the vault skipped this payout: ${vaultErrorText(String(ev.args.reason))}`;
+            ev.name === "PayoutCancelled"
+              ? "the merchant's signer cancelled this payout id in the vault"
+              : `the vault skipped this payout: ${vaultErrorText(String(ev.args.reason))}`;
           if (ev.name === "PayoutSkipped" && !NEVER_PAYABLE_ERRORS.has(name ?? "")) {
             // The id stays unused and the signature still authorises it until the deadline: anyone may relay
             // it again and pay it, so failing it now (and releasing its amount) could pay it twice. It waits.
             const kept = await skipPayoutFromChain(tx, { merchantId, payoutId, reason, retryAfterSeconds, txHash: ev.txHash });
-            logger?.warn({ msg: kept ? "vault skipped a payout: kept open until its deadline" : "vault skipped a payout in a transaction that is not the gateway's, or of no open order: nothing changes", chain_id: chainId, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, reason, tx_hash: ev.txHash });
+            logger?.warn({
+              msg: kept
+                ? "vault skipped a payout: kept open until its deadline"
+                : "vault skipped a payout in a transaction that is not the gateway's, or of no open order: nothing changes",
+              chain_id: chainId,
+              merchant_id: ev.args.merchantId,
+              payout_id: ev.args.payoutId,
+              reason,
+              tx_hash: ev.txHash,
+            });
             continue;
           }
           // an id cancelled by the merchant's signer, or an item that can never be paid as signed: fail it now
           const failed = await failPayoutFromChain(tx, { merchantId, payoutId, reason });
-          logger?.warn({ msg: failed ? "payout failed on chain" : "vault skipped a payout the gateway has no open order for", chain_id: chainId, event: ev.name, merchant_id: ev.args.merchantId, payout_id: ev.args.payoutId, reason, tx_hash: ev.txHash });
+          logger?.warn({
+            msg: failed ? "payout failed on chain" : "vault skipped a payout the gateway has no open order for",
+            chain_id: chainId,
+            event: ev.name,
+            merchant_id: ev.args.merchantId,
+            payout_id: ev.args.payoutId,
+            reason,
+            tx_hash: ev.txHash,
+          });
         } else if (ev.name === "Swept" || ev.name === "SweepSkipped") {
           // Swept.amount is what arrived; the merchant is credited that less the fee
           const credited = ev.name === "Swept" ? (BigInt(ev.args.amount as string) - BigInt(ev.args.fee as string)).toString() : "0";

@@ -23,7 +23,13 @@ export type SendParameters = {
   gas: bigint;
 };
 
-export type SettledTx = { txHash: string; purpose: OperatorTxPurpose; refId: string; refKind: string | null; outcome: "mined" | "reverted" | "dropped" };
+export type SettledTx = {
+  txHash: string;
+  purpose: OperatorTxPurpose;
+  refId: string;
+  refKind: string | null;
+  outcome: "mined" | "reverted" | "dropped";
+};
 
 export type OperatorWallet = {
   readonly address: Address;
@@ -64,7 +70,12 @@ export function createOperatorWallet(args: CreateOperatorWalletParameters): Oper
   const { db, chainId, replaceAfterMs = 60_000, feeBumpBps = 2_500 } = args;
   const account = privateKeyToAccount(args.privateKey);
   const transport = http(args.rpcUrl, { retryCount: 2 });
-  const chain = { id: chainId, name: `chain ${chainId}`, nativeCurrency: { name: "native", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [args.rpcUrl] } } };
+  const chain = {
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "native", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [args.rpcUrl] } },
+  };
   const publicClient = createPublicClient({ chain, transport, cacheTime: 0 }) as PublicClient;
   const wallet: WalletClient = createWalletClient({ account, chain, transport });
   const sender = account.address.toLowerCase();
@@ -163,13 +174,20 @@ export function createOperatorWallet(args: CreateOperatorWalletParameters): Oper
               await db.query("UPDATE operator_txs SET status = $2, settled_at = now() WHERE tx_hash = $1", [r.tx_hash, outcome]);
             }
             const r = rows.find((x) => x.tx_hash === minedHash)!;
-            settled.push({ txHash: minedHash, purpose: r.purpose, refId: r.ref_id, refKind: r.ref_kind, outcome: reverted ? "reverted" : "mined" });
+            settled.push({
+              txHash: minedHash,
+              purpose: r.purpose,
+              refId: r.ref_id,
+              refKind: r.ref_kind,
+              outcome: reverted ? "reverted" : "mined",
+            });
             continue;
           }
           const last = rows[rows.length - 1]!;
           if (nonce < minedCount) {
             // another transaction of ours took this nonce: this work was not done
-            for (const r of rows) await db.query("UPDATE operator_txs SET status = 'dropped', settled_at = now() WHERE tx_hash = $1", [r.tx_hash]);
+            for (const r of rows)
+              await db.query("UPDATE operator_txs SET status = 'dropped', settled_at = now() WHERE tx_hash = $1", [r.tx_hash]);
             settled.push({ txHash: last.tx_hash, purpose: last.purpose, refId: last.ref_id, refKind: last.ref_kind, outcome: "dropped" });
             continue;
           }

@@ -64,7 +64,12 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
       await markPayoutFailed(db, p.kind, p.id, `the signed payout expired at ${new Date(Number(p.deadline) * 1000).toISOString()}`);
       return { ...base, outcome: "failed", reason: "deadline passed" };
     }
-    const used = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "isPayoutIdUsed", args: [p.merchantId, p.payoutId] });
+    const used = await client.readContract({
+      address: vault,
+      abi: VAULT_CALLS_ABI,
+      functionName: "isPayoutIdUsed",
+      args: [p.merchantId, p.payoutId],
+    });
     if (used) return { ...base, outcome: "already_paid" };
     const data = encodeFunctionData({
       abi: VAULT_CALLS_ABI,
@@ -112,9 +117,15 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
     // Sending the batch as signed must never pay a line the gateway has closed: a closed line whose id the vault
     // still holds unused ends the batch; a cancelled id, or an item the vault can never pay (zero amount, zero
     // address or the vault as recipient: failed at once from its PayoutSkipped), is only skipped again.
-    const neverPayable = (l: (typeof b.lines)[number]) => l.amount === 0n || BigInt(l.toAddress) === 0n || getAddress(l.toAddress) === getAddress(vault);
+    const neverPayable = (l: (typeof b.lines)[number]) =>
+      l.amount === 0n || BigInt(l.toAddress) === 0n || getAddress(l.toAddress) === getAddress(vault);
     for (const l of b.lines.filter((x) => (x.status === PayoutStatus.Failed || x.status === PayoutStatus.Rejected) && !neverPayable(x))) {
-      const used = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "isPayoutIdUsed", args: [b.merchantId, l.payoutId] });
+      const used = await client.readContract({
+        address: vault,
+        abi: VAULT_CALLS_ABI,
+        functionName: "isPayoutIdUsed",
+        args: [b.merchantId, l.payoutId],
+      });
       if (!used) {
         // The open lines are not failed: the batch signature still authorises them (anyone may relay it), so
         // they wait, unsent by the gateway, until the deadline fails them or the closed line's id is cancelled.
@@ -130,9 +141,22 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
       need.set(token, (need.get(token) ?? 0n) + l.amount);
     }
     for (const [token, amount] of need) {
-      const [balance] = await client.readContract({ address: vault, abi: VAULT_CALLS_ABI, functionName: "accountOf", args: [b.merchantId, token] });
+      const [balance] = await client.readContract({
+        address: vault,
+        abi: VAULT_CALLS_ABI,
+        functionName: "accountOf",
+        args: [b.merchantId, token],
+      });
       if (balance < amount) {
-        logger?.warn({ msg: "payout batch not executable yet", chain_id: chainId, batch_id: b.id, reason: "VaultInsufficientBalance", token, balance: balance.toString(), needed: amount.toString() });
+        logger?.warn({
+          msg: "payout batch not executable yet",
+          chain_id: chainId,
+          batch_id: b.id,
+          reason: "VaultInsufficientBalance",
+          token,
+          balance: balance.toString(),
+          needed: amount.toString(),
+        });
         return each({ outcome: "waiting" as const, reason: "VaultInsufficientBalance" });
       }
     }

@@ -128,16 +128,28 @@ export function createSweeper(args: CreateSweeperParameters): Sweeper {
         const limitWei = (valueWei * BigInt(maxGasShareBps)) / 10_000n;
         const gasCostWei = gas * gasPrice;
         if (gasCostWei > limitWei) {
-          logger?.info({ msg: "sweep not worth its gas yet", chain_id: chainId, token, entries: full.length, amount: amount.toString(), gas_cost_wei: gasCostWei.toString(), limit_wei: limitWei.toString() });
+          logger?.info({
+            msg: "sweep not worth its gas yet",
+            chain_id: chainId,
+            token,
+            entries: full.length,
+            amount: amount.toString(),
+            gas_cost_wei: gasCostWei.toString(),
+            limit_wei: limitWei.toString(),
+          });
           out.push({ token, outcome: "not_worth_it", entries: full.length, amount, gasCostWei, limitWei });
           continue;
         }
       }
       const sweepId = newId();
-      await db.query(
-        "INSERT INTO sweeps (id, chain_id, token, entries, expected, estimated_gas) VALUES ($1, $2, $3, $4, $5, $6)",
-        [sweepId, chainId, token, full.length, amount, gas],
-      );
+      await db.query("INSERT INTO sweeps (id, chain_id, token, entries, expected, estimated_gas) VALUES ($1, $2, $3, $4, $5, $6)", [
+        sweepId,
+        chainId,
+        token,
+        full.length,
+        amount,
+        gas,
+      ]);
       await markTaken(full, sweepId);
       // headroom: deploying an address costs more when the estimate ran before a concurrent deployment
       const txHash = await wallet.send({ to: vault, data, gas: (gas * 13n) / 10n, purpose: "sweep", refId: sweepId });

@@ -6,18 +6,7 @@
  * sends it again).
  */
 export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
-  15_000,
-  15_000,
-  150_000,
-  120_000,
-  300_000,
-  1_800_000,
-  3_600_000,
-  7_200_000,
-  14_400_000,
-  28_800_000,
-  57_600_000,
-  57_600_000,
+  15_000, 15_000, 150_000, 120_000, 300_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 57_600_000, 57_600_000,
 ];
 
 /** The wait before the next attempt after `failuresSoFar` failures (this one included), or null: dead. */

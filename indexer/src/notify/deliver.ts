@@ -52,7 +52,8 @@ export function createDeliverer({ timeoutMs, allowPrivateTargets }: CreateDelive
       let u: URL;
       try {
         u = new URL(url);
-        if (u.protocol !== "http:" && u.protocol !== "https:") throw new WebhookTargetRefusedError(`Notify URL must be http(s), not ${u.protocol}`);
+        if (u.protocol !== "http:" && u.protocol !== "https:")
+          throw new WebhookTargetRefusedError(`Notify URL must be http(s), not ${u.protocol}`);
         if (!allowPrivateTargets) checkLiteralHost(u.hostname);
       } catch (e) {
         const msg = e instanceof WebhookTargetRefusedError ? e.message : `Notify URL "${url}" is not a valid URL`;

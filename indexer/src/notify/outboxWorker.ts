@@ -7,7 +7,14 @@ import type { Db } from "../store/db.js";
 import { getPaymentViewById } from "../store/paymentOrders.js";
 import { getPayoutApplicationByNo, type PayoutOrderKind } from "../store/payoutOrders.js";
 import { getRechargeOrderById } from "../store/rechargeOrders.js";
-import { claimDueEvents, findWebhookTarget, outboxBacklog, recordAttempt, type AttemptOutcome, type ClaimedEvent } from "../store/webhooks.js";
+import {
+  claimDueEvents,
+  findWebhookTarget,
+  outboxBacklog,
+  recordAttempt,
+  type AttemptOutcome,
+  type ClaimedEvent,
+} from "../store/webhooks.js";
 import { createWireContext, type WireContext } from "../wire/context.js";
 import { presentPayment, presentPayout, presentRecharge } from "../wire/presenters.js";
 import { isCallbackTransition, type CallbackKind } from "../wire/status.js";
@@ -142,7 +149,10 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
   function isCallback(e: ClaimedEvent, allEvents: boolean): boolean {
     if (allEvents || e.forced || e.type.endsWith(".snapshot")) return true;
     if (!e.type.endsWith(".status_changed")) return false;
-    const data = ((e.payload as { data?: { from?: number | null; status?: number } } | null)?.data ?? {}) as { from?: number | null; status?: number };
+    const data = ((e.payload as { data?: { from?: number | null; status?: number } } | null)?.data ?? {}) as {
+      from?: number | null;
+      status?: number;
+    };
     return isCallbackTransition(e.aggregateKind as CallbackKind, data.from, data.status);
   }
 
@@ -196,11 +206,18 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
         r = await deliverer.deliver({ url: target.url, headers, body });
       } catch (err) {
         // an unreadable secret (wrong master key?) is the operator's to fix: keep retrying on the schedule
-        r = { status: null, body: "", error: `not sent: ${(err as BaseError).shortMessage ?? String(err)}`, retryable: true, durationMs: 0 };
+        r = {
+          status: null,
+          body: "",
+          error: `not sent: ${(err as BaseError).shortMessage ?? String(err)}`,
+          retryable: true,
+          durationMs: 0,
+        };
       }
       const ok = isAcknowledgement(r.status, r.body);
       const delay = ok || !r.retryable ? null : retryDelayMs(schedule, e.backoffStep + 1);
-      const nack = r.status === null ? null : `HTTP ${r.status} with ${JSON.stringify(r.body.trim().slice(0, 60))}: not the acknowledgement "success"`;
+      const nack =
+        r.status === null ? null : `HTTP ${r.status} with ${JSON.stringify(r.body.trim().slice(0, 60))}: not the acknowledgement "success"`;
       outcome = {
         event: e,
         url: target.url,
@@ -219,7 +236,14 @@ export function createOutboxWorker(args: CreateOutboxWorkerParameters): OutboxWo
     }
     // never the URL's path or query (they may carry the merchant's tokens), the headers or the body
     const host = outcome.url ? safeHost(outcome.url) : null;
-    const fields = { eventId: e.id, eventType: e.type, attemptNo: e.attemptNo, host, status: outcome.httpStatus, durationMs: Math.round(outcome.durationMs) };
+    const fields = {
+      eventId: e.id,
+      eventType: e.type,
+      attemptNo: e.attemptNo,
+      host,
+      status: outcome.httpStatus,
+      durationMs: Math.round(outcome.durationMs),
+    };
     if (outcome.result.kind === "delivered") {
       counters.deliveredTotal++;
       log.info(fields, "webhook delivered");
@@ -312,13 +336,15 @@ function safeHost(url: string): string | null {
 
 /** The metrics in Prometheus text format, for a `/metrics` endpoint. */
 export function formatNotifyMetrics(m: NotifyMetrics): string {
-  return [
-    `# TYPE gateway_webhooks_delivered_total counter\ngateway_webhooks_delivered_total ${m.deliveredTotal}`,
-    `# TYPE gateway_webhook_failed_attempts_total counter\ngateway_webhook_failed_attempts_total ${m.failedAttemptsTotal}`,
-    `# TYPE gateway_webhooks_dead_total counter\ngateway_webhooks_dead_total ${m.deadTotal}`,
-    `# TYPE gateway_webhooks_refused_total counter\ngateway_webhooks_refused_total ${m.refusedTotal}`,
-    `# TYPE gateway_webhooks_due gauge\ngateway_webhooks_due ${m.dueEvents}`,
-    `# TYPE gateway_webhooks_lag_ms gauge\ngateway_webhooks_lag_ms ${m.lagMs}`,
-    `# TYPE gateway_webhooks_waiting gauge\ngateway_webhooks_waiting ${m.waitingEvents}`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `# TYPE gateway_webhooks_delivered_total counter\ngateway_webhooks_delivered_total ${m.deliveredTotal}`,
+      `# TYPE gateway_webhook_failed_attempts_total counter\ngateway_webhook_failed_attempts_total ${m.failedAttemptsTotal}`,
+      `# TYPE gateway_webhooks_dead_total counter\ngateway_webhooks_dead_total ${m.deadTotal}`,
+      `# TYPE gateway_webhooks_refused_total counter\ngateway_webhooks_refused_total ${m.refusedTotal}`,
+      `# TYPE gateway_webhooks_due gauge\ngateway_webhooks_due ${m.dueEvents}`,
+      `# TYPE gateway_webhooks_lag_ms gauge\ngateway_webhooks_lag_ms ${m.lagMs}`,
+      `# TYPE gateway_webhooks_waiting gauge\ngateway_webhooks_waiting ${m.waitingEvents}`,
+    ].join("\n") + "\n"
+  );
 }

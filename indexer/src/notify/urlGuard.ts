@@ -145,28 +145,36 @@ export function checkLiteralHost(hostname: string): void {
  * again at connection time, so this is an early answer, not the guard itself: the API checks without DNS
  * (no lookup on the create path; a name re-pointed later would pass a lookup now anyway).
  */
-export async function checkNotifyUrl(url: string, { allowPrivate = false, resolve = true }: { allowPrivate?: boolean; resolve?: boolean } = {}): Promise<void> {
+export async function checkNotifyUrl(
+  url: string,
+  { allowPrivate = false, resolve = true }: { allowPrivate?: boolean; resolve?: boolean } = {},
+): Promise<void> {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new WebhookTargetRefusedError(`Notify URL "${url}" is not a valid absolute URL`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new WebhookTargetRefusedError(`Notify URL must be http:// or https://, not ${u.protocol}`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new WebhookTargetRefusedError(`Notify URL must be http:// or https://, not ${u.protocol}`);
   if (u.username || u.password) throw new WebhookTargetRefusedError("Notify URL must not carry a user name or password");
   if (allowPrivate) return;
   checkLiteralHost(u.hostname);
   if (isIP(u.hostname.replace(/^\[|\]$/g, ""))) return;
   const host = u.hostname.toLowerCase().replace(/\.$/, "");
   if (host === "localhost" || host.endsWith(".localhost")) {
-    throw new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" is loopback: use a public host (or set allowPrivateWebhookTargets on a test gateway)`);
+    throw new WebhookTargetRefusedError(
+      `Notify URL host "${u.hostname}" is loopback: use a public host (or set allowPrivateWebhookTargets on a test gateway)`,
+    );
   }
   if (!resolve) return;
   await new Promise<void>((ok, reject) =>
     guardedLookup(u.hostname, {}, (err) => {
       if (!err) return ok();
       if (err instanceof WebhookTargetRefusedError) return reject(err);
-      reject(new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" does not resolve (${err.code ?? err.message})`, { retryable: true }));
+      reject(
+        new WebhookTargetRefusedError(`Notify URL host "${u.hostname}" does not resolve (${err.code ?? err.message})`, { retryable: true }),
+      );
     }),
   );
 }

@@ -17,8 +17,33 @@ import { z } from "zod";
 
 /** ISO 4217 minor units of the currencies most shops price in; a `fiat` entry may name others with `decimals`. */
 export const CURRENCY_DECIMALS: Record<string, number> = {
-  USD: 2, EUR: 2, GBP: 2, CNY: 2, HKD: 2, TWD: 2, SGD: 2, AUD: 2, CAD: 2, CHF: 2, INR: 2, BRL: 2, MXN: 2, RUB: 2, TRY: 2,
-  PHP: 2, THB: 2, MYR: 2, IDR: 2, ZAR: 2, NGN: 2, AED: 2, JPY: 0, KRW: 0, VND: 0, KWD: 3, BHD: 3,
+  USD: 2,
+  EUR: 2,
+  GBP: 2,
+  CNY: 2,
+  HKD: 2,
+  TWD: 2,
+  SGD: 2,
+  AUD: 2,
+  CAD: 2,
+  CHF: 2,
+  INR: 2,
+  BRL: 2,
+  MXN: 2,
+  RUB: 2,
+  TRY: 2,
+  PHP: 2,
+  THB: 2,
+  MYR: 2,
+  IDR: 2,
+  ZAR: 2,
+  NGN: 2,
+  AED: 2,
+  JPY: 0,
+  KRW: 0,
+  VND: 0,
+  KWD: 3,
+  BHD: 3,
 };
 
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code in capitals, such as USD or CNY");
@@ -51,7 +76,8 @@ const tokenPricingSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    if (!t.feed && !t.peg) ctx.addIssue({ code: "custom", message: 'give "feed" (the token\'s <SYMBOL>/USD feed) or "peg" (a stablecoin\'s currency)' });
+    if (!t.feed && !t.peg)
+      ctx.addIssue({ code: "custom", message: 'give "feed" (the token\'s <SYMBOL>/USD feed) or "peg" (a stablecoin\'s currency)' });
     if (t.bandBps !== undefined && !t.peg) ctx.addIssue({ code: "custom", path: ["bandBps"], message: 'a band only applies to a "peg"' });
   });
 
@@ -60,12 +86,7 @@ export const chainPricingSchema = z
     /** by token symbol, as in the chain's `tokens` */
     tokens: z.record(z.string().min(1), tokenPricingSchema),
     /** by ISO code; USD needs no entry */
-    fiat: z
-      .record(
-        currencyCode,
-        z.object({ feed: feedSchema, decimals: z.number().int().min(0).max(6).optional() }).strict(),
-      )
-      .default({}),
+    fiat: z.record(currencyCode, z.object({ feed: feedSchema, decimals: z.number().int().min(0).max(6).optional() }).strict()).default({}),
   })
   .strict();
 
@@ -93,7 +114,8 @@ export function parseChainPricing(raw: unknown, chain: { chainId: number; tokens
   const problems: string[] = [];
   const symbols = new Set(chain.tokens.map((t) => t.symbol));
   for (const [symbol, t] of Object.entries(p.tokens)) {
-    if (!symbols.has(symbol)) problems.push(`${where}.tokens.${symbol}: no token "${symbol}" on this chain (tokens: ${[...symbols].join(", ")})`);
+    if (!symbols.has(symbol))
+      problems.push(`${where}.tokens.${symbol}: no token "${symbol}" on this chain (tokens: ${[...symbols].join(", ")})`);
     if (t.peg && t.peg !== "USD" && !p.fiat[t.peg])
       problems.push(`${where}.tokens.${symbol}.peg: ${t.peg} needs a fiat.${t.peg} feed (or peg to USD)`);
   }

@@ -31,13 +31,25 @@ export function ceilDiv(a: bigint, b: bigint): bigint {
  *
  *   ⌈ fiatAmount / 10^fiatDecimals · fiatUsd / tokenUsd · 10^tokenDecimals ⌉
  */
-export function tokenAmountFor(p: { fiatAmount: bigint; fiatDecimals: number; fiatUsd: Price; tokenUsd: Price; tokenDecimals: number }): bigint {
+export function tokenAmountFor(p: {
+  fiatAmount: bigint;
+  fiatDecimals: number;
+  fiatUsd: Price;
+  tokenUsd: Price;
+  tokenDecimals: number;
+}): bigint {
   const { num, den } = exactTokenAmount(p);
   return ceilDiv(num, den);
 }
 
 /** The unrounded token amount of {tokenAmountFor}, as a fraction (for the property tests and audits). */
-export function exactTokenAmount(p: { fiatAmount: bigint; fiatDecimals: number; fiatUsd: Price; tokenUsd: Price; tokenDecimals: number }): Price {
+export function exactTokenAmount(p: {
+  fiatAmount: bigint;
+  fiatDecimals: number;
+  fiatUsd: Price;
+  tokenUsd: Price;
+  tokenDecimals: number;
+}): Price {
   if (p.fiatAmount < 0n || p.fiatUsd.num <= 0n || p.fiatUsd.den <= 0n || p.tokenUsd.num <= 0n || p.tokenUsd.den <= 0n)
     throw new RangeError("quote math needs a non-negative amount and positive prices");
   return {

@@ -89,7 +89,8 @@ export function createQuoter({ chains, readerFor = defaultReader, now = Date.now
 
   function chainOf(chainId: number) {
     const chain = byId.get(chainId);
-    if (!chain?.pricing) throw new QuoteError("unpriced", `Chain ${chainId} has no price feeds configured: orders on it cannot be priced in fiat`);
+    if (!chain?.pricing)
+      throw new QuoteError("unpriced", `Chain ${chainId} has no price feeds configured: orders on it cannot be priced in fiat`);
     return { chain, pricing: chain.pricing };
   }
 
@@ -119,7 +120,8 @@ export function createQuoter({ chains, readerFor = defaultReader, now = Date.now
     if (currencyDecimals(pricing, currency) === undefined)
       throw new QuoteError("unpriced", `Chain ${chainId} cannot price in "${currency}"; use one of: ${currencies(chainId).join(", ")}`);
     const sources: QuoteSource[] = [];
-    const usdOf = (code: string) => (code === "USD" ? Promise.resolve(ONE) : checkedPrice(chain, `${code}/USD`, pricing.fiat[code]!.feed, sources));
+    const usdOf = (code: string) =>
+      code === "USD" ? Promise.resolve(ONE) : checkedPrice(chain, `${code}/USD`, pricing.fiat[code]!.feed, sources);
     const fiatUsd = await usdOf(currency);
     const { peg, feed } = tokenPricing;
     let tokenUsd: Price;
@@ -163,7 +165,10 @@ export function createQuoter({ chains, readerFor = defaultReader, now = Date.now
       const { pricing } = chainOf(p.chainId);
       const fiatDecimals = currencyDecimals(pricing, p.currency);
       if (fiatDecimals === undefined)
-        throw new QuoteError("unpriced", `Chain ${p.chainId} cannot price in "${p.currency}"; use one of: ${currencies(p.chainId).join(", ")}`);
+        throw new QuoteError(
+          "unpriced",
+          `Chain ${p.chainId} cannot price in "${p.currency}"; use one of: ${currencies(p.chainId).join(", ")}`,
+        );
       let fiatAmount: bigint;
       try {
         fiatAmount = parseAmount(p.amount, fiatDecimals);
@@ -186,7 +191,8 @@ export function createQuoter({ chains, readerFor = defaultReader, now = Date.now
 export function checkRound(round: FeedRound, pair: string, heartbeatSeconds: number, nowMs: number): void {
   const which = `Price feed ${pair} (${round.feed}, round ${round.roundId})`;
   if (round.answer === 0n) throw new QuoteError("zero", `${which} answers 0: no quote can be made from it`);
-  if (round.answer < 0n) throw new QuoteError("negative", `${which} answers a negative price (${round.answer}): no quote can be made from it`);
+  if (round.answer < 0n)
+    throw new QuoteError("negative", `${which} answers a negative price (${round.answer}): no quote can be made from it`);
   const age = BigInt(Math.floor(nowMs / 1000)) - round.updatedAt;
   if (round.updatedAt === 0n || age > BigInt(heartbeatSeconds))
     throw new QuoteError(

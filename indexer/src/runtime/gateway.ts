@@ -225,7 +225,13 @@ export async function startGateway(args: StartGatewayParameters): Promise<Gatewa
     });
     // one chain's RPC being down is shown per chain (`rpc`) and by the doctor, not a reason to restart the follower
     const report = doctor?.latest();
-    const webhooks = database && notifier ? await notifier.metrics().then((m) => ({ waiting: m.waitingEvents, due: m.dueEvents })).catch(() => undefined) : undefined;
+    const webhooks =
+      database && notifier
+        ? await notifier
+            .metrics()
+            .then((m) => ({ waiting: m.waitingEvents, due: m.dueEvents }))
+            .catch(() => undefined)
+        : undefined;
     return {
       ok: database && chains.every((c) => c.running && !followerErrors.has(c.chainId)) && (report?.healthy ?? true),
       database,

@@ -19,7 +19,7 @@ export type ApiKeyInfo = {
 export async function listApiKeys(db: Queryable, merchantId: bigint): Promise<ApiKeyInfo[]> {
   const rows = await db.query(
     "SELECT key_id, label, active, created_at, revoked_at, last_used_at FROM merchant_api_keys WHERE merchant_id = $1 ORDER BY active DESC, created_at DESC",
-    [merchantId]
+    [merchantId],
   );
   return rows.map((r) => ({
     keyId: r.key_id,
@@ -36,7 +36,7 @@ export async function createLabeledApiKey(
   db: Db,
   box: SecretBox,
   merchantId: bigint,
-  label: string | null
+  label: string | null,
 ): Promise<{ apiKey: string; apiSecret: string }> {
   const made = await rotateApiKey(db, box, merchantId, { revokeOthers: false });
   if (label) await db.query("UPDATE merchant_api_keys SET label = $2 WHERE key_id = $1", [made.apiKey, label]);
@@ -50,7 +50,7 @@ export async function createLabeledApiKey(
 export async function revokeApiKey(db: Queryable, merchantId: bigint, keyId: string): Promise<boolean> {
   const rows = await db.query(
     "UPDATE merchant_api_keys SET active = false, revoked_at = now() WHERE merchant_id = $1 AND key_id = $2 AND active RETURNING 1",
-    [merchantId, keyId]
+    [merchantId, keyId],
   );
   return rows.length === 1;
 }
@@ -59,6 +59,6 @@ export async function revokeApiKey(db: Queryable, merchantId: bigint, keyId: str
 export async function touchApiKey(db: Queryable, keyId: string): Promise<void> {
   await db.query(
     "UPDATE merchant_api_keys SET last_used_at = now() WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-    [keyId]
+    [keyId],
   );
 }

@@ -103,7 +103,11 @@ export async function insertDeposits(tx: Queryable, deposits: Deposit[], status:
 
 const EVENT_COLUMNS = "id, chain_id, block_number, block_hash, tx_hash, log_index, name, args, status";
 
-export async function insertVaultEvents(tx: Queryable, events: VaultEvent[], status: ConfirmationStatus = "seen"): Promise<StoredVaultEvent[]> {
+export async function insertVaultEvents(
+  tx: Queryable,
+  events: VaultEvent[],
+  status: ConfirmationStatus = "seen",
+): Promise<StoredVaultEvent[]> {
   if (events.length === 0) return [];
   const rows = await tx.query(
     `INSERT INTO chain_vault_events (chain_id, block_number, block_hash, tx_hash, log_index, name, args, status, confirmed_at)
@@ -161,10 +165,10 @@ export async function deleteAbove(
   const deleted = (
     await tx.query(`DELETE FROM chain_deposits WHERE chain_id = $1 AND block_number > $2 RETURNING ${DEPOSIT_COLUMNS}`, [chainId, ancestor])
   ).map(toDeposit);
-  const events = await tx.query(
-    `DELETE FROM chain_vault_events WHERE chain_id = $1 AND block_number > $2 RETURNING ${EVENT_COLUMNS}`,
-    [chainId, ancestor],
-  );
+  const events = await tx.query(`DELETE FROM chain_vault_events WHERE chain_id = $1 AND block_number > $2 RETURNING ${EVENT_COLUMNS}`, [
+    chainId,
+    ancestor,
+  ]);
   await tx.query("DELETE FROM chain_outflows WHERE chain_id = $1 AND block_number > $2", [chainId, ancestor]);
   await tx.query("DELETE FROM chain_blocks WHERE chain_id = $1 AND block_number > $2", [chainId, ancestor]);
   const balanceIds = deleted.filter((d) => d.source === "balance").map((d) => d.id.toString());
@@ -192,7 +196,10 @@ export async function deleteAbove(
 export async function absorbIntoBalanceDeposits(tx: Queryable, chainId: number, rows: readonly StoredDeposit[]): Promise<Set<bigint>> {
   const real = rows.filter((r) => r.source !== "balance");
   if (real.length === 0) return new Set();
-  const [any] = await tx.query("SELECT 1 FROM chain_deposits WHERE chain_id = $1 AND source = 'balance' AND absorbed_amount < amount LIMIT 1", [chainId]);
+  const [any] = await tx.query(
+    "SELECT 1 FROM chain_deposits WHERE chain_id = $1 AND source = 'balance' AND absorbed_amount < amount LIMIT 1",
+    [chainId],
+  );
   if (!any) return new Set();
   const open = await tx.query<{ id: string; to_address: string; token: string; block_number: string; left: string }>(
     `SELECT b.id, b.to_address, b.token, b.block_number, (b.amount - b.absorbed_amount)::text AS left
@@ -203,7 +210,13 @@ export async function absorbIntoBalanceDeposits(tx: Queryable, chainId: number, 
     [chainId, real.map((r) => r.to), real.map((r) => r.token)],
   );
   if (open.length === 0) return new Set();
-  const candidates = open.map((b) => ({ id: BigInt(b.id), key: `${b.to_address}:${b.token}`, block: BigInt(b.block_number), left: BigInt(b.left), took: 0n }));
+  const candidates = open.map((b) => ({
+    id: BigInt(b.id),
+    key: `${b.to_address}:${b.token}`,
+    block: BigInt(b.block_number),
+    left: BigInt(b.left),
+    took: 0n,
+  }));
   const absorbed: { id: bigint; by: bigint }[] = [];
   for (const r of real) {
     const b = candidates.find((c) => c.key === `${r.to}:${r.token}` && c.block >= r.blockNumber && c.left >= r.amount);
@@ -213,10 +226,10 @@ export async function absorbIntoBalanceDeposits(tx: Queryable, chainId: number, 
     absorbed.push({ id: r.id, by: b.id });
   }
   if (absorbed.length === 0) return new Set();
-  await tx.query(
-    "UPDATE chain_deposits d SET absorbed_by = u.by FROM unnest($1::bigint[], $2::bigint[]) AS u(id, by) WHERE d.id = u.id",
-    [absorbed.map((a) => a.id.toString()), absorbed.map((a) => a.by.toString())],
-  );
+  await tx.query("UPDATE chain_deposits d SET absorbed_by = u.by FROM unnest($1::bigint[], $2::bigint[]) AS u(id, by) WHERE d.id = u.id", [
+    absorbed.map((a) => a.id.toString()),
+    absorbed.map((a) => a.by.toString()),
+  ]);
   const took = candidates.filter((c) => c.took > 0n);
   await tx.query(
     "UPDATE chain_deposits d SET absorbed_amount = d.absorbed_amount + u.took FROM unnest($1::bigint[], $2::numeric[]) AS u(id, took) WHERE d.id = u.id",
@@ -253,7 +266,11 @@ export async function expectedBalances(
  * in the native coin (leased pool addresses), and recharge addresses of users created, or with a native
  * recharge, within `recentSeconds`. At most `limit`, open orders first.
  */
-export async function loadHotNativeAddresses(db: Queryable, chainId: number, p: { recentSeconds: number; limit: number }): Promise<string[]> {
+export async function loadHotNativeAddresses(
+  db: Queryable,
+  chainId: number,
+  p: { recentSeconds: number; limit: number },
+): Promise<string[]> {
   const rows = await db.query<{ address: string }>(
     `SELECT address FROM (
        SELECT ap.address, 0 AS rank FROM address_pool ap JOIN payment_orders o ON o.id = ap.order_id
@@ -317,17 +334,17 @@ export async function confirmUpTo(
   );
   // absorbed rows are marked too (they reached depth) but never reported: their balance row was
   return {
-    deposits: deposits.map(toDeposit).filter((d) => d.absorbedBy == null).sort(byPosition),
+    deposits: deposits
+      .map(toDeposit)
+      .filter((d) => d.absorbedBy == null)
+      .sort(byPosition),
     vaultEvents: events.map(toVaultEvent).sort(byPosition),
     marked,
   };
 }
 
 export async function setConfirmedNumber(tx: Queryable, chainId: number, confirmed: bigint): Promise<void> {
-  await tx.query("UPDATE chain_cursors SET confirmed_number = GREATEST(confirmed_number, $2) WHERE chain_id = $1", [
-    chainId,
-    confirmed,
-  ]);
+  await tx.query("UPDATE chain_cursors SET confirmed_number = GREATEST(confirmed_number, $2) WHERE chain_id = $1", [chainId, confirmed]);
 }
 
 /** Forgets kept blocks below `below`, always keeping the newest. */

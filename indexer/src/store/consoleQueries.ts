@@ -49,7 +49,7 @@ type KindSql = {
   map: (r: Record<string, any>) => ConsoleOrder;
 };
 
-const payout = (kind: PayoutOrderKind) => (r: Record<string, any>) => ({ kind, order: toPayoutOrder(kind, r) } as ConsoleOrder);
+const payout = (kind: PayoutOrderKind) => (r: Record<string, any>) => ({ kind, order: toPayoutOrder(kind, r) }) as ConsoleOrder;
 
 const KIND_SQL: Record<ConsoleOrderKind, KindSql> = {
   payment: {
@@ -134,7 +134,7 @@ export async function listConsoleOrders(
   kind: ConsoleOrderKind,
   merchantId: bigint,
   filter: ConsoleOrderFilter,
-  page: { before?: string; limit: number }
+  page: { before?: string; limit: number },
 ): Promise<{ list: ConsoleOrder[]; nextCursor: string | null }> {
   const { k, where, params } = whereOf(kind, merchantId, filter);
   if (page.before) {
@@ -153,7 +153,7 @@ export async function findConsoleOrder(
   kind: ConsoleOrderKind,
   merchantId: bigint,
   id: string,
-  chainIds: readonly number[]
+  chainIds: readonly number[],
 ): Promise<ConsoleOrder | null> {
   const { k, where, params } = whereOf(kind, merchantId, { chainIds });
   params.push(id);
@@ -178,11 +178,11 @@ export async function listOrderTimeline(
   db: Queryable,
   merchantId: bigint,
   kind: ConsoleOrderKind,
-  id: string
+  id: string,
 ): Promise<OrderTimelineEntry[]> {
   const rows = await db.query(
     "SELECT id, type, payload, created_at FROM outbox_events WHERE merchant_id = $1 AND aggregate_kind = $2 AND aggregate_id = $3 ORDER BY seq",
-    [merchantId, kind, id]
+    [merchantId, kind, id],
   );
   // a state is a small integer; anything else under `from` (the follower's events also name the transfer's
   // sender there) is not one, and the state before is then the previous move's
@@ -194,7 +194,7 @@ export async function listOrderTimeline(
     const data = (payload?.data ?? {}) as Record<string, unknown>;
     const moved = typeof r.type === "string" && r.type.endsWith(".status_changed");
     const to = moved ? state(data.status) : null;
-    const from = moved ? state(data.from) ?? last : null;
+    const from = moved ? (state(data.from) ?? last) : null;
     if (to !== null) last = to;
     return { eventId: r.id, type: r.type, from, to, at: new Date(r.created_at), data };
   });
@@ -222,7 +222,7 @@ export type PayoutChainTransaction = {
 export async function listPayoutTransactions(db: Queryable, kind: PayoutOrderKind, id: string): Promise<PayoutChainTransaction[]> {
   const rows = await db.query(
     "SELECT tx_hash, status, nonce, sent_at, settled_at FROM operator_txs WHERE purpose = 'payout' AND ref_id = $1 AND ref_kind = $2 ORDER BY sent_at",
-    [id, kind]
+    [id, kind],
   );
   return rows.map((r) => ({
     txHash: r.tx_hash,
@@ -236,13 +236,13 @@ export async function listPayoutTransactions(db: Queryable, kind: PayoutOrderKin
 /** The vault's PayoutExecuted of a merchant's payout id, as the follower recorded it, or null. */
 export async function findPayoutExecuted(
   db: Queryable,
-  p: { chainId: number; merchantId: bigint; payoutId: bigint }
+  p: { chainId: number; merchantId: bigint; payoutId: bigint },
 ): Promise<{ txHash: string; blockNumber: bigint; status: string; to: string; amount: bigint } | null> {
   const [r] = await db.query(
     `SELECT tx_hash, block_number, status, args FROM chain_vault_events
      WHERE chain_id = $1 AND name = 'PayoutExecuted' AND args->>'merchantId' = $2 AND args->>'payoutId' = $3
      ORDER BY block_number DESC LIMIT 1`,
-    [p.chainId, p.merchantId.toString(), p.payoutId.toString()]
+    [p.chainId, p.merchantId.toString(), p.payoutId.toString()],
   );
   if (!r) return null;
   const args = typeof r.args === "string" ? JSON.parse(r.args) : r.args;
@@ -256,7 +256,7 @@ export async function listPendingPayouts(
   db: Queryable,
   merchantId: bigint,
   chainIds: readonly number[],
-  limit = 200
+  limit = 200,
 ): Promise<PayoutOrderRecord[]> {
   const out: PayoutOrderRecord[] = [];
   for (const kind of ["refund", "withdrawal", "settlement"] as const) {
@@ -272,7 +272,7 @@ export async function listPendingPayouts(
 export async function countPendingPayouts(
   db: Queryable,
   merchantId: bigint,
-  chainIds: readonly number[]
+  chainIds: readonly number[],
 ): Promise<Record<PayoutOrderKind, number>> {
   const [r] = await db.query<{ refund: string; withdrawal: string; settlement: string }>(
     `SELECT
@@ -280,7 +280,7 @@ export async function countPendingPayouts(
          WHERE o.merchant_id = $1 AND o.status = 0 AND p.chain_id = ANY ($2::bigint[])) AS refund,
        (SELECT count(*) FROM withdrawal_orders o WHERE o.merchant_id = $1 AND o.status = 0 AND o.chain_id = ANY ($2::bigint[])) AS withdrawal,
        (SELECT count(*) FROM settlement_orders o WHERE o.merchant_id = $1 AND o.status = 0 AND o.chain_id = ANY ($2::bigint[])) AS settlement`,
-    [merchantId, chainIds.map(String)]
+    [merchantId, chainIds.map(String)],
   );
   return { refund: Number(r!.refund), withdrawal: Number(r!.withdrawal), settlement: Number(r!.settlement) };
 }
@@ -305,7 +305,7 @@ export async function merchantWebhookBacklog(db: Queryable, merchantId: bigint):
             (EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (WHERE NOT dead AND next_attempt_at <= now())) * 1000)::bigint::text AS lag_ms
      FROM (SELECT next_attempt_at, (dead_at IS NOT NULL AND next_attempt_at <= dead_at) AS dead
            FROM outbox_events WHERE merchant_id = $1 AND delivered_at IS NULL) e`,
-    [merchantId]
+    [merchantId],
   );
   return {
     due: Number(r!.due),
@@ -333,7 +333,7 @@ export type DailyVolume = {
  */
 export async function dailyVolume(
   db: Queryable,
-  p: { merchantId: bigint; chainIds: readonly number[]; from: Date; to: Date }
+  p: { merchantId: bigint; chainIds: readonly number[]; from: Date; to: Date },
 ): Promise<DailyVolume[]> {
   const rows = await db.query<{ day: string; chain_id: string; token: string; amount: string; n: string }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, chain_id, token, sum(amount)::text AS amount, sum(n)::text AS n FROM (
@@ -346,7 +346,7 @@ export async function dailyVolume(
          FROM recharge_orders r
         WHERE r.merchant_id = $1 AND r.chain_id = ANY ($2::bigint[]) AND r.status = 4 AND r.created_at >= $3 AND r.created_at < $4
      ) x GROUP BY day, chain_id, token ORDER BY day, chain_id, token`,
-    [p.merchantId, p.chainIds.map(String), p.from, p.to]
+    [p.merchantId, p.chainIds.map(String), p.from, p.to],
   );
   return rows.map((r) => ({ day: r.day, chainId: Number(r.chain_id), token: r.token, amount: BigInt(r.amount), count: Number(r.n) }));
 }

@@ -8,11 +8,11 @@ import type { Queryable } from "./db.js";
 /** Records a sign-in nonce issued to one browser for one address. */
 export async function insertSigninNonce(
   db: Queryable,
-  p: { nonce: string; address: string; browser: string; ttlSeconds: number }
+  p: { nonce: string; address: string; browser: string; ttlSeconds: number },
 ): Promise<void> {
   await db.query(
     "INSERT INTO console_signin_nonces (nonce, address, browser, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
-    [p.nonce, p.address.toLowerCase(), p.browser, p.ttlSeconds]
+    [p.nonce, p.address.toLowerCase(), p.browser, p.ttlSeconds],
   );
 }
 
@@ -25,7 +25,7 @@ export async function consumeSigninNonce(db: Queryable, p: { nonce: string; addr
     `UPDATE console_signin_nonces SET used_at = now()
      WHERE nonce = $1 AND address = $2 AND browser = $3 AND used_at IS NULL AND expires_at > now()
      RETURNING 1`,
-    [p.nonce, p.address.toLowerCase(), p.browser]
+    [p.nonce, p.address.toLowerCase(), p.browser],
   );
   return rows.length === 1;
 }
@@ -53,12 +53,12 @@ const toSession = (r: Record<string, any>): ConsoleSessionRecord => ({
 
 export async function createConsoleSession(
   db: Queryable,
-  p: { tokenHash: string; address: string; merchantId: bigint; csrfToken: string; ttlSeconds: number }
+  p: { tokenHash: string; address: string; merchantId: bigint; csrfToken: string; ttlSeconds: number },
 ): Promise<ConsoleSessionRecord> {
   const [row] = await db.query(
     `INSERT INTO console_sessions (token_hash, address, merchant_id, csrf_token, expires_at)
      VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING *`,
-    [p.tokenHash, p.address.toLowerCase(), p.merchantId, p.csrfToken, p.ttlSeconds]
+    [p.tokenHash, p.address.toLowerCase(), p.merchantId, p.csrfToken, p.ttlSeconds],
   );
   return toSession(row!);
 }
@@ -72,7 +72,7 @@ export async function findConsoleSession(db: Queryable, tokenHash: string, idleS
     `UPDATE console_sessions SET last_seen_at = now()
      WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)
      RETURNING *`,
-    [tokenHash, idleSeconds]
+    [tokenHash, idleSeconds],
   );
   return row ? toSession(row) : null;
 }
@@ -81,12 +81,12 @@ export async function findConsoleSession(db: Queryable, tokenHash: string, idleS
 export async function updateConsoleSession(
   db: Queryable,
   tokenHash: string,
-  p: { merchantId?: bigint; sandbox?: boolean | null }
+  p: { merchantId?: bigint; sandbox?: boolean | null },
 ): Promise<void> {
   await db.query(
     `UPDATE console_sessions SET merchant_id = COALESCE($2, merchant_id), sandbox = CASE WHEN $3 THEN $4 ELSE sandbox END
      WHERE token_hash = $1`,
-    [tokenHash, p.merchantId ?? null, p.sandbox !== undefined, p.sandbox ?? null]
+    [tokenHash, p.merchantId ?? null, p.sandbox !== undefined, p.sandbox ?? null],
   );
 }
 

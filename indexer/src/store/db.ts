@@ -93,8 +93,7 @@ async function createPgliteDb({ pgliteDir = "./.data/pglite", schema }: CreateDb
 async function createPostgresDb({ databaseUrl, schema, poolSize = 10 }: CreateDbParameters): Promise<Db> {
   checkSchema(schema);
   const types = {
-    getTypeParser: (oid: number, format?: any) =>
-      oid === 20 || oid === 1700 ? (x: string) => x : pg.types.getTypeParser(oid, format),
+    getTypeParser: (oid: number, format?: any) => (oid === 20 || oid === 1700 ? (x: string) => x : pg.types.getTypeParser(oid, format)),
   };
   if (schema) {
     const admin = new pg.Client({ connectionString: databaseUrl });

@@ -3,7 +3,10 @@ import { BaseError } from "../domain/errors.js";
 /** The object does not exist for this merchant (another merchant's object is reported the same way). */
 export class NotFoundError extends BaseError {
   override name = "NotFoundError";
-  constructor(readonly what: "payment" | "refund" | "user" | "withdrawal" | "recharge" | "settlement", readonly ref: string) {
+  constructor(
+    readonly what: "payment" | "refund" | "user" | "withdrawal" | "recharge" | "settlement",
+    readonly ref: string,
+  ) {
     super(`${what} ${ref} not found`);
   }
 }
@@ -11,7 +14,10 @@ export class NotFoundError extends BaseError {
 /** An idempotency key was reused with different parameters. */
 export class IdempotencyConflictError extends BaseError {
   override name = "IdempotencyConflictError";
-  constructor(readonly field: string, readonly value: string) {
+  constructor(
+    readonly field: string,
+    readonly value: string,
+  ) {
     super(`${field} "${value}" was already used with different parameters`);
   }
 }

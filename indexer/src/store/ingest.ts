@@ -130,17 +130,19 @@ export async function markTransfers(
   if (keys.length === 0) return [];
   const rows = await tx.query(
     `WITH d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(tx_hash, log_index))${
-       to === "removed"
-         ? `, un AS (DELETE FROM unattributed_deposits u USING d
+      to === "removed"
+        ? `, un AS (DELETE FROM unattributed_deposits u USING d
               WHERE u.chain_id = $1 AND u.tx_hash = d.tx_hash AND u.log_index = d.log_index RETURNING 1)`
-         : ""
-     }
+        : ""
+    }
      UPDATE payment_transfers t SET status = $4, updated_at = now() FROM d
      WHERE t.chain_id = $1 AND t.tx_hash = d.tx_hash AND t.log_index = d.log_index AND t.status = 'seen'
      RETURNING t.*`,
     [chainId, ...keyArrays(keys), to],
   );
-  return rows.map(toTransfer).sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  return rows
+    .map(toTransfer)
+    .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
 }
 
 /** Writes the amounts and states the state machine computed; `payerAddress` is set only where still empty. */
@@ -224,7 +226,11 @@ export async function matchRechargeDeposits(tx: Queryable, chainId: number, depo
 }
 
 /** Inserts new recharge orders, skipping keys already present; returns the ids written now. */
-export async function insertRechargeOrders(tx: Queryable, orders: readonly RechargeOrderRecord[], blockHashes: readonly string[]): Promise<Set<string>> {
+export async function insertRechargeOrders(
+  tx: Queryable,
+  orders: readonly RechargeOrderRecord[],
+  blockHashes: readonly string[],
+): Promise<Set<string>> {
   if (orders.length === 0) return new Set();
   const rows = await tx.query<{ id: string }>(
     `INSERT INTO recharge_orders (id, merchant_id, user_id, chain_id, token_address, amount, status, from_address, to_address,
@@ -271,7 +277,12 @@ export async function lockRechargesByKeys(
 }
 
 /** Recharges at 2 with a block on top of them but not at the boundary yet; locked. */
-export async function lockConfirmingRecharges(tx: Queryable, chainId: number, tip: bigint, confirmed: bigint): Promise<RechargeOrderRecord[]> {
+export async function lockConfirmingRecharges(
+  tx: Queryable,
+  chainId: number,
+  tip: bigint,
+  confirmed: bigint,
+): Promise<RechargeOrderRecord[]> {
   const rows = await tx.query(
     `SELECT r.*, u.uuid FROM recharge_orders r JOIN users u ON u.id = r.user_id
      WHERE r.chain_id = $1 AND r.status = 2 AND r.block_number < $2 AND r.block_number > $3
@@ -289,7 +300,12 @@ export async function writeRecharges(tx: Queryable, orders: readonly (RechargeOr
        block_hash = COALESCE(u.block_hash, r.block_hash), updated_at = now()
      FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[]) AS u(id, status, block_number, block_hash)
      WHERE r.id = u.id`,
-    [orders.map((o) => o.id), orders.map((o) => o.status), orders.map((o) => o.blockNumber.toString()), orders.map((o) => o.blockHash ?? null)],
+    [
+      orders.map((o) => o.id),
+      orders.map((o) => o.status),
+      orders.map((o) => o.blockNumber.toString()),
+      orders.map((o) => o.blockHash ?? null),
+    ],
   );
 }
 
@@ -340,7 +356,6 @@ export type PaymentTransferView = {
   /** for a deposit found by balance: the transactions recorded later that it turned out to be (absorbed into it) */
   matchedTxHashes: string[];
 };
-
 
 /**
  * What payment/detail adds to an order: every transfer recorded against it, and the late and overpaid
@@ -458,7 +473,6 @@ function toRecharge(r: Record<string, any>): RechargeOrderRecord {
   };
 }
 
-
 // ------------------------------------------------------------------ payment/detail: the additive part of the response
 
 /** JSON schema of the fields {paymentTransfersDetail} adds to payment/detail (for the route's response schema). */
@@ -468,7 +482,19 @@ export const paymentTransfersProperties = {
     description: "every transfer to the order's address recorded against it (oldest first), including late, removed and other-token ones",
     items: {
       type: "object",
-      required: ["txHash", "logIndex", "blockNumber", "from", "token", "amountBaseUnits", "confirmations", "status", "late", "tokenMatches", "foundBy"],
+      required: [
+        "txHash",
+        "logIndex",
+        "blockNumber",
+        "from",
+        "token",
+        "amountBaseUnits",
+        "confirmations",
+        "status",
+        "late",
+        "tokenMatches",
+        "foundBy",
+      ],
       properties: {
         txHash: { type: "string" },
         logIndex: { type: "integer", description: "-1: a native transfer seen only as a transaction" },
@@ -484,9 +510,14 @@ export const paymentTransfersProperties = {
         foundBy: {
           type: "string",
           enum: ["log", "transaction", "trace", "balance"],
-          description: "trace: an internal transfer by a contract; balance: found by the address's balance (no transaction known; from is empty)",
+          description:
+            "trace: an internal transfer by a contract; balance: found by the address's balance (no transaction known; from is empty)",
         },
-        matchedTxHashes: { type: "array", items: { type: "string" }, description: "for foundBy balance: the transactions recorded later that it was" },
+        matchedTxHashes: {
+          type: "array",
+          items: { type: "string" },
+          description: "for foundBy balance: the transactions recorded later that it was",
+        },
       },
     },
   },

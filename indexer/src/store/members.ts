@@ -54,23 +54,23 @@ export async function consoleRoleOf(db: Queryable, merchantId: bigint, address: 
     `SELECT (m.payout_key_mode = 'merchant' AND m.payout_signer = $2) AS signer, c.role
      FROM merchants m LEFT JOIN console_members c ON c.merchant_id = m.id AND c.address = $2
      WHERE m.id = $1`,
-    [merchantId, address.toLowerCase()]
+    [merchantId, address.toLowerCase()],
   );
   if (!row) return null;
-  return row.signer ? "admin" : row.role ?? null;
+  return row.signer ? "admin" : (row.role ?? null);
 }
 
 /** Every merchant `address` may open, with its role there and the merchant's name, by merchant id. */
 export async function consoleMerchantsOf(
   db: Queryable,
-  address: string
+  address: string,
 ): Promise<{ merchantId: bigint; name: string; role: ConsoleRole }[]> {
   const rows = await db.query<{ id: string; name: string; signer: boolean; role: ConsoleRole | null }>(
     `SELECT m.id, m.name, (m.payout_key_mode = 'merchant' AND m.payout_signer = $1) AS signer, c.role
      FROM merchants m LEFT JOIN console_members c ON c.merchant_id = m.id AND c.address = $1
      WHERE (m.payout_key_mode = 'merchant' AND m.payout_signer = $1) OR c.address IS NOT NULL
      ORDER BY m.id`,
-    [address.toLowerCase()]
+    [address.toLowerCase()],
   );
   return rows.map((r) => ({ merchantId: BigInt(r.id), name: r.name, role: r.signer ? "admin" : r.role! }));
 }
@@ -79,7 +79,7 @@ export async function consoleMerchantsOf(
 export async function listConsoleMembers(db: Queryable, merchantId: bigint): Promise<ConsoleMemberRecord[]> {
   const [m] = await db.query<{ payout_signer: string | null; payout_key_mode: string }>(
     "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [merchantId]
+    [merchantId],
   );
   const rows = await db.query("SELECT * FROM console_members WHERE merchant_id = $1 ORDER BY created_at, address", [merchantId]);
   const members = rows.map(toMember);
@@ -94,7 +94,7 @@ export async function listConsoleMembers(db: Queryable, merchantId: bigint): Pro
 /** Adds a member or changes its role and label (one row per merchant and address). */
 export async function upsertConsoleMember(
   db: Queryable,
-  p: { merchantId: bigint; address: string; role: ConsoleRole; label?: string | null; addedBy: string | null }
+  p: { merchantId: bigint; address: string; role: ConsoleRole; label?: string | null; addedBy: string | null },
 ): Promise<ConsoleMemberRecord> {
   const address = p.address.toLowerCase();
   if (!ADDRESS.test(address)) throw new MemberChangeError(`"${p.address}" is not an address: give 0x and 40 hex digits`);
@@ -104,7 +104,7 @@ export async function upsertConsoleMember(
      ON CONFLICT (merchant_id, address) DO UPDATE SET role = EXCLUDED.role, label = COALESCE(EXCLUDED.label, console_members.label),
        updated_at = now()
      RETURNING *`,
-    [p.merchantId, address, p.role, p.label ?? null, p.addedBy?.toLowerCase() ?? null]
+    [p.merchantId, address, p.role, p.label ?? null, p.addedBy?.toLowerCase() ?? null],
   );
   return toMember(row!);
 }

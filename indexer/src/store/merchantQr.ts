@@ -58,7 +58,7 @@ export async function createMerchantQr(db: Db, p: CreateMerchantQrParameters): P
         p.redirectionUrl,
         p.maxAmount,
         p.requestHash,
-      ]
+      ],
     );
     if (row) return { qr: toMerchantQr(row), created: true };
     const [existing] = await tx.query("SELECT * FROM merchant_qr_codes WHERE merchant_id = $1 AND label = $2", [p.merchantId, p.label]);

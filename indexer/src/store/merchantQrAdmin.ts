@@ -10,7 +10,7 @@ export async function listMerchantQrCodes(db: Queryable, merchantId: bigint, cha
     `SELECT q.*, (SELECT count(*) FROM payment_orders o WHERE o.merchant_id = q.merchant_id AND left(o.merchant_order_id, length(q.code) + 4) = 'qr:' || q.code || ':') AS orders
      FROM merchant_qr_codes q WHERE q.merchant_id = $1 AND q.chain_id = ANY ($2::bigint[])
      ORDER BY q.disabled_at IS NOT NULL, q.created_at DESC LIMIT 500`,
-    [merchantId, chainIds.map(String)]
+    [merchantId, chainIds.map(String)],
   );
   return rows.map((r) => ({ ...toMerchantQr(r), disabledAt: r.disabled_at ? new Date(r.disabled_at) : null, orders: Number(r.orders) }));
 }
@@ -28,7 +28,7 @@ export async function getMerchantQrOf(db: Queryable, merchantId: bigint, code: s
 export async function disableMerchantQr(db: Queryable, merchantId: bigint, code: string): Promise<boolean> {
   const rows = await db.query(
     "UPDATE merchant_qr_codes SET disabled_at = now() WHERE merchant_id = $1 AND code = $2 AND disabled_at IS NULL RETURNING 1",
-    [merchantId, code]
+    [merchantId, code],
   );
   return rows.length === 1;
 }

@@ -47,7 +47,8 @@ export async function createMerchant(db: Db, box: SecretBox, p: CreateMerchantPa
   let payoutSigner = p.payoutSigner?.toLowerCase() ?? null;
   let payoutKeySealed: Buffer | null = null;
   if (payoutKeyMode === "gateway") {
-    if (payoutSigner) throw new MerchantSetupError("A gateway-held payout key makes its own signer: give no payout signer with payoutKeyMode gateway");
+    if (payoutSigner)
+      throw new MerchantSetupError("A gateway-held payout key makes its own signer: give no payout signer with payoutKeyMode gateway");
     const key = generatePrivateKey();
     payoutSigner = privateKeyToAccount(key).address.toLowerCase();
     payoutKeySealed = box.seal(key);
@@ -85,9 +86,7 @@ export async function rotateApiKey(
   const apiSecret = newApiSecret();
   await db.transaction(async (tx) => {
     if (revokeOthers) {
-      await tx.query("UPDATE merchant_api_keys SET active = false, revoked_at = now() WHERE merchant_id = $1 AND active", [
-        merchantId,
-      ]);
+      await tx.query("UPDATE merchant_api_keys SET active = false, revoked_at = now() WHERE merchant_id = $1 AND active", [merchantId]);
     }
     await insertApiKey(tx, merchantId, apiKey, box.seal(apiSecret));
   });
@@ -95,11 +94,7 @@ export async function rotateApiKey(
 }
 
 function insertApiKey(tx: Queryable, merchantId: bigint, keyId: string, sealed: Buffer) {
-  return tx.query("INSERT INTO merchant_api_keys (key_id, merchant_id, secret_enc) VALUES ($1, $2, $3)", [
-    keyId,
-    merchantId,
-    sealed,
-  ]);
+  return tx.query("INSERT INTO merchant_api_keys (key_id, merchant_id, secret_enc) VALUES ($1, $2, $3)", [keyId, merchantId, sealed]);
 }
 
 export type ApiKeyRecord = { keyId: string; merchantId: bigint; secret: string };
@@ -167,7 +162,14 @@ export async function updateMerchantSettings(
        recharge_notify_url = CASE WHEN $4 THEN $5 ELSE recharge_notify_url END,
        callback_all_events = COALESCE($6, callback_all_events)
      WHERE id = $1`,
-    [merchantId, p.name !== undefined, p.name ?? null, p.rechargeNotifyUrl !== undefined, p.rechargeNotifyUrl ?? null, p.callbackAllEvents ?? null],
+    [
+      merchantId,
+      p.name !== undefined,
+      p.name ?? null,
+      p.rechargeNotifyUrl !== undefined,
+      p.rechargeNotifyUrl ?? null,
+      p.callbackAllEvents ?? null,
+    ],
   );
   if (p.rechargeNotifyUrl) {
     await db.query(
@@ -187,19 +189,30 @@ export async function rotateWebhookSecret(db: Queryable, box: SecretBox, merchan
 
 /** The merchant's payout key mode (approval routes check it before looking the order up). */
 export async function getPayoutKeyMode(db: Queryable, merchantId: bigint): Promise<"merchant" | "gateway"> {
-  const [m] = await db.query<{ payout_key_mode: "merchant" | "gateway" }>("SELECT payout_key_mode FROM merchants WHERE id = $1", [merchantId]);
+  const [m] = await db.query<{ payout_key_mode: "merchant" | "gateway" }>("SELECT payout_key_mode FROM merchants WHERE id = $1", [
+    merchantId,
+  ]);
   return m?.payout_key_mode ?? "merchant";
 }
 
 /** What the operator's admin commands compare with the vault: the merchant's fee and payout signer. */
-export async function getMerchantChainSettings(db: Queryable, merchantId: bigint): Promise<{ feeBps: number; payoutSigner: string | null } | null> {
-  const [r] = await db.query<{ fee_bps: number; payout_signer: string | null }>("SELECT fee_bps, payout_signer FROM merchants WHERE id = $1", [merchantId]);
+export async function getMerchantChainSettings(
+  db: Queryable,
+  merchantId: bigint,
+): Promise<{ feeBps: number; payoutSigner: string | null } | null> {
+  const [r] = await db.query<{ fee_bps: number; payout_signer: string | null }>(
+    "SELECT fee_bps, payout_signer FROM merchants WHERE id = $1",
+    [merchantId],
+  );
   return r ? { feeBps: Number(r.fee_bps), payoutSigner: r.payout_signer } : null;
 }
 
 /** Records the payout signer registered in the vault for a merchant that had none; false if it already had one. */
 export async function setPayoutSignerIfUnset(db: Queryable, merchantId: bigint, signer: string): Promise<boolean> {
-  const rows = await db.query("UPDATE merchants SET payout_signer = $2 WHERE id = $1 AND payout_signer IS NULL RETURNING id", [merchantId, signer.toLowerCase()]);
+  const rows = await db.query("UPDATE merchants SET payout_signer = $2 WHERE id = $1 AND payout_signer IS NULL RETURNING id", [
+    merchantId,
+    signer.toLowerCase(),
+  ]);
   return rows.length === 1;
 }
 

@@ -9,7 +9,10 @@ import type { Queryable } from "./db.js";
 
 /** Records a signature for an API key; false when the key already used it (a replay). */
 export async function rememberSignature(db: Queryable, keyId: string, sign: string): Promise<boolean> {
-  const rows = await db.query("INSERT INTO api_nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok", [keyId, sign]);
+  const rows = await db.query("INSERT INTO api_nonces (key_id, nonce) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS ok", [
+    keyId,
+    sign,
+  ]);
   return rows.length === 1;
 }
 
@@ -20,6 +23,8 @@ export async function forgetSignature(db: Queryable, keyId: string, sign: string
 
 /** Deletes signatures seen more than twice `windowMs` ago. */
 export async function purgeNonces(db: Queryable, windowMs: number): Promise<number> {
-  const rows = await db.query("DELETE FROM api_nonces WHERE seen_at < now() - make_interval(secs => $1) RETURNING 1", [(2 * windowMs) / 1000]);
+  const rows = await db.query("DELETE FROM api_nonces WHERE seen_at < now() - make_interval(secs => $1) RETURNING 1", [
+    (2 * windowMs) / 1000,
+  ]);
   return rows.length;
 }

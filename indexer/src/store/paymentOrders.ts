@@ -131,11 +131,15 @@ type CreateOutcome = { outcome: string; next: bigint | null; row: Row };
  * never share an address. When the pool is empty the function writes nothing and reports the counter's
  * next index; the pool then grows (addressPool.ts, one growth at a time) and the create runs again.
  */
-export async function createPaymentOrder(db: Db, p: CreatePaymentOrderParameters): Promise<{ order: PaymentOrderRecord; created: boolean }> {
+export async function createPaymentOrder(
+  db: Db,
+  p: CreatePaymentOrderParameters,
+): Promise<{ order: PaymentOrderRecord; created: boolean }> {
   const run = () => (p.quote ? quotedBatcherOf(db).run(p) : createBatcherOf(db).run(p));
   let r = await run();
   for (let attempt = 0; r.outcome === "pool_empty"; attempt++) {
-    if (attempt >= MAX_GROW_ATTEMPTS) throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
+    if (attempt >= MAX_GROW_ATTEMPTS)
+      throw new BaseError("payment address pool: growth kept losing to concurrent creates", { retryable: true });
     await growPaymentPool(db, p, r.next!, p.growBy ? BigInt(p.growBy) : undefined);
     r = await run();
   }
@@ -247,7 +251,10 @@ export async function findRepeatedPaymentOrder(
   db: Queryable,
   p: { merchantId: bigint; merchantOrderId: string; requestHash: string },
 ): Promise<PaymentOrderRecord | null> {
-  const [row] = await db.query("SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2", [p.merchantId, p.merchantOrderId]);
+  const [row] = await db.query("SELECT * FROM payment_orders WHERE merchant_id = $1 AND merchant_order_id = $2", [
+    p.merchantId,
+    p.merchantOrderId,
+  ]);
   if (!row) return null;
   if (row.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.merchantOrderId);
   return toPaymentOrder(row);
@@ -259,7 +266,12 @@ export type PaymentOrderRef = { payOrderId?: string; merchantOrderId?: string };
 const refLabel = (ref: PaymentOrderRef) => ref.merchantOrderId ?? ref.payOrderId ?? "";
 
 /** A merchant's payment order by reference; throws {NotFoundError}. */
-export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: PaymentOrderRef, forUpdate = false): Promise<PaymentOrderRecord> {
+export async function getPaymentOrder(
+  db: Queryable,
+  merchantId: bigint,
+  ref: PaymentOrderRef,
+  forUpdate = false,
+): Promise<PaymentOrderRecord> {
   const [row] = await db.query(
     `SELECT * FROM payment_orders WHERE merchant_id = $1 AND ${refWhere(ref, "")}${forUpdate ? " FOR UPDATE" : ""}`,
     [merchantId, ref.merchantOrderId ?? null, ref.payOrderId ?? null],
@@ -269,7 +281,9 @@ export async function getPaymentOrder(db: Queryable, merchantId: bigint, ref: Pa
 }
 
 const refWhere = (ref: PaymentOrderRef, t: string) =>
-  ref.merchantOrderId !== undefined ? `${t}merchant_order_id = $2 AND ($3::text IS NULL OR ${t}id = $3)` : `${t}id = $3 AND $2::text IS NULL`;
+  ref.merchantOrderId !== undefined
+    ? `${t}merchant_order_id = $2 AND ($3::text IS NULL OR ${t}id = $3)`
+    : `${t}id = $3 AND $2::text IS NULL`;
 
 // ------------------------------------------------------------------ the read model of payment/detail, list and callbacks
 
@@ -300,14 +314,23 @@ export type PaymentTransferRecord = {
 
 export type TransferFoundBy = "log" | "transaction" | "trace" | "balance";
 
-const FOUND_BY: Record<string, TransferFoundBy> = { erc20: "log", native_log: "log", native_tx: "transaction", native_trace: "trace", balance: "balance" };
+const FOUND_BY: Record<string, TransferFoundBy> = {
+  erc20: "log",
+  native_log: "log",
+  native_tx: "transaction",
+  native_trace: "trace",
+  balance: "balance",
+};
 
 /**
  * How a transfer was found, from its chain_deposits row's source; a removed transfer's row is gone, so its key
  * still tells (a `balance:` hash, -1 a transaction, below -1 a trace).
  */
 export function transferFoundBy(source: string | null | undefined, txHash: string, logIndex: number): TransferFoundBy {
-  return FOUND_BY[source ?? ""] ?? (txHash.startsWith("balance:") ? "balance" : logIndex === -1 ? "transaction" : logIndex < -1 ? "trace" : "log");
+  return (
+    FOUND_BY[source ?? ""] ??
+    (txHash.startsWith("balance:") ? "balance" : logIndex === -1 ? "transaction" : logIndex < -1 ? "trace" : "log")
+  );
 }
 
 /** A chain and token the order was payable in before payment/payInfo/update moved it. */
@@ -409,7 +432,11 @@ async function readViews(db: Db, items: ViewRequest[]): Promise<(Row | null)[]> 
        WHERE r.out_trade_no IS NULL AND o.id = r.out_payment_no AND o.merchant_id = r.merchant_id
      ) v ON true
      ORDER BY r.n`,
-    [items.map((i) => i.merchantId.toString()), items.map((i) => i.ref.merchantOrderId ?? null), items.map((i) => i.ref.payOrderId ?? null)],
+    [
+      items.map((i) => i.merchantId.toString()),
+      items.map((i) => i.ref.merchantOrderId ?? null),
+      items.map((i) => i.ref.payOrderId ?? null),
+    ],
   );
   return rows.map((r) => (r.id == null ? null : r));
 }
@@ -439,7 +466,12 @@ export type PaymentListFilter = {
 export type Page = { page: number; size: number };
 
 /** A page of a merchant's payment orders (views), newest first, and how many match. */
-export async function listPaymentViews(db: Queryable, merchantId: bigint, f: PaymentListFilter, p: Page): Promise<{ count: number; list: PaymentOrderView[] }> {
+export async function listPaymentViews(
+  db: Queryable,
+  merchantId: bigint,
+  f: PaymentListFilter,
+  p: Page,
+): Promise<{ count: number; list: PaymentOrderView[] }> {
   const where = ["o.merchant_id = $1"];
   const params: unknown[] = [merchantId];
   const add = (sql: string, ...v: unknown[]) => {
@@ -520,7 +552,12 @@ export async function expireDuePaymentOrders(
 }
 
 /** The write half of every payment move; `order` must be locked by the caller's transaction. */
-async function applyToLockedOrder(tx: Queryable, order: PaymentOrderRecord, event: PaymentEvent, poolCooldownSeconds: number): Promise<PaymentOrderRecord> {
+async function applyToLockedOrder(
+  tx: Queryable,
+  order: PaymentOrderRecord,
+  event: PaymentEvent,
+  poolCooldownSeconds: number,
+): Promise<PaymentOrderRecord> {
   const { next, outbox } = transitionPayment(order, event);
   const [row] = await tx.query(
     `UPDATE payment_orders SET status = $2, seen_amount = $3, paid_amount = $4, refunded_amount = $5, updated_at = now()
@@ -619,7 +656,11 @@ export async function movePaymentOrder(db: Db, p: MovePaymentOrderParameters): P
       r = await db.transaction((tx) => moveLocked(tx, p));
     } catch (e) {
       if (!(e instanceof PoolEmptySignal) || attempt >= MAX_GROW_ATTEMPTS) throw e;
-      await growPaymentPool(db, { merchantId: p.merchantId, chainId: p.to.chainId, vault: p.to.vault, initCodeHash: p.to.initCodeHash }, e.next);
+      await growPaymentPool(
+        db,
+        { merchantId: p.merchantId, chainId: p.to.chainId, vault: p.to.vault, initCodeHash: p.to.initCodeHash },
+        e.next,
+      );
       continue;
     }
     return r;
@@ -631,11 +672,17 @@ async function moveLocked(tx: Queryable, p: MovePaymentOrderParameters): Promise
   const order = await getPaymentOrder(tx, p.merchantId, p.ref, true);
   if (order.chainId === p.to.chainId && order.tokenAddress === p.to.tokenAddress.toLowerCase()) return { order, moved: false };
   if (order.status !== PaymentStatus.Unpaid && order.status !== PaymentStatus.Incomplete) {
-    throw new PaymentMoveRefusedError(`The order is in state ${order.status}: only an unpaid or partly paid order can change its currency`, "closed");
+    throw new PaymentMoveRefusedError(
+      `The order is in state ${order.status}: only an unpaid or partly paid order can change its currency`,
+      "closed",
+    );
   }
   if (order.expiresAt.getTime() <= Date.now()) throw new PaymentMoveRefusedError("The order has expired: create a new order", "closed");
   if (order.seenAmount !== order.paidAmount) {
-    throw new PaymentMoveRefusedError("A transfer to the order's address is waiting for its confirmations: change the currency after it is confirmed", "confirming");
+    throw new PaymentMoveRefusedError(
+      "A transfer to the order's address is waiting for its confirmations: change the currency after it is confirmed",
+      "confirming",
+    );
   }
   const { expectedAmount, carriedAmount } = p.quote(order);
   if (expectedAmount <= 0n) throw new PaymentMoveRefusedError("The new expected amount must be greater than zero", "amount");

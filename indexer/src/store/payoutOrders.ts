@@ -194,7 +194,15 @@ const toApplication = (lines: PayoutOrderRecord[]): PayoutApplication => {
 
 /** The outbox payload of a payout event (the notifier reads `from` and `status`; callbacks carry the current object). */
 export function payoutWebhookPayload(o: PayoutOrderRecord): Record<string, string | number | null> {
-  return { no: o.no.toString(), lineNo: o.lineNo, state: o.status, amount: o.amount.toString(), toAddress: o.toAddress, payoutId: o.payoutId.toString(), txHash: o.txHash };
+  return {
+    no: o.no.toString(),
+    lineNo: o.lineNo,
+    state: o.status,
+    amount: o.amount.toString(),
+    toAddress: o.toAddress,
+    payoutId: o.payoutId.toString(),
+    txHash: o.txHash,
+  };
 }
 
 /** The EIP-712 Payout message of an order, as the vault verifies it. */
@@ -215,10 +223,10 @@ export function payoutMessage(o: PayoutOrderRecord): Payout {
 const transition = (kind: PayoutOrderKind, o: PayoutOrderState, e: PayoutEvent): Transition<PayoutOrderState> =>
   transitionPayout(kind as "refund", o, e);
 /** A new payout order of `kind`, pending approval: its state and its first outbox event. */
-export const openPayoutOrder = (kind: PayoutOrderKind, amount: bigint): Transition<PayoutOrderState> => openPayout(kind as "refund", amount);
+export const openPayoutOrder = (kind: PayoutOrderKind, amount: bigint): Transition<PayoutOrderState> =>
+  openPayout(kind as "refund", amount);
 
-const inTx = <T>(db: Db | Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> =>
-  "transaction" in db ? db.transaction(fn) : fn(db);
+const inTx = <T>(db: Db | Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> => ("transaction" in db ? db.transaction(fn) : fn(db));
 
 /**
  * Takes the merchant's next vault payout id (one counter for refunds, withdrawals and settlements); the
@@ -247,7 +255,12 @@ export async function writePayoutEvent(tx: Queryable, o: PayoutOrderRecord, outb
 const lineOrder = (kind: PayoutOrderKind) => (kind === "withdrawal" ? "o.line_no" : "o.id");
 
 /** A merchant's payout application; throws {NotFoundError} (also for another merchant's). */
-export async function getPayoutApplication(db: Queryable, kind: PayoutOrderKind, merchantId: bigint, ref: PayoutRef): Promise<PayoutApplication> {
+export async function getPayoutApplication(
+  db: Queryable,
+  kind: PayoutOrderKind,
+  merchantId: bigint,
+  ref: PayoutRef,
+): Promise<PayoutApplication> {
   const k = KINDS[kind];
   const where = ["o.merchant_id = $1"];
   const params: unknown[] = [merchantId];
@@ -338,7 +351,9 @@ export type MerchantPayoutSetup = {
  * What an approval adds to a payout: the EIP-712 signature and who made it; or, for a line of a batch, the
  * batch whose one signature covers it (the signature then lives in payout_batches, payout_signature stays NULL).
  */
-export type PayoutAuthorization = { signature: string; approvedBy: PayoutApprover; batchId?: undefined } | { signature?: undefined; approvedBy: PayoutApprover; batchId: string };
+export type PayoutAuthorization =
+  | { signature: string; approvedBy: PayoutApprover; batchId?: undefined }
+  | { signature?: undefined; approvedBy: PayoutApprover; batchId: string };
 
 /**
  * Applies one payout-machine event in the caller's transaction to a payout found without a lock: locks a
@@ -378,7 +393,10 @@ async function applyEvent(
       },
       { type: "refundReleased", amount: order.amount },
     );
-    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [order.payOrderId, released.next.refundedAmount]);
+    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [
+      order.payOrderId,
+      released.next.refundedAmount,
+    ]);
   }
   const reason = event.type === "reject" || event.type === "fail" ? event.reason : order.reason;
   const txHash = txHashOverride ?? next.txHash;
@@ -403,11 +421,19 @@ async function applyEvent(
     await writePayoutEvent(tx, updated, { ...outbox, payload: { ...outbox.payload, txHash } });
     return updated;
   }
-  const lines = await tx.query<{ line_no: number; status: number }>("SELECT line_no, status FROM withdrawal_orders WHERE withdraw_id = $1", [found.no]);
+  const lines = await tx.query<{ line_no: number; status: number }>(
+    "SELECT line_no, status FROM withdrawal_orders WHERE withdraw_id = $1",
+    [found.no],
+  );
   const after = applicationStatus(lines.map((l) => Number(l.status) as PayoutStatus));
-  const before = applicationStatus(lines.map((l) => (Number(l.line_no) === order.lineNo ? order.status : (Number(l.status) as PayoutStatus))));
+  const before = applicationStatus(
+    lines.map((l) => (Number(l.line_no) === order.lineNo ? order.status : (Number(l.status) as PayoutStatus))),
+  );
   if (after !== before) {
-    await writePayoutEvent(tx, updated, { ...outbox, payload: { ...outbox.payload, from: before, status: after, txHash, lineStatus: updated.status } });
+    await writePayoutEvent(tx, updated, {
+      ...outbox,
+      payload: { ...outbox.payload, from: before, status: after, txHash, lineStatus: updated.status },
+    });
   }
   return updated;
 }
@@ -495,7 +521,11 @@ export function payoutBatchMessage(merchantId: bigint, lines: readonly PayoutOrd
 }
 
 /** The merchant's applications named by `refs`, in the order given; throws {NotFoundError} for any it does not own. */
-export async function getPayoutApplications(db: Queryable, merchantId: bigint, refs: readonly PayoutBatchRef[]): Promise<PayoutApplication[]> {
+export async function getPayoutApplications(
+  db: Queryable,
+  merchantId: bigint,
+  refs: readonly PayoutBatchRef[],
+): Promise<PayoutApplication[]> {
   const apps: PayoutApplication[] = [];
   for (const r of refs) apps.push(await getPayoutApplication(db, r.kind, merchantId, { no: r.no }));
   return apps;
@@ -725,13 +755,26 @@ export async function listExecutableBatches(db: Queryable, args: { chainId: numb
     const batch = payoutBatchMessage(BigInt(r.merchant_id), lines);
     // the stored deadline is the signed one (lines' deadlines never change, so they agree)
     batch.deadline = BigInt(r.deadline);
-    out.push({ id: r.id, merchantId: BigInt(r.merchant_id), chainId: Number(r.chain_id), deadline: batch.deadline, signature: r.signature as Hex, lines, batch });
+    out.push({
+      id: r.id,
+      merchantId: BigInt(r.merchant_id),
+      chainId: Number(r.chain_id),
+      deadline: batch.deadline,
+      signature: r.signature as Hex,
+      lines,
+      batch,
+    });
   }
   return out;
 }
 
 /** Applies `event` to each line of the batch in one of `from` states, in one transaction; returns the lines changed. */
-function eachBatchLine(db: Db | Queryable, batchId: string, from: readonly PayoutStatus[], event: PayoutEvent): Promise<PayoutOrderRecord[]> {
+function eachBatchLine(
+  db: Db | Queryable,
+  batchId: string,
+  from: readonly PayoutStatus[],
+  event: PayoutEvent,
+): Promise<PayoutOrderRecord[]> {
   return inTx(db, async (tx) => {
     const changed: PayoutOrderRecord[] = [];
     for (const line of await getBatchLines(tx, batchId)) {
@@ -746,7 +789,8 @@ export const markBatchBroadcast = (db: Db | Queryable, batchId: string, txHash: 
   eachBatchLine(db, batchId, [PayoutStatus.Approved], { type: "broadcast", txHash: txHash.toLowerCase() });
 
 /** The batch's transaction was dropped or reverted: each line sent (2) → 1, to be sent again. */
-export const markBatchDropped = (db: Db | Queryable, batchId: string) => eachBatchLine(db, batchId, [PayoutStatus.Broadcast], { type: "dropped" });
+export const markBatchDropped = (db: Db | Queryable, batchId: string) =>
+  eachBatchLine(db, batchId, [PayoutStatus.Broadcast], { type: "dropped" });
 
 /**
  * The batch can never be paid (its deadline passed, …): each open line → -2 with `reason`, and the vault's
@@ -790,13 +834,19 @@ export async function skipPayoutFromChain(
   // relay a payout with a bad signature and this id, which the vault reports as skipped too.
   const txHash = args.txHash.toLowerCase();
   if (order.txHash?.toLowerCase() !== txHash) {
-    const ours = await tx.query("SELECT 1 FROM operator_txs WHERE tx_hash = $1 AND ref_id = ANY($2::text[])", [txHash, [order.id, order.batchId].filter(Boolean)]);
+    const ours = await tx.query("SELECT 1 FROM operator_txs WHERE tx_hash = $1 AND ref_id = ANY($2::text[])", [
+      txHash,
+      [order.id, order.batchId].filter(Boolean),
+    ]);
     if (ours.length === 0) return null;
   }
   if (order.status === PayoutStatus.Broadcast) order = await applyEvent(tx, order, { type: "dropped" });
   await tx.query(`UPDATE ${KINDS[hit.kind].table} SET skip_reason = $2, updated_at = now() WHERE id = $1`, [order.id, args.reason]);
   if (order.batchId) {
-    await tx.query("UPDATE payout_batches SET retry_after = now() + make_interval(secs => $2) WHERE id = $1", [order.batchId, args.retryAfterSeconds]);
+    await tx.query("UPDATE payout_batches SET retry_after = now() + make_interval(secs => $2) WHERE id = $1", [
+      order.batchId,
+      args.retryAfterSeconds,
+    ]);
   }
   return { ...order, skipReason: args.reason };
 }
@@ -824,7 +874,9 @@ export async function failPayoutFromChain(
   if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
   // The vault kept the id unused and the batch signature (public in the transaction) authorises it until the
   // deadline: the reason says so, so that nobody pays it again by other means without cancelling the id first.
-  const [b] = order.batchId ? await tx.query<{ deadline: string }>("SELECT deadline FROM payout_batches WHERE id = $1", [order.batchId]) : [];
+  const [b] = order.batchId
+    ? await tx.query<{ deadline: string }>("SELECT deadline FROM payout_batches WHERE id = $1", [order.batchId])
+    : [];
   const reason = b
     ? `${args.reason}; its batch signature authorises payout id ${order.payoutId} until ${new Date(Number(b.deadline) * 1000).toISOString()}: cancel that id in the vault (cancelPayout) before paying it again by other means`
     : args.reason;

@@ -35,16 +35,32 @@ const QUOTABLE = "(0, 1)";
  * @returns false when the order is no longer open (nothing written)
  * @throws NotFoundError when the merchant has no such order
  */
-export async function recordPaymentQuote(db: Queryable, p: { merchantId: bigint; payOrderId: string; quote: PaymentQuote }): Promise<boolean> {
+export async function recordPaymentQuote(
+  db: Queryable,
+  p: { merchantId: bigint; payOrderId: string; quote: PaymentQuote },
+): Promise<boolean> {
   const q = p.quote;
   const written = await db.query(
     `UPDATE payment_orders SET quote_currency = $3, fiat_amount = $4::numeric, quote_decimals = $5, quote_rate = $6::numeric,
        quote_sources = $7::jsonb, quoted_at = $8, quote_locked_until = $9, updated_at = now()
      WHERE id = $1 AND merchant_id = $2 AND status IN ${QUOTABLE} RETURNING id`,
-    [p.payOrderId, p.merchantId.toString(), q.currency, q.fiatAmount.toString(), q.fiatDecimals, q.rate, JSON.stringify(q.sources), q.quotedAt, q.lockedUntil],
+    [
+      p.payOrderId,
+      p.merchantId.toString(),
+      q.currency,
+      q.fiatAmount.toString(),
+      q.fiatDecimals,
+      q.rate,
+      JSON.stringify(q.sources),
+      q.quotedAt,
+      q.lockedUntil,
+    ],
   );
   if (written.length) return true;
-  const [exists] = await db.query("SELECT 1 FROM payment_orders WHERE id = $1 AND merchant_id = $2", [p.payOrderId, p.merchantId.toString()]);
+  const [exists] = await db.query("SELECT 1 FROM payment_orders WHERE id = $1 AND merchant_id = $2", [
+    p.payOrderId,
+    p.merchantId.toString(),
+  ]);
   if (!exists) throw new NotFoundError("payment", p.payOrderId);
   return false;
 }
@@ -75,7 +91,9 @@ export function toPaymentQuote(r: Record<string, any>): PaymentQuote | null {
 
 /** The merchant's underpayment tolerance in basis points (0 when the merchant does not exist). */
 export async function getUnderpaymentTolerance(db: Queryable, merchantId: bigint): Promise<number> {
-  const [r] = await db.query<{ bps: number }>("SELECT underpayment_tolerance_bps AS bps FROM merchants WHERE id = $1", [merchantId.toString()]);
+  const [r] = await db.query<{ bps: number }>("SELECT underpayment_tolerance_bps AS bps FROM merchants WHERE id = $1", [
+    merchantId.toString(),
+  ]);
   return r ? Number(r.bps) : 0;
 }
 
@@ -84,8 +102,12 @@ export async function getUnderpaymentTolerance(db: Queryable, merchantId: bigint
  * @returns false when there is no such merchant
  */
 export async function setUnderpaymentTolerance(db: Queryable, merchantId: bigint, bps: number): Promise<boolean> {
-  if (!Number.isInteger(bps) || bps < 0 || bps > 1000) throw new RangeError(`underpayment tolerance must be 0..1000 basis points, got ${bps}`);
-  const rows = await db.query("UPDATE merchants SET underpayment_tolerance_bps = $2 WHERE id = $1 RETURNING id", [merchantId.toString(), bps]);
+  if (!Number.isInteger(bps) || bps < 0 || bps > 1000)
+    throw new RangeError(`underpayment tolerance must be 0..1000 basis points, got ${bps}`);
+  const rows = await db.query("UPDATE merchants SET underpayment_tolerance_bps = $2 WHERE id = $1 RETURNING id", [
+    merchantId.toString(),
+    bps,
+  ]);
   return rows.length === 1;
 }
 

@@ -66,7 +66,12 @@ export type RechargeFilter = {
 };
 
 /** A page of a merchant's recharge orders, newest first, and how many match. */
-export async function listRechargeOrders(db: Queryable, merchantId: bigint, f: RechargeFilter, p: Page): Promise<{ count: number; list: RechargeOrderRecord[] }> {
+export async function listRechargeOrders(
+  db: Queryable,
+  merchantId: bigint,
+  f: RechargeFilter,
+  p: Page,
+): Promise<{ count: number; list: RechargeOrderRecord[] }> {
   const where = ["r.merchant_id = $1"];
   const params: unknown[] = [merchantId];
   if (f.chainId !== undefined) where.push(`r.chain_id = $${params.push(f.chainId)}`);
@@ -77,8 +82,14 @@ export async function listRechargeOrders(db: Queryable, merchantId: bigint, f: R
   if (f.createdFrom) where.push(`r.created_at >= $${params.push(f.createdFrom)}`);
   if (f.createdTo) where.push(`r.created_at <= $${params.push(f.createdTo)}`);
   const w = where.join(" AND ");
-  const [c] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM recharge_orders r JOIN users u ON u.id = r.user_id WHERE ${w}`, params);
-  const rows = await db.query(`${SELECT} WHERE ${w} ORDER BY r.created_at DESC, r.recharge_no DESC LIMIT ${p.size} OFFSET ${(p.page - 1) * p.size}`, params);
+  const [c] = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM recharge_orders r JOIN users u ON u.id = r.user_id WHERE ${w}`,
+    params,
+  );
+  const rows = await db.query(
+    `${SELECT} WHERE ${w} ORDER BY r.created_at DESC, r.recharge_no DESC LIMIT ${p.size} OFFSET ${(p.page - 1) * p.size}`,
+    params,
+  );
   return { count: Number(c!.n), list: rows.map(toRecharge) };
 }
 

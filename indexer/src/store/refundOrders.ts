@@ -3,7 +3,14 @@ import { refundableAmount, transitionPayment } from "../domain/orderStateMachine
 import type { Db, Queryable } from "./db.js";
 import { IdempotencyConflictError, RefundAddressRequiredError } from "./errors.js";
 import { getPaymentOrder, type PaymentOrderRecord, type PaymentOrderRef } from "./paymentOrders.js";
-import { getPayoutApplication, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutApplication } from "./payoutOrders.js";
+import {
+  getPayoutApplication,
+  nextPayoutId,
+  openPayoutOrder,
+  toPayoutOrder,
+  writePayoutEvent,
+  type PayoutApplication,
+} from "./payoutOrders.js";
 
 /**
  * Creates a refund of part or all of a closed payment, pending the merchant's approval, in one transaction:
@@ -33,10 +40,10 @@ export async function createRefundOrder(
   return db.transaction(async (tx) => {
     const payment = await getPaymentOrder(tx, p.merchantId, p.payment, true);
     if (p.outRefundNo !== null) {
-      const [existing] = await tx.query("SELECT refund_no, request_hash FROM refund_orders WHERE merchant_id = $1 AND merchant_refund_id = $2", [
-        p.merchantId,
-        p.outRefundNo,
-      ]);
+      const [existing] = await tx.query(
+        "SELECT refund_no, request_hash FROM refund_orders WHERE merchant_id = $1 AND merchant_refund_id = $2",
+        [p.merchantId, p.outRefundNo],
+      );
       if (existing) {
         if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("outRefundNo", p.outRefundNo);
         return { refund: await getPayoutApplication(tx, "refund", p.merchantId, { no: BigInt(existing.refund_no) }), created: false };
@@ -49,7 +56,10 @@ export async function createRefundOrder(
     await p.checkRecipient(tx, payment, to);
     const opened = openPayoutOrder("refund", amount);
     const payoutId = await nextPayoutId(tx, p.merchantId);
-    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [payment.id, reserved.next.refundedAmount]);
+    await tx.query("UPDATE payment_orders SET refunded_amount = $2, updated_at = now() WHERE id = $1", [
+      payment.id,
+      reserved.next.refundedAmount,
+    ]);
     const [row] = await tx.query(
       `INSERT INTO refund_orders (id, merchant_id, pay_order_id, merchant_refund_id, request_hash, amount, to_address,
          status, payout_id, reason, notify_url, payout_deadline)

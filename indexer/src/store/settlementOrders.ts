@@ -1,7 +1,14 @@
 import { newId } from "../domain/ids.js";
 import type { Db } from "./db.js";
 import { IdempotencyConflictError } from "./errors.js";
-import { getPayoutApplication, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutApplication } from "./payoutOrders.js";
+import {
+  getPayoutApplication,
+  nextPayoutId,
+  openPayoutOrder,
+  toPayoutOrder,
+  writePayoutEvent,
+  type PayoutApplication,
+} from "./payoutOrders.js";
 
 /**
  * Records a settlement of the merchant's vault balance to an address of its own (vault PayoutKind 2), pending
@@ -33,7 +40,10 @@ export async function createSettlementOrder(
       );
       if (existing) {
         if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.outTradeNo);
-        return { settlement: await getPayoutApplication(tx, "settlement", p.merchantId, { no: BigInt(existing.settlement_no) }), created: false };
+        return {
+          settlement: await getPayoutApplication(tx, "settlement", p.merchantId, { no: BigInt(existing.settlement_no) }),
+          created: false,
+        };
       }
     }
     const opened = openPayoutOrder("settlement", p.amount);

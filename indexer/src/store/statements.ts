@@ -57,7 +57,17 @@ export type StatementTotals = {
   net: bigint;
 };
 
-export const TOTAL_FIELDS = ["received", "recharged", "refunded", "refundsPending", "withdrawn", "withdrawalsPending", "settled", "fees", "net"] as const;
+export const TOTAL_FIELDS = [
+  "received",
+  "recharged",
+  "refunded",
+  "refundsPending",
+  "withdrawn",
+  "withdrawalsPending",
+  "settled",
+  "fees",
+  "net",
+] as const;
 
 export type FeeSource = "sweep_ledger" | "vault_events" | "fee_bps";
 
@@ -274,7 +284,21 @@ export function totalsOf(lines: StatementLine[]): StatementTotals[] {
     const key = `${l.chainId}:${l.token}`;
     let t = by.get(key);
     if (!t) {
-      t = { chainId: l.chainId, token: l.token, tokenSymbol: l.tokenSymbol, decimals: l.decimals, received: 0n, recharged: 0n, refunded: 0n, refundsPending: 0n, withdrawn: 0n, withdrawalsPending: 0n, settled: 0n, fees: 0n, net: 0n };
+      t = {
+        chainId: l.chainId,
+        token: l.token,
+        tokenSymbol: l.tokenSymbol,
+        decimals: l.decimals,
+        received: 0n,
+        recharged: 0n,
+        refunded: 0n,
+        refundsPending: 0n,
+        withdrawn: 0n,
+        withdrawalsPending: 0n,
+        settled: 0n,
+        fees: 0n,
+        net: 0n,
+      };
       by.set(key, t);
     }
     if (l.fee !== null) t.fees += l.fee;
@@ -309,7 +333,11 @@ export function totalsOf(lines: StatementLine[]): StatementTotals[] {
 
 /** Settlements (H1's migration 002) when the table exists; the column names are probed, not assumed. */
 async function settlementLines(db: Queryable, period: unknown[], info: (c: number, a: string) => TokenInfo): Promise<StatementLine[]> {
-  const table = (await tableExists(db, "settlement_orders")) ? "settlement_orders" : (await tableExists(db, "settlements")) ? "settlements" : null;
+  const table = (await tableExists(db, "settlement_orders"))
+    ? "settlement_orders"
+    : (await tableExists(db, "settlements"))
+      ? "settlements"
+      : null;
   if (!table) return [];
   const cols = await columnsOf(db, table);
   const need = ["id", "merchant_id", "chain_id", "token_address", "amount", "created_at"];
@@ -344,7 +372,11 @@ async function settlementLines(db: Queryable, period: unknown[], info: (c: numbe
 }
 
 /** Fees from H5's sweep ledger (migration 006) when present: null when the table is absent. */
-async function sweepLedgerFeeLines(db: Queryable, period: unknown[], info: (c: number, a: string) => TokenInfo): Promise<StatementLine[] | null> {
+async function sweepLedgerFeeLines(
+  db: Queryable,
+  period: unknown[],
+  info: (c: number, a: string) => TokenInfo,
+): Promise<StatementLine[] | null> {
   for (const table of ["sweep_ledger", "ledger_entries", "sweep_credits"]) {
     if (!(await tableExists(db, table))) continue;
     const cols = await columnsOf(db, table);
@@ -355,7 +387,9 @@ async function sweepLedgerFeeLines(db: Queryable, period: unknown[], info: (c: n
          FROM ${table} WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3 AND fee > 0 ORDER BY created_at`,
       period,
     );
-    return rows.map((r, i) => feeLine(String(r.id ?? `${table}-${i}`), num(r.chain_id), r.token, big(r.fee), r.tx_hash, new Date(r.created_at), info));
+    return rows.map((r, i) =>
+      feeLine(String(r.id ?? `${table}-${i}`), num(r.chain_id), r.token, big(r.fee), r.tx_hash, new Date(r.created_at), info),
+    );
   }
   return null;
 }
@@ -370,12 +404,46 @@ async function sweptFeeLines(db: Queryable, period: unknown[], info: (c: number,
   );
   return rows
     .filter((r) => BigInt(r.args.fee) > 0n)
-    .map((r) => feeLine(`${r.tx_hash}:${r.log_index}`, num(r.chain_id), String(r.args.token).toLowerCase(), BigInt(r.args.fee), r.tx_hash, new Date(r.created_at), info));
+    .map((r) =>
+      feeLine(
+        `${r.tx_hash}:${r.log_index}`,
+        num(r.chain_id),
+        String(r.args.token).toLowerCase(),
+        BigInt(r.args.fee),
+        r.tx_hash,
+        new Date(r.created_at),
+        info,
+      ),
+    );
 }
 
-function feeLine(id: string, chainId: number, token: string, amount: bigint, txHash: string | null, time: Date, info: (c: number, a: string) => TokenInfo): StatementLine {
+function feeLine(
+  id: string,
+  chainId: number,
+  token: string,
+  amount: bigint,
+  txHash: string | null,
+  time: Date,
+  info: (c: number, a: string) => TokenInfo,
+): StatementLine {
   const t = info(chainId, token);
-  return { kind: "fee", id, merchantRef: null, chainId, token, tokenSymbol: t.symbol, decimals: t.decimals, state: null, amount, paid: null, fee: null, counterparty: null, txHash, relatedId: null, time };
+  return {
+    kind: "fee",
+    id,
+    merchantRef: null,
+    chainId,
+    token,
+    tokenSymbol: t.symbol,
+    decimals: t.decimals,
+    state: null,
+    amount,
+    paid: null,
+    fee: null,
+    counterparty: null,
+    txHash,
+    relatedId: null,
+    time,
+  };
 }
 
 // ------------------------------------------------------------------ output
@@ -420,14 +488,34 @@ export function statementToJson(s: Statement) {
       token: t.token,
       tokenSymbol: t.tokenSymbol,
       decimals: t.decimals,
-      ...(Object.fromEntries(TOTAL_FIELDS.flatMap((f) => [[f, signedAmount(t[f], t.decimals)], [`${f}BaseUnits`, t[f].toString()]])) as Record<string, string>),
+      ...(Object.fromEntries(
+        TOTAL_FIELDS.flatMap((f) => [
+          [f, signedAmount(t[f], t.decimals)],
+          [`${f}BaseUnits`, t[f].toString()],
+        ]),
+      ) as Record<string, string>),
     })),
   };
 }
 
 export const CSV_COLUMNS = [
-  "kind", "id", "merchantRef", "relatedId", "chainId", "token", "tokenSymbol", "state", "amount", "amountBaseUnits",
-  "paidAmount", "paidBaseUnits", "fee", "feeBaseUnits", "counterparty", "txHash", "time",
+  "kind",
+  "id",
+  "merchantRef",
+  "relatedId",
+  "chainId",
+  "token",
+  "tokenSymbol",
+  "state",
+  "amount",
+  "amountBaseUnits",
+  "paidAmount",
+  "paidBaseUnits",
+  "fee",
+  "feeBaseUnits",
+  "counterparty",
+  "txHash",
+  "time",
 ] as const;
 
 /**
@@ -450,7 +538,16 @@ export function statementToCsv(s: Statement): string {
   for (const l of j.lines) rows.push(CSV_COLUMNS.map((c) => (l as Record<string, unknown>)[c]));
   for (const t of j.totals) {
     for (const f of TOTAL_FIELDS) {
-      const row: Record<string, unknown> = { kind: "total", id: f, chainId: t.chainId, token: t.token, tokenSymbol: t.tokenSymbol, amount: (t as Record<string, unknown>)[f], amountBaseUnits: (t as Record<string, unknown>)[`${f}BaseUnits`], time: j.to };
+      const row: Record<string, unknown> = {
+        kind: "total",
+        id: f,
+        chainId: t.chainId,
+        token: t.token,
+        tokenSymbol: t.tokenSymbol,
+        amount: (t as Record<string, unknown>)[f],
+        amountBaseUnits: (t as Record<string, unknown>)[`${f}BaseUnits`],
+        time: j.to,
+      };
       rows.push(CSV_COLUMNS.map((c) => row[c]));
     }
   }

@@ -24,22 +24,26 @@ export type ChainVault = { chainId: number; vault: Address; initCodeHash: `0x${s
  */
 export async function createUser(
   db: Db,
-  p: { merchantId: bigint; uuid: string; chains: ChainVault[]; /** Pay Protocol's userType: 0 recharge-type (default) */ userType?: number },
+  p: {
+    merchantId: bigint;
+    uuid: string;
+    chains: ChainVault[];
+    /** Pay Protocol's userType: 0 recharge-type (default) */ userType?: number;
+  },
 ): Promise<{ user: UserRecord; created: boolean }> {
   return db.transaction(async (tx) => {
     // the merchant row lock serialises user numbering per merchant
-    const [counter] = await tx.query<{ no: string }>(
-      "SELECT next_user_no AS no FROM merchants WHERE id = $1 FOR UPDATE",
-      [p.merchantId],
-    );
+    const [counter] = await tx.query<{ no: string }>("SELECT next_user_no AS no FROM merchants WHERE id = $1 FOR UPDATE", [p.merchantId]);
     if (!counter) throw new NotFoundError("user", p.uuid);
     let [row] = await tx.query("SELECT * FROM users WHERE merchant_id = $1 AND uuid = $2", [p.merchantId, p.uuid]);
     const created = !row;
     if (!row) {
-      [row] = await tx.query(
-        "INSERT INTO users (merchant_id, user_no, uuid, user_type) VALUES ($1, $2, $3, $4) RETURNING *",
-        [p.merchantId, counter.no, p.uuid, p.userType ?? 0],
-      );
+      [row] = await tx.query("INSERT INTO users (merchant_id, user_no, uuid, user_type) VALUES ($1, $2, $3, $4) RETURNING *", [
+        p.merchantId,
+        counter.no,
+        p.uuid,
+        p.userType ?? 0,
+      ]);
       await tx.query("UPDATE merchants SET next_user_no = next_user_no + 1 WHERE id = $1", [p.merchantId]);
     }
     const userNo = BigInt(row!.user_no);
@@ -61,9 +65,7 @@ export async function createUser(
 }
 
 async function loadUser(db: Queryable, row: Record<string, any>): Promise<UserRecord> {
-  const wallets = await db.query("SELECT id, chain_id, address FROM user_wallets WHERE user_id = $1 ORDER BY chain_id", [
-    row.id,
-  ]);
+  const wallets = await db.query("SELECT id, chain_id, address FROM user_wallets WHERE user_id = $1 ORDER BY chain_id", [row.id]);
   return {
     userId: BigInt(row.id),
     merchantId: BigInt(row.merchant_id),

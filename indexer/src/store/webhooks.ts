@@ -98,7 +98,11 @@ const TARGETS: Record<string, { from: string | null; key: "text" | "bigint"; url
     key: "bigint",
     url: "COALESCE(o.notify_url, (SELECT p.notify_url FROM payment_orders p WHERE p.id = o.pay_order_id))",
   },
-  withdrawal: { from: "withdrawals o WHERE o.id = $2::bigint AND o.merchant_id = m.id", key: "bigint", url: "COALESCE(o.notify_url, m.recharge_notify_url)" },
+  withdrawal: {
+    from: "withdrawals o WHERE o.id = $2::bigint AND o.merchant_id = m.id",
+    key: "bigint",
+    url: "COALESCE(o.notify_url, m.recharge_notify_url)",
+  },
   settlement: {
     from: "settlement_orders o WHERE o.settlement_no = $2::bigint AND o.merchant_id = m.id",
     key: "bigint",
@@ -114,11 +118,21 @@ const TARGETS: Record<string, { from: string | null; key: "text" | "bigint"; url
  * that one), the merchant's sealed webhook secret (Standard Webhooks) and newest active API key (X-PAY-SIGN).
  * Null when the merchant or the kind is unknown.
  */
-export async function findWebhookTarget(db: Queryable, e: { merchantId: bigint; aggregateKind: string; aggregateId: string }): Promise<WebhookTarget | null> {
+export async function findWebhookTarget(
+  db: Queryable,
+  e: { merchantId: bigint; aggregateKind: string; aggregateId: string },
+): Promise<WebhookTarget | null> {
   const t = TARGETS[e.aggregateKind];
   if (!t) return null;
   const validKey = t.key === "text" || /^[0-9]{1,18}$/.test(e.aggregateId);
-  const [row] = await db.query<{ url: string | null; found: boolean; secret: Uint8Array; key_id: string | null; api_secret: Uint8Array | null; all_events: boolean }>(
+  const [row] = await db.query<{
+    url: string | null;
+    found: boolean;
+    secret: Uint8Array;
+    key_id: string | null;
+    api_secret: Uint8Array | null;
+    all_events: boolean;
+  }>(
     `SELECT o.url, o.found, m.webhook_secret_enc AS secret, m.callback_all_events AS all_events, k.key_id, k.secret_enc AS api_secret
      FROM merchants m
      LEFT JOIN LATERAL (SELECT ${t.url} AS url, true AS found FROM ${t.from}) o ON $3
@@ -164,10 +178,10 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
   await db.transaction(async (tx) => {
     const free = "claimed_until = NULL, claimed_at = NULL, claim_token = NULL";
     if (o.result.kind === "suppressed") {
-      await tx.query(`UPDATE outbox_events SET delivered_at = now(), suppressed = true, waiting_reason = NULL, ${free} WHERE id = $1 AND claim_token = $2`, [
-        o.event.id,
-        o.event.claimToken,
-      ]);
+      await tx.query(
+        `UPDATE outbox_events SET delivered_at = now(), suppressed = true, waiting_reason = NULL, ${free} WHERE id = $1 AND claim_token = $2`,
+        [o.event.id, o.event.claimToken],
+      );
       return;
     }
     if (o.result.kind === "wait") {
@@ -182,7 +196,17 @@ export async function recordAttempt(db: Db, o: AttemptOutcome): Promise<void> {
     await tx.query(
       `INSERT INTO webhook_attempts (event_id, merchant_id, aggregate_kind, aggregate_id, attempt_no, url, http_status, error, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [o.event.id, o.event.merchantId, o.event.aggregateKind, o.event.aggregateId, o.event.attemptNo, o.url, o.httpStatus, o.error, Math.round(o.durationMs)],
+      [
+        o.event.id,
+        o.event.merchantId,
+        o.event.aggregateKind,
+        o.event.aggregateId,
+        o.event.attemptNo,
+        o.url,
+        o.httpStatus,
+        o.error,
+        Math.round(o.durationMs),
+      ],
     );
     const requeued = "next_attempt_at > claimed_at";
     if (o.result.kind === "wait") return;
@@ -240,7 +264,10 @@ export type WebhookEventState = {
 export type WebhookLogQuery = { merchantId: bigint } & ({ eventId: string } | { aggregateKind: string; aggregateId: string });
 
 /** The merchant's events of one event id or one order, with every attempt, oldest first. */
-export async function listWebhookLog(db: Queryable, q: WebhookLogQuery): Promise<{ events: WebhookEventState[]; attempts: WebhookAttemptRecord[] }> {
+export async function listWebhookLog(
+  db: Queryable,
+  q: WebhookLogQuery,
+): Promise<{ events: WebhookEventState[]; attempts: WebhookAttemptRecord[] }> {
   const [where, params] =
     "eventId" in q
       ? ["e.merchant_id = $1 AND e.id = $2", [q.merchantId, q.eventId]]

@@ -1,7 +1,14 @@
 import { newId } from "../domain/ids.js";
 import type { Db } from "./db.js";
 import { IdempotencyConflictError } from "./errors.js";
-import { getPayoutApplication, nextPayoutId, openPayoutOrder, toPayoutOrder, writePayoutEvent, type PayoutApplication } from "./payoutOrders.js";
+import {
+  getPayoutApplication,
+  nextPayoutId,
+  openPayoutOrder,
+  toPayoutOrder,
+  writePayoutEvent,
+  type PayoutApplication,
+} from "./payoutOrders.js";
 
 /** One recipient of a withdrawal: base units to a lowercase or checksummed address. */
 export type WithdrawalLine = { toAddress: string; amount: bigint };
@@ -30,7 +37,10 @@ export async function createWithdrawal(
     // the merchant row lock serialises the idempotency check, the insert and the payout numbering
     await tx.query("SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE", [p.merchantId]);
     if (p.outTradeNo !== null) {
-      const [existing] = await tx.query("SELECT id, request_hash FROM withdrawals WHERE merchant_id = $1 AND out_trade_no = $2", [p.merchantId, p.outTradeNo]);
+      const [existing] = await tx.query("SELECT id, request_hash FROM withdrawals WHERE merchant_id = $1 AND out_trade_no = $2", [
+        p.merchantId,
+        p.outTradeNo,
+      ]);
       if (existing) {
         if (existing.request_hash !== p.requestHash) throw new IdempotencyConflictError("outTradeNo", p.outTradeNo);
         return { withdrawal: await getPayoutApplication(tx, "withdrawal", p.merchantId, { no: BigInt(existing.id) }), created: false };

@@ -111,7 +111,10 @@ function fiatFacts(v: PayPageView): string {
 
 function languageSwitch(l: PageLanguage): string {
   const links = l.switchLinks
-    .map((s) => `<a href="${e(s.href)}" lang="${e(s.locale)}" hreflang="${e(s.locale)}"${s.current ? ' aria-current="page"' : ""}>${e(s.name)}</a>`)
+    .map(
+      (s) =>
+        `<a href="${e(s.href)}" lang="${e(s.locale)}" hreflang="${e(s.locale)}"${s.current ? ' aria-current="page"' : ""}>${e(s.name)}</a>`,
+    )
     .join("");
   return `<nav class="lang" aria-label="${e(l.switchLabel)}">${links}</nav>`;
 }
@@ -177,9 +180,7 @@ export function payPage(v: PayPageView): string {
     <p class="send" id="send-label">${withHtml(t("sendExactly", { amount: "{amount}" }), {
       amount: `<b id="send-amount">${e(v.due)} ${e(v.tokenSymbol)}</b>`,
     })}</p>
-    <div class="row"><code id="receipt">${e(v.receipt)}</code><button type="button" id="copy">${e(
-      v.messages.copy ?? "Copy"
-    )}</button></div>
+    <div class="row"><code id="receipt">${e(v.receipt)}</code><button type="button" id="copy">${e(v.messages.copy ?? "Copy")}</button></div>
     <p class="warning" id="network-warning">${e(t("networkWarning", { symbol: v.tokenSymbol, network: v.networkName }))}</p>
     <a class="uri" id="uri" href="${e(v.paymentUri)}">${e(t("openInWallet"))}</a>
     <p class="hint hidden" id="qr-stale">${e(t("qrStale"))}</p>

@@ -64,8 +64,7 @@ export function payPageRoutes(ctx: GatewayContext) {
     const chosen = typeof lang === "string" ? lang : undefined;
     const cookie = /(?:^|;\s*)pay_lang=([^;]*)/.exec(request.headers.cookie ?? "")?.[1];
     const locale = negotiateLocale(request.headers["accept-language"], chosen ?? cookie);
-    if (chosen && chosen === locale)
-      reply.header("set-cookie", `${LANG_COOKIE}=${locale}; Path=${base}; Max-Age=31536000; SameSite=Lax`);
+    if (chosen && chosen === locale) reply.header("set-cookie", `${LANG_COOKIE}=${locale}; Path=${base}; Max-Age=31536000; SameSite=Lax`);
     const url = new URL(request.url, "http://page.invalid");
     const switchLinks = LOCALES.map((l: Locale) => {
       url.searchParams.set("lang", l);
@@ -110,7 +109,13 @@ export function payPageRoutes(ctx: GatewayContext) {
     });
 
     /** The order's page; `chooseError` when the payer's switch was refused (the status says why). */
-    async function orderPage(reply: FastifyReply, language: PageLanguage, o: NonNullable<Awaited<ReturnType<typeof authorised>>>, status = 200, chooseError?: string) {
+    async function orderPage(
+      reply: FastifyReply,
+      language: PageLanguage,
+      o: NonNullable<Awaited<ReturnType<typeof authorised>>>,
+      status = 200,
+      chooseError?: string,
+    ) {
       if (!o.receiptAddress) return html(reply, 404, invalidPage(assetBase, bare(language)));
       const chain = ctx.chain(o.chainId);
       const token = checksum(o.tokenAddress)!;
@@ -123,7 +128,10 @@ export function payPageRoutes(ctx: GatewayContext) {
       const choices = paymentChoicesOf(ctx, o).map((c) => ({
         value: `${c.chain.chainId}:${c.token.address.toLowerCase()}`,
         // the token's name tells two coins of one symbol apart (USDT and a bridged USDT on one network)
-        label: language.t("chooseOption", { symbol: c.token.name ? `${c.token.symbol} · ${c.token.name}` : c.token.symbol, network: c.chain.name }),
+        label: language.t("chooseOption", {
+          symbol: c.token.name ? `${c.token.symbol} · ${c.token.name}` : c.token.symbol,
+          network: c.chain.name,
+        }),
         current: c.chain.chainId === o.chainId && c.token.address.toLowerCase() === o.tokenAddress.toLowerCase(),
       }));
       return html(
@@ -139,7 +147,15 @@ export function payPageRoutes(ctx: GatewayContext) {
           explorerUrl: chain.explorerUrl,
           tokenName: tokenConfig?.name,
           ...(o.quote
-            ? { fiat: { amount: o.quoteAmount, currency: o.quote.currency, rate: o.quote.rate, lockedUntil: o.quote.lockedUntil, pairs: o.quote.sources.map((x) => x.pair) } }
+            ? {
+                fiat: {
+                  amount: o.quoteAmount,
+                  currency: o.quote.currency,
+                  rate: o.quote.rate,
+                  lockedUntil: o.quote.lockedUntil,
+                  pairs: o.quote.sources.map((x) => x.pair),
+                },
+              }
             : {}),
           assetBase,
           statusUrl,
@@ -161,7 +177,7 @@ export function payPageRoutes(ctx: GatewayContext) {
           paymentUri: uri,
           qrSvg: await qrSvg(uri),
           expireAt: o.expiresAt.getTime(),
-        })
+        }),
       );
     }
 
@@ -182,16 +198,29 @@ export function payPageRoutes(ctx: GatewayContext) {
       if (!choice) return orderPage(reply, language, o, 400, t("chooseRefused", { reason: t("chooseClosed") }));
       if (!chooseLimiter.take(o.id).ok) return orderPage(reply, language, o, 429, t("tooManyPayments"));
       try {
-        const { order } = await movePaymentTo(ctx, { merchantId: o.merchantId, ref: { payOrderId: o.id }, chain: choice.chain, token: choice.token });
+        const { order } = await movePaymentTo(ctx, {
+          merchantId: o.merchantId,
+          ref: { payOrderId: o.id },
+          chain: choice.chain,
+          token: choice.token,
+        });
         const next = new URL(paymentUrlOf(ctx, order));
         if (request.query.lang) next.searchParams.set("lang", language.locale);
         return reply.headers(PAGE_HEADERS).redirect(`${next.pathname}${next.search}`, 303);
       } catch (err) {
         let reason: string;
-        if (err instanceof PaymentMoveRefusedError) reason = err.refusal === "confirming" ? t("chooseBusy") : err.refusal === "closed" ? t("chooseClosed") : err.shortMessage;
-        else if (err instanceof QuoteError) reason = t("chooseNoPrice"); // a feed refused now (stale, off-peg): nothing moved
+        if (err instanceof PaymentMoveRefusedError)
+          reason = err.refusal === "confirming" ? t("chooseBusy") : err.refusal === "closed" ? t("chooseClosed") : err.shortMessage;
+        else if (err instanceof QuoteError)
+          reason = t("chooseNoPrice"); // a feed refused now (stale, off-peg): nothing moved
         else throw err;
-        return orderPage(reply, language, (await authorised({ payOrderId: o.id, accessSign: o.accessSign }))!, 409, t("chooseRefused", { reason }));
+        return orderPage(
+          reply,
+          language,
+          (await authorised({ payOrderId: o.id, accessSign: o.accessSign }))!,
+          409,
+          t("chooseRefused", { reason }),
+        );
       }
     });
 
@@ -213,7 +242,7 @@ export function payPageRoutes(ctx: GatewayContext) {
         reply.headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
         if (!o) return reply.status(404).send({ code: 40401, msg: "Link invalid: check the payment link", data: null });
         return payStatusOf(ctx, o);
-      }
+      },
     );
 
     async function qrPage(code: string) {
@@ -244,37 +273,40 @@ export function payPageRoutes(ctx: GatewayContext) {
       return html(reply, 200, qrAmountPage(amountView(p, request.params.code, language)));
     });
 
-    app.post<{ Params: { code: string }; Querystring: PayQuery; Body: Record<string, string> | undefined }>(`${base}/m/:code`, async (request, reply) => {
-      const code = request.params.code;
-      const language = languageOf(request, reply);
-      const { t } = language;
-      const p = await qrPage(code);
-      if (!p) return html(reply, 404, invalidPage(assetBase, bare(language)));
-      const typed = typeof request.body?.amount === "string" ? request.body.amount.trim() : "";
-      const ref = typeof request.body?.ref === "string" ? request.body.ref : "";
-      const again = (status: number, error: string) =>
-        html(reply, status, qrAmountPage({ ...amountView(p, code, language), amount: typed.slice(0, 100), error }));
-      if (!ULID.test(ref)) return again(400, t("formExpired"));
-      const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol, t);
-      if (error) return again(400, error);
-      if (!qrLimiter.take(`${request.ip}|${code}`).ok) return again(429, t("tooManyPayments"));
-      try {
-        const { order } = await createPaymentOrderFor(ctx, p.qr.merchantId, {
-          merchantOrderId: `qr:${code}:${ref}`,
-          chainId: p.qr.chainId,
-          token: p.qr.tokenAddress,
-          amount: typed,
-          notifyUrl: p.qr.notifyUrl,
-          ...(p.qr.redirectionUrl ? { redirectionUrl: p.qr.redirectionUrl } : {}),
-        });
-        return reply.headers(PAGE_HEADERS).redirect(paymentUrlOf(ctx, order), 303);
-      } catch (err) {
-        const e = toApiError(err);
-        if (e.statusCode === 409) return again(409, t("formUsed"));
-        if (e.statusCode >= 500) request.log.error({ err, code: e.code }, "merchant QR order failed");
-        return again(e.statusCode, e.statusCode >= 500 ? t("couldNotStart") : e.shortMessage);
-      }
-    });
+    app.post<{ Params: { code: string }; Querystring: PayQuery; Body: Record<string, string> | undefined }>(
+      `${base}/m/:code`,
+      async (request, reply) => {
+        const code = request.params.code;
+        const language = languageOf(request, reply);
+        const { t } = language;
+        const p = await qrPage(code);
+        if (!p) return html(reply, 404, invalidPage(assetBase, bare(language)));
+        const typed = typeof request.body?.amount === "string" ? request.body.amount.trim() : "";
+        const ref = typeof request.body?.ref === "string" ? request.body.ref : "";
+        const again = (status: number, error: string) =>
+          html(reply, status, qrAmountPage({ ...amountView(p, code, language), amount: typed.slice(0, 100), error }));
+        if (!ULID.test(ref)) return again(400, t("formExpired"));
+        const error = checkAmount(typed, p.qr.tokenDecimals, p.qr.maxAmount, p.qr.tokenSymbol, t);
+        if (error) return again(400, error);
+        if (!qrLimiter.take(`${request.ip}|${code}`).ok) return again(429, t("tooManyPayments"));
+        try {
+          const { order } = await createPaymentOrderFor(ctx, p.qr.merchantId, {
+            merchantOrderId: `qr:${code}:${ref}`,
+            chainId: p.qr.chainId,
+            token: p.qr.tokenAddress,
+            amount: typed,
+            notifyUrl: p.qr.notifyUrl,
+            ...(p.qr.redirectionUrl ? { redirectionUrl: p.qr.redirectionUrl } : {}),
+          });
+          return reply.headers(PAGE_HEADERS).redirect(paymentUrlOf(ctx, order), 303);
+        } catch (err) {
+          const e = toApiError(err);
+          if (e.statusCode === 409) return again(409, t("formUsed"));
+          if (e.statusCode >= 500) request.log.error({ err, code: e.code }, "merchant QR order failed");
+          return again(e.statusCode, e.statusCode >= 500 ? t("couldNotStart") : e.shortMessage);
+        }
+      },
+    );
   };
 }
 
@@ -284,7 +316,7 @@ export function checkAmount(
   decimals: number,
   max: bigint | null,
   symbol: string,
-  t: Translate<"pay"> = translator("en", "pay")
+  t: Translate<"pay"> = translator("en", "pay"),
 ): string | null {
   if (!/^(0|[1-9][0-9]{0,70})(\.[0-9]+)?$/.test(typed)) return t("amountFormat");
   const frac = typed.split(".")[1] ?? "";

@@ -8,18 +8,21 @@ import { toPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.
  */
 export async function findPaymentOrderById(
   db: Queryable,
-  payOrderId: string
+  payOrderId: string,
 ): Promise<(PaymentOrderRecord & { merchantName: string }) | null> {
   const [row] = await db.query(
     "SELECT o.*, m.name AS merchant_name FROM payment_orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.id = $1",
-    [payOrderId]
+    [payOrderId],
   );
   return row ? { ...toPaymentOrder(row), merchantName: row.merchant_name } : null;
 }
 
 /** Whether the order was payable on `chainId` before the payer switched (payment_order_choices). */
 export async function wasPayableOn(db: Queryable, payOrderId: string, chainId: number): Promise<boolean> {
-  const rows = await db.query("SELECT 1 FROM payment_order_choices WHERE pay_order_id = $1 AND chain_id = $2 LIMIT 1", [payOrderId, chainId]);
+  const rows = await db.query("SELECT 1 FROM payment_order_choices WHERE pay_order_id = $1 AND chain_id = $2 LIMIT 1", [
+    payOrderId,
+    chainId,
+  ]);
   return rows.length > 0;
 }
 
@@ -39,7 +42,7 @@ export async function pendingDepositDepth(db: Queryable, o: PaymentOrderRecord):
      FROM chain_deposits d JOIN chain_cursors c ON c.chain_id = d.chain_id
      WHERE d.chain_id = $1 AND d.to_address = $2 AND d.token = $3 AND d.status = 'seen' AND d.created_at >= $4
      GROUP BY c.block_number`,
-    [o.chainId, o.receiptAddress.toLowerCase(), o.tokenAddress.toLowerCase(), o.createdAt]
+    [o.chainId, o.receiptAddress.toLowerCase(), o.tokenAddress.toLowerCase(), o.createdAt],
   );
   return row?.depth == null ? null : Math.max(0, Number(row.depth));
 }
@@ -62,7 +65,15 @@ export async function paymentTransfersOf(db: Queryable, payOrderId: string): Pro
   const rows = await db.query(
     `SELECT chain_id, tx_hash, amount::text, kind, status, late, created_at FROM payment_transfers
      WHERE pay_order_id = $1 AND status <> 'removed' ORDER BY block_number, log_index LIMIT 20`,
-    [payOrderId]
+    [payOrderId],
   );
-  return rows.map((r) => ({ chainId: Number(r.chain_id), txHash: r.tx_hash, amount: BigInt(r.amount), kind: r.kind, status: r.status, late: r.late, at: new Date(r.created_at) }));
+  return rows.map((r) => ({
+    chainId: Number(r.chain_id),
+    txHash: r.tx_hash,
+    amount: BigInt(r.amount),
+    kind: r.kind,
+    status: r.status,
+    late: r.late,
+    at: new Date(r.created_at),
+  }));
 }

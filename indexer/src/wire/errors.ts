@@ -61,7 +61,8 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   [ErrorCode.InvalidRequest]: "a field is missing, mistyped, malformed or unknown, or a string holds a NUL byte (the message names it)",
   [ErrorCode.InvalidAmount]: "an amount is not a plain positive decimal, is zero, has more decimals than the token, or exceeds uint256",
   [ErrorCode.UnknownChain]: "chainId is not configured on this gateway (conf/list/chain lists them)",
-  [ErrorCode.UnknownToken]: "the currency (quoteCurrencySymbol or currencyId) is not accepted on that chain (conf/list/currency lists them)",
+  [ErrorCode.UnknownToken]:
+    "the currency (quoteCurrencySymbol or currencyId) is not accepted on that chain (conf/list/currency lists them)",
   [ErrorCode.InvalidJson]: "the body is not valid JSON",
   [ErrorCode.RefundAddressRequired]: "the refund needs a refundAddress: the payer's address is not known",
   [ErrorCode.InvalidPayoutSignature]: "a payout signature does not recover to the merchant's payout signer",
@@ -85,7 +86,8 @@ export const ERROR_TEXT: Record<ErrorCode, string> = {
   [ErrorCode.Unavailable]: "the database is unavailable; retry",
   [ErrorCode.SettlementOrderNotFound]: "no such settlement for this merchant",
   [ErrorCode.SignatureNotExpected]: "the gateway holds this merchant's payout key (payoutKeyMode gateway): approve without signatures",
-  [ErrorCode.NotifyUrlRefused]: "a notify URL names a loopback, private or link-local host (refused unless the operator sets allowPrivateWebhookTargets)",
+  [ErrorCode.NotifyUrlRefused]:
+    "a notify URL names a loopback, private or link-local host (refused unless the operator sets allowPrivateWebhookTargets)",
   [ErrorCode.RecipientRefused]: "a payout recipient is the zero address, the vault or a deposit address of this gateway",
   [ErrorCode.FiatNotConfigured]: "isLegalTender 1 (a fiat quote) needs a fiat price source, which this gateway has not configured",
   [ErrorCode.UnsupportedMediaType]: "a POST body must be sent with Content-Type: application/json",
@@ -145,7 +147,10 @@ export function toApiError(e: unknown): ApiError {
   }
   if (e instanceof DatabaseError && (e.sqlState === "22021" || e.sqlState === "22P05")) {
     // belt and braces: NUL bytes are refused before any query (api/app.ts)
-    return new ApiError(ErrorCode.InvalidRequest, "Invalid request: a text field holds a byte sequence the database cannot store (a NUL byte?)");
+    return new ApiError(
+      ErrorCode.InvalidRequest,
+      "Invalid request: a text field holds a byte sequence the database cannot store (a NUL byte?)",
+    );
   }
   if (e instanceof DatabaseError && e.retryable) {
     return new ApiError(ErrorCode.Unavailable, "The database is unavailable; retry later", { cause: e, retryable: true });

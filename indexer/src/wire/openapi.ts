@@ -4,7 +4,16 @@ import { ERROR_TEXT } from "./errors.js";
 import { PAYMENT_STATUS, PAYOUT_STATUS, RECHARGE_STATUS } from "./status.js";
 
 const STATE_NAMES = {
-  payment: { 0: "unpaid", 1: "incomplete (less than due seen)", 2: "awaiting confirmation", 3: "confirming", 4: "success", [-1]: "failed", [-2]: "expired", [-3]: "cancelled" },
+  payment: {
+    0: "unpaid",
+    1: "incomplete (less than due seen)",
+    2: "awaiting confirmation",
+    3: "confirming",
+    4: "success",
+    [-1]: "failed",
+    [-2]: "expired",
+    [-3]: "cancelled",
+  },
   payout: { 0: "pending approval", 1: "approved", 2: "broadcast", 3: "success", [-1]: "rejected", [-2]: "failed" },
   recharge: { 2: "awaiting confirmation", 3: "confirming", 4: "success", [-1]: "dropped by a reorg" },
 } as const;
@@ -97,7 +106,13 @@ ${Object.entries(ERROR_TEXT)
   .join("\n")}`;
 
 const callbackHeaders = [
-  { name: "X-PAY-KEY", in: "header", required: true, schema: { type: "string" }, description: "the merchant's API key whose secret signed X-PAY-SIGN" },
+  {
+    name: "X-PAY-KEY",
+    in: "header",
+    required: true,
+    schema: { type: "string" },
+    description: "the merchant's API key whose secret signed X-PAY-SIGN",
+  },
   { name: "X-PAY-TIMESTAMP", in: "header", required: true, schema: { type: "string" }, description: "unix seconds" },
   {
     name: "X-PAY-SIGN",
@@ -106,10 +121,22 @@ const callbackHeaders = [
     schema: { type: "string" },
     description: 'Base64(HMAC-SHA256(API secret, timestamp + "POST" + path and query of the notify URL + body))',
   },
-  { name: "X-PAY-EVENT-ID", in: "header", required: true, schema: { type: "string" }, description: "the event's id, the same on every retry and re-send" },
+  {
+    name: "X-PAY-EVENT-ID",
+    in: "header",
+    required: true,
+    schema: { type: "string" },
+    description: "the event's id, the same on every retry and re-send",
+  },
   { name: "webhook-id", in: "header", required: true, schema: { type: "string" }, description: "Standard Webhooks: = X-PAY-EVENT-ID" },
   { name: "webhook-timestamp", in: "header", required: true, schema: { type: "string" }, description: "Standard Webhooks: unix seconds" },
-  { name: "webhook-signature", in: "header", required: true, schema: { type: "string" }, description: "Standard Webhooks: v1,<base64 HMAC-SHA256 under the whsec_ secret of id.timestamp.body>" },
+  {
+    name: "webhook-signature",
+    in: "header",
+    required: true,
+    schema: { type: "string" },
+    description: "Standard Webhooks: v1,<base64 HMAC-SHA256 under the whsec_ secret of id.timestamp.body>",
+  },
 ];
 
 const callback = (name: string, schema: string, when: string) => ({
@@ -148,7 +175,12 @@ export function openApiOptions(config: Pick<GatewayConfig, "payPageUrl">): Fasti
       ],
       components: {
         securitySchemes: {
-          payKey: { type: "apiKey", in: "header", name: "X-PAY-KEY", description: "with X-PAY-TIMESTAMP and X-PAY-SIGN (see the description)" },
+          payKey: {
+            type: "apiKey",
+            in: "header",
+            name: "X-PAY-KEY",
+            description: "with X-PAY-TIMESTAMP and X-PAY-SIGN (see the description)",
+          },
         },
       },
       security: [{ payKey: [] }],

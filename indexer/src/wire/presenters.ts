@@ -85,7 +85,15 @@ export function presentQuote(o: Pick<PaymentOrderRecord, "quote">) {
   return {
     exchangeRate: q ? q.rate : null,
     rateSources: q
-      ? q.sources.map((s) => ({ pair: s.pair, feed: checksum(s.feed), roundId: s.roundId, answer: s.answer, decimals: s.decimals, updatedAt: s.updatedAt, blockNumber: s.blockNumber }))
+      ? q.sources.map((s) => ({
+          pair: s.pair,
+          feed: checksum(s.feed),
+          roundId: s.roundId,
+          answer: s.answer,
+          decimals: s.decimals,
+          updatedAt: s.updatedAt,
+          blockNumber: s.blockNumber,
+        }))
       : null,
     quotedTime: q ? formatTime(q.quotedAt) : null,
     rateLockedUntil: q ? formatTime(q.lockedUntil) : null,
@@ -215,7 +223,13 @@ export function presentPayInfoUpdate(w: WireContext, o: PaymentOrderRecord) {
 export const PAYOUT_FIELDS = {
   refund: { id: "refundId", address: "refundAddress", amount: "refundAmount", status: "refundStatus", time: "refundTime" },
   withdrawal: { id: "withdrawId", address: "withdrawAddress", amount: "withdrawAmount", status: "withdrawStatus", time: "withdrawTime" },
-  settlement: { id: "settlementId", address: "settlementAddress", amount: "settlementAmount", status: "settlementStatus", time: "settlementTime" },
+  settlement: {
+    id: "settlementId",
+    address: "settlementAddress",
+    amount: "settlementAmount",
+    status: "settlementStatus",
+    time: "settlementTime",
+  },
 } as const satisfies Record<PayoutOrderKind, Record<string, string>>;
 
 /** The EIP-712 Payout of a line as JSON (integers as strings), for the signer while it is pending. */
@@ -224,7 +238,8 @@ export function payoutTypedDataJson(chain: ChainRuntime, o: PayoutOrderRecord) {
   return JSON.parse(JSON.stringify(data, (_, x) => (typeof x === "bigint" ? x.toString() : x)));
 }
 
-const joined = (values: (string | null)[]): string | null => (values.every((v) => v === null) ? null : values.map((v) => v ?? "").join(","));
+const joined = (values: (string | null)[]): string | null =>
+  values.every((v) => v === null) ? null : values.map((v) => v ?? "").join(",");
 
 /**
  * A refund, withdrawal or settlement object: detail, list and callback. A withdrawal with several recipients

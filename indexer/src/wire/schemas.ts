@@ -48,7 +48,21 @@ export const errorResponses = { "4xx": ref("ErrorEnvelope"), "5xx": ref("ErrorEn
 
 const transfer = {
   type: "object",
-  required: ["chainId", "transferHash", "logIndex", "blockNumber", "fromAddress", "tokenAddress", "amount", "confirmations", "status", "late", "counted", "foundBy", "matchedTxHashes"],
+  required: [
+    "chainId",
+    "transferHash",
+    "logIndex",
+    "blockNumber",
+    "fromAddress",
+    "tokenAddress",
+    "amount",
+    "confirmations",
+    "status",
+    "late",
+    "counted",
+    "foundBy",
+    "matchedTxHashes",
+  ],
   properties: {
     chainId: int("chain the transfer is on"),
     transferHash: str("transaction hash"),
@@ -77,10 +91,14 @@ const transfer = {
 
 /** A fiat order's locked quote (presenters.ts presentQuote): additions on the payment order and the created order. */
 const quoteProperties = {
-  exchangeRate: nullable("string", "isLegalTender 1: units of quoteCurrencySymbol per one whole token, a decimal string (the rate the amount was locked at); null for a crypto quote"),
+  exchangeRate: nullable(
+    "string",
+    "isLegalTender 1: units of quoteCurrencySymbol per one whole token, a decimal string (the rate the amount was locked at); null for a crypto quote",
+  ),
   rateSources: {
     type: ["array", "null"],
-    description: "isLegalTender 1: the price feed rounds the rate was computed from (AggregatorV3 feeds read on chain); null for a crypto quote",
+    description:
+      "isLegalTender 1: the price feed rounds the rate was computed from (AggregatorV3 feeds read on chain); null for a crypto quote",
     items: {
       type: "object",
       properties: {
@@ -95,7 +113,10 @@ const quoteProperties = {
     },
   },
   quotedTime: nullable("string", "isLegalTender 1: when the quote was made; YYYY-MM-DD HH:mm:ss, UTC"),
-  rateLockedUntil: nullable("string", "isLegalTender 1: the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC"),
+  rateLockedUntil: nullable(
+    "string",
+    "isLegalTender 1: the amount holds at this rate until then (the order's expiry); YYYY-MM-DD HH:mm:ss, UTC",
+  ),
 };
 
 export const paymentOrderSchema = {
@@ -103,7 +124,18 @@ export const paymentOrderSchema = {
   type: "object",
   description:
     "A payment order (reference 3.4): what payment/detail and payment/list answer and what the payment callback carries. The fields up to arrivalTime are Pay Protocol's; where the reference leaves a name open, the choice is noted.",
-  required: ["chainId", "orgId", "outTradeNo", "outPaymentNo", "description", "isLegalTender", "quoteCurrencySymbol", "quoteAmount", "paymentStatus", "expectedAmount"],
+  required: [
+    "chainId",
+    "orgId",
+    "outTradeNo",
+    "outPaymentNo",
+    "description",
+    "isLegalTender",
+    "quoteCurrencySymbol",
+    "quoteAmount",
+    "paymentStatus",
+    "expectedAmount",
+  ],
   properties: {
     chainId: int("EVM chain id of the order's current chain"),
     orgId: int("the merchant's id"),
@@ -114,7 +146,9 @@ export const paymentOrderSchema = {
     quoteCurrencySymbol: str("as sent at creation (upper case)"),
     quoteAmount: str("as sent at creation (a decimal string)"),
     ...quoteProperties,
-    paymentStatus: int("0 paid, 1 pending payment, 2 block confirmation, 3 partially paid, 4 payment failed (also expired or cancelled), 5 refunded"),
+    paymentStatus: int(
+      "0 paid, 1 pending payment, 2 block confirmation, 3 partially paid, 4 payment failed (also expired or cancelled), 5 refunded",
+    ),
     paymentType: int("1: a transfer to the deposit address (the only kind here)"),
     expectedAmount: baseUnits("the amount due in the current currency"),
     settlementAmount: baseUnits("name chosen here: what arrived with the confirmations the chain requires"),
@@ -124,7 +158,9 @@ export const paymentOrderSchema = {
     fromAddress: nullable("string", "name chosen here: the sender of the first payment (a refund's default recipient)"),
     createTime: time("name chosen here: when the order was created"),
     arrivalTime: nullable("integer", "name chosen here: unix seconds when the order was paid"),
-    state: int("seed 003's state: 0 unpaid, 1 incomplete, 2 awaiting confirmation, 3 confirming, 4 success, -1 failed, -2 expired, -3 cancelled"),
+    state: int(
+      "seed 003's state: 0 unpaid, 1 incomplete, 2 awaiting confirmation, 3 confirming, 4 success, -1 failed, -2 expired, -3 cancelled",
+    ),
     currencyId: int("currencyId of the current currency"),
     symbol: str("symbol of the current currency"),
     decimals: int("decimals of the current currency"),
@@ -137,14 +173,20 @@ export const paymentOrderSchema = {
     refundPaidAmount: baseUnits("refunds paid on chain"),
     lateAmount: baseUnits("arrived after the order closed"),
     overpaidAmount: baseUnits("arrived on time beyond the amount due"),
-    saltHash: str("0x + 64 hex: the CREATE2 salt of userWalletAddress (merchantId << 192 | 1 << 184 | pool index), so the address can be checked against the vault"),
+    saltHash: str(
+      "0x + 64 hex: the CREATE2 salt of userWalletAddress (merchantId << 192 | 1 << 184 | pool index), so the address can be checked against the vault",
+    ),
     paymentUrl: str("the payment page's path and query (prefix your payment host, as with Pay Protocol)"),
     paymentLink: str("the whole payment page URL (seed 003's ?accessSign=&merchantOrderId=&payOrderId=&chainCode=)"),
     accessSign: str("seed 003's accessSign"),
     notifyUrl: str("the callback URL"),
     redirectionUrl: nullable("string", "where the payer goes after paying"),
     expireTime: time("when an unpaid order expires"),
-    transfers: { type: "array", items: transfer, description: "every transfer recorded against the order, oldest first (late, removed and other-token ones too)" },
+    transfers: {
+      type: "array",
+      items: transfer,
+      description: "every transfer recorded against the order, oldest first (late, removed and other-token ones too)",
+    },
     earlierChoices: {
       type: "array",
       description: "the currencies the order was payable in before payment/payInfo/update, oldest first",
@@ -225,7 +267,10 @@ export const payInfoUpdateSchema = {
     paidAmount: baseUnits("what already arrived, in the new currency"),
     paymentUrl: paymentOrderSchema.properties.paymentUrl,
     paymentLink: paymentOrderSchema.properties.paymentLink,
-    expireTime: { ...paymentOrderSchema.properties.expireTime, description: "addition: when the order expires (a fiat quote's move starts a fresh countdown)" },
+    expireTime: {
+      ...paymentOrderSchema.properties.expireTime,
+      description: "addition: when the order expires (a fiat quote's move starts a fresh countdown)",
+    },
     ...quoteProperties,
   },
 };
@@ -235,7 +280,11 @@ const payoutCommon = (kind: "refund" | "withdraw" | "settlement") => ({
   state: int("the gateway's payout state: 0 pending approval, 1 approved, 2 broadcast, 3 success, -1 rejected, -2 failed"),
   symbol: str("symbol of the currency"),
   decimals: nullable("integer", "decimals of the currency"),
-  approvedBy: { type: ["string", "null"], enum: ["merchant", "gateway", null], description: "who signed the approval; null until approved" },
+  approvedBy: {
+    type: ["string", "null"],
+    enum: ["merchant", "gateway", null],
+    description: "who signed the approval; null until approved",
+  },
   reason: nullable("string", "why it was rejected or failed"),
   notifyUrl: nullable("string", "the callback URL"),
   payoutDeadline: int("unix seconds: the vault refuses the payout after it"),
@@ -261,14 +310,16 @@ const payoutCommon = (kind: "refund" | "withdraw" | "settlement") => ({
         payoutTypedData: {
           type: "object",
           additionalProperties: true,
-          description: "while pending approval: the EIP-712 Payout (domain PaymentVault/1/chainId/vault; integers as strings) the payout signer signs",
+          description:
+            "while pending approval: the EIP-712 Payout (domain PaymentVault/1/chainId/vault; integers as strings) the payout signer signs",
         },
       },
     },
   },
 });
 
-const payoutStatusText = "0 success, 1 pending approval, 2 under review (approved, being sent), 3 block confirmation, 4 failure, 5 rejected";
+const payoutStatusText =
+  "0 success, 1 pending approval, 2 under review (approved, being sent), 3 block confirmation, 4 failure, 5 rejected";
 
 export const refundSchema = {
   $id: "Refund",
@@ -303,7 +354,9 @@ export const withdrawalSchema = {
     outTradeNo: nullable("string", "the merchant's number, when it sent one"),
     withdrawAddress: str("recipient(s), comma-separated in line order (EIP-55 checksummed)"),
     withdrawAmount: str("amount(s) in the token's smallest unit, comma-separated in line order"),
-    withdrawStatus: int(`${payoutStatusText}; several recipients: the least advanced open line, else 0 if all succeeded, 5 if all were rejected, else 4`),
+    withdrawStatus: int(
+      `${payoutStatusText}; several recipients: the least advanced open line, else 0 if all succeeded, 5 if all were rejected, else 4`,
+    ),
     withdrawTime: time("when the withdrawal was applied for"),
     ...payoutCommon("withdraw"),
   },
@@ -312,7 +365,8 @@ export const withdrawalSchema = {
 export const settlementSchema = {
   $id: "Settlement",
   type: "object",
-  description: "A settlement (the gateway's addition): the merchant's vault balance paid to its own address. settlement/detail, settlement/list, callback",
+  description:
+    "A settlement (the gateway's addition): the merchant's vault balance paid to its own address. settlement/detail, settlement/list, callback",
   required: ["chainId", "currencyId", "settlementId", "settlementAddress", "settlementAmount", "settlementStatus"],
   properties: {
     chainId: int("EVM chain id"),
@@ -331,7 +385,18 @@ export const rechargeSchema = {
   $id: "Recharge",
   type: "object",
   description: "A recharge (reference 3.16): recharge/detail, recharge/list and the recharge callback",
-  required: ["chainId", "rechargeId", "userId", "uuid", "currencyId", "rechargeAmount", "rechargeStatus", "transferHash", "walletAddress", "fromAddress"],
+  required: [
+    "chainId",
+    "rechargeId",
+    "userId",
+    "uuid",
+    "currencyId",
+    "rechargeAmount",
+    "rechargeStatus",
+    "transferHash",
+    "walletAddress",
+    "fromAddress",
+  ],
   properties: {
     chainId: int("EVM chain id"),
     rechargeId: int("the recharge's number"),
@@ -369,7 +434,11 @@ export const userSchema = {
       items: {
         type: "object",
         required: ["chainId", "walletId", "walletAddress"],
-        properties: { chainId: int("EVM chain id"), walletId: int("the wallet's number"), walletAddress: address("the user's fixed recharge address") },
+        properties: {
+          chainId: int("EVM chain id"),
+          walletId: int("the wallet's number"),
+          walletAddress: address("the user's fixed recharge address"),
+        },
       },
     },
     userType: int("0: recharge-type (made by user/create)"),
@@ -431,7 +500,12 @@ export const SHARED_SCHEMAS = [
 export const pageOf = (item: string) => ({
   type: "object",
   required: ["count", "page", "size", "list"],
-  properties: { count: int("how many match"), page: int("this page, from 1"), size: int("page size"), list: { type: "array", items: ref(item) } },
+  properties: {
+    count: int("how many match"),
+    page: int("this page, from 1"),
+    size: int("page size"),
+    list: { type: "array", items: ref(item) },
+  },
 });
 
 // ------------------------------------------------------------------ request fields
@@ -446,7 +520,13 @@ export const chainIdField = {
 /** an integer id sent as a JSON integer or a numeric string */
 export const intField = (description: string) => ({ type: ["integer", "string"], minimum: 1, pattern: "^[1-9][0-9]{0,17}$", description });
 /** an order number or other merchant key: printable ASCII, no spaces */
-export const keyField = (description: string) => ({ type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7E]+$", description });
+export const keyField = (description: string) => ({
+  type: "string",
+  minLength: 1,
+  maxLength: 128,
+  pattern: "^[\\x21-\\x7E]+$",
+  description,
+});
 export const httpUrl = { type: "string", minLength: 8, maxLength: 2048, pattern: "^https?://[^\\s/$.?#][^\\s]*$" };
 export const decimalField = (description: string) => ({
   type: ["string", "number"],

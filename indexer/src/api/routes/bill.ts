@@ -9,7 +9,11 @@ import type { GatewayContext } from "../context.js";
 const MAX_PERIOD_DAYS = 400;
 
 const bound = { type: "string", minLength: 10, maxLength: 35, pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+(Z|[+-][0-9:]+)?)?$" };
-const units = (description: string) => ({ type: "string", pattern: "^-?[0-9]+$", description: `${description}, in the token's smallest unit` });
+const units = (description: string) => ({
+  type: "string",
+  pattern: "^-?[0-9]+$",
+  description: `${description}, in the token's smallest unit`,
+});
 const nullableUnits = (description: string) => ({ type: ["string", "null"], description: `${description}, in the token's smallest unit` });
 const lineSchema = {
   type: "object",
@@ -25,7 +29,8 @@ const lineSchema = {
     decimals: { type: "integer" },
     status: {
       type: ["integer", "null"],
-      description: "the line's status in its kind's codes: paymentStatus for payments (5.1, without the refunded 5), refundStatus/withdrawStatus/settlementStatus for payouts (5.2/5.4), rechargeStatus for recharges (5.3); null for fees",
+      description:
+        "the line's status in its kind's codes: paymentStatus for payments (5.1, without the refunded 5), refundStatus/withdrawStatus/settlementStatus for payouts (5.2/5.4), rechargeStatus for recharges (5.3); null for fees",
     },
     amount: units("due (payments) or moved (everything else)"),
     paidAmount: nullableUnits("payments: what arrived, late payments included"),
@@ -42,7 +47,12 @@ const totalSchema = {
     currencyId: { type: "integer" },
     symbol: { type: "string" },
     decimals: { type: "integer" },
-    ...Object.fromEntries(TOTAL_FIELDS.map((f) => [f, units(f === "net" ? "received + recharged - fees - refunded - withdrawn - settled (may be negative)" : f)])),
+    ...Object.fromEntries(
+      TOTAL_FIELDS.map((f) => [
+        f,
+        units(f === "net" ? "received + recharged - fees - refunded - withdrawn - settled (may be negative)" : f),
+      ]),
+    ),
   },
 };
 const statementSchema = {
@@ -62,7 +72,8 @@ const statementSchema = {
 
 export function billRoutes(ctx: GatewayContext) {
   return async function (app: FastifyInstance) {
-    const tokens = (chainId: number, address: string) => ctx.chains.find((c) => c.chainId === chainId)?.tokens.find((t) => t.address.toLowerCase() === address);
+    const tokens = (chainId: number, address: string) =>
+      ctx.chains.find((c) => c.chainId === chainId)?.tokens.find((t) => t.address.toLowerCase() === address);
 
     app.get<{ Querystring: { from: string; to: string; format?: "json" | "csv" } }>(
       "/bill",
@@ -91,16 +102,25 @@ export function billRoutes(ctx: GatewayContext) {
         const from = parsePeriodBound(q.from, "from");
         const to = parsePeriodBound(q.to, "to");
         if (!from || !to) {
-          throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${!from ? "from" : "to"} must be a date YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC)`);
+          throw new ApiError(
+            ErrorCode.InvalidRequest,
+            `Invalid request: ${!from ? "from" : "to"} must be a date YYYY-MM-DD or YYYY-MM-DD HH:mm:ss (UTC)`,
+          );
         }
         if (to <= from) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: to must be after from");
         if (to.getTime() - from.getTime() > MAX_PERIOD_DAYS * 86_400_000) {
-          throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: the period is longer than ${MAX_PERIOD_DAYS} days; ask for shorter periods`);
+          throw new ApiError(
+            ErrorCode.InvalidRequest,
+            `Invalid request: the period is longer than ${MAX_PERIOD_DAYS} days; ask for shorter periods`,
+          );
         }
         const statement = await buildStatement(ctx.db, { merchantId: request.merchantId, from, to, tokens });
         if (q.format === "csv") {
           const name = `statement-${request.merchantId}-${q.from.slice(0, 10)}-${q.to.slice(0, 10)}.csv`;
-          return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="${name}"`).send(statementToCsv(statement));
+          return reply
+            .type("text/csv; charset=utf-8")
+            .header("content-disposition", `attachment; filename="${name}"`)
+            .send(statementToCsv(statement));
         }
         return { code: 200, msg: "success", data: presentStatement(ctx.wire, statement) };
       },

@@ -38,7 +38,8 @@ export function timeRangeOf(q: { startTime?: string; endTime?: string }): { crea
 
 /** A list query's status (orderStatus, or status), checked against the codes the list knows. */
 export function statusCodeOf(q: { orderStatus?: string; status?: string }, codes: readonly number[], text: string): number | undefined {
-  if (q.orderStatus !== undefined && q.status !== undefined && q.orderStatus !== q.status) throw invalid("orderStatus and status differ: send one");
+  if (q.orderStatus !== undefined && q.status !== undefined && q.orderStatus !== q.status)
+    throw invalid("orderStatus and status differ: send one");
   const v = q.orderStatus ?? q.status;
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -56,14 +57,19 @@ export const txHashOf = (h: string | undefined) => (h === undefined ? undefined 
 export function addressOf(value: string, field: string): string {
   const a = value.trim();
   if (!/^0x[0-9a-fA-F]{40}$/.test(a)) throw invalid(`${field} "${a}" is not an address (0x and 40 hex digits)`);
-  if (!isAddress(a, { strict: true })) throw invalid(`${field} "${a}" has a wrong EIP-55 checksum (mixed case): send it lowercase or correctly checksummed`);
+  if (!isAddress(a, { strict: true }))
+    throw invalid(`${field} "${a}" has a wrong EIP-55 checksum (mixed case): send it lowercase or correctly checksummed`);
   return a.toLowerCase();
 }
 
 /** Refuses a payout recipient the vault should never pay (store/recipients.ts says which and why) with 40011. */
 export async function checkRecipient(ctx: GatewayContext, to: string, field: string, db: Queryable = ctx.db): Promise<void> {
   const why = await payoutRecipientConflict(db, ctx.chains, to);
-  if (why) throw new ApiError(ErrorCode.RecipientRefused, `${field} ${getAddress(to.toLowerCase())} is ${why}: payouts go to an address outside this gateway`);
+  if (why)
+    throw new ApiError(
+      ErrorCode.RecipientRefused,
+      `${field} ${getAddress(to.toLowerCase())} is ${why}: payouts go to an address outside this gateway`,
+    );
 }
 
 /** A chain from a request's chainId (integer or numeric string). */
@@ -88,8 +94,12 @@ export function notifyRoute<Q extends Record<string, string | number | undefined
   const body = { ...object, properties: bodyProps(params.properties) };
   const response = { 200: emptyEnvelope, ...errorResponses };
   const tag = path.split("/")[0]!;
-  const get: RouteShorthandOptions = { schema: { summary, tags: [tag], operationId: operationIdOf("GET", path), querystring: object, response } };
-  const post: RouteShorthandOptions = { schema: { summary: `${summary} (POST form)`, tags: [tag], operationId: operationIdOf("POST", path), body, response } };
+  const get: RouteShorthandOptions = {
+    schema: { summary, tags: [tag], operationId: operationIdOf("GET", path), querystring: object, response },
+  };
+  const post: RouteShorthandOptions = {
+    schema: { summary: `${summary} (POST form)`, tags: [tag], operationId: operationIdOf("POST", path), body, response },
+  };
   app.get(`/${path}`, get, async (request) => {
     await handler(request, request.query as Q);
     return { code: 200, msg: "success" };

@@ -29,7 +29,8 @@ export function confRoutes(ctx: GatewayContext) {
       "/conf/list/chain",
       {
         schema: {
-          summary: "The configured chains. chainId is the EVM chain id (eth_chainId) everywhere in this API, not a platform-internal number",
+          summary:
+            "The configured chains. chainId is the EVM chain id (eth_chainId) everywhere in this API, not a platform-internal number",
           tags: ["conf"],
           operationId: "confListChain",
           querystring: { type: "object", additionalProperties: false, properties: {} },
@@ -56,7 +57,11 @@ export function confRoutes(ctx: GatewayContext) {
         // the configured tokens only (a token no longer configured keeps its number for old rows but is not accepted)
         const accepted = ctx.wire
           .currencies()
-          .filter((c) => (chainId === undefined || c.chainId === chainId) && ctx.chains.some((ch) => ch.chainId === c.chainId && ch.tokens.some((t) => t.address.toLowerCase() === c.address)));
+          .filter(
+            (c) =>
+              (chainId === undefined || c.chainId === chainId) &&
+              ctx.chains.some((ch) => ch.chainId === c.chainId && ch.tokens.some((t) => t.address.toLowerCase() === c.address)),
+          );
         const rates = await Promise.all(accepted.map((c) => usdRateOf(ctx, c.chainId, c.address)));
         return ok(accepted.map((c, i) => ({ ...presentCurrency(c), exchangeRate: rates[i]! })));
       },

@@ -28,7 +28,10 @@ const settingsSchema = {
       description:
         "false (default): callbacks on the status changes Pay Protocol calls back on (payment: paid, partially paid, failed; refund and withdrawal: success, failure, rejected; recharge: success, failure). true: on every status change and transfer event too",
     },
-    webhookSecretHint: { type: "string", description: "whsec_… and the last 4 characters of the Standard Webhooks secret (never the secret)" },
+    webhookSecretHint: {
+      type: "string",
+      description: "whsec_… and the last 4 characters of the Standard Webhooks secret (never the secret)",
+    },
     underpaymentToleranceBps: {
       type: "integer",
       description:
@@ -69,7 +72,9 @@ export function merchantRoutes(ctx: GatewayContext) {
       async (request) => ok(await present(await getMerchantSettings(ctx.db, ctx.box, request.merchantId))),
     );
 
-    app.post<{ Body: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean; underpaymentToleranceBps?: number } }>(
+    app.post<{
+      Body: { name?: string; rechargeNotifyUrl?: string | null; callbackAllEvents?: boolean; underpaymentToleranceBps?: number };
+    }>(
       "/merchant/settings/update",
       {
         schema: {
@@ -108,7 +113,8 @@ export function merchantRoutes(ctx: GatewayContext) {
       "/merchant/webhookSecret/rotate",
       {
         schema: {
-          summary: "Addition: replace the Standard Webhooks secret; the new whsec_… is shown once, here (callbacks signed from now on use it)",
+          summary:
+            "Addition: replace the Standard Webhooks secret; the new whsec_… is shown once, here (callbacks signed from now on use it)",
           tags: ["merchant"],
           operationId: "merchantWebhookSecretRotate",
           body: { type: "object", additionalProperties: false, properties: {} },

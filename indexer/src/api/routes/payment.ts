@@ -75,19 +75,28 @@ async function createFiatOrder(ctx: GatewayContext, merchantId: bigint, chain: C
   }
   const currency = b.quoteCurrencySymbol.toUpperCase();
   if (!/^[A-Z]{3}$/.test(currency)) {
-    throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: with isLegalTender 1, quoteCurrencySymbol is an ISO 4217 code such as USD or CNY, not "${b.quoteCurrencySymbol}"`);
+    throw new ApiError(
+      ErrorCode.InvalidRequest,
+      `Invalid request: with isLegalTender 1, quoteCurrencySymbol is an ISO 4217 code such as USD or CNY, not "${b.quoteCurrencySymbol}"`,
+    );
   }
   const priced = chain.tokens.filter((t) => pricing.tokens[t.symbol]);
-  const names = priced.map((t) => `${t.symbol} (currencyId ${ctx.wire.currencyOf(chain.chainId, t.address)?.currencyId ?? "?"})`).join(", ");
+  const names = priced
+    .map((t) => `${t.symbol} (currencyId ${ctx.wire.currencyOf(chain.chainId, t.address)?.currencyId ?? "?"})`)
+    .join(", ");
   let token: TokenConfig | undefined;
   if (b.currencyId !== undefined) {
     token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
     if (!pricing.tokens[token.symbol]) {
-      throw new ApiError(ErrorCode.FiatUnpriced, `currencyId ${b.currencyId} (${token.symbol}) has no price feed on chain ${chain.chainId}: pay in one of ${names || "(none)"}`);
+      throw new ApiError(
+        ErrorCode.FiatUnpriced,
+        `currencyId ${b.currencyId} (${token.symbol}) has no price feed on chain ${chain.chainId}: pay in one of ${names || "(none)"}`,
+      );
     }
   } else {
     token = priced.find((t) => pricing.tokens[t.symbol]!.peg) ?? priced[0];
-    if (!token) throw new ApiError(ErrorCode.FiatUnpriced, `Chain ${chain.chainId} prices no token: its pricing config names none of its tokens`);
+    if (!token)
+      throw new ApiError(ErrorCode.FiatUnpriced, `Chain ${chain.chainId} prices no token: its pricing config names none of its tokens`);
   }
   const { order } = await createPaymentOrderIn(ctx, merchantId, chain, token, {
     merchantOrderId: b.outTradeNo,
@@ -140,7 +149,12 @@ export function paymentRoutes(ctx: GatewayContext) {
               },
               quoteAmount: decimalField("the amount in that currency"),
               notifyUrl: { ...httpUrl, description: "where callbacks go (public http(s))" },
-              redirectionUrl: { type: "string", maxLength: 2048, pattern: "^(https?://[^\\s/$.?#][^\\s]*)?$", description: "where the payer goes after paying" },
+              redirectionUrl: {
+                type: "string",
+                maxLength: 2048,
+                pattern: "^(https?://[^\\s/$.?#][^\\s]*)?$",
+                description: "where the payer goes after paying",
+              },
               currencyId: intField(
                 "addition: which currency of that symbol, when the chain accepts several (conf/list/currency); with isLegalTender 1, the currency to pay in (default: the chain's first priced stablecoin)",
               ),
@@ -158,10 +172,15 @@ export function paymentRoutes(ctx: GatewayContext) {
       async (request) => {
         const b = request.body;
         const chain = chainOf(ctx, b.chainId);
-        if (Number(b.isLegalTender ?? 0) === 1) return ok(presentCreatedPayment(ctx.wire, await createFiatOrder(ctx, request.merchantId, chain, b)));
-        const token = b.currencyId === undefined ? ctx.token(chain, b.quoteCurrencySymbol) : ctx.currency(chain, intOf(b.currencyId, "currencyId"));
+        if (Number(b.isLegalTender ?? 0) === 1)
+          return ok(presentCreatedPayment(ctx.wire, await createFiatOrder(ctx, request.merchantId, chain, b)));
+        const token =
+          b.currencyId === undefined ? ctx.token(chain, b.quoteCurrencySymbol) : ctx.currency(chain, intOf(b.currencyId, "currencyId"));
         if (token.symbol.toUpperCase() !== b.quoteCurrencySymbol.toUpperCase()) {
-          throw new ApiError(ErrorCode.UnknownToken, `currencyId ${b.currencyId} is ${token.symbol}, not quoteCurrencySymbol ${b.quoteCurrencySymbol}`);
+          throw new ApiError(
+            ErrorCode.UnknownToken,
+            `currencyId ${b.currencyId} is ${token.symbol}, not quoteCurrencySymbol ${b.quoteCurrencySymbol}`,
+          );
         }
         const { order } = await createPaymentOrderIn(ctx, request.merchantId, chain, token, {
           merchantOrderId: b.outTradeNo,
@@ -219,7 +238,14 @@ export function paymentRoutes(ctx: GatewayContext) {
           },
           page,
         );
-        return ok(presentPage(count, page.page, page.size, list.map((v) => presentPayment(ctx.wire, v))));
+        return ok(
+          presentPage(
+            count,
+            page.page,
+            page.size,
+            list.map((v) => presentPayment(ctx.wire, v)),
+          ),
+        );
       },
     );
 
@@ -252,7 +278,11 @@ export function paymentRoutes(ctx: GatewayContext) {
             type: "object",
             additionalProperties: false,
             required: ["chainId", "currencyId", "outTradeNo"],
-            properties: { chainId: chainIdField, currencyId: intField("the currency to pay in (conf/list/currency)"), outTradeNo: keyField("the order") },
+            properties: {
+              chainId: chainIdField,
+              currencyId: intField("the currency to pay in (conf/list/currency)"),
+              outTradeNo: keyField("the order"),
+            },
           },
           response: { 200: envelope(ref("PayInfoUpdate")), ...errorResponses },
         },
@@ -261,13 +291,22 @@ export function paymentRoutes(ctx: GatewayContext) {
         const b = request.body;
         const chain = chainOf(ctx, b.chainId);
         const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
-        const { order } = await movePaymentTo(ctx, { merchantId: request.merchantId, ref: { merchantOrderId: b.outTradeNo }, chain, token });
+        const { order } = await movePaymentTo(ctx, {
+          merchantId: request.merchantId,
+          ref: { merchantOrderId: b.outTradeNo },
+          chain,
+          token,
+        });
         return ok(presentPayInfoUpdate(ctx.wire, order));
       },
     );
 
-    notifyRoute<Ref>(app, "payment/notify", "Send the order's callback once more (its latest event, under its event id)", { properties: refProps }, (request, r) =>
-      requeuePaymentNotification(ctx.db, request.merchantId, paymentRefOf(r)),
+    notifyRoute<Ref>(
+      app,
+      "payment/notify",
+      "Send the order's callback once more (its latest event, under its event id)",
+      { properties: refProps },
+      (request, r) => requeuePaymentNotification(ctx.db, request.merchantId, paymentRefOf(r)),
     );
 
     app.post<{ Body: Ref }>(
@@ -283,7 +322,12 @@ export function paymentRoutes(ctx: GatewayContext) {
       },
       async (request) => {
         const ref = paymentRefOf(request.body);
-        await applyPaymentEvent(ctx.db, { merchantId: request.merchantId, ref, event: { type: "cancel" }, poolCooldownSeconds: ctx.config.poolCooldownSeconds });
+        await applyPaymentEvent(ctx.db, {
+          merchantId: request.merchantId,
+          ref,
+          event: { type: "cancel" },
+          poolCooldownSeconds: ctx.config.poolCooldownSeconds,
+        });
         return ok(presentPayment(ctx.wire, await getPaymentView(ctx.db, request.merchantId, ref)));
       },
     );

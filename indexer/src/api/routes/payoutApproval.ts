@@ -76,7 +76,10 @@ export function createPayoutApproval(ctx: GatewayContext) {
     (signatures: string[] | undefined, detailPath: string, noun: string) =>
     async (app: PayoutApplication, merchant: MerchantPayoutSetup): Promise<PayoutAuthorization[]> => {
       if (merchant.payoutKeyMode === "gateway" && signatures !== undefined) {
-        throw new ApiError(ErrorCode.SignatureNotExpected, "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature");
+        throw new ApiError(
+          ErrorCode.SignatureNotExpected,
+          "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
+        );
       }
       if (!merchant.payoutSigner || (merchant.payoutKeyMode === "gateway" && !merchant.payoutKeySealed)) {
         throw new ApiError(
@@ -95,7 +98,10 @@ export function createPayoutApproval(ctx: GatewayContext) {
           account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
         } catch {
           // no cause attached: an error about the key must never carry (and log) the key
-          throw new ApiError(ErrorCode.Internal, "The gateway-held payout key could not be opened: ask the operator to check the master key");
+          throw new ApiError(
+            ErrorCode.Internal,
+            "The gateway-held payout key could not be opened: ask the operator to check the master key",
+          );
         }
         if (account.address.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
           // the registered signer was changed by hand: signing would give a payout the vault refuses
@@ -104,7 +110,9 @@ export function createPayoutApproval(ctx: GatewayContext) {
             `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner)}: ask the operator to fix the merchant`,
           );
         }
-        return Promise.all(app.lines.map(async (l) => ({ signature: await account.signTypedData(typedData(l)), approvedBy: "gateway" as const })));
+        return Promise.all(
+          app.lines.map(async (l) => ({ signature: await account.signTypedData(typedData(l)), approvedBy: "gateway" as const })),
+        );
       }
       if (signatures!.length !== app.lines.length) {
         throw new ApiError(
@@ -140,7 +148,8 @@ export function createPayoutApproval(ctx: GatewayContext) {
     const name = (a: PayoutApplication) => `${a.kind} ${a.no}`;
     const seen = new Set<string>();
     for (const a of apps) {
-      if (seen.has(name(a))) throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${name(a)} is named twice: name each application once`);
+      if (seen.has(name(a)))
+        throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: ${name(a)} is named twice: name each application once`);
       seen.add(name(a));
       if (a.lines.some((l) => l.status !== PayoutStatus.PendingApproval)) {
         throw new ApiError(ErrorCode.IllegalState, `The ${name(a)} is not pending approval (state ${a.status}): leave it out of the batch`);
@@ -148,20 +157,32 @@ export function createPayoutApproval(ctx: GatewayContext) {
     }
     const chains = [...new Set(apps.map((a) => a.chainId))];
     if (chains.length > 1) {
-      throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: a batch pays on one chain, these applications are on chains ${chains.join(", ")}: send one batch per chain`);
+      throw new ApiError(
+        ErrorCode.InvalidRequest,
+        `Invalid request: a batch pays on one chain, these applications are on chains ${chains.join(", ")}: send one batch per chain`,
+      );
     }
     if (batch.payouts.length > MAX_BATCH_LINES) {
-      throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: the batch has ${batch.payouts.length} payouts, at most ${MAX_BATCH_LINES} fit in one: split it`);
+      throw new ApiError(
+        ErrorCode.InvalidRequest,
+        `Invalid request: the batch has ${batch.payouts.length} payouts, at most ${MAX_BATCH_LINES} fit in one: split it`,
+      );
     }
     if (Number(batch.deadline) * 1000 <= Date.now()) {
-      throw new ApiError(ErrorCode.IllegalState, "A payout of the batch is past its deadline: reject it and create a new one, or leave it out");
+      throw new ApiError(
+        ErrorCode.IllegalState,
+        "A payout of the batch is past its deadline: reject it and create a new one, or leave it out",
+      );
     }
   };
 
   /** The merchant's signing setup is usable for `mode`; in gateway mode, the opened key (the registered signer). */
   const signerOf = (merchant: MerchantPayoutSetup, signatureGiven: boolean) => {
     if (merchant.payoutKeyMode === "gateway" && signatureGiven) {
-      throw new ApiError(ErrorCode.SignatureNotExpected, "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature");
+      throw new ApiError(
+        ErrorCode.SignatureNotExpected,
+        "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
+      );
     }
     if (!merchant.payoutSigner || (merchant.payoutKeyMode === "gateway" && !merchant.payoutKeySealed)) {
       throw new ApiError(
@@ -195,7 +216,11 @@ export function createPayoutApproval(ctx: GatewayContext) {
    */
   const authorizeBatch =
     (signature: string | undefined) =>
-    async (apps: PayoutApplication[], batch: PayoutBatch, merchant: MerchantPayoutSetup): Promise<{ signature: string; approvedBy: PayoutApprover }> => {
+    async (
+      apps: PayoutApplication[],
+      batch: PayoutBatch,
+      merchant: MerchantPayoutSetup,
+    ): Promise<{ signature: string; approvedBy: PayoutApprover }> => {
       checkBatchable(apps, batch);
       const account = signerOf(merchant, signature !== undefined);
       const typed = batchTypedData(apps[0]!.chainId, batch);

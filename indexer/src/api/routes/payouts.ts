@@ -33,7 +33,19 @@ import {
 } from "../../wire/schemas.js";
 import { PAYOUT_STATUS, PayPayoutStatus, statesOf } from "../../wire/status.js";
 import type { GatewayContext } from "../context.js";
-import { addressOf, bodyProps, chainOf, checkRecipient, intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } from "./common.js";
+import {
+  addressOf,
+  bodyProps,
+  chainOf,
+  checkRecipient,
+  intOf,
+  notifyRoute,
+  ok,
+  pageOf,
+  statusCodeOf,
+  timeRangeOf,
+  txHashOf,
+} from "./common.js";
 import { createPayoutApproval, signatureFields } from "./payoutApproval.js";
 
 /**
@@ -64,7 +76,12 @@ const STATUS_CODES = Object.values(PayPayoutStatus);
 const hash = (v: unknown[]) => createHash("sha256").update(JSON.stringify(v)).digest("hex");
 
 /** withdrawAddress / withdrawAmount: comma-separated, paired 1:1 (Pay Protocol's "Merchant Pro"), at most 100. */
-function linesOf(addresses: string, amounts: string | number, f: { address: string; amount: string }, token: { decimals: number; symbol: string }) {
+function linesOf(
+  addresses: string,
+  amounts: string | number,
+  f: { address: string; amount: string },
+  token: { decimals: number; symbol: string },
+) {
   const as = addresses.split(",").map((a) => a.trim());
   const ns = typeof amounts === "number" ? [amounts] : amounts.split(",").map((a) => a.trim());
   if (as.length !== ns.length) {
@@ -86,7 +103,8 @@ function linesOf(addresses: string, amounts: string | number, f: { address: stri
 
 function specs(ctx: GatewayContext): KindSpec[] {
   const own = (q: Record<string, unknown>, idField: string): PayoutRef => {
-    if (q[idField] === undefined && q.outTradeNo === undefined) throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: give ${idField} or outTradeNo`);
+    if (q[idField] === undefined && q.outTradeNo === undefined)
+      throw new ApiError(ErrorCode.InvalidRequest, `Invalid request: give ${idField} or outTradeNo`);
     return {
       no: q[idField] === undefined ? undefined : BigInt(intOf(q[idField], idField)),
       merchantRef: q.outTradeNo === undefined ? undefined : String(q.outTradeNo),
@@ -126,7 +144,9 @@ function specs(ctx: GatewayContext): KindSpec[] {
           properties: {
             outTradeNo: keyField("the payment's outTradeNo"),
             outPaymentNo: keyField("the payment's outPaymentNo (with or instead of outTradeNo)"),
-            refundAmount: decimalField("the amount to refund in the payment's currency (default: everything received and not yet refunded)"),
+            refundAmount: decimalField(
+              "the amount to refund in the payment's currency (default: everything received and not yet refunded)",
+            ),
             refundAddress: addressField("the recipient (default: the sender of the payment)"),
             notifyUrl: { ...httpUrl, description: "where the refund callback goes (default: the payment's notifyUrl)" },
             outRefundNo: keyField("addition: the merchant's refund key; a repeat answers the same refund"),
@@ -134,7 +154,15 @@ function specs(ctx: GatewayContext): KindSpec[] {
           },
         },
         async handle(request) {
-          const b = request.body as { outTradeNo?: string; outPaymentNo?: string; refundAmount?: string | number; refundAddress?: string; notifyUrl?: string; outRefundNo?: string; reason?: string };
+          const b = request.body as {
+            outTradeNo?: string;
+            outPaymentNo?: string;
+            refundAmount?: string | number;
+            refundAddress?: string;
+            notifyUrl?: string;
+            outRefundNo?: string;
+            reason?: string;
+          };
           if (b.outTradeNo === undefined && b.outPaymentNo === undefined) {
             throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give the payment's outTradeNo or outPaymentNo");
           }
@@ -154,15 +182,23 @@ function specs(ctx: GatewayContext): KindSpec[] {
             requestHash,
             amount: (payment, refundable) => {
               if (b.refundAmount !== undefined) {
-                return merchantAmount(b.refundAmount, { field: "refundAmount", decimals: payment.tokenDecimals, symbol: payment.tokenSymbol });
+                return merchantAmount(b.refundAmount, {
+                  field: "refundAmount",
+                  decimals: payment.tokenDecimals,
+                  symbol: payment.tokenSymbol,
+                });
               }
               if (refundable === 0n) {
-                throw new ApiError(ErrorCode.IllegalState, `Nothing of ${payment.merchantOrderId} is left to refund (paid ${payment.paidAmount}, refunded ${payment.refundedAmount} base units)`);
+                throw new ApiError(
+                  ErrorCode.IllegalState,
+                  `Nothing of ${payment.merchantOrderId} is left to refund (paid ${payment.paidAmount}, refunded ${payment.refundedAmount} base units)`,
+                );
               }
               return refundable;
             },
             toAddress: to,
-            checkRecipient: (tx, _payment, address) => checkRecipient(ctx, address, b.refundAddress === undefined ? "refundAddress (the payer)" : "refundAddress", tx),
+            checkRecipient: (tx, _payment, address) =>
+              checkRecipient(ctx, address, b.refundAddress === undefined ? "refundAddress (the payer)" : "refundAddress", tx),
             reason: b.reason ?? null,
             notifyUrl: b.notifyUrl ?? null,
             payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
@@ -196,12 +232,24 @@ function specs(ctx: GatewayContext): KindSpec[] {
           },
         },
         async handle(request) {
-          const b = request.body as { chainId: number | string; currencyId: number | string; withdrawAddress: string; withdrawAmount: string | number; outTradeNo?: string; notifyUrl?: string };
+          const b = request.body as {
+            chainId: number | string;
+            currencyId: number | string;
+            withdrawAddress: string;
+            withdrawAmount: string | number;
+            outTradeNo?: string;
+            notifyUrl?: string;
+          };
           const chain = chainOf(ctx, b.chainId);
           const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
           const lines = linesOf(b.withdrawAddress, b.withdrawAmount, { address: "withdrawAddress", amount: "withdrawAmount" }, token);
           await recipients(lines, "withdrawAddress");
-          const requestHash = hash([chain.chainId, token.address.toLowerCase(), lines.map((l) => [l.toAddress, l.canonical]), b.notifyUrl ?? null]);
+          const requestHash = hash([
+            chain.chainId,
+            token.address.toLowerCase(),
+            lines.map((l) => [l.toAddress, l.canonical]),
+            b.notifyUrl ?? null,
+          ]);
           const { withdrawal } = await createWithdrawal(ctx.db, {
             merchantId: request.merchantId,
             outTradeNo: b.outTradeNo ?? null,
@@ -241,10 +289,22 @@ function specs(ctx: GatewayContext): KindSpec[] {
           },
         },
         async handle(request) {
-          const b = request.body as { chainId: number | string; currencyId: number | string; settlementAddress: string; settlementAmount: string | number; outTradeNo?: string; notifyUrl?: string };
+          const b = request.body as {
+            chainId: number | string;
+            currencyId: number | string;
+            settlementAddress: string;
+            settlementAmount: string | number;
+            outTradeNo?: string;
+            notifyUrl?: string;
+          };
           const chain = chainOf(ctx, b.chainId);
           const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
-          const [line] = linesOf(b.settlementAddress, String(b.settlementAmount), { address: "settlementAddress", amount: "settlementAmount" }, token);
+          const [line] = linesOf(
+            b.settlementAddress,
+            String(b.settlementAmount),
+            { address: "settlementAddress", amount: "settlementAmount" },
+            token,
+          );
           await recipients([line!], "settlementAddress");
           const requestHash = hash([chain.chainId, token.address.toLowerCase(), line!.toAddress, line!.canonical, b.notifyUrl ?? null]);
           const { settlement } = await createSettlementOrder(ctx.db, {
@@ -289,7 +349,11 @@ export function payoutRoutes(ctx: GatewayContext, kind: PayoutOrderKind) {
           operationId: spec.create.path.replace(/\/(.)/g, (_, c: string) => c.toUpperCase()),
           body: spec.create.body,
           response: {
-            200: envelope({ type: "object", required: [f.id], properties: { [f.id]: { type: "integer", description: `the ${spec.noun}'s number` } } }),
+            200: envelope({
+              type: "object",
+              required: [f.id],
+              properties: { [f.id]: { type: "integer", description: `the ${spec.noun}'s number` } },
+            }),
             ...errorResponses,
           },
         },
@@ -308,7 +372,8 @@ export function payoutRoutes(ctx: GatewayContext, kind: PayoutOrderKind) {
           response: one,
         },
       },
-      async (request) => ok(presentPayout(ctx.wire, await getPayoutApplication(ctx.db, kind, request.merchantId, spec.refOf(request.query)))),
+      async (request) =>
+        ok(presentPayout(ctx.wire, await getPayoutApplication(ctx.db, kind, request.merchantId, spec.refOf(request.query)))),
     );
 
     app.get<{ Querystring: Record<string, string | undefined> }>(
@@ -338,12 +403,23 @@ export function payoutRoutes(ctx: GatewayContext, kind: PayoutOrderKind) {
           },
           page,
         );
-        return ok(presentPage(count, page.page, page.size, list.map((a) => presentPayout(ctx.wire, a))));
+        return ok(
+          presentPage(
+            count,
+            page.page,
+            page.size,
+            list.map((a) => presentPayout(ctx.wire, a)),
+          ),
+        );
       },
     );
 
-    notifyRoute(app, `${spec.prefix}/notify`, `Send the ${spec.noun}'s callback once more (its latest event, under its event id)`, { properties: spec.refProps }, (request, r) =>
-      requeuePayoutNotification(ctx.db, kind, request.merchantId, spec.refOf(r)),
+    notifyRoute(
+      app,
+      `${spec.prefix}/notify`,
+      `Send the ${spec.noun}'s callback once more (its latest event, under its event id)`,
+      { properties: spec.refProps },
+      (request, r) => requeuePayoutNotification(ctx.db, kind, request.merchantId, spec.refOf(r)),
     );
 
     app.post<{ Body: Record<string, any> }>(

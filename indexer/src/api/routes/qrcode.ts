@@ -57,12 +57,22 @@ export function qrcodeRoutes(ctx: GatewayContext) {
   };
 
   return async function (app: FastifyInstance) {
-    app.post<{ Body: { label: string; chainId: number | string; currencyId: number | string; notifyUrl: string; redirectionUrl?: string; maxAmount?: string | number } }>(
+    app.post<{
+      Body: {
+        label: string;
+        chainId: number | string;
+        currencyId: number | string;
+        notifyUrl: string;
+        redirectionUrl?: string;
+        maxAmount?: string | number;
+      };
+    }>(
       "/qrcode/create",
       {
         config: { idempotentBy: ["label"] },
         schema: {
-          summary: "Addition: a static merchant QR code, a permanent payment link where the payer types the amount (the same label again answers the same code)",
+          summary:
+            "Addition: a static merchant QR code, a permanent payment link where the payer types the amount (the same label again answers the same code)",
           tags: ["qrcode"],
           operationId: "qrcodeCreate",
           body: {
@@ -85,9 +95,20 @@ export function qrcodeRoutes(ctx: GatewayContext) {
         const b = request.body;
         const chain = chainOf(ctx, b.chainId);
         const token = ctx.currency(chain, intOf(b.currencyId, "currencyId"));
-        const maxAmount = b.maxAmount === undefined ? null : merchantAmount(b.maxAmount, { field: "maxAmount", decimals: token.decimals, symbol: token.symbol });
+        const maxAmount =
+          b.maxAmount === undefined
+            ? null
+            : merchantAmount(b.maxAmount, { field: "maxAmount", decimals: token.decimals, symbol: token.symbol });
         const requestHash = createHash("sha256")
-          .update(JSON.stringify([chain.chainId, token.address.toLowerCase(), b.notifyUrl, b.redirectionUrl ?? null, b.maxAmount === undefined ? null : canonicalDecimal(b.maxAmount, "maxAmount")]))
+          .update(
+            JSON.stringify([
+              chain.chainId,
+              token.address.toLowerCase(),
+              b.notifyUrl,
+              b.redirectionUrl ?? null,
+              b.maxAmount === undefined ? null : canonicalDecimal(b.maxAmount, "maxAmount"),
+            ]),
+          )
           .digest("hex");
         const { qr } = await createMerchantQr(ctx.db, {
           code: randomBytes(16).toString("base64url"),

@@ -9,7 +9,10 @@ import { intOf, notifyRoute, ok, pageOf, statusCodeOf, timeRangeOf, txHashOf } f
 
 const STATUS_TEXT = "0 success, 1 recharging (awaiting confirmations), 2 failure";
 const STATUS_CODES = Object.values(PayRechargeStatus);
-const uuidProps = { UUID: qKey("the merchant's user id (spelled so in the reference)"), uuid: qKey("the same, lower case (the quick start's spelling)") };
+const uuidProps = {
+  UUID: qKey("the merchant's user id (spelled so in the reference)"),
+  uuid: qKey("the same, lower case (the quick start's spelling)"),
+};
 
 /** The user's uuid from `UUID` or `uuid` (Pay Protocol's pages spell it both ways); both must agree. */
 export function uuidOf(q: { UUID?: string; uuid?: string }): string | undefined {
@@ -50,7 +53,14 @@ export function rechargeRoutes(ctx: GatewayContext) {
           },
           page,
         );
-        return ok(presentPage(count, page.page, page.size, list.map((r) => presentRecharge(ctx.wire, r))));
+        return ok(
+          presentPage(
+            count,
+            page.page,
+            page.size,
+            list.map((r) => presentRecharge(ctx.wire, r)),
+          ),
+        );
       },
     );
 
@@ -61,11 +71,17 @@ export function rechargeRoutes(ctx: GatewayContext) {
           summary: "A recharge: the object its callback carries",
           tags: ["recharge"],
           operationId: "rechargeDetail",
-          querystring: { type: "object", additionalProperties: false, required: ["rechargeId"], properties: { rechargeId: qInt("the recharge's number") } },
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            required: ["rechargeId"],
+            properties: { rechargeId: qInt("the recharge's number") },
+          },
           response: { 200: envelope(ref("Recharge")), ...errorResponses },
         },
       },
-      async (request) => ok(presentRecharge(ctx.wire, await getRechargeOrder(ctx.db, request.merchantId, BigInt(request.query.rechargeId)))),
+      async (request) =>
+        ok(presentRecharge(ctx.wire, await getRechargeOrder(ctx.db, request.merchantId, BigInt(request.query.rechargeId)))),
     );
 
     notifyRoute<{ rechargeId?: string }>(

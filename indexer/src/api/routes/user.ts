@@ -15,7 +15,8 @@ export function userRoutes(ctx: GatewayContext) {
       {
         config: { idempotentBy: ["uuid", "UUID"] },
         schema: {
-          summary: "Give a user (the merchant's uuid) a fixed recharge address on every configured chain; answers the userId. Idempotent by uuid",
+          summary:
+            "Give a user (the merchant's uuid) a fixed recharge address on every configured chain; answers the userId. Idempotent by uuid",
           tags: ["user"],
           operationId: "userCreate",
           body: {
@@ -57,7 +58,8 @@ export function userRoutes(ctx: GatewayContext) {
       async (request) => {
         const q = request.query;
         const uuid = uuidOf(q);
-        if (q.userId === undefined && uuid === undefined) throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give userId or UUID (or both)");
+        if (q.userId === undefined && uuid === undefined)
+          throw new ApiError(ErrorCode.InvalidRequest, "Invalid request: give userId or UUID (or both)");
         const chainId = q.chainId === undefined ? undefined : ctx.chain(Number(q.chainId)).chainId;
         return ok(presentUser(await getUser(ctx.db, request.merchantId, { userId: q.userId, uuid }), chainId));
       },

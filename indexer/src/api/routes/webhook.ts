@@ -87,7 +87,8 @@ export function webhookRoutes(ctx: GatewayContext) {
         const order = (aggregateKind: string, aggregateId: string): WebhookLogQuery => ({ merchantId, aggregateKind, aggregateId });
         let lq: WebhookLogQuery;
         if (q.eventId !== undefined) lq = { merchantId, eventId: q.eventId };
-        else if (q.outTradeNo !== undefined) lq = order("payment", (await getPaymentOrder(ctx.db, merchantId, { merchantOrderId: q.outTradeNo })).id);
+        else if (q.outTradeNo !== undefined)
+          lq = order("payment", (await getPaymentOrder(ctx.db, merchantId, { merchantOrderId: q.outTradeNo })).id);
         else if (q.refundId !== undefined) lq = order("refund", q.refundId);
         else if (q.withdrawId !== undefined) lq = order("withdrawal", q.withdrawId);
         else if (q.settlementId !== undefined) lq = order("settlement", q.settlementId);

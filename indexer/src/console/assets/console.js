@@ -105,19 +105,29 @@
       chosen = rows;
       batchMsg.textContent = "";
       try {
-        const b = await postJson(approveBox.dataset.batchUrl, { items: rows.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })) }, csrf);
+        const b = await postJson(
+          approveBox.dataset.batchUrl,
+          { items: rows.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })) },
+          csrf,
+        );
         batchTyped = b.typed;
         batchItems.replaceChildren(
           ...b.payouts.map((p) => {
             const tr = document.createElement("tr");
-            for (const [text, cls] of [[p.kind, ""], [p.ref, ""], [p.to, "to"], [p.amount, "num amount"], [p.payoutId, "num"]]) {
+            for (const [text, cls] of [
+              [p.kind, ""],
+              [p.ref, ""],
+              [p.to, "to"],
+              [p.amount, "num amount"],
+              [p.payoutId, "num"],
+            ]) {
               const td = document.createElement("td");
               td.textContent = text;
               if (cls) td.className = cls;
               tr.append(td);
             }
             return tr;
-          })
+          }),
         );
         batchIntro.textContent = t("js.batchIntro", { count: b.count });
         $("#dlg-chain").textContent = b.chain;
@@ -134,7 +144,7 @@
     document.querySelectorAll("input[data-select]").forEach((c) =>
       c.addEventListener("change", () => {
         if (selectedButton && !selectedButton.dataset.never) selectedButton.disabled = checked().length === 0;
-      })
+      }),
     );
     selectedButton?.addEventListener("click", () => {
       const rows = checked();
@@ -145,7 +155,7 @@
       b.addEventListener("click", () => {
         const row = b.closest("tr");
         void (Number(row.dataset.lines) > 1 ? openBatch([row]) : open([row]));
-      })
+      }),
     );
     $("#dlg-cancel").addEventListener("click", () => dialog.close());
     signButton.addEventListener("click", async () => {
@@ -163,7 +173,11 @@
           signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, batchTyped || chosen[0].dataset.typed] });
         }
         dlgMsg.textContent = t("js.checking");
-        await postJson(approveBox.dataset.approveUrl, { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature }, csrf);
+        await postJson(
+          approveBox.dataset.approveUrl,
+          { items: chosen.map((r) => ({ kind: r.dataset.kind, id: r.dataset.id })), signature },
+          csrf,
+        );
         window.location.assign(window.location.pathname + "?done=approved");
       } catch (e) {
         dlgMsg.textContent = walletError(e);
@@ -187,7 +201,7 @@
       } catch {
         b.textContent = t("js.copyFailed");
       }
-    })
+    }),
   );
   $("#print")?.addEventListener("click", () => window.print());
 })();

@@ -32,7 +32,7 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
         listPendingPayouts(ctx.db, user.merchantId, user.chainIds),
         ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
           "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-          [user.merchantId]
+          [user.merchantId],
         ),
         readVaults(ctx, user.merchantId, user.chainIds),
       ]);
@@ -49,7 +49,7 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
           signer,
           vaultSignerMismatch,
           keyMode: m?.payout_key_mode ?? "merchant",
-        })
+        }),
       );
     });
 
@@ -92,7 +92,7 @@ export function approvalRoutes(kit: ConsoleRouteKit) {
       const approved = await approveFromConsole(ctx, user, items, signature);
       request.log.info(
         { merchantId: user.merchantId.toString(), approved: approved.map((o) => o.id), by: user.address },
-        "console payout approved"
+        "console payout approved",
       );
       if ((request.headers["content-type"] ?? "").includes("application/json")) {
         return reply

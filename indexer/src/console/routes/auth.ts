@@ -69,7 +69,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
           token: signinToken(ctx, browser),
           wrongHost: request.host !== ctx.publicUrl.host,
           insecure: ctx.publicUrl.protocol === "http:" && !LOOPBACK.has(ctx.publicUrl.hostname),
-        })
+        }),
       );
     });
 
@@ -96,7 +96,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
         await insertSigninNonce(ctx.db, { nonce, address, browser: sha256(browser), ttlSeconds: SIGNIN_MESSAGE_TTL_SECONDS });
         const message = signinMessage(ctx, { address: address as Address, chainId, nonce, now: new Date() });
         return reply.headers({ "cache-control": "no-store" }).send({ message, chainId });
-      }
+      },
     );
 
     app.post<{ Body: { message: string; signature: string } }>(
@@ -132,7 +132,7 @@ export function authRoutes(kit: ConsoleRouteKit) {
         await startSession(ctx, reply, checked.address, merchants[0]!.merchantId);
         request.log.info({ address: checked.address, merchantId: merchants[0]!.merchantId.toString(), by: sig.by }, "console sign-in");
         return reply.headers({ "cache-control": "no-store" }).send({ redirect: `${ctx.base}/overview` });
-      }
+      },
     );
 
     app.post("/signout", async (request, reply) => {

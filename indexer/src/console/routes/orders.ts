@@ -76,7 +76,7 @@ export function orderRoutes(kit: ConsoleRouteKit) {
     reply: FastifyReply,
     o: ConsoleOrder,
     status = 200,
-    refundForm?: OrderDetailData["refundForm"]
+    refundForm?: OrderDetailData["refundForm"],
   ) => {
     const user = kit.user(request);
     // a payout's events are its application's (aggregate = the public refundId / withdrawId / settlementId);
@@ -117,7 +117,7 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       const t = kit.t(request);
       const lines = [CSV_COLUMNS.join(",")];
       let before: string | undefined;
-      for (let n = 0; n < CSV_MAX_ROWS; ) {
+      for (let n = 0; n < CSV_MAX_ROWS;) {
         const page = await listConsoleOrders(ctx.db, q.kind, user.merchantId, q.filter, { before, limit: 1000 });
         for (const o of page.list) {
           const s = summarize(ctx, o);
@@ -140,7 +140,7 @@ export function orderRoutes(kit: ConsoleRouteKit) {
               utcText(s.createdAt),
             ]
               .map(csvField)
-              .join(",")
+              .join(","),
           );
         }
         n += page.list.length;
@@ -230,7 +230,10 @@ export function orderRoutes(kit: ConsoleRouteKit) {
           notifyUrl: null,
           payoutDeadlineSeconds: ctx.config.payoutDeadlineSeconds,
         });
-        request.log.info({ merchantId: user.merchantId.toString(), refund: refund.lines[0]!.id, by: user.address }, "console refund created");
+        request.log.info(
+          { merchantId: user.merchantId.toString(), refund: refund.lines[0]!.id, by: user.address },
+          "console refund created",
+        );
         return kit.done(reply, `/orders/refund/${encodeURIComponent(refund.lines[0]!.id)}`, "refundCreated");
       } catch (e) {
         if (e instanceof IdempotencyConflictError) return refuse(t("refund.expired"));

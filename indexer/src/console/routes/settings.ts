@@ -43,7 +43,7 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
     return kit.html(
       reply,
       status,
-      settingsPage(v, { merchant, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra })
+      settingsPage(v, { merchant, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra }),
     );
   };
   const refuse = (request: FastifyRequest, reply: FastifyReply, section: string, message: string, form: Form) =>
@@ -207,7 +207,7 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
             form.notifyUrl,
             form.redirectionUrl || null,
             maxAmount?.toString() ?? null,
-          ])
+          ]),
         )
         .digest("hex");
       try {
@@ -254,7 +254,7 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
           coin: `${q.tokenSymbol} · ${ctx.chain(q.chainId)?.name ?? q.chainId}`,
           url,
           svg: await qrSvg(url),
-        })
+        }),
       );
     });
 

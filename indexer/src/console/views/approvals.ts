@@ -29,16 +29,16 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     d.keyMode === "gateway"
       ? `<p>${e(t("approvals.gatewaySigns"))}</p>`
       : d.signer
-      ? `<p>${e(t("approvals.mustSign"))} <code id="signer">${e(checksummed(d.signer))}</code>${
-          isSigner ? ` <span class="ok">${e(t("approvals.youAreSigner"))}</span>` : ""
-        }</p>`
-      : `<p class="error">${e(t("approvals.noSigner"))}</p>`;
+        ? `<p>${e(t("approvals.mustSign"))} <code id="signer">${e(checksummed(d.signer))}</code>${
+            isSigner ? ` <span class="ok">${e(t("approvals.youAreSigner"))}</span>` : ""
+          }</p>`
+        : `<p class="error">${e(t("approvals.noSigner"))}</p>`;
   const mismatch = d.vaultSignerMismatch
     .map(
       (m) =>
         `<p class="warning" role="note">${e(
-          t("approvals.vaultSignerDiffers", { chain: m.chain, signer: m.signer ? checksummed(m.signer) : "—" })
-        )}</p>`
+          t("approvals.vaultSignerDiffers", { chain: m.chain, signer: m.signer ? checksummed(m.signer) : "—" }),
+        )}</p>`,
     )
     .join("");
   const roleNote = mayApprove ? "" : `<p class="warning" role="note">${e(t("approvals.roleNeeded"))}</p>`;
@@ -55,19 +55,19 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
           ? `<form method="post" action="${e(ctx.base)}/approvals/approve" class="inline">${
               user ? csrfField(user) : ""
             }<input type="hidden" name="kind" value="${order.kind}"><input type="hidden" name="id" value="${e(
-              order.id
+              order.id,
             )}"><button type="submit" class="primary"${mayApprove ? "" : " disabled"}>${e(t("approvals.approve"))}</button></form>`
           : `<button type="button" class="primary" data-approve${mayApprove && d.signer ? "" : " disabled"}>${e(
-              t("approvals.approve")
+              t("approvals.approve"),
             )}</button>`;
       return `<tr id="o-${e(order.id)}" data-kind="${order.kind}" data-id="${e(order.id)}" data-lines="${linesOf(order)}" data-typed="${e(
-        typedData
+        typedData,
       )}" data-to="${e(to)}" data-amount="${e(amount)}" data-chain="${e(chain)}" data-payout-id="${order.payoutId}" data-signer="${e(
-        d.signer ? checksummed(d.signer) : ""
+        d.signer ? checksummed(d.signer) : "",
       )}">
   <td><input type="checkbox" data-select aria-label="${e(t("approvals.selectRow", { ref: order.merchantRef ?? order.id }))}"${
-        mayApprove ? "" : " disabled"
-      }></td>
+    mayApprove ? "" : " disabled"
+  }></td>
   <td>${e(t(`one.${order.kind}`))}</td>
   <td><a href="${e(ctx.base)}/orders/${order.kind}/${e(encodeURIComponent(order.id))}">${e(order.merchantRef)}</a></td>
   <td class="num amount">${e(amount)}</td>
@@ -94,10 +94,10 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
   const table = d.pending.length
     ? `${batchBar}<div class="table-wrap" tabindex="0"><table id="approvals"><caption class="visually-hidden">${e(t("approvals.title"))}</caption>
   <thead><tr><th scope="col">${e(t("approvals.select"))}</th><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col" class="num">${e(
-        t("field.amount")
-      )}</th><th scope="col">${e(t("field.recipient"))}</th><th scope="col">${e(t("field.chain"))}</th><th scope="col" class="num">${e(
-        t("detail.payoutId")
-      )}</th><th scope="col">${e(t("detail.deadline"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
+    t("field.amount"),
+  )}</th><th scope="col">${e(t("field.recipient"))}</th><th scope="col">${e(t("field.chain"))}</th><th scope="col" class="num">${e(
+    t("detail.payoutId"),
+  )}</th><th scope="col">${e(t("detail.deadline"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${rows}</tbody></table></div>`
     : `<p id="approvals-empty">${e(t("approvals.none"))}</p>`;
 
@@ -114,12 +114,12 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
   </dl>
   <div class="table-wrap" id="dlg-batch" tabindex="0" role="region" aria-labelledby="dlg-batch-intro" hidden><table><caption class="visually-hidden">${e(t("approvals.batchCaption"))}</caption>
     <thead><tr><th scope="col">${e(t("field.kind"))}</th><th scope="col">${e(t("field.merchantRef"))}</th><th scope="col">${e(
-      t("field.recipient")
+      t("field.recipient"),
     )}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(t("detail.payoutId"))}</th></tr></thead>
     <tbody id="dlg-items"></tbody></table></div>
   <p id="dlg-msg" role="status" aria-live="polite" class="hint"></p>
   <div class="actions"><button type="button" class="primary" id="dlg-sign">${e(
-    t("approvals.sign")
+    t("approvals.sign"),
   )}</button> <button type="button" id="dlg-cancel">${e(t("approvals.cancel"))}</button></div>
 </dialog>`;
 
@@ -128,9 +128,9 @@ export function approvalsPage(v: ViewContext, d: ApprovalsData): string {
     nav: "approvals",
     wide: true,
     body: `<section class="card" aria-label="${e(t("approvals.who"))}" id="approve-box" data-approve-url="${e(
-      ctx.base
+      ctx.base,
     )}/approvals/approve" data-batch-url="${e(ctx.base)}/approvals/batch" data-key-mode="${d.keyMode}" data-signer="${e(
-      d.signer ? checksummed(d.signer) : ""
+      d.signer ? checksummed(d.signer) : "",
     )}">${who}${mismatch}${roleNote}
   <p class="hint">${e(t("approvals.explain"))}</p></section>
 ${table}

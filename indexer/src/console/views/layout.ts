@@ -49,7 +49,7 @@ export function page(v: ViewContext, p: { title: string; nav?: NavItem; body: st
     "approvals",
     `${ctx.base}/approvals`,
     t("nav.approvals"),
-    v.pending ? ` <span class="badge">${v.pending}<span class="visually-hidden"> ${e(t("nav.pending"))}</span></span>` : ""
+    v.pending ? ` <span class="badge">${v.pending}<span class="visually-hidden"> ${e(t("nav.pending"))}</span></span>` : "",
   )}
   ${link("settings", `${ctx.base}/settings`, t("nav.settings"))}
 </ul></nav>`
@@ -57,18 +57,18 @@ export function page(v: ViewContext, p: { title: string; nav?: NavItem; body: st
   const languages = `<ul class="langs" aria-label="${e(t("nav.language"))}">${LOCALES.map((l) =>
     l === v.locale
       ? `<li><span aria-current="true" lang="${l}">${e(LOCALE_NAMES[l])}</span></li>`
-      : `<li><a href="${e(languageHref(v.url, l))}" lang="${l}" hreflang="${l}">${e(LOCALE_NAMES[l])}</a></li>`
+      : `<li><a href="${e(languageHref(v.url, l))}" lang="${l}" hreflang="${l}">${e(LOCALE_NAMES[l])}</a></li>`,
   ).join("")}</ul>`;
   const who = user
     ? `<div class="who">
   <p><span class="visually-hidden">${e(t("nav.signedInAs"))}</span><code title="${e(checksummed(user.address))}">${e(
-        shortAddress(checksummed(user.address))
-      )}</code>
+    shortAddress(checksummed(user.address)),
+  )}</code>
      <span class="role">${e(t(`role.${user.role}`))}</span></p>
   ${merchantSwitch(v)}
   <form method="post" action="${e(ctx.base)}/signout" class="inline"><input type="hidden" name="_csrf" value="${e(
-        user.session.csrfToken
-      )}"><button type="submit" class="link">${e(t("nav.signOut"))}</button></form>
+    user.session.csrfToken,
+  )}"><button type="submit" class="link">${e(t("nav.signOut"))}</button></form>
 </div>`
     : "";
   const sandbox =
@@ -97,7 +97,7 @@ ${user ? `<meta name="csrf-token" content="${e(user.session.csrfToken)}">` : ""}
 <main id="main"${p.wide ? ' class="wide"' : ""}>
 ${sandbox}
 <h1>${e(p.title)}</h1>
-${p.flash ?? v.flash ? `<p class="flash" role="status">${e(p.flash ?? v.flash)}</p>` : ""}
+${(p.flash ?? v.flash) ? `<p class="flash" role="status">${e(p.flash ?? v.flash)}</p>` : ""}
 ${p.body}
 </main>
 <script type="application/json" id="console-i18n">${scriptMessages(v.locale)}</script>
@@ -111,7 +111,7 @@ function merchantSwitch(v: ViewContext): string {
   const options = user.merchants
     .map(
       (m) =>
-        `<option value="${m.merchantId}"${m.merchantId === user.merchantId ? " selected" : ""}>${e(m.name)} (#${m.merchantId})</option>`
+        `<option value="${m.merchantId}"${m.merchantId === user.merchantId ? " selected" : ""}>${e(m.name)} (#${m.merchantId})</option>`,
     )
     .join("");
   return `<form method="post" action="${e(ctx.base)}/session/merchant" class="inline merchant-switch">
@@ -128,7 +128,7 @@ export const csrfField = (user: ConsoleUser) => `<input type="hidden" name="_csr
 /** A page for a refusal or a missing object: 401, 403, 404, 409, 429, 500. */
 export function errorPage(v: ViewContext, status: number, message: string): string {
   const title = v.t(
-    status === 404 ? "error.notFoundTitle" : status === 403 ? "error.forbiddenTitle" : status === 401 ? "error.signInTitle" : "error.title"
+    status === 404 ? "error.notFoundTitle" : status === 403 ? "error.forbiddenTitle" : status === 401 ? "error.signInTitle" : "error.title",
   );
   const back = v.user
     ? `<p><a href="${e(v.ctx.base)}/overview">${e(v.t("error.back"))}</a></p>`

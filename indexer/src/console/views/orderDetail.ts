@@ -54,7 +54,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
         row(t("detail.receipt"), addressLink(ctx, p.chainId, p.receiptAddress)),
         row(t("field.payer"), addressLink(ctx, p.chainId, p.payerAddress)),
         row(t("detail.expires"), time(p.expiresAt)),
-        row(t("detail.notifyUrl"), `<code>${e(p.notifyUrl)}</code>`)
+        row(t("detail.notifyUrl"), `<code>${e(p.notifyUrl)}</code>`),
       );
       extra = transfersSection(v, o, d) + refundsSection(v, o, d);
       break;
@@ -65,7 +65,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
         row(t("field.from"), addressLink(ctx, r.chainId, r.fromAddress)),
         row(t("detail.rechargeAddress"), addressLink(ctx, r.chainId, r.toAddress)),
         row(t("detail.tx"), txLink(ctx, r.chainId, r.txHash)),
-        row(t("detail.block"), e(r.blockNumber.toString()))
+        row(t("detail.block"), e(r.blockNumber.toString())),
       );
       break;
     }
@@ -77,20 +77,20 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
         row(t("detail.deadline"), time(p.payoutDeadline)),
         row(
           t("detail.approvedBy"),
-          p.approvedBy ? e(t(p.approvedBy === "gateway" ? "detail.approvedByGateway" : "detail.approvedByMerchant")) : ""
+          p.approvedBy ? e(t(p.approvedBy === "gateway" ? "detail.approvedByGateway" : "detail.approvedByMerchant")) : "",
         ),
         row(t("detail.reason"), p.reason ? e(p.reason) : ""),
         row(t("detail.skipReason"), p.skipReason ? e(p.skipReason) : ""),
-        row(t("detail.tx"), txLink(ctx, p.chainId, p.txHash))
+        row(t("detail.tx"), txLink(ctx, p.chainId, p.txHash)),
       );
       if (p.kind === "refund" && p.payOrderId) {
         facts.push(
           row(
             t("detail.payment"),
             `<a href="${e(ctx.base)}/orders/payment/${e(encodeURIComponent(p.payOrderId))}"><code>${e(p.payOrderId)}</code></a> ${e(
-              p.merchantOrderId ?? ""
-            )}`
-          )
+              p.merchantOrderId ?? "",
+            )}`,
+          ),
         );
       }
       if (p.status === 0) extra += `<p><a href="${e(ctx.base)}/approvals#o-${e(p.id)}">${e(t("detail.toApprovals"))}</a></p>`;
@@ -106,7 +106,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
               x.to !== null
                 ? `${x.from !== null ? `${e(stateName(t, o.kind, x.from))} → ` : ""}<strong>${e(stateName(t, o.kind, x.to))}</strong>`
                 : ""
-            }${typeof x.data.amount === "string" && x.type.endsWith("late_transfer") ? ` ${money(BigInt(x.data.amount))}` : ""}</li>`
+            }${typeof x.data.amount === "string" && x.type.endsWith("late_transfer") ? ` ${money(BigInt(x.data.amount))}` : ""}</li>`,
         )
         .join("")}</ol>`
     : `<p>${e(t("detail.noEvents"))}</p>`;
@@ -114,17 +114,17 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
   const canResend = user && roleAllows(user.role, "operator");
   const resend = canResend
     ? `<form method="post" action="${e(ctx.base)}/orders/${o.kind}/${e(encodeURIComponent(s.id))}/resend" class="inline">${csrfField(
-        user!
+        user!,
       )}<button type="submit" id="resend">${e(t("detail.resend"))}</button></form>`
     : "";
   const events = d.webhooks.events
     .map(
       (w) =>
         `<tr><td><code>${e(w.eventId)}</code></td><td>${e(w.type)}</td><td><span class="wh ${w.status}">${e(
-          t(`webhook.${w.status}`)
+          t(`webhook.${w.status}`),
         )}</span></td><td class="num">${w.attempts}</td><td>${time(w.deliveredAt ?? w.nextAttemptAt)}</td><td>${e(
-          w.lastError ?? ""
-        )}</td></tr>`
+          w.lastError ?? "",
+        )}</td></tr>`,
     )
     .join("");
   const attempts = d.webhooks.attempts
@@ -132,7 +132,7 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
       (a) =>
         `<tr><td>${time(a.attemptedAt)}</td><td>${e(a.eventType)} #${a.attemptNo}</td><td class="http">${
           a.httpStatus === null ? "—" : a.httpStatus
-        }</td><td>${e(a.error ?? "")}</td><td class="num">${a.durationMs} ms</td><td><code class="url">${e(a.url ?? "")}</code></td></tr>`
+        }</td><td>${e(a.error ?? "")}</td><td class="num">${a.durationMs} ms</td><td><code class="url">${e(a.url ?? "")}</code></td></tr>`,
     )
     .join("");
   const callbacks = `<section aria-labelledby="h-callbacks">
@@ -140,17 +140,17 @@ export function orderDetailPage(v: ViewContext, d: OrderDetailData): string {
   ${resend}
   <div class="table-wrap" tabindex="0"><table id="webhook-events"><caption>${e(t("detail.events"))}</caption>
     <thead><tr><th scope="col">${e(t("detail.eventId"))}</th><th scope="col">${e(t("detail.eventType"))}</th><th scope="col">${e(
-    t("field.state")
-  )}</th><th scope="col" class="num">${e(t("detail.attempts"))}</th><th scope="col">${e(t("detail.when"))}</th><th scope="col">${e(
-    t("detail.lastError")
-  )}</th></tr></thead>
+      t("field.state"),
+    )}</th><th scope="col" class="num">${e(t("detail.attempts"))}</th><th scope="col">${e(t("detail.when"))}</th><th scope="col">${e(
+      t("detail.lastError"),
+    )}</th></tr></thead>
     <tbody>${events || `<tr><td colspan="6">${e(t("detail.noCallbacks"))}</td></tr>`}</tbody></table></div>
   <div class="table-wrap" tabindex="0"><table id="webhook-attempts"><caption>${e(t("detail.attemptLog"))}</caption>
     <thead><tr><th scope="col">${e(t("detail.when"))}</th><th scope="col">${e(t("detail.eventType"))}</th><th scope="col">${e(
-    t("detail.http")
-  )}</th><th scope="col">${e(t("detail.error"))}</th><th scope="col" class="num">${e(t("detail.duration"))}</th><th scope="col">${e(
-    t("detail.url")
-  )}</th></tr></thead>
+      t("detail.http"),
+    )}</th><th scope="col">${e(t("detail.error"))}</th><th scope="col" class="num">${e(t("detail.duration"))}</th><th scope="col">${e(
+      t("detail.url"),
+    )}</th></tr></thead>
     <tbody>${attempts || `<tr><td colspan="6">${e(t("detail.noAttempts"))}</td></tr>`}</tbody></table></div>
 </section>`;
 
@@ -177,9 +177,9 @@ function transfersSection(v: ViewContext, o: Extract<ConsoleOrder, { kind: "paym
       const amount = tk ? `${formatAmount(BigInt(x.amountBaseUnits), tk.decimals)} ${tk.symbol}` : `${x.amountBaseUnits} (${x.token})`;
       const notes = [x.late ? t("detail.late") : "", x.tokenMatches ? "" : t("detail.wrongToken")].filter(Boolean).join(", ");
       return `<tr><td>${txLink(ctx, p.chainId, x.txHash)}</td><td>${addressLink(ctx, p.chainId, x.from)}</td><td class="num">${e(
-        amount
+        amount,
       )}</td><td class="num">${e(x.blockNumber)}</td><td class="num">${x.confirmations}</td><td>${e(t(`transfer.${x.status}`))}</td><td>${e(
-        notes
+        notes,
       )}</td></tr>`;
     })
     .join("");
@@ -192,11 +192,11 @@ function transfersSection(v: ViewContext, o: Extract<ConsoleOrder, { kind: "paym
   return `<section aria-labelledby="h-transfers"><h2 id="h-transfers">${e(t("detail.transfers"))}</h2>
   ${notes.length ? `<p class="warning">${notes.map(e).join(" ")}</p>` : ""}
   <div class="table-wrap" tabindex="0"><table id="transfers"><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col">${e(
-    t("field.from")
+    t("field.from"),
   )}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col" class="num">${e(
-    t("detail.block")
+    t("detail.block"),
   )}</th><th scope="col" class="num">${e(t("detail.confirmations"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(
-    t("detail.notes")
+    t("detail.notes"),
   )}</th></tr></thead>
   <tbody>${rows || `<tr><td colspan="7">${e(t("detail.noTransfers"))}</td></tr>`}</tbody></table></div>
 </section>`;
@@ -210,8 +210,8 @@ function refundsSection(v: ViewContext, o: Extract<ConsoleOrder, { kind: "paymen
     .map(
       (r) =>
         `<li><a href="${e(ctx.base)}/orders/refund/${e(encodeURIComponent(r.id))}">${e(r.merchantRef)}</a> ${e(money(r.amount))} · ${e(
-          stateName(t, "refund", r.status)
-        )}</li>`
+          stateName(t, "refund", r.status),
+        )}</li>`,
     )
     .join("");
   const refundable = p.paidAmount - p.refundedAmount;
@@ -219,14 +219,14 @@ function refundsSection(v: ViewContext, o: Extract<ConsoleOrder, { kind: "paymen
   if (user && roleAllows(user.role, "operator") && refundable > 0n && d.refundRef) {
     const f = d.refundForm;
     form = `<form method="post" action="${e(ctx.base)}/orders/payment/${e(
-      encodeURIComponent(p.id)
+      encodeURIComponent(p.id),
     )}/refund" class="card form" id="refund-form">
   <h3>${e(t("refund.title"))}</h3>
   ${csrfField(user)}<input type="hidden" name="ref" value="${e(d.refundRef)}">
   ${f?.error ? `<p class="error" role="alert" id="refund-error">${e(f.error)}</p>` : ""}
   <div class="field"><label for="refund-amount">${e(t("refund.amount", { symbol: p.tokenSymbol }))}</label>
     <input id="refund-amount" name="amount" inputmode="decimal" autocomplete="off" required value="${e(
-      f?.amount ?? formatAmount(refundable, p.tokenDecimals)
+      f?.amount ?? formatAmount(refundable, p.tokenDecimals),
     )}" aria-describedby="refund-max"></div>
   <p class="hint" id="refund-max">${e(t("refund.max", { amount: money(refundable) }))}</p>
   <div class="field"><label for="refund-to">${e(t("refund.to"))}</label>
@@ -252,23 +252,23 @@ function payoutChainSection(v: ViewContext, p: PayoutOrderRecord, d: OrderDetail
     .map(
       (x) =>
         `<tr><td>${txLink(ctx, p.chainId, x.txHash)}</td><td class="num">${x.nonce}</td><td>${e(x.status)}</td><td>${time(
-          x.sentAt
-        )}</td><td>${time(x.settledAt)}</td></tr>`
+          x.sentAt,
+        )}</td><td>${time(x.settledAt)}</td></tr>`,
     )
     .join("");
   const executed = d.executed
     ? `<p id="payout-executed">${e(t("detail.executed", { block: d.executed.blockNumber.toString(), status: d.executed.status }))} ${txLink(
         ctx,
         p.chainId,
-        d.executed.txHash
+        d.executed.txHash,
       )}</p>`
     : "";
   return `<section aria-labelledby="h-chain"><h2 id="h-chain">${e(t("detail.onChain"))}</h2>
   ${executed}
   <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("detail.tx"))}</th><th scope="col" class="num">${e(
-    t("detail.nonce")
+    t("detail.nonce"),
   )}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(t("detail.sent"))}</th><th scope="col">${e(
-    t("detail.settled")
+    t("detail.settled"),
   )}</th></tr></thead>
   <tbody>${txs || `<tr><td colspan="5">${e(t("detail.noTransactions"))}</td></tr>`}</tbody></table></div>
 </section>`;

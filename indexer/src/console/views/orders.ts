@@ -21,7 +21,7 @@ export function ordersPage(v: ViewContext, p: { query: ParsedOrdersQuery; rows: 
   const tabs = `<ul class="tabs" aria-label="${e(t("orders.kinds"))}">${CONSOLE_ORDER_KINDS.map((k) =>
     k === kind
       ? `<li><span aria-current="page">${e(kindName(v, k))}</span></li>`
-      : `<li><a href="${e(ctx.base)}/orders?kind=${k}">${e(kindName(v, k))}</a></li>`
+      : `<li><a href="${e(ctx.base)}/orders?kind=${k}">${e(kindName(v, k))}</a></li>`,
   ).join("")}</ul>`;
 
   const option = (value: string, label: string, selected: boolean) =>
@@ -37,26 +37,26 @@ export function ordersPage(v: ViewContext, p: { query: ParsedOrdersQuery; rows: 
         option(
           `${c.chainId}:${tk.address.toLowerCase()}`,
           `${tk.symbol} · ${c.name}`,
-          values.coin === `${c.chainId}:${tk.address.toLowerCase()}`
-        )
-      )
+          values.coin === `${c.chainId}:${tk.address.toLowerCase()}`,
+        ),
+      ),
     )
     .join("");
   const input = (name: string, label: string, type = "text", extra = "") =>
     `<div class="field"><label for="f-${name}">${e(label)}</label><input id="f-${name}" name="${name}" type="${type}" value="${e(
-      values[name] ?? ""
+      values[name] ?? "",
     )}"${extra}></div>`;
 
   const form = `<form method="get" action="${e(ctx.base)}/orders" class="filters" role="search" aria-label="${e(t("orders.filters"))}">
   <input type="hidden" name="kind" value="${kind}">
   <div class="field"><label for="f-state">${e(t("field.state"))}</label><select id="f-state" name="state"><option value="">${e(
-    t("filter.any")
+    t("filter.any"),
   )}</option>${stateOptions}</select></div>
   <div class="field"><label for="f-chain">${e(t("field.chain"))}</label><select id="f-chain" name="chain"><option value="">${e(
-    t("filter.any")
+    t("filter.any"),
   )}</option>${chainOptions}</select></div>
   <div class="field"><label for="f-coin">${e(t("field.coin"))}</label><select id="f-coin" name="coin"><option value="">${e(
-    t("filter.any")
+    t("filter.any"),
   )}</option>${coinOptions}</select></div>
   ${input("from", t("filter.from"), "date")}
   ${input("to", t("filter.to"), "date")}
@@ -93,9 +93,9 @@ export function ordersPage(v: ViewContext, p: { query: ParsedOrdersQuery; rows: 
   const table = `<div class="table-wrap" tabindex="0"><table class="orders">
   <caption class="visually-hidden">${e(kindName(v, kind))}</caption>
   <thead><tr><th scope="col">${e(t("field.id"))}</th><th scope="col">${e(
-    t(kind === "recharge" ? "field.user" : "field.merchantRef")
+    t(kind === "recharge" ? "field.user" : "field.merchantRef"),
   )}</th><th scope="col" class="num">${e(t("field.amount"))}</th><th scope="col">${e(t("field.state"))}</th><th scope="col">${e(
-    t("field.chain")
+    t("field.chain"),
   )}</th><th scope="col">${e(counterpartyHead)}</th><th scope="col">${e(t("field.created"))}</th></tr></thead>
   <tbody>${rows || `<tr><td colspan="7">${e(t("orders.none"))}</td></tr>`}</tbody>
 </table></div>`;

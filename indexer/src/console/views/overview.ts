@@ -44,7 +44,7 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
     const chainName = ctx.chain(s.chainId)?.name ?? String(s.chainId);
     return {
       row: `<tr><th scope="row">${e(tk.symbol)} <span class="muted">${e(chainName)}</span></th><td class="num">${e(
-        fmt(s.byDay.get(today) ?? 0n)
+        fmt(s.byDay.get(today) ?? 0n),
       )}</td><td class="num">${e(fmt(total))}</td><td class="num">${s.count}</td></tr>`,
       chart: `<figure class="chart-box">${barChart({
         id: `chart-${i}`,
@@ -59,24 +59,24 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   const periodLinks = `<ul class="tabs" aria-label="${e(t("overview.period"))}">${PERIODS.map((p) =>
     p === d.days
       ? `<li><span aria-current="true">${e(t("overview.days", { days: p }))}</span></li>`
-      : `<li><a href="${e(ctx.base)}/overview?days=${p}">${e(t("overview.days", { days: p }))}</a></li>`
+      : `<li><a href="${e(ctx.base)}/overview?days=${p}">${e(t("overview.days", { days: p }))}</a></li>`,
   ).join("")}</ul>`;
 
   const vaultRows = d.vaults
     .map((c) => {
       if (c.error) {
         return `<tr><th scope="row">${e(c.name)}</th><td colspan="3">${e(
-          t(c.error === "no_rpc" ? "overview.noRpc" : "overview.rpcFailed")
+          t(c.error === "no_rpc" ? "overview.noRpc" : "overview.rpcFailed"),
         )}</td></tr>`;
       }
       return c.tokens
         .map(
           (x, i) =>
             `<tr>${i === 0 ? `<th scope="rowgroup" rowspan="${c.tokens.length}">${e(c.name)}</th>` : ""}<td>${e(
-              x.token.symbol
+              x.token.symbol,
             )}</td><td class="num">${e(formatAmount(x.balance, x.token.decimals))}</td><td class="num">${e(
-              formatAmount(x.fees, x.token.decimals)
-            )}</td></tr>`
+              formatAmount(x.fees, x.token.decimals),
+            )}</td></tr>`,
         )
         .join("");
     })
@@ -87,15 +87,15 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
     d.doctor === null
       ? `<p class="muted">${e(t(d.doctorError ? "overview.doctorFailed" : "overview.doctorMissing"))}</p>`
       : d.doctor.length === 0
-      ? `<p>${e(t("overview.doctorClean"))}</p>`
-      : `<ul class="findings">${d.doctor
-          .map(
-            (f) =>
-              `<li class="finding ${e(f.severity)}"><strong>${e(t(`doctor.${f.severity}`))}</strong> ${e(f.message)}${
-                f.fix ? `<br><span class="muted">${e(f.fix)}</span>` : ""
-              }</li>`
-          )
-          .join("")}</ul>`;
+        ? `<p>${e(t("overview.doctorClean"))}</p>`
+        : `<ul class="findings">${d.doctor
+            .map(
+              (f) =>
+                `<li class="finding ${e(f.severity)}"><strong>${e(t(`doctor.${f.severity}`))}</strong> ${e(f.message)}${
+                  f.fix ? `<br><span class="muted">${e(f.fix)}</span>` : ""
+                }</li>`,
+            )
+            .join("")}</ul>`;
 
   return page(v, {
     title: t("overview.title"),
@@ -105,7 +105,7 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   <h2 id="h-pending">${e(t("overview.pending"))}</h2>
   <p class="big">${pendingTotal}</p>
   <p>${e(
-    t("overview.pendingDetail", { refunds: d.pending.refund, withdrawals: d.pending.withdrawal, settlements: d.pending.settlement })
+    t("overview.pendingDetail", { refunds: d.pending.refund, withdrawals: d.pending.withdrawal, settlements: d.pending.settlement }),
   )}</p>
   <p><a href="${e(ctx.base)}/approvals">${e(t("overview.toApprovals"))}</a></p>
 </section>
@@ -124,7 +124,7 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   <h2 id="h-vault">${e(t("overview.vault"))}</h2>
   <div class="table-wrap" tabindex="0"><table>
     <thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(
-      t("overview.balance")
+      t("overview.balance"),
     )}</th><th scope="col" class="num">${e(t("overview.fees"))}</th></tr></thead>
     <tbody>${vaultRows || `<tr><td colspan="4">${e(t("overview.noChains"))}</td></tr>`}</tbody>
   </table></div>
@@ -135,9 +135,9 @@ export function overviewPage(v: ViewContext, d: OverviewData): string {
   ${periodLinks}
   <div class="table-wrap" tabindex="0"><table>
     <thead><tr><th scope="col">${e(t("field.token"))}</th><th scope="col" class="num">${e(
-      t("overview.today")
+      t("overview.today"),
     )}</th><th scope="col" class="num">${e(t("overview.periodTotal", { days: d.days }))}</th><th scope="col" class="num">${e(
-      t("overview.transfers")
+      t("overview.transfers"),
     )}</th></tr></thead>
     <tbody>${volumeRows.map((r) => r.row).join("") || `<tr><td colspan="4">${e(t("overview.noVolume"))}</td></tr>`}</tbody>
   </table></div>

@@ -38,8 +38,8 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     .map(
       (x) =>
         `<div><dt>${e(x.label)}</dt><dd><code id="${e(x.id)}">${e(x.value)}</code> <button type="button" class="copy" data-copy="${e(
-          x.id
-        )}">${e(t("settings.copy"))}</button></dd></div>`
+          x.id,
+        )}">${e(t("settings.copy"))}</button></dd></div>`,
     )
     .join("")}</dl></section>`
     : "";
@@ -49,7 +49,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   <li><a href="#members">${e(t("settings.members"))}</a></li><li><a href="#chains">${e(t("settings.chains"))}</a></li>
   <li><a href="#qr">${e(t("settings.qr"))}</a></li><li><a href="#statement">${e(t("settings.statement"))}</a></li>
   ${ctx.hasTest ? `<li><a href="#sandbox">${e(t("settings.sandbox"))}</a></li>` : ""}<li><a href="#sessions">${e(
-    t("settings.sessions")
+    t("settings.sessions"),
   )}</a></li>
 </ul></nav>`;
 
@@ -64,19 +64,19 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
       ? post(
           `/settings/api-keys/${encodeURIComponent(k.keyId)}/revoke`,
           `<button type="submit" class="danger" data-confirm="${e(t("settings.revokeConfirm", { key: k.keyId }))}">${e(
-            t("settings.revoke")
+            t("settings.revoke"),
           )}<span class="visually-hidden"> ${e(k.keyId)}</span></button>`,
-          "inline"
+          "inline",
         )
       : ""
-  }</td></tr>`
+  }</td></tr>`,
     )
     .join("");
   const apiKeys = `<section id="api-keys" aria-labelledby="h-keys"><h2 id="h-keys">${e(t("settings.apiKeys"))}</h2>
   <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.keyId"))}</th><th scope="col">${e(
-    t("settings.label")
+    t("settings.label"),
   )}</th><th scope="col">${e(t("field.created"))}</th><th scope="col">${e(t("settings.lastUsed"))}</th><th scope="col">${e(
-    t("field.state")
+    t("field.state"),
   )}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${keyRows}</tbody></table></div>
   ${err("api-keys")}
@@ -85,11 +85,11 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
       ? post(
           "/settings/api-keys",
           `<div class="field"><label for="key-label">${e(
-            t("settings.label")
+            t("settings.label"),
           )}</label><input id="key-label" name="label" maxlength="80" value="${e(
-            f.label ?? ""
+            f.label ?? "",
           )}"></div><button type="submit" id="create-key">${e(t("settings.createKey"))}</button>`,
-          "row-form"
+          "row-form",
         )
       : `<p class="hint">${e(t("settings.adminOnly"))}</p>`
   }
@@ -101,7 +101,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     admin
       ? post(
           "/settings/webhook-secret",
-          `<button type="submit" id="rotate-secret" data-confirm="${e(t("settings.rotateConfirm"))}">${e(t("settings.rotate"))}</button>`
+          `<button type="submit" id="rotate-secret" data-confirm="${e(t("settings.rotateConfirm"))}">${e(t("settings.rotate"))}</button>`,
         )
       : ""
   }
@@ -111,11 +111,11 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   ${post(
     "/settings/callbacks",
     `<div class="field"><label for="recharge-url">${e(
-      t("settings.rechargeUrl")
+      t("settings.rechargeUrl"),
     )}</label><input id="recharge-url" name="rechargeNotifyUrl" type="url" maxlength="2048" value="${e(
-      f.rechargeNotifyUrl ?? d.merchant.rechargeNotifyUrl ?? ""
+      f.rechargeNotifyUrl ?? d.merchant.rechargeNotifyUrl ?? "",
     )}"${admin ? "" : " readonly"}></div>${admin ? `<button type="submit">${e(t("settings.save"))}</button>` : ""}`,
-    "row-form"
+    "row-form",
   )}
 </section>`;
 
@@ -127,9 +127,9 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
           ? post(
               `/settings/members/${m.address}/remove`,
               `<button type="submit" class="danger" data-confirm="${e(t("settings.removeConfirm", { address: addr }))}">${e(
-                t("settings.remove")
+                t("settings.remove"),
               )}<span class="visually-hidden"> ${e(addr)}</span></button>`,
-              "inline"
+              "inline",
             )
           : "";
       return `<tr><td><code>${e(addr)}</code></td><td>${e(t(`role.${m.role}`))}${
@@ -138,14 +138,14 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     })
     .join("");
   const roleOptions = CONSOLE_ROLES.map(
-    (r) => `<option value="${r}"${(f.role ?? "viewer") === r ? " selected" : ""}>${e(t(`role.${r}`))}</option>`
+    (r) => `<option value="${r}"${(f.role ?? "viewer") === r ? " selected" : ""}>${e(t(`role.${r}`))}</option>`,
   ).join("");
   const members = `<section id="members" aria-labelledby="h-members"><h2 id="h-members">${e(t("settings.members"))}</h2>
   <p class="hint">${e(t("settings.rolesHint"))}</p>
   <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.address"))}</th><th scope="col">${e(
-    t("settings.role")
+    t("settings.role"),
   )}</th><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(t("settings.addedBy"))}</th><th scope="col">${e(
-    t("field.actions")
+    t("field.actions"),
   )}</th></tr></thead>
   <tbody>${memberRows || `<tr><td colspan="5">${e(t("settings.noMembers"))}</td></tr>`}</tbody></table></div>
   ${err("members")}
@@ -154,18 +154,18 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
       ? post(
           "/settings/members",
           `<div class="field"><label for="member-address">${e(
-            t("settings.address")
+            t("settings.address"),
           )}</label><input id="member-address" name="address" required maxlength="42" spellcheck="false" autocomplete="off" value="${e(
-            f.address ?? ""
+            f.address ?? "",
           )}"></div>
     <div class="field"><label for="member-role">${e(
-      t("settings.role")
+      t("settings.role"),
     )}</label><select id="member-role" name="role">${roleOptions}</select></div>
     <div class="field"><label for="member-label">${e(
-      t("settings.label")
+      t("settings.label"),
     )}</label><input id="member-label" name="label" maxlength="80" value="${e(f.memberLabel ?? "")}"></div>
     <button type="submit" id="add-member">${e(t("settings.addMember"))}</button>`,
-          "row-form"
+          "row-form",
         )
       : ""
   }
@@ -177,13 +177,13 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
         c.testnet ? ` <span class="tag">${e(t("settings.test"))}</span>` : ""
       }</th>
   <td>${c.tokens.map((tk) => `${e(tk.symbol)} <code>${e(tk.address)}</code> (${tk.decimals})`).join("<br>")}</td><td class="num">${
-        c.finality === "finalized" ? e(t("settings.finalized")) : c.confirmations
-      }</td><td><code>${e(c.vault)}</code></td></tr>`
+    c.finality === "finalized" ? e(t("settings.finalized")) : c.confirmations
+  }</td><td><code>${e(c.vault)}</code></td></tr>`,
     )
     .join("");
   const chains = `<section id="chains" aria-labelledby="h-chains"><h2 id="h-chains">${e(t("settings.chains"))}</h2>
   <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("field.chain"))}</th><th scope="col">${e(
-    t("settings.coins")
+    t("settings.coins"),
   )}</th><th scope="col" class="num">${e(t("settings.confirmations"))}</th><th scope="col">${e(t("settings.vault"))}</th></tr></thead>
   <tbody>${chainRows}</tbody></table></div>
   <p class="hint">${e(t("settings.chainsHint"))}</p>
@@ -196,39 +196,39 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
         (tk) =>
           `<option value="${c.chainId}:${e(tk.address.toLowerCase())}"${
             f.coin === `${c.chainId}:${tk.address.toLowerCase()}` ? " selected" : ""
-          }>${e(tk.symbol)} · ${e(c.name)}</option>`
-      )
+          }>${e(tk.symbol)} · ${e(c.name)}</option>`,
+      ),
     )
     .join("");
   const qrRows = d.qrCodes
     .map((q) => {
       const tk = ctx.token(q.chainId, q.tokenAddress);
       return `<tr${q.disabledAt ? ' class="disabled"' : ""}><td>${e(q.label)}</td><td>${e(q.tokenSymbol)} · ${e(
-        ctx.chain(q.chainId)?.name ?? String(q.chainId)
+        ctx.chain(q.chainId)?.name ?? String(q.chainId),
       )}</td>
   <td class="num">${q.maxAmount === null ? "—" : e(formatAmount(q.maxAmount, tk?.decimals ?? q.tokenDecimals))}</td><td class="num">${
-        q.orders
-      }</td>
+    q.orders
+  }</td>
   <td>${
     q.disabledAt
       ? `${e(t("settings.disabled"))} ${time(q.disabledAt)}`
       : `<a href="${e(q.url)}" rel="noopener noreferrer" target="_blank">${e(t("settings.openLink"))}<span class="visually-hidden"> ${e(
-          q.label
+          q.label,
         )}</span></a>`
   }</td>
   <td>${
     q.disabledAt
       ? ""
       : `<a href="${e(ctx.base)}/settings/qr/${e(q.code)}/print">${e(t("settings.print"))}<span class="visually-hidden"> ${e(
-          q.label
+          q.label,
         )}</span></a> ${
           operator
             ? post(
                 `/settings/qr/${e(q.code)}/disable`,
                 `<button type="submit" class="danger" data-confirm="${e(t("settings.disableConfirm", { label: q.label }))}">${e(
-                  t("settings.disable")
+                  t("settings.disable"),
                 )}<span class="visually-hidden"> ${e(q.label)}</span></button>`,
-                "inline"
+                "inline",
               )
             : ""
         }`
@@ -238,9 +238,9 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   const qr = `<section id="qr" aria-labelledby="h-qr"><h2 id="h-qr">${e(t("settings.qr"))}</h2>
   <p class="hint">${e(t("settings.qrHint"))}</p>
   <div class="table-wrap" tabindex="0"><table><thead><tr><th scope="col">${e(t("settings.label"))}</th><th scope="col">${e(
-    t("field.coin")
+    t("field.coin"),
   )}</th><th scope="col" class="num">${e(t("settings.maxAmount"))}</th><th scope="col" class="num">${e(
-    t("settings.qrOrders")
+    t("settings.qrOrders"),
   )}</th><th scope="col">${e(t("settings.link"))}</th><th scope="col">${e(t("field.actions"))}</th></tr></thead>
   <tbody>${qrRows || `<tr><td colspan="6">${e(t("settings.noQr"))}</td></tr>`}</tbody></table></div>
   ${err("qr")}
@@ -249,20 +249,20 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
       ? post(
           "/settings/qr",
           `<div class="field"><label for="qr-label">${e(
-            t("settings.label")
+            t("settings.label"),
           )}</label><input id="qr-label" name="label" required maxlength="80" value="${e(f.qrLabel ?? "")}"></div>
     <div class="field"><label for="qr-coin">${e(t("field.coin"))}</label><select id="qr-coin" name="coin">${coinOptions}</select></div>
     <div class="field"><label for="qr-notify">${e(
-      t("settings.notifyUrl")
+      t("settings.notifyUrl"),
     )}</label><input id="qr-notify" name="notifyUrl" type="url" required maxlength="2048" value="${e(f.notifyUrl ?? "")}"></div>
     <div class="field"><label for="qr-redirect">${e(
-      t("settings.redirectUrl")
+      t("settings.redirectUrl"),
     )}</label><input id="qr-redirect" name="redirectionUrl" type="url" maxlength="2048" value="${e(f.redirectionUrl ?? "")}"></div>
     <div class="field"><label for="qr-max">${e(
-      t("settings.maxAmount")
+      t("settings.maxAmount"),
     )}</label><input id="qr-max" name="maxAmount" inputmode="decimal" maxlength="80" value="${e(f.maxAmount ?? "")}"></div>
     <button type="submit" id="create-qr">${e(t("settings.createQr"))}</button>`,
-          "row-form"
+          "row-form",
         )
       : ""
   }
@@ -275,13 +275,13 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   ${err("statement")}
   <form method="get" action="${e(ctx.base)}/settings/statement" class="row-form">
     <div class="field"><label for="st-from">${e(t("filter.from"))}</label><input id="st-from" name="from" type="date" required value="${e(
-    f.from ?? monthStart
-  )}"></div>
+      f.from ?? monthStart,
+    )}"></div>
     <div class="field"><label for="st-to">${e(t("filter.to"))}</label><input id="st-to" name="to" type="date" required value="${e(
-    f.to ?? today
-  )}"></div>
+      f.to ?? today,
+    )}"></div>
     <div class="field"><label for="st-format">${e(
-      t("settings.format")
+      t("settings.format"),
     )}</label><select id="st-format" name="format"><option value="csv">CSV</option><option value="json">JSON</option></select></div>
     <button type="submit" id="download-statement">${e(t("settings.download"))}</button>
   </form>
@@ -296,7 +296,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
           "/settings/sandbox",
           `<input type="hidden" name="sandbox" value="${u.sandbox ? "0" : "1"}"><button type="submit" id="sandbox-switch" aria-pressed="${
             u.sandbox
-          }">${e(t(u.sandbox ? "settings.sandboxLeave" : "settings.sandboxEnter"))}</button>`
+          }">${e(t(u.sandbox ? "settings.sandboxLeave" : "settings.sandboxEnter"))}</button>`,
         )
       : `<p class="hint">${e(t("settings.sandboxOnly"))}</p>`
   }
@@ -307,7 +307,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
   <p>${e(t("settings.sessionsHint"))}</p>
   ${post(
     "/signout-everywhere",
-    `<button type="submit" class="danger" id="signout-everywhere">${e(t("settings.signOutEverywhere"))}</button>`
+    `<button type="submit" class="danger" id="signout-everywhere">${e(t("settings.signOutEverywhere"))}</button>`,
   )}
 </section>`;
 
@@ -332,7 +332,7 @@ export function qrPrintPage(v: ViewContext, p: { label: string; merchant: string
   <p class="print-url"><code>${e(p.url)}</code></p>
 </div>
 <p class="no-print"><button type="button" id="print">${e(t("qrPrint.print"))}</button> <a href="${e(v.ctx.base)}/settings#qr">${e(
-      t("qrPrint.back")
+      t("qrPrint.back"),
     )}</a></p>`,
   });
 }

@@ -12,7 +12,7 @@ export function signinPage(v: ViewContext, p: { token: string; wrongHost: boolea
   const warn = [
     p.wrongHost
       ? `<p class="warning" role="note">${e(t("signin.wrongHost", { url: `${ctx.origin}${ctx.base}` }))} <a href="${e(
-          `${ctx.origin}${ctx.base}/signin`
+          `${ctx.origin}${ctx.base}/signin`,
         )}">${e(`${ctx.origin}${ctx.base}`)}</a></p>`
       : "",
     p.insecure ? `<p class="warning" role="note">${e(t("signin.insecure"))}</p>` : "",
@@ -22,7 +22,7 @@ export function signinPage(v: ViewContext, p: { token: string; wrongHost: boolea
     title: t("signin.title"),
     body: `${warn}
 <section class="card signin" id="signin-box" data-nonce-url="${e(ctx.base)}/signin/nonce" data-verify-url="${e(
-      ctx.base
+      ctx.base,
     )}/signin/verify" data-token="${e(p.token)}">
   <p>${e(t("signin.intro"))}</p>
   <p>${e(t("signin.who"))}</p>

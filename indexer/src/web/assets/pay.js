@@ -97,8 +97,8 @@
         x.kind === "wrong_token"
           ? t("txWrongToken")
           : x.late
-          ? t("txLate", { amount: x.amount + " " + d.symbol })
-          : t(x.status === "confirmed" ? "txConfirmed" : "txSeen", { amount: x.amount + " " + d.symbol });
+            ? t("txLate", { amount: x.amount + " " + d.symbol })
+            : t(x.status === "confirmed" ? "txConfirmed" : "txSeen", { amount: x.amount + " " + d.symbol });
       var li = el("li");
       li.appendChild(explorerLink(x.txHash, x.explorerUrl));
       li.appendChild(el("span", "tx-state", label));
@@ -317,8 +317,8 @@
         err && err.code === 4001
           ? t("rejected")
           : err && err.own
-          ? err.message
-          : t("walletError", { message: (err && err.message) || String(err) });
+            ? err.message
+            : t("walletError", { message: (err && err.message) || String(err) });
       walletMessage(msg);
       button.disabled = false;
     }
