@@ -218,22 +218,31 @@ export function createRpc({
     },
     async balances(queries, blockHash) {
       const at = { blockHash };
-      return Promise.all(
-        queries.map(async (q) => {
-          if (q.token === ZERO_ADDRESS) return BigInt(await call<string>("eth_getBalance", [q.address, at], undefined, batched));
-          const data = `${BALANCE_OF}${q.address.slice(2).toLowerCase().padStart(64, "0")}`;
-          try {
-            const out = await call<string>("eth_call", [{ to: q.token, data }, at], undefined, batched);
-            return out.length >= 66 ? BigInt(out.slice(0, 66)) : undefined;
-          } catch (e) {
-            if (e instanceof RpcCallError && !e.retryable) return undefined; // a token that reverts: nothing to read
-            throw e;
-          }
-        }),
-      );
+      // one JSON-RPC batch at a time: the balance net reads beside the follower, and a node that answers in
+      // order (Hardhat's EDR, a small self-hosted node) then serves the next head's calls between two batches
+      // instead of after all of them (bench:indexer's webhook p99 rose from ~90 ms to ~220 ms without this)
+      const out: (bigint | undefined)[] = [];
+      for (let i = 0; i < queries.length; i += BALANCE_BATCH) out.push(...(await readBatch(queries.slice(i, i + BALANCE_BATCH), at)));
+      return out;
     },
     health: () => ({ ...state }),
   };
+
+  function readBatch(queries: BalanceQuery[], at: { blockHash: string }): Promise<(bigint | undefined)[]> {
+    return Promise.all(
+      queries.map(async (q) => {
+        if (q.token === ZERO_ADDRESS) return BigInt(await call<string>("eth_getBalance", [q.address, at], undefined, batched));
+        const data = `${BALANCE_OF}${q.address.slice(2).toLowerCase().padStart(64, "0")}`;
+        try {
+          const out = await call<string>("eth_call", [{ to: q.token, data }, at], undefined, batched);
+          return out.length >= 66 ? BigInt(out.slice(0, 66)) : undefined;
+        } catch (e) {
+          if (e instanceof RpcCallError && !e.retryable) return undefined; // a token that reverts: nothing to read
+          throw e;
+        }
+      }),
+    );
+  }
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
