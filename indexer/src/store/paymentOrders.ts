@@ -209,7 +209,7 @@ async function createQuotedMany(db: Db, items: CreatePaymentOrderParameters[]): 
   const args = items.map((p) => [...createArgs(p), ...quoteArgs(p.quote!)]);
   const columns = args[0]!.map((_, c) => args.map((a) => a[c]));
   try {
-    return (await db.query(CREATE_QUOTED_SQL, columns)).map(toCreateOutcome);
+    return (await db.query(CREATE_QUOTED_SQL, columns, { prepare: "create_quoted_payment_orders" })).map(toCreateOutcome);
   } catch (e) {
     if (items.length === 1) return [e as Error];
     // one bad item (or a deadlock between batches) fails alone
@@ -235,6 +235,7 @@ async function createMany(db: Db, items: CreatePaymentOrderParameters[]): Promis
     rows = await db.query(
       CREATE_BATCH_SQL,
       args[0]!.map((_, c) => args.map((a) => a[c])),
+      { prepare: "create_payment_orders" },
     );
   } catch {
     return Promise.all(items.map(one));
@@ -437,6 +438,7 @@ async function readViews(db: Db, items: ViewRequest[]): Promise<(Row | null)[]> 
       items.map((i) => i.ref.merchantOrderId ?? null),
       items.map((i) => i.ref.payOrderId ?? null),
     ],
+    { prepare: "payment_views" },
   );
   return rows.map((r) => (r.id == null ? null : r));
 }
