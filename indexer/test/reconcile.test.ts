@@ -214,6 +214,34 @@ describe("reconcile on hardhat node", () => {
       await db.query("UPDATE chain_deposits SET amount = amount - 3 WHERE token = $1 AND amount = 503", [fx.token.toLowerCase()]);
     }
     assert.deepEqual(compareReconciliation(await input()), [], "restored");
+
+    // an open payout the vault skipped (its id unused, reserved until its deadline) is reported
+    const clean = await input();
+    const skipped = {
+      kind: "refund" as const,
+      id: "r-skipped",
+      merchantId: "1",
+      payoutId: "99",
+      token: ZERO,
+      to: fx.accounts[5]!.toLowerCase(),
+      amount: 3n,
+      txHash: null,
+    };
+    const m = compareReconciliation({
+      ...clean,
+      payoutRecords: [...clean.payoutRecords, { ...skipped, status: 1, skipReason: "VaultInsufficientBalance" }],
+    });
+    assert.deepEqual(
+      m.map((x) => [x.check, x.chain]),
+      [["payout", "skipped, not paid"]],
+      formatMismatches(m),
+    );
+    assert.match(m[0]!.detail, /refund r-skipped \(payout id 99\) was skipped by the vault \(VaultInsufficientBalance\)/);
+    const closed = compareReconciliation({
+      ...clean,
+      payoutRecords: [...clean.payoutRecords, { ...skipped, status: -2, skipReason: "VaultInsufficientBalance" }],
+    });
+    assert.deepEqual(closed, [], "a failed one is closed: nothing to report");
   });
 
   it("native coin at a handed-out address the follower did not see is reported; the balance net then finds it and the books are clean", async () => {

@@ -17,7 +17,9 @@ import type { Queryable } from "../store/db.js";
  *   (a shortfall is a deposit the follower missed or a sweep it did not record; swept > deposited means
  *   credits from deposits the gateway never saw).
  * - `payout`: each payout the gateway marked success has its PayoutExecuted event with the same token,
- *   recipient and amount, and each PayoutExecuted event belongs to an order marked success.
+ *   recipient and amount, and each PayoutExecuted event belongs to an order marked success; an open payout
+ *   the vault skipped (PayoutSkipped: its id unused, its signature valid until the deadline) is reported too,
+ *   so the operator sees money that is reserved and not moving.
  * - `ledger`: when the sweep ledger (migration 006) is installed, its credits and fees per merchant and
  *   token equal the Swept events.
  * - `address`: each deposit address holds what its own rows say: confirmed deposits (a transfer absorbed by
@@ -57,6 +59,8 @@ export type PayoutRecord = {
   amount: bigint;
   status: number;
   txHash: string | null;
+  /** the vault's reason when it last skipped this payout (PayoutSkipped); the payout stays open until its deadline */
+  skipReason?: string | null;
 };
 
 export type PayoutEvent = { merchantId: string; payoutId: string; token: string; to: string; amount: bigint; txHash: string };
@@ -94,6 +98,9 @@ export type ReconcileInput = {
 const k = (m: string, t: string) => `${m}:${t}`;
 const zero = { amount: 0n, fee: 0n, feesSinceClaim: 0n };
 const SUCCESS = 3;
+/** a payout approved (1) or sent (2): still open */
+const APPROVED = 1;
+const SENT = 2;
 
 /** Every difference between the gateway's books and the chain; empty when they agree. */
 export function compareReconciliation(input: ReconcileInput): Mismatch[] {
@@ -225,6 +232,15 @@ export function compareReconciliation(input: ReconcileInput): Mismatch[] {
         `${r.amount} to ${r.to}`,
         `${e.amount} of ${e.token} to ${e.to}`,
         `${label} differs from its PayoutExecuted (${e.txHash})`,
+      );
+    } else if (!e && r.skipReason && (r.status === APPROVED || r.status === SENT)) {
+      push(
+        r.merchantId,
+        r.token,
+        "payout",
+        `${r.amount} to ${r.to}, state ${r.status}`,
+        "skipped, not paid",
+        `${label} was skipped by the vault (${r.skipReason}); it stays reserved and is sent again until its signed deadline, unless the merchant's signer cancels the id`,
       );
     } else if (e && r.status !== SUCCESS) {
       push(
@@ -457,13 +473,13 @@ export async function collectReconciliation(args: {
   // payouts the gateway recorded (refunds carry their chain and token through the payment)
   const payoutRecords: PayoutRecord[] = [];
   const rows = await db.query(
-    `SELECT 'refund' AS kind, r.id, r.merchant_id::text AS merchant_id, r.payout_id::text AS payout_id, p.token_address AS token, r.to_address, r.amount::text AS amount, r.status, r.tx_hash
+    `SELECT 'refund' AS kind, r.id, r.merchant_id::text AS merchant_id, r.payout_id::text AS payout_id, p.token_address AS token, r.to_address, r.amount::text AS amount, r.status, r.tx_hash, r.skip_reason
        FROM refund_orders r JOIN payment_orders p ON p.id = r.pay_order_id WHERE p.chain_id = $1
      UNION ALL
-     SELECT 'withdrawal', id, merchant_id::text, payout_id::text, token_address, to_address, amount::text, status, tx_hash
+     SELECT 'withdrawal', id, merchant_id::text, payout_id::text, token_address, to_address, amount::text, status, tx_hash, skip_reason
        FROM withdrawal_orders WHERE chain_id = $1` +
       ((await tableExists(db, "settlement_orders"))
-        ? ` UNION ALL SELECT 'settlement', id, merchant_id::text, payout_id::text, token_address, to_address, amount::text, status, tx_hash FROM settlement_orders WHERE chain_id = $1`
+        ? ` UNION ALL SELECT 'settlement', id, merchant_id::text, payout_id::text, token_address, to_address, amount::text, status, tx_hash, skip_reason FROM settlement_orders WHERE chain_id = $1`
         : ""),
     [chainId],
   );
@@ -479,6 +495,7 @@ export async function collectReconciliation(args: {
       amount: BigInt(r.amount),
       status: Number(r.status),
       txHash: r.tx_hash,
+      skipReason: r.skip_reason ?? null,
     });
   }
 
