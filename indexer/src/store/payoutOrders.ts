@@ -646,6 +646,19 @@ export async function listExecutablePayouts(db: Queryable, args: { chainId: numb
   });
 }
 
+/** The refund, withdrawal or settlement with that vault payout id (unique per merchant across the three tables:
+ * one counter, unique indexes in migration 002), or null: what the follower's vault events name. */
+async function findByPayoutId(tx: Queryable, merchantId: bigint, payoutId: bigint): Promise<PayoutOrderRecord | null> {
+  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
+    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
+     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
+     LIMIT 1`,
+    [merchantId, payoutId],
+  );
+  return hit ? findById(tx, hit.kind, hit.id) : null;
+}
+
 async function findById(tx: Queryable, kind: PayoutOrderKind, id: string): Promise<PayoutOrderRecord> {
   const [row] = await tx.query(`${KINDS[kind].select} WHERE o.id = $1`, [id]);
   if (!row) throw new NotFoundError(kind, id);
@@ -693,16 +706,8 @@ export async function settlePayoutFromChain(
   args: { merchantId: bigint; payoutId: bigint; txHash: string },
 ): Promise<SettlePayoutResult> {
   const txHash = args.txHash.toLowerCase();
-  // payout ids are unique per merchant across the three tables (one counter, unique indexes in migration 002)
-  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
-    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
-     LIMIT 1`,
-    [args.merchantId, args.payoutId],
-  );
-  if (!hit) return { outcome: "unknown" };
-  let order = await findById(tx, hit.kind, hit.id);
+  let order = await findByPayoutId(tx, args.merchantId, args.payoutId);
+  if (!order) return { outcome: "unknown" };
   if (order.status === 3) return { outcome: "already", order };
   if (order.status === 1) order = await applyEvent(tx, order, { type: "broadcast", txHash });
   if (order.status !== 2) return { outcome: "unexpected", order };
@@ -820,16 +825,8 @@ export async function skipPayoutFromChain(
   tx: Queryable,
   args: { merchantId: bigint; payoutId: bigint; reason: string; retryAfterSeconds: number; txHash: string },
 ): Promise<PayoutOrderRecord | null> {
-  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
-    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
-     LIMIT 1`,
-    [args.merchantId, args.payoutId],
-  );
-  if (!hit) return null;
-  let order = await findById(tx, hit.kind, hit.id);
-  if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
+  let order = await findByPayoutId(tx, args.merchantId, args.payoutId);
+  if (!order || (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast)) return null;
   // Only the gateway's own transaction (or one of its fee-bumped replacements) speaks for the order: anyone can
   // relay a payout with a bad signature and this id, which the vault reports as skipped too.
   const txHash = args.txHash.toLowerCase();
@@ -841,7 +838,7 @@ export async function skipPayoutFromChain(
     if (ours.length === 0) return null;
   }
   if (order.status === PayoutStatus.Broadcast) order = await applyEvent(tx, order, { type: "dropped" });
-  await tx.query(`UPDATE ${KINDS[hit.kind].table} SET skip_reason = $2, updated_at = now() WHERE id = $1`, [order.id, args.reason]);
+  await tx.query(`UPDATE ${KINDS[order.kind].table} SET skip_reason = $2, updated_at = now() WHERE id = $1`, [order.id, args.reason]);
   if (order.batchId) {
     await tx.query("UPDATE payout_batches SET retry_after = now() + make_interval(secs => $2) WHERE id = $1", [
       order.batchId,
@@ -862,16 +859,8 @@ export async function failPayoutFromChain(
   tx: Queryable,
   args: { merchantId: bigint; payoutId: bigint; reason: string },
 ): Promise<PayoutOrderRecord | null> {
-  const [hit] = await tx.query<{ kind: PayoutOrderKind; id: string }>(
-    `SELECT 'refund' AS kind, id FROM refund_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'withdrawal', id FROM withdrawal_orders WHERE merchant_id = $1 AND payout_id = $2
-     UNION ALL SELECT 'settlement', id FROM settlement_orders WHERE merchant_id = $1 AND payout_id = $2
-     LIMIT 1`,
-    [args.merchantId, args.payoutId],
-  );
-  if (!hit) return null;
-  const order = await findById(tx, hit.kind, hit.id);
-  if (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast) return null;
+  const order = await findByPayoutId(tx, args.merchantId, args.payoutId);
+  if (!order || (order.status !== PayoutStatus.Approved && order.status !== PayoutStatus.Broadcast)) return null;
   // The vault kept the id unused and the batch signature (public in the transaction) authorises it until the
   // deadline: the reason says so, so that nobody pays it again by other means without cancelling the id first.
   const [b] = order.batchId
