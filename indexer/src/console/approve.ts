@@ -50,6 +50,39 @@ export function walletTypedDataJson(ctx: ConsoleContext, o: PayoutOrderRecord): 
 }
 
 /**
+ * The merchant's payout signer, once `signature` over `digest` is checked as the vault checks it (ECDSA, else
+ * ERC-1271 over the RPC). Gateway-held keys: no signature may be sent (the gateway signs). One check for a
+ * single approval and a batch.
+ */
+async function verifiedSigner(
+  ctx: ConsoleContext,
+  user: ConsoleUser,
+  chainId: number,
+  digest: Hex,
+  signature: Hex | undefined,
+): Promise<string> {
+  const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
+    "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
+    [user.merchantId],
+  );
+  const signer = m?.payout_signer ?? null;
+  if (!signer) throw new ConsoleError(409, "approve.noSigner");
+  if (m!.payout_key_mode === "merchant") {
+    if (!signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new ConsoleError(400, "approve.signatureMissing");
+    const check = await checkSignature(ctx, { chainId, address: signer, hash: digest, signature });
+    if (!check.ok) {
+      throw new ConsoleError(400, check.reason === "rpc_failed" ? "approve.rpcFailed" : "approve.wrongSigner", {
+        signer: checksummed(signer),
+        recovered: check.recovered ?? "—",
+      });
+    }
+  } else if (signature) {
+    throw new ConsoleError(400, "approve.signatureNotExpected");
+  }
+  return signer;
+}
+
+/**
  * Approves payouts from the console. One chosen payout whose application has one line: its own Payout
  * signature (`vault.payout`). Several chosen payouts, or a withdrawal of several recipients: ONE signature
  * over the vault's PayoutBatch of every line of their applications ({batchFromConsole}; `vault.payoutBatch`).
@@ -71,26 +104,8 @@ export async function approveFromConsole(
   const order = prepared.lines[0]!;
   if (order.status !== 0) throw new ConsoleError(409, "approve.notPending");
   if (order.payoutDeadline.getTime() <= Date.now()) throw new ConsoleError(409, "approve.deadlinePassed");
-  const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
-    "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [user.merchantId],
-  );
-  const signer = m?.payout_signer ?? null;
-  if (!signer) throw new ConsoleError(409, "approve.noSigner");
   const digest = hashTypedData(approvalTypedData(ctx, order));
-
-  if (m!.payout_key_mode === "merchant") {
-    if (!signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new ConsoleError(400, "approve.signatureMissing");
-    const check = await checkSignature(ctx, { chainId: order.chainId, address: signer, hash: digest, signature });
-    if (!check.ok) {
-      throw new ConsoleError(400, check.reason === "rpc_failed" ? "approve.rpcFailed" : "approve.wrongSigner", {
-        signer: checksummed(signer),
-        recovered: check.recovered ?? "—",
-      });
-    }
-  } else if (signature) {
-    throw new ConsoleError(400, "approve.signatureNotExpected");
-  }
+  const signer = await verifiedSigner(ctx, user, order.chainId, digest, signature);
 
   // the vault checks one signature per Payout: an application of several lines (a multi-recipient withdrawal)
   // is approved with the batch payout's one signature, which the console does not build yet
@@ -177,25 +192,8 @@ async function approveBatchFromConsole(
   b: ConsoleBatch,
   signature: Hex | undefined,
 ): Promise<PayoutOrderRecord[]> {
-  const [m] = await ctx.db.query<{ payout_signer: string | null; payout_key_mode: "merchant" | "gateway" }>(
-    "SELECT payout_signer, payout_key_mode FROM merchants WHERE id = $1",
-    [user.merchantId],
-  );
-  const signer = m?.payout_signer ?? null;
-  if (!signer) throw new ConsoleError(409, "approve.noSigner");
   const digest = hashTypedData(batchTypedData(ctx, b));
-  if (m!.payout_key_mode === "merchant") {
-    if (!signature || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new ConsoleError(400, "approve.signatureMissing");
-    const check = await checkSignature(ctx, { chainId: b.chainId, address: signer, hash: digest, signature });
-    if (!check.ok) {
-      throw new ConsoleError(400, check.reason === "rpc_failed" ? "approve.rpcFailed" : "approve.wrongSigner", {
-        signer: checksummed(signer),
-        recovered: check.recovered ?? "—",
-      });
-    }
-  } else if (signature) {
-    throw new ConsoleError(400, "approve.signatureNotExpected");
-  }
+  const signer = await verifiedSigner(ctx, user, b.chainId, digest, signature);
   const done = await approvePayoutBatch(ctx.db, {
     merchantId: user.merchantId,
     refs: b.refs,
