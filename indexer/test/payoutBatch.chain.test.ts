@@ -4,7 +4,9 @@
  * are sent in ONE payoutBatch transaction; the item the vault skips (its balance drained meanwhile by another
  * payout) is not failed (its signature still authorises it): it goes back to approved, stays reserved, and is
  * paid when the batch is sent again after its retry time once the balance is there; the others are paid; a
- * forged signature is refused; a batch past its deadline fails every open line instead of waiting forever.
+ * forged signature is refused; a batch past its deadline fails every open line instead of waiting forever;
+ * two merchants' single payouts and batches go out in ONE relayPayouts transaction, a dropped relay puts
+ * every one of them back and they are sent again, each paid once.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -17,6 +19,7 @@ import { createSecretBox } from "../src/crypto/secretBox.js";
 import { PAYOUT_BATCH_TYPES, payoutTypedData } from "../src/domain/payoutTypedData.js";
 import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
+import { listPayoutTransactions } from "../src/store/consoleQueries.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
@@ -24,6 +27,7 @@ import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNo
 const MNEMONIC = "test test test test test test test test test test test junk";
 const admin = mnemonicToAccount(MNEMONIC, { addressIndex: 0 }); // operator and the merchant's payout signer
 const forger = mnemonicToAccount(MNEMONIC, { addressIndex: 2 });
+const signerB = mnemonicToAccount(MNEMONIC, { addressIndex: 6 }); // merchant 2's payout signer
 const adminKey = `0x${Buffer.from(admin.getHdKey().privateKey!).toString("hex")}` as Hex;
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
@@ -48,6 +52,21 @@ const signable = (t: any) => ({
     merchantId: BigInt(t.message.merchantId),
     deadline: BigInt(t.message.deadline),
     payouts: t.message.payouts.map((p: any) => ({ ...p, kind: Number(p.kind), amount: BigInt(p.amount), payoutId: BigInt(p.payoutId) })),
+  },
+});
+
+/** A line's payoutTypedData (one Payout) as viem signs it. */
+const signableSingle = (t: any) => ({
+  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
+  types: { Payout: t.types.Payout },
+  primaryType: "Payout" as const,
+  message: {
+    ...t.message,
+    kind: Number(t.message.kind),
+    amount: BigInt(t.message.amount),
+    payoutId: BigInt(t.message.payoutId),
+    merchantId: BigInt(t.message.merchantId),
+    deadline: BigInt(t.message.deadline),
   },
 });
 
@@ -388,5 +407,178 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     );
     assert.equal((await balanceOf(to4)) - before4, 100_000n);
     assert.equal(await balanceOf(to5), before5, "the cancelled payout paid nothing");
+  });
+
+  it("two merchants' singles and batches go in ONE relayPayouts transaction within the merchants' balances; a dropped relay puts each back and the next carries them, each paid once", async () => {
+    // merchant 2, registered in the vault with its own signer, paid 10 USDT and swept
+    const merchantB = 2n;
+    await fx.write(fx.vault, fx.vaultAbi, "registerMerchant", [merchantB, signerB.address, 100]);
+    const mb = await createMerchant(db, createSecretBox(config.masterKey), {
+      id: merchantB,
+      name: "Shop B",
+      feeBps: 100,
+      payoutSigner: signerB.address,
+    });
+    const clientB = createPayClient({ baseUrl: gateway.url!, apiKey: mb.apiKey, apiSecret: mb.apiSecret });
+    const orderB = await clientB.payment.create({
+      outTradeNo: "rb-1",
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
+    await fx.write(fx.token, fx.tokenAbi, "transfer", [orderB.userWalletAddress, 10_000_000n], fx.payer);
+    await until(
+      "order B success",
+      () => clientB.payment.detail({ outTradeNo: "rb-1" }),
+      (d) => d.state === 4,
+    );
+    const accountOf = async (m: bigint) =>
+      (
+        (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [m, fx.token] })) as [
+          bigint,
+          bigint,
+        ]
+      )[0];
+    await until(
+      "merchant B credited",
+      async () => {
+        await gateway.movers!.runOnce();
+        return accountOf(merchantB);
+      },
+      (b) => b === 9_900_000n,
+    );
+
+    const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const [s3, w4, w5] = [fx.accounts[3]!, fx.accounts[4]!, fx.accounts[5]!];
+    const before = { s3: await balanceOf(s3), w4: await balanceOf(w4), w5: await balanceOf(w5) };
+    const heldA = await accountOf(fx.merchantId);
+    // merchant 1: two singles, and a third that, after them, is 0.1 USDT more than it holds: it waits
+    const singleA = async (outTradeNo: string, amount: bigint, to: Address) => {
+      const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", {
+        outTradeNo,
+        chainId: 31337,
+        currencyId: usdt.currencyId,
+        settlementAmount: (Number(amount) / 1e6).toFixed(6),
+        settlementAddress: to,
+      });
+      const d = await client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) });
+      await client.request("POST", "settlement/approve", {
+        settlementId: String(settlementId),
+        signature: await admin.signTypedData(signableSingle(d.lines[0].payoutTypedData)),
+      });
+      return settlementId;
+    };
+    const sA1 = await singleA("rs-1", 300_000n, w4);
+    const sA2 = await singleA("rs-2", 200_000n, s3);
+    const sA3 = await singleA("rs-3", heldA - 500_000n + 100_000n, s3);
+    // merchant 2: a two-recipient withdrawal approved with one batch signature
+    const { withdrawId } = await clientB.withdraw.apply({
+      outTradeNo: "rw-1",
+      chainId: 31337,
+      currencyId: usdt.currencyId,
+      withdrawAmount: "1,2",
+      withdrawAddress: `${w4},${w5}`,
+    });
+    const shown = await clientB.payout.batchTypedData({ withdrawIds: [withdrawId] });
+    const { batchId } = await clientB.payout.batchApprove({
+      withdrawIds: [withdrawId],
+      signature: await signerB.signTypedData(signable(shown.payoutTypedData)),
+    });
+
+    // one pass: the two payable singles and the batch in one relay; the third single waits for its balance
+    mining = false;
+    await node.rpc("evm_setAutomine", [false]);
+    let firstHash: string;
+    let secondHash: string;
+    try {
+      const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+      const sent = pass.filter((p) => p.outcome === "sent") as { txHash: string; relayId?: string; batchId?: string; kind: string }[];
+      assert.equal(sent.length, 4, `two singles and two batch lines sent: ${JSON.stringify(pass)}`);
+      assert.equal(new Set(sent.map((p) => p.txHash)).size, 1, "in one transaction");
+      assert.ok(
+        sent.every((p) => p.relayId && p.relayId === sent[0]!.relayId),
+        "as one relay",
+      );
+      assert.deepEqual(
+        sent.filter((p) => p.batchId).map((p) => p.batchId),
+        [batchId, batchId],
+      );
+      const waiting = pass.filter((p) => p.outcome === "waiting");
+      assert.deepEqual(
+        waiting.map((p) => [p.kind, (p as { reason: string }).reason]),
+        [["settlement", "VaultInsufficientBalance"]],
+        "the third single would overdraw merchant 1 after the other two: it waits",
+      );
+      firstHash = sent[0]!.txHash;
+      const [relayTx] = await db.query("SELECT nonce, ref_kind FROM operator_txs WHERE tx_hash = $1", [firstHash]);
+      assert.equal(relayTx!.ref_kind, "relay");
+      assert.equal((await db.query("SELECT 1 FROM payout_relay_refs WHERE relay_id = $1", [sent[0]!.relayId])).length, 3);
+
+      // the relay leaves the mempool and another transaction of the operator takes its nonce
+      await node.rpc("hardhat_dropTransaction", [firstHash]);
+      await node.rpc("eth_sendTransaction", [
+        { from: admin.address, to: admin.address, value: "0x0", nonce: `0x${Number(relayTx!.nonce).toString(16)}` },
+      ]);
+      await node.rpc("evm_mine");
+      assert.equal(
+        (await client.request<any>("GET", "settlement/detail", { settlementId: String(sA1) })).state,
+        2,
+        "still sent until the wallet looks",
+      );
+
+      // the next pass sees it dropped: every payout and batch line it carried goes back to approved and the pass sends them again
+      const again = (await gateway.movers!.runOnce())[0]!.payouts;
+      const resent = again.filter((p) => p.outcome === "sent") as { txHash: string; relayId?: string }[];
+      assert.equal(resent.length, 4, `sent again: ${JSON.stringify(again)}`);
+      secondHash = resent[0]!.txHash;
+      assert.notEqual(secondHash, firstHash);
+      assert.equal(new Set(resent.map((p) => p.txHash)).size, 1);
+      await node.rpc("evm_mine");
+    } finally {
+      await node.rpc("evm_setAutomine", [true]);
+      mining = true;
+    }
+
+    for (const id of [sA1, sA2]) {
+      const d = await until(
+        `settlement ${id} paid`,
+        () => client.request<any>("GET", "settlement/detail", { settlementId: String(id) }),
+        (x) => x.state === 3,
+      );
+      assert.equal(d.transferHash, secondHash);
+    }
+    const w = await until(
+      "merchant 2's withdrawal paid",
+      () => clientB.withdraw.detail({ withdrawId }),
+      (d) => d.state === 3,
+    );
+    assert.ok(
+      w.lines.every((l) => l.transferHash === secondHash),
+      "by the same relay",
+    );
+    assert.equal(
+      (await client.request<any>("GET", "settlement/detail", { settlementId: String(sA3) })).state,
+      1,
+      "the overdrawing one waits, approved",
+    );
+    assert.equal((await balanceOf(w4)) - before.w4, 1_300_000n, "each paid once");
+    assert.equal((await balanceOf(w5)) - before.w5, 2_000_000n);
+    assert.equal((await balanceOf(s3)) - before.s3, 200_000n);
+    assert.equal(await accountOf(merchantB), 6_900_000n);
+
+    // the console lists both transactions that carried a payout: the dropped relay and the mined one
+    const [row] = await db.query("SELECT id FROM settlement_orders WHERE merchant_id = $1 AND merchant_settlement_id = $2", [
+      fx.merchantId,
+      "rs-1",
+    ]);
+    await gateway.movers!.runOnce(); // the wallet settles the mined relay
+    assert.deepEqual(
+      (await listPayoutTransactions(db, "settlement", row!.id)).map((t) => [t.txHash, t.status]),
+      [
+        [firstHash, "dropped"],
+        [secondHash, "mined"],
+      ],
+    );
   });
 });

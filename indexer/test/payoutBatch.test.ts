@@ -22,6 +22,10 @@ import {
   markBatchBroadcast,
   markBatchDropped,
   markBatchFailed,
+  hasPendingPayoutTx,
+  markPayoutBroadcast,
+  markPayoutWorkDropped,
+  recordPayoutRelay,
 } from "../src/store/payoutOrders.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
 import {
@@ -375,6 +379,95 @@ function batchSuite(backend: Backend) {
       assert.equal(sd.state, -2);
       assert.match(sd.reason, /VaultZeroAmount/);
       assert.equal((await events("settlement", s.settlementId)).at(-1)!.status, "-2");
+    });
+
+    it("a relay: what it carries counts as sent while it is pending; a skip in its fee-bumped replacement is the gateway's, one in a stranger's transaction is not; a drop puts each back", async () => {
+      const hooks = createMoverHooks({ retryAfterSeconds: 300 });
+      const [sentHash, bumpedHash, strangerHash] = ["66", "77", "88"].map((b) => "0x" + b.repeat(32));
+      const confirm = (txHash: string, merchantId: bigint, payoutId: bigint) =>
+        gw.db.transaction((tx) =>
+          hooks.onConfirmed!(tx, {
+            chainId: 31337,
+            deposits: [],
+            vaultEvents: [
+              {
+                chainId: 31337,
+                blockNumber: 1n,
+                blockHash: "0x" + "44".repeat(32),
+                txHash,
+                logIndex: 0,
+                id: 1n,
+                status: "confirmed",
+                name: "PayoutSkipped",
+                args: {
+                  merchantId: merchantId.toString(),
+                  payoutId: payoutId.toString(),
+                  reason: encodeErrorResult({
+                    abi: VAULT_CALLS_ABI,
+                    errorName: "VaultInsufficientBalance",
+                    args: [merchantId, OWN, 0n, 1n],
+                  }),
+                },
+              } as any,
+            ],
+          }),
+        );
+      // C's single settlement (the gateway signs it) and A's two-line withdrawal batch, in one relay
+      const s = (await settle(C, "0.5")).body.data;
+      assert.equal((await call(gw, C, "POST", "settlement/approve", { settlementId: String(s.settlementId) })).body.data.state, 1);
+      const w = (await withdraw(A, "1,2", `${OWN},${OTHER}`)).body.data;
+      const typed = typedFromJson(
+        (await call(gw, A, "GET", "payout/batch/typedData", { withdrawIds: String(w.withdrawId) })).body.data.payoutTypedData,
+      );
+      const { batchId } = (
+        await call(gw, A, "POST", "payout/batch/approve", {
+          withdrawIds: String(w.withdrawId),
+          signature: await signer.signTypedData(typed),
+        })
+      ).body.data;
+      const single = (await listExecutablePayouts(gw.db, { chainId: 31337, limit: 100 })).find((p) => p.merchantId === 3n)!;
+      const relayId = "relay-test-1";
+      await recordPayoutRelay(gw.db, relayId, [
+        { kind: "settlement", id: single.id },
+        { kind: "batch", id: batchId },
+      ]);
+      for (const h of [sentHash, bumpedHash]) {
+        await gw.db.query(
+          `INSERT INTO operator_txs (tx_hash, chain_id, sender, nonce, purpose, ref_id, ref_kind, raw_tx, max_fee, priority_fee)
+           VALUES ($1, 31337, $2, 7, 'payout', $3, 'relay', '0x', 1, 1)`,
+          [h, OWN.toLowerCase(), relayId],
+        );
+      }
+      await markPayoutBroadcast(gw.db, "settlement", single.id, sentHash!);
+      await markBatchBroadcast(gw.db, batchId, sentHash!);
+      assert.equal(await hasPendingPayoutTx(gw.db, single.id), true);
+      assert.equal(await hasPendingPayoutTx(gw.db, batchId), true);
+      assert.equal(await hasPendingPayoutTx(gw.db, "not-carried"), false);
+
+      // the fee-bumped replacement was mined and the vault skipped the settlement there: kept open, reserved
+      await confirm(bumpedHash!, 3n, single.payoutId);
+      const sd = (await call(gw, C, "GET", "settlement/detail", { settlementId: String(s.settlementId) })).body.data;
+      assert.deepEqual([sd.state, /VaultInsufficientBalance/.test(sd.lines[0].skipReason)], [1, true]);
+      // a stranger's transaction that skips a line of the batch changes nothing
+      const [line1] = await getBatchLines(gw.db, batchId);
+      await confirm(strangerHash!, 1n, line1!.payoutId);
+      assert.deepEqual(
+        (await getBatchLines(gw.db, batchId)).map((l) => [l.status, l.skipReason]),
+        [
+          [2, null],
+          [2, null],
+        ],
+      );
+      // the relay is dropped: what it carried and is still sent goes back to approved; the settlement already is
+      const back = await markPayoutWorkDropped(gw.db, "relay", relayId);
+      assert.deepEqual(
+        back.map((l) => [l.kind, l.status]),
+        [
+          ["withdrawal", 1],
+          ["withdrawal", 1],
+        ],
+      );
+      assert.equal((await call(gw, C, "GET", "settlement/detail", { settlementId: String(s.settlementId) })).body.data.state, 1);
     });
 
     it("refuses batches that cannot be one vault batch, with a message that says what to fix", async () => {

@@ -1,30 +1,42 @@
-import { encodeFunctionData, getAddress, type Address } from "viem";
-import type { Db } from "../store/db.js";
+import { encodeFunctionData, getAddress, type Address, type Hex } from "viem";
+import { newId } from "../domain/ids.js";
 import { PayoutStatus } from "../domain/orderStateMachine.js";
+import type { Db } from "../store/db.js";
 import {
+  hasPendingPayoutTx,
   listExecutableBatches,
   listExecutablePayouts,
   markBatchBroadcast,
   markBatchFailed,
   markPayoutBroadcast,
   markPayoutFailed,
+  recordPayoutRelay,
   type ExecutableBatch,
   type ExecutablePayout,
+  type PayoutOrderRecord,
+  type PayoutWorkRef,
 } from "../store/payoutOrders.js";
 import type { OperatorWallet } from "./operatorWallet.js";
-import { NEVER_PAYABLE_ERRORS, VAULT_CALLS_ABI, vaultErrorName } from "./vaultCalls.js";
+import { NEVER_PAYABLE_ERRORS, VAULT_CALLS_ABI, VAULT_RELAY_ABI, vaultErrorName } from "./vaultCalls.js";
 
 export type CreatePayoutExecutorParameters = {
   db: Db;
   chainId: number;
   vault: Address;
   wallet: OperatorWallet;
-  /** payouts looked at per pass (default 20) */
+  /** payouts, and batches, looked at per pass (default 20 of each) */
   batch?: number;
+  /** most signed payout items one relay transaction carries (default 50) */
+  relayMaxItems?: number;
+  /** most gas one relay transaction may take, by its parts' own estimates (default 6,000,000) */
+  relayMaxGas?: bigint;
   logger?: { info(o: object): void; warn(o: object): void };
 };
 
-/** What a pass did with each payout; `batchId` when it went (or waits to go) in a batch transaction. */
+/**
+ * What a pass did with each payout; `batchId` when it went (or waits to go) in a batch transaction, `relayId`
+ * when its transaction was a relay carrying other payouts too.
+ */
 export type PayoutOutcome = (
   | { id: string; kind: string; outcome: "sent"; txHash: string }
   | { id: string; kind: string; outcome: "failed"; reason: string }
@@ -32,7 +44,7 @@ export type PayoutOutcome = (
   | { id: string; kind: string; outcome: "waiting"; reason: string }
   /** the vault already paid this id: the follower settles the order from the PayoutExecuted event */
   | { id: string; kind: string; outcome: "already_paid" }
-) & { batchId?: string };
+) & { batchId?: string; relayId?: string };
 
 export type PayoutExecutor = {
   runOnce(): Promise<PayoutOutcome[]>;
@@ -45,22 +57,81 @@ export type PayoutExecutor = {
  */
 const FINAL_ERRORS = new Set(["VaultPayoutExpired", ...NEVER_PAYABLE_ERRORS]);
 
+/** A single payout or a batch that passed every check of this pass, with its own gas estimate. */
+type Ready =
+  | { kind: "payout"; p: ExecutablePayout; gas: bigint; items: number }
+  | { kind: "batch"; b: ExecutableBatch; open: PayoutOrderRecord[]; gas: bigint; items: number };
+
 /**
- * Executes approved, merchant-signed refunds, withdrawals and settlements as `vault.payout(p, signature)`,
- * relayed by the operator (who cannot change a signed field). Each payout is simulated first: a vault error
- * that can never pass fails the order with its reason; a short balance keeps it approved for a later pass.
- * Success is not decided here: the follower settles the order when `PayoutExecuted` reaches the required
- * depth. The vault's payout-id replay protection makes a second send harmless; the executor also checks
- * `isPayoutIdUsed` and never signs a payout twice while its first transaction is pending.
+ * Executes approved, merchant-signed refunds, withdrawals and settlements, relayed by the operator (who cannot
+ * change a signed field). Each single payout and each batch is checked first (the vault's own simulation, the
+ * deadline, used ids) and against what the merchant holds in the vault, counting what this pass already
+ * sends: a vault error that can never pass fails it with its reason, a short balance keeps it approved for a
+ * later pass. What passes goes out together: one `vault.relayPayouts` transaction carries the singles and
+ * batches of every merchant (up to `relayMaxItems` items and `relayMaxGas`), a lone one goes as `payout` or
+ * `payoutBatch`. Success is not decided here: the follower settles each order when its `PayoutExecuted`
+ * reaches the required depth, and a `PayoutSkipped` keeps it open (hooks.ts). The vault's payout-id replay
+ * protection makes a second send harmless; the executor also checks `isPayoutIdUsed` and never sends a
+ * payout again while a transaction that carries it is pending.
  */
 export function createPayoutExecutor(args: CreatePayoutExecutorParameters): PayoutExecutor {
-  const { db, chainId, vault, wallet, batch = 20, logger } = args;
+  const { db, chainId, vault, wallet, batch = 20, relayMaxItems = 50, relayMaxGas = 6_000_000n, logger } = args;
   const client = wallet.publicClient;
+  const nowSeconds = () => BigInt(Math.floor(Date.now() / 1000));
 
-  async function execute(p: ExecutablePayout): Promise<PayoutOutcome> {
+  /**
+   * The merchants' vault balances a pass may still spend. Parts sent in one pass are mined together: without
+   * this, two payouts each covered alone could together overdraw, and the vault would skip the later one.
+   */
+  function createBudget() {
+    const left = new Map<string, bigint>();
+    return async (merchantId: bigint, needs: ReadonlyMap<Address, bigint>): Promise<string | undefined> => {
+      for (const [token, amount] of needs) {
+        const key = `${merchantId}:${token}`;
+        if (!left.has(key)) {
+          const [balance] = await client.readContract({
+            address: vault,
+            abi: VAULT_CALLS_ABI,
+            functionName: "accountOf",
+            args: [merchantId, token],
+          });
+          left.set(key, balance);
+        }
+        if (left.get(key)! < amount) {
+          logger?.warn({
+            msg: "payout not executable yet",
+            chain_id: chainId,
+            merchant_id: merchantId.toString(),
+            reason: "VaultInsufficientBalance",
+            token,
+            balance: left.get(key)!.toString(),
+            needed: amount.toString(),
+          });
+          return "VaultInsufficientBalance";
+        }
+      }
+      for (const [token, amount] of needs) left.set(`${merchantId}:${token}`, left.get(`${merchantId}:${token}`)! - amount);
+      return undefined;
+    };
+  }
+  type Reserve = ReturnType<typeof createBudget>;
+
+  const payoutCall = (p: ExecutablePayout) => [{ ...p.payout, kind: Number(p.payout.kind) }, p.signature] as const;
+  const batchCall = (b: ExecutableBatch) =>
+    [{ ...b.batch, payouts: b.batch.payouts.map((i) => ({ ...i, kind: Number(i.kind) })) }, b.signature] as const;
+
+  /** The vault's simulation of `data`: its gas, or the vault error's name. */
+  async function simulate(data: Hex): Promise<{ gas: bigint } | { error: string }> {
+    try {
+      return { gas: await client.estimateGas({ account: wallet.address, to: vault, data }) };
+    } catch (e) {
+      return { error: vaultErrorName(e) ?? "unknown revert" };
+    }
+  }
+
+  async function checkPayout(p: ExecutablePayout, reserve: Reserve): Promise<PayoutOutcome | Ready> {
     const base = { id: p.id, kind: p.kind };
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    if (p.deadline < now) {
+    if (p.deadline < nowSeconds()) {
       await markPayoutFailed(db, p.kind, p.id, `the signed payout expired at ${new Date(Number(p.deadline) * 1000).toISOString()}`);
       return { ...base, outcome: "failed", reason: "deadline passed" };
     }
@@ -71,46 +142,35 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
       args: [p.merchantId, p.payoutId],
     });
     if (used) return { ...base, outcome: "already_paid" };
-    const data = encodeFunctionData({
-      abi: VAULT_CALLS_ABI,
-      functionName: "payout",
-      args: [{ ...p.payout, kind: Number(p.payout.kind) }, p.signature],
-    });
-    let gas: bigint;
-    try {
-      gas = await client.estimateGas({ account: wallet.address, to: vault, data });
-    } catch (e) {
-      const name = vaultErrorName(e) ?? "unknown revert";
-      if (name === "VaultPayoutIdUsed") return { ...base, outcome: "already_paid" };
-      if (FINAL_ERRORS.has(name)) {
-        await markPayoutFailed(db, p.kind, p.id, `the vault refuses this payout: ${name}`);
-        return { ...base, outcome: "failed", reason: name };
+    const sim = await simulate(encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "payout", args: payoutCall(p) }));
+    if ("error" in sim) {
+      if (sim.error === "VaultPayoutIdUsed") return { ...base, outcome: "already_paid" };
+      if (FINAL_ERRORS.has(sim.error)) {
+        await markPayoutFailed(db, p.kind, p.id, `the vault refuses this payout: ${sim.error}`);
+        return { ...base, outcome: "failed", reason: sim.error };
       }
-      logger?.warn({ msg: "payout not executable yet", chain_id: chainId, kind: p.kind, id: p.id, reason: name });
-      return { ...base, outcome: "waiting", reason: name };
+      logger?.warn({ msg: "payout not executable yet", chain_id: chainId, kind: p.kind, id: p.id, reason: sim.error });
+      return { ...base, outcome: "waiting", reason: sim.error };
     }
-    const txHash = await wallet.send({ to: vault, data, gas: (gas * 12n) / 10n, purpose: "payout", refId: p.id, refKind: p.kind });
-    await markPayoutBroadcast(db, p.kind, p.id, txHash);
-    logger?.info({ msg: "payout sent", chain_id: chainId, kind: p.kind, id: p.id, payout_id: p.payoutId.toString(), tx_hash: txHash });
-    return { ...base, outcome: "sent", txHash };
+    const short = await reserve(p.merchantId, new Map([[p.token, p.amount]]));
+    if (short) return { ...base, outcome: "waiting", reason: short };
+    return { kind: "payout", p, gas: sim.gas, items: 1 };
   }
 
   /**
-   * Sends an approved batch as one `vault.payoutBatch(batch, signature)` with every signed item (the
-   * signature covers them all; an item already paid is skipped by its used id). The vault reverts only for
-   * the batch as a whole (signature, deadline, pause): a final reason fails every open line, anything else
-   * waits. An item it cannot pay is reported with PayoutSkipped: the follower (hooks.ts) fails it only if it
-   * can never be paid, else puts it back to approved and the batch is sent again after its retry time
-   * (payout_batches.retry_after). A batch whose lines' balance is short waits, as a single payout does,
-   * until its deadline fails it.
+   * Checks an approved batch, to be sent with every signed item (the signature covers them all; an item
+   * already paid is skipped by its used id). The vault reverts only for the batch as a whole (signature,
+   * deadline, pause): a final reason fails every open line, anything else waits. An item it cannot pay is
+   * reported with PayoutSkipped: the follower (hooks.ts) fails it only if it can never be paid, else puts it
+   * back to approved and the batch is sent again after its retry time (payout_batches.retry_after). A batch
+   * whose lines' balance is short waits, as a single payout does, until its deadline fails it.
    */
-  async function executeBatch(b: ExecutableBatch): Promise<PayoutOutcome[]> {
+  async function checkBatch(b: ExecutableBatch, reserve: Reserve): Promise<PayoutOutcome[] | Ready> {
     const open = b.lines.filter((l) => l.status === PayoutStatus.Approved);
     const each = <T extends object>(o: T) => open.map((l) => ({ id: l.id, kind: l.kind, batchId: b.id, ...o }));
     // a line already sent: the wallet finishes (or drops) that transaction first
     if (b.lines.some((l) => l.status === PayoutStatus.Broadcast)) return [];
-    const now = BigInt(Math.floor(Date.now() / 1000));
-    if (b.deadline < now) {
+    if (b.deadline < nowSeconds()) {
       await markBatchFailed(db, b.id, `the signed payout batch expired at ${new Date(Number(b.deadline) * 1000).toISOString()}`);
       return each({ outcome: "failed" as const, reason: "deadline passed" });
     }
@@ -134,69 +194,152 @@ export function createPayoutExecutor(args: CreatePayoutExecutorParameters): Payo
         return each({ outcome: "waiting" as const, reason });
       }
     }
-    // a short balance: wait, as a single payout does (the vault would skip those items and they would fail)
-    const need = new Map<Address, bigint>();
+    const sim = await simulate(encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "payoutBatch", args: batchCall(b) }));
+    if ("error" in sim) {
+      if (FINAL_ERRORS.has(sim.error)) {
+        await markBatchFailed(db, b.id, `the vault refuses this payout batch: ${sim.error}`);
+        return each({ outcome: "failed" as const, reason: sim.error });
+      }
+      logger?.warn({ msg: "payout batch not executable yet", chain_id: chainId, batch_id: b.id, reason: sim.error });
+      return each({ outcome: "waiting" as const, reason: sim.error });
+    }
+    // a short balance: wait, as a single payout does (the vault would skip those items)
+    const needs = new Map<Address, bigint>();
     for (const l of open) {
       const token = getAddress(l.tokenAddress);
-      need.set(token, (need.get(token) ?? 0n) + l.amount);
+      needs.set(token, (needs.get(token) ?? 0n) + l.amount);
     }
-    for (const [token, amount] of need) {
-      const [balance] = await client.readContract({
-        address: vault,
-        abi: VAULT_CALLS_ABI,
-        functionName: "accountOf",
-        args: [b.merchantId, token],
-      });
-      if (balance < amount) {
-        logger?.warn({
-          msg: "payout batch not executable yet",
-          chain_id: chainId,
-          batch_id: b.id,
-          reason: "VaultInsufficientBalance",
-          token,
-          balance: balance.toString(),
-          needed: amount.toString(),
-        });
-        return each({ outcome: "waiting" as const, reason: "VaultInsufficientBalance" });
+    const short = await reserve(b.merchantId, needs);
+    if (short) return each({ outcome: "waiting" as const, reason: short });
+    return { kind: "batch", b, open, gas: sim.gas, items: b.batch.payouts.length };
+  }
+
+  /** Consecutive groups of ready parts, each within one relay transaction's limits. */
+  function pack(ready: Ready[]): Ready[][] {
+    const groups: Ready[][] = [];
+    let items = 0;
+    let gas = 0n;
+    for (const r of ready) {
+      const last = groups[groups.length - 1];
+      if (!last || items + r.items > relayMaxItems || gas + r.gas > relayMaxGas) {
+        groups.push([r]);
+        items = r.items;
+        gas = r.gas;
+      } else {
+        last.push(r);
+        items += r.items;
+        gas += r.gas;
       }
     }
-    const data = encodeFunctionData({
-      abi: VAULT_CALLS_ABI,
-      functionName: "payoutBatch",
-      args: [{ ...b.batch, payouts: b.batch.payouts.map((p) => ({ ...p, kind: Number(p.kind) })) }, b.signature],
-    });
-    let gas: bigint;
+    return groups;
+  }
+
+  const refOf = (r: Ready): PayoutWorkRef => (r.kind === "payout" ? { kind: r.p.kind, id: r.p.id } : { kind: "batch", id: r.b.id });
+
+  /** What was sent, per line, after its transaction went out; a line that could not be marked is logged. */
+  async function markSent(r: Ready, txHash: Hex, relayId?: string): Promise<PayoutOutcome[]> {
     try {
-      gas = await client.estimateGas({ account: wallet.address, to: vault, data });
-    } catch (e) {
-      const name = vaultErrorName(e) ?? "unknown revert";
-      if (FINAL_ERRORS.has(name)) {
-        await markBatchFailed(db, b.id, `the vault refuses this payout batch: ${name}`);
-        return each({ outcome: "failed" as const, reason: name });
+      if (r.kind === "payout") {
+        await markPayoutBroadcast(db, r.p.kind, r.p.id, txHash);
+        logger?.info({
+          msg: "payout sent",
+          chain_id: chainId,
+          kind: r.p.kind,
+          id: r.p.id,
+          payout_id: r.p.payoutId.toString(),
+          tx_hash: txHash,
+          relay_id: relayId,
+        });
+        return [{ id: r.p.id, kind: r.p.kind, outcome: "sent", txHash, ...(relayId && { relayId }) }];
       }
-      logger?.warn({ msg: "payout batch not executable yet", chain_id: chainId, batch_id: b.id, reason: name });
-      return each({ outcome: "waiting" as const, reason: name });
+      await markBatchBroadcast(db, r.b.id, txHash);
+      logger?.info({
+        msg: "payout batch sent",
+        chain_id: chainId,
+        batch_id: r.b.id,
+        payouts: r.open.length,
+        tx_hash: txHash,
+        relay_id: relayId,
+      });
+      return r.open.map((l) => ({
+        id: l.id,
+        kind: l.kind,
+        batchId: r.b.id,
+        outcome: "sent" as const,
+        txHash,
+        ...(relayId && { relayId }),
+      }));
+    } catch (err) {
+      // The transaction is out and carries this part: the follower settles it from the vault's events.
+      logger?.warn({ msg: "payout sent but not marked", chain_id: chainId, ref: refOf(r), tx_hash: txHash, err: String(err) });
+      return [];
     }
-    const txHash = await wallet.send({ to: vault, data, gas: (gas * 12n) / 10n, purpose: "payout", refId: b.id, refKind: "batch" });
-    await markBatchBroadcast(db, b.id, txHash);
-    logger?.info({ msg: "payout batch sent", chain_id: chainId, batch_id: b.id, payouts: open.length, tx_hash: txHash });
-    return each({ outcome: "sent" as const, txHash });
+  }
+
+  async function sendAlone(r: Ready): Promise<PayoutOutcome[]> {
+    const data =
+      r.kind === "payout"
+        ? encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "payout", args: payoutCall(r.p) })
+        : encodeFunctionData({ abi: VAULT_CALLS_ABI, functionName: "payoutBatch", args: batchCall(r.b) });
+    const ref = refOf(r);
+    const txHash = await wallet.send({ to: vault, data, gas: (r.gas * 12n) / 10n, purpose: "payout", refId: ref.id, refKind: ref.kind });
+    return markSent(r, txHash);
+  }
+
+  /**
+   * One `relayPayouts` transaction for the group. It never reverts for one part (a bad signature, a used id, a
+   * short balance is a PayoutSkipped of that part), so its simulation fails only for the vault as a whole
+   * (paused): then every part waits. What it carries is recorded before it is signed (payout_relay_refs).
+   */
+  async function sendRelay(group: Ready[]): Promise<PayoutOutcome[]> {
+    const singles = group.flatMap((r) => (r.kind === "payout" ? [{ payout: payoutCall(r.p)[0], signature: r.p.signature }] : []));
+    const batches = group.flatMap((r) => (r.kind === "batch" ? [{ batch: batchCall(r.b)[0], signature: r.b.signature }] : []));
+    const data = encodeFunctionData({ abi: VAULT_RELAY_ABI, functionName: "relayPayouts", args: [singles, batches] });
+    const sim = await simulate(data);
+    if ("error" in sim) {
+      logger?.warn({ msg: "payout relay not executable yet", chain_id: chainId, parts: group.length, reason: sim.error });
+      return group.flatMap((r) =>
+        r.kind === "payout"
+          ? [{ id: r.p.id, kind: r.p.kind, outcome: "waiting" as const, reason: sim.error }]
+          : r.open.map((l) => ({ id: l.id, kind: l.kind, batchId: r.b.id, outcome: "waiting" as const, reason: sim.error })),
+      );
+    }
+    const relayId = newId();
+    await recordPayoutRelay(db, relayId, group.map(refOf));
+    const txHash = await wallet.send({ to: vault, data, gas: (sim.gas * 12n) / 10n, purpose: "payout", refId: relayId, refKind: "relay" });
+    logger?.info({
+      msg: "payout relay sent",
+      chain_id: chainId,
+      relay_id: relayId,
+      singles: singles.length,
+      batches: batches.length,
+      tx_hash: txHash,
+    });
+    const out: PayoutOutcome[] = [];
+    for (const r of group) out.push(...(await markSent(r, txHash, relayId)));
+    return out;
   }
 
   return {
     async runOnce() {
       const out: PayoutOutcome[] = [];
+      const ready: Ready[] = [];
+      const reserve = createBudget();
+      // singles first, then batches: the order relayPayouts pays them in, so the budget sees what the vault will
       for (const p of await listExecutablePayouts(db, { chainId, limit: batch })) {
         // a payout with a pending transaction is the wallet's to finish (replace or drop), not to send again
-        const [pending] = await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1 AND status = 'pending' LIMIT 1", [p.id]);
-        if (pending) continue;
-        out.push(await execute(p));
+        if (await hasPendingPayoutTx(db, p.id)) continue;
+        const checked = await checkPayout(p, reserve);
+        if ("outcome" in checked) out.push(checked);
+        else ready.push(checked);
       }
       for (const b of await listExecutableBatches(db, { chainId, limit: batch })) {
-        const [pending] = await db.query("SELECT 1 FROM operator_txs WHERE ref_id = $1 AND status = 'pending' LIMIT 1", [b.id]);
-        if (pending) continue;
-        out.push(...(await executeBatch(b)));
+        if (await hasPendingPayoutTx(db, b.id)) continue;
+        const checked = await checkBatch(b, reserve);
+        if (Array.isArray(checked)) out.push(...checked);
+        else ready.push(checked);
       }
+      for (const group of pack(ready)) out.push(...(group.length === 1 ? await sendAlone(group[0]!) : await sendRelay(group)));
       return out;
     },
   };

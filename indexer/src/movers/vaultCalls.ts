@@ -23,6 +23,16 @@ export const VAULT_CALLS_ABI = parseAbi([
   "error EnforcedPause()",
 ]);
 
+/** `relayPayouts`, apart: its nested tuples are read by parseAbi's struct syntax. */
+export const VAULT_RELAY_ABI = parseAbi([
+  "struct Payout { uint64 merchantId; uint8 kind; address token; address to; uint256 amount; uint256 payoutId; uint64 deadline; }",
+  "struct PayoutItem { uint8 kind; address token; address to; uint256 amount; uint256 payoutId; }",
+  "struct PayoutBatch { uint64 merchantId; uint64 deadline; PayoutItem[] payouts; }",
+  "struct SignedPayout { Payout payout; bytes signature; }",
+  "struct SignedPayoutBatch { PayoutBatch batch; bytes signature; }",
+  "function relayPayouts(SignedPayout[] payouts, SignedPayoutBatch[] batches)",
+]);
+
 export const ERC20_BALANCE_ABI = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 
 /**

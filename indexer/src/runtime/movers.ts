@@ -7,7 +7,7 @@ import { createOperatorWallet, type OperatorWallet } from "../movers/operatorWal
 import { createPayoutExecutor, type PayoutExecutor, type PayoutOutcome } from "../movers/payoutExecutor.js";
 import { createSweeper, releaseSweep, type Sweeper, type SweepOutcome } from "../movers/sweeper.js";
 import type { Db } from "../store/db.js";
-import { markBatchDropped, markPayoutDropped, type PayoutOrderKind } from "../store/payoutOrders.js";
+import { markPayoutWorkDropped } from "../store/payoutOrders.js";
 
 /** "movr" as an int4: the advisory-lock namespace of the money movers (one signer per chain). */
 const MOVERS_LOCK_NAMESPACE = 0x6d6f7672;
@@ -70,12 +70,11 @@ export function createMoneyMovers(args: {
         tx_hash: s.txHash,
       });
       if (s.purpose === "sweep") await releaseSweep(db, s.refId);
-      // a batch's lines go back to approved together, to be sent again (or failed at the deadline)
-      else if (s.refKind === "batch")
-        await markBatchDropped(db, s.refId).catch((err) => logger.warn({ err, ref: s.refId }, "payout batch drop refused"));
+      // what it carried (a payout, a batch's lines, a relay's payouts and batches) goes back to approved together,
+      // to be sent again (or failed at the deadline)
       else
-        await markPayoutDropped(db, s.refKind as PayoutOrderKind, s.refId).catch((err) =>
-          logger.warn({ err, ref: s.refId }, "payout drop refused"),
+        await markPayoutWorkDropped(db, s.refKind, s.refId).catch((err) =>
+          logger.warn({ err, ref: s.refId, ref_kind: s.refKind }, "payout drop refused"),
         );
     }
   }

@@ -218,11 +218,21 @@ export type PayoutChainTransaction = {
   settledAt: Date | null;
 };
 
-/** Transactions the operator sent for one payout order (a replacement shares the nonce), oldest first. */
+/**
+ * Transactions the operator sent that carried one payout order (a replacement shares the nonce), oldest
+ * first: sent for the order alone, for its batch, or in a relay with other payouts.
+ */
 export async function listPayoutTransactions(db: Queryable, kind: PayoutOrderKind, id: string): Promise<PayoutChainTransaction[]> {
+  const [order] = await db.query<{ batch_id: string | null }>(`SELECT batch_id FROM ${kind}_orders WHERE id = $1`, [id]);
+  const refs = [{ kind, id }, ...(order?.batch_id ? [{ kind: "batch", id: order.batch_id }] : [])];
   const rows = await db.query(
-    "SELECT tx_hash, status, nonce, sent_at, settled_at FROM operator_txs WHERE purpose = 'payout' AND ref_id = $1 AND ref_kind = $2 ORDER BY sent_at",
-    [id, kind],
+    `SELECT o.tx_hash, o.status, o.nonce, o.sent_at, o.settled_at
+       FROM operator_txs o, unnest($1::text[], $2::text[]) AS w(kind, id)
+      WHERE o.purpose = 'payout'
+        AND ((o.ref_kind = w.kind AND o.ref_id = w.id)
+          OR (o.ref_kind = 'relay' AND o.ref_id IN (SELECT relay_id FROM payout_relay_refs r WHERE r.ref_kind = w.kind AND r.ref_id = w.id)))
+      ORDER BY o.sent_at, o.nonce`,
+    [refs.map((r) => r.kind), refs.map((r) => r.id)],
   );
   return rows.map((r) => ({
     txHash: r.tx_hash,

@@ -812,6 +812,57 @@ export const markBatchFailed = (db: Db | Queryable, batchId: string, reason: str
     return changed;
   });
 
+// ------------------------------------------------------------------ relays: many payouts and batches in one transaction
+
+/** A piece of payout work the executor sends: a single payout (by its order kind) or a batch. */
+export type PayoutWorkRef = { kind: PayoutOrderKind | "batch"; id: string };
+
+/**
+ * Records what relay `relayId` carries, before its transaction is signed (operator_txs names the relay): a
+ * restart then knows those payouts have a transaction in flight, and a drop puts each back.
+ */
+export async function recordPayoutRelay(db: Queryable, relayId: string, refs: readonly PayoutWorkRef[]): Promise<void> {
+  await db.query(
+    "INSERT INTO payout_relay_refs (relay_id, ref_kind, ref_id) SELECT $1, k, i FROM unnest($2::text[], $3::text[]) AS t(k, i)",
+    [relayId, refs.map((r) => r.kind), refs.map((r) => r.id)],
+  );
+}
+
+/** Whether a transaction of the operator is still pending for this payout or batch, sent alone or in a relay. */
+export async function hasPendingPayoutTx(db: Queryable, refId: string): Promise<boolean> {
+  const rows = await db.query(
+    `SELECT 1 FROM operator_txs o
+      WHERE o.status = 'pending' AND o.purpose = 'payout'
+        AND (o.ref_id = $1 OR (o.ref_kind = 'relay' AND o.ref_id IN (SELECT relay_id FROM payout_relay_refs WHERE ref_id = $1)))
+      LIMIT 1`,
+    [refId],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * The operator's payout transaction `refKind`/`refId` was dropped or reverted: what it carried goes back from
+ * sent to approved, to be sent again (or failed at its deadline): a single payout, each sent line of a batch,
+ * or each payout and batch of a relay. Returns the lines changed; one that is no longer sent is left as it is.
+ */
+export async function markPayoutWorkDropped(db: Db | Queryable, refKind: string | null, refId: string): Promise<PayoutOrderRecord[]> {
+  if (refKind === "relay") {
+    const refs = await db.query<{ ref_kind: string; ref_id: string }>(
+      "SELECT ref_kind, ref_id FROM payout_relay_refs WHERE relay_id = $1 ORDER BY ref_kind, ref_id",
+      [refId],
+    );
+    const changed: PayoutOrderRecord[] = [];
+    for (const r of refs) changed.push(...(await markPayoutWorkDropped(db, r.ref_kind, r.ref_id)));
+    return changed;
+  }
+  if (refKind === "batch") return markBatchDropped(db, refId);
+  if (refKind !== "refund" && refKind !== "withdrawal" && refKind !== "settlement") throw new Error(`unknown payout work kind ${refKind}`);
+  return inTx(db, async (tx) => {
+    const order = await findById(tx, refKind, refId);
+    return order.status === PayoutStatus.Broadcast ? [await applyEvent(tx, order, { type: "dropped" })] : [];
+  });
+}
+
 /**
  * Called in the chain follower's transaction for a confirmed vault `PayoutSkipped` whose reason may pass
  * later (a short balance, a refusing recipient, a signature the signer's current key does not match): the id
@@ -831,10 +882,12 @@ export async function skipPayoutFromChain(
   // relay a payout with a bad signature and this id, which the vault reports as skipped too.
   const txHash = args.txHash.toLowerCase();
   if (order.txHash?.toLowerCase() !== txHash) {
-    const ours = await tx.query("SELECT 1 FROM operator_txs WHERE tx_hash = $1 AND ref_id = ANY($2::text[])", [
-      txHash,
-      [order.id, order.batchId].filter(Boolean),
-    ]);
+    const ours = await tx.query(
+      `SELECT 1 FROM operator_txs o WHERE o.tx_hash = $1
+         AND (o.ref_id = ANY($2::text[])
+           OR (o.ref_kind = 'relay' AND EXISTS (SELECT 1 FROM payout_relay_refs r WHERE r.relay_id = o.ref_id AND r.ref_id = ANY($2::text[]))))`,
+      [txHash, [order.id, order.batchId].filter(Boolean)],
+    );
     if (ours.length === 0) return null;
   }
   if (order.status === PayoutStatus.Broadcast) order = await applyEvent(tx, order, { type: "dropped" });
