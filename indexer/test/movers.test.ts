@@ -5,108 +5,31 @@
  * pays nothing twice; and the operator wallet replaces a stuck transaction at the same nonce.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { encodeFunctionData, parseAbi, type Address, type Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
-import { createPayClient, type PayClient, type PayoutTypedData } from "../../sdk/src/index.js";
-import { resolveConfig, type GatewayConfig } from "../src/config.js";
-import { createSecretBox } from "../src/crypto/secretBox.js";
+import { encodeFunctionData, parseAbi, type Address } from "viem";
+import type { PayClient } from "../../sdk/src/index.js";
 import { createOperatorWallet } from "../src/movers/operatorWallet.js";
-import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
-import { createMerchant } from "../src/store/merchants.js";
-import { openStore } from "../src/store/open.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import type { Fixture, HardhatNode } from "./chainHarness.js";
+import { hardhatAccount, NATIVE, signablePayout, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
-const admin = mnemonicToAccount(MNEMONIC, { addressIndex: 0 });
-const adminKey = `0x${Buffer.from(admin.getHdKey().privateKey!).toString("hex")}` as Hex;
-const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
+const admin = hardhatAccount(0).account; // the operator and the merchant's payout signer
 const ERC20 = parseAbi(["function transfer(address,uint256) returns (bool)", "function balanceOf(address) view returns (uint256)"]);
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function signable(t: PayoutTypedData) {
-  const fields = t.types[t.primaryType]!;
-  const message: Record<string, unknown> = {};
-  for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
-  return {
-    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
-    types: { [t.primaryType]: fields },
-    primaryType: t.primaryType,
-    message,
-  } as any;
-}
-
 describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
+  let env: GatewayOnNode;
   let node: HardhatNode;
   let fx: Fixture;
   let db: Db;
-  let config: GatewayConfig;
-  let gateway: Gateway;
   let client: PayClient;
-  let mining = true;
-  let miner: NodeJS.Timeout | undefined;
-  const start = async () => {
-    gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 300, retryScheduleMs: [200] });
-  };
 
   before(async () => {
-    node = await startHardhatNode();
-    fx = await deployFixture(node);
-    assert.equal(admin.address.toLowerCase(), fx.admin.toLowerCase(), "the fixture's admin is mnemonic account 0");
-    db = await openStore({ pgliteDir: "memory://" });
-    config = resolveConfig({
-      masterKey: randomBytes(32),
-      host: "127.0.0.1",
-      port: await freePort(),
-      logLevel: "silent",
-      operatorKey: adminKey,
-      allowPrivateWebhookTargets: true,
-      chains: [
-        {
-          chainId: 31337,
-          code: "local",
-          name: "hardhat node",
-          vault: fx.vault,
-          confirmations: 2,
-          rpcUrl: node.url,
-          startBlock: Number(await fx.blockNumber()),
-          // 1 ETH = 3,000 USDT
-          tokens: [
-            { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
-            { symbol: "ETH", address: NATIVE, decimals: 18 },
-          ],
-        },
-      ],
-    });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), {
-      id: fx.merchantId,
-      name: "Shop",
-      feeBps: 100,
-      payoutSigner: fx.admin,
-    });
-    await start();
-    client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
-    // blocks keep coming, as on a real chain
-    miner = setInterval(() => void (mining && node.rpc("evm_mine").catch(() => {})), 200);
+    env = await startGatewayOnNode({ moverIntervalMs: 300 });
+    ({ node, fx, db, client } = env);
   });
 
   after(async () => {
-    clearInterval(miner);
-    await gateway?.stop();
-    await db?.close();
-    node?.stop();
+    await env?.stop();
   });
 
   it("sweeps a confirmed payment into the vault and leaves a dust deposit until it is worth its gas", async () => {
@@ -164,7 +87,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
       () => client.payment.detail({ outTradeNo: "m-dust" }),
       (d) => d.state === 4,
     );
-    const passes = async () => (await gateway.movers!.runOnce())[0]!.sweeps;
+    const passes = async () => (await env.gateway.movers!.runOnce())[0]!.sweeps;
     const outcome = (await passes()).find((s) => s.token === NATIVE);
     assert.equal(outcome?.outcome, "not_worth_it");
     assert.equal(
@@ -183,7 +106,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     })) as bigint;
     const { refundId } = await client.refund.create({ outTradeNo: "m-1", outRefundNo: "r-1", refundAmount: "4" });
     const refund = await client.refund.detail({ refundId });
-    await client.refund.approve({ refundId, signature: await admin.signTypedData(signable(refund.lines[0]!.payoutTypedData!)) });
+    await client.refund.approve({ refundId, signature: await admin.signTypedData(signablePayout(refund.lines[0]!.payoutTypedData!)) });
     const to = fx.accounts[5]!;
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
     const { withdrawId } = await client.withdraw.apply({
@@ -194,7 +117,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
       withdrawAddress: to,
     });
     const w = await client.withdraw.detail({ withdrawId });
-    await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(signable(w.lines[0]!.payoutTypedData!)) });
+    await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(signablePayout(w.lines[0]!.payoutTypedData!)) });
 
     // broadcast (2) first; success (3) needs PayoutExecuted at depth 2
     const seen: number[] = [];
@@ -224,9 +147,8 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     assert.equal(await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [to] }), 1_500_000n);
 
     // a restart: the movers look again and send nothing more
-    await gateway.stop();
-    await start();
-    await gateway.movers!.runOnce();
+    await env.restart();
+    await env.gateway.movers!.runOnce();
     await new Promise((r) => setTimeout(r, 1_000));
     // each payout was carried by one mined transaction: alone, or with the other in one relay
     const carried = await db.query(
@@ -243,10 +165,10 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
   });
 
   it("replaces a stuck transaction at the same nonce with higher fees", async () => {
-    const wallet = createOperatorWallet({ db, chainId: 31337, rpcUrl: node.url, privateKey: mnemonicToAccountKey(2), replaceAfterMs: 0 });
+    const wallet = createOperatorWallet({ db, chainId: 31337, rpcUrl: node.url, privateKey: hardhatAccount(2).key, replaceAfterMs: 0 });
     await node.rpc("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
-    await gateway.stop(); // its movers would otherwise look at this wallet's rows too
-    mining = false;
+    await env.gateway.stop(); // its movers would otherwise look at this wallet's rows too
+    env.setMining(false);
     await node.rpc("evm_setAutomine", [false]);
     // a harmless call the vault answers without state change
     const data = encodeFunctionData({
@@ -275,11 +197,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
       );
     } finally {
       await node.rpc("evm_setAutomine", [true]);
-      mining = true;
+      env.setMining(true);
     }
   });
 });
-
-function mnemonicToAccountKey(index: number): Hex {
-  return `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: index }).getHdKey().privateKey!).toString("hex")}` as Hex;
-}

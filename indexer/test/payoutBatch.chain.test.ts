@@ -9,123 +9,41 @@
  * every one of them back and they are sent again, each paid once.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { parseAbi, type Address, type Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { parseAbi, type Address } from "viem";
 import { createPayClient, PayApiError, type PayClient } from "../../sdk/src/index.js";
-import { resolveConfig, type GatewayConfig } from "../src/config.js";
+import type { GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
-import { PAYOUT_BATCH_TYPES, payoutTypedData } from "../src/domain/payoutTypedData.js";
-import { startGateway, type Gateway } from "../src/runtime/gateway.js";
+import { payoutTypedData } from "../src/domain/payoutTypedData.js";
 import type { Db } from "../src/store/db.js";
 import { listPayoutTransactions } from "../src/store/consoleQueries.js";
 import { createMerchant } from "../src/store/merchants.js";
-import { openStore } from "../src/store/open.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import type { Fixture, HardhatNode } from "./chainHarness.js";
+import { hardhatAccount, signableBatch, signablePayout, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
-const admin = mnemonicToAccount(MNEMONIC, { addressIndex: 0 }); // operator and the merchant's payout signer
-const forger = mnemonicToAccount(MNEMONIC, { addressIndex: 2 });
-const signerB = mnemonicToAccount(MNEMONIC, { addressIndex: 6 }); // merchant 2's payout signer
-const adminKey = `0x${Buffer.from(admin.getHdKey().privateKey!).toString("hex")}` as Hex;
-const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
+const admin = hardhatAccount(0).account; // operator and the merchant's payout signer
+const forger = hardhatAccount(2).account;
+const signerB = hardhatAccount(6).account; // merchant 2's payout signer
 const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** payout/batch/typedData's JSON as viem signs it. */
-const signable = (t: any) => ({
-  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
-  types: PAYOUT_BATCH_TYPES,
-  primaryType: "PayoutBatch" as const,
-  message: {
-    merchantId: BigInt(t.message.merchantId),
-    deadline: BigInt(t.message.deadline),
-    payouts: t.message.payouts.map((p: any) => ({ ...p, kind: Number(p.kind), amount: BigInt(p.amount), payoutId: BigInt(p.payoutId) })),
-  },
-});
-
-/** A line's payoutTypedData (one Payout) as viem signs it. */
-const signableSingle = (t: any) => ({
-  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
-  types: { Payout: t.types.Payout },
-  primaryType: "Payout" as const,
-  message: {
-    ...t.message,
-    kind: Number(t.message.kind),
-    amount: BigInt(t.message.amount),
-    payoutId: BigInt(t.message.payoutId),
-    merchantId: BigInt(t.message.merchantId),
-    deadline: BigInt(t.message.deadline),
-  },
-});
-
 describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
+  let env: GatewayOnNode;
   let node: HardhatNode;
   let fx: Fixture;
   let db: Db;
   let config: GatewayConfig;
-  let gateway: Gateway;
   let client: PayClient;
-  let mining = true;
-  let miner: NodeJS.Timeout | undefined;
   const balanceOf = (a: Address) =>
     fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [a] }) as Promise<bigint>;
 
   before(async () => {
-    node = await startHardhatNode();
-    fx = await deployFixture(node);
-    db = await openStore({ pgliteDir: "memory://" });
-    config = resolveConfig({
-      masterKey: randomBytes(32),
-      host: "127.0.0.1",
-      port: await freePort(),
-      logLevel: "silent",
-      operatorKey: adminKey,
-      allowPrivateWebhookTargets: true,
-      chains: [
-        {
-          chainId: 31337,
-          code: "local",
-          name: "hardhat node",
-          vault: fx.vault,
-          confirmations: 2,
-          rpcUrl: node.url,
-          startBlock: Number(await fx.blockNumber()),
-          tokens: [
-            { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
-            { symbol: "ETH", address: NATIVE, decimals: 18 },
-          ],
-        },
-      ],
-    });
-    const m = await createMerchant(db, createSecretBox(config.masterKey), {
-      id: fx.merchantId,
-      name: "Shop",
-      feeBps: 100,
-      payoutSigner: fx.admin,
-    });
     // the movers run only when the test says (runOnce), so that it can act between send and mining
-    gateway = await startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: 3_600_000, retryScheduleMs: [200] });
-    client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
-    miner = setInterval(() => void (mining && node.rpc("evm_mine").catch(() => {})), 200);
+    env = await startGatewayOnNode({ moverIntervalMs: 3_600_000 });
+    ({ node, fx, db, config, client } = env);
   });
 
   after(async () => {
-    clearInterval(miner);
-    await gateway?.stop();
-    await db?.close();
-    node?.stop();
+    await env?.stop();
   });
 
   it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item stays reserved and is paid by the next send once the balance is there", async () => {
@@ -147,7 +65,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     await until(
       "vault credit",
       async () => {
-        await gateway.movers!.runOnce();
+        await env.gateway.movers!.runOnce();
         return (await fx.publicClient.readContract({
           address: fx.vault,
           abi: fx.vaultAbi,
@@ -181,7 +99,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       shown.items.map((i) => i.amount),
       ["2000000", "1000000", "1500000", "500000"],
     );
-    const typed = signable(shown.payoutTypedData);
+    const typed = signableBatch(shown.payoutTypedData);
 
     // a forged signature is refused and nothing is approved
     await assert.rejects(
@@ -201,7 +119,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
 
     // Another payout of the merchant (relayed by anyone, higher tip) takes 6 USDT in the same block, before
     // the batch: 3.9 is left for 5, so the batch pays in payout id order and skips the 1.5 it cannot.
-    mining = false;
+    env.setMining(false);
     await node.rpc("evm_setAutomine", [false]);
     try {
       const drain = {
@@ -225,14 +143,14 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
         maxPriorityFeePerGas: 50_000_000_000n,
         maxFeePerGas: 200_000_000_000n,
       });
-      const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+      const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
       const sent = pass.filter((p) => p.outcome === "sent");
       assert.equal(sent.length, 4, `every line sent: ${JSON.stringify(pass)}`);
       assert.equal(new Set(sent.map((p) => (p as { txHash: string }).txHash)).size, 1, "in one transaction");
       await node.rpc("evm_mine");
     } finally {
       await node.rpc("evm_setAutomine", [true]);
-      mining = true;
+      env.setMining(true);
     }
 
     const w = await until(
@@ -284,7 +202,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     await until(
       "vault credit 2",
       async () => {
-        const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+        const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
         assert.ok(!pass.some((p) => p.outcome === "sent"), `nothing sent before the retry time: ${JSON.stringify(pass)}`);
         return (await fx.publicClient.readContract({
           address: fx.vault,
@@ -297,7 +215,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     );
     // the retry time passes: the batch goes again as signed; only the skipped item can be paid now
     await db.query("UPDATE payout_batches SET retry_after = now() - interval '1 second' WHERE id = $1", [approved.batchId]);
-    const again = (await gateway.movers!.runOnce())[0]!.payouts;
+    const again = (await env.gateway.movers!.runOnce())[0]!.payouts;
     assert.deepEqual(
       again.map((p) => [p.kind, p.outcome, p.batchId]),
       [["withdrawal", "sent", approved.batchId]],
@@ -316,7 +234,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     assert.equal(await balanceOf(s3), 6_500_000n, "nothing paid twice");
     assert.equal(await balanceOf(w4), 1_000_000n);
     assert.equal((await failures()).length, 0);
-    await gateway.movers!.runOnce(); // the wallet settles its sent transactions; nothing more is sent
+    await env.gateway.movers!.runOnce(); // the wallet settles its sent transactions; nothing more is sent
     const txs = await db.query("SELECT ref_kind, status FROM operator_txs WHERE purpose = 'payout' ORDER BY nonce");
     assert.deepEqual(
       txs.map((t) => [t.ref_kind, t.status]),
@@ -339,7 +257,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       withdrawAmount: "0.1,0.2",
       withdrawAddress: `${fx.accounts[4]},${fx.accounts[5]}`,
     });
-    const typed = signable(
+    const typed = signableBatch(
       (await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData,
     );
     const { batchId } = await client.request<{ batchId: string }>("POST", "payout/batch/approve", {
@@ -348,7 +266,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     });
     // the clock passes the signed deadline (as if the movers had been down for days)
     await db.query("UPDATE payout_batches SET deadline = $2 WHERE id = $1", [batchId, Math.floor(Date.now() / 1000) - 1]);
-    const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+    const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
     assert.deepEqual(
       pass.map((p) => p.outcome),
       ["failed", "failed"],
@@ -380,7 +298,10 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       withdrawAddress: `${to4},${to5}`,
     });
     const shown = await client.payout.batchTypedData({ withdrawIds: [withdrawId] });
-    await client.payout.batchApprove({ withdrawIds: [withdrawId], signature: await admin.signTypedData(signable(shown.payoutTypedData)) });
+    await client.payout.batchApprove({
+      withdrawIds: [withdrawId],
+      signature: await admin.signTypedData(signableBatch(shown.payoutTypedData)),
+    });
     const cancelled = BigInt(shown.items[1]!.payoutId);
     await fx.write(fx.vault, fx.vaultAbi, "cancelPayout", [fx.merchantId, cancelled]);
     const failed = await until(
@@ -391,7 +312,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     assert.match(failed.lines[1]!.reason!, /cancelled/);
     assert.equal(failed.lines[0]!.state, 1, "the other line stays approved");
     // the cancelled id is used in the vault: sending the batch as signed cannot pay it, so it is sent
-    const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+    const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
     assert.deepEqual(
       pass.map((p) => p.outcome),
       ["sent"],
@@ -419,7 +340,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       feeBps: 100,
       payoutSigner: signerB.address,
     });
-    const clientB = createPayClient({ baseUrl: gateway.url!, apiKey: mb.apiKey, apiSecret: mb.apiSecret });
+    const clientB = createPayClient({ baseUrl: env.gateway.url!, apiKey: mb.apiKey, apiSecret: mb.apiSecret });
     const orderB = await clientB.payment.create({
       outTradeNo: "rb-1",
       chainId: 31337,
@@ -443,7 +364,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     await until(
       "merchant B credited",
       async () => {
-        await gateway.movers!.runOnce();
+        await env.gateway.movers!.runOnce();
         return accountOf(merchantB);
       },
       (b) => b === 9_900_000n,
@@ -465,7 +386,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       const d = await client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) });
       await client.request("POST", "settlement/approve", {
         settlementId: String(settlementId),
-        signature: await admin.signTypedData(signableSingle(d.lines[0].payoutTypedData)),
+        signature: await admin.signTypedData(signablePayout(d.lines[0].payoutTypedData)),
       });
       return settlementId;
     };
@@ -483,16 +404,16 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const shown = await clientB.payout.batchTypedData({ withdrawIds: [withdrawId] });
     const { batchId } = await clientB.payout.batchApprove({
       withdrawIds: [withdrawId],
-      signature: await signerB.signTypedData(signable(shown.payoutTypedData)),
+      signature: await signerB.signTypedData(signableBatch(shown.payoutTypedData)),
     });
 
     // one pass: the two payable singles and the batch in one relay; the third single waits for its balance
-    mining = false;
+    env.setMining(false);
     await node.rpc("evm_setAutomine", [false]);
     let firstHash: string;
     let secondHash: string;
     try {
-      const pass = (await gateway.movers!.runOnce())[0]!.payouts;
+      const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
       const sent = pass.filter((p) => p.outcome === "sent") as { txHash: string; relayId?: string; batchId?: string; kind: string }[];
       assert.equal(sent.length, 4, `two singles and two batch lines sent: ${JSON.stringify(pass)}`);
       assert.equal(new Set(sent.map((p) => p.txHash)).size, 1, "in one transaction");
@@ -528,7 +449,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       );
 
       // the next pass sees it dropped: every payout and batch line it carried goes back to approved and the pass sends them again
-      const again = (await gateway.movers!.runOnce())[0]!.payouts;
+      const again = (await env.gateway.movers!.runOnce())[0]!.payouts;
       const resent = again.filter((p) => p.outcome === "sent") as { txHash: string; relayId?: string }[];
       assert.equal(resent.length, 4, `sent again: ${JSON.stringify(again)}`);
       secondHash = resent[0]!.txHash;
@@ -537,7 +458,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       await node.rpc("evm_mine");
     } finally {
       await node.rpc("evm_setAutomine", [true]);
-      mining = true;
+      env.setMining(true);
     }
 
     for (const id of [sA1, sA2]) {
@@ -572,7 +493,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       fx.merchantId,
       "rs-1",
     ]);
-    await gateway.movers!.runOnce(); // the wallet settles the mined relay
+    await env.gateway.movers!.runOnce(); // the wallet settles the mined relay
     assert.deepEqual(
       (await listPayoutTransactions(db, "settlement", row!.id)).map((t) => [t.txHash, t.status]),
       [

@@ -1,0 +1,148 @@
+/**
+ * The whole gateway (API, follower, notifier, money movers) in this process, on a `hardhat node` with the
+ * fixture's vault and USDT: merchant 1 "Shop" (1% fee) whose payout signer is the operator (mnemonic account
+ * 0), PGlite in memory, blocks mined every 200 ms as on a real chain. Shared by the movers and batch payout
+ * tests; `until` and the typed-data converters are the helpers they share.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import type { Address, Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { createPayClient, type PayClient, type PayoutTypedData } from "../../sdk/src/index.js";
+import { resolveConfig, type GatewayConfig } from "../src/config.js";
+import { createSecretBox } from "../src/crypto/secretBox.js";
+import { PAYOUT_BATCH_TYPES } from "../src/domain/payoutTypedData.js";
+import { startGateway, type Gateway } from "../src/runtime/gateway.js";
+import type { Db } from "../src/store/db.js";
+import { createMerchant } from "../src/store/merchants.js";
+import { openStore } from "../src/store/open.js";
+import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+export const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
+
+/** Hardhat's mnemonic account `index`, and its private key. */
+export function hardhatAccount(index: number) {
+  const account = mnemonicToAccount(MNEMONIC, { addressIndex: index });
+  return { account, key: `0x${Buffer.from(account.getHdKey().privateKey!).toString("hex")}` as Hex };
+}
+
+/** Polls `read` every 100 ms until `ok` holds; fails with the last value after `ms`. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A line's `payoutTypedData` (one Payout, integers as strings) as viem signs it. */
+export function signablePayout(t: PayoutTypedData) {
+  const fields = t.types[t.primaryType]!;
+  const message: Record<string, unknown> = {};
+  for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
+  return {
+    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
+    types: { [t.primaryType]: fields },
+    primaryType: t.primaryType,
+    message,
+  } as any;
+}
+
+/** payout/batch/typedData's PayoutBatch as viem signs it. */
+export const signableBatch = (t: any) => ({
+  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
+  types: PAYOUT_BATCH_TYPES,
+  primaryType: "PayoutBatch" as const,
+  message: {
+    merchantId: BigInt(t.message.merchantId),
+    deadline: BigInt(t.message.deadline),
+    payouts: t.message.payouts.map((p: any) => ({ ...p, kind: Number(p.kind), amount: BigInt(p.amount), payoutId: BigInt(p.payoutId) })),
+  },
+});
+
+export type GatewayOnNode = {
+  node: HardhatNode;
+  fx: Fixture;
+  db: Db;
+  config: GatewayConfig;
+  /** the running gateway (a new one after `restart`) */
+  readonly gateway: Gateway;
+  /** merchant 1's API client */
+  client: PayClient;
+  /** stops the gateway and starts it again on the same store */
+  restart(): Promise<void>;
+  /** holds or resumes the 200 ms miner (automine stays as the test sets it) */
+  setMining(on: boolean): void;
+  stop(): Promise<void>;
+};
+
+/** `moverIntervalMs`: how often the movers run by themselves (a long one: only when the test calls runOnce). */
+export async function startGatewayOnNode(o: { moverIntervalMs: number }): Promise<GatewayOnNode> {
+  const node = await startHardhatNode();
+  const fx = await deployFixture(node);
+  const operator = hardhatAccount(0);
+  assert.equal(operator.account.address.toLowerCase(), fx.admin.toLowerCase(), "the fixture's admin is mnemonic account 0");
+  const db = await openStore({ pgliteDir: "memory://" });
+  const config = resolveConfig({
+    masterKey: randomBytes(32),
+    host: "127.0.0.1",
+    port: await freePort(),
+    logLevel: "silent",
+    operatorKey: operator.key,
+    allowPrivateWebhookTargets: true,
+    chains: [
+      {
+        chainId: 31337,
+        code: "local",
+        name: "hardhat node",
+        vault: fx.vault,
+        confirmations: 2,
+        rpcUrl: node.url,
+        startBlock: Number(await fx.blockNumber()),
+        // 1 ETH = 3,000 USDT
+        tokens: [
+          { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
+          { symbol: "ETH", address: NATIVE, decimals: 18 },
+        ],
+      },
+    ],
+  });
+  const m = await createMerchant(db, createSecretBox(config.masterKey), {
+    id: fx.merchantId,
+    name: "Shop",
+    feeBps: 100,
+    payoutSigner: fx.admin,
+  });
+  const start = () => startGateway({ config, db, pollIntervalMs: 100, moverIntervalMs: o.moverIntervalMs, retryScheduleMs: [200] });
+  let gateway = await start();
+  const client = createPayClient({ baseUrl: gateway.url!, apiKey: m.apiKey, apiSecret: m.apiSecret });
+  let mining = true;
+  const miner = setInterval(() => void (mining && node.rpc("evm_mine").catch(() => {})), 200);
+  return {
+    node,
+    fx,
+    db,
+    config,
+    get gateway() {
+      return gateway;
+    },
+    client,
+    async restart() {
+      await gateway.stop();
+      gateway = await start();
+    },
+    setMining(on) {
+      mining = on;
+    },
+    async stop() {
+      clearInterval(miner);
+      await gateway.stop();
+      await db.close();
+      node.stop();
+    },
+  };
+}
