@@ -146,6 +146,23 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     assert.equal(payerAfter - payerBefore, 4_000_000n);
     assert.equal(await fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [to] }), 1_500_000n);
 
+    // /metrics counts the payout transactions, alone or as a relay: as many as the operator sent
+    const metrics = await (await fetch(`${env.gateway.url}/metrics`)).text();
+    const counted = metrics
+      .split("\n")
+      .filter((l) => l.startsWith('gateway_payout_transactions_total{chain_id="31337"'))
+      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    const sentTxs = await db.query("SELECT DISTINCT nonce FROM operator_txs WHERE purpose = 'payout'");
+    assert.equal(
+      counted,
+      sentTxs.length,
+      metrics
+        .split("\n")
+        .filter((l) => l.includes("payout_transactions"))
+        .join("\n"),
+    );
+    assert.ok(counted >= 1);
+
     // a restart: the movers look again and send nothing more
     await env.restart();
     await env.gateway.movers!.runOnce();

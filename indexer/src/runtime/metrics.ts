@@ -165,6 +165,12 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
     labelNames: ["chain_id", "outcome"] as const,
     registers,
   });
+  const payoutTxs = new Counter({
+    name: "gateway_payout_transactions_total",
+    help: "payout transactions sent per chain: alone (payout or payoutBatch) or as a relay of several merchants' payouts and batches",
+    labelNames: ["chain_id", "call"] as const,
+    registers,
+  });
   const moverErrors = new Counter({
     name: "gateway_mover_pass_errors_total",
     help: "money mover passes that threw",
@@ -225,7 +231,12 @@ export function createGatewayMetrics(p: CreateGatewayMetricsParameters): Gateway
           sweeps.inc({ chain_id, outcome: s.outcome });
           if (s.outcome === "sent") sweptDeposits.inc({ chain_id }, s.entries);
         }
-        for (const o of r.payouts) payouts.inc({ chain_id, outcome: o.outcome });
+        const sent = new Map<string, "alone" | "relay">();
+        for (const o of r.payouts) {
+          payouts.inc({ chain_id, outcome: o.outcome });
+          if (o.outcome === "sent") sent.set(o.txHash, o.relayId ? "relay" : "alone");
+        }
+        for (const call of sent.values()) payoutTxs.inc({ chain_id, call });
       }
     },
   };
