@@ -599,8 +599,8 @@ export type ExecutablePayout = {
 const EXECUTABLE_COLUMNS = "o.id, o.merchant_id, o.payout_id, o.to_address, o.amount, o.payout_deadline, o.payout_signature";
 
 /**
- * Approved (state 1), signed payouts of one chain not yet broadcast, oldest payout id first per merchant (the
- * vault accepts ids only within a sliding window above the lowest unspent one). Includes payouts whose
+ * Approved (state 1), signed payouts of one chain not yet broadcast, oldest payout id first per merchant (any
+ * order is valid in the vault; in id order most payouts touch only the merchant's slot). Includes payouts whose
  * deadline has passed: the executor should mark those failed. A plain read: executors sharing a chain must
  * agree on one leader (or lock) themselves; markPayoutBroadcast refuses a second broadcast of the same order.
  */
