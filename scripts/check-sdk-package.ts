@@ -35,7 +35,8 @@ try {
 
   // a consumer: the client and the webhook verifier are there, and a forged signature is refused
   const body = (load: string) => `${load}
-if (typeof sdk.createPayClient !== "function" || typeof sdk.verifyWebhook !== "function") throw new Error("exports missing: " + Object.keys(sdk));
+if (typeof sdk.createPayClient !== "function" || typeof sdk.verifyWebhook !== "function" || typeof sdk.typedDataToSign !== "function")
+  throw new Error("exports missing: " + Object.keys(sdk));
 let refused = false;
 try {
   sdk.verifyWebhook({ secret: "whsec_" + Buffer.from("k".repeat(32)).toString("base64"), body: "{}", headers: { "webhook-id": "e1", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" } });

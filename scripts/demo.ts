@@ -20,7 +20,7 @@ import { network } from "hardhat";
 import { createPublicClient, formatUnits, http, type Address, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { createMerchantServer } from "../sdk/examples/merchant-server.js";
-import { createPayClient, type PayClient, type PayoutTypedData } from "../sdk/src/index.js";
+import { createPayClient, typedDataToSign, type PayClient } from "../sdk/src/index.js";
 import { resolveConfig } from "../indexer/src/config.js";
 import { createSecretBox } from "../indexer/src/crypto/secretBox.js";
 import { collectReconciliation, compareReconciliation, formatMismatches } from "../indexer/src/jobs/reconcile.js";
@@ -68,40 +68,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** The API hands out typed data with integers as strings; the signer wants them as numbers. */
-function typedDataForSigning(t: PayoutTypedData) {
-  const fields = t.types[t.primaryType]!;
-  const message: Record<string, unknown> = {};
-  for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
-  return {
-    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
-    types: { [t.primaryType]: fields },
-    primaryType: t.primaryType,
-    message,
-  } as any;
-}
-
-/** A batch's typed data (payout/batch/typedData) for the signer: integers back to numbers, also in each item. */
-function batchTypedDataForSigning(t: {
-  domain: Record<string, unknown>;
-  types: Record<string, { name: string; type: string }[]>;
-  primaryType: string;
-  message: Record<string, any>;
-}) {
-  const { EIP712Domain: _, ...types } = t.types;
-  const convert = (type: string, v: any): any => {
-    if (type.endsWith("[]")) return (v as any[]).map((x) => convert(type.slice(0, -2), x));
-    if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
-    return /^u?int/.test(type) ? BigInt(v) : v;
-  };
-  return {
-    domain: { ...t.domain, chainId: Number(t.domain.chainId) },
-    types,
-    primaryType: t.primaryType,
-    message: convert(t.primaryType, t.message),
-  } as any;
 }
 
 // ------------------------------------------------------------------ chain
@@ -361,7 +327,7 @@ for (const [id, amount] of [
     reason: "customer request",
   });
   const r = await client.refund.detail({ refundId });
-  const signature = await merchantSignerAccount.signTypedData(typedDataForSigning(r.lines[0]!.payoutTypedData!));
+  const signature = await merchantSignerAccount.signTypedData(typedDataToSign(r.lines[0]!.payoutTypedData!));
   await client.refund.approve({ refundId, signature });
   say(
     `refund ${id} (refundId ${refundId}) of ${amount} USDT to the payer (payout id ${r.lines[0]!.payoutId}), signed by the merchant's payout key, approved`,
@@ -447,7 +413,7 @@ const wBatch = await client.request<{ payoutTypedData: any; items: { toAddress: 
   "payout/batch/typedData",
   { withdrawIds: String(withdrawId) },
 );
-const wSignature = await merchantSignerAccount.signTypedData(batchTypedDataForSigning(wBatch.payoutTypedData));
+const wSignature = await merchantSignerAccount.signTypedData(typedDataToSign(wBatch.payoutTypedData));
 await client.request("POST", "payout/batch/approve", { withdrawIds: String(withdrawId), signature: wSignature });
 say(
   `withdrawal W-1 (withdrawId ${withdrawId}): ${wPending.lines.length} lines, payout ids ${wPending.lines.map((l) => l.payoutId).join(", ")}, one batch signature for ${wBatch.items.map((i) => `${i.toAddress.slice(0, 10)}… ${human(i.amount, 6)}`).join(" and ")}`,
@@ -490,7 +456,7 @@ const { settlementId } = await client.settlement.apply({
 const sPending = await client.settlement.detail({ settlementId });
 await client.settlement.approve({
   settlementId,
-  signature: await merchantSignerAccount.signTypedData(typedDataForSigning(sPending.lines[0]!.payoutTypedData!)),
+  signature: await merchantSignerAccount.signTypedData(typedDataToSign(sPending.lines[0]!.payoutTypedData!)),
 });
 const sDone = await waitFor(
   "settlement success",

@@ -2,16 +2,15 @@
  * The whole gateway (API, follower, notifier, money movers) in this process, on a `hardhat node` with the
  * fixture's vault and USDT: merchant 1 "Shop" (1% fee) whose payout signer is the operator (mnemonic account
  * 0), PGlite in memory, blocks mined every 200 ms as on a real chain. Shared by the movers and batch payout
- * tests; `until` and the typed-data converters are the helpers they share.
+ * tests, with `until`.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { Address, Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { createPayClient, type PayClient, type PayoutTypedData } from "../../sdk/src/index.js";
+import { createPayClient, type PayClient } from "../../sdk/src/index.js";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
-import { PAYOUT_BATCH_TYPES } from "../src/domain/payoutTypedData.js";
 import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
@@ -38,31 +37,6 @@ export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-/** A line's `payoutTypedData` (one Payout, integers as strings) as viem signs it. */
-export function signablePayout(t: PayoutTypedData) {
-  const fields = t.types[t.primaryType]!;
-  const message: Record<string, unknown> = {};
-  for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(t.message[f.name]!) : t.message[f.name];
-  return {
-    domain: { ...t.domain, chainId: Number(t.domain.chainId), verifyingContract: t.domain.verifyingContract as Address },
-    types: { [t.primaryType]: fields },
-    primaryType: t.primaryType,
-    message,
-  } as any;
-}
-
-/** payout/batch/typedData's PayoutBatch as viem signs it. */
-export const signableBatch = (t: any) => ({
-  domain: { ...t.domain, chainId: Number(t.domain.chainId) },
-  types: PAYOUT_BATCH_TYPES,
-  primaryType: "PayoutBatch" as const,
-  message: {
-    merchantId: BigInt(t.message.merchantId),
-    deadline: BigInt(t.message.deadline),
-    payouts: t.message.payouts.map((p: any) => ({ ...p, kind: Number(p.kind), amount: BigInt(p.amount), payoutId: BigInt(p.payoutId) })),
-  },
-});
 
 export type GatewayOnNode = {
   node: HardhatNode;

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, parseAbi, type Address } from "viem";
-import type { PayClient } from "../../sdk/src/index.js";
+import { typedDataToSign as sign, type PayClient } from "../../sdk/src/index.js";
 import { createOperatorWallet } from "../src/movers/operatorWallet.js";
 import type { Db } from "../src/store/db.js";
 import type { Fixture, HardhatNode } from "./chainHarness.js";
-import { hardhatAccount, NATIVE, signablePayout, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
+import { hardhatAccount, NATIVE, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
 
 const admin = hardhatAccount(0).account; // the operator and the merchant's payout signer
 const ERC20 = parseAbi(["function transfer(address,uint256) returns (bool)", "function balanceOf(address) view returns (uint256)"]);
@@ -106,7 +106,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
     })) as bigint;
     const { refundId } = await client.refund.create({ outTradeNo: "m-1", outRefundNo: "r-1", refundAmount: "4" });
     const refund = await client.refund.detail({ refundId });
-    await client.refund.approve({ refundId, signature: await admin.signTypedData(signablePayout(refund.lines[0]!.payoutTypedData!)) });
+    await client.refund.approve({ refundId, signature: await admin.signTypedData(sign(refund.lines[0]!.payoutTypedData!)) });
     const to = fx.accounts[5]!;
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
     const { withdrawId } = await client.withdraw.apply({
@@ -117,7 +117,7 @@ describe("money movers on a hardhat node", { timeout: 180_000 }, () => {
       withdrawAddress: to,
     });
     const w = await client.withdraw.detail({ withdrawId });
-    await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(signablePayout(w.lines[0]!.payoutTypedData!)) });
+    await client.withdraw.approve({ withdrawId, signature: await admin.signTypedData(sign(w.lines[0]!.payoutTypedData!)) });
 
     // broadcast (2) first; success (3) needs PayoutExecuted at depth 2
     const seen: number[] = [];

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseAbi, type Address } from "viem";
-import { createPayClient, PayApiError, type PayClient } from "../../sdk/src/index.js";
+import { createPayClient, PayApiError, typedDataToSign as sign, type PayClient } from "../../sdk/src/index.js";
 import type { GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { payoutTypedData } from "../src/domain/payoutTypedData.js";
@@ -19,7 +19,7 @@ import type { Db } from "../src/store/db.js";
 import { listPayoutTransactions } from "../src/store/consoleQueries.js";
 import { createMerchant } from "../src/store/merchants.js";
 import type { Fixture, HardhatNode } from "./chainHarness.js";
-import { hardhatAccount, signableBatch, signablePayout, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
+import { hardhatAccount, startGatewayOnNode, until, type GatewayOnNode } from "./gatewayOnNode.js";
 
 const admin = hardhatAccount(0).account; // operator and the merchant's payout signer
 const forger = hardhatAccount(2).account;
@@ -99,7 +99,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       shown.items.map((i) => i.amount),
       ["2000000", "1000000", "1500000", "500000"],
     );
-    const typed = signableBatch(shown.payoutTypedData);
+    const typed = sign(shown.payoutTypedData);
 
     // a forged signature is refused and nothing is approved
     await assert.rejects(
@@ -257,9 +257,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       withdrawAmount: "0.1,0.2",
       withdrawAddress: `${fx.accounts[4]},${fx.accounts[5]}`,
     });
-    const typed = signableBatch(
-      (await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData,
-    );
+    const typed = sign((await client.request<any>("GET", "payout/batch/typedData", { withdrawIds: String(withdrawId) })).payoutTypedData);
     const { batchId } = await client.request<{ batchId: string }>("POST", "payout/batch/approve", {
       withdrawIds: String(withdrawId),
       signature: await admin.signTypedData(typed),
@@ -300,7 +298,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const shown = await client.payout.batchTypedData({ withdrawIds: [withdrawId] });
     await client.payout.batchApprove({
       withdrawIds: [withdrawId],
-      signature: await admin.signTypedData(signableBatch(shown.payoutTypedData)),
+      signature: await admin.signTypedData(sign(shown.payoutTypedData)),
     });
     const cancelled = BigInt(shown.items[1]!.payoutId);
     await fx.write(fx.vault, fx.vaultAbi, "cancelPayout", [fx.merchantId, cancelled]);
@@ -386,7 +384,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       const d = await client.request<any>("GET", "settlement/detail", { settlementId: String(settlementId) });
       await client.request("POST", "settlement/approve", {
         settlementId: String(settlementId),
-        signature: await admin.signTypedData(signablePayout(d.lines[0].payoutTypedData)),
+        signature: await admin.signTypedData(sign(d.lines[0].payoutTypedData)),
       });
       return settlementId;
     };
@@ -404,7 +402,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const shown = await clientB.payout.batchTypedData({ withdrawIds: [withdrawId] });
     const { batchId } = await clientB.payout.batchApprove({
       withdrawIds: [withdrawId],
-      signature: await signerB.signTypedData(signableBatch(shown.payoutTypedData)),
+      signature: await signerB.signTypedData(sign(shown.payoutTypedData)),
     });
 
     // one pass: the two payable singles and the batch in one relay; the third single waits for its balance

@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Webhook } from "standardwebhooks";
-import { createPayClient, PayApiError, signWebhook, verifyWebhook, WebhookVerificationError, type PayClient } from "../../sdk/src/index.js";
+import { privateKeyToAccount } from "viem/accounts";
+import {
+  createPayClient,
+  PayApiError,
+  signWebhook,
+  typedDataToSign,
+  verifyWebhook,
+  WebhookVerificationError,
+  type PayClient,
+} from "../../sdk/src/index.js";
 import { createMerchantServer } from "../../sdk/examples/merchant-server.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { createOutboxWorker } from "../src/notify/index.js";
 import { applyPaymentEvent } from "../src/store/paymentOrders.js";
-import { USDT, startGateway, type TestGateway } from "./helpers.js";
+import { SIGNER_KEY, USDT, startGateway, type TestGateway } from "./helpers.js";
 
 /** The merchant SDK against the real gateway app over real HTTP (PGlite in memory). */
 describe("merchant SDK", () => {
@@ -117,6 +126,45 @@ describe("merchant SDK", () => {
     assert.equal(rejected.refundStatus, 5);
     assert.equal((await sdk.payment.detail({ outTradeNo: "sdk-paid" })).refundableAmount, "12500000");
     assert.equal((await sdk.refund.list({ orderStatus: 5 })).count, 1);
+  });
+
+  it("typedDataToSign turns a payout's and a batch's typed data into what a wallet signs: the gateway accepts both signatures", async () => {
+    const signer = privateKeyToAccount(SIGNER_KEY as `0x${string}`);
+    const usdt = (await sdk.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
+    const apply = (outTradeNo: string, amount: string) =>
+      sdk.request<{ settlementId: number }>("POST", "settlement/apply", {
+        outTradeNo,
+        chainId: 31337,
+        currencyId: usdt.currencyId,
+        settlementAmount: amount,
+        settlementAddress: PAYER,
+      });
+    // one payout: every integer of the message becomes a bigint, the domain's chainId a number
+    const { settlementId } = await apply("sdk-td1", "1.5");
+    const detail = await sdk.settlement.detail({ settlementId });
+    const one = typedDataToSign(detail.lines[0]!.payoutTypedData!);
+    assert.equal(one.domain.chainId, 31337);
+    assert.equal(one.message.amount, 1_500_000n);
+    assert.equal(typeof one.message.payoutId, "bigint");
+    assert.equal(one.types.EIP712Domain, undefined);
+    const approved = await sdk.settlement.approve({ settlementId, signature: await signer.signTypedData(one) });
+    assert.equal(approved.state, 1);
+    // a batch: the items inside the array are converted too
+    const a = await apply("sdk-td2", "0.25");
+    const b = await apply("sdk-td3", "0.75");
+    const shown = await sdk.payout.batchTypedData({ settlementIds: [a.settlementId, b.settlementId] });
+    const batch = typedDataToSign(shown.payoutTypedData);
+    assert.deepEqual(
+      (batch.message.payouts as { amount: bigint }[]).map((p) => p.amount),
+      [250_000n, 750_000n],
+    );
+    const done = await sdk.payout.batchApprove({
+      settlementIds: [a.settlementId, b.settlementId],
+      signature: await signer.signTypedData(batch),
+    });
+    assert.equal(done.payoutCount, 2);
+    // the wrong shape is refused with a message, not signed as something else
+    assert.throws(() => typedDataToSign({ ...one, domain: { ...one.domain }, primaryType: "Nope" }), /primaryType Nope/);
   });
 
   it("creates a user and applies for a withdrawal", async () => {
