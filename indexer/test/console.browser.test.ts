@@ -25,6 +25,7 @@ import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { upsertConsoleMember } from "../src/store/members.js";
 import { openStore } from "../src/store/open.js";
+import { getUnderpaymentTolerance } from "../src/store/quotes.js";
 import { createPaymentOrder, type PaymentOrderRecord } from "../src/store/paymentOrders.js";
 import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { paidPayment } from "./consoleHarness.js";
@@ -506,6 +507,34 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     await page.waitForURL(/\/print$/);
     assert.ok(await page.isVisible(".print-qr svg"));
     await shoot(page, "12-qr-print");
+    await context.close();
+  });
+
+  it("sets the underpayment tolerance in the settings page; a wrong value is refused and changes nothing", async () => {
+    const bps = async () => getUnderpaymentTolerance(db, fx.merchantId);
+    const { page, context } = await walletPage(eoaWallet(admin));
+    await signIn(page);
+    await page.goto(`${base}/console/settings#tolerance`);
+    assert.equal(await page.textContent("#tolerance-current"), "Now: 0% (0 basis points).");
+    assert.match((await page.textContent("#tolerance-hint"))!, /counts as paid; each order keeps the value in force when it was created/);
+    await page.fill("#tolerance-percent", "12");
+    await page.click("#save-tolerance");
+    await page.waitForSelector("#error-tolerance");
+    assert.match((await page.textContent("#error-tolerance"))!, /from 0 to 10 with at most two digits after the dot.*nothing was changed/);
+    assert.equal(await page.inputValue("#tolerance-percent"), "12", "the refused value stays in the field to correct");
+    assert.equal(await bps(), 0);
+    await shoot(page, "20-tolerance-refused");
+    await page.fill("#tolerance-percent", "1.5");
+    await page.click("#save-tolerance");
+    await page.waitForURL(/done=toleranceSaved#tolerance$/);
+    assert.match((await page.textContent(".flash"))!, /Underpayment tolerance saved/);
+    assert.equal(await page.textContent("#tolerance-current"), "Now: 1.5% (150 basis points).");
+    assert.equal(await bps(), 150);
+    await shoot(page, "21-tolerance-saved");
+    await page.fill("#tolerance-percent", "0");
+    await page.click("#save-tolerance");
+    await page.waitForURL(/done=toleranceSaved/);
+    assert.equal(await bps(), 0);
     await context.close();
   });
 
