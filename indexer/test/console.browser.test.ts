@@ -8,14 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { encodeDeployData, hashMessage, parseAbi, type Abi, type Address, type Hex } from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount, type LocalAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
 import { depositInitCodeHash } from "../src/domain/depositAddress.js";
@@ -25,36 +24,29 @@ import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { upsertConsoleMember } from "../src/store/members.js";
 import { openStore } from "../src/store/open.js";
+import { getUnderpaymentTolerance } from "../src/store/quotes.js";
 import { createPaymentOrder, type PaymentOrderRecord } from "../src/store/paymentOrders.js";
+import {
+  axeAndShoot,
+  chromiumMissing,
+  eoaWallet,
+  hardhatKey,
+  launchChromium,
+  until,
+  walletPage as openWalletPage,
+  type TestWallet,
+} from "./browserHarness.js";
 import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { paidPayment } from "./consoleHarness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SHOTS = path.join(ROOT, "test-results/console");
-const MNEMONIC = "test test test test test test test test test test test junk";
 const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
-const keyOf = (i: number) =>
-  `0x${Buffer.from(mnemonicToAccount(MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
-const admin = privateKeyToAccount(keyOf(0));
+const admin = privateKeyToAccount(hardhatKey(0));
 const viewer = privateKeyToAccount(generatePrivateKey());
 const contractOwner = privateKeyToAccount(generatePrivateKey());
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the console browser test`;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const skip = chromiumMissing("console browser test");
 
 describe("merchant console in chromium, with an injected wallet against a hardhat node", { skip, timeout: 420_000 }, () => {
   let node: HardhatNode;
@@ -104,7 +96,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
       port,
       payPageUrl: `${base}/pay`,
       logLevel: "silent",
-      operatorKey: keyOf(0),
+      operatorKey: hardhatKey(0),
       allowPrivateWebhookTargets: true,
       chains: [
         {
@@ -166,20 +158,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     // blocks keep coming, as on a real chain
     miner = setInterval(() => void node.rpc("evm_mine").catch(() => {}), 250);
 
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -191,99 +170,12 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     node?.stop();
   });
 
-  type WalletOptions = {
-    /** the account the wallet reports */
-    account: Address;
-    /** signs the sign-in message (personal_sign) */
-    signMessage: (message: Hex) => Promise<Hex>;
-    /** signs payouts (eth_signTypedData_v4) */
-    signTypedData?: (typed: any) => Promise<Hex>;
-  };
-
-  const eoaWallet = (a: LocalAccount): WalletOptions => ({
-    account: a.address,
-    signMessage: (raw) => a.signMessage({ message: { raw } }),
-    signTypedData: (typed) => a.signTypedData(typed),
-  });
-
   /** A desktop-sized page with an EIP-1193 wallet that signs as `w` and forwards the rest to the node. */
-  async function walletPage(w: WalletOptions): Promise<{ page: Page; context: BrowserContext; calls: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    const calls: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) pageErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => pageErrors.push(`page error: ${e.message}`));
-    page.on("dialog", (d) => void d.accept());
-    await page.exposeFunction("__walletRpc", async (method: string, params: any[]) => {
-      calls.push(method);
-      try {
-        switch (method) {
-          case "eth_requestAccounts":
-          case "eth_accounts":
-            return { result: [w.account] };
-          case "eth_chainId":
-            return { result: "0x7a69" };
-          case "personal_sign":
-            return { result: await w.signMessage(params[0]) };
-          case "eth_signTypedData_v4": {
-            const typed = JSON.parse(params[1]);
-            const { EIP712Domain: _, ...types } = typed.types;
-            const fields = types[typed.primaryType] as { name: string; type: string }[];
-            const message: Record<string, unknown> = {};
-            for (const f of fields) message[f.name] = /^u?int/.test(f.type) ? BigInt(typed.message[f.name]) : typed.message[f.name];
-            const domain = { ...typed.domain, chainId: Number(typed.domain.chainId) };
-            return { result: await w.signTypedData!({ domain, types, primaryType: typed.primaryType, message }) };
-          }
-          default:
-            return { result: await node.rpc(method, params) };
-        }
-      } catch (e) {
-        return { error: { code: -32000, message: (e as Error).message } };
-      }
-    });
-    await page.addInitScript(() => {
-      const g = globalThis as unknown as {
-        __walletRpc(m: string, p: unknown[]): Promise<{ result?: unknown; error?: { code: number; message: string } }>;
-        ethereum: unknown;
-      };
-      g.ethereum = {
-        isTestWallet: true,
-        async request({ method, params }: { method: string; params?: unknown[] }) {
-          const r = await g.__walletRpc(method, params ?? []);
-          if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code });
-          return r.result;
-        },
-        on() {},
-        removeListener() {},
-      };
-    });
-    return { page, context, calls };
-  }
+  const walletPage = (w: TestWallet) => openWalletPage(browser, { wallet: w, node, errors: pageErrors, acceptDialogs: true });
 
-  /** axe-core on the page as it is (WCAG 2 A/AA rules); violations are collected and asserted at the end. */
-  async function axe(page: Page, name: string) {
-    await page.evaluate(axeSource);
-    const result = (await page.evaluate(
-      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })`,
-    )) as {
-      violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-    };
-    for (const v of result.violations)
-      axeViolations.push(`${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }
-
-  /** Screenshots at phone and desktop size, each checked by axe. */
+  /** Screenshots at phone and desktop size, each checked by axe; violations are collected and asserted at the end. */
   async function shoot(page: Page, name: string) {
-    for (const [size, viewport] of [
-      ["phone", { width: 390, height: 844 }],
-      ["desktop", { width: 1280, height: 900 }],
-    ] as const) {
-      await page.setViewportSize(viewport);
-      await axe(page, `${name} (${size})`);
-      await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage: true });
-    }
+    axeViolations.push(...(await axeAndShoot(page, SHOTS, name)));
   }
 
   async function signIn(page: Page) {
@@ -506,6 +398,34 @@ describe("merchant console in chromium, with an injected wallet against a hardha
     await page.waitForURL(/\/print$/);
     assert.ok(await page.isVisible(".print-qr svg"));
     await shoot(page, "12-qr-print");
+    await context.close();
+  });
+
+  it("sets the underpayment tolerance in the settings page; a wrong value is refused and changes nothing", async () => {
+    const bps = async () => getUnderpaymentTolerance(db, fx.merchantId);
+    const { page, context } = await walletPage(eoaWallet(admin));
+    await signIn(page);
+    await page.goto(`${base}/console/settings#tolerance`);
+    assert.equal(await page.textContent("#tolerance-current"), "Now: 0% (0 basis points).");
+    assert.match((await page.textContent("#tolerance-hint"))!, /counts as paid; each order keeps the value in force when it was created/);
+    await page.fill("#tolerance-percent", "12");
+    await page.click("#save-tolerance");
+    await page.waitForSelector("#error-tolerance");
+    assert.match((await page.textContent("#error-tolerance"))!, /from 0 to 10 with at most two digits after the dot.*nothing was changed/);
+    assert.equal(await page.inputValue("#tolerance-percent"), "12", "the refused value stays in the field to correct");
+    assert.equal(await bps(), 0);
+    await shoot(page, "20-tolerance-refused");
+    await page.fill("#tolerance-percent", "1.5");
+    await page.click("#save-tolerance");
+    await page.waitForURL(/done=toleranceSaved#tolerance$/);
+    assert.match((await page.textContent(".flash"))!, /Underpayment tolerance saved/);
+    assert.equal(await page.textContent("#tolerance-current"), "Now: 1.5% (150 basis points).");
+    assert.equal(await bps(), 150);
+    await shoot(page, "21-tolerance-saved");
+    await page.fill("#tolerance-percent", "0");
+    await page.click("#save-tolerance");
+    await page.waitForURL(/done=toleranceSaved/);
+    assert.equal(await bps(), 0);
     await context.close();
   });
 

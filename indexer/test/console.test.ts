@@ -21,6 +21,7 @@ import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js"
 import { upsertConsoleMember } from "../src/store/members.js";
 import { purgeNonces, rememberSignature } from "../src/store/nonces.js";
 import { openStore } from "../src/store/open.js";
+import { getUnderpaymentTolerance } from "../src/store/quotes.js";
 import { getPayoutApplication, type PayoutOrderKind, type PayoutOrderRecord } from "../src/store/payoutOrders.js";
 import { createSettlementOrder } from "../src/store/settlementOrders.js";
 import { ConsoleClient, paidPayment } from "./consoleHarness.js";
@@ -611,6 +612,68 @@ for (const backend of pg ? (["pglite", "postgres"] as const) : (["pglite"] as co
       assert.equal((await c.post("/console/settings/callbacks", { rechargeNotifyUrl: "https://shop.example.test/recharge" })).status, 303);
       const [m] = await db.query("SELECT recharge_notify_url FROM merchants WHERE id = 1");
       assert.equal(m!.recharge_notify_url, "https://shop.example.test/recharge");
+    });
+
+    it("underpayment tolerance: shown as a percentage, set by an admin, bad input refused with nothing changed, a viewer refused", async () => {
+      const bpsNow = async () => getUnderpaymentTolerance(db, 1n);
+      const order = (ref: string) =>
+        paidPayment(db, { merchantId: 1n, ref, chainId: 137, vault: VAULT, token: ZERO, symbol: "POL", decimals: 18, amount: 10n ** 18n });
+      const orderBps = async (id: string) =>
+        Number((await db.query("SELECT underpayment_tolerance_bps AS bps FROM payment_orders WHERE id = $1", [id]))[0]!.bps);
+      const c = client();
+      await c.signIn(signer);
+      const shown = await c.request("GET", "/console/settings");
+      assert.match(shown.text, /<p id="tolerance-current">Now: 0% \(0 basis points\)\.<\/p>/);
+      assert.match(shown.text, /within this share of its amount counts as paid; each order keeps the value in force when it was created/);
+      assert.match(shown.text, /<input id="tolerance-percent" name="tolerancePercent"[^>]* value="0">/);
+      const before = await order("tolerance-before");
+
+      const saved = await c.post("/console/settings/tolerance", { tolerancePercent: "0.5" });
+      assert.equal(saved.status, 303);
+      assert.equal(saved.location, "/console/settings?done=toleranceSaved#tolerance");
+      assert.equal(await bpsNow(), 50, "the same column the API's merchant/settings reads");
+      const after = await c.request("GET", "/console/settings?done=toleranceSaved");
+      assert.match(after.text, /Underpayment tolerance saved/);
+      assert.match(after.text, /Now: 0\.5% \(50 basis points\)/);
+      assert.equal(await orderBps(before.id), 0, "an order keeps the tolerance of its creation");
+      assert.equal(await orderBps((await order("tolerance-after")).id), 50, "a new order takes the new value");
+
+      // the API's bounds (0..1000 bps): 10% is the most, at most two decimals
+      for (const bad of ["10.01", "11", "-1", "0.555", "abc", "", "1e1", "0x1"]) {
+        const refused = await c.post("/console/settings/tolerance", { tolerancePercent: bad });
+        assert.equal(refused.status, 400, bad);
+        assert.match(
+          refused.text,
+          /id="error-tolerance">Write a percentage from 0 to 10 with at most two digits after the dot, such as 0\.5 or 2; nothing was changed\./,
+          bad,
+        );
+        assert.match(refused.text, /aria-invalid="true"/);
+        assert.equal(await bpsNow(), 50, `${JSON.stringify(bad)} changed nothing`);
+      }
+      assert.equal((await c.post("/console/settings/tolerance", { tolerancePercent: " 10 % " })).status, 303);
+      assert.equal(await bpsNow(), 1000);
+
+      // without the CSRF token: refused, nothing changed
+      assert.equal((await c.request("POST", "/console/settings/tolerance", { form: { tolerancePercent: "1" } })).status, 403);
+      assert.equal(await bpsNow(), 1000);
+
+      // a viewer reads it but has no form and is refused the write
+      const v = client();
+      await v.signIn(viewer);
+      const read = await v.request("GET", "/console/settings");
+      assert.match(read.text, /Now: 10% \(1000 basis points\)/);
+      assert.doesNotMatch(read.text, /id="tolerance-percent"/);
+      assert.match(read.text, /Only an admin can change it\./);
+      const denied = await v.post("/console/settings/tolerance", { tolerancePercent: "1" });
+      assert.equal(denied.status, 403);
+      assert.equal(await bpsNow(), 1000);
+
+      const zh = await c.request("GET", "/console/settings?lang=zh-CN");
+      assert.match(zh.text, /少付容差/);
+      assert.match(zh.text, /当前：10%（1000 个基点）/);
+      await c.request("GET", "/console/settings?lang=en");
+      assert.equal((await c.post("/console/settings/tolerance", { tolerancePercent: "0" })).status, 303);
+      assert.equal(await bpsNow(), 0);
     });
 
     it("static QR codes: created, printed, disabled (the pay link then answers 404)", async () => {

@@ -3,14 +3,13 @@
  * child with the vault and a USDT-style token, the gateway app on 127.0.0.1 and the real chain follower
  * with the deposit hooks (src/ingest/) moving the orders. An EIP-1193 provider injected into the page
  * forwards to the node with one of its unlocked accounts as the payer; another page has two wallets announced
- * by EIP-6963 instead. Every state is checked with axe-core (injected through the DevTools protocol, so the
- * page's CSP stays as it is) and photographed at phone and desktop size into test-results/pay-page/, in
- * English and Simplified Chinese, light and dark.
+ * by EIP-6963 instead. Every state is checked with axe-core (browserHarness.ts's checkAxe, through the
+ * DevTools protocol, so the page's CSP stays as it is) and photographed at phone and desktop size into
+ * test-results/pay-page/, in English and Simplified Chinese, light and dark.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,13 +22,10 @@ import type { Db } from "../src/store/db.js";
 import { createMerchant, type CreatedMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { applyPaymentEvent, expireDuePaymentOrders } from "../src/store/paymentOrders.js";
+import { checkAxe, chromiumMissing, DESKTOP, launchChromium, PHONE, screenshot, watchPageErrors } from "./browserHarness.js";
 import { artifact, deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { call, type TestGateway } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
 const ICON = `data:image/svg+xml;base64,${Buffer.from(
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="11" fill="#7b61ff"/></svg>',
 ).toString("base64")}`;
@@ -39,9 +35,7 @@ const DEPTH = 3;
 const INGEST = "../src/ingest/index.js";
 const ZERO = "0x0000000000000000000000000000000000000000";
 const USDT_137 = "0x00000000000000000000000000000000000000c2";
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the payment page browser test`;
+const skip = chromiumMissing("payment page browser test");
 
 describe("payment page in chromium, paid from an injected wallet against a hardhat node", { skip, timeout: 240_000 }, () => {
   let node: HardhatNode;
@@ -155,20 +149,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     following = follower?.run();
     following?.catch(() => {});
 
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -224,10 +205,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     const page = await context.newPage();
     const calls: string[] = [];
     const log: WalletCall[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) cspErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => cspErrors.push(`page error: ${e.message}`));
+    watchPageErrors(page, cspErrors);
     const walletChain: Record<string, string> = {};
     await page.exposeFunction("__walletRpc", async (wallet: string, method: string, params: unknown[]) => {
       calls.push(method);
@@ -287,31 +265,15 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     }
   })();`;
 
-  /** axe-core's violations on the page as it is now, run through the DevTools protocol (the page's CSP forbids eval). */
-  const axeViolations = async (page: Page) => {
-    const cdp = await page.context().newCDPSession(page);
-    try {
-      const expression = `${AXE};axe.run(document, { resultTypes: ["violations"] }).then((r) => JSON.stringify(r.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").replace(/\\s+/g, " ")) }))))`;
-      const r = (await cdp.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true })) as {
-        result: { value?: string };
-        exceptionDetails?: { text: string; exception?: { description?: string } };
-      };
-      if (r.exceptionDetails) throw new Error(`axe failed: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-      return JSON.parse(r.result.value!) as { id: string; impact: string; help: string; nodes: string[] }[];
-    } finally {
-      await cdp.detach();
-    }
-  };
   const checked: string[] = [];
   /** A state of a page: axe-core must find nothing, and it is photographed at phone and desktop size. */
   const state = async (page: Page, name: string) => {
-    assert.deepEqual(await axeViolations(page), [], `${name}: axe-core violations`);
+    assert.deepEqual(await checkAxe(page, name), [], `${name}: axe-core violations`);
     checked.push(name);
     await page.setViewportSize(DESKTOP);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
+    await screenshot(page, SHOTS, `${name}-desktop`);
     await page.setViewportSize(PHONE);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
+    await screenshot(page, SHOTS, `${name}-phone`);
   };
   /** The text a person sees (hidden elements left out). */
   const visibleText = (page: Page) => page.innerText("main");
@@ -388,7 +350,7 @@ describe("payment page in chromium, paid from an injected wallet against a hardh
     const landed = new URL(page.url());
     assert.equal(landed.searchParams.get("payOrderId"), o.payOrderId);
     assert.equal(landed.searchParams.get("state"), "4");
-    await page.screenshot({ path: path.join(SHOTS, "05-redirected-phone.png"), fullPage: true });
+    await screenshot(page, SHOTS, "05-redirected-phone");
     await page.context().close();
   });
 

@@ -3,7 +3,8 @@ import type { RechargeStatus } from "../domain/orderStateMachine.js";
 import type { StoredDeposit } from "./chain.js";
 import type { Queryable } from "./db.js";
 import type { NewOutboxEvent } from "./outbox.js";
-import { toPaymentOrder, transferFoundBy, type PaymentOrderRecord, type TransferFoundBy } from "./paymentOrders.js";
+import { toPaymentOrder, type PaymentOrderRecord } from "./paymentOrders.js";
+import { confirmationsOf, listPaymentTransfers, type TransferFoundBy } from "./paymentTransfers.js";
 import type { RechargeOrderRecord } from "./rechargeOrders.js";
 
 /**
@@ -365,27 +366,15 @@ export async function paymentTransfersOf(
   db: Queryable,
   order: Pick<PaymentOrderRecord, "id" | "amount">,
 ): Promise<{ transfers: PaymentTransferView[]; lateAmount: bigint; overpaidAmount: bigint; unmatchedAmount: bigint }> {
-  const rows = await db.query(
-    `SELECT t.*, c.block_number AS tip, d.source,
-       (SELECT array_agg(a.tx_hash ORDER BY a.block_number, a.log_index) FROM chain_deposits a WHERE a.absorbed_by = d.id) AS matched
-     FROM payment_transfers t LEFT JOIN chain_cursors c ON c.chain_id = t.chain_id
-     LEFT JOIN chain_deposits d ON d.chain_id = t.chain_id AND d.tx_hash = t.tx_hash AND d.log_index = t.log_index
-     WHERE t.pay_order_id = $1 ORDER BY t.block_number, t.log_index`,
-    [order.id],
-  );
   let late = 0n;
   let onTime = 0n;
   let unmatched = 0n;
-  const transfers = rows.map((r): PaymentTransferView => {
-    const t = toTransfer(r);
-    const status = r.status as TransferStatus;
-    if (status !== "removed") {
-      if (t.kind === "wrong_token") unmatched += t.amount;
+  const transfers = (await listPaymentTransfers(db, order.id)).map((t): PaymentTransferView => {
+    if (t.status !== "removed") {
+      if (!t.counted) unmatched += t.amount;
       else if (t.late) late += t.amount;
       else onTime += t.amount;
     }
-    const tip = r.tip == null ? t.blockNumber - 1n : BigInt(r.tip);
-    const confirmations = status === "removed" || tip < t.blockNumber ? 0 : Number(tip - t.blockNumber + 1n);
     return {
       txHash: t.txHash,
       logIndex: t.logIndex,
@@ -393,13 +382,12 @@ export async function paymentTransfersOf(
       from: t.from,
       token: t.token,
       amountBaseUnits: t.amount.toString(),
-      confirmations,
-      status,
+      confirmations: confirmationsOf(t),
+      status: t.status,
       late: t.late,
-      tokenMatches: t.kind === "payment",
-      // a removed row's chain_deposits row is gone: a synthetic key still says it was found by balance
-      foundBy: transferFoundBy(r.source, t.txHash, t.logIndex),
-      matchedTxHashes: parseTextArray(r.matched),
+      tokenMatches: t.counted,
+      foundBy: t.foundBy,
+      matchedTxHashes: t.matchedTxHashes,
     };
   });
   const over = onTime - order.amount;
@@ -429,14 +417,6 @@ export async function listUnattributedDeposits(db: Queryable, chainId: number, t
 }
 
 // ------------------------------------------------------------------ rows
-
-/** A text[] as PGlite (array) or pg (array, or '{a,b}' text) returns it. */
-function parseTextArray(v: unknown): string[] {
-  if (v == null) return [];
-  if (Array.isArray(v)) return v as string[];
-  const s = String(v);
-  return s.length > 2 ? s.slice(1, -1).split(",") : [];
-}
 
 function toTransfer(r: Record<string, any>): PaymentTransfer {
   return {

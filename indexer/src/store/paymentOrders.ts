@@ -15,7 +15,10 @@ import { batcherPerKey } from "./batcher.js";
 import type { Db, Queryable, Row } from "./db.js";
 import { IdempotencyConflictError, NotFoundError } from "./errors.js";
 import { insertOutboxEvent, requeueLatestEvent } from "./outbox.js";
+import { toPaymentTransfers, transfersJsonOf, type PaymentTransferRecord } from "./paymentTransfers.js";
 import { recordPaymentQuote, toPaymentQuote, type PaymentQuote } from "./quotes.js";
+
+export type { PaymentTransferRecord } from "./paymentTransfers.js";
 
 export type PaymentOrderRecord = PaymentOrderState & {
   id: string;
@@ -288,52 +291,6 @@ const refWhere = (ref: PaymentOrderRef, t: string) =>
 
 // ------------------------------------------------------------------ the read model of payment/detail, list and callbacks
 
-/** A transfer recorded against the order (payment_transfers), as the detail shows it. */
-export type PaymentTransferRecord = {
-  chainId: number;
-  txHash: string;
-  logIndex: number;
-  blockNumber: bigint;
-  from: string;
-  token: string;
-  amount: bigint;
-  status: "seen" | "confirmed" | "removed";
-  late: boolean;
-  /** false: another token than the order's at the time (shown, not counted) */
-  counted: boolean;
-  /** the follower's last ingested block on that chain (null before it ran) */
-  tip: bigint | null;
-  /**
-   * How the follower found it: "log" (token Transfer or the deposit address's receipt log), "transaction"
-   * (a top-level transfer), "trace" (an internal transfer by a contract), or "balance" (the safety net: the
-   * address held more than its recorded deposits; no transaction known, `txHash` is `balance:<block>:…`).
-   */
-  foundBy: TransferFoundBy;
-  /** for a deposit found by balance: the transactions recorded later that it turned out to be (absorbed into it) */
-  matchedTxHashes: string[];
-};
-
-export type TransferFoundBy = "log" | "transaction" | "trace" | "balance";
-
-const FOUND_BY: Record<string, TransferFoundBy> = {
-  erc20: "log",
-  native_log: "log",
-  native_tx: "transaction",
-  native_trace: "trace",
-  balance: "balance",
-};
-
-/**
- * How a transfer was found, from its chain_deposits row's source; a removed transfer's row is gone, so its key
- * still tells (a `balance:` hash, -1 a transaction, below -1 a trace).
- */
-export function transferFoundBy(source: string | null | undefined, txHash: string, logIndex: number): TransferFoundBy {
-  return (
-    FOUND_BY[source ?? ""] ??
-    (txHash.startsWith("balance:") ? "balance" : logIndex === -1 ? "transaction" : logIndex < -1 ? "trace" : "log")
-  );
-}
-
 /** A chain and token the order was payable in before payment/payInfo/update moved it. */
 export type PaymentChoiceRecord = {
   chainId: number;
@@ -358,14 +315,7 @@ export type PaymentOrderView = PaymentOrderRecord & {
 // one statement gives the order with everything its detail shows (an index probe each, no extra round trip)
 const VIEW_COLUMNS = `o.*,
   (SELECT coalesce(sum(r.amount), 0) FROM refund_orders r WHERE r.pay_order_id = o.id AND r.status = 3)::text AS refund_paid_amount,
-  (SELECT jsonb_agg(jsonb_build_object('chainId', t.chain_id, 'txHash', t.tx_hash, 'logIndex', t.log_index, 'blockNumber', t.block_number::text,
-       'from', t.from_address, 'token', t.token, 'amount', t.amount::text, 'status', t.status, 'late', t.late, 'kind', t.kind,
-       'tip', (SELECT c.block_number::text FROM chain_cursors c WHERE c.chain_id = t.chain_id), 'source', d.source,
-       'matched', (SELECT jsonb_agg(a.tx_hash ORDER BY a.block_number, a.log_index) FROM chain_deposits a WHERE a.absorbed_by = d.id))
-       ORDER BY t.block_number, t.log_index)
-   FROM payment_transfers t
-   LEFT JOIN chain_deposits d ON d.chain_id = t.chain_id AND d.tx_hash = t.tx_hash AND d.log_index = t.log_index
-   WHERE t.pay_order_id = o.id) AS transfers_json,
+  ${transfersJsonOf("o.id")} AS transfers_json,
   (SELECT jsonb_agg(jsonb_build_object('chainId', c.chain_id, 'tokenAddress', c.token_address, 'tokenSymbol', c.token_symbol,
        'tokenDecimals', c.token_decimals, 'receiptAddress', c.receipt_address, 'poolIndex', c.pool_index::text, 'amount', c.amount::text,
        'seenAmount', c.seen_amount::text, 'paidAmount', c.paid_amount::text, 'switchedAt', c.switched_at) ORDER BY c.seq)
@@ -377,21 +327,7 @@ export function toPaymentView(r: Record<string, any>): PaymentOrderView {
   return {
     ...toPaymentOrder(r),
     refundPaidAmount: BigInt(r.refund_paid_amount ?? 0),
-    transfers: parseJson(r.transfers_json).map((t) => ({
-      chainId: Number(t.chainId),
-      txHash: t.txHash,
-      logIndex: Number(t.logIndex),
-      blockNumber: BigInt(t.blockNumber),
-      from: t.from,
-      token: t.token,
-      amount: BigInt(t.amount),
-      status: t.status,
-      late: t.late === true,
-      counted: t.kind === "payment",
-      tip: t.tip == null ? null : BigInt(t.tip),
-      foundBy: transferFoundBy(t.source, t.txHash, Number(t.logIndex)),
-      matchedTxHashes: t.matched ?? [],
-    })),
+    transfers: toPaymentTransfers(r.transfers_json),
     choices: parseJson(r.choices_json).map((c) => ({
       chainId: Number(c.chainId),
       tokenAddress: c.tokenAddress,

@@ -1,3 +1,4 @@
+import { MAX_TOLERANCE_BPS } from "../pricing/tolerance.js";
 import type { Queryable } from "./db.js";
 import { NotFoundError } from "./errors.js";
 
@@ -98,12 +99,13 @@ export async function getUnderpaymentTolerance(db: Queryable, merchantId: bigint
 }
 
 /**
- * Sets the merchant's underpayment tolerance (0..1000 basis points; the table's CHECK refuses others).
+ * Sets the merchant's underpayment tolerance (0..{MAX_TOLERANCE_BPS} basis points; the table's CHECK refuses
+ * others). The merchant API and the console both write it here.
  * @returns false when there is no such merchant
  */
 export async function setUnderpaymentTolerance(db: Queryable, merchantId: bigint, bps: number): Promise<boolean> {
-  if (!Number.isInteger(bps) || bps < 0 || bps > 1000)
-    throw new RangeError(`underpayment tolerance must be 0..1000 basis points, got ${bps}`);
+  if (!Number.isInteger(bps) || bps < 0 || bps > MAX_TOLERANCE_BPS)
+    throw new RangeError(`underpayment tolerance must be 0..${MAX_TOLERANCE_BPS} basis points, got ${bps}`);
   const rows = await db.query("UPDATE merchants SET underpayment_tolerance_bps = $2 WHERE id = $1 RETURNING id", [
     merchantId.toString(),
     bps,

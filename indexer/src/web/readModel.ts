@@ -1,5 +1,6 @@
 import type { Queryable } from "../store/db.js";
 import { toPaymentOrder, type PaymentOrderRecord } from "../store/paymentOrders.js";
+import { listPaymentTransfers } from "../store/paymentTransfers.js";
 
 /**
  * Read-only queries of the public pages. The pages find an order by payOrderId alone (the accessSign,
@@ -60,20 +61,18 @@ export type PageTransfer = {
   at: Date;
 };
 
-/** The transfers recorded against an order (src/ingest/), oldest first; those a reorg removed are left out. */
+/** The transfers recorded against an order (src/ingest/), oldest first, at most 20; those a reorg removed are left out. */
 export async function paymentTransfersOf(db: Queryable, payOrderId: string): Promise<PageTransfer[]> {
-  const rows = await db.query(
-    `SELECT chain_id, tx_hash, amount::text, kind, status, late, created_at FROM payment_transfers
-     WHERE pay_order_id = $1 AND status <> 'removed' ORDER BY block_number, log_index LIMIT 20`,
-    [payOrderId],
-  );
-  return rows.map((r) => ({
-    chainId: Number(r.chain_id),
-    txHash: r.tx_hash,
-    amount: BigInt(r.amount),
-    kind: r.kind,
-    status: r.status,
-    late: r.late,
-    at: new Date(r.created_at),
-  }));
+  return (await listPaymentTransfers(db, payOrderId))
+    .filter((t) => t.status !== "removed")
+    .slice(0, 20)
+    .map((t) => ({
+      chainId: t.chainId,
+      txHash: t.txHash,
+      amount: t.amount,
+      kind: t.counted ? "payment" : "wrong_token",
+      status: t.status as PageTransfer["status"],
+      late: t.late,
+      at: t.createdAt,
+    }));
 }

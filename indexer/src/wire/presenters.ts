@@ -4,6 +4,7 @@ import { type PaymentStatus, PayoutStatus, refundableAmount } from "../domain/or
 import { payoutTypedData } from "../domain/payoutTypedData.js";
 import type { PaymentOrderRecord, PaymentOrderView } from "../store/paymentOrders.js";
 import { payoutMessage, type PayoutApplication, type PayoutOrderKind, type PayoutOrderRecord } from "../store/payoutOrders.js";
+import { confirmationsOf } from "../store/paymentTransfers.js";
 import type { RechargeOrderRecord } from "../store/rechargeOrders.js";
 import type { CurrencyRecord } from "../store/currencies.js";
 import type { UserRecord } from "../store/users.js";
@@ -162,7 +163,7 @@ export function presentPayment(w: WireContext, v: PaymentOrderView) {
       tokenAddress: checksum(t.token),
       currencyId: currencyOf(w, t.chainId, t.token).currencyId,
       amount: units(t.amount),
-      confirmations: t.status === "removed" || t.tip === null || t.tip < t.blockNumber ? 0 : int(t.tip - t.blockNumber + 1n),
+      confirmations: confirmationsOf(t),
       status: t.status,
       late: t.late,
       counted: t.counted,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidAmountError } from "../../domain/errors.js";
 import { parseAmount } from "../../domain/money.js";
 import { checkNotifyUrl, WebhookTargetRefusedError } from "../../notify/urlGuard.js";
+import { formatTolerancePercent, MAX_TOLERANCE_BPS, parseTolerancePercent } from "../../pricing/tolerance.js";
 import { createLabeledApiKey, listApiKeys, revokeApiKey } from "../../store/apiKeys.js";
 import { updateConsoleSession } from "../../store/consoleSessions.js";
 import { IdempotencyConflictError } from "../../store/errors.js";
@@ -10,6 +11,7 @@ import { createMerchantQr } from "../../store/merchantQr.js";
 import { disableMerchantQr, getMerchantQrOf, listMerchantQrCodes } from "../../store/merchantQrAdmin.js";
 import { getMerchantSettings, rotateWebhookSecret, updateMerchantSettings } from "../../store/merchants.js";
 import { isConsoleRole, listConsoleMembers, MemberChangeError, removeConsoleMember, upsertConsoleMember } from "../../store/members.js";
+import { getUnderpaymentTolerance, setUnderpaymentTolerance } from "../../store/quotes.js";
 import { buildStatement, parsePeriodBound, statementToCsv, statementToJson } from "../../store/statements.js";
 import { qrSvg } from "../../web/qrSvg.js";
 import type { ConsoleRouteKit } from "../plugin.js";
@@ -23,9 +25,9 @@ type Form = Record<string, string | undefined>;
 
 /**
  * `GET /settings` and its writes: API keys (create with a label, the secret shown once; revoke), webhook
- * secret rotation (shown once), the recharge/withdrawal/settlement callback URL, members and roles, static
- * QR codes (create, disable, print), the statement download and the sandbox switch. Keys, secrets,
- * callbacks and members need an admin; QR codes an operator.
+ * secret rotation (shown once), the recharge/withdrawal/settlement callback URL, the underpayment tolerance,
+ * members and roles, static QR codes (create, disable, print), the statement download and the sandbox
+ * switch. Keys, secrets, callbacks, the tolerance and members need an admin; QR codes an operator.
  */
 export function settingsRoutes(kit: ConsoleRouteKit) {
   const { ctx } = kit;
@@ -33,8 +35,9 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
 
   const render = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: Partial<SettingsData> = {}) => {
     const user = kit.user(request);
-    const [merchant, keys, members, qr] = await Promise.all([
+    const [merchant, toleranceBps, keys, members, qr] = await Promise.all([
       getMerchantSettings(ctx.db, ctx.box, user.merchantId),
+      getUnderpaymentTolerance(ctx.db, user.merchantId),
       listApiKeys(ctx.db, user.merchantId),
       listConsoleMembers(ctx.db, user.merchantId),
       listMerchantQrCodes(ctx.db, user.merchantId, user.chainIds),
@@ -43,7 +46,7 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
     return kit.html(
       reply,
       status,
-      settingsPage(v, { merchant, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra }),
+      settingsPage(v, { merchant, toleranceBps, keys, members, qrCodes: qr.map((q) => ({ ...q, url: qrLink(q.code) })), ...extra }),
     );
   };
   const refuse = (request: FastifyRequest, reply: FastifyReply, section: string, message: string, form: Form) =>
@@ -129,6 +132,22 @@ export function settingsRoutes(kit: ConsoleRouteKit) {
       }
       await updateMerchantSettings(ctx.db, ctx.box, user.merchantId, { rechargeNotifyUrl: url || null });
       return kit.done(reply, "/settings", "saved", "#webhooks");
+    });
+
+    // the same store function and bounds as the API's merchant/settings/update; orders keep the value of their creation
+    app.post<{ Body: Form }>("/settings/tolerance", async (request, reply) => {
+      const user = kit.user(request);
+      requireRole(user, "admin");
+      const t = kit.t(request);
+      const written = text(request.body?.tolerancePercent, 20);
+      const bps = parseTolerancePercent(written);
+      if (bps === null)
+        return refuse(request, reply, "tolerance", t("settings.badTolerance", { max: formatTolerancePercent(MAX_TOLERANCE_BPS) }), {
+          tolerancePercent: written,
+        });
+      await setUnderpaymentTolerance(ctx.db, user.merchantId, bps);
+      request.log.info({ merchantId: user.merchantId.toString(), bps, by: user.address }, "console underpayment tolerance set");
+      return kit.done(reply, "/settings", "toleranceSaved", "#tolerance");
     });
 
     app.post<{ Body: Form }>("/settings/members", async (request, reply) => {

@@ -1,4 +1,5 @@
 import { formatAmount } from "../../domain/money.js";
+import { formatTolerancePercent, MAX_TOLERANCE_BPS } from "../../pricing/tolerance.js";
 import type { ApiKeyInfo } from "../../store/apiKeys.js";
 import type { MerchantSettings } from "../../store/merchants.js";
 import type { MerchantQrListing } from "../../store/merchantQrAdmin.js";
@@ -9,6 +10,8 @@ import { csrfField, page, type ViewContext } from "./layout.js";
 
 export type SettingsData = {
   merchant: MerchantSettings;
+  /** the merchant's underpayment tolerance in basis points (orders created from now on take it) */
+  toleranceBps: number;
   keys: ApiKeyInfo[];
   members: ConsoleMemberRecord[];
   qrCodes: (MerchantQrListing & { url: string })[];
@@ -46,7 +49,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
 
   const toc = `<nav class="toc" aria-label="${e(t("settings.sections"))}"><ul>
   <li><a href="#api-keys">${e(t("settings.apiKeys"))}</a></li><li><a href="#webhooks">${e(t("settings.webhooks"))}</a></li>
-  <li><a href="#members">${e(t("settings.members"))}</a></li><li><a href="#chains">${e(t("settings.chains"))}</a></li>
+  <li><a href="#tolerance">${e(t("settings.tolerance"))}</a></li><li><a href="#members">${e(t("settings.members"))}</a></li><li><a href="#chains">${e(t("settings.chains"))}</a></li>
   <li><a href="#qr">${e(t("settings.qr"))}</a></li><li><a href="#statement">${e(t("settings.statement"))}</a></li>
   ${ctx.hasTest ? `<li><a href="#sandbox">${e(t("settings.sandbox"))}</a></li>` : ""}<li><a href="#sessions">${e(
     t("settings.sessions"),
@@ -117,6 +120,28 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     )}"${admin ? "" : " readonly"}></div>${admin ? `<button type="submit">${e(t("settings.save"))}</button>` : ""}`,
     "row-form",
   )}
+</section>`;
+
+  const percent = formatTolerancePercent(d.toleranceBps);
+  const toleranceError = d.error?.section === "tolerance";
+  const tolerance = `<section id="tolerance" aria-labelledby="h-tolerance"><h2 id="h-tolerance">${e(t("settings.tolerance"))}</h2>
+  <p id="tolerance-current">${e(t("settings.toleranceCurrent", { percent, bps: d.toleranceBps }))}</p>
+  <p class="hint" id="tolerance-hint">${e(t("settings.toleranceHint"))}</p>
+  ${err("tolerance")}
+  ${
+    admin
+      ? post(
+          "/settings/tolerance",
+          `<div class="field"><label for="tolerance-percent">${e(
+            t("settings.tolerancePercent", { max: formatTolerancePercent(MAX_TOLERANCE_BPS) }),
+          )}</label><input id="tolerance-percent" name="tolerancePercent" inputmode="decimal" maxlength="20" spellcheck="false" autocomplete="off" aria-describedby="tolerance-hint${
+            toleranceError ? " error-tolerance" : ""
+          }"${toleranceError ? ' aria-invalid="true"' : ""} value="${e(f.tolerancePercent ?? percent)}"></div>
+    <button type="submit" id="save-tolerance">${e(t("settings.save"))}</button>`,
+          "row-form",
+        )
+      : `<p class="hint">${e(t("settings.toleranceAdminOnly"))}</p>`
+  }
 </section>`;
 
   const memberRows = d.members
@@ -315,7 +340,7 @@ export function settingsPage(v: ViewContext, d: SettingsData): string {
     title: t("settings.title"),
     nav: "settings",
     wide: true,
-    body: `${reveal}${toc}${apiKeys}${webhooks}${members}${chains}${qr}${statement}${sandbox}${sessions}`,
+    body: `${reveal}${toc}${apiKeys}${webhooks}${tolerance}${members}${chains}${qr}${statement}${sandbox}${sessions}`,
   });
 }
 

@@ -311,6 +311,14 @@ export const consoleMessages = {
   "settings.save": "Save",
   "settings.badUrl": "Enter a full http or https URL.",
   "settings.privateUrl": "The gateway will not call this address: {reason}",
+  "settings.tolerance": "Underpayment tolerance",
+  "settings.toleranceCurrent": "Now: {percent}% ({bps} basis points).",
+  "settings.toleranceHint":
+    "An order paid within this share of its amount counts as paid; each order keeps the value in force when it was created.",
+  "settings.tolerancePercent": "Tolerance in percent (0 to {max})",
+  "settings.badTolerance":
+    "Write a percentage from 0 to {max} with at most two digits after the dot, such as 0.5 or 2; nothing was changed.",
+  "settings.toleranceAdminOnly": "Only an admin can change it.",
   "settings.members": "Members and roles",
   "settings.rolesHint":
     "Viewers read everything; operators also create refunds, re-send callbacks and manage QR codes; approvers also approve and reject payouts; admins also manage API keys, the webhook secret, callback URLs and members. The payout signer is always an admin.",
@@ -378,6 +386,7 @@ export const consoleMessages = {
   "done.refundCreated": "Refund created: it awaits approval.",
   "done.keyRevoked": "API key revoked.",
   "done.saved": "Saved.",
+  "done.toleranceSaved": "Underpayment tolerance saved: orders created from now on use it.",
   "done.memberSaved": "Member saved.",
   "done.memberRemoved": "Member removed.",
   "done.qrCreated": "QR code created.",
