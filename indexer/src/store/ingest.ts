@@ -1,4 +1,3 @@
-import { formatAmount } from "../domain/money.js";
 import type { RechargeStatus } from "../domain/orderStateMachine.js";
 import type { StoredDeposit } from "./chain.js";
 import type { Queryable } from "./db.js";
@@ -450,77 +449,5 @@ function toRecharge(r: Record<string, any>): RechargeOrderRecord {
     logIndex: Number(r.log_index),
     blockNumber: BigInt(r.block_number),
     createdAt: new Date(r.created_at),
-  };
-}
-
-// ------------------------------------------------------------------ payment/detail: the additive part of the response
-
-/** JSON schema of the fields {paymentTransfersDetail} adds to payment/detail (for the route's response schema). */
-export const paymentTransfersProperties = {
-  transfers: {
-    type: "array",
-    description: "every transfer to the order's address recorded against it (oldest first), including late, removed and other-token ones",
-    items: {
-      type: "object",
-      required: [
-        "txHash",
-        "logIndex",
-        "blockNumber",
-        "from",
-        "token",
-        "amountBaseUnits",
-        "confirmations",
-        "status",
-        "late",
-        "tokenMatches",
-        "foundBy",
-      ],
-      properties: {
-        txHash: { type: "string" },
-        logIndex: { type: "integer", description: "-1: a native transfer seen only as a transaction" },
-        blockNumber: { type: "string" },
-        from: { type: "string" },
-        token: { type: "string" },
-        amount: { type: ["string", "null"], description: "human amount in the order's token; null for another token" },
-        amountBaseUnits: { type: "string" },
-        confirmations: { type: "integer" },
-        status: { type: "string", enum: ["seen", "confirmed", "removed"] },
-        late: { type: "boolean" },
-        tokenMatches: { type: "boolean" },
-        foundBy: {
-          type: "string",
-          enum: ["log", "transaction", "trace", "balance"],
-          description:
-            "trace: an internal transfer by a contract; balance: found by the address's balance (no transaction known; from is empty)",
-        },
-        matchedTxHashes: {
-          type: "array",
-          items: { type: "string" },
-          description: "for foundBy balance: the transactions recorded later that it was",
-        },
-      },
-    },
-  },
-  lateAmount: { type: "string" },
-  lateAmountBaseUnits: { type: "string" },
-  overpaidAmount: { type: "string" },
-  overpaidAmountBaseUnits: { type: "string" },
-} as const;
-
-/**
- * The transfers list and the late and overpaid amounts of an order, ready for JSON. An order the follower
- * never touched (updated_at still its created_at) has none: no query for the common "still unpaid" poll.
- */
-export async function paymentTransfersDetail(db: Queryable, order: PaymentOrderRecord) {
-  const none = { transfers: [], lateAmount: "0", lateAmountBaseUnits: "0", overpaidAmount: "0", overpaidAmountBaseUnits: "0" };
-  if (order.updatedAt.getTime() <= order.createdAt.getTime()) return none;
-  const d = order.tokenDecimals;
-  const s = await paymentTransfersOf(db, order);
-  return {
-    transfers: s.transfers.map((t) => ({ ...t, amount: t.tokenMatches ? formatAmount(BigInt(t.amountBaseUnits), d) : null })),
-    lateAmount: formatAmount(s.lateAmount, d),
-    lateAmountBaseUnits: s.lateAmount.toString(),
-    overpaidAmount: formatAmount(s.overpaidAmount, d),
-    overpaidAmountBaseUnits: s.overpaidAmount.toString(),
   };
 }
