@@ -572,12 +572,129 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
+    /**
+     * @dev Pays the items of an authorised batch in order, each exactly as {_pay} with `strict` false would:
+     * paid, or reported with {PayoutSkipped} leaving its id unused and its balance untouched. Only the common
+     * item takes a path of its own: a real recipient and a non-zero amount that the balance covers, an unused
+     * id in the range the merchant slot holds (see {_usePayoutId}), a transfer that succeeds. Any other item
+     * goes through {_pay}, which finds the state as this loop left it (every change is written at once).
+     *
+     * Per item: the merchant slot and the account are read afresh (a warm SLOAD, 100 gas each; a callback
+     * during the previous transfer may have changed them, e.g. {setMerchantSigner} or {setMerchantFee}, which
+     * are not nonReentrant), the id's bit and the debit are written before the transfer (checks, effects,
+     * interactions: a view read during the transfer sees the payout done), and the account's slot is computed
+     * only when the token differs from the previous item's. The items are read straight from calldata: each
+     * was checked by {_hashPayoutBatch} before the signature was (kind in range, clean addresses).
+     */
     function _payBatch(PayoutBatch calldata batch) private {
-        uint256 n = batch.payouts.length;
-        for (uint256 i; i < n; ++i) {
-            PayoutItem calldata it = batch.payouts[i];
-            _pay(batch.merchantId, it.kind, it.token, it.to, it.amount, it.payoutId, false);
+        uint64 merchantId = batch.merchantId;
+        Merchant storage m = _merchants[merchantId];
+        mapping(address => Account) storage accounts = _accounts[merchantId];
+        Account storage a = accounts[address(0)];
+        address accountToken = address(0);
+        uint256 item;
+        uint256 end;
+        {
+            PayoutItem[] calldata items = batch.payouts;
+            assembly ("memory-safe") {
+                item := items.offset
+                end := add(item, mul(items.length, 0xa0))
+            }
         }
+        for (; item < end; item += 0xa0) {
+            // kind (item + 0x00) is read only where needed
+            address token;
+            address to;
+            uint256 amount;
+            uint256 payoutId;
+            assembly ("memory-safe") {
+                token := calldataload(add(item, 0x20))
+                to := calldataload(add(item, 0x40))
+                amount := calldataload(add(item, 0x60))
+                payoutId := calldataload(add(item, 0x80))
+            }
+            if (token != accountToken) {
+                a = accounts[token];
+                accountToken = token;
+            }
+            {
+                // The slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits (192..255).
+                uint256 slot = _load(m);
+                uint256 account = _load(a);
+                uint256 bit = 1 << (192 + (payoutId & 63));
+                if (
+                    to == address(0) || to == address(this) || amount == 0 || uint128(account) < amount
+                        || payoutId >> 6 != (slot >> 176) & 0xffff || slot & bit != 0
+                ) {
+                    _payItem(merchantId, item);
+                    continue;
+                }
+                _store(m, slot | bit);
+                // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
+                _store(a, account - amount);
+            }
+            if (_trySend(token, to, amount)) {
+                _emitPayoutExecuted(merchantId, item);
+            } else {
+                _undoPayout(m, a, merchantId, payoutId, token, to, amount);
+            }
+        }
+    }
+
+    /// @dev {_pay} (not strict) of the batch item at calldata offset `item` (checked by {_hashPayoutBatch}).
+    function _payItem(uint64 merchantId, uint256 item) private {
+        uint256 kind;
+        address token;
+        address to;
+        uint256 amount;
+        uint256 payoutId;
+        assembly ("memory-safe") {
+            kind := calldataload(item)
+            token := calldataload(add(item, 0x20))
+            to := calldataload(add(item, 0x40))
+            amount := calldataload(add(item, 0x60))
+            payoutId := calldataload(add(item, 0x80))
+        }
+        _pay(merchantId, PayoutKind(kind), token, to, amount, payoutId, false);
+    }
+
+    /**
+     * @dev `emit PayoutExecuted(merchantId, payoutId, kind, token, to, amount)` of the batch item at calldata
+     * offset `item`, written out: the item's first four words are the event's data as they stand (checked by
+     * {_hashPayoutBatch}), so they are copied, not decoded and encoded again.
+     */
+    function _emitPayoutExecuted(uint64 merchantId, uint256 item) private {
+        bytes32 topic = PayoutExecuted.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            calldatacopy(ptr, item, 0x80) // kind | token | to | amount
+            log3(ptr, 0x80, topic, merchantId, calldataload(add(item, 0x80)))
+        }
+    }
+
+    /**
+     * @dev After a transfer of a non-strict payout failed: gives the amount back, frees the id and reports
+     * the payout with {PayoutSkipped}. Both slots are read afresh (a callback may have changed them).
+     */
+    function _undoPayout(
+        Merchant storage m,
+        Account storage a,
+        uint64 merchantId,
+        uint256 payoutId,
+        address token,
+        address to,
+        uint256 amount
+    ) private {
+        // Nothing credits during a payout (sweeps are nonReentrant): the balance is back where it was.
+        _store(a, _load(a) + amount);
+        _freePayoutId(m, merchantId, payoutId);
+        _skip(
+            merchantId,
+            payoutId,
+            token == address(0)
+                ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
+                : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount)
+        );
     }
 
     /**
@@ -616,14 +733,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         _store(a, account - amount);
         // call out
         if (!_trySend(token, to, amount)) {
-            bytes memory err = token == address(0)
-                ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
-                : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount);
-            if (!strict) {
-                _store(a, account);
-                _freePayoutId(_merchants[merchantId], merchantId, payoutId);
+            if (strict) {
+                if (token == address(0)) revert VaultNativeTransferFailed(to, amount);
+                revert VaultTokenTransferFailed(token, to, amount);
             }
-            return _fail(strict, merchantId, payoutId, err);
+            _undoPayout(_merchants[merchantId], a, merchantId, payoutId, token, to, amount);
+            return false;
         }
         // emit
         emit PayoutExecuted(merchantId, payoutId, kind, token, to, amount);
@@ -702,22 +817,36 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         );
     }
 
-    /// @dev EIP-712: an array of structs is hashed as keccak256 of its items' struct hashes, concatenated.
+    /**
+     * @dev EIP-712: an array of structs is hashed as keccak256 of its items' struct hashes, concatenated.
+     * In assembly so that a batch of 50 hashes its items in one scratch buffer above the free memory pointer
+     * (the item hashes, then one item's encoding, rewritten per item; not allocated, not kept) instead of
+     * allocating an `abi.encode` per item. Each item is checked as the `abi.encode` of its calldata fields
+     * would check it: a kind outside {PayoutKind} or an address with dirty high bits reverts, without data.
+     * {_payBatch} relies on this check: every batch it pays was hashed here first.
+     */
     function _hashPayoutBatch(PayoutBatch calldata batch) private view returns (bytes32) {
-        uint256 n = batch.payouts.length;
-        bytes32[] memory itemHashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            PayoutItem calldata it = batch.payouts[i];
-            itemHashes[i] =
-                keccak256(abi.encode(PAYOUT_ITEM_TYPEHASH, it.kind, it.token, it.to, it.amount, it.payoutId));
+        PayoutItem[] calldata items = batch.payouts;
+        bytes32 itemTypehash = PAYOUT_ITEM_TYPEHASH;
+        uint256 maxKind = uint256(type(PayoutKind).max);
+        bytes32 itemsHash;
+        assembly ("memory-safe") {
+            let n := items.length
+            let hashes := mload(0x40)
+            let encoded := add(hashes, shl(5, n)) // PAYOUT_ITEM_TYPEHASH | kind | token | to | amount | payoutId
+            mstore(encoded, itemTypehash)
+            let item := items.offset
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                calldatacopy(add(encoded, 0x20), item, 0xa0)
+                if or(gt(mload(add(encoded, 0x20)), maxKind), shr(160, or(mload(add(encoded, 0x40)), mload(add(encoded, 0x60))))) {
+                    revert(0, 0)
+                }
+                mstore(add(hashes, shl(5, i)), keccak256(encoded, 0xc0))
+                item := add(item, 0xa0)
+            }
+            itemsHash := keccak256(hashes, shl(5, n))
         }
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, keccak256(abi.encodePacked(itemHashes))
-                )
-            )
-        );
+        return _hashTypedDataV4(keccak256(abi.encode(PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, itemsHash)));
     }
 
     // ============================================================ internals: sweeps and ledger
