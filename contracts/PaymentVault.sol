@@ -7,8 +7,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IPaymentVault} from "./interfaces/IPaymentVault.sol";
 import {DepositAddressCode} from "./libraries/DepositAddressCode.sol";
 import {TokenCalls} from "./libraries/TokenCalls.sol";
@@ -601,7 +599,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
                 end := add(item, mul(items.length, 0xa0))
             }
         }
-        for (; item < end; item += 0xa0) {
+        while (item < end) {
             // kind (item + 0x00) is read only where needed
             address token;
             address to;
@@ -617,26 +615,36 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
                 a = accounts[token];
                 accountToken = token;
             }
-            {
-                // The slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits (192..255).
-                uint256 slot = _load(m);
-                uint256 account = _load(a);
-                uint256 bit = 1 << (192 + (payoutId & 63));
-                if (
-                    to == address(0) || to == address(this) || amount == 0 || uint128(account) < amount
-                        || payoutId >> 6 != (slot >> 176) & 0xffff || slot & bit != 0
-                ) {
-                    _payItem(merchantId, item);
-                    continue;
+            bool common;
+            assembly ("memory-safe") {
+                // The merchant slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits
+                // (192..255). The account: balance (bits 0..127), fees, fee copy, epoch.
+                let slot := sload(m.slot)
+                let account := sload(a.slot)
+                let bit := shl(add(192, and(payoutId, 63)), 1)
+                // One branch for the checks {_pay} makes one by one: a real recipient, a non-zero amount
+                // within the balance, an id in the slot's range whose bit is clear.
+                common := iszero(
+                    or(
+                        or(or(iszero(to), eq(to, address())), or(iszero(amount), lt(and(account, 0xffffffffffffffffffffffffffffffff), amount))),
+                        or(xor(shr(6, payoutId), and(shr(176, slot), 0xffff)), and(slot, bit))
+                    )
+                )
+                if common {
+                    sstore(m.slot, or(slot, bit))
+                    // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
+                    sstore(a.slot, sub(account, amount))
                 }
-                _store(m, slot | bit);
-                // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
-                _store(a, account - amount);
             }
-            if (_trySend(token, to, amount)) {
+            if (!common) {
+                _payItem(merchantId, item);
+            } else if (_trySend(token, to, amount)) {
                 _emitPayoutExecuted(merchantId, item);
             } else {
                 _undoPayout(m, a, merchantId, payoutId, token, to, amount);
+            }
+            unchecked {
+                item += 0xa0;
             }
         }
     }
@@ -992,12 +1000,27 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return token == address(0) ? address(this).balance : token.balanceOfAccount(address(this));
     }
 
-    /// @dev Sends `amount` of `token` (native coin: `address(0)`) to `to`; whether it arrived without a revert.
+    /**
+     * @dev Sends `amount` of `token` (native coin: `address(0)`) to `to`; whether it arrived without a revert.
+     * A token counts as sent exactly as OpenZeppelin's `SafeERC20.trySafeTransfer` decides (same call, same
+     * buffer layout, same checks): the call succeeded and answered a word equal to 1, or answered nothing from
+     * an address with code. Written out here, at the free memory pointer (scratch, not kept), because it runs
+     * once per payout of a batch; the native coin's answer is not copied to memory.
+     */
     function _trySend(address token, address to, uint256 amount) private returns (bool ok) {
-        if (token == address(0)) {
-            (ok,) = to.call{value: amount}("");
-        } else {
-            ok = SafeERC20.trySafeTransfer(IERC20(token), to, amount);
+        assembly ("memory-safe") {
+            switch token
+            case 0 { ok := call(gas(), to, amount, 0, 0, 0, 0) }
+            default {
+                let ptr := mload(0x40)
+                mstore(ptr, 0xa9059cbb00000000000000000000000000000000000000000000000000000000) // transfer
+                mstore(add(ptr, 0x04), to)
+                mstore(add(ptr, 0x24), amount)
+                ok := call(gas(), token, 0, ptr, 0x44, ptr, 0x20)
+                if iszero(and(ok, eq(mload(ptr), 1))) {
+                    ok := and(ok, and(iszero(returndatasize()), gt(extcodesize(token), 0)))
+                }
+            }
         }
     }
 
