@@ -880,7 +880,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256[] calldata amounts,
         uint256 i
     ) private returns (uint256 next) {
-        ctx.merchantId = uint64(entries[i] >> 192);
+        ctx.merchantId = uint64(_wordAt(entries, i) >> 192); // i < entries.length: see {sweep}
         Account storage stored = _accounts[ctx.merchantId][ctx.token];
         uint256 account = _load(stored);
         // The fee copy and its epoch as stored on credit: taken afresh if the copy is of an older epoch.
@@ -889,7 +889,10 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             : uint256(_requireMerchant(ctx.merchantId).feeBps) | (ctx.epoch << 16);
         uint256 moved;
         (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
-        ctx.movedTotal += moved;
+        // Each group moves at most 2**128 - 1 (its room) and there are fewer groups than 2**64: no overflow.
+        unchecked {
+            ctx.movedTotal += moved;
+        }
         if (ctx.measured) {
             // Credited with what arrived: the vault's balance change over the group.
             uint256 balanceAfter = _selfBalance(ctx.token);
@@ -912,13 +915,30 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 received
     ) private {
         uint256 fee = (received * (feeAndEpoch & 0xffff)) / 10_000;
-        uint256 balance = uint128(account) + received - fee;
+        uint256 net;
+        unchecked {
+            net = received - fee; // the fee copy is at most MAX_FEE_BPS: fee <= received
+        }
+        uint256 balance = uint128(account) + net;
         uint256 fees = ((account >> 128) & MAX_FEES) + fee;
         _store(stored, balance | (fees << 128) | (feeAndEpoch << 224));
-        emit Swept(ctx.merchantId, ctx.token, received, fee);
+        // emit Swept(ctx.merchantId, ctx.token, received, fee), written out: it runs once per merchant group.
+        bytes32 topic = Swept.selector;
+        uint256 merchantId = ctx.merchantId;
+        address token = ctx.token;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            mstore(ptr, received)
+            mstore(add(ptr, 0x20), fee)
+            log3(ptr, 0x40, topic, merchantId, token)
+        }
     }
 
-    /// @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
+    /**
+     * @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
+     * `i` is below `entries.length` here and in the loop, and `amounts` is empty or as long ({sweep} checks
+     * it): both are read with {_wordAt}, without a bounds check per read.
+     */
     function _sweepGroup(
         address token,
         uint256[] calldata entries,
@@ -926,17 +946,30 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 i,
         uint256 room
     ) private returns (uint256 next, uint256 moved) {
-        uint256 merchantBits = entries[i] >> 192;
-        do {
-            uint256 entry = entries[i];
+        uint256 n = entries.length;
+        bool withAmounts = amounts.length != 0;
+        uint256 entry = _wordAt(entries, i);
+        uint256 merchantBits = entry >> 192;
+        while (true) {
             address depositAddress =
                 entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deploy(entry ^ DEPLOY_FLAG);
-            moved += _sweepOne(token, depositAddress, amounts.length == 0 ? 0 : amounts[i], room - moved);
+            // `_sweepOne` moves at most `room - moved`: `moved` never exceeds `room`.
             unchecked {
+                moved += _sweepOne(token, depositAddress, withAmounts ? _wordAt(amounts, i) : 0, room - moved);
                 ++i;
             }
-        } while (i < entries.length && entries[i] >> 192 == merchantBits);
+            if (i == n) break;
+            entry = _wordAt(entries, i);
+            if (entry >> 192 != merchantBits) break;
+        }
         return (i, moved);
+    }
+
+    /// @dev `array[i]` without the bounds check, for an `i` the caller knows to be below the array's length.
+    function _wordAt(uint256[] calldata array, uint256 i) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := calldataload(add(array.offset, shl(5, i)))
+        }
     }
 
     /**
@@ -974,13 +1007,22 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     }
 
     function _deploy(uint256 salt) private returns (address deployed) {
-        uint8 kind = uint8(salt >> 184);
-        if (kind != uint8(DepositKind.Payment) && kind != uint8(DepositKind.Recharge)) {
-            revert VaultInvalidDepositKind(kind);
+        uint256 kind = uint8(salt >> 184);
+        // Payment (1) or Recharge (2): one comparison, `kind - 1` wrapping for None (0).
+        unchecked {
+            if (kind - uint8(DepositKind.Payment) > uint8(DepositKind.Recharge) - uint8(DepositKind.Payment)) {
+                revert VaultInvalidDepositKind(uint8(kind));
+            }
         }
         deployed = DepositAddressCode.create2(address(this), salt);
         if (deployed == address(0)) revert VaultDeployFailed(salt);
-        emit DepositAddressDeployed(deployed, salt);
+        // emit DepositAddressDeployed(deployed, salt), written out: it runs on every first sweep of an address.
+        bytes32 topic = DepositAddressDeployed.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            mstore(ptr, salt)
+            log2(ptr, 0x20, topic, deployed)
+        }
     }
 
     /// @dev CREATE2 address: keccak256(0xff ++ this ++ salt ++ DEPOSIT_INIT_CODE_HASH)[12:].
@@ -1083,10 +1125,13 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * <= 2**96 - 1 - fees`. Entries beyond it are skipped and keep their funds ({SweepSkipped}).
      */
     function _room(uint256 account, uint256 feeBps) private pure returns (uint256 room) {
-        room = MAX_BALANCE - uint128(account);
-        if (feeBps != 0) {
-            uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
-            if (feeRoom < room) room = feeRoom;
+        // Each operand is masked to its field: no subtraction underflows, the product stays below 2**110.
+        unchecked {
+            room = MAX_BALANCE - uint128(account);
+            if (feeBps != 0) {
+                uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
+                if (feeRoom < room) room = feeRoom;
+            }
         }
     }
 
