@@ -307,20 +307,20 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         }
         if (token == address(0)) _sweepingNative = true;
         uint256 startBalance = _selfBalance(token);
-        SweepContext memory ctx = SweepContext({
-            token: token,
-            merchantId: 0,
-            measured: state & TOKEN_MEASURED != 0,
-            epoch: _epochOf(state),
-            balance: startBalance,
-            movedTotal: 0
-        });
+        SweepContext memory ctx =
+            SweepContext({token: token, merchantId: 0, state: state, balance: startBalance});
+        uint256 movedTotal;
         for (uint256 i; i < entries.length;) {
-            i = _sweepAndCredit(ctx, entries, amounts, i);
+            uint256 moved;
+            (i, moved) = _sweepAndCredit(ctx, entries, amounts, i);
+            // Each group moves at most 2**128 - 1 (its room) and there are fewer groups than 2**64: no overflow.
+            unchecked {
+                movedTotal += moved;
+            }
         }
-        if (!ctx.measured && ctx.movedTotal != 0) {
+        if (state & TOKEN_MEASURED == 0 && movedTotal != 0) {
             uint256 arrived = _selfBalance(token) - startBalance;
-            if (arrived < ctx.movedTotal) revert VaultSweepShortfall(token, ctx.movedTotal, arrived);
+            if (arrived < movedTotal) revert VaultSweepShortfall(token, movedTotal, arrived);
         }
         if (token == address(0)) _sweepingNative = false;
     }
@@ -859,19 +859,20 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     // ============================================================ internals: sweeps and ledger
 
-    /// @dev What the groups of one sweep share. `balance`: the vault's balance before the current group.
+    /**
+     * @dev What the groups of one sweep share: the token, its {_tokenState} word (measured flag, epoch), and
+     * for a measured token the vault's balance before the current group.
+     */
     struct SweepContext {
         address token;
         uint64 merchantId; // of the current group
-        bool measured;
-        uint256 epoch;
+        uint256 state;
         uint256 balance;
-        uint256 movedTotal;
     }
 
     /**
-     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts.
-     * The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
+     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts
+     * and the amount its addresses moved. The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
      * 240..255): one SLOAD and one SSTORE per group.
      */
     function _sweepAndCredit(
@@ -879,27 +880,27 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256[] calldata entries,
         uint256[] calldata amounts,
         uint256 i
-    ) private returns (uint256 next) {
+    ) private returns (uint256 next, uint256 moved) {
         ctx.merchantId = uint64(_wordAt(entries, i) >> 192); // i < entries.length: see {sweep}
         Account storage stored = _accounts[ctx.merchantId][ctx.token];
         uint256 account = _load(stored);
         // The fee copy and its epoch as stored on credit: taken afresh if the copy is of an older epoch.
-        uint256 feeAndEpoch = account >> 240 == ctx.epoch
-            ? account >> 224
-            : uint256(_requireMerchant(ctx.merchantId).feeBps) | (ctx.epoch << 16);
-        uint256 moved;
-        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
-        // Each group moves at most 2**128 - 1 (its room) and there are fewer groups than 2**64: no overflow.
-        unchecked {
-            ctx.movedTotal += moved;
+        uint256 feeAndEpoch = account >> 224;
+        {
+            uint256 epoch = _epochOf(ctx.state);
+            if (feeAndEpoch >> 16 != epoch) {
+                feeAndEpoch = uint256(_requireMerchant(ctx.merchantId).feeBps) | (epoch << 16);
+            }
         }
-        if (ctx.measured) {
+        (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
+        uint256 received = moved;
+        if (ctx.state & TOKEN_MEASURED != 0) {
             // Credited with what arrived: the vault's balance change over the group.
             uint256 balanceAfter = _selfBalance(ctx.token);
-            moved = balanceAfter - ctx.balance;
+            received = balanceAfter - ctx.balance;
             ctx.balance = balanceAfter;
         }
-        if (moved != 0) _credit(stored, account, feeAndEpoch, ctx, moved);
+        if (received != 0) _credit(stored, account, feeAndEpoch, ctx, received);
     }
 
     /**
