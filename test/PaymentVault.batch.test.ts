@@ -114,7 +114,13 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       /** `data` with its 32-byte argument word `word` (0 = the first after the selector) replaced. */
       const withWord = (data: string, word: number, f: (old: bigint) => bigint) => {
         const at = 2 + 8 + 64 * word;
-        return data.slice(0, at) + f(BigInt("0x" + data.slice(at, at + 64))).toString(16).padStart(64, "0") + data.slice(at + 64);
+        return (
+          data.slice(0, at) +
+          f(BigInt("0x" + data.slice(at, at + 64)))
+            .toString(16)
+            .padStart(64, "0") +
+          data.slice(at + 64)
+        );
       };
       const calls = [
         // head words, then the tuple (merchantId, deadline, offset), the array's length and two 5-word items
@@ -221,7 +227,9 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       await bad.setFailing(false);
       const again = vault.payoutBatch(b, sig);
       await expect(again).to.emit(vault, "PayoutExecuted").withArgs(M1, 1n, PayoutKind.Withdrawal, badAddress, alice.address, 10n);
-      await expect(again).to.emit(vault, "PayoutSkipped").withArgs(M1, 2n, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, 2n]));
+      await expect(again)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 2n, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, 2n]));
       await expectAccount(vault, M1, badAddress, BAL - 10n, feeOf(IN, M1_FEE));
     });
 
@@ -230,7 +238,12 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       const ids = [62n, 63n, 64n, 65n, 3n, 130n, 66n];
       const b = await batchOf(
         ids.map((payoutId, k) =>
-          item({ payoutId, token: k % 2 === 0 ? usdcAddress : NATIVE, to: k % 3 === 0 ? alice.address : bob.address, amount: 5n + BigInt(k) }),
+          item({
+            payoutId,
+            token: k % 2 === 0 ? usdcAddress : NATIVE,
+            to: k % 3 === 0 ? alice.address : bob.address,
+            amount: 5n + BigInt(k),
+          }),
         ),
       );
       const sig = await signPayoutBatch(ethers, merchant1, vaultAddress, b);
@@ -250,7 +263,9 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       const again = vault.payoutBatch(b, sig);
       await expect(again).to.not.emit(vault, "PayoutExecuted");
       for (const id of ids) {
-        await expect(again).to.emit(vault, "PayoutSkipped").withArgs(M1, id, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, id]));
+        await expect(again)
+          .to.emit(vault, "PayoutSkipped")
+          .withArgs(M1, id, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, id]));
       }
     });
 
