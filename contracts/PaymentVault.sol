@@ -583,6 +583,11 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * interactions: a view read during the transfer sees the payout done), and the account's slot is computed
      * only when the token differs from the previous item's. The items are read straight from calldata: each
      * was checked by {_hashPayoutBatch} before the signature was (kind in range, clean addresses).
+     *
+     * The common item's checks, the ones {_pay} makes one by one, are one branch here: `to` neither zero nor
+     * the vault, `amount` non-zero and within the balance (the account's bits 0..127), the id's range the one
+     * the merchant slot holds (bits 176..191) and its bit there (192 + id % 64) clear. Then the bit is set
+     * and the amount debited, both written before the transfer.
      */
     function _payBatch(PayoutBatch calldata batch) private {
         uint64 merchantId = batch.merchantId;
@@ -590,18 +595,9 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         mapping(address => Account) storage accounts = _accounts[merchantId];
         Account storage a = accounts[address(0)];
         address accountToken = address(0);
-        uint256 item;
-        uint256 end;
-        {
-            PayoutItem[] calldata items = batch.payouts;
-            assembly ("memory-safe") {
-                item := items.offset
-                end := add(item, mul(items.length, 0xa0))
-            }
-        }
+        (uint256 item, uint256 end) = _itemsSpan(batch.payouts);
         while (item < end) {
-            // kind (item + 0x00) is read only where needed
-            address token;
+            address token; // the item's kind, at `item`, is read only where it is needed
             address to;
             uint256 amount;
             uint256 payoutId;
@@ -617,23 +613,16 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             }
             bool common;
             assembly ("memory-safe") {
-                // The merchant slot: signer (bits 0..159), feeBps (160..175), payoutRange (176..191), payoutBits
-                // (192..255). The account: balance (bits 0..127), fees, fee copy, epoch.
                 let slot := sload(m.slot)
                 let account := sload(a.slot)
                 let bit := shl(add(192, and(payoutId, 63)), 1)
-                // One branch for the checks {_pay} makes one by one: a real recipient, a non-zero amount
-                // within the balance, an id in the slot's range whose bit is clear.
-                common := iszero(
-                    or(
-                        or(or(iszero(to), eq(to, address())), or(iszero(amount), lt(and(account, 0xffffffffffffffffffffffffffffffff), amount))),
-                        or(xor(shr(6, payoutId), and(shr(176, slot), 0xffff)), and(slot, bit))
-                    )
-                )
+                let uncommon := or(or(iszero(to), eq(to, address())), iszero(amount))
+                uncommon := or(uncommon, lt(and(account, 0xffffffffffffffffffffffffffffffff), amount))
+                uncommon := or(uncommon, or(xor(shr(6, payoutId), and(shr(176, slot), 0xffff)), and(slot, bit)))
+                common := iszero(uncommon)
                 if common {
                     sstore(m.slot, or(slot, bit))
-                    // The balance is the slot's low 128 bits and at least `amount`: the subtraction stays within them.
-                    sstore(a.slot, sub(account, amount))
+                    sstore(a.slot, sub(account, amount)) // the balance (bits 0..127) is at least `amount`
                 }
             }
             if (!common) {
@@ -646,6 +635,14 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             unchecked {
                 item += 0xa0;
             }
+        }
+    }
+
+    /// @dev The calldata offsets of a batch's first item and of the end of its items (5 words each).
+    function _itemsSpan(PayoutItem[] calldata items) private pure returns (uint256 item, uint256 end) {
+        assembly ("memory-safe") {
+            item := items.offset
+            end := add(item, mul(items.length, 0xa0))
         }
     }
 
