@@ -948,7 +948,7 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         bool withAmounts = amounts.length != 0;
         uint256 entry = _wordAt(entries, i);
         uint256 merchantBits = entry >> 192;
-        while (true) {
+        do {
             address depositAddress =
                 entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deploy(entry ^ DEPLOY_FLAG);
             // `_sweepOne` moves at most `room - moved`: `moved` never exceeds `room`.
@@ -956,10 +956,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
                 moved += _sweepOne(token, depositAddress, withAmounts ? _wordAt(amounts, i) : 0, room - moved);
                 ++i;
             }
-            if (i == n) break;
-            entry = _wordAt(entries, i);
-            if (entry >> 192 != merchantBits) break;
-        }
+            // The next entry, read once: it continues the group if it has the same merchant.
+        } while (i < n && (entry = _wordAt(entries, i)) >> 192 == merchantBits);
         return (i, moved);
     }
 

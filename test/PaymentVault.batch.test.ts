@@ -233,6 +233,43 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
       await expectAccount(vault, M1, badAddress, BAL - 10n, feeOf(IN, M1_FEE));
     });
 
+    it("a refused transfer frees its id wherever it lives (the merchant slot or the bitmap), in a batch and in a relayed single", async function () {
+      const { vault, vaultAddress, usdcAddress, merchant1 } = await load();
+      const refusing = await (await ethers.deployContract("RejectingReceiver")).getAddress();
+      const refused = (id: bigint) => [M1, id, vault.interface.encodeErrorResult("VaultNativeTransferFailed", [refusing, 1n])];
+      // Id 200 moves the merchant slot to range 3: id 201 then lives in the slot, id 5 in the bitmap.
+      const b = await batchOf([
+        item({ payoutId: 200n, amount: 1n }),
+        item({ payoutId: 5n, token: NATIVE, to: refusing, amount: 1n }),
+        item({ payoutId: 201n, token: NATIVE, to: refusing, amount: 1n }),
+      ]);
+      const tx = vault.payoutBatch(b, await signPayoutBatch(ethers, merchant1, vaultAddress, b));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(5n));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(201n));
+      const single: Payout = {
+        merchantId: M1,
+        kind: PayoutKind.Refund,
+        token: NATIVE,
+        to: refusing,
+        amount: 1n,
+        payoutId: 7n,
+        deadline: b.deadline,
+      };
+      const relay = vault.relayPayouts([{ payout: single, signature: await signPayout(ethers, merchant1, vaultAddress, single) }], []);
+      await expect(relay)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(7n));
+      expect(await vault.isPayoutIdUsed(M1, 200n)).to.equal(true);
+      for (const id of [5n, 7n, 201n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
+      const oneEth = ethers.parseEther("1");
+      await expectAccount(vault, M1, NATIVE, oneEth - feeOf(oneEth, M1_FEE), feeOf(oneEth, M1_FEE));
+      await expectAccount(vault, M1, usdcAddress, BAL - 1n, feeOf(IN, M1_FEE));
+    });
+
     it("ids across 64-id ranges and below the slot's range, tokens alternating: each paid once, then each skipped as used", async function () {
       const { vault, vaultAddress, usdcAddress, usdc, merchant1, alice, bob } = await load();
       const ids = [62n, 63n, 64n, 65n, 3n, 130n, 66n];
