@@ -22,23 +22,6 @@ export async function gasBreakdown(
   txHash: string,
 ): Promise<GasBreakdown> {
   const trace = await provider.request({ method: "debug_traceTransaction", params: [txHash, { disableStack: true }] });
-  if (process.env.GAS_PCS) {
-    const fs = await import("node:fs");
-    const out = (trace.structLogs as any[]).map((l: any, i: number, a: any[]) => {
-      let cost = l.gasCost;
-      const next = a[i + 1];
-      if (/CALL|CREATE/.test(l.op) && next && next.depth === l.depth + 1) {
-        let j = i + 1;
-        while (j < a.length && a[j].depth > l.depth) j++;
-        const last = a[j - 1];
-        cost = j < a.length ? l.gas - a[j].gas - (next.gas - (last.gas - last.gasCost)) : l.gasCost;
-      }
-      return [l.pc, l.op, cost, l.depth];
-    });
-    fs.writeFileSync(`/tmp/gas_pcs_${(globalThis as any).__gasLabel ?? "x"}.json`, JSON.stringify(out));
-    (globalThis as any).__gasN = ((globalThis as any).__gasN ?? 0) + 1;
-    fs.renameSync(`/tmp/gas_pcs_${(globalThis as any).__gasLabel ?? "x"}.json`, `/tmp/gas_pcs_${(globalThis as any).__gasN}.json`);
-  }
   const byClass: Record<string, number> = {};
   const byOp: Record<string, number> = {};
   const logs: { op: string; gasCost: number; depth: number; refund?: number; gas: number }[] = trace.structLogs;
