@@ -843,15 +843,19 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
             let item := items.offset
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 calldatacopy(add(encoded, 0x20), item, 0xa0)
-                if or(gt(mload(add(encoded, 0x20)), maxKind), shr(160, or(mload(add(encoded, 0x40)), mload(add(encoded, 0x60))))) {
-                    revert(0, 0)
-                }
+                // a kind outside PayoutKind, or a token or recipient with bits above 160
+                if or(
+                    gt(mload(add(encoded, 0x20)), maxKind),
+                    shr(160, or(mload(add(encoded, 0x40)), mload(add(encoded, 0x60))))
+                ) { revert(0, 0) }
                 mstore(add(hashes, shl(5, i)), keccak256(encoded, 0xc0))
                 item := add(item, 0xa0)
             }
             itemsHash := keccak256(hashes, shl(5, n))
         }
-        return _hashTypedDataV4(keccak256(abi.encode(PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, itemsHash)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, itemsHash))
+        );
     }
 
     // ============================================================ internals: sweeps and ledger
@@ -869,8 +873,8 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
 
     /**
      * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts
-     * and the amount its addresses moved. The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
-     * 240..255): one SLOAD and one SSTORE per group.
+     * and the amount its addresses moved. The account is handled as its packed slot (balance bits 0..127,
+     * fees 128..223, fee copy 224..239, epoch 240..255): one SLOAD and one SSTORE per group.
      */
     function _sweepAndCredit(
         SweepContext memory ctx,
