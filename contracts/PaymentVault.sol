@@ -7,8 +7,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IPaymentVault} from "./interfaces/IPaymentVault.sol";
 import {DepositAddressCode} from "./libraries/DepositAddressCode.sol";
 import {TokenCalls} from "./libraries/TokenCalls.sol";
@@ -309,20 +307,20 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         }
         if (token == address(0)) _sweepingNative = true;
         uint256 startBalance = _selfBalance(token);
-        SweepContext memory ctx = SweepContext({
-            token: token,
-            merchantId: 0,
-            measured: state & TOKEN_MEASURED != 0,
-            epoch: _epochOf(state),
-            balance: startBalance,
-            movedTotal: 0
-        });
+        SweepContext memory ctx =
+            SweepContext({token: token, merchantId: 0, state: state, balance: startBalance});
+        uint256 movedTotal;
         for (uint256 i; i < entries.length;) {
-            i = _sweepAndCredit(ctx, entries, amounts, i);
+            uint256 moved;
+            (i, moved) = _sweepAndCredit(ctx, entries, amounts, i);
+            // Each group moves at most 2**128 - 1 (its room) and there are fewer groups than 2**64: no overflow.
+            unchecked {
+                movedTotal += moved;
+            }
         }
-        if (!ctx.measured && ctx.movedTotal != 0) {
+        if (state & TOKEN_MEASURED == 0 && movedTotal != 0) {
             uint256 arrived = _selfBalance(token) - startBalance;
-            if (arrived < ctx.movedTotal) revert VaultSweepShortfall(token, ctx.movedTotal, arrived);
+            if (arrived < movedTotal) revert VaultSweepShortfall(token, movedTotal, arrived);
         }
         if (token == address(0)) _sweepingNative = false;
     }
@@ -572,12 +570,136 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
+    /**
+     * @dev Pays the items of an authorised batch in order, each exactly as {_pay} with `strict` false would:
+     * paid, or reported with {PayoutSkipped} leaving its id unused and its balance untouched. Only the common
+     * item takes a path of its own: a real recipient and a non-zero amount that the balance covers, an unused
+     * id in the range the merchant slot holds (see {_usePayoutId}), a transfer that succeeds. Any other item
+     * goes through {_pay}, which finds the state as this loop left it (every change is written at once).
+     *
+     * Per item: the merchant slot and the account are read afresh (a warm SLOAD, 100 gas each; a callback
+     * during the previous transfer may have changed them, e.g. {setMerchantSigner} or {setMerchantFee}, which
+     * are not nonReentrant), the id's bit and the debit are written before the transfer (checks, effects,
+     * interactions: a view read during the transfer sees the payout done), and the account's slot is computed
+     * only when the token differs from the previous item's. The items are read straight from calldata: each
+     * was checked by {_hashPayoutBatch} before the signature was (kind in range, clean addresses).
+     *
+     * The common item's checks, the ones {_pay} makes one by one, are one branch here: `to` neither zero nor
+     * the vault, `amount` non-zero and within the balance (the account's bits 0..127), the id's range the one
+     * the merchant slot holds (bits 176..191) and its bit there (192 + id % 64) clear. Then the bit is set
+     * and the amount debited, both written before the transfer.
+     */
     function _payBatch(PayoutBatch calldata batch) private {
-        uint256 n = batch.payouts.length;
-        for (uint256 i; i < n; ++i) {
-            PayoutItem calldata it = batch.payouts[i];
-            _pay(batch.merchantId, it.kind, it.token, it.to, it.amount, it.payoutId, false);
+        uint64 merchantId = batch.merchantId;
+        Merchant storage m = _merchants[merchantId];
+        mapping(address => Account) storage accounts = _accounts[merchantId];
+        Account storage a = accounts[address(0)];
+        address accountToken = address(0);
+        (uint256 item, uint256 end) = _itemsSpan(batch.payouts);
+        while (item < end) {
+            address token; // the item's kind, at `item`, is read only where it is needed
+            address to;
+            uint256 amount;
+            uint256 payoutId;
+            assembly ("memory-safe") {
+                token := calldataload(add(item, 0x20))
+                to := calldataload(add(item, 0x40))
+                amount := calldataload(add(item, 0x60))
+                payoutId := calldataload(add(item, 0x80))
+            }
+            if (token != accountToken) {
+                a = accounts[token];
+                accountToken = token;
+            }
+            bool common;
+            assembly ("memory-safe") {
+                let slot := sload(m.slot)
+                let account := sload(a.slot)
+                let bit := shl(add(192, and(payoutId, 63)), 1)
+                let uncommon := or(or(iszero(to), eq(to, address())), iszero(amount))
+                uncommon := or(uncommon, lt(and(account, 0xffffffffffffffffffffffffffffffff), amount))
+                uncommon := or(uncommon, or(xor(shr(6, payoutId), and(shr(176, slot), 0xffff)), and(slot, bit)))
+                common := iszero(uncommon)
+                if common {
+                    sstore(m.slot, or(slot, bit))
+                    sstore(a.slot, sub(account, amount)) // the balance (bits 0..127) is at least `amount`
+                }
+            }
+            if (!common) {
+                _payItem(merchantId, item);
+            } else if (_trySend(token, to, amount)) {
+                _emitPayoutExecuted(merchantId, item);
+            } else {
+                _undoPayout(m, a, merchantId, payoutId, token, to, amount);
+            }
+            unchecked {
+                item += 0xa0;
+            }
         }
+    }
+
+    /// @dev The calldata offsets of a batch's first item and of the end of its items (5 words each).
+    function _itemsSpan(PayoutItem[] calldata items) private pure returns (uint256 item, uint256 end) {
+        assembly ("memory-safe") {
+            item := items.offset
+            end := add(item, mul(items.length, 0xa0))
+        }
+    }
+
+    /// @dev {_pay} (not strict) of the batch item at calldata offset `item` (checked by {_hashPayoutBatch}).
+    function _payItem(uint64 merchantId, uint256 item) private {
+        uint256 kind;
+        address token;
+        address to;
+        uint256 amount;
+        uint256 payoutId;
+        assembly ("memory-safe") {
+            kind := calldataload(item)
+            token := calldataload(add(item, 0x20))
+            to := calldataload(add(item, 0x40))
+            amount := calldataload(add(item, 0x60))
+            payoutId := calldataload(add(item, 0x80))
+        }
+        _pay(merchantId, PayoutKind(kind), token, to, amount, payoutId, false);
+    }
+
+    /**
+     * @dev `emit PayoutExecuted(merchantId, payoutId, kind, token, to, amount)` of the batch item at calldata
+     * offset `item`, written out: the item's first four words are the event's data as they stand (checked by
+     * {_hashPayoutBatch}), so they are copied, not decoded and encoded again.
+     */
+    function _emitPayoutExecuted(uint64 merchantId, uint256 item) private {
+        bytes32 topic = PayoutExecuted.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            calldatacopy(ptr, item, 0x80) // kind | token | to | amount
+            log3(ptr, 0x80, topic, merchantId, calldataload(add(item, 0x80)))
+        }
+    }
+
+    /**
+     * @dev After a transfer of a non-strict payout failed: gives the amount back, frees the id and reports
+     * the payout with {PayoutSkipped}. Both slots are read afresh (a callback may have changed them).
+     */
+    function _undoPayout(
+        Merchant storage m,
+        Account storage a,
+        uint64 merchantId,
+        uint256 payoutId,
+        address token,
+        address to,
+        uint256 amount
+    ) private {
+        // Nothing credits during a payout (sweeps are nonReentrant): the balance is back where it was.
+        _store(a, _load(a) + amount);
+        _freePayoutId(m, merchantId, payoutId);
+        _skip(
+            merchantId,
+            payoutId,
+            token == address(0)
+                ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
+                : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount)
+        );
     }
 
     /**
@@ -616,14 +738,12 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         _store(a, account - amount);
         // call out
         if (!_trySend(token, to, amount)) {
-            bytes memory err = token == address(0)
-                ? abi.encodeWithSelector(VaultNativeTransferFailed.selector, to, amount)
-                : abi.encodeWithSelector(VaultTokenTransferFailed.selector, token, to, amount);
-            if (!strict) {
-                _store(a, account);
-                _freePayoutId(_merchants[merchantId], merchantId, payoutId);
+            if (strict) {
+                if (token == address(0)) revert VaultNativeTransferFailed(to, amount);
+                revert VaultTokenTransferFailed(token, to, amount);
             }
-            return _fail(strict, merchantId, payoutId, err);
+            _undoPayout(_merchants[merchantId], a, merchantId, payoutId, token, to, amount);
+            return false;
         }
         // emit
         emit PayoutExecuted(merchantId, payoutId, kind, token, to, amount);
@@ -702,64 +822,86 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         );
     }
 
-    /// @dev EIP-712: an array of structs is hashed as keccak256 of its items' struct hashes, concatenated.
+    /**
+     * @dev EIP-712: an array of structs is hashed as keccak256 of its items' struct hashes, concatenated.
+     * In assembly so that a batch of 50 hashes its items in one scratch buffer above the free memory pointer
+     * (the item hashes, then one item's encoding, rewritten per item; not allocated, not kept) instead of
+     * allocating an `abi.encode` per item. Each item is checked as the `abi.encode` of its calldata fields
+     * would check it: a kind outside {PayoutKind} or an address with dirty high bits reverts, without data.
+     * {_payBatch} relies on this check: every batch it pays was hashed here first.
+     */
     function _hashPayoutBatch(PayoutBatch calldata batch) private view returns (bytes32) {
-        uint256 n = batch.payouts.length;
-        bytes32[] memory itemHashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            PayoutItem calldata it = batch.payouts[i];
-            itemHashes[i] =
-                keccak256(abi.encode(PAYOUT_ITEM_TYPEHASH, it.kind, it.token, it.to, it.amount, it.payoutId));
+        PayoutItem[] calldata items = batch.payouts;
+        bytes32 itemTypehash = PAYOUT_ITEM_TYPEHASH;
+        uint256 maxKind = uint256(type(PayoutKind).max);
+        bytes32 itemsHash;
+        assembly ("memory-safe") {
+            let n := items.length
+            let hashes := mload(0x40)
+            let encoded := add(hashes, shl(5, n)) // PAYOUT_ITEM_TYPEHASH | kind | token | to | amount | payoutId
+            mstore(encoded, itemTypehash)
+            let item := items.offset
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                calldatacopy(add(encoded, 0x20), item, 0xa0)
+                // a kind outside PayoutKind, or a token or recipient with bits above 160
+                if or(
+                    gt(mload(add(encoded, 0x20)), maxKind),
+                    shr(160, or(mload(add(encoded, 0x40)), mload(add(encoded, 0x60))))
+                ) { revert(0, 0) }
+                mstore(add(hashes, shl(5, i)), keccak256(encoded, 0xc0))
+                item := add(item, 0xa0)
+            }
+            itemsHash := keccak256(hashes, shl(5, n))
         }
         return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, keccak256(abi.encodePacked(itemHashes))
-                )
-            )
+            keccak256(abi.encode(PAYOUT_BATCH_TYPEHASH, batch.merchantId, batch.deadline, itemsHash))
         );
     }
 
     // ============================================================ internals: sweeps and ledger
 
-    /// @dev What the groups of one sweep share. `balance`: the vault's balance before the current group.
+    /**
+     * @dev What the groups of one sweep share: the token, its {_tokenState} word (measured flag, epoch), and
+     * for a measured token the vault's balance before the current group.
+     */
     struct SweepContext {
         address token;
         uint64 merchantId; // of the current group
-        bool measured;
-        uint256 epoch;
+        uint256 state;
         uint256 balance;
-        uint256 movedTotal;
     }
 
     /**
-     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts.
-     * The account is handled as its packed slot (balance bits 0..127, fees 128..223, fee copy 224..239, epoch
-     * 240..255): one SLOAD and one SSTORE per group.
+     * @dev Sweeps and credits the merchant group of `entries` starting at `i`; returns where the next starts
+     * and the amount its addresses moved. The account is handled as its packed slot (balance bits 0..127,
+     * fees 128..223, fee copy 224..239, epoch 240..255): one SLOAD and one SSTORE per group.
      */
     function _sweepAndCredit(
         SweepContext memory ctx,
         uint256[] calldata entries,
         uint256[] calldata amounts,
         uint256 i
-    ) private returns (uint256 next) {
-        ctx.merchantId = uint64(entries[i] >> 192);
+    ) private returns (uint256 next, uint256 moved) {
+        ctx.merchantId = uint64(_wordAt(entries, i) >> 192); // i < entries.length: see {sweep}
         Account storage stored = _accounts[ctx.merchantId][ctx.token];
         uint256 account = _load(stored);
         // The fee copy and its epoch as stored on credit: taken afresh if the copy is of an older epoch.
-        uint256 feeAndEpoch = account >> 240 == ctx.epoch
-            ? account >> 224
-            : uint256(_requireMerchant(ctx.merchantId).feeBps) | (ctx.epoch << 16);
-        uint256 moved;
+        uint256 feeAndEpoch = account >> 224;
+        {
+            uint256 epoch = _epochOf(ctx.state);
+            if (feeAndEpoch >> 16 != epoch) {
+                feeAndEpoch = uint256(_requireMerchant(ctx.merchantId).feeBps) | (epoch << 16);
+            }
+        }
         (next, moved) = _sweepGroup(ctx.token, entries, amounts, i, _room(account, feeAndEpoch & 0xffff));
-        ctx.movedTotal += moved;
-        if (ctx.measured) {
+        uint256 received = moved;
+        if (ctx.state & TOKEN_MEASURED != 0) {
             // Credited with what arrived: the vault's balance change over the group.
             uint256 balanceAfter = _selfBalance(ctx.token);
-            moved = balanceAfter - ctx.balance;
+            received = balanceAfter - ctx.balance;
             ctx.balance = balanceAfter;
         }
-        if (moved != 0) _credit(stored, account, feeAndEpoch, ctx, moved);
+        if (received != 0) _credit(stored, account, feeAndEpoch, ctx, received);
     }
 
     /**
@@ -775,13 +917,30 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 received
     ) private {
         uint256 fee = (received * (feeAndEpoch & 0xffff)) / 10_000;
-        uint256 balance = uint128(account) + received - fee;
+        uint256 net;
+        unchecked {
+            net = received - fee; // the fee copy is at most MAX_FEE_BPS: fee <= received
+        }
+        uint256 balance = uint128(account) + net;
         uint256 fees = ((account >> 128) & MAX_FEES) + fee;
         _store(stored, balance | (fees << 128) | (feeAndEpoch << 224));
-        emit Swept(ctx.merchantId, ctx.token, received, fee);
+        // emit Swept(ctx.merchantId, ctx.token, received, fee), written out: it runs once per merchant group.
+        bytes32 topic = Swept.selector;
+        uint256 merchantId = ctx.merchantId;
+        address token = ctx.token;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            mstore(ptr, received)
+            mstore(add(ptr, 0x20), fee)
+            log3(ptr, 0x40, topic, merchantId, token)
+        }
     }
 
-    /// @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
+    /**
+     * @dev Sweeps the run of entries from `i` that share entry i's merchant, moving at most `room` in all.
+     * `i` is below `entries.length` here and in the loop, and `amounts` is empty or as long ({sweep} checks
+     * it): both are read with {_wordAt}, without a bounds check per read.
+     */
     function _sweepGroup(
         address token,
         uint256[] calldata entries,
@@ -789,17 +948,28 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         uint256 i,
         uint256 room
     ) private returns (uint256 next, uint256 moved) {
-        uint256 merchantBits = entries[i] >> 192;
+        uint256 n = entries.length;
+        bool withAmounts = amounts.length != 0;
+        uint256 entry = _wordAt(entries, i);
+        uint256 merchantBits = entry >> 192;
         do {
-            uint256 entry = entries[i];
             address depositAddress =
                 entry & DEPLOY_FLAG == 0 ? _depositAddress(entry) : _deploy(entry ^ DEPLOY_FLAG);
-            moved += _sweepOne(token, depositAddress, amounts.length == 0 ? 0 : amounts[i], room - moved);
+            // `_sweepOne` moves at most `room - moved`: `moved` never exceeds `room`.
             unchecked {
+                moved += _sweepOne(token, depositAddress, withAmounts ? _wordAt(amounts, i) : 0, room - moved);
                 ++i;
             }
-        } while (i < entries.length && entries[i] >> 192 == merchantBits);
+            // The next entry, read once: it continues the group if it has the same merchant.
+        } while (i < n && (entry = _wordAt(entries, i)) >> 192 == merchantBits);
         return (i, moved);
+    }
+
+    /// @dev `array[i]` without the bounds check, for an `i` the caller knows to be below the array's length.
+    function _wordAt(uint256[] calldata array, uint256 i) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := calldataload(add(array.offset, shl(5, i)))
+        }
     }
 
     /**
@@ -837,13 +1007,22 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
     }
 
     function _deploy(uint256 salt) private returns (address deployed) {
-        uint8 kind = uint8(salt >> 184);
-        if (kind != uint8(DepositKind.Payment) && kind != uint8(DepositKind.Recharge)) {
-            revert VaultInvalidDepositKind(kind);
+        uint256 kind = uint8(salt >> 184);
+        // Payment (1) or Recharge (2): one comparison, `kind - 1` wrapping for None (0).
+        unchecked {
+            if (kind - uint8(DepositKind.Payment) > uint8(DepositKind.Recharge) - uint8(DepositKind.Payment)) {
+                revert VaultInvalidDepositKind(uint8(kind));
+            }
         }
         deployed = DepositAddressCode.create2(address(this), salt);
         if (deployed == address(0)) revert VaultDeployFailed(salt);
-        emit DepositAddressDeployed(deployed, salt);
+        // emit DepositAddressDeployed(deployed, salt), written out: it runs on every first sweep of an address.
+        bytes32 topic = DepositAddressDeployed.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
+            mstore(ptr, salt)
+            log2(ptr, 0x20, topic, deployed)
+        }
     }
 
     /// @dev CREATE2 address: keccak256(0xff ++ this ++ salt ++ DEPOSIT_INIT_CODE_HASH)[12:].
@@ -863,12 +1042,27 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
         return token == address(0) ? address(this).balance : token.balanceOfAccount(address(this));
     }
 
-    /// @dev Sends `amount` of `token` (native coin: `address(0)`) to `to`; whether it arrived without a revert.
+    /**
+     * @dev Sends `amount` of `token` (native coin: `address(0)`) to `to`; whether it arrived without a revert.
+     * A token counts as sent exactly as OpenZeppelin's `SafeERC20.trySafeTransfer` decides (same call, same
+     * buffer layout, same checks): the call succeeded and answered a word equal to 1, or answered nothing from
+     * an address with code. Written out here, at the free memory pointer (scratch, not kept), because it runs
+     * once per payout of a batch; the native coin's answer is not copied to memory.
+     */
     function _trySend(address token, address to, uint256 amount) private returns (bool ok) {
-        if (token == address(0)) {
-            (ok,) = to.call{value: amount}("");
-        } else {
-            ok = SafeERC20.trySafeTransfer(IERC20(token), to, amount);
+        assembly ("memory-safe") {
+            switch token
+            case 0 { ok := call(gas(), to, amount, 0, 0, 0, 0) }
+            default {
+                let ptr := mload(0x40)
+                mstore(ptr, 0xa9059cbb00000000000000000000000000000000000000000000000000000000) // transfer
+                mstore(add(ptr, 0x04), to)
+                mstore(add(ptr, 0x24), amount)
+                ok := call(gas(), token, 0, ptr, 0x44, ptr, 0x20)
+                if iszero(and(ok, eq(mload(ptr), 1))) {
+                    ok := and(ok, and(iszero(returndatasize()), gt(extcodesize(token), 0)))
+                }
+            }
         }
     }
 
@@ -931,10 +1125,13 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * <= 2**96 - 1 - fees`. Entries beyond it are skipped and keep their funds ({SweepSkipped}).
      */
     function _room(uint256 account, uint256 feeBps) private pure returns (uint256 room) {
-        room = MAX_BALANCE - uint128(account);
-        if (feeBps != 0) {
-            uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
-            if (feeRoom < room) room = feeRoom;
+        // Each operand is masked to its field: no subtraction underflows, the product stays below 2**110.
+        unchecked {
+            room = MAX_BALANCE - uint128(account);
+            if (feeBps != 0) {
+                uint256 feeRoom = ((MAX_FEES - ((account >> 128) & MAX_FEES)) * 10_000) / feeBps;
+                if (feeRoom < room) room = feeRoom;
+            }
         }
     }
 

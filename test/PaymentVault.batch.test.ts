@@ -107,6 +107,39 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
   });
 
   describe("payoutBatch", function () {
+    it("an item is checked as abi.encode checks it: a kind out of range or a dirty address reverts without data", async function () {
+      const { vault, vaultAddress, merchant1 } = await load();
+      const b = await batchOf([item({ payoutId: 1n }), item({ payoutId: 2n })]);
+      const sig = await signPayoutBatch(ethers, merchant1, vaultAddress, b);
+      /** `data` with its 32-byte argument word `word` (0 = the first after the selector) replaced. */
+      const withWord = (data: string, word: number, f: (old: bigint) => bigint) => {
+        const at = 2 + 8 + 64 * word;
+        return (
+          data.slice(0, at) +
+          f(BigInt("0x" + data.slice(at, at + 64)))
+            .toString(16)
+            .padStart(64, "0") +
+          data.slice(at + 64)
+        );
+      };
+      const calls = [
+        // head words, then the tuple (merchantId, deadline, offset), the array's length and two 5-word items
+        { data: vault.interface.encodeFunctionData("hashPayoutBatch", [b]), second: 1 + 3 + 1 + 5 },
+        { data: vault.interface.encodeFunctionData("payoutBatch", [b, sig]), second: 2 + 3 + 1 + 5 },
+      ];
+      for (const { data, second } of calls) {
+        await ethers.provider.call({ to: vaultAddress, data }); // control: untampered, it goes through
+        for (const bad of [
+          withWord(data, second, () => 3n), // kind 3: PayoutKind has 0..2
+          withWord(data, second + 1, (token) => token | (1n << 160n)), // token with a dirty high bit
+          withWord(data, second + 2, (to) => to | (1n << 255n)), // recipient with a dirty high bit
+        ]) {
+          await expect(merchant1.sendTransaction({ to: vaultAddress, data: bad })).to.be.revertedWithoutReason(ethers);
+        }
+      }
+      expect(await vault.isPayoutIdUsed(M1, 1n)).to.equal(false);
+    });
+
     it("pays every item of one signature, relayed by anyone, each id once, with PayoutExecuted per item", async function () {
       const { vault, vaultAddress, usdc, usdcAddress, merchant1, stranger, alice, bob } = await load();
       const b = await batchOf([
@@ -168,6 +201,109 @@ describe("PaymentVault: batch payouts, relays, native payouts to deposit address
         ethers.parseEther("1") - feeOf(ethers.parseEther("1"), M1_FEE),
         feeOf(ethers.parseEther("1"), M1_FEE),
       );
+    });
+
+    it("a token transfer that returns false is skipped with VaultTokenTransferFailed: id unused, balance back, the next item paid", async function () {
+      const base = await load();
+      const { vault, vaultAddress, usdcAddress, merchant1, alice, bob } = base;
+      const bad = await ethers.deployContract("MockFalseReturnToken");
+      const badAddress = await bad.getAddress();
+      await vault.setTokenAllowed(bad, true);
+      await depositAndSweep(base, bad, M1, 50n, IN);
+      await bad.setFailing(true);
+      const b = await batchOf([
+        item({ payoutId: 1n, token: badAddress, amount: 10n }),
+        item({ payoutId: 2n, to: bob.address, amount: 20n }),
+      ]);
+      const sig = await signPayoutBatch(ethers, merchant1, vaultAddress, b);
+      const tx = vault.payoutBatch(b, sig);
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 1n, vault.interface.encodeErrorResult("VaultTokenTransferFailed", [badAddress, alice.address, 10n]));
+      await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, 2n, PayoutKind.Withdrawal, usdcAddress, bob.address, 20n);
+      expect(await vault.isPayoutIdUsed(M1, 1n)).to.equal(false);
+      await expectAccount(vault, M1, badAddress, BAL, feeOf(IN, M1_FEE));
+      // The same signed batch pays the skipped item once the token behaves, and only that one.
+      await bad.setFailing(false);
+      const again = vault.payoutBatch(b, sig);
+      await expect(again).to.emit(vault, "PayoutExecuted").withArgs(M1, 1n, PayoutKind.Withdrawal, badAddress, alice.address, 10n);
+      await expect(again)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(M1, 2n, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, 2n]));
+      await expectAccount(vault, M1, badAddress, BAL - 10n, feeOf(IN, M1_FEE));
+    });
+
+    it("a refused transfer frees its id wherever it lives (the merchant slot or the bitmap), in a batch and in a relayed single", async function () {
+      const { vault, vaultAddress, usdcAddress, merchant1 } = await load();
+      const refusing = await (await ethers.deployContract("RejectingReceiver")).getAddress();
+      const refused = (id: bigint) => [M1, id, vault.interface.encodeErrorResult("VaultNativeTransferFailed", [refusing, 1n])];
+      // Id 200 moves the merchant slot to range 3: id 201 then lives in the slot, id 5 in the bitmap.
+      const b = await batchOf([
+        item({ payoutId: 200n, amount: 1n }),
+        item({ payoutId: 5n, token: NATIVE, to: refusing, amount: 1n }),
+        item({ payoutId: 201n, token: NATIVE, to: refusing, amount: 1n }),
+      ]);
+      const tx = vault.payoutBatch(b, await signPayoutBatch(ethers, merchant1, vaultAddress, b));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(5n));
+      await expect(tx)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(201n));
+      const single: Payout = {
+        merchantId: M1,
+        kind: PayoutKind.Refund,
+        token: NATIVE,
+        to: refusing,
+        amount: 1n,
+        payoutId: 7n,
+        deadline: b.deadline,
+      };
+      const relay = vault.relayPayouts([{ payout: single, signature: await signPayout(ethers, merchant1, vaultAddress, single) }], []);
+      await expect(relay)
+        .to.emit(vault, "PayoutSkipped")
+        .withArgs(...refused(7n));
+      expect(await vault.isPayoutIdUsed(M1, 200n)).to.equal(true);
+      for (const id of [5n, 7n, 201n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
+      const oneEth = ethers.parseEther("1");
+      await expectAccount(vault, M1, NATIVE, oneEth - feeOf(oneEth, M1_FEE), feeOf(oneEth, M1_FEE));
+      await expectAccount(vault, M1, usdcAddress, BAL - 1n, feeOf(IN, M1_FEE));
+    });
+
+    it("ids across 64-id ranges and below the slot's range, tokens alternating: each paid once, then each skipped as used", async function () {
+      const { vault, vaultAddress, usdcAddress, usdc, merchant1, alice, bob } = await load();
+      const ids = [62n, 63n, 64n, 65n, 3n, 130n, 66n];
+      const b = await batchOf(
+        ids.map((payoutId, k) =>
+          item({
+            payoutId,
+            token: k % 2 === 0 ? usdcAddress : NATIVE,
+            to: k % 3 === 0 ? alice.address : bob.address,
+            amount: 5n + BigInt(k),
+          }),
+        ),
+      );
+      const sig = await signPayoutBatch(ethers, merchant1, vaultAddress, b);
+      const usdcPaid = b.payouts.filter((p) => p.token === usdcAddress).reduce((a, p) => a + p.amount, 0n);
+      const nativePaid = b.payouts.filter((p) => p.token === NATIVE).reduce((a, p) => a + p.amount, 0n);
+      const tx = vault.payoutBatch(b, sig);
+      for (const p of b.payouts) {
+        await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, p.payoutId, PayoutKind.Withdrawal, p.token, p.to, p.amount);
+      }
+      await expect(tx).to.not.emit(vault, "PayoutSkipped");
+      await expect(tx).to.changeTokenBalances(ethers, usdc, [vaultAddress], [-usdcPaid]);
+      for (const id of ids) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(true);
+      for (const id of [0n, 2n, 4n, 61n, 67n, 129n, 131n]) expect(await vault.isPayoutIdUsed(M1, id), `id ${id}`).to.equal(false);
+      await expectAccount(vault, M1, usdcAddress, BAL - usdcPaid, feeOf(IN, M1_FEE));
+      const oneEth = ethers.parseEther("1");
+      await expectAccount(vault, M1, NATIVE, oneEth - feeOf(oneEth, M1_FEE) - nativePaid, feeOf(oneEth, M1_FEE));
+      const again = vault.payoutBatch(b, sig);
+      await expect(again).to.not.emit(vault, "PayoutExecuted");
+      for (const id of ids) {
+        await expect(again)
+          .to.emit(vault, "PayoutSkipped")
+          .withArgs(M1, id, vault.interface.encodeErrorResult("VaultPayoutIdUsed", [M1, id]));
+      }
     });
 
     it("reverts on the batch's signature, deadline or merchant; a signature over other items fails", async function () {

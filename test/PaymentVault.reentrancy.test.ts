@@ -2,12 +2,15 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import {
+  DEPLOY_FLAG,
   DepositKind,
   M1,
   M1_FEE,
+  MERCHANT_ADMIN_ROLE,
   OPERATOR_ROLE,
   PayoutKind,
   type Payout,
+  type PayoutBatch,
   deadlineIn,
   depositAndSweep,
   deployVault,
@@ -15,6 +18,7 @@ import {
   feeOf,
   salt,
   signPayout,
+  signPayoutBatch,
 } from "./helpers/vault.js";
 import type { PaymentVault, ReentrantToken } from "../typechain-types/index.js";
 
@@ -195,6 +199,57 @@ describe("PaymentVault: reentrancy", function () {
       await expectRefused(vault, evil, "ReentrancyGuardReentrantCall");
       await expectAccount(vault, M3, evilAddress, IN - 10n, 0n);
       expect(await vault.isPayoutIdUsed(M3, 5n)).to.equal(true);
+    });
+  });
+
+  describe("during a batch payout (vault -> recipient transfer of one item)", function () {
+    async function batchOf(items: { to: string; amount: bigint; payoutId: bigint }[]): Promise<PayoutBatch> {
+      return {
+        merchantId: M1,
+        deadline: await deadlineIn(ethers, 3600n),
+        payouts: items.map((it) => ({ kind: PayoutKind.Withdrawal, token: ctx.evilAddress, ...it })),
+      };
+    }
+
+    it("views read from inside the first item's transfer report it done: balance debited, id used", async function () {
+      const { vault, vaultAddress, evil, evilAddress, merchant1, alice, bob } = await load();
+      const b = await batchOf([
+        { to: alice.address, amount: 100n, payoutId: 1n },
+        { to: bob.address, amount: 200n, payoutId: 2n },
+      ]);
+      await evil.arm(vaultAddress, vault.interface.encodeFunctionData("accountOf", [M1, evilAddress]));
+      await vault.payoutBatch(b, await signPayoutBatch(ethers, merchant1, vaultAddress, b));
+      expect(await evil.reentered()).to.equal(true);
+      expect(vault.interface.decodeFunctionResult("accountOf", await evil.lastRevert()).toArray()).to.deep.equal([IN - FEE - 100n, FEE]);
+      const b2 = await batchOf([{ to: alice.address, amount: 1n, payoutId: 3n }]);
+      await evil.arm(vaultAddress, vault.interface.encodeFunctionData("isPayoutIdUsed", [M1, 3n]));
+      await vault.payoutBatch(b2, await signPayoutBatch(ethers, merchant1, vaultAddress, b2));
+      expect(vault.interface.decodeFunctionResult("isPayoutIdUsed", await evil.lastRevert())[0]).to.equal(true);
+      await expectAccount(vault, M1, evilAddress, IN - FEE - 301n, FEE);
+    });
+
+    it("a fee change made from inside a transfer (setMerchantFee is not nonReentrant) survives the batch's later items", async function () {
+      const base = await load();
+      const { vault, vaultAddress, evil, evilAddress, admin, merchant1, alice, bob } = base;
+      await vault.connect(admin).grantRole(MERCHANT_ADMIN_ROLE, evilAddress);
+      await evil.arm(vaultAddress, vault.interface.encodeFunctionData("setMerchantFee", [M1, 300]));
+      const b = await batchOf([
+        { to: alice.address, amount: 100n, payoutId: 1n },
+        { to: bob.address, amount: 200n, payoutId: 2n },
+      ]);
+      const tx = vault.payoutBatch(b, await signPayoutBatch(ethers, merchant1, vaultAddress, b));
+      await expect(tx).to.emit(vault, "MerchantFeeChanged").withArgs(M1, M1_FEE, 300n);
+      await expect(tx).to.emit(vault, "PayoutExecuted").withArgs(M1, 2n, PayoutKind.Withdrawal, evilAddress, bob.address, 200n);
+      expect(await evil.reentered()).to.equal(true);
+      // The merchant slot (fee, payout bits) and the account (fee copy) were written after the change, not over it.
+      expect((await vault.merchant(M1)).feeBps).to.equal(300n);
+      expect(await vault.isPayoutIdUsed(M1, 2n)).to.equal(true);
+      await expectAccount(vault, M1, evilAddress, IN - FEE - 300n, FEE);
+      const s = salt(M1, DepositKind.Payment, 2n);
+      await evil.mint(await vault.predictDepositAddress(M1, DepositKind.Payment, 2n), IN);
+      await expect(vault.connect(base.operator).sweep(evilAddress, [s | DEPLOY_FLAG], []))
+        .to.emit(vault, "Swept")
+        .withArgs(M1, evilAddress, IN, feeOf(IN, 300n));
     });
   });
 
