@@ -668,7 +668,9 @@ contract PaymentVault is IPaymentVault, AccessControl, Pausable, ReentrancyGuard
      * offset `item`, written out: the item's first four words are the event's data as they stand (checked by
      * {_hashPayoutBatch}), so they are copied, not decoded and encoded again.
      */
-    function _emitPayoutExecuted(uint64 merchantId, uint256 item) private {
+    function _emitPayoutExecuted(uint256 merchantId, uint256 item) private {
+        // `merchantId` is a uint256 here so that the topic is the value widened (cleaned) by the compiler:
+        // assembly cannot assume a narrower type's high bits are zero.
         bytes32 topic = PayoutExecuted.selector;
         assembly ("memory-safe") {
             let ptr := mload(0x40) // scratch above the free pointer; not allocated, not kept
