@@ -4,14 +4,16 @@
  * everything else to a `hardhat node`, axe-core run through the DevTools protocol (so a page's CSP, which
  * forbids eval, stays as it is) and full-page screenshots.
  */
-import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Address, Hex } from "viem";
-import { mnemonicToAccount, type LocalAccount } from "viem/accounts";
-import type { HardhatNode } from "./chainHarness.js";
+import type { LocalAccount } from "viem/accounts";
+import { typedDataToSign } from "../../sdk/src/index.js";
+import { hardhatAccount, type HardhatNode } from "./chainHarness.js";
+
+export { until } from "./chainHarness.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const PHONE = { width: 390, height: 844 };
@@ -46,22 +48,8 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 /** The private key of the hardhat node's account `i` (0 is the fixture's admin). */
-export const hardhatKey = (i: number) =>
-  `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!).toString("hex")}` as Hex;
-
-/** Polls `read` until `ok`, failing with the last value after `ms`. */
-export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+export const hardhatKey = (i: number) => hardhatAccount(i).key;
 
 /** Collects the page's CSP refusals and uncaught errors into `errors`: a page must run under its policy without any. */
 export function watchPageErrors(page: Page, errors: string[]): void {
@@ -71,22 +59,8 @@ export function watchPageErrors(page: Page, errors: string[]): void {
   page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
 }
 
-/** eth_signTypedData_v4's JSON as viem signs it: integers (also inside arrays of structs) back to bigints. */
-export function typedFromWallet(json: string) {
-  const typed = JSON.parse(json);
-  const { EIP712Domain: _, ...types } = typed.types as Record<string, { name: string; type: string }[]>;
-  const convert = (type: string, v: any): any => {
-    if (type.endsWith("[]")) return (v as any[]).map((x) => convert(type.slice(0, -2), x));
-    if (types[type]) return Object.fromEntries(types[type]!.map((f) => [f.name, convert(f.type, v[f.name])]));
-    return /^u?int/.test(type) ? BigInt(v) : v;
-  };
-  return {
-    domain: { ...typed.domain, chainId: Number(typed.domain.chainId) },
-    types,
-    primaryType: typed.primaryType,
-    message: convert(typed.primaryType, typed.message),
-  };
-}
+/** eth_signTypedData_v4's JSON as viem signs it (the SDK's converter: integers, also in arrays of structs, to bigints). */
+export const typedFromWallet = (json: string) => typedDataToSign(JSON.parse(json));
 
 export type TestWallet = {
   /** the account the wallet reports */

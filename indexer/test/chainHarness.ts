@@ -2,6 +2,7 @@
  * Test harness for the chain follower: a `hardhat node` child on a free 127.0.0.1 port, contract
  * deployment with viem from the Hardhat artifacts, and an RPC fault proxy.
  */
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -25,10 +26,31 @@ import {
   type PublicClient,
   type WalletClient,
 } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
 import { CREATE2_PROXY, CREATE2_PROXY_RUNTIME } from "../../scripts/lib/deploy.js";
 import { depositAddress, depositSalt, DepositKind } from "../src/domain/depositAddress.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** The hardhat node's account `index` (0 is the fixture's admin) and its private key. */
+export function hardhatAccount(index: number) {
+  const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
+  return { account, key: `0x${Buffer.from(account.getHdKey().privateKey!).toString("hex")}` as Hex };
+}
+
+/** Polls `read` every 100 ms until `ok` holds; fails with the last value after `ms`. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -29,6 +29,7 @@ import {
   type FaultProxy,
   type Fixture,
   type HardhatNode,
+  until,
 } from "./chainHarness.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -38,17 +39,6 @@ const ETH = 10n ** 18n;
 const A_ID = 31337;
 const B_ID = 31338;
 const DEPTH = { [A_ID]: 2, [B_ID]: 4 } as Record<number, number>;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("two chains at once", { timeout: 300_000 }, () => {
   const nodes: Record<number, HardhatNode> = {};

@@ -2,12 +2,11 @@
  * The whole gateway (API, follower, notifier, money movers) in this process, on a `hardhat node` with the
  * fixture's vault and USDT: merchant 1 "Shop" (1% fee) whose payout signer is the operator (mnemonic account
  * 0), PGlite in memory, blocks mined every 200 ms as on a real chain. Shared by the movers and batch payout
- * tests, with `until`.
+ * tests.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import type { Address, Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import type { Address } from "viem";
 import { createPayClient, type PayClient } from "../../sdk/src/index.js";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
 import { createSecretBox } from "../src/crypto/secretBox.js";
@@ -15,28 +14,11 @@ import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import { deployFixture, freePort, hardhatAccount, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
+export { hardhatAccount, until } from "./chainHarness.js";
+
 export const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
-
-/** Hardhat's mnemonic account `index`, and its private key. */
-export function hardhatAccount(index: number) {
-  const account = mnemonicToAccount(MNEMONIC, { addressIndex: index });
-  return { account, key: `0x${Buffer.from(account.getHdKey().privateKey!).toString("hex")}` as Hex };
-}
-
-/** Polls `read` every 100 ms until `ok` holds; fails with the last value after `ms`. */
-export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export type GatewayOnNode = {
   node: HardhatNode;
