@@ -78,6 +78,22 @@ function batchSuite(backend: Backend) {
     let A: CreatedMerchant; // merchant-held payout key (SIGNER_ADDRESS)
     let C: CreatedMerchant; // gateway-held payout key
     let n = 0;
+    const hooks = createMoverHooks({ retryAfterSeconds: 300 });
+    /** A vault event at the confirmation depth, as the follower hands it to the movers' hooks. */
+    const vaultEvent = (name: string, args: Record<string, string>, txHash: string) =>
+      ({
+        chainId: 31337,
+        blockNumber: 1n,
+        blockHash: "0x" + "44".repeat(32),
+        txHash,
+        logIndex: 0,
+        id: 1n,
+        status: "confirmed",
+        name,
+        args,
+      }) as any;
+    const confirm = (vaultEvents: any[]) =>
+      gw.db.transaction((tx) => hooks.onConfirmed!(tx, { chainId: 31337, deposits: [], vaultEvents }));
     const settle = (m: CreatedMerchant, amount: string, to = OWN, currencyId = USDT_ID, chainId = 31337) =>
       call(gw, m, "POST", "settlement/apply", {
         outTradeNo: `s-${++n}`,
@@ -255,22 +271,9 @@ function batchSuite(backend: Backend) {
     });
 
     it("the follower keeps a line the vault skipped for a short balance approved and reserved (a later relay pays it) until the deadline fails it; a never-payable skip fails at once", async () => {
-      const hooks = createMoverHooks({ retryAfterSeconds: 300 });
       const txHash = "0x" + "33".repeat(32);
       const ev = (name: string, payoutId: bigint, args: Record<string, string> = {}) =>
-        ({
-          chainId: 31337,
-          blockNumber: 1n,
-          blockHash: "0x" + "44".repeat(32),
-          txHash,
-          logIndex: 0,
-          id: 1n,
-          status: "confirmed",
-          name,
-          args: { merchantId: "1", payoutId: payoutId.toString(), ...args },
-        }) as any;
-      const confirm = (vaultEvents: any[]) =>
-        gw.db.transaction((tx) => hooks.onConfirmed!(tx, { chainId: 31337, deposits: [], vaultEvents }));
+        vaultEvent(name, { merchantId: "1", payoutId: payoutId.toString(), ...args }, txHash);
       const short = encodeErrorResult({ abi: VAULT_CALLS_ABI, errorName: "VaultInsufficientBalance", args: [1n, OWN, 0n, 3_000_000n] });
       const events = (kind: string, no: number) =>
         gw.db.query<{ status: string }>(
@@ -382,36 +385,19 @@ function batchSuite(backend: Backend) {
     });
 
     it("a relay: what it carries counts as sent while it is pending; a skip in its fee-bumped replacement is the gateway's, one in a stranger's transaction is not; a drop puts each back", async () => {
-      const hooks = createMoverHooks({ retryAfterSeconds: 300 });
       const [sentHash, bumpedHash, strangerHash] = ["66", "77", "88"].map((b) => "0x" + b.repeat(32));
-      const confirm = (txHash: string, merchantId: bigint, payoutId: bigint) =>
-        gw.db.transaction((tx) =>
-          hooks.onConfirmed!(tx, {
-            chainId: 31337,
-            deposits: [],
-            vaultEvents: [
-              {
-                chainId: 31337,
-                blockNumber: 1n,
-                blockHash: "0x" + "44".repeat(32),
-                txHash,
-                logIndex: 0,
-                id: 1n,
-                status: "confirmed",
-                name: "PayoutSkipped",
-                args: {
-                  merchantId: merchantId.toString(),
-                  payoutId: payoutId.toString(),
-                  reason: encodeErrorResult({
-                    abi: VAULT_CALLS_ABI,
-                    errorName: "VaultInsufficientBalance",
-                    args: [merchantId, OWN, 0n, 1n],
-                  }),
-                },
-              } as any,
-            ],
-          }),
-        );
+      const skipped = (txHash: string, merchantId: bigint, payoutId: bigint) =>
+        confirm([
+          vaultEvent(
+            "PayoutSkipped",
+            {
+              merchantId: merchantId.toString(),
+              payoutId: payoutId.toString(),
+              reason: encodeErrorResult({ abi: VAULT_CALLS_ABI, errorName: "VaultInsufficientBalance", args: [merchantId, OWN, 0n, 1n] }),
+            },
+            txHash,
+          ),
+        ]);
       // C's single settlement (the gateway signs it) and A's two-line withdrawal batch, in one relay
       const s = (await settle(C, "0.5")).body.data;
       assert.equal((await call(gw, C, "POST", "settlement/approve", { settlementId: String(s.settlementId) })).body.data.state, 1);
@@ -445,12 +431,12 @@ function batchSuite(backend: Backend) {
       assert.equal(await hasPendingPayoutTx(gw.db, "not-carried"), false);
 
       // the fee-bumped replacement was mined and the vault skipped the settlement there: kept open, reserved
-      await confirm(bumpedHash!, 3n, single.payoutId);
+      await skipped(bumpedHash!, 3n, single.payoutId);
       const sd = (await call(gw, C, "GET", "settlement/detail", { settlementId: String(s.settlementId) })).body.data;
       assert.deepEqual([sd.state, /VaultInsufficientBalance/.test(sd.lines[0].skipReason)], [1, true]);
       // a stranger's transaction that skips a line of the batch changes nothing
       const [line1] = await getBatchLines(gw.db, batchId);
-      await confirm(strangerHash!, 1n, line1!.payoutId);
+      await skipped(strangerHash!, 1n, line1!.payoutId);
       assert.deepEqual(
         (await getBatchLines(gw.db, batchId)).map((l) => [l.status, l.skipReason]),
         [
