@@ -1,5 +1,5 @@
 import { hashTypedData, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { openGatewayPayoutKey } from "../crypto/payoutKey.js";
 import { payoutBatchTypedData, payoutBatchTypedDataJson, payoutTypedData, type PayoutBatch } from "../domain/payoutTypedData.js";
 import { findConsoleOrder } from "../store/consoleQueries.js";
 import {
@@ -9,6 +9,7 @@ import {
   MAX_BATCH_LINES,
   payoutBatchMessage,
   payoutMessage,
+  type MerchantPayoutSetup,
   type PayoutApplication,
   type PayoutBatchRef,
   type PayoutOrderKind,
@@ -121,20 +122,22 @@ export async function approveFromConsole(
         throw new ConsoleError(409, "approve.changed");
       }
       if (merchant.payoutKeyMode === "merchant") return [{ signature: signature!, approvedBy: "merchant" }];
-      if (!merchant.payoutKeySealed) throw new ConsoleError(409, "approve.noGatewayKey");
-      let account: ReturnType<typeof privateKeyToAccount>;
-      try {
-        account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed) as Hex);
-      } catch {
-        // no cause attached: an error about the key must never carry (and log) the key
-        throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
-      }
-      if (account.address.toLowerCase() !== signer.toLowerCase())
-        throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
-      return [{ signature: await account.signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" }];
+      return [{ signature: await gatewayAccount(ctx, merchant).signTypedData(approvalTypedData(ctx, locked)), approvedBy: "gateway" }];
     },
   });
   return approved.lines;
+}
+
+/**
+ * The merchant's gateway-held payout key, opened to sign as its registered signer (the approvals check that
+ * signer is the one verified); a console error, never the key, otherwise.
+ */
+function gatewayAccount(ctx: ConsoleContext, merchant: MerchantPayoutSetup) {
+  const key = openGatewayPayoutKey(ctx.box, merchant);
+  if (key.ok) return key.account;
+  if (key.problem === "missing") throw new ConsoleError(409, "approve.noGatewayKey");
+  if (key.problem === "unreadable") throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
+  throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(merchant.payoutSigner!) });
 }
 
 /** What a console batch approval signs: the applications of the chosen payouts and their PayoutBatch. */
@@ -203,16 +206,7 @@ async function approveBatchFromConsole(
         throw new ConsoleError(409, "approve.changed");
       }
       if (merchant.payoutKeyMode === "merchant") return { signature: signature!, approvedBy: "merchant" };
-      if (!merchant.payoutKeySealed) throw new ConsoleError(409, "approve.noGatewayKey");
-      let account: ReturnType<typeof privateKeyToAccount>;
-      try {
-        account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed) as Hex);
-      } catch {
-        throw new ConsoleError(500, "approve.gatewayKeyUnreadable");
-      }
-      if (account.address.toLowerCase() !== signer.toLowerCase())
-        throw new ConsoleError(409, "approve.gatewayKeyMismatch", { signer: checksummed(signer) });
-      return { signature: await account.signTypedData(batchTypedData(ctx, now)), approvedBy: "gateway" };
+      return { signature: await gatewayAccount(ctx, merchant).signTypedData(batchTypedData(ctx, now)), approvedBy: "gateway" };
     },
   });
   return done.applications.flatMap((a) => a.lines);

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { recoverTypedDataAddress, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { openGatewayPayoutKey } from "../../crypto/payoutKey.js";
 import { PayoutStatus } from "../../domain/orderStateMachine.js";
 import { payoutBatchTypedData, payoutTypedData, type PayoutBatch } from "../../domain/payoutTypedData.js";
 import { getPayoutKeyMode } from "../../store/merchants.js";
@@ -75,41 +75,12 @@ export function createPayoutApproval(ctx: GatewayContext) {
   const authorize =
     (signatures: string[] | undefined, detailPath: string, noun: string) =>
     async (app: PayoutApplication, merchant: MerchantPayoutSetup): Promise<PayoutAuthorization[]> => {
-      if (merchant.payoutKeyMode === "gateway" && signatures !== undefined) {
-        throw new ApiError(
-          ErrorCode.SignatureNotExpected,
-          "The gateway holds this merchant's payout key (payoutKeyMode gateway): approve without a signature",
-        );
-      }
-      if (!merchant.payoutSigner || (merchant.payoutKeyMode === "gateway" && !merchant.payoutKeySealed)) {
-        throw new ApiError(
-          ErrorCode.PayoutSignerMissing,
-          merchant.payoutKeyMode === "gateway"
-            ? "The gateway holds no payout key for this merchant: ask the operator to create one"
-            : "The merchant has no payout signer: register one (createMerchant --signer) before approving payouts",
-        );
-      }
+      requireSignerSetup(merchant, signatures !== undefined);
       if (app.lines.some((l) => l.payoutDeadline.getTime() <= Date.now())) {
         throw new ApiError(ErrorCode.IllegalState, `The ${noun}'s payout deadline has passed: reject it and create a new one`);
       }
       if (merchant.payoutKeyMode === "gateway") {
-        let account: ReturnType<typeof privateKeyToAccount>;
-        try {
-          account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
-        } catch {
-          // no cause attached: an error about the key must never carry (and log) the key
-          throw new ApiError(
-            ErrorCode.Internal,
-            "The gateway-held payout key could not be opened: ask the operator to check the master key",
-          );
-        }
-        if (account.address.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
-          // the registered signer was changed by hand: signing would give a payout the vault refuses
-          throw new ApiError(
-            ErrorCode.PayoutSignerMissing,
-            `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner)}: ask the operator to fix the merchant`,
-          );
-        }
+        const account = gatewayAccount(merchant);
         return Promise.all(
           app.lines.map(async (l) => ({ signature: await account.signTypedData(typedData(l)), approvedBy: "gateway" as const })),
         );
@@ -176,8 +147,10 @@ export function createPayoutApproval(ctx: GatewayContext) {
     }
   };
 
-  /** The merchant's signing setup is usable for `mode`; in gateway mode, the opened key (the registered signer). */
-  const signerOf = (merchant: MerchantPayoutSetup, signatureGiven: boolean) => {
+  const NO_GATEWAY_KEY = "The gateway holds no payout key for this merchant: ask the operator to create one";
+
+  /** The merchant's signing setup fits the request: a signature only in merchant mode, a signer (and in gateway mode a key) registered. */
+  const requireSignerSetup = (merchant: MerchantPayoutSetup, signatureGiven: boolean) => {
     if (merchant.payoutKeyMode === "gateway" && signatureGiven) {
       throw new ApiError(
         ErrorCode.SignatureNotExpected,
@@ -188,25 +161,25 @@ export function createPayoutApproval(ctx: GatewayContext) {
       throw new ApiError(
         ErrorCode.PayoutSignerMissing,
         merchant.payoutKeyMode === "gateway"
-          ? "The gateway holds no payout key for this merchant: ask the operator to create one"
+          ? NO_GATEWAY_KEY
           : "The merchant has no payout signer: register one (createMerchant --signer) before approving payouts",
       );
     }
-    if (merchant.payoutKeyMode !== "gateway") return null;
-    let account: ReturnType<typeof privateKeyToAccount>;
-    try {
-      account = privateKeyToAccount(ctx.box.open(merchant.payoutKeySealed!) as Hex);
-    } catch {
-      // no cause attached: an error about the key must never carry (and log) the key
+  };
+
+  /** The gateway-held key of a merchant in gateway mode (checked by {requireSignerSetup}), opened to sign as the registered signer. */
+  const gatewayAccount = (merchant: MerchantPayoutSetup) => {
+    const key = openGatewayPayoutKey(ctx.box, merchant);
+    if (key.ok) return key.account;
+    if (key.problem === "missing") throw new ApiError(ErrorCode.PayoutSignerMissing, NO_GATEWAY_KEY);
+    if (key.problem === "unreadable") {
       throw new ApiError(ErrorCode.Internal, "The gateway-held payout key could not be opened: ask the operator to check the master key");
     }
-    if (account.address.toLowerCase() !== merchant.payoutSigner.toLowerCase()) {
-      throw new ApiError(
-        ErrorCode.PayoutSignerMissing,
-        `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner)}: ask the operator to fix the merchant`,
-      );
-    }
-    return account;
+    // the registered signer was changed by hand: signing would give a payout the vault refuses
+    throw new ApiError(
+      ErrorCode.PayoutSignerMissing,
+      `The gateway-held payout key is not the registered payout signer ${checksum(merchant.payoutSigner!)}: ask the operator to fix the merchant`,
+    );
   };
 
   /**
@@ -222,7 +195,8 @@ export function createPayoutApproval(ctx: GatewayContext) {
       merchant: MerchantPayoutSetup,
     ): Promise<{ signature: string; approvedBy: PayoutApprover }> => {
       checkBatchable(apps, batch);
-      const account = signerOf(merchant, signature !== undefined);
+      requireSignerSetup(merchant, signature !== undefined);
+      const account = merchant.payoutKeyMode === "gateway" ? gatewayAccount(merchant) : null;
       const typed = batchTypedData(apps[0]!.chainId, batch);
       if (account) return { signature: await account.signTypedData(typed), approvedBy: "gateway" };
       if (signature === undefined) {
