@@ -117,12 +117,7 @@ export async function createPaymentOrderIn(
     merchantId,
     merchantOrderId: b.merchantOrderId,
     requestHash,
-    chainId: chain.chainId,
-    vault: chain.vault,
-    initCodeHash: chain.initCodeHash,
-    tokenAddress: token.address,
-    tokenSymbol: token.symbol,
-    tokenDecimals: token.decimals,
+    ...placementOf(chain, token),
     amount: quote ? quote.amount : tokenAmount!,
     notifyUrl: b.notifyUrl,
     redirectionUrl: b.redirectionUrl ?? null,
@@ -140,6 +135,18 @@ export async function createPaymentOrderIn(
 /** seed 003's pay URL, whole: `<payPageUrl>?accessSign=&merchantOrderId=&payOrderId=&chainCode=`. */
 export function paymentUrlOf(ctx: GatewayContext, o: PaymentOrderRecord): string {
   return payLinkOf(ctx.wire, o).paymentLink;
+}
+
+/** Where an order is paid, as the store records it: the chain, its vault and deposit code, and the coin. */
+function placementOf(chain: ChainRuntime, token: TokenConfig) {
+  return {
+    chainId: chain.chainId,
+    vault: chain.vault,
+    initCodeHash: chain.initCodeHash,
+    tokenAddress: token.address,
+    tokenSymbol: token.symbol,
+    tokenDecimals: token.decimals,
+  };
 }
 
 /** A chain and currency an order may be moved to (payment/payInfo/update, the payment page's choice). */
@@ -223,14 +230,7 @@ export async function movePaymentTo(
   return movePaymentOrder(ctx.db, {
     merchantId: p.merchantId,
     ref: p.ref,
-    to: {
-      chainId: chain.chainId,
-      vault: chain.vault,
-      initCodeHash: chain.initCodeHash,
-      tokenAddress: token.address,
-      tokenSymbol: token.symbol,
-      tokenDecimals: token.decimals,
-    },
+    to: placementOf(chain, token),
     quote: (o) => {
       if (requote) return { expectedAmount: requote.quote.amount, carriedAmount: (requote.quote.amount * o.paidAmount) / o.amount };
       const q = canonicalDecimal(o.quoteAmount, "quoteAmount");
