@@ -530,6 +530,26 @@ export async function fixtureChainConfig(fx: Fixture, o: { confirmations: number
 }
 
 /**
+ * The fixture's chain as the money-moving gateways of the tests configure it: depth 2, USDT (priced in wei for
+ * the sweeper's worth-its-gas rule: 1 ETH = 3,000 USDT) and the native coin, from the current block.
+ */
+export async function moverChainConfig(fx: Fixture, name = "hardhat node") {
+  return {
+    chainId: 31337,
+    code: "local",
+    name,
+    vault: fx.vault,
+    confirmations: 2,
+    rpcUrl: fx.node.url,
+    startBlock: Number(await fx.blockNumber()),
+    tokens: [
+      { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
+      { symbol: "ETH", address: "0x0000000000000000000000000000000000000000", decimals: 18 },
+    ],
+  };
+}
+
+/**
  * The whole gateway (`indexer/src/server.ts`, as `npm start` runs it) as a child process with the given
  * config file, database and master key; resolves once its /health answers on `port` (within `timeoutMs`).
  */

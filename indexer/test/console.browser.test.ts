@@ -36,12 +36,11 @@ import {
   walletPage as openWalletPage,
   type TestWallet,
 } from "./browserHarness.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import { deployFixture, freePort, moverChainConfig, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 import { paidPayment } from "./consoleHarness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SHOTS = path.join(ROOT, "test-results/console");
-const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const ERC20 = parseAbi(["function balanceOf(address) view returns (uint256)"]);
 const admin = privateKeyToAccount(hardhatKey(0));
 const viewer = privateKeyToAccount(generatePrivateKey());
@@ -98,21 +97,7 @@ describe("merchant console in chromium, with an injected wallet against a hardha
       logLevel: "silent",
       operatorKey: hardhatKey(0),
       allowPrivateWebhookTargets: true,
-      chains: [
-        {
-          chainId: 31337,
-          code: "local",
-          name: "Hardhat local",
-          vault: fx.vault,
-          confirmations: 2,
-          rpcUrl: node.url,
-          startBlock: Number(await fx.blockNumber()),
-          tokens: [
-            { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
-            { symbol: "ETH", address: NATIVE, decimals: 18 },
-          ],
-        },
-      ],
+      chains: [await moverChainConfig(fx, "Hardhat local")],
     });
     db = await openStore({ pgliteDir: "memory://" });
     const box = createSecretBox(config.masterKey);

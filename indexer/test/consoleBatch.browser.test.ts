@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { getAddress, type Address } from "viem";
+import { getAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createPayClient, type PayClient } from "../../sdk/src/index.js";
 import { resolveConfig, type GatewayConfig } from "../src/config.js";
@@ -20,10 +20,9 @@ import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
 import { axeAndShoot, chromiumMissing, eoaWallet, hardhatKey, launchChromium, until, walletPage } from "./browserHarness.js";
-import { deployFixture, freePort, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import { deployFixture, freePort, moverChainConfig, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
 
 const SHOTS = path.resolve(import.meta.dirname, "../../test-results/console");
-const NATIVE = "0x0000000000000000000000000000000000000000" as Address;
 const admin = privateKeyToAccount(hardhatKey(0)); // the merchant's payout signer (and the operator)
 const skip = chromiumMissing("console browser test");
 
@@ -52,21 +51,7 @@ describe("console: approve three payouts with one wallet signature (chromium, ha
       logLevel: "silent",
       operatorKey: hardhatKey(0),
       allowPrivateWebhookTargets: true,
-      chains: [
-        {
-          chainId: 31337,
-          code: "local",
-          name: "Hardhat local",
-          vault: fx.vault,
-          confirmations: 2,
-          rpcUrl: node.url,
-          startBlock: Number(await fx.blockNumber()),
-          tokens: [
-            { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
-            { symbol: "ETH", address: NATIVE, decimals: 18 },
-          ],
-        },
-      ],
+      chains: [await moverChainConfig(fx, "Hardhat local")],
     });
     db = await openStore({ pgliteDir: "memory://" });
     const m = await createMerchant(db, createSecretBox(config.masterKey), {

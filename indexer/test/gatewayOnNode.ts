@@ -14,7 +14,15 @@ import { startGateway, type Gateway } from "../src/runtime/gateway.js";
 import type { Db } from "../src/store/db.js";
 import { createMerchant } from "../src/store/merchants.js";
 import { openStore } from "../src/store/open.js";
-import { deployFixture, freePort, hardhatAccount, startHardhatNode, type Fixture, type HardhatNode } from "./chainHarness.js";
+import {
+  deployFixture,
+  freePort,
+  hardhatAccount,
+  moverChainConfig,
+  startHardhatNode,
+  type Fixture,
+  type HardhatNode,
+} from "./chainHarness.js";
 
 export { hardhatAccount, until } from "./chainHarness.js";
 
@@ -50,22 +58,7 @@ export async function startGatewayOnNode(o: { moverIntervalMs: number }): Promis
     logLevel: "silent",
     operatorKey: operator.key,
     allowPrivateWebhookTargets: true,
-    chains: [
-      {
-        chainId: 31337,
-        code: "local",
-        name: "hardhat node",
-        vault: fx.vault,
-        confirmations: 2,
-        rpcUrl: node.url,
-        startBlock: Number(await fx.blockNumber()),
-        // 1 ETH = 3,000 USDT
-        tokens: [
-          { symbol: "USDT", address: fx.token, decimals: 6, priceWei: "333333333" },
-          { symbol: "ETH", address: NATIVE, decimals: 18 },
-        ],
-      },
-    ],
+    chains: [await moverChainConfig(fx)],
   });
   const m = await createMerchant(db, createSecretBox(config.masterKey), {
     id: fx.merchantId,
