@@ -36,6 +36,33 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
   const balanceOf = (a: Address) =>
     fx.publicClient.readContract({ address: fx.token, abi: ERC20, functionName: "balanceOf", args: [a] }) as Promise<bigint>;
 
+  /** The merchant's balance in the vault, in USDT base units. */
+  const vaultBalance = async (merchantId: bigint) =>
+    (
+      (await fx.publicClient.readContract({
+        address: fx.vault,
+        abi: fx.vaultAbi,
+        functionName: "accountOf",
+        args: [merchantId, fx.token],
+      })) as [bigint, bigint]
+    )[0];
+  /** A 10 USDT order of `payClient`'s merchant, paid by the payer, until it succeeds (sweeping is the caller's). */
+  const payTenUsdt = async (payClient: PayClient, outTradeNo: string) => {
+    const order = await payClient.payment.create({
+      outTradeNo,
+      chainId: 31337,
+      quoteCurrencySymbol: "USDT",
+      quoteAmount: "10",
+      notifyUrl: "http://127.0.0.1:9/none",
+    });
+    await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
+    await until(
+      `order ${outTradeNo} success`,
+      () => payClient.payment.detail({ outTradeNo }),
+      (d) => d.state === 4,
+    );
+  };
+
   before(async () => {
     // the movers run only when the test says (runOnce), so that it can act between send and mining
     env = await startGatewayOnNode({ moverIntervalMs: 3_600_000 });
@@ -48,32 +75,15 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
 
   it("pays a refund, a two-line withdrawal and a settlement approved with one signature in one transaction; the skipped item stays reserved and is paid by the next send once the balance is there", async () => {
     // 10 USDT paid and swept: the merchant holds 9.9 in the vault
-    const order = await client.payment.create({
-      outTradeNo: "b-1",
-      chainId: 31337,
-      quoteCurrencySymbol: "USDT",
-      quoteAmount: "10",
-      notifyUrl: "http://127.0.0.1:9/none",
-    });
     await fx.mint(fx.payer, 100_000_000n);
-    await fx.write(fx.token, fx.tokenAbi, "transfer", [order.userWalletAddress, 10_000_000n], fx.payer);
-    await until(
-      "order success",
-      () => client.payment.detail({ outTradeNo: "b-1" }),
-      (d) => d.state === 4,
-    );
+    await payTenUsdt(client, "b-1");
     await until(
       "vault credit",
       async () => {
         await env.gateway.movers!.runOnce();
-        return (await fx.publicClient.readContract({
-          address: fx.vault,
-          abi: fx.vaultAbi,
-          functionName: "accountOf",
-          args: [fx.merchantId, fx.token],
-        })) as [bigint, bigint];
+        return vaultBalance(fx.merchantId);
       },
-      ([b]) => b === 9_900_000n,
+      (b) => b === 9_900_000n,
     );
 
     const [s3, w4, w5] = [fx.accounts[3]!, fx.accounts[4]!, fx.accounts[5]!];
@@ -186,32 +196,15 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     assert.equal(batchRow!.later, true, "the batch is sent again only after its retry time");
 
     // another 10 USDT arrives and is swept: 0.4 + 9.9 in the vault. Within the retry time nothing is sent.
-    const order2 = await client.payment.create({
-      outTradeNo: "b-2",
-      chainId: 31337,
-      quoteCurrencySymbol: "USDT",
-      quoteAmount: "10",
-      notifyUrl: "http://127.0.0.1:9/none",
-    });
-    await fx.write(fx.token, fx.tokenAbi, "transfer", [order2.userWalletAddress, 10_000_000n], fx.payer);
-    await until(
-      "order 2 success",
-      () => client.payment.detail({ outTradeNo: "b-2" }),
-      (d) => d.state === 4,
-    );
+    await payTenUsdt(client, "b-2");
     await until(
       "vault credit 2",
       async () => {
         const pass = (await env.gateway.movers!.runOnce())[0]!.payouts;
         assert.ok(!pass.some((p) => p.outcome === "sent"), `nothing sent before the retry time: ${JSON.stringify(pass)}`);
-        return (await fx.publicClient.readContract({
-          address: fx.vault,
-          abi: fx.vaultAbi,
-          functionName: "accountOf",
-          args: [fx.merchantId, fx.token],
-        })) as [bigint, bigint];
+        return vaultBalance(fx.merchantId);
       },
-      ([b]) => b === 10_300_000n,
+      (b) => b === 10_300_000n,
     );
     // the retry time passes: the batch goes again as signed; only the skipped item can be paid now
     await db.query("UPDATE payout_batches SET retry_after = now() - interval '1 second' WHERE id = $1", [approved.batchId]);
@@ -339,31 +332,12 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
       payoutSigner: signerB.address,
     });
     const clientB = createPayClient({ baseUrl: env.gateway.url!, apiKey: mb.apiKey, apiSecret: mb.apiSecret });
-    const orderB = await clientB.payment.create({
-      outTradeNo: "rb-1",
-      chainId: 31337,
-      quoteCurrencySymbol: "USDT",
-      quoteAmount: "10",
-      notifyUrl: "http://127.0.0.1:9/none",
-    });
-    await fx.write(fx.token, fx.tokenAbi, "transfer", [orderB.userWalletAddress, 10_000_000n], fx.payer);
-    await until(
-      "order B success",
-      () => clientB.payment.detail({ outTradeNo: "rb-1" }),
-      (d) => d.state === 4,
-    );
-    const accountOf = async (m: bigint) =>
-      (
-        (await fx.publicClient.readContract({ address: fx.vault, abi: fx.vaultAbi, functionName: "accountOf", args: [m, fx.token] })) as [
-          bigint,
-          bigint,
-        ]
-      )[0];
+    await payTenUsdt(clientB, "rb-1");
     await until(
       "merchant B credited",
       async () => {
         await env.gateway.movers!.runOnce();
-        return accountOf(merchantB);
+        return vaultBalance(merchantB);
       },
       (b) => b === 9_900_000n,
     );
@@ -371,7 +345,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     const usdt = (await client.conf.currencies({ chainId: 31337 })).find((c) => c.symbol === "USDT")!;
     const [s3, w4, w5] = [fx.accounts[3]!, fx.accounts[4]!, fx.accounts[5]!];
     const before = { s3: await balanceOf(s3), w4: await balanceOf(w4), w5: await balanceOf(w5) };
-    const heldA = await accountOf(fx.merchantId);
+    const heldA = await vaultBalance(fx.merchantId);
     // merchant 1: two singles, and a third that, after them, is 0.1 USDT more than it holds: it waits
     const singleA = async (outTradeNo: string, amount: bigint, to: Address) => {
       const { settlementId } = await client.request<{ settlementId: number }>("POST", "settlement/apply", {
@@ -484,7 +458,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     assert.equal((await balanceOf(w4)) - before.w4, 1_300_000n, "each paid once");
     assert.equal((await balanceOf(w5)) - before.w5, 2_000_000n);
     assert.equal((await balanceOf(s3)) - before.s3, 200_000n);
-    assert.equal(await accountOf(merchantB), 6_900_000n);
+    assert.equal(await vaultBalance(merchantB), 6_900_000n);
 
     // the console lists both transactions that carried a payout: the dropped relay and the mined one
     const [row] = await db.query("SELECT id FROM settlement_orders WHERE merchant_id = $1 AND merchant_settlement_id = $2", [
