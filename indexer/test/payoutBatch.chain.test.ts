@@ -467,7 +467,7 @@ describe("batch payouts on a hardhat node", { timeout: 240_000 }, () => {
     ]);
     await env.gateway.movers!.runOnce(); // the wallet settles the mined relay
     assert.deepEqual(
-      (await listPayoutTransactions(db, "settlement", row!.id)).map((t) => [t.txHash, t.status]),
+      (await listPayoutTransactions(db, { kind: "settlement", id: row!.id, batchId: null })).map((t) => [t.txHash, t.status]),
       [
         [firstHash, "dropped"],
         [secondHash, "mined"],

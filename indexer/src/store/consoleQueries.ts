@@ -222,9 +222,11 @@ export type PayoutChainTransaction = {
  * Transactions the operator sent that carried one payout order (a replacement shares the nonce), oldest
  * first: sent for the order alone, for its batch, or in a relay with other payouts.
  */
-export async function listPayoutTransactions(db: Queryable, kind: PayoutOrderKind, id: string): Promise<PayoutChainTransaction[]> {
-  const [order] = await db.query<{ batch_id: string | null }>(`SELECT batch_id FROM ${kind}_orders WHERE id = $1`, [id]);
-  const refs = [{ kind, id }, ...(order?.batch_id ? [{ kind: "batch", id: order.batch_id }] : [])];
+export async function listPayoutTransactions(
+  db: Queryable,
+  order: Pick<PayoutOrderRecord, "kind" | "id" | "batchId">,
+): Promise<PayoutChainTransaction[]> {
+  const refs = [{ kind: order.kind, id: order.id }, ...(order.batchId ? [{ kind: "batch", id: order.batchId }] : [])];
   const rows = await db.query(
     `SELECT o.tx_hash, o.status, o.nonce, o.sent_at, o.settled_at
        FROM operator_txs o, unnest($1::text[], $2::text[]) AS w(kind, id)

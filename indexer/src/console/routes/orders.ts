@@ -95,7 +95,7 @@ export function orderRoutes(kit: ConsoleRouteKit) {
       d.refundRef = newId();
     } else if (o.kind !== "recharge") {
       [d.transactions, d.executed] = await Promise.all([
-        listPayoutTransactions(ctx.db, o.kind, o.order.id),
+        listPayoutTransactions(ctx.db, o.order),
         findPayoutExecuted(ctx.db, { chainId: o.order.chainId, merchantId: user.merchantId, payoutId: o.order.payoutId }),
       ]);
     }
