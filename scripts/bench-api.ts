@@ -127,40 +127,26 @@ const sign = (method: "GET" | "POST", requestPath: string, body: string) => {
   };
 };
 let seq = 0;
-const createRequest = {
+/** A signed createPaymentOrder of 12.50: in USDT (crypto quote) or in USD priced from the feed (fiat quote). */
+const createOrderRequest = (fiat: boolean) => ({
   method: "POST" as const,
   path: "/api/mer/payment/createPaymentOrder",
   setupRequest(req: any) {
     const body = JSON.stringify({
       chainId: 31337,
       description: "bench order",
-      outTradeNo: `b-${process.pid}-${++seq}`,
-      isLegalTender: 0,
-      quoteCurrencySymbol: "USDT",
+      outTradeNo: `${fiat ? "f" : "b"}-${process.pid}-${++seq}`,
+      isLegalTender: fiat ? 1 : 0,
+      quoteCurrencySymbol: fiat ? "USD" : "USDT",
       quoteAmount: "12.50",
       notifyUrl: "https://shop.example.test/notify",
       redirectionUrl: "https://shop.example.test/done",
     });
     return { ...req, body, headers: { "content-type": "application/json", ...sign("POST", req.path, body) } };
   },
-};
-const fiatRequest = {
-  method: "POST" as const,
-  path: "/api/mer/payment/createPaymentOrder",
-  setupRequest(req: any) {
-    const body = JSON.stringify({
-      chainId: 31337,
-      description: "bench order",
-      outTradeNo: `f-${process.pid}-${++seq}`,
-      isLegalTender: 1,
-      quoteCurrencySymbol: "USD",
-      quoteAmount: "12.50",
-      notifyUrl: "https://shop.example.test/notify",
-      redirectionUrl: "https://shop.example.test/done",
-    });
-    return { ...req, body, headers: { "content-type": "application/json", ...sign("POST", req.path, body) } };
-  },
-};
+});
+const createRequest = createOrderRequest(false);
+const fiatRequest = createOrderRequest(true);
 let orders: { out_trade_no: string; id: string }[] = [];
 const detailRequest = {
   method: "GET" as const,
